@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Bounded text output: see buf.h. No allocation, no stdio, async-signal-safe. */
+#include <errno.h>
+#include <string.h>
+
+#include "buf.h"
+
+void buf_putn(struct buf *b, const char *s, size_t n)
+{
+	size_t room = b->cap - b->len;
+	size_t take = n < room ? n : room;
+
+	if (take > 0)
+		memcpy(b->data + b->len, s, take);
+	b->len += take;
+	b->need += n;
+}
+
+void buf_puts(struct buf *b, const char *s)
+{
+	buf_putn(b, s, strlen(s));
+}
+
+void buf_putc(struct buf *b, char c)
+{
+	buf_putn(b, &c, 1);
+}
+
+static size_t u64_digits(uint64_t v, char out[20])
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+void buf_put_u64(struct buf *b, uint64_t v)
+{
+	char d[20];
+
+	buf_putn(b, d, u64_digits(v, d));
+}
+
+void buf_put_u64_width(struct buf *b, uint64_t v, unsigned width)
+{
+	char d[20];
+	size_t n = u64_digits(v, d);
+
+	for (size_t i = n; i < width; i++)
+		buf_putc(b, ' ');
+	buf_putn(b, d, n);
+}
+
+void buf_put_centi(struct buf *b, uint64_t hundredths)
+{
+	uint64_t frac = hundredths % 100;
+
+	buf_put_u64(b, hundredths / 100);
+	buf_putc(b, '.');
+	buf_putc(b, (char)('0' + frac / 10));
+	buf_putc(b, (char)('0' + frac % 10));
+}
+
+int buf_result(const struct buf *b)
+{
+	return b->need > b->cap ? -ENOBUFS : 0;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Parsers of /proc/<pid>/cgroup and /proc/<pid>/mountinfo: which hierarchies exist, where they
+ * are mounted, and where a process sits in each. Covers cgroup v1 (named hierarchies, co-mounted
+ * controllers such as "cpu,cpuacct"), v2, and hybrid hosts. Pure: no I/O.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "parse.h"
+
+#define CG_PATH_MAX 512 /* longer cgroup paths are refused (-ENAMETOOLONG): fall back */
+
+/* The controllers cgproc reads. CG_UNIFIED is the v2 hierarchy itself (pressure files). */
+enum cg_controller {
+	CG_MEMORY,
+	CG_CPU,
+	CG_CPUACCT,
+	CG_CPUSET,
+	CG_IO, /* v1 blkio, v2 io */
+	CG_PIDS,
+	CG_UNIFIED,
+	_CG_MAX,
+};
+
+const char *cg_controller_name(enum cg_controller c); /* v1 spelling: "memory", "blkio", ... */
+
+/* Where each controller's hierarchy is mounted (from mountinfo, relative to the root fd given to
+ * source/, without leading '/'), and the path of the mount's own root inside the hierarchy. */
+struct cg_mounts {
+	bool present[_CG_MAX];
+	bool v2[_CG_MAX];
+	char mount[_CG_MAX][CG_PATH_MAX]; /* "sys/fs/cgroup/memory" */
+	char root[_CG_MAX][CG_PATH_MAX];  /* mountinfo field 4: "/" or a cgroup-namespace root */
+};
+
+/* Fills @ret from mountinfo text. A controller mounted twice keeps the first mount whose root
+ * is "/"; a v1 controller wins over v2 for the same controller only if it is really there
+ * (hybrid: v1 memory + v2 unified). -ENOENT when no cgroup mount exists at all. */
+int mountinfo_parse_cgroups(struct span mountinfo, struct cg_mounts *ret);
+
+/* A process's path per controller, from /proc/<pid>/cgroup ("N:ctrl,ctrl:/path", "0::/path"). */
+struct cg_paths {
+	bool present[_CG_MAX];
+	char path[_CG_MAX][CG_PATH_MAX]; /* "/a/b", always starting with '/' */
+};
+int proc_cgroup_parse(struct span text, struct cg_paths *ret);
+
+/* "/a/b/init.scope" -> "/a/b" (DESIGN.md, machine-cgroup rule 3). In place. */
+void cg_path_strip_init_scope(char *path);
+/* Parent of "/a/b" is "/a"; of "/a" is "/". false for "/". In place. */
+bool cg_path_parent(char *path);

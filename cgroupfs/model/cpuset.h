@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * CPU sets in the kernel's list format ("0-3,8,10-11"), as found in cpuset.cpus,
+ * cpuset.cpus.effective and /sys/devices/system/cpu/{online,possible,present}.
+ * Pure: no I/O. CPU ids are kept as they are (never renumbered) so that every virtual file agrees
+ * with sched_getaffinity().
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "parse.h"
+
+#define CPUSET_MAX 8192 /* the kernel's NR_CPUS ceiling on x86_64 */
+
+struct cpuset {
+	uint64_t bits[CPUSET_MAX / 64];
+};
+
+/* "" and "\n" parse as the empty set. Ids >= CPUSET_MAX, reversed ranges, garbage: -EINVAL. */
+int cpuset_parse(struct span s, struct cpuset *ret);
+void cpuset_clear(struct cpuset *s);
+void cpuset_set(struct cpuset *s, unsigned cpu);
+bool cpuset_test(const struct cpuset *s, unsigned cpu);
+unsigned cpuset_count(const struct cpuset *s);
+bool cpuset_empty(const struct cpuset *s);
+/* @dst &= @other */
+void cpuset_and(struct cpuset *dst, const struct cpuset *other);
+/* The @n lowest ids of @s (all of @s when it has fewer). Used by the opt-in quota view. */
+void cpuset_first_n(const struct cpuset *s, unsigned n, struct cpuset *ret);
+/* Canonical list format without newline; the empty set prints nothing. */
+void cpuset_format(const struct cpuset *s, struct buf *out);

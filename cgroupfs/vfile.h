@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * THE table of virtual files, and the one entry point both front ends (the preload shim and
+ * cgprocfs) and the CLI use to render them. Never a second list of paths: the shim learns which
+ * inodes to intercept from this table, cgprocfs builds its tree from it, `cgproc show` lists it.
+ *
+ * Rendering is synchronous, allocation-free and lock-free: the caller passes scratch memory for
+ * the inputs and an output buffer; -ENOBUFS means "give me more" (buf.need says how much output).
+ * Any other error means: serve the host file instead (shim and cgprocfs fall back silently).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/sysinfo.h>
+#include <sys/types.h>
+
+#include "model/buf.h"
+#include "model/config.h"
+#include "model/sample.h"
+#include "source/source.h"
+
+enum vfile_id {
+	VFILE_PROC_MEMINFO,
+	VFILE_PROC_CPUINFO,
+	VFILE_PROC_STAT,
+	VFILE_PROC_UPTIME,
+	VFILE_PROC_LOADAVG,
+	VFILE_PROC_SWAPS,
+	VFILE_PROC_DISKSTATS,
+	VFILE_PROC_PRESSURE_CPU,
+	VFILE_PROC_PRESSURE_MEMORY,
+	VFILE_PROC_PRESSURE_IO,
+	VFILE_SYS_CPU_ONLINE,
+	VFILE_SYS_CPU_POSSIBLE,
+	VFILE_SYS_CPU_PRESENT,
+	VFILE_PROC_PID_STAT, /* /proc/<pid>/stat and /proc/<pid>/task/<tid>/stat: starttime shift */
+	_VFILE_MAX,
+};
+
+#define VFILE_PER_PROCESS 0x1 /* path has a pid in it: shim only (cgprocfs cannot overlay it) */
+
+struct vfile_req;
+
+struct vfile {
+	enum vfile_id id;
+	const char *path; /* absolute host path; "/proc/<pid>/stat" for the per-process entry */
+	const char *name; /* short name used in config "files=" and `cgproc show` */
+	unsigned flags;
+	int (*render)(const struct vfile_req *req, struct buf *out);
+};
+
+extern const struct vfile vfile_table[_VFILE_MAX];
+
+#define vfile_foreach(vf) for (const struct vfile *vf = vfile_table; vf < vfile_table + _VFILE_MAX; vf++)
+
+/* Exact absolute path ("/proc/meminfo") or short name ("meminfo"); NULL when not virtual. */
+const struct vfile *vfile_lookup(const char *path_or_name);
+
+/* Everything a render needs. The front end fills it; render only reads it. */
+struct vfile_req {
+	const struct cg_src *src;
+	const struct cg_machine *machine;
+	const struct cgproc_config *config;
+	const struct cg_sample *sample; /* sampler values for the machine cgroup, or NULL */
+	pid_t pid;                      /* VFILE_PROC_PID_STAT: /proc/<pid>[/task/<tid>]/stat */
+	pid_t tid;                      /* 0 = the process file */
+	char *scratch;                  /* inputs (host file, cgroup files) are read here */
+	size_t scratch_size;
+};
+
+/* Render @vf for @req into @out. -ENOBUFS: scratch or out too small (retry bigger). */
+int vfile_render(const struct vfile *vf, const struct vfile_req *req, struct buf *out);
+
+/* The same facts for the libc calls: answered from exactly the values the files show. */
+int vfile_sysinfo(const struct vfile_req *req, struct sysinfo *inout); /* inout: host values */
+int vfile_nprocs(const struct vfile_req *req, bool conf, unsigned *ret);
+int vfile_loadavg(const struct vfile_req *req, double ret[3]);

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests of the shared scanners (model/parse.c) and bounded output (model/buf.c). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "model/buf.h"
+#include "model/parse.h"
+
+static struct span S(const char *s)
+{
+	return (struct span){ s, strlen(s) };
+}
+
+Test(parse, u64_plain_and_max)
+{
+	uint64_t v = 7;
+
+	cr_assert_eq(parse_u64(S("536870912\n"), &v), 0);
+	cr_assert_eq(v, 536870912);
+	cr_assert_eq(parse_u64(S("max\n"), &v), 0);
+	cr_assert_eq(v, UINT64_MAX);
+	cr_assert_eq(parse_u64(S("18446744073709551615"), &v), 0);
+	cr_assert_eq(v, UINT64_MAX);
+}
+
+Test(parse, u64_hostile)
+{
+	uint64_t v = 42;
+
+	cr_assert_eq(parse_u64(S(""), &v), -EINVAL);
+	cr_assert_eq(parse_u64(S("\n"), &v), -EINVAL);
+	cr_assert_eq(parse_u64(S("-1"), &v), -EINVAL);
+	cr_assert_eq(parse_u64(S("12abc"), &v), -EINVAL);
+	cr_assert_eq(parse_u64(S("18446744073709551616"), &v), -ERANGE);
+	cr_assert_eq(parse_u64(S("1 2"), &v), -EINVAL);
+	cr_assert_eq(v, 42, "ret must be untouched on failure");
+}
+
+Test(parse, lines_and_words)
+{
+	struct span rest = S("a b\n\nlast"), line, w;
+	int n = 0;
+
+	while (line_next(&rest, &line))
+		n++;
+	cr_assert_eq(n, 3);
+	rest = S("  cpu0\t 12  34 ");
+	cr_assert(word_next(&rest, &w) && span_eq(w, "cpu0"));
+	cr_assert(word_next(&rest, &w) && span_eq(w, "12"));
+	cr_assert(word_next(&rest, &w) && span_eq(w, "34"));
+	cr_assert_not(word_next(&rest, &w));
+}
+
+Test(parse, keyed_and_meminfo)
+{
+	uint64_t v = 0;
+
+	cr_assert_eq(keyed_u64(S("cache 1\ntotal_cache 99\n"), "total_cache", &v), 0);
+	cr_assert_eq(v, 99);
+	cr_assert_eq(keyed_u64(S("cache 1\n"), "total_cache", &v), -ENOENT);
+	cr_assert_eq(keyed_u64(S("cache x\n"), "cache", &v), -EINVAL);
+	cr_assert_eq(meminfo_u64(S("MemTotal:  24684084 kB\nMemFree: 1 kB\n"), "MemFree", &v), 0);
+	cr_assert_eq(v, 1);
+	cr_assert_eq(meminfo_u64(S("MemTotalX: 5 kB\n"), "MemTotal", &v), -ENOENT);
+	cr_assert_eq(meminfo_u64(S("MemTotal:"), "MemTotal", &v), -EINVAL);
+}
+
+Test(buf, formats_and_overflow)
+{
+	char mem[16];
+	struct buf b;
+
+	buf_init(&b, mem, sizeof(mem));
+	buf_put_u64_width(&b, 42, 5);
+	buf_putc(&b, '|');
+	buf_put_centi(&b, 12345);
+	cr_assert_eq(buf_result(&b), 0);
+	cr_assert_eq(b.len, 12);
+	cr_assert_arr_eq(mem, "   42|123.45", 12);
+	buf_put_u64(&b, UINT64_MAX);
+	cr_assert_eq(buf_result(&b), -ENOBUFS);
+	cr_assert_eq(b.len, sizeof(mem), "never writes past cap");
+	cr_assert_eq(b.need, 12 + 20);
+}
