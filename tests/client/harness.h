@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Client-test harness: real cgroups, real programs. Every cgroup a test makes is named
+ * "cgproc-test-<pid>-<n>" and removed by testcg_destroy() (call it from a Criterion .fini so it
+ * runs when an assertion fails); leftovers of dead test processes are swept by testcg_sweep().
+ * Only processes the test started are ever signalled, by pid.
+ *
+ * Under CI=true a client test that cannot run (no root, no cgroups, no FUSE) fails instead of
+ * skipping: harness_require() does that.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Skip (or fail under CI=true) with @why unless @ok. */
+void harness_require(bool ok, const char *why);
+void harness_require_root(void);
+
+/* Path of a build artefact ("tools/cgproc") or source file; static storage, one per call site
+ * lifetime is enough: copy it if you need two. */
+const char *build_path(const char *rel);
+const char *source_path(const char *rel);
+
+/*
+ * Run @argv (argv[0] resolved through PATH), optionally with @env_extra ("K=V", NULL-terminated)
+ * added to the environment, capture stdout (and stderr into *ret_err when not NULL). Returns the
+ * wait status (>= 0) or -errno. Output strings are malloc'd and NUL-terminated.
+ */
+int harness_run(char *const argv[], char *const env_extra[], char **ret_out, char **ret_err);
+/* Shell one-liner through /bin/sh -c. */
+int harness_sh(const char *cmd, char **ret_out, char **ret_err);
+
+/* A cgroup made in every mounted hierarchy this test touches (v1 controllers and/or v2). */
+#define TESTCG_MAX_HIER 12
+struct testcg {
+	char name[64];
+	int n;
+	char dir[TESTCG_MAX_HIER][256]; /* "/sys/fs/cgroup/memory/cgproc-test-123-0" */
+	char ctrl[TESTCG_MAX_HIER][64]; /* "memory", "cpu,cpuacct", "unified" */
+};
+
+/* Create below @parent_rel ("" = the root of each hierarchy) in every mounted hierarchy. */
+int testcg_create(struct testcg *cg);
+/* Write @value to @file ("memory.limit_in_bytes", "memory.max", "cpuset.cpus"...) in whichever
+ * hierarchy has that file. -ENOENT when none has it. */
+int testcg_write(struct testcg *cg, const char *file, const char *value);
+/* 512 MiB memory, cpuset "0", quota 50000/100000, on v1, v2 or hybrid. */
+int testcg_limit_default(struct testcg *cg);
+/* Move @pid into the cgroup in every hierarchy. */
+int testcg_attach(struct testcg *cg, pid_t pid);
+/* Move remaining tasks that this test started back to the root, then rmdir everywhere. */
+void testcg_destroy(struct testcg *cg);
+/* Remove cgroups left by test processes that no longer exist. */
+void testcg_sweep(void);
+
+/* Start @argv in the cgroup (attached before exec, via a pipe handshake); returns pid or -errno. */
+pid_t testcg_spawn(struct testcg *cg, char *const argv[]);
+/* SIGKILL and reap a pid this test started. */
+void harness_kill(pid_t pid);

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cgproc run: not built yet (placeholder so the dispatcher links while it is being written). */
+#include <stdio.h>
+
+#include "cgproc.h"
+
+int cmd_run(int argc, char **argv)
+{
+	fprintf(stderr, "cgproc run: not available in this build\n");
+	return EXIT_SETUP;
+}
