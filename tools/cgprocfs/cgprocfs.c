@@ -222,8 +222,9 @@ static void host_reload(struct host *h)
 	h->lib = fresh;
 	gate_open(&h->gate);
 	serve_lib_free(old);
-	fprintf(stderr, "cgprocfs: serving library generation %u (%s)\n", fresh->generation,
-		fresh->ops->version);
+	if (!h->params.quiet)
+		fprintf(stderr, "cgprocfs: serving library generation %u (%s)\n", fresh->generation,
+			fresh->ops->version);
 }
 
 static void *reload_thread(void *arg)
@@ -364,6 +365,7 @@ static void usage(FILE *f)
 		"  -f, --foreground      stay in the foreground (always the case; accepted for\n"
 		"                        compatibility)\n"
 		"  -d, --debug           log every FUSE request and every fallback to stderr\n"
+		"  -q, --quiet           no informational messages (errors only)\n"
 		"  -o OPTIONS            extra FUSE mount options (comma-separated)\n"
 		"  -p, --pidfile FILE    write and lock a pidfile; refuse to start if it is "
 		"locked\n"
@@ -452,6 +454,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"foreground", no_argument, NULL, 'f'},
 		{"debug", no_argument, NULL, 'd'},
+		{"quiet", no_argument, NULL, 'q'},
 		{"pidfile", required_argument, NULL, 'p'},
 		{"rundir", required_argument, NULL, OPT_RUNDIR},
 		{"serve-lib", required_argument, NULL, OPT_SERVE_LIB},
@@ -462,7 +465,7 @@ int main(int argc, char **argv)
 	};
 	const char *mountpoint = DEFAULT_MOUNTPOINT, *pidfile = NULL, *extra_opts = NULL;
 	const char *rundir = CGPROC_RUNDIR;
-	bool debug = false, seccomp = true;
+	bool debug = false, quiet = false, seccomp = true;
 	char mount_opts[4096];
 	struct host h = {
 		.gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false},
@@ -475,12 +478,15 @@ int main(int argc, char **argv)
 	bool reloader_started = false, mounted = false, handlers = false;
 	int c, r, rc = 1, pidfd = -1;
 
-	while ((c = getopt_long(argc, argv, "fdo:p:hv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fdqo:p:hv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			break;
 		case 'd':
 			debug = true;
+			break;
+		case 'q':
+			quiet = true;
 			break;
 		case 'o':
 			if (extra_opts) {
@@ -532,6 +538,7 @@ int main(int argc, char **argv)
 	}
 	h.params.rundir = rundir;
 	h.params.debug = debug;
+	h.params.quiet = quiet;
 
 	r = mkdir_p(mountpoint);
 	if (r < 0) {
@@ -587,8 +594,9 @@ int main(int argc, char **argv)
 	if (pthread_create(&reloader, NULL, reload_thread, &h) != 0)
 		goto out;
 	reloader_started = true;
-	fprintf(stderr, "cgprocfs %s: serving %s (library %s)%s\n", CGPROC_VERSION, mountpoint,
-		h.lib_path, seccomp ? "" : ", seccomp off");
+	if (!quiet)
+		fprintf(stderr, "cgprocfs %s: serving %s (library %s)%s\n", CGPROC_VERSION,
+			mountpoint, h.lib_path, seccomp ? "" : ", seccomp off");
 
 	loop_cfg = fuse_loop_cfg_create();
 	if (!loop_cfg)

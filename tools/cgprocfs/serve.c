@@ -464,6 +464,8 @@ static void serve_read(void *state, fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct serve *s = state;
 	struct cgprocfs_file *f = (struct cgprocfs_file *)(uintptr_t)fi->fh;
+	char *copy = NULL;
+	size_t len = 0;
 
 	if (!f || f->vfile_id >= _VFILE_MAX || off < 0) {
 		fuse_reply_err(req, EINVAL);
@@ -473,21 +475,29 @@ static void serve_read(void *state, fuse_req_t req, fuse_ino_t ino, size_t size,
 	if (off == 0 && !f->fresh) {
 		/* A rewind (top, vmstat keep the fd): render again for whoever reads now. */
 		char *data;
-		size_t len;
+		size_t data_len;
 
-		if (render_for(s, &vfile_table[f->vfile_id], req_pid(req), &data, &len) == 0) {
+		if (render_for(s, &vfile_table[f->vfile_id], req_pid(req), &data, &data_len) == 0) {
 			free(f->data);
 			f->data = data;
-			f->len = len;
+			f->len = data_len;
 		}
 	}
 	f->fresh = false;
-	if ((size_t)off >= f->len)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, f->data + off,
-			       size < f->len - (size_t)off ? size : f->len - (size_t)off);
+	/* Reply after unlocking, from a copy: once the reply is sent the reader may close the
+	 * file and the release (another thread) frees @f, lock included. */
+	if ((size_t)off < f->len) {
+		len = size < f->len - (size_t)off ? size : f->len - (size_t)off;
+		copy = malloc(len);
+		if (copy)
+			memcpy(copy, f->data + off, len);
+	}
 	pthread_mutex_unlock(&f->lock);
+	if (len && !copy)
+		fuse_reply_err(req, ENOMEM);
+	else
+		fuse_reply_buf(req, copy, len);
+	free(copy);
 }
 
 static void serve_release(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

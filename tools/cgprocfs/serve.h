@@ -35,6 +35,7 @@ struct cgprocfs_file {
 struct cgprocfs_params {
 	const char *rundir; /* sampler table directory */
 	bool debug;	    /* log every fallback to stderr */
+	bool quiet;	    /* no informational messages */
 };
 
 /* Each handler gets the state its library copy created in init() and must reply to @req. */
