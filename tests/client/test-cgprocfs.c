@@ -50,7 +50,10 @@ static void fs_start(void)
 {
 	harness_require_root();
 	harness_require(access("/dev/fuse", R_OK | W_OK) == 0, "needs /dev/fuse");
-	snprintf(cgprocfs_bin, sizeof(cgprocfs_bin), "%s", build_path("tools/cgprocfs/cgprocfs"));
+	/* CGPROC_TEST_CGPROCFS: a wrapper (e.g. strace -f -c) to audit the daemon's syscalls */
+	snprintf(cgprocfs_bin, sizeof(cgprocfs_bin), "%s",
+		 getenv("CGPROC_TEST_CGPROCFS") ? getenv("CGPROC_TEST_CGPROCFS")
+						: build_path("tools/cgprocfs/cgprocfs"));
 	rf.cgprocfs = cgprocfs_bin;
 	rf.private_instance = true;
 	cr_assert_eq(run_fuse_start(&rf), 0, "cgprocfs did not come up");
