@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cgprocd's sampling pass (see sampler.h). Everything here tolerates the tree changing under it:
+ * a cgroup removed mid-walk loses its subtree for this pass, a thread that exited is not counted;
+ * neither is an error.
+ *
+ * Thread states come from /proc/<tid>/stat field 3 (R runnable, D uninterruptible), which is what
+ * the kernel's own load average counts (kernel/sched/loadavg.c: nr_running + nr_uninterruptible).
+ * Unlike lxcfs (research/lxcfs.md 2.6), the running field counts R only, like the kernel's
+ * /proc/loadavg field 4, while the average counts R + D; tids come from the cgroup's own thread
+ * list (v1 "tasks", v2 "cgroup.threads"), not from every thread of every process listed in
+ * cgroup.procs, so a process whose threads sit in several cgroups is split correctly.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model/misc.h"
+#include "model/table.h"
+#include "sampler.h"
+
+#define WALK_DEPTH_MAX 128
+#define LIMIT_NONE_V1 (UINT64_C(1) << 62) /* v1 "unlimited" is 0x7FFFFFFFFFFFF000 */
+
+struct counts {
+	uint64_t active, running, total; /* active = R + D */
+};
+
+struct eff {
+	uint64_t mem, memsw, swap, quota, period;
+	bool has_cpuset;
+	uint64_t cpus[CPUSET_MAX / 64];
+};
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* One read() of a small file below @dirfd. Returns length or -errno. */
+static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n >= 0)
+		buf[n] = 0;
+	return n;
+}
+
+/* A whole file of any size into s->buf (tasks lists can be long). */
+static ssize_t read_big(struct sampler *s, int dirfd, const char *name)
+{
+	size_t len = 0;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (s->buf_size - len < 4096) {
+			size_t ns = s->buf_size ? s->buf_size * 2 : 65536;
+			char *nb = realloc(s->buf, ns);
+
+			if (!nb) {
+				close(fd);
+				return -ENOMEM;
+			}
+			s->buf = nb;
+			s->buf_size = ns;
+		}
+		n = read(fd, s->buf + len, s->buf_size - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	s->buf[len] = 0;
+	return (ssize_t)len;
+}
+
+/* A limit file: a number, "max", or v1's "-1"/huge = none (UINT64_MAX). */
+static bool read_limit(int dirfd, const char *name, uint64_t *ret)
+{
+	char b[64];
+	ssize_t n = read_small(dirfd, name, b, sizeof(b));
+	uint64_t v;
+
+	if (n <= 0)
+		return false;
+	if (b[0] == '-') {
+		*ret = UINT64_MAX;
+		return true;
+	}
+	if (parse_u64((struct span){b, (size_t)n}, &v) < 0)
+		return false;
+	*ret = v >= LIMIT_NONE_V1 ? UINT64_MAX : v;
+	return true;
+}
+
+/* "0-3,8" into @words (cpu_words of them); ids beyond are dropped. false on garbage. */
+static bool cpulist_parse(const char *s, uint64_t *words, uint32_t nwords)
+{
+	memset(words, 0, (size_t)nwords * 8);
+	while (*s && *s != '\n') {
+		char *end;
+		unsigned long a = strtoul(s, &end, 10), b = a;
+
+		if (end == s)
+			return false;
+		s = end;
+		if (*s == '-') {
+			b = strtoul(s + 1, &end, 10);
+			if (end == s + 1 || b < a)
+				return false;
+			s = end;
+		}
+		for (unsigned long c = a; c <= b && c < (unsigned long)nwords * 64; c++)
+			words[c / 64] |= UINT64_C(1) << (c % 64);
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return false;
+	}
+	return true;
+}
+
+uint64_t sampler_exp(uint64_t period_ns, unsigned minutes)
+{
+	double e;
+
+	/* The kernel's constants are FIXED_1 / e^(5 s / minutes): use them verbatim at 5 s. */
+	if (period_ns == UINT64_C(5000000000)) {
+		switch (minutes) {
+		case 1:
+			return LOADAVG_EXP_1;
+		case 5:
+			return LOADAVG_EXP_5;
+		case 15:
+			return LOADAVG_EXP_15;
+		}
+	}
+	e = (double)LOADAVG_FIXED_1 / exp((double)period_ns / 1e9 / (60.0 * minutes));
+	if (e < 1)
+		e = 1;
+	return (uint64_t)(e + 0.5);
+}
+
+void sampler_set_period(struct sampler *s, uint64_t period_ns)
+{
+	static const unsigned minutes[3] = {1, 5, 15};
+
+	s->period_ns = period_ns;
+	for (int i = 0; i < 3; i++)
+		s->exp[i] = sampler_exp(period_ns, minutes[i]);
+}
+
+/* Undo mountinfo's octal escapes ("\040" for a space), in place. */
+static void unescape(char *p)
+{
+	char *o = p;
+
+	while (*p) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 4;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = 0;
+}
+
+static bool has_token(const char *opts, const char *tok)
+{
+	size_t n = strlen(tok);
+
+	for (const char *p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, tok, n) == 0 && (p[n] == ',' || p[n] == 0 || p[n] == '\n'))
+			return true;
+	return false;
+}
+
+static int find_hierarchies(struct sampler *s, char *err, size_t errsize)
+{
+	char line[4096], v1[3][512] = {"", "", ""}, v2[512] = "";
+	static const char *const ctl[3] = {"cpu", "memory", "cpuset"};
+	static const unsigned role[3] = {CGTABLE_HAS_LOAD | CGTABLE_HAS_CPU, CGTABLE_HAS_MEMORY,
+					 CGTABLE_HAS_CPUSET};
+	unsigned v2roles = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f) {
+		snprintf(err, errsize, "cannot read /proc/self/mountinfo: %m");
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char root[512], mnt[512], fstype[64], opts[1024];
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %511s %511s", root, mnt) != 2)
+			continue;
+		if (sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2)
+			continue;
+		if (strcmp(root, "/") != 0)
+			continue; /* a bind mount of a subtree: not the whole hierarchy */
+		unescape(mnt);
+		if (strcmp(fstype, "cgroup2") == 0 && !v2[0])
+			snprintf(v2, sizeof(v2), "%s", mnt);
+		else if (strcmp(fstype, "cgroup") == 0)
+			for (int i = 0; i < 3; i++)
+				if (!v1[i][0] && has_token(opts, ctl[i]))
+					snprintf(v1[i], sizeof(v1[i]), "%s", mnt);
+	}
+	fclose(f);
+
+	s->nhier = 0;
+	for (int i = 0; i < 3; i++) {
+		unsigned j;
+
+		if (!v1[i][0]) {
+			v2roles |= role[i];
+			continue;
+		}
+		/* co-mounted controllers ("cpu,cpuacct,memory") share one hierarchy */
+		for (j = 0; j < s->nhier; j++)
+			if (strcmp(s->hier[j].mount, v1[i]) == 0)
+				break;
+		if (j == s->nhier) {
+			snprintf(s->hier[j].mount, sizeof(s->hier[j].mount), "%s", v1[i]);
+			s->hier[j].v2 = false;
+			s->hier[j].roles = 0;
+			s->nhier++;
+		}
+		s->hier[j].roles |= role[i];
+	}
+	if (v2roles && v2[0]) {
+		snprintf(s->hier[s->nhier].mount, sizeof(s->hier[0].mount), "%s", v2);
+		s->hier[s->nhier].v2 = true;
+		s->hier[s->nhier].roles = v2roles;
+		s->nhier++;
+	}
+	for (unsigned j = 0; j < s->nhier; j++)
+		if (s->hier[j].roles & CGTABLE_HAS_LOAD)
+			return 0;
+	snprintf(err, errsize, "no cgroup hierarchy with the cpu controller and no cgroup2 mount");
+	return -ENOENT;
+}
+
+static unsigned possible_cpus(void)
+{
+	char b[4096];
+	int fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	unsigned maxid = 0;
+
+	if (fd < 0)
+		return CPUSET_MAX;
+	n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0)
+		return CPUSET_MAX;
+	b[n] = 0;
+	for (char *p = b; *p;) {
+		char *end;
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p) {
+			p++;
+			continue;
+		}
+		if (v > maxid)
+			maxid = (unsigned)v;
+		p = end;
+	}
+	return maxid + 1 > CPUSET_MAX ? CPUSET_MAX : maxid + 1;
+}
+
+static size_t esize(const struct sampler *s)
+{
+	return cgtable_entry_size(s->cpu_words);
+}
+
+static struct cgtable_entry *entry_at(struct sampler *s, size_t i)
+{
+	return (struct cgtable_entry *)(s->body + i * esize(s));
+}
+
+static uint64_t *entry_cpus(struct sampler *s, size_t i)
+{
+	return (uint64_t *)(s->body + i * esize(s) + sizeof(struct cgtable_entry));
+}
+
+/* Index of a new zeroed entry, or -ENOMEM. */
+static ssize_t entry_new(struct sampler *s)
+{
+	if (s->count == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 1024;
+		unsigned char *nb = realloc(s->body, nc * esize(s));
+
+		if (!nb)
+			return -ENOMEM;
+		s->body = nb;
+		s->cap = nc;
+	}
+	memset(s->body + s->count * esize(s), 0, esize(s));
+	return (ssize_t)s->count++;
+}
+
+/* State letter of thread @tid, 0 when it is gone. */
+static char thread_state(struct sampler *s, const char *tid, size_t len)
+{
+	char path[32], b[512];
+	ssize_t n;
+	char *paren;
+
+	if (len > 16)
+		return 0;
+	memcpy(path, tid, len);
+	memcpy(path + len, "/stat", 6);
+	n = read_small(s->procfd, path, b, sizeof(b));
+	if (n <= 0)
+		return 0;
+	/* "tid (comm) S ...": comm may hold ')' but nothing after it does */
+	paren = strrchr(b, ')');
+	if (!paren || paren[1] != ' ' || !paren[2])
+		return 0;
+	return paren[2];
+}
+
+/* Count the threads listed in @dirfd's thread file into the entry. */
+static void count_threads(struct sampler *s, const struct sampler_hier *h, int dirfd,
+			  struct counts *c)
+{
+	ssize_t len = read_big(s, dirfd, h->v2 ? "cgroup.threads" : "tasks");
+	uint64_t running = 0, blocked = 0, total = 0;
+	const char *p, *end;
+
+	if (len <= 0)
+		return;
+	for (p = s->buf, end = s->buf + len; p < end;) {
+		const char *q = p;
+		char st;
+
+		while (q < end && *q >= '0' && *q <= '9')
+			q++;
+		if (q == p) {
+			p++;
+			continue;
+		}
+		if (!(q - p == (ssize_t)s->self_len && memcmp(p, s->self_str, s->self_len) == 0)) {
+			st = thread_state(s, p, (size_t)(q - p));
+			s->stats.threads++;
+			if (!st) {
+				s->stats.vanished++;
+			} else {
+				total++;
+				running += st == 'R';
+				blocked += st == 'D';
+			}
+		}
+		p = q;
+	}
+	c->running += running;
+	c->total += total;
+	c->active += running + blocked;
+}
+
+static bool words_empty(const uint64_t *w, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+static void limits_read(struct sampler *s, const struct sampler_hier *h, int dirfd,
+			const struct eff *parent, struct eff *ret)
+{
+	uint64_t v, p;
+	char b[CPUSET_MAX * 3];
+	uint64_t words[CPUSET_MAX / 64];
+
+	*ret = *parent;
+	if (h->roles & CGTABLE_HAS_MEMORY) {
+		if (read_limit(dirfd, h->v2 ? "memory.max" : "memory.limit_in_bytes", &v) &&
+		    v < ret->mem)
+			ret->mem = v;
+		if (h->v2) {
+			if (read_limit(dirfd, "memory.swap.max", &v) && v < ret->swap)
+				ret->swap = v;
+		} else if (read_limit(dirfd, "memory.memsw.limit_in_bytes", &v) && v < ret->memsw) {
+			ret->memsw = v;
+		}
+	}
+	if (h->roles & CGTABLE_HAS_CPU) {
+		bool ok = false;
+
+		if (h->v2) {
+			ssize_t n = read_small(dirfd, "cpu.max", b, sizeof(b));
+			char q[32];
+			unsigned long long pp;
+
+			if (n > 0 && sscanf(b, "%31s %llu", q, &pp) == 2) {
+				p = pp;
+				ok = true;
+				if (strcmp(q, "max") == 0)
+					v = UINT64_MAX;
+				else if (parse_u64_str(q, &v) < 0)
+					ok = false;
+			}
+		} else {
+			ok = read_limit(dirfd, "cpu.cfs_quota_us", &v) &&
+			     read_limit(dirfd, "cpu.cfs_period_us", &p);
+		}
+		if (ok && v != UINT64_MAX && p && p != UINT64_MAX &&
+		    (ret->quota == UINT64_MAX ||
+		     (unsigned __int128)v * ret->period < (unsigned __int128)ret->quota * p)) {
+			ret->quota = v;
+			ret->period = p;
+		}
+	}
+	if (h->roles & CGTABLE_HAS_CPUSET) {
+		ssize_t n =
+			read_small(dirfd, h->v2 ? "cpuset.cpus.effective" : "cpuset.effective_cpus",
+				   b, sizeof(b));
+
+		if (n < 0 && !h->v2)
+			n = read_small(dirfd, "cpuset.cpus", b, sizeof(b));
+		if (n > 0 && cpulist_parse(b, words, s->cpu_words) &&
+		    !words_empty(words, s->cpu_words)) {
+			if (ret->has_cpuset) {
+				for (uint32_t i = 0; i < s->cpu_words; i++)
+					ret->cpus[i] &= words[i];
+			} else {
+				memcpy(ret->cpus, words, (size_t)s->cpu_words * 8);
+				ret->has_cpuset = true;
+			}
+		}
+	}
+}
+
+/*
+ * Visit @dirfd (consumed) and its subtree. Children are added after their parent; once they are
+ * done their counts are summed into it, so one pass aggregates the whole tree.
+ */
+static void walk(struct sampler *s, const struct sampler_hier *h, int dirfd, const struct eff *pe,
+		 int depth, struct counts *ret)
+{
+	struct eff *me = malloc(sizeof(*me)); /* 1 KiB of cpuset: not on a deep stack */
+	struct counts c = {0, 0, 0};
+	struct cgtable_entry *e;
+	struct stat st;
+	ssize_t idx;
+	DIR *d;
+	struct dirent *de;
+
+	if (!me || fstat(dirfd, &st) < 0 || (idx = entry_new(s)) < 0) {
+		free(me);
+		close(dirfd);
+		return;
+	}
+	s->stats.cgroups++;
+	e = entry_at(s, idx);
+	e->dev = (uint64_t)st.st_dev;
+	e->ino = (uint64_t)st.st_ino;
+
+	limits_read(s, h, dirfd, pe, me);
+	if (h->roles & CGTABLE_HAS_LOAD)
+		count_threads(s, h, dirfd, &c);
+
+	d = depth < WALK_DEPTH_MAX ? fdopendir(dirfd) : NULL;
+	if (!d)
+		close(dirfd);
+	while (d && (de = readdir(d))) {
+		struct counts cc = {0, 0, 0};
+		int cfd;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		cfd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (cfd < 0) {
+			s->stats.vanished++; /* removed since readdir */
+			continue;
+		}
+		walk(s, h, cfd, me, depth + 1, &cc);
+		c.active += cc.active;
+		c.running += cc.running;
+		c.total += cc.total;
+	}
+	if (d)
+		closedir(d);
+
+	e = entry_at(s, idx); /* body may have moved while children were added */
+	e->flags = h->roles;
+	if (h->roles & CGTABLE_HAS_MEMORY) {
+		e->mem_limit = me->mem;
+		if (h->v2)
+			e->swap_limit = me->swap;
+		else
+			e->swap_limit =
+				me->memsw == UINT64_MAX ? UINT64_MAX : sat_sub(me->memsw, me->mem);
+	}
+	if (h->roles & CGTABLE_HAS_CPU) {
+		e->quota_us = me->quota;
+		e->period_us = me->quota == UINT64_MAX ? 0 : me->period;
+	}
+	if ((h->roles & CGTABLE_HAS_CPUSET) && me->has_cpuset)
+		memcpy(entry_cpus(s, idx), me->cpus, (size_t)s->cpu_words * 8);
+	else
+		e->flags &= ~CGTABLE_HAS_CPUSET;
+	if (h->roles & CGTABLE_HAS_LOAD) {
+		e->running = c.running;
+		e->total = c.total;
+		/* the EWMA step needs R + D of the subtree: load[0] holds it until the pass ends */
+		e->load[0] = c.active;
+	}
+	ret->active += c.active;
+	ret->running += c.running;
+	ret->total += c.total;
+	free(me);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct cgtable_entry *x = a, *y = b;
+
+	return cgtable_key_cmp(x->dev, x->ino, y->dev, y->ino);
+}
+
+/* Replace the stashed R + D counts by the stepped averages, from the previous table's values. */
+static void loads_step(struct sampler *s)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		struct cgtable_entry *e = entry_at(s, i), prev;
+		uint64_t active = e->load[0];
+
+		if (!(e->flags & CGTABLE_HAS_LOAD)) {
+			e->load[0] = 0;
+			continue;
+		}
+		/* a cgroup new since the last pass starts from 0, like the kernel at boot */
+		if (!s->prev ||
+		    cgtable_find((struct span){(const char *)s->prev, s->prev_len}, e->dev, e->ino,
+				 &prev, NULL) < 0 ||
+		    !(prev.flags & CGTABLE_HAS_LOAD))
+			memset(prev.load, 0, sizeof(prev.load));
+		for (int k = 0; k < 3; k++) {
+			uint64_t v = loadavg_step(prev.load[k], s->exp[k], active);
+
+			e->load[k] = v > CGTABLE_LOAD_MAX ? CGTABLE_LOAD_MAX : v;
+		}
+	}
+}
+
+static int table_write(struct sampler *s, unsigned char *file, size_t len)
+{
+	char tmp[64];
+	size_t done = 0;
+	int fd, r = 0;
+
+	snprintf(tmp, sizeof(tmp), ".%s.%.*s.tmp", CGTABLE_FILE, (int)s->self_len, s->self_str);
+	(void)unlinkat(s->rundirfd, tmp, 0);
+	fd = openat(s->rundirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0644) < 0) /* whatever the umask: readable by all */
+		r = -errno;
+	while (r == 0 && done < len) {
+		ssize_t n = write(fd, file + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = n < 0 ? -errno : -EIO;
+		else
+			done += (size_t)n;
+	}
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	/* rename() swaps the whole file at once: readers have the old one or the new one */
+	if (r == 0 && renameat(s->rundirfd, tmp, s->rundirfd, CGTABLE_FILE) < 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlinkat(s->rundirfd, tmp, 0);
+	return r;
+}
+
+int sampler_pass(struct sampler *s)
+{
+	struct cgtable_header h;
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = cpu_us();
+	unsigned char *file;
+	size_t len;
+	int r;
+
+	s->count = 0;
+	s->stats.cgroups = s->stats.threads = s->stats.vanished = 0;
+	for (unsigned i = 0; i < s->nhier; i++) {
+		struct eff *top = calloc(1, sizeof(*top));
+		struct counts c = {0, 0, 0};
+		int fd;
+
+		if (!top)
+			return -ENOMEM;
+		top->mem = top->memsw = top->swap = top->quota = UINT64_MAX;
+		fd = open(s->hier[i].mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0)
+			walk(s, &s->hier[i], fd, top, 0, &c);
+		free(top);
+	}
+	loads_step(s);
+	qsort(s->body, s->count, esize(s), entry_cmp);
+
+	/* Two hierarchies mounted at once can only collide on a bind mount we skipped, but a key
+	 * must never appear twice: drop duplicates. */
+	if (s->count > 1) {
+		size_t o = 1;
+
+		for (size_t i = 1; i < s->count; i++) {
+			if (entry_cmp(entry_at(s, o - 1), entry_at(s, i)) == 0)
+				continue;
+			if (o != i)
+				memcpy(entry_at(s, o), entry_at(s, i), esize(s));
+			o++;
+		}
+		s->count = o;
+	}
+
+	len = sizeof(h) + s->count * esize(s);
+	file = malloc(len);
+	if (!file)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->count; i++)
+		cgtable_entry_encode(entry_at(s, i), entry_cpus(s, i), s->cpu_words,
+				     file + sizeof(h) + i * esize(s));
+	s->generation++;
+	cgtable_header_init(&h, s->cpu_words, s->count, s->period_ns, now_ns(CLOCK_BOOTTIME),
+			    s->generation);
+	memcpy(file, &h, sizeof(h));
+	r = table_write(s, file, len);
+
+	free(s->prev);
+	s->prev = file;
+	s->prev_len = len;
+
+	s->stats.pass++;
+	s->stats.bytes = len;
+	s->stats.cpu_us = cpu_us() - c0;
+	s->stats.wall_us = (now_ns(CLOCK_MONOTONIC) - t0) / 1000;
+	return r;
+}
+
+/* Resume the averages from a table a previous instance left, when it is at most 15 min old. */
+static void seed_from_table(struct sampler *s)
+{
+	struct cgtable_header h;
+	struct stat st;
+	unsigned char *file;
+	ssize_t n;
+	int fd;
+
+	fd = openat(s->rundirfd, CGTABLE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h) ||
+	    st.st_size > (off_t)(sizeof(h) + CGTABLE_COUNT_MAX * cgtable_entry_size(1))) {
+		close(fd);
+		return;
+	}
+	file = malloc((size_t)st.st_size);
+	n = file ? pread(fd, file, (size_t)st.st_size, 0) : -1;
+	close(fd);
+	if (n != st.st_size ||
+	    cgtable_header_decode((struct span){(const char *)file, (size_t)n}, (uint64_t)n, &h) <
+		    0 ||
+	    now_ns(CLOCK_BOOTTIME) - h.heartbeat_ns > UINT64_C(900) * 1000000000) {
+		free(file);
+		return;
+	}
+	s->prev = file;
+	s->prev_len = (size_t)n;
+	s->generation = h.generation;
+}
+
+int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, char *err,
+		 size_t errsize)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->procfd = s->rundirfd = -1;
+	s->self_len = (size_t)snprintf(s->self_str, sizeof(s->self_str), "%d", (int)getpid());
+	sampler_set_period(s, period_ns);
+	s->cpu_words = cgtable_cpu_words(possible_cpus());
+	r = find_hierarchies(s, err, errsize);
+	if (r < 0)
+		return r;
+	s->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->procfd < 0) {
+		r = -errno;
+		snprintf(err, errsize, "cannot open /proc: %m");
+		return r;
+	}
+	if (mkdir(rundir, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, errsize, "cannot create run directory %s: %m", rundir);
+		return r;
+	}
+	s->rundirfd = open(rundir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->rundirfd < 0) {
+		r = -errno;
+		snprintf(err, errsize, "cannot open run directory %s: %m", rundir);
+		return r;
+	}
+	seed_from_table(s);
+	return 0;
+}
+
+void sampler_done(struct sampler *s)
+{
+	if (s->procfd >= 0)
+		close(s->procfd);
+	if (s->rundirfd >= 0)
+		close(s->rundirfd);
+	free(s->body);
+	free(s->prev);
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+	s->procfd = s->rundirfd = -1;
+}
