@@ -34,6 +34,7 @@
 #include "model/config.h"
 #include "model/table.h"
 #include "sampler.h"
+#include "source/table.h"
 
 #define INTERVAL_DEFAULT_S 5.0
 
@@ -71,7 +72,7 @@ struct options {
 	char rundir[256];
 	char pidfile[256];
 	char config[256];
-	bool once, stats;
+	bool once, stats, dump;
 	bool set_interval, set_rundir;
 };
 
@@ -90,6 +91,7 @@ static void usage(FILE *f)
 		"  -c, --config FILE    configuration file (default %s)\n"
 		"      --once           one pass, write the table, exit\n"
 		"      --stats          print each pass's CPU time and counts to stderr\n"
+		"      --dump           print the table in the run directory and exit\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        version\n",
 		CGPROC_RUNDIR_DEFAULT, CGPROC_CONF_PATH);
@@ -146,7 +148,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum {
 		OPT_ONCE = 0x100,
-		OPT_STATS
+		OPT_STATS,
+		OPT_DUMP
 	};
 	static const struct option longopts[] = {
 		{"interval", required_argument, NULL, 'i'},
@@ -155,6 +158,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"config", required_argument, NULL, 'c'},
 		{"once", no_argument, NULL, OPT_ONCE},
 		{"stats", no_argument, NULL, OPT_STATS},
+		{"dump", no_argument, NULL, OPT_DUMP},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{},
@@ -191,6 +195,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_STATS:
 			o->stats = true;
+			break;
+		case OPT_DUMP:
+			o->dump = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -279,6 +286,71 @@ static void stats_print(const struct sampler *s)
 		(unsigned long long)st->bytes);
 }
 
+/*
+ * --dump: the table as a reader sees it (validated), one line per entry:
+ * "DEV INO FLAGS LOAD1 LOAD5 LOAD15 RUNNING TOTAL MEM SWAP QUOTA PERIOD CPUS" with loads as
+ * fixed point, limits in bytes/us and "max" for none, CPUS as hex words (lowest first).
+ */
+static int dump_table(const char *rundir)
+{
+	struct cg_src src = {.rootfd = AT_FDCWD, .ticks_per_sec = 100};
+	struct cgtable_header h;
+	uint64_t now = 0;
+	int fd, r;
+
+	src.rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = cgtable_open(&src, rundir);
+	if (fd < 0) {
+		fprintf(stderr, "cgprocd: no table in %s: %s\n", rundir, strerror(-fd));
+		close(src.rootfd);
+		return 1;
+	}
+	r = cgtable_read_header(fd, &h);
+	if (r < 0) {
+		fprintf(stderr, "cgprocd: %s/%s is not a valid table\n", rundir, CGTABLE_FILE);
+		goto out;
+	}
+	cgtable_now(&src, &now);
+	printf("# version=%u count=%llu period_ns=%llu age_ns=%lld generation=%llu fresh=%s\n",
+	       h.version, (unsigned long long)h.count, (unsigned long long)h.period_ns,
+	       (long long)(now - h.heartbeat_ns), (unsigned long long)h.generation,
+	       cgtable_fresh(&h, now) ? "yes" : "no");
+	for (uint64_t i = 0; i < h.count; i++) {
+		char raw[sizeof(struct cgtable_entry) + CPUSET_MAX / 8];
+		struct cgtable_entry e;
+		struct cpuset cs;
+
+		if (pread(fd, raw, h.entry_size, (off_t)(h.header_size + i * h.entry_size)) !=
+			    (ssize_t)h.entry_size ||
+		    cgtable_entry_decode(&h, (struct span){raw, h.entry_size}, &e, &cs) < 0) {
+			printf("# entry %llu corrupt\n", (unsigned long long)i);
+			r = -ENODATA;
+			continue;
+		}
+		printf("%llu %llu %#x %llu %llu %llu %llu %llu", (unsigned long long)e.dev,
+		       (unsigned long long)e.ino, e.flags, (unsigned long long)e.load[0],
+		       (unsigned long long)e.load[1], (unsigned long long)e.load[2],
+		       (unsigned long long)e.running, (unsigned long long)e.total);
+		{
+			uint64_t v[4] = {e.mem_limit, e.swap_limit, e.quota_us, e.period_us};
+
+			for (int k = 0; k < 4; k++)
+				if (v[k] == UINT64_MAX)
+					printf(" max");
+				else
+					printf(" %llu", (unsigned long long)v[k]);
+		}
+		putchar(' ');
+		for (uint32_t w = 0; w < h.cpu_words; w++)
+			printf("%s%llx", w ? "," : "", (unsigned long long)cs.bits[w]);
+		putchar('\n');
+	}
+out:
+	close(fd);
+	close(src.rootfd);
+	return r < 0 ? 1 : 0;
+}
+
 static uint64_t boottime_ns(void)
 {
 	struct timespec ts;
@@ -304,6 +376,8 @@ int main(int argc, char **argv)
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : 2;
 	config_read(&o, true);
+	if (o.dump)
+		return dump_table(o.rundir);
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);

@@ -333,6 +333,8 @@ static uint64_t *entry_cpus(struct sampler *s, size_t i)
 /* Index of a new zeroed entry, or -ENOMEM. */
 static ssize_t entry_new(struct sampler *s)
 {
+	struct cgtable_entry *e;
+
 	if (s->count == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 1024;
 		unsigned char *nb = realloc(s->body, nc * esize(s));
@@ -343,6 +345,9 @@ static ssize_t entry_new(struct sampler *s)
 		s->cap = nc;
 	}
 	memset(s->body + s->count * esize(s), 0, esize(s));
+	/* fields of roles this hierarchy does not have read as "none" */
+	e = entry_at(s, s->count);
+	e->mem_limit = e->swap_limit = e->quota_us = UINT64_MAX;
 	return (ssize_t)s->count++;
 }
 
