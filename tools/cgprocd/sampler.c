@@ -25,6 +25,7 @@
 
 #include "model/misc.h"
 #include "model/table.h"
+#include "fdcache.h"
 #include "sampler.h"
 
 #define WALK_DEPTH_MAX 128
@@ -116,11 +117,34 @@ static ssize_t read_big(struct sampler *s, int dirfd, const char *name)
 	return (ssize_t)len;
 }
 
+/* File slots of a cgroup in the fd cache. */
+enum {
+	SLOT_MEM,
+	SLOT_SWAP,
+	SLOT_QUOTA,
+	SLOT_PERIOD,
+	SLOT_CPUSET
+};
+
+/* The cgroup being visited: its directory fd and its node in the fd cache. */
+struct visit {
+	int dirfd;
+	size_t node; /* (size_t)-1: not cached */
+};
+
+static ssize_t vread(struct sampler *s, const struct visit *v, unsigned slot, const char *name,
+		     char *buf, size_t size)
+{
+	return cg_cache_read(&s->cgs, &s->budget, v->node, v->dirfd, slot, name, s->stats.pass + 1,
+			     buf, size);
+}
+
 /* A limit file: a number, "max", or v1's "-1"/huge = none (UINT64_MAX). */
-static bool read_limit(int dirfd, const char *name, uint64_t *ret)
+static bool read_limit(struct sampler *s, const struct visit *vi, unsigned slot, const char *name,
+		       uint64_t *ret)
 {
 	char b[64];
-	ssize_t n = read_small(dirfd, name, b, sizeof(b));
+	ssize_t n = vread(s, vi, slot, name, b, sizeof(b));
 	uint64_t v;
 
 	if (n <= 0)
@@ -352,26 +376,6 @@ static ssize_t entry_new(struct sampler *s)
 }
 
 /* State letter of thread @tid, 0 when it is gone. */
-static char thread_state(struct sampler *s, const char *tid, size_t len)
-{
-	char path[32], b[512];
-	ssize_t n;
-	char *paren;
-
-	if (len > 16)
-		return 0;
-	memcpy(path, tid, len);
-	memcpy(path + len, "/stat", 6);
-	n = read_small(s->procfd, path, b, sizeof(b));
-	if (n <= 0)
-		return 0;
-	/* "tid (comm) S ...": comm may hold ')' but nothing after it does */
-	paren = strrchr(b, ')');
-	if (!paren || paren[1] != ' ' || !paren[2])
-		return 0;
-	return paren[2];
-}
-
 /* Count the threads listed in @dirfd's thread file into the entry. */
 static void count_threads(struct sampler *s, const struct sampler_hier *h, int dirfd,
 			  struct counts *c)
@@ -393,9 +397,11 @@ static void count_threads(struct sampler *s, const struct sampler_hier *h, int d
 			continue;
 		}
 		if (!(q - p == (ssize_t)s->self_len && memcmp(p, s->self_str, s->self_len) == 0)) {
-			st = thread_state(s, p, (size_t)(q - p));
+			pid_t tid = (pid_t)strtol(p, NULL, 10);
+
 			s->stats.threads++;
-			if (!st) {
+			if (tid_cache_state(&s->tids, &s->budget, s->procfd, tid, s->stats.pass + 1,
+					    &st) < 0) {
 				s->stats.vanished++;
 			} else {
 				total++;
@@ -418,7 +424,7 @@ static bool words_empty(const uint64_t *w, uint32_t n)
 	return true;
 }
 
-static void limits_read(struct sampler *s, const struct sampler_hier *h, int dirfd,
+static void limits_read(struct sampler *s, const struct sampler_hier *h, const struct visit *vi,
 			const struct eff *parent, struct eff *ret)
 {
 	uint64_t v, p;
@@ -427,13 +433,15 @@ static void limits_read(struct sampler *s, const struct sampler_hier *h, int dir
 
 	*ret = *parent;
 	if (h->roles & CGTABLE_HAS_MEMORY) {
-		if (read_limit(dirfd, h->v2 ? "memory.max" : "memory.limit_in_bytes", &v) &&
+		if (read_limit(s, vi, SLOT_MEM, h->v2 ? "memory.max" : "memory.limit_in_bytes",
+			       &v) &&
 		    v < ret->mem)
 			ret->mem = v;
 		if (h->v2) {
-			if (read_limit(dirfd, "memory.swap.max", &v) && v < ret->swap)
+			if (read_limit(s, vi, SLOT_SWAP, "memory.swap.max", &v) && v < ret->swap)
 				ret->swap = v;
-		} else if (read_limit(dirfd, "memory.memsw.limit_in_bytes", &v) && v < ret->memsw) {
+		} else if (read_limit(s, vi, SLOT_SWAP, "memory.memsw.limit_in_bytes", &v) &&
+			   v < ret->memsw) {
 			ret->memsw = v;
 		}
 	}
@@ -441,7 +449,7 @@ static void limits_read(struct sampler *s, const struct sampler_hier *h, int dir
 		bool ok = false;
 
 		if (h->v2) {
-			ssize_t n = read_small(dirfd, "cpu.max", b, sizeof(b));
+			ssize_t n = vread(s, vi, SLOT_QUOTA, "cpu.max", b, sizeof(b));
 			char q[32];
 			unsigned long long pp;
 
@@ -454,8 +462,8 @@ static void limits_read(struct sampler *s, const struct sampler_hier *h, int dir
 					ok = false;
 			}
 		} else {
-			ok = read_limit(dirfd, "cpu.cfs_quota_us", &v) &&
-			     read_limit(dirfd, "cpu.cfs_period_us", &p);
+			ok = read_limit(s, vi, SLOT_QUOTA, "cpu.cfs_quota_us", &v) &&
+			     read_limit(s, vi, SLOT_PERIOD, "cpu.cfs_period_us", &p);
 		}
 		if (ok && v != UINT64_MAX && p && p != UINT64_MAX &&
 		    (ret->quota == UINT64_MAX ||
@@ -465,12 +473,12 @@ static void limits_read(struct sampler *s, const struct sampler_hier *h, int dir
 		}
 	}
 	if (h->roles & CGTABLE_HAS_CPUSET) {
-		ssize_t n =
-			read_small(dirfd, h->v2 ? "cpuset.cpus.effective" : "cpuset.effective_cpus",
-				   b, sizeof(b));
+		ssize_t n = vread(s, vi, SLOT_CPUSET,
+				  h->v2 ? "cpuset.cpus.effective" : "cpuset.effective_cpus", b,
+				  sizeof(b));
 
-		if (n < 0 && !h->v2)
-			n = read_small(dirfd, "cpuset.cpus", b, sizeof(b));
+		if (n == -ENOENT && !h->v2) /* kernels before 4.x: cpuset.cpus is hierarchical */
+			n = read_small(vi->dirfd, "cpuset.cpus", b, sizeof(b));
 		if (n > 0 && cpulist_parse(b, words, s->cpu_words) &&
 		    !words_empty(words, s->cpu_words)) {
 			if (ret->has_cpuset) {
@@ -484,56 +492,95 @@ static void limits_read(struct sampler *s, const struct sampler_hier *h, int dir
 	}
 }
 
+/* All entries of directory @fd from its start, into a malloc'd buffer. Length or -errno. */
+static ssize_t dir_list(int fd, char **ret)
+{
+	size_t size = 16384, len = 0;
+	char *b = malloc(size);
+
+	if (!b)
+		return -ENOMEM;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		free(b);
+		return -errno;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (size - len < 4096) {
+			char *nb = realloc(b, size * 2);
+
+			if (!nb) {
+				free(b);
+				return -ENOMEM;
+			}
+			b = nb;
+			size *= 2;
+		}
+		n = getdents64(fd, b + len, size - len);
+		if (n < 0) {
+			int r = -errno;
+
+			free(b);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret = b;
+	return (ssize_t)len;
+}
+
 /*
- * Visit @dirfd (consumed) and its subtree. Children are added after their parent; once they are
- * done their counts are summed into it, so one pass aggregates the whole tree.
+ * Visit @vi and its subtree. Children are added after their parent; once they are done their
+ * counts are summed into it, so one pass aggregates the whole tree. An uncached directory fd is
+ * closed here.
  */
-static void walk(struct sampler *s, const struct sampler_hier *h, int dirfd, const struct eff *pe,
-		 int depth, struct counts *ret)
+static void walk(struct sampler *s, const struct sampler_hier *h, struct visit vi, uint64_t dev,
+		 uint64_t ino, const struct eff *pe, int depth, struct counts *ret)
 {
 	struct eff *me = malloc(sizeof(*me)); /* 1 KiB of cpuset: not on a deep stack */
 	struct counts c = {0, 0, 0};
 	struct cgtable_entry *e;
-	struct stat st;
-	ssize_t idx;
-	DIR *d;
-	struct dirent *de;
+	ssize_t idx, len;
+	char *list = NULL;
 
-	if (!me || fstat(dirfd, &st) < 0 || (idx = entry_new(s)) < 0) {
-		free(me);
-		close(dirfd);
-		return;
-	}
+	if (!me || (idx = entry_new(s)) < 0)
+		goto out;
 	s->stats.cgroups++;
 	e = entry_at(s, idx);
-	e->dev = (uint64_t)st.st_dev;
-	e->ino = (uint64_t)st.st_ino;
+	e->dev = dev;
+	e->ino = ino;
 
-	limits_read(s, h, dirfd, pe, me);
+	limits_read(s, h, &vi, pe, me);
 	if (h->roles & CGTABLE_HAS_LOAD)
-		count_threads(s, h, dirfd, &c);
+		count_threads(s, h, vi.dirfd, &c);
 
-	d = depth < WALK_DEPTH_MAX ? fdopendir(dirfd) : NULL;
-	if (!d)
-		close(dirfd);
-	while (d && (de = readdir(d))) {
+	len = depth < WALK_DEPTH_MAX ? dir_list(vi.dirfd, &list) : 0;
+	for (ssize_t off = 0; off < len;) {
+		struct dirent64 *de = (struct dirent64 *)(list + off);
 		struct counts cc = {0, 0, 0};
+		struct visit cv;
 		int cfd;
 
+		off += de->d_reclen;
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
-		cfd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		/* the child's key comes with its name: no stat needed */
+		cfd = cg_cache_dir(&s->cgs, &s->budget, dev, de->d_ino, vi.dirfd, de->d_name,
+				   s->stats.pass + 1, &cv.node);
 		if (cfd < 0) {
-			s->stats.vanished++; /* removed since readdir */
+			s->stats.vanished++; /* removed since the listing */
 			continue;
 		}
-		walk(s, h, cfd, me, depth + 1, &cc);
+		cv.dirfd = cfd;
+		walk(s, h, cv, dev, de->d_ino, me, depth + 1, &cc);
 		c.active += cc.active;
 		c.running += cc.running;
 		c.total += cc.total;
 	}
-	if (d)
-		closedir(d);
+	free(list);
 
 	e = entry_at(s, idx); /* body may have moved while children were added */
 	e->flags = h->roles;
@@ -562,7 +609,10 @@ static void walk(struct sampler *s, const struct sampler_hier *h, int dirfd, con
 	ret->active += c.active;
 	ret->running += c.running;
 	ret->total += c.total;
+out:
 	free(me);
+	if (vi.node == (size_t)-1)
+		close(vi.dirfd);
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -643,16 +693,21 @@ int sampler_pass(struct sampler *s)
 	for (unsigned i = 0; i < s->nhier; i++) {
 		struct eff *top = calloc(1, sizeof(*top));
 		struct counts c = {0, 0, 0};
-		int fd;
+		struct visit vi;
+		uint64_t dev, ino;
 
 		if (!top)
 			return -ENOMEM;
 		top->mem = top->memsw = top->swap = top->quota = UINT64_MAX;
-		fd = open(s->hier[i].mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0)
-			walk(s, &s->hier[i], fd, top, 0, &c);
+		vi.dirfd = cg_cache_root(&s->cgs, &s->budget, s->hier[i].mount, s->stats.pass + 1,
+					 &vi.node, &dev, &ino);
+		if (vi.dirfd >= 0)
+			walk(s, &s->hier[i], vi, dev, ino, top, 0, &c);
 		free(top);
 	}
+	/* what was not seen in this pass is gone: close its fds */
+	tid_cache_sweep(&s->tids, &s->budget, s->stats.pass + 1);
+	cg_cache_sweep(&s->cgs, &s->budget, s->stats.pass + 1);
 	loads_step(s);
 	qsort(s->body, s->count, esize(s), entry_cmp);
 
@@ -737,6 +792,7 @@ int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, char
 	s->self_len = (size_t)snprintf(s->self_str, sizeof(s->self_str), "%d", (int)getpid());
 	sampler_set_period(s, period_ns);
 	s->cpu_words = cgtable_cpu_words(possible_cpus());
+	fd_budget_init(&s->budget);
 	r = find_hierarchies(s, err, errsize);
 	if (r < 0)
 		return r;
@@ -767,6 +823,8 @@ void sampler_done(struct sampler *s)
 		close(s->procfd);
 	if (s->rundirfd >= 0)
 		close(s->rundirfd);
+	tid_cache_done(&s->tids);
+	cg_cache_done(&s->cgs);
 	free(s->body);
 	free(s->prev);
 	free(s->buf);

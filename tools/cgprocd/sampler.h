@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fdcache.h"
+
 #define SAMPLER_HIER_MAX 4
 
 struct sampler_hier {
@@ -50,6 +52,10 @@ struct sampler {
 	/* the previous table (header + entries), the EWMA state */
 	unsigned char *prev;
 	size_t prev_len;
+
+	struct fd_budget budget;
+	struct tid_cache tids;
+	struct cg_cache cgs;
 
 	char *buf; /* tasks files */
 	size_t buf_size;
