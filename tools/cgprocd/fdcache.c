@@ -83,7 +83,7 @@ static int tid_grow(struct tid_cache *c, pid_t tid)
 int tid_cache_state(struct tid_cache *c, struct fd_budget *b, int procfd, pid_t tid, uint64_t pass,
 		    char *ret)
 {
-	char path[32], buf[512];
+	char path[48], buf[512];
 	bool cacheable;
 	ssize_t n;
 	int fd;
@@ -103,7 +103,9 @@ int tid_cache_state(struct tid_cache *c, struct fd_budget *b, int procfd, pid_t 
 			b->left++;
 		}
 	}
-	snprintf(path, sizeof(path), "%d/stat", (int)tid);
+	/* the task/ file is the thread alone; /proc/<tid>/stat sums the whole thread group
+	 * (O(threads) each, O(threads^2) for a process) */
+	snprintf(path, sizeof(path), "%d/task/%d/stat", (int)tid, (int)tid);
 	fd = openat(procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;

@@ -73,6 +73,7 @@ struct options {
 	char pidfile[256];
 	char config[256];
 	bool once, stats, dump;
+	unsigned long passes; /* 0 = until stopped */
 	bool set_interval, set_rundir;
 };
 
@@ -90,6 +91,8 @@ static void usage(FILE *f)
 		"locked\n"
 		"  -c, --config FILE    configuration file (default %s)\n"
 		"      --once           one pass, write the table, exit\n"
+		"      --passes N       N passes at the interval, then exit (benchmarks: passes\n"
+		"                       after the first reuse kept file descriptors)\n"
 		"      --stats          print each pass's CPU time and counts to stderr\n"
 		"      --dump           print the table in the run directory and exit\n"
 		"  -h, --help           this text\n"
@@ -149,7 +152,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	enum {
 		OPT_ONCE = 0x100,
 		OPT_STATS,
-		OPT_DUMP
+		OPT_DUMP,
+		OPT_PASSES
 	};
 	static const struct option longopts[] = {
 		{"interval", required_argument, NULL, 'i'},
@@ -157,6 +161,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"pidfile", required_argument, NULL, 'p'},
 		{"config", required_argument, NULL, 'c'},
 		{"once", no_argument, NULL, OPT_ONCE},
+		{"passes", required_argument, NULL, OPT_PASSES},
 		{"stats", no_argument, NULL, OPT_STATS},
 		{"dump", no_argument, NULL, OPT_DUMP},
 		{"help", no_argument, NULL, 'h'},
@@ -192,7 +197,23 @@ static int parse_args(int argc, char **argv, struct options *o)
 		}
 		case OPT_ONCE:
 			o->once = true;
+			o->passes = 1;
 			break;
+		case OPT_PASSES: {
+			char *end;
+
+			errno = 0;
+			o->passes = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || o->passes == 0 ||
+			    o->passes > 1000000) {
+				fprintf(stderr,
+					"cgprocd: --passes wants a count in 1..1000000, not "
+					"\"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		}
 		case OPT_STATS:
 			o->stats = true;
 			break;
@@ -427,7 +448,7 @@ int main(int argc, char **argv)
 			log_err("cannot write %s/%s: %s", o.rundir, CGTABLE_FILE, strerror(-r));
 		if (o.stats)
 			stats_print(&s);
-		if (o.once)
+		if (o.passes && s.stats.pass >= o.passes)
 			break;
 
 		/* Fixed schedule (a slow pass does not stretch the period as it does in lxcfs);

@@ -545,6 +545,7 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	struct cgtable_entry *e;
 	ssize_t idx, len;
 	char *list = NULL;
+	struct stat st;
 
 	if (!me || (idx = entry_new(s)) < 0)
 		goto out;
@@ -557,7 +558,11 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	if (h->roles & CGTABLE_HAS_LOAD)
 		count_threads(s, h, vi.dirfd, &c);
 
-	len = depth < WALK_DEPTH_MAX ? dir_list(vi.dirfd, &list) : 0;
+	/* kernfs keeps a directory's link count at 2 + its subdirectories: skip listing the ~25
+	 * files of a leaf cgroup (most of them) */
+	len = 0;
+	if (depth < WALK_DEPTH_MAX && (fstat(vi.dirfd, &st) < 0 || st.st_nlink != 2))
+		len = dir_list(vi.dirfd, &list);
 	for (ssize_t off = 0; off < len;) {
 		struct dirent64 *de = (struct dirent64 *)(list + off);
 		struct counts cc = {0, 0, 0};
