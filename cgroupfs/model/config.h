@@ -21,10 +21,10 @@
 struct cgproc_config {
 	bool enabled;
 	bool quota_view;
-	uint64_t files;      /* bit (1 << vfile_id) per served file; all ones = everything */
-	char machine[512];   /* "" = discover */
+	uint64_t files;	   /* bit (1 << vfile_id) per served file; all ones = everything */
+	char machine[512]; /* "" = discover */
 	char rundir[256];
-	char log[256];       /* "" = off */
+	char log[256]; /* "" = off */
 };
 
 void config_defaults(struct cgproc_config *ret);

@@ -61,8 +61,8 @@ int cpuinfo_render(struct span host_cpuinfo, const struct cpuset *cpus, struct b
 
 struct stat_clock {
 	uint64_t ticks_per_sec; /* USER_HZ (sysconf(_SC_CLK_TCK)) */
-	uint64_t uptime_cs;     /* machine uptime, hundredths of a second */
-	uint64_t btime;         /* the btime to print (host btime shifted to the machine's start) */
+	uint64_t uptime_cs;	/* machine uptime, hundredths of a second */
+	uint64_t btime;		/* the btime to print (host btime shifted to the machine's start) */
 };
 
 /*

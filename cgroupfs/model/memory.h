@@ -25,10 +25,11 @@ struct cg_memstat {
 int memstat_parse(struct span text, bool v1, struct cg_memstat *ret);
 
 struct cg_memory {
-	uint64_t limit;      /* effective memory limit, bytes; UINT64_MAX = none */
-	uint64_t usage;      /* memory.current / memory.usage_in_bytes */
+	uint64_t limit;	     /* effective memory limit, bytes; UINT64_MAX = none */
+	uint64_t usage;	     /* memory.current / memory.usage_in_bytes */
 	bool swap_accounted; /* the cgroup exposes swap accounting */
-	uint64_t swap_limit; /* swap alone (v2 memory.swap.max; v1 memsw - mem); UINT64_MAX = none */
+	uint64_t
+		swap_limit; /* swap alone (v2 memory.swap.max; v1 memsw - mem); UINT64_MAX = none */
 	uint64_t swap_usage; /* swap alone, bytes */
 	struct cg_memstat stat;
 };

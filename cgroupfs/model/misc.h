@@ -31,7 +31,7 @@ uint64_t loadavg_step(uint64_t load, uint64_t exp, uint64_t active);
 struct loadavg {
 	uint64_t avg[3];  /* fixed point, FSHIFT 11 */
 	uint64_t running; /* runnable threads of the machine */
-	uint64_t total;   /* threads of the machine */
+	uint64_t total;	  /* threads of the machine */
 	uint64_t lastpid; /* newest pid as the reader sees it */
 };
 int loadavg_parse(struct span host_loadavg, struct loadavg *ret);
