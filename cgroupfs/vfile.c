@@ -339,7 +339,14 @@ static int render_diskstats(const struct vfile_req *req, struct buf *out)
 	struct arena a = arena_of(req);
 	int r;
 
-	if (!req->machine->mounts.present[CG_IO])
+	const struct cg_machine *m = req->machine;
+
+	if (!m->mounts.present[CG_IO] || !m->paths.present[CG_IO])
+		return -ENODATA;
+	/* The host's own root cgroup is the host: its I/O is the host file (v1 does not even
+	 * account throttled I/O there). */
+	if (!m->cgroupns && strcmp(m->paths.path[CG_IO], "/") == 0 &&
+	    strcmp(m->mounts.root[CG_IO], "/") == 0)
 		return -ENODATA;
 	r = arena_read(req, &a, "proc/diskstats", &host);
 	if (r < 0)

@@ -250,7 +250,10 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 		unsigned found = 0;
 
 		for (unsigned c = 0; c < _CG_MAX; c++) {
-			if (!m->paths.present[c] || !m->mounts.present[c])
+			/* A root of "/" is the host's own hierarchy (mounts inherited from before
+			 * the unshare): it says nothing about the namespace root. */
+			if (!m->paths.present[c] || !m->mounts.present[c] ||
+			    strcmp(m->mounts.root[c], "/") == 0)
 				continue;
 			strcpy(m->paths.path[c], m->mounts.root[c]);
 			found++;
