@@ -8,6 +8,7 @@
  * golden files.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,4 +195,108 @@ Test(facts, table_lookup)
 	cr_expect_null(vfile_match("/proc/12a/stat", NULL, NULL));
 	cr_expect_eq(vfile_match("/proc/meminfo", NULL, NULL), &vfile_table[VFILE_PROC_MEMINFO]);
 	cr_expect_null(vfile_lookup("/proc/vmstat"));
+}
+
+static struct span sp(const char *s)
+{
+	return (struct span){s, strlen(s)};
+}
+
+Test(facts, config_views)
+{
+	struct cgproc_config cfg;
+	struct cg_src src;
+	struct cg_machine m;
+	char *text = NULL;
+	size_t len = 0;
+	unsigned n = 0;
+	struct vfile_req req = {.src = &src, .machine = &m, .config = &cfg};
+
+	machine_of("v2", 200, &src, &m);
+	config_defaults(&cfg);
+	/* web.service: cpuset 0-3, quota 0.5 CPU: the quota view shows one CPU, the first */
+	cr_assert_eq(config_apply(&cfg, sp("cpu_view"), sp("quota")), 0);
+	cr_assert(cfg.quota_view);
+	cr_expect_eq(fixture_render(&src, &m, &cfg, vfile_lookup("cpu-online"), 200, &text, &len),
+		     0);
+	cr_expect(len == 2 && memcmp(text, "0\n", 2) == 0, "%.*s", (int)len, text);
+	free(text);
+	cr_assert_eq(vfile_nprocs(&req, false, &n), 0);
+	cr_expect_eq(n, 1);
+	cr_assert_eq(vfile_nprocs(&req, true, &n), 0);
+	cr_expect_eq(n, 1);
+
+	/* files=meminfo: every other file is the host's */
+	config_defaults(&cfg);
+	cr_assert_eq(config_apply(&cfg, sp("files"), sp("meminfo")), 0);
+	cr_assert_geq(config_files_resolve(&cfg, vfile_names, _VFILE_MAX), 0);
+	cr_expect_eq(fixture_render(&src, &m, &cfg, vfile_lookup("cpuinfo"), 200, &text, &len),
+		     -ENODATA);
+	free(text);
+	cr_expect_eq(fixture_render(&src, &m, &cfg, vfile_lookup("meminfo"), 200, &text, &len), 0);
+	free(text);
+
+	/* enabled=no: nothing is virtual */
+	config_defaults(&cfg);
+	cr_assert_eq(config_apply(&cfg, sp("enabled"), sp("no")), 0);
+	cr_expect_eq(fixture_render(&src, &m, &cfg, vfile_lookup("meminfo"), 200, &text, &len),
+		     -ENODATA);
+	free(text);
+	close(src.rootfd);
+}
+
+Test(facts, sysinfo_and_load)
+{
+	struct cgproc_config cfg;
+	struct cg_src src;
+	struct cg_machine m;
+	struct cg_sample sample;
+	struct sysinfo si;
+	char scratch[16384];
+	double load[3];
+	struct vfile_req req = {
+		.src = &src,
+		.machine = &m,
+		.config = &cfg,
+		.scratch = scratch,
+		.scratch_size = sizeof(scratch),
+	};
+
+	machine_of("v2", 200, &src, &m);
+	config_defaults(&cfg);
+	memset(&si, 0, sizeof(si));
+	si.totalram = 8ULL << 30;
+	si.mem_unit = 1;
+	cr_assert_eq(vfile_sysinfo(&req, &si), 0);
+	/* 256 MiB machine, up 10000 s (the fixture's host uptime minus the process's start) */
+	cr_expect_eq((uint64_t)si.totalram * si.mem_unit, 268435456);
+	cr_expect_eq(si.uptime, 10000);
+
+	/* no sampler: the host's load (1.50 1.20 0.90); with one: the sampler's */
+	cr_assert_eq(vfile_loadavg(&req, load), 0);
+	cr_expect(load[0] > 1.49 && load[0] < 1.51 && load[2] > 0.89 && load[2] < 0.91);
+	memset(&sample, 0, sizeof(sample));
+	sample.load.avg[0] = LOADAVG_FIXED_1 / 4;
+	sample.load.running = 1;
+	sample.load.total = 7;
+	sample.mem_limit = 134217728; /* a tighter limit only the sampler sees */
+	sample.swap_limit = UINT64_MAX;
+	sample.quota_us = UINT64_MAX;
+	req.sample = &sample;
+	cr_assert_eq(vfile_loadavg(&req, load), 0);
+	cr_expect(load[0] > 0.24 && load[0] < 0.26 && load[1] == 0);
+	{
+		char out[256];
+		struct buf b;
+
+		buf_init(&b, out, sizeof(out));
+		cr_assert_eq(vfile_render(vfile_lookup("loadavg"), &req, &b), 0);
+		cr_expect(b.len > 0 && strncmp(out, "0.25 0.00 0.00 1/7 123456\n", b.len) == 0,
+			  "%.*s", (int)b.len, out);
+	}
+	memset(&si, 0, sizeof(si));
+	si.mem_unit = 1;
+	cr_assert_eq(vfile_sysinfo(&req, &si), 0);
+	cr_expect_eq((uint64_t)si.totalram * si.mem_unit, 134217728);
+	close(src.rootfd);
 }
