@@ -97,17 +97,24 @@ static int mem_view_read(const struct vfile_req *req, struct span host_meminfo,
 	return mem_view_compute(&host, &mem, ret);
 }
 
-/* CPU inputs; @a supplies v1's per-CPU usage (kept in the arena while @ret is used). */
+/* CPU inputs; @a supplies v1's per-CPU usage (kept in the arena while @ret is used). NULL @a:
+ * the limits only (no CPU time). */
 static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu *ret,
 		    struct cpuset *ret_view)
 {
 	const struct cg_sample *s = req->sample;
 	int r;
 
-	r = cg_read_cpu(req->src, req->machine, a->p, a->left, ret);
-	if (r < 0)
-		return r;
-	arena_take(a, ret->usage_all.len);
+	if (a) {
+		r = cg_read_cpu(req->src, req->machine, a->p, a->left, ret);
+		if (r < 0)
+			return r;
+		arena_take(a, ret->usage_all.len);
+	} else {
+		r = cg_read_cpu_limits(req->src, req->machine, ret);
+		if (r < 0)
+			return r;
+	}
 	if (s) {
 		if (s->quota_us != UINT64_MAX && s->period_us > 0 &&
 		    (ret->quota_us == UINT64_MAX || ret->period_us == 0 ||
@@ -168,7 +175,7 @@ static int render_cpuinfo(const struct vfile_req *req, struct buf *out)
 	struct span host;
 	int r;
 
-	r = cpu_read(req, &a, &cpu, &view);
+	r = cpu_read(req, NULL, &cpu, &view);
 	if (r < 0)
 		return r;
 	r = arena_read(req, &a, "proc/cpuinfo", &host);
@@ -179,12 +186,11 @@ static int render_cpuinfo(const struct vfile_req *req, struct buf *out)
 
 static int render_cpulist(const struct vfile_req *req, struct buf *out)
 {
-	struct arena a = arena_of(req);
 	struct cpuset view;
 	struct cg_cpu cpu;
 	int r;
 
-	r = cpu_read(req, &a, &cpu, &view);
+	r = cpu_read(req, NULL, &cpu, &view);
 	if (r < 0)
 		return r;
 	return out_result(cpulist_render(&view, out), out);
@@ -580,7 +586,6 @@ int vfile_sysinfo(const struct vfile_req *req, struct sysinfo *inout)
 
 int vfile_nprocs(const struct vfile_req *req, bool conf, unsigned *ret)
 {
-	struct arena a;
 	struct cpuset view;
 	struct cg_cpu cpu;
 	unsigned n;
@@ -591,9 +596,8 @@ int vfile_nprocs(const struct vfile_req *req, bool conf, unsigned *ret)
 	if (req->config && !req->config->enabled)
 		return -ENODATA;
 	/* _SC_NPROCESSORS_CONF and _ONLN are the same visible set: a container has no offline CPUs
-	 * of its own. The per-CPU usage is not needed: no scratch. */
-	a = (struct arena){NULL, 0};
-	r = cpu_read(req, &a, &cpu, &view);
+	 * of its own. CPU time is not needed. */
+	r = cpu_read(req, NULL, &cpu, &view);
 	if (r < 0)
 		return r;
 	n = cpuset_count(&view);

@@ -194,6 +194,24 @@ static int usage_read(const struct cg_src *src, const struct cg_machine *m, char
 	return -ENODATA;
 }
 
+int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *ret)
+{
+	struct cg_cpu c;
+	int r;
+
+	if (!src || !m || !ret)
+		return -EINVAL;
+	memset(&c, 0, sizeof(c));
+	r = visible_read(src, m, &c.visible);
+	if (r < 0)
+		return r;
+	r = quota_read(src, m, &c.quota_us, &c.period_us);
+	if (r < 0)
+		return r;
+	*ret = c;
+	return 0;
+}
+
 int cg_read_cpu(const struct cg_src *src, const struct cg_machine *m, char *scratch, size_t size,
 		struct cg_cpu *ret)
 {

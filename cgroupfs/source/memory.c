@@ -4,10 +4,10 @@
  * the highest visible ancestor), usage, swap and memory.stat, for cgroup v1 and v2.
  *
  * v1: memory.stat's hierarchical_memory_limit / hierarchical_memsw_limit are computed by the
- * kernel over every ancestor (even those above a cgroup-namespace root), so when present they
- * replace the walk. v1 prints "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 on
- * 4 KiB pages); anything that large is normalised to UINT64_MAX.
- * v2: memory.max and memory.swap.max are walked; the root cgroup has neither.
+ * kernel over the cgroup and every ancestor (even those above a cgroup-namespace root), so when
+ * present they replace the walk and the cgroup's own limit files. v1 prints "no limit" as
+ * PAGE_COUNTER_MAX pages (9223372036854771712 on 4 KiB pages); anything that large is normalised to
+ * UINT64_MAX. v2: memory.max and memory.swap.max are walked; the root cgroup has neither.
  */
 #include <errno.h>
 #include <string.h>
@@ -68,7 +68,7 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 {
 	const char *self = m->paths.path[CG_MEMORY];
 	char text[MEMSTAT_SIZE];
-	uint64_t v, memsw_limit, memsw_usage;
+	uint64_t memsw_limit, memsw_usage;
 	size_t len;
 	int r;
 
@@ -82,11 +82,10 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 	r = read_u64_at(src, m, self, "memory.usage_in_bytes", &mem->usage);
 	if (r < 0)
 		return r;
+	/* The kernel's hierarchical limit already is the minimum over the cgroup and all its
+	 * ancestors: no walk, not even the cgroup's own file. */
 	if (mem->stat.hierarchical_memory_limit != UINT64_MAX) {
-		r = read_u64_at(src, m, self, "memory.limit_in_bytes", &v);
-		if (r < 0 && r != -ENODATA)
-			return r;
-		mem->limit = u64_min(r == 0 ? v : UINT64_MAX, mem->stat.hierarchical_memory_limit);
+		mem->limit = mem->stat.hierarchical_memory_limit;
 	} else {
 		r = walk_min(src, m, "memory.limit_in_bytes", &mem->limit);
 		if (r < 0)
@@ -105,10 +104,7 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 	if (r < 0)
 		return r;
 	if (mem->stat.hierarchical_memsw_limit != UINT64_MAX) {
-		r = read_u64_at(src, m, self, "memory.memsw.limit_in_bytes", &v);
-		if (r < 0 && r != -ENODATA)
-			return r;
-		memsw_limit = u64_min(r == 0 ? v : UINT64_MAX, mem->stat.hierarchical_memsw_limit);
+		memsw_limit = mem->stat.hierarchical_memsw_limit;
 	} else {
 		r = walk_min(src, m, "memory.memsw.limit_in_bytes", &memsw_limit);
 		if (r < 0)

@@ -61,6 +61,9 @@ int cg_read_memory(const struct cg_src *src, const struct cg_machine *m, struct 
 /* cpuset, quota (tightest over ancestors), CPU time; v1 usage_all is read into @scratch. */
 int cg_read_cpu(const struct cg_src *src, const struct cg_machine *m, char *scratch, size_t size,
 		struct cg_cpu *ret);
+/* cpuset and quota only (user/system 0, usage_all empty): what cpuinfo, the CPU lists and
+ * sysconf(_SC_NPROCESSORS_*) need, two to three reads fewer. */
+int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *ret);
 
 /* Uptime of the machine and of the host, hundredths of a second, both from the src's
  * proc/uptime and the start time of the machine's first process. */
