@@ -5,9 +5,10 @@
  *
  * v1: memory.stat's hierarchical_memory_limit / hierarchical_memsw_limit are computed by the
  * kernel over the cgroup and every ancestor (even those above a cgroup-namespace root), so when
- * present they replace the walk and the cgroup's own limit files. v1 prints "no limit" as
- * PAGE_COUNTER_MAX pages (9223372036854771712 on 4 KiB pages); anything that large is normalised to
- * UINT64_MAX. v2: memory.max and memory.swap.max are walked; the root cgroup has neither.
+ * present they replace the walk and the cgroup's own limit files. "No limit" is PAGE_COUNTER_MAX
+ * pages (9223372036854771712 with 4 KiB pages); anything that large becomes UINT64_MAX.
+ *
+ * v2: memory.max and memory.swap.max are walked; the root cgroup has neither.
  */
 #include <errno.h>
 #include <string.h>
