@@ -356,3 +356,140 @@ Test(cgprocd, bad_options, .init = setup, .fini = teardown)
 	snprintf(log, sizeof(log), "%s/log", rundir);
 	cr_assert(strstr(slurp(log), "--interval wants seconds"), "log: %s", slurp(log));
 }
+
+/* `cgproc show --pid @pid @file` (malloc'd) */
+static char *show(pid_t pid, const char *file)
+{
+	char pidstr[16], *out = NULL, *err = NULL;
+	char *argv[] = {
+		(char *)build_path("tools/cgproc"), "show", "--pid", pidstr, (char *)file, NULL};
+	int st;
+
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
+	st = harness_run(argv, NULL, &out, &err);
+	cr_assert(st == 0, "cgproc show: %#x %s", st, err ? err : "");
+	free(err);
+	return out;
+}
+
+/* "MemTotal:" of what @pid reads in /proc/meminfo, kB; 0 when absent */
+static unsigned long long show_memtotal(pid_t pid)
+{
+	char *out = show(pid, "meminfo"), *p = strstr(out, "MemTotal:");
+	unsigned long long kb = p ? strtoull(p + 9, NULL, 10) : 0;
+
+	free(out);
+	return kb;
+}
+
+/*
+ * A process in its own cgroup namespace rooted at a child cgroup: the limits on the parent are
+ * above its namespace root, where only the table (computed on the host) can carry them from
+ * inside the container. cgproc show --pid renders what that process would see, with the table:
+ * MemTotal is the parent's 256 MiB and, with cpu_view=quota, the parent's 0.5 CPU shows as one
+ * online CPU.
+ */
+Test(cgprocd, limit_above_cgroupns_root_via_show, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const once[] = {"--once", NULL};
+	struct testcg *parent = cg_new();
+	char env[200], *envp[] = {env, "CGPROC_CPU_VIEW=quota", NULL}, table[200], moved[200],
+		       ours[64], *online;
+	char *argv[] = {"unshare", "--cgroup", "sleep", "1000", NULL};
+	int go[2], r;
+	pid_t pid;
+	char c = 0;
+	double t0;
+
+	harness_require(access("/usr/bin/unshare", X_OK) == 0, "unshare(1) is not installed");
+	r = testcg_write(parent, "memory.limit_in_bytes", "268435456");
+	if (r == -ENOENT)
+		r = testcg_write(parent, "memory.max", "268435456");
+	cr_assert_eq(r, 0);
+	r = testcg_write(parent, "cpu.cfs_period_us", "100000");
+	if (r == 0)
+		r = testcg_write(parent, "cpu.cfs_quota_us", "50000");
+	else if (r == -ENOENT)
+		r = testcg_write(parent, "cpu.max", "50000 100000");
+	cr_assert_eq(r, 0);
+	child_create(parent, "child");
+	for (int i = 0; i < parent->n; i++) {
+		char src[320], dst[320], val[256];
+
+		if (strcmp(parent->ctrl[i], "cpuset") != 0)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			const char *f = k ? "cpuset.mems" : "cpuset.cpus";
+			FILE *fi, *fo;
+
+			snprintf(src, sizeof(src), "%s/%s", parent->dir[i], f);
+			snprintf(dst, sizeof(dst), "%s/%s", child_dirs[i], f);
+			fi = fopen(src, "re");
+			cr_assert(fi && fgets(val, sizeof(val), fi));
+			fclose(fi);
+			fo = fopen(dst, "we");
+			cr_assert(fo);
+			fputs(val, fo);
+			cr_assert_eq(fclose(fo), 0);
+		}
+	}
+
+	snprintf(env, sizeof(env), "CGPROC_RUNDIR=%s", rundir);
+	cr_assert_eq(pipe2(go, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (read(go[0], &c, 1) != 1)
+			_exit(125);
+		execve("/usr/bin/unshare", argv, envp);
+		_exit(127);
+	}
+	kids[nkids++] = pid;
+	close(go[0]);
+	for (int i = 0; i < parent->n; i++) {
+		char path[320], val[32];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", child_dirs[i]);
+		snprintf(val, sizeof(val), "%d", (int)pid);
+		f = fopen(path, "we");
+		cr_assert(f, "%s", path);
+		fputs(val, f);
+		cr_assert_eq(fclose(f), 0, "moving into %s: %m", path);
+	}
+	cr_assert_eq(write(go[1], &c, 1), 1);
+	close(go[1]);
+
+	/* wait until it runs in its own cgroup namespace (unshare has exec'd sleep) */
+	snprintf(ours, sizeof(ours), "/proc/self/ns/cgroup");
+	t0 = now_s();
+	for (;;) {
+		char a[64] = "", b[64] = "", path[64];
+		ssize_t n1, n2;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/cgroup", (int)pid);
+		n1 = readlink(ours, a, sizeof(a) - 1);
+		n2 = readlink(path, b, sizeof(b) - 1);
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+		if (n1 > 0 && n2 > 0 && strcmp(a, b) != 0 && strstr(slurp(path), "sleep"))
+			break;
+		cr_assert(now_s() - t0 < 5, "unshare --cgroup did not start");
+		usleep(20000);
+	}
+
+	cr_assert_eq(run_daemon(once), 0);
+	cr_assert_eq(show_memtotal(pid), 262144, "MemTotal with the table");
+	online = show(pid, "cpu-online");
+	cr_assert_str_eq(online, "0\n", "online CPUs with the table's quota");
+	free(online);
+
+	/* without a table readers fall back without an error (cgproc show computes from the
+	 * host, where every ancestor is visible, so the values may stay the same) */
+	snprintf(table, sizeof(table), "%s/%s", rundir, CGTABLE_FILE);
+	snprintf(moved, sizeof(moved), "%s/away", rundir);
+	cr_assert_eq(rename(table, moved), 0);
+	cr_assert_gt(show_memtotal(pid), 0);
+	online = show(pid, "loadavg");
+	cr_assert(strlen(online) > 10, "loadavg without a table: \"%s\"", online);
+	free(online);
+}
