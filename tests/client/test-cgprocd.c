@@ -346,8 +346,13 @@ Test(cgprocd, bad_options, .init = setup, .fini = teardown)
 	static const char *const unknown[] = {"--frobnicate", NULL};
 	static const char *const extra[] = {"--once", "stray", NULL};
 	static const char *const help[] = {"--help", NULL};
+	static const char *const passes[] = {"--passes", "0", NULL};
+	static const char *const noconf[] = {"--config", "/nonexistent/cgproc.conf", "--once",
+					     NULL};
 	char log[200];
 
+	cr_assert_eq(run_daemon(passes), 2);
+	cr_assert_eq(run_daemon(noconf), 1);
 	cr_assert_eq(run_daemon(zero), 2);
 	cr_assert_eq(run_daemon(junk), 2);
 	cr_assert_eq(run_daemon(unknown), 2);
@@ -355,6 +360,58 @@ Test(cgprocd, bad_options, .init = setup, .fini = teardown)
 	cr_assert_eq(run_daemon(help), 0);
 	snprintf(log, sizeof(log), "%s/log", rundir);
 	cr_assert(strstr(slurp(log), "--interval wants seconds"), "log: %s", slurp(log));
+	cr_assert(strstr(slurp(log), "cannot read /nonexistent/cgproc.conf"), "log: %s",
+		  slurp(log));
+}
+
+/* SIGHUP re-reads the configuration: a new interval takes effect at the next pass. */
+Test(cgprocd, sighup_rereads_config, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char conf[200], log[200], table[200];
+	const char *args[] = {"--config", conf, NULL};
+	struct cgtable_header h;
+	struct stat st;
+	FILE *f;
+	double t0;
+	int fd;
+
+	snprintf(conf, sizeof(conf), "%s/cgproc.conf", rundir);
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	snprintf(table, sizeof(table), "%s/%s", rundir, CGTABLE_FILE);
+	f = fopen(conf, "we");
+	cr_assert(f);
+	fputs("# test\ncpu_view = quota\ncgprocd_interval = 2\n", f);
+	cr_assert_eq(fclose(f), 0);
+	daemon_pid = daemon_start(args);
+	t0 = now_s();
+	while (stat(table, &st) < 0) {
+		cr_assert(now_s() - t0 < 5, "no table");
+		usleep(50000);
+	}
+	fd = open(table, O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(cgtable_read_header(fd, &h), 0);
+	close(fd);
+	cr_assert_eq(h.period_ns, 2000000000ULL, "interval from the file");
+
+	f = fopen(conf, "we");
+	cr_assert(f);
+	fputs("cgprocd_interval = 0.5\n", f);
+	cr_assert_eq(fclose(f), 0);
+	kill(daemon_pid, SIGHUP);
+	t0 = now_s();
+	for (;;) {
+		fd = open(table, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && cgtable_read_header(fd, &h) == 0 && h.period_ns == 500000000ULL) {
+			close(fd);
+			break;
+		}
+		if (fd >= 0)
+			close(fd);
+		cr_assert(now_s() - t0 < 6, "the new interval never showed; log: %s", slurp(log));
+		usleep(100000);
+	}
+	cr_assert(strstr(slurp(log), "interval now 0.5 s"), "log: %s", slurp(log));
+	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died on SIGHUP");
 }
 
 /* `cgproc show --pid @pid @file` (malloc'd) */

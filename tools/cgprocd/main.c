@@ -74,7 +74,7 @@ struct options {
 	char config[256];
 	bool once, stats, dump;
 	unsigned long passes; /* 0 = until stopped */
-	bool set_interval, set_rundir;
+	bool set_interval, set_rundir, set_config;
 };
 
 static void usage(FILE *f)
@@ -113,16 +113,23 @@ static int parse_interval(const char *s, double *ret)
 	return 0;
 }
 
-/* "key = value" lines; only our keys, everything else is someone else's. */
-static void config_read(struct options *o, bool initial)
+/*
+ * "key = value" lines; only our keys, everything else is someone else's. A missing default file
+ * is fine; a file named with --config must exist. -errno only for that at startup.
+ */
+static int config_read(struct options *o, bool initial)
 {
 	FILE *f = fopen(o->config, "re");
 	char line[1024];
 
 	if (!f) {
-		if (errno != ENOENT)
-			log_warn("cannot read %s: %m", o->config);
-		return;
+		int r = -errno;
+
+		if (r != -ENOENT || o->set_config) {
+			log_msg(initial ? 3 : 4, "cannot read %s: %s", o->config, strerror(-r));
+			return initial ? r : 0;
+		}
+		return 0;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		char key[64], val[512];
@@ -145,6 +152,7 @@ static void config_read(struct options *o, bool initial)
 		}
 	}
 	fclose(f);
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -193,6 +201,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			}
 			strcpy(dst, optarg);
 			o->set_rundir |= c == 'r';
+			o->set_config |= c == 'c';
 			break;
 		}
 		case OPT_ONCE:
@@ -396,7 +405,8 @@ int main(int argc, char **argv)
 	r = parse_args(argc, argv, &o);
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : 2;
-	config_read(&o, true);
+	if (config_read(&o, true) < 0)
+		return 1;
 	if (o.dump)
 		return dump_table(o.rundir);
 
@@ -466,7 +476,7 @@ int main(int argc, char **argv)
 			if (got_hup) {
 				/* the new interval applies from the next pass on */
 				got_hup = 0;
-				config_read(&o, false);
+				(void)config_read(&o, false);
 				if ((uint64_t)(o.interval * 1e9) != s.period_ns) {
 					sampler_set_period(&s, (uint64_t)(o.interval * 1e9));
 					log_info("interval now %.3g s", o.interval);
