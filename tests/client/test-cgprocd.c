@@ -293,7 +293,7 @@ Test(cgprocd, parent_limits_reach_child, .init = setup, .fini = teardown, .timeo
 
 static char *slurp(const char *path)
 {
-	static char b[4096];
+	static char b[65536];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, b, sizeof(b) - 1) : -1;
 
@@ -549,4 +549,46 @@ Test(cgprocd, limit_above_cgroupns_root_via_show, .init = setup, .fini = teardow
 	online = show(pid, "loadavg");
 	cr_assert(strlen(online) > 10, "loadavg without a table: \"%s\"", online);
 	free(online);
+}
+
+/* Cgroups and tasks coming and going while the daemon walks: it keeps sampling and every table
+ * it writes stays valid. */
+Test(cgprocd, survives_churn, .init = setup, .fini = teardown, .timeout = 120)
+{
+	static const char *const args[] = {"--interval", "0.1", "--stats", NULL};
+	char log[200], table[200];
+	struct cgtable_header h;
+	double t0;
+	int rounds = 0, fd;
+
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	snprintf(table, sizeof(table), "%s/%s", rundir, CGTABLE_FILE);
+	daemon_pid = daemon_start(args);
+	t0 = now_s();
+	while (now_s() - t0 < 6) {
+		struct testcg *cg = cg_new();
+
+		child_create(cg, "sub");
+		spawn(cg, "exec sleep 0.05");
+		usleep(20000);
+		for (int i = 0; i < TESTCG_MAX_HIER; i++)
+			if (child_dirs[i][0]) {
+				rmdir(child_dirs[i]);
+				child_dirs[i][0] = 0;
+			}
+		harness_kill(kids[--nkids]);
+		testcg_destroy(cg);
+		ncgs--;
+		rounds++;
+		fd = open(table, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			cr_assert_eq(cgtable_read_header(fd, &h), 0,
+				     "an invalid table was published");
+			close(fd);
+		}
+	}
+	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
+	cr_assert(rounds > 10);
+	cr_assert(strstr(slurp(log), "pass=20 "), "fewer than 20 passes in 6 s");
+	cr_assert_null(strstr(slurp(log), "cannot write"), "log: %s", slurp(log));
 }
