@@ -98,11 +98,10 @@ int cgtable_now(const struct cg_src *src, uint64_t *ret_ns)
 	return 0;
 }
 
-int cgtable_open(const struct cg_src *src, const char *rundir)
+/* "run/cgproc/table" for @rundir under the src root. */
+static int table_path(const char *rundir, char *path, size_t size)
 {
-	char path[512];
 	size_t n;
-	int fd;
 
 	if (!rundir || !*rundir)
 		rundir = CGPROC_RUNDIR_DEFAULT;
@@ -111,14 +110,24 @@ int cgtable_open(const struct cg_src *src, const char *rundir)
 	n = strlen(rundir);
 	while (n && rundir[n - 1] == '/')
 		n--;
-	if (n + 1 + sizeof(CGTABLE_FILE) > sizeof(path))
+	if (n + 1 + sizeof(CGTABLE_FILE) > size)
 		return -ENAMETOOLONG;
 	memcpy(path, rundir, n);
 	if (n)
 		path[n++] = '/';
 	memcpy(path + n, CGTABLE_FILE, sizeof(CGTABLE_FILE));
-	fd = openat(src->rootfd, path[0] ? path : ".",
-		    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	return 0;
+}
+
+int cgtable_open(const struct cg_src *src, const char *rundir)
+{
+	char path[512];
+	int fd, r;
+
+	r = table_path(rundir, path, sizeof(path));
+	if (r < 0)
+		return r;
+	fd = openat(src->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	return fd;
@@ -143,43 +152,67 @@ int cgtable_read_header(int fd, struct cgtable_header *ret)
 	return 0;
 }
 
+/* A window of entries read with one pread once the search range fits in it. */
+#define LOOKUP_WINDOW 4096
+
 int cgtable_lookup(int fd, const struct cgtable_header *h, uint64_t dev, uint64_t ino,
 		   struct cgtable_entry *ret, struct cpuset *ret_cpuset)
 {
-	char raw[sizeof(struct cgtable_entry) + CPUSET_MAX / 8];
+	char win[LOOKUP_WINDOW]; /* >= one entry: entry_size <= 96 + CPUSET_MAX / 8 = 1120 */
 	uint64_t lo = 0, hi = h->count;
 	int r;
 
-	if (h->entry_size > sizeof(raw) || h->entry_size < sizeof(struct cgtable_entry))
+	_Static_assert(LOOKUP_WINDOW >= sizeof(struct cgtable_entry) + CPUSET_MAX / 8,
+		       "window holds an entry");
+	if (h->entry_size > sizeof(win) || h->entry_size < sizeof(struct cgtable_entry))
 		return -ENODATA;
 	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		struct cgtable_entry key;
+		uint64_t mid = lo + (hi - lo) / 2, base = lo, n = 1;
+		const char *p;
+		struct cgtable_entry key, e;
 		int c;
 
-		/* The key is at the start: read only it while searching. */
-		r = read_all_at(fd, &key, 16, h->header_size + mid * h->entry_size);
-		if (r < 0)
-			return r;
-		c = cgtable_key_cmp(dev, ino, key.dev, key.ino);
-		if (c == 0) {
-			struct cgtable_entry e;
-
-			r = read_all_at(fd, raw, h->entry_size,
+		if ((hi - lo) * h->entry_size <= sizeof(win)) {
+			/* the rest of the range in one read, searched in memory */
+			n = hi - lo;
+			r = read_all_at(fd, win, n * h->entry_size,
+					h->header_size + lo * h->entry_size);
+			if (r < 0)
+				return r;
+			for (p = NULL; n > 0; n--, base++) {
+				memcpy(&key, win + (base - lo) * h->entry_size, 16);
+				if (cgtable_key_cmp(dev, ino, key.dev, key.ino) == 0) {
+					p = win + (base - lo) * h->entry_size;
+					break;
+				}
+			}
+			if (!p)
+				return -ENODATA;
+		} else {
+			/* the key is at the start: read only it while searching */
+			r = read_all_at(fd, &key, 16, h->header_size + mid * h->entry_size);
+			if (r < 0)
+				return r;
+			c = cgtable_key_cmp(dev, ino, key.dev, key.ino);
+			if (c < 0) {
+				hi = mid;
+				continue;
+			}
+			if (c > 0) {
+				lo = mid + 1;
+				continue;
+			}
+			r = read_all_at(fd, win, h->entry_size,
 					h->header_size + mid * h->entry_size);
 			if (r < 0)
 				return r;
-			r = cgtable_entry_decode(h, (struct span){raw, h->entry_size}, &e,
-						 ret_cpuset);
-			if (r < 0)
-				return r;
-			*ret = e;
-			return 0;
+			p = win;
 		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+		r = cgtable_entry_decode(h, (struct span){p, h->entry_size}, &e, ret_cpuset);
+		if (r < 0)
+			return r;
+		*ret = e;
+		return 0;
 	}
 	return -ENODATA;
 }
@@ -236,8 +269,18 @@ int cg_machine_key(const struct cg_src *src, const struct cg_machine *m, enum cg
 	return 0;
 }
 
-int cg_sample_lookup(const struct cg_src *src, const struct cg_machine *m, const char *rundir,
-		     struct cg_sample *ret)
+static void ident_of(const struct stat *st, uint64_t ret[4])
+{
+	ret[0] = (uint64_t)st->st_dev;
+	ret[1] = (uint64_t)st->st_ino;
+	ret[2] = (uint64_t)st->st_size;
+	ret[3] = (uint64_t)st->st_mtim.tv_sec * 1000000000 + (uint64_t)st->st_mtim.tv_nsec;
+}
+
+/* The lookup on an open table; the header is returned for the cache. -ESTALE: no valid fresh
+ * header; -ENODATA: a fresh table without our machine. */
+static int lookup_fd(const struct cg_src *src, const struct cg_machine *m, int fd,
+		     struct cgtable_header *ret_h, struct cg_sample *ret)
 {
 	static const enum cg_controller order[] = {CG_CPU, CG_MEMORY, CG_CPUSET};
 	struct cgtable_header h;
@@ -245,26 +288,17 @@ int cg_sample_lookup(const struct cg_src *src, const struct cg_machine *m, const
 	uint64_t now = 0, seen_dev[3], seen_ino[3];
 	unsigned nseen = 0;
 	bool have_load = false;
-	int fd, r;
+	int r;
 
-	fd = cgtable_open(src, rundir);
-	if (fd < 0)
-		return -ENODATA;
 	r = cgtable_read_header(fd, &h);
 	if (r < 0)
-		goto out;
+		return -ESTALE;
 	/* The time-namespace correction costs an open: only pay it when the plain clock disagrees.
 	 */
-	r = boottime_raw(&now);
-	if (r < 0)
-		goto out;
-	if (!cgtable_fresh(&h, now)) {
-		r = cgtable_now(src, &now);
-		if (r < 0 || !cgtable_fresh(&h, now)) {
-			r = -ENODATA;
-			goto out;
-		}
-	}
+	if (boottime_raw(&now) < 0)
+		return -ESTALE;
+	if (!cgtable_fresh(&h, now) && (cgtable_now(src, &now) < 0 || !cgtable_fresh(&h, now)))
+		return -ESTALE;
 
 	cg_sample_init(&s);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -288,10 +322,104 @@ int cg_sample_lookup(const struct cg_src *src, const struct cg_machine *m, const
 		cg_sample_merge(&s, &e, &cs);
 		have_load |= (e.flags & CGTABLE_HAS_LOAD) != 0;
 	}
-	r = have_load ? 0 : -ENODATA;
-	if (r == 0)
-		*ret = s;
-out:
+	if (!have_load)
+		return -ENODATA;
+	*ret_h = h;
+	*ret = s;
+	return 0;
+}
+
+int cg_sample_lookup(const struct cg_src *src, const struct cg_machine *m, const char *rundir,
+		     struct cg_sample *ret)
+{
+	struct cgtable_header h;
+	int fd, r;
+
+	fd = cgtable_open(src, rundir);
+	if (fd < 0)
+		return -ENODATA;
+	r = lookup_fd(src, m, fd, &h, ret);
 	close(fd);
-	return r < 0 ? -ENODATA : r;
+	return r < 0 ? -ENODATA : 0;
+}
+
+void cg_sample_cache_init(struct cg_sample_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h * UINT64_C(0x100000001b3) ^ 0xff; /* separator */
+}
+
+static uint64_t machine_hash(const struct cg_src *src, const struct cg_machine *m,
+			     const char *rundir)
+{
+	static const enum cg_controller cs[] = {CG_CPU, CG_MEMORY, CG_CPUSET, CG_UNIFIED};
+	uint64_t h = UINT64_C(0xcbf29ce484222325) ^ (uint64_t)(unsigned)src->rootfd;
+
+	h = hash_str(h, rundir ? rundir : "");
+	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+		h = hash_str(h, m->mounts.present[cs[i]] ? m->mounts.mount[cs[i]] : "");
+		h = hash_str(h, m->mounts.present[cs[i]] ? m->mounts.root[cs[i]] : "");
+		h = hash_str(h, m->paths.present[cs[i]] ? m->paths.path[cs[i]] : "");
+	}
+	return h;
+}
+
+int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m,
+			    const char *rundir, struct cg_sample_cache *c, struct cg_sample *ret)
+{
+	uint64_t ident[4] = {0, 0, 0, 0}, mh = machine_hash(src, m, rundir), now = 0;
+	struct cgtable_header h;
+	char path[512];
+	struct stat st;
+	int fd, r;
+
+	if (table_path(rundir, path, sizeof(path)) < 0)
+		return -ENODATA;
+	if (fstatat(src->rootfd, path, &st, 0) == 0)
+		ident_of(&st, ident);
+	if (c->valid && c->machine_hash == mh && memcmp(c->ident, ident, sizeof(ident)) == 0) {
+		/* the same file: only its age can have changed */
+		if (c->result < 0)
+			return -ENODATA;
+		h.heartbeat_ns = c->heartbeat_ns;
+		h.period_ns = c->period_ns;
+		if (boottime_raw(&now) == 0 && cgtable_fresh(&h, now)) {
+			*ret = c->sample;
+			return 0;
+		}
+	}
+
+	c->valid = false;
+	r = -ESTALE;
+	fd = cgtable_open(src, rundir);
+	if (fd >= 0) {
+		/* identify what was read, not what the path named a moment ago */
+		if (fstat(fd, &st) == 0)
+			ident_of(&st, ident);
+		r = lookup_fd(src, m, fd, &h, &c->sample);
+		close(fd);
+	} else {
+		memset(ident, 0, sizeof(ident));
+	}
+	/* Remember answers from a fresh table (ours, or "not in it") and "no table"; a stale or
+	 * corrupt file is looked at again next time (a dead daemon costs 4 syscalls a call). */
+	if (r == 0 || r == -ENODATA || fd < 0) {
+		c->valid = true;
+		c->result = r;
+		memcpy(c->ident, ident, sizeof(ident));
+		c->machine_hash = mh;
+		c->heartbeat_ns = r == 0 ? h.heartbeat_ns : 0;
+		c->period_ns = r == 0 ? h.period_ns : 0;
+	}
+	if (r == 0)
+		*ret = c->sample;
+	return r < 0 ? -ENODATA : 0;
 }

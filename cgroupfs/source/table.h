@@ -40,3 +40,24 @@ int cg_machine_key(const struct cg_src *src, const struct cg_machine *m, enum cg
  */
 int cg_sample_lookup(const struct cg_src *src, const struct cg_machine *m, const char *rundir,
 		     struct cg_sample *ret);
+
+/*
+ * A front end's kept answer (the shim keeps one per process, cgprocfs one per machine): a call
+ * costs one stat of the table path and a clock read while the table file is the same one and
+ * fresh; the full lookup runs only when the daemon has published a new table (every period) or
+ * the machine changed. Plain memory: no fd is kept, so programs that close every fd cannot
+ * break it. Zero-initialise it (or call cg_sample_cache_init).
+ */
+struct cg_sample_cache {
+	bool valid;
+	int result;	       /* 0 or -ENODATA */
+	uint64_t ident[4];     /* table dev, ino, size, mtime ns; all 0: there was no table */
+	uint64_t machine_hash; /* of @rundir and the machine's directories */
+	uint64_t heartbeat_ns, period_ns;
+	struct cg_sample sample;
+};
+
+void cg_sample_cache_init(struct cg_sample_cache *c);
+/* cg_sample_lookup() through @c. */
+int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m,
+			    const char *rundir, struct cg_sample_cache *c, struct cg_sample *ret);

@@ -375,6 +375,9 @@ static int entry_sort(const void *a, const void *b)
 	return cgtable_key_cmp(x->dev, x->ino, y->dev, y->ino);
 }
 
+static uint64_t fixture_load = 3 * 2048;
+
+/* Written next to the table and renamed over it, as the daemon does (a new inode each time). */
 static void fixture_table(uint64_t hb, bool corrupt)
 {
 	struct cgtable_entry e[3];
@@ -389,7 +392,7 @@ static void fixture_table(uint64_t hb, bool corrupt)
 		e[i].mem_limit = e[i].swap_limit = e[i].quota_us = UINT64_MAX;
 	key_of("sys/fs/cgroup/cpu/pod/ctr", &e[0].dev, &e[0].ino);
 	e[0].flags = CGTABLE_HAS_LOAD | CGTABLE_HAS_CPU;
-	e[0].load[0] = 3 * 2048;
+	e[0].load[0] = fixture_load;
 	e[0].running = 2;
 	e[0].total = 7;
 	e[0].quota_us = 150000;
@@ -409,11 +412,17 @@ static void fixture_table(uint64_t hb, bool corrupt)
 	}
 	if (corrupt)
 		buf[sizeof(h) + es + 40] ^= 1;
-	snprintf(p, sizeof(p), "%s/run/cgproc/%s", fixture, CGTABLE_FILE);
+	snprintf(p, sizeof(p), "%s/run/cgproc/.new", fixture);
 	f = fopen(p, "we");
 	cr_assert(f);
 	cr_assert_eq(fwrite(buf, 1, sizeof(buf), f), sizeof(buf));
 	fclose(f);
+	{
+		char dst[512];
+
+		snprintf(dst, sizeof(dst), "%s/run/cgproc/%s", fixture, CGTABLE_FILE);
+		cr_assert_eq(rename(p, dst), 0);
+	}
 }
 
 static void fixture_machine(struct cg_machine *m)
@@ -501,4 +510,53 @@ Test(lookup, hybrid_merge, .init = fixture_init, .fini = fixture_fini)
 			cr_assert_eq(s.load.avg[0], 3 * 2048);
 	}
 	close(src.rootfd);
+}
+
+Test(lookup, cached_follows_new_tables, .init = fixture_init, .fini = fixture_fini)
+{
+	struct cg_src src = {.ticks_per_sec = 100};
+	struct cg_sample_cache cache;
+	struct cg_machine m;
+	struct cg_sample s, u;
+	char p[512];
+
+	src.rootfd = open(fixture, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cr_assert(src.rootfd >= 0);
+	fixture_machine(&m);
+	cg_sample_cache_init(&cache);
+
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), -ENODATA);
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), -ENODATA);
+
+	fixture_load = 5 * 2048;
+	fixture_table(boottime(), false);
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), 0);
+	cr_assert_eq(cg_sample_lookup(&src, &m, "/run/cgproc", &u), 0);
+	cr_assert_eq(memcmp(&s, &u, sizeof(s)), 0, "cached and uncached answers differ");
+	cr_assert_eq(s.load.avg[0], 5 * 2048);
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), 0);
+	cr_assert_eq(s.load.avg[0], 5 * 2048);
+
+	/* a new table replaces the answer at once */
+	fixture_load = 7 * 2048;
+	fixture_table(boottime(), false);
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), 0);
+	cr_assert_eq(s.load.avg[0], 7 * 2048);
+
+	/* another machine is not answered from the cache */
+	snprintf(m.paths.path[CG_CPU], CG_PATH_MAX, "/pod");
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), -ENODATA);
+	fixture_machine(&m);
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), 0);
+
+	/* stale and removed tables */
+	fixture_table(boottime() - 16000000000ULL, false);
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), -ENODATA);
+	fixture_table(boottime(), false);
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), 0);
+	snprintf(p, sizeof(p), "%s/run/cgproc/%s", fixture, CGTABLE_FILE);
+	cr_assert_eq(unlink(p), 0);
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), -ENODATA);
+	close(src.rootfd);
+	fixture_load = 3 * 2048;
 }
