@@ -322,6 +322,18 @@ Test(cgprocd, one_instance_and_clean_stop, .init = setup, .fini = teardown, .tim
 	}
 	cr_assert_eq(st.st_mode & 0777, 0644);
 	cr_assert_eq(atoi(slurp(pidfile)), daemon_pid);
+	{
+		/* privileges: no_new_privs, only CAP_DAC_READ_SEARCH (bit 2) left */
+		char statpath[64];
+		const char *text;
+
+		snprintf(statpath, sizeof(statpath), "/proc/%d/status", (int)daemon_pid);
+		text = slurp(statpath);
+		cr_assert(strstr(text, "NoNewPrivs:\t1"), "%s", text);
+		cr_assert(strstr(text, "CapEff:\t0000000000000004"), "%s", text);
+		cr_assert(strstr(text, "CapPrm:\t0000000000000004"), "%s", text);
+		cr_assert(strstr(text, "CapBnd:\t0000000000000004"), "%s", text);
+	}
 
 	/* same pid file: refused; same run directory without a pid file: refused */
 	cr_assert_eq(run_daemon(args), 1);
