@@ -26,6 +26,7 @@
 #include "model/misc.h"
 #include "model/table.h"
 #include "fdcache.h"
+#include "hier.h"
 #include "sampler.h"
 
 #define WALK_DEPTH_MAX 128
@@ -216,129 +217,6 @@ void sampler_set_period(struct sampler *s, uint64_t period_ns)
 		s->exp[i] = sampler_exp(period_ns, minutes[i]);
 }
 
-/* Undo mountinfo's octal escapes ("\040" for a space), in place. */
-static void unescape(char *p)
-{
-	char *o = p;
-
-	while (*p) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-		    p[3] >= '0' && p[3] <= '7') {
-			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-			p += 4;
-		} else {
-			*o++ = *p++;
-		}
-	}
-	*o = 0;
-}
-
-static bool has_token(const char *opts, const char *tok)
-{
-	size_t n = strlen(tok);
-
-	for (const char *p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (strncmp(p, tok, n) == 0 && (p[n] == ',' || p[n] == 0 || p[n] == '\n'))
-			return true;
-	return false;
-}
-
-static int find_hierarchies(struct sampler *s, char *err, size_t errsize)
-{
-	char line[4096], v1[3][512] = {"", "", ""}, v2[512] = "";
-	static const char *const ctl[3] = {"cpu", "memory", "cpuset"};
-	static const unsigned role[3] = {CGTABLE_HAS_LOAD | CGTABLE_HAS_CPU, CGTABLE_HAS_MEMORY,
-					 CGTABLE_HAS_CPUSET};
-	unsigned v2roles = 0;
-	FILE *f;
-
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f) {
-		snprintf(err, errsize, "cannot read /proc/self/mountinfo: %m");
-		return -errno;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char root[512], mnt[512], fstype[64], opts[1024];
-		const char *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(line, "%*s %*s %*s %511s %511s", root, mnt) != 2)
-			continue;
-		if (sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2)
-			continue;
-		if (strcmp(root, "/") != 0)
-			continue; /* a bind mount of a subtree: not the whole hierarchy */
-		unescape(mnt);
-		if (strcmp(fstype, "cgroup2") == 0 && !v2[0])
-			snprintf(v2, sizeof(v2), "%s", mnt);
-		else if (strcmp(fstype, "cgroup") == 0)
-			for (int i = 0; i < 3; i++)
-				if (!v1[i][0] && has_token(opts, ctl[i]))
-					snprintf(v1[i], sizeof(v1[i]), "%s", mnt);
-	}
-	fclose(f);
-
-	s->nhier = 0;
-	for (int i = 0; i < 3; i++) {
-		unsigned j;
-
-		if (!v1[i][0]) {
-			v2roles |= role[i];
-			continue;
-		}
-		/* co-mounted controllers ("cpu,cpuacct,memory") share one hierarchy */
-		for (j = 0; j < s->nhier; j++)
-			if (strcmp(s->hier[j].mount, v1[i]) == 0)
-				break;
-		if (j == s->nhier) {
-			snprintf(s->hier[j].mount, sizeof(s->hier[j].mount), "%s", v1[i]);
-			s->hier[j].v2 = false;
-			s->hier[j].roles = 0;
-			s->nhier++;
-		}
-		s->hier[j].roles |= role[i];
-	}
-	if (v2roles && v2[0]) {
-		snprintf(s->hier[s->nhier].mount, sizeof(s->hier[0].mount), "%s", v2);
-		s->hier[s->nhier].v2 = true;
-		s->hier[s->nhier].roles = v2roles;
-		s->nhier++;
-	}
-	for (unsigned j = 0; j < s->nhier; j++)
-		if (s->hier[j].roles & CGTABLE_HAS_LOAD)
-			return 0;
-	snprintf(err, errsize, "no cgroup hierarchy with the cpu controller and no cgroup2 mount");
-	return -ENOENT;
-}
-
-static unsigned possible_cpus(void)
-{
-	char b[4096];
-	int fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-	unsigned maxid = 0;
-
-	if (fd < 0)
-		return CPUSET_MAX;
-	n = read(fd, b, sizeof(b) - 1);
-	close(fd);
-	if (n <= 0)
-		return CPUSET_MAX;
-	b[n] = 0;
-	for (char *p = b; *p;) {
-		char *end;
-		unsigned long v = strtoul(p, &end, 10);
-
-		if (end == p) {
-			p++;
-			continue;
-		}
-		if (v > maxid)
-			maxid = (unsigned)v;
-		p = end;
-	}
-	return maxid + 1 > CPUSET_MAX ? CPUSET_MAX : maxid + 1;
-}
-
 static size_t esize(const struct sampler *s)
 {
 	return cgtable_entry_size(s->cpu_words);
@@ -375,7 +253,6 @@ static ssize_t entry_new(struct sampler *s)
 	return (ssize_t)s->count++;
 }
 
-/* State letter of thread @tid, 0 when it is gone. */
 /* Count the threads listed in @dirfd's thread file into the entry. */
 static void count_threads(struct sampler *s, const struct sampler_hier *h, int dirfd,
 			  struct counts *c)
@@ -796,9 +673,9 @@ int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, char
 	s->procfd = s->rundirfd = -1;
 	s->self_len = (size_t)snprintf(s->self_str, sizeof(s->self_str), "%d", (int)getpid());
 	sampler_set_period(s, period_ns);
-	s->cpu_words = cgtable_cpu_words(possible_cpus());
+	s->cpu_words = cgtable_cpu_words(cpus_possible());
 	fd_budget_init(&s->budget);
-	r = find_hierarchies(s, err, errsize);
+	r = hier_find(s->hier, &s->nhier, err, errsize);
 	if (r < 0)
 		return r;
 	s->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
