@@ -53,10 +53,17 @@ struct vfile {
 
 extern const struct vfile vfile_table[_VFILE_MAX];
 
-#define vfile_foreach(vf) for (const struct vfile *vf = vfile_table; vf < vfile_table + _VFILE_MAX; vf++)
+#define vfile_foreach(vf)                                                                          \
+	for (const struct vfile *vf = vfile_table; vf < vfile_table + _VFILE_MAX; vf++)
 
 /* Exact absolute path ("/proc/meminfo") or short name ("meminfo"); NULL when not virtual. */
 const struct vfile *vfile_lookup(const char *path_or_name);
+/* Like vfile_lookup() for absolute paths, and also "/proc/<pid>/stat", "/proc/self/stat" and
+ * "/proc/<pid>/task/<tid>/stat" (the per-process entry; pid 0 = self, tid 0 = none). */
+const struct vfile *vfile_match(const char *path, pid_t *ret_pid, pid_t *ret_tid);
+
+/* Short names indexed by enum vfile_id, for config_files_resolve() ("files=" in the config). */
+extern const char *const vfile_names[_VFILE_MAX];
 
 /* Everything a render needs. The front end fills it; render only reads it. */
 struct vfile_req {
@@ -64,9 +71,9 @@ struct vfile_req {
 	const struct cg_machine *machine;
 	const struct cgproc_config *config;
 	const struct cg_sample *sample; /* sampler values for the machine cgroup, or NULL */
-	pid_t pid;                      /* VFILE_PROC_PID_STAT: /proc/<pid>[/task/<tid>]/stat */
-	pid_t tid;                      /* 0 = the process file */
-	char *scratch;                  /* inputs (host file, cgroup files) are read here */
+	pid_t pid;			/* VFILE_PROC_PID_STAT: /proc/<pid>[/task/<tid>]/stat */
+	pid_t tid;			/* 0 = the process file */
+	char *scratch;			/* inputs (host file, cgroup files) are read here */
 	size_t scratch_size;
 };
 
