@@ -369,7 +369,8 @@ static void usage(FILE *f)
 		"  -o OPTIONS            extra FUSE mount options (comma-separated)\n"
 		"  -p, --pidfile FILE    write and lock a pidfile; refuse to start if it is "
 		"locked\n"
-		"      --rundir DIR      sampler table directory (default " CGPROC_RUNDIR ")\n"
+		"      --rundir DIR      sampler table directory (default: rundir= in\n"
+		"                        /etc/cgproc.conf, else " CGPROC_RUNDIR ")\n"
 		"      --serve-lib PATH  serving library (default: next to the binary, then\n"
 		"                        " CGPROC_LIBDIR "/cgproc/" CGPROCFS_SERVE_LIB ")\n"
 		"      --no-seccomp      do not confine the daemon (debugging only)\n"
@@ -464,7 +465,7 @@ int main(int argc, char **argv)
 		{0},
 	};
 	const char *mountpoint = DEFAULT_MOUNTPOINT, *pidfile = NULL, *extra_opts = NULL;
-	const char *rundir = CGPROC_RUNDIR;
+	const char *rundir = NULL; /* cgproc.conf rundir=, else CGPROC_RUNDIR */
 	bool debug = false, quiet = false, seccomp = true;
 	char mount_opts[4096];
 	struct host h = {

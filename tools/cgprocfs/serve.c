@@ -22,6 +22,7 @@
 
 #include "cgproc-config.h"
 #include "serve.h"
+#include "source/table.h"
 #include "vfile.h"
 
 #define NODE_MAX 64
@@ -42,11 +43,21 @@ struct node {
 	const struct vfile *vf; /* NULL for a directory */
 };
 
+/* What a request needs to know about its caller, as the shim in that process would know it. */
+struct caller {
+	struct cg_machine machine;
+	struct cgproc_config config; /* cgproc.conf, then the caller's CGPROC_* environment */
+	struct cg_sample sample;
+	bool has_sample;
+};
+
 struct mcache_slot {
 	pid_t pid;
 	int r;
 	uint64_t stamp_ns;
-	struct cg_machine machine;
+	struct caller caller;
+	struct cg_sample_cache
+		sample_cache; /* per machine: one stat while the table is unchanged */
 };
 
 /* Per-pid machine lookups, direct-mapped by pid. Owned by one struct serve. */
@@ -173,8 +184,72 @@ static void config_load(struct serve *s)
 	close(fd);
 }
 
-/* The machine of @pid, from the cache when younger than MCACHE_TTL_NS. */
-static int machine_get(struct serve *s, pid_t pid, struct cg_machine *ret)
+/* Was @pid started AT_SECURE (setuid, file caps)? Then, like the shim, ignore its environment. */
+static bool caller_secure(const struct serve *s, const char *procdir)
+{
+	char path[64];
+	uint64_t auxv[512];
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/auxv", procdir);
+	if (src_read(&s->src, path, (char *)auxv, sizeof(auxv), &len) < 0)
+		return true; /* unknown: the safe answer */
+	for (size_t i = 0; i + 1 < len / sizeof(uint64_t); i += 2)
+		if (auxv[i] == 23 /* AT_SECURE */)
+			return auxv[i + 1] != 0;
+	return false;
+}
+
+/* The configuration the caller's shim would run with: the daemon's cgproc.conf, then the
+ * caller's CGPROC_* environment unless it is AT_SECURE. */
+static void caller_config(const struct serve *s, pid_t pid, struct cgproc_config *cfg)
+{
+	char procdir[32], path[64];
+	size_t len;
+	char *env;
+
+	*cfg = s->config;
+	snprintf(procdir, sizeof(procdir), "proc/%d", (int)pid);
+	snprintf(path, sizeof(path), "%s/environ", procdir);
+	env = malloc(RENDER_START);
+	if (env && !caller_secure(s, procdir) &&
+	    src_read(&s->src, path, env, RENDER_START, &len) == 0) {
+		for (size_t i = 0; i < len;) {
+			const char *e = env + i, *eq;
+			size_t n = strnlen(e, len - i);
+
+			i += n + 1;
+			if (n <= 7 || strncmp(e, "CGPROC_", 7) != 0)
+				continue;
+			eq = memchr(e, '=', n);
+			if (eq)
+				(void)config_apply(cfg, (struct span){e + 7, (size_t)(eq - e - 7)},
+						   (struct span){eq + 1, n - (size_t)(eq - e) - 1});
+		}
+	}
+	free(env);
+	(void)config_files_resolve(cfg, vfile_names, _VFILE_MAX);
+}
+
+static int machine_find(const struct serve *s, pid_t pid, const char *override,
+			struct cg_machine *ret)
+{
+	int r = cg_machine_find(&s->src, pid, override, ret);
+
+	/* a big mountinfo: retry with heap scratch */
+	for (size_t size = 256 * 1024; r == -ENOBUFS && size <= RENDER_MAX; size *= 2) {
+		char *scratch = malloc(size);
+
+		if (!scratch)
+			return -ENOMEM;
+		r = cg_machine_find_scratch(&s->src, pid, override, scratch, size, ret);
+		free(scratch);
+	}
+	return r;
+}
+
+/* Everything about caller @pid, from the cache when younger than MCACHE_TTL_NS. */
+static int caller_get(struct serve *s, pid_t pid, struct caller *ret)
 {
 	struct mcache_slot *slot = &s->cache.slot[(unsigned)pid % MCACHE_SLOTS];
 	uint64_t now = now_ns();
@@ -183,21 +258,35 @@ static int machine_get(struct serve *s, pid_t pid, struct cg_machine *ret)
 	pthread_mutex_lock(&s->cache.lock);
 	if (slot->pid == pid && now - slot->stamp_ns < MCACHE_TTL_NS) {
 		r = slot->r;
-		if (r >= 0)
-			*ret = slot->machine;
+		if (r >= 0) {
+			*ret = slot->caller;
+			/* the sampler publishes every period: look it up on each request */
+			ret->has_sample =
+				cg_sample_lookup_cached(&s->src, &ret->machine, ret->config.rundir,
+							&slot->sample_cache, &ret->sample) == 0;
+		}
 		pthread_mutex_unlock(&s->cache.lock);
 		return r;
 	}
 	pthread_mutex_unlock(&s->cache.lock);
 
-	r = cg_machine_find(&s->src, pid, s->config.machine[0] ? s->config.machine : NULL, ret);
+	caller_config(s, pid, &ret->config);
+	r = machine_find(s, pid, ret->config.machine[0] ? ret->config.machine : NULL,
+			 &ret->machine);
+	if (r >= 0)
+		(void)cg_machine_resolve_start(&s->src, &ret->machine); /* else: found per read */
 
 	pthread_mutex_lock(&s->cache.lock);
 	slot->pid = pid;
 	slot->r = r < 0 ? r : 0;
 	slot->stamp_ns = now;
-	if (r >= 0)
-		slot->machine = *ret;
+	if (r >= 0) {
+		cg_sample_cache_init(&slot->sample_cache);
+		ret->has_sample =
+			cg_sample_lookup_cached(&s->src, &ret->machine, ret->config.rundir,
+						&slot->sample_cache, &ret->sample) == 0;
+		slot->caller = *ret;
+	}
 	pthread_mutex_unlock(&s->cache.lock);
 	return r < 0 ? r : 0;
 }
@@ -249,26 +338,30 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 		      size_t *ret_len)
 {
 	size_t scap = RENDER_START, ocap = RENDER_START;
-	struct cg_machine *m = NULL;
+	struct caller *c = NULL;
 	int r = -ESRCH;
 
-	if (pid <= 0 || !s->config.enabled || !(s->config.files & (1ULL << vf->id)))
+	if (pid <= 0)
 		goto fallback;
-	m = malloc(sizeof(*m));
-	if (!m) {
+	c = malloc(sizeof(*c));
+	if (!c) {
 		r = -ENOMEM;
 		goto fallback;
 	}
-	r = machine_get(s, pid, m);
+	r = caller_get(s, pid, c);
 	if (r < 0)
 		goto fallback;
+	if (!c->config.enabled || !(c->config.files & (1ULL << vf->id))) {
+		r = -EPERM; /* switched off for this caller: the host file, as the shim would */
+		goto fallback;
+	}
 	for (;;) {
 		char *scratch = malloc(scap), *out = malloc(ocap);
 		struct vfile_req req = {
 			.src = &s->src,
-			.machine = m,
-			.config = &s->config,
-			.sample = NULL,
+			.machine = &c->machine,
+			.config = &c->config,
+			.sample = c->has_sample ? &c->sample : NULL,
 			.pid = pid,
 			.tid = 0,
 			.scratch = scratch,
@@ -288,7 +381,7 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 			r = buf_result(&b);
 		free(scratch);
 		if (r >= 0) {
-			free(m);
+			free(c);
 			*ret_data = out;
 			*ret_len = b.len;
 			return 0;
@@ -303,7 +396,7 @@ fallback:
 	if (s->debug)
 		fprintf(stderr, "cgprocfs: %s for pid %d: host file (%s)\n", vf->path, (int)pid,
 			strerror(-r));
-	free(m);
+	free(c);
 	return host_read(s, vf, ret_data, ret_len);
 }
 
