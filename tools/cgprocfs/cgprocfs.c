@@ -541,16 +541,16 @@ int main(int argc, char **argv)
 	h.params.debug = debug;
 	h.params.quiet = quiet;
 
+	if (pidfile) {
+		pidfd = pidfile_create(pidfile);
+		if (pidfd < 0)
+			return 1;
+	}
 	r = mkdir_p(mountpoint);
 	if (r < 0) {
 		fprintf(stderr, "cgprocfs: cannot create mountpoint %s: %s\n", mountpoint,
 			strerror(-r));
 		return 1;
-	}
-	if (pidfile) {
-		pidfd = pidfile_create(pidfile);
-		if (pidfd < 0)
-			return 1;
 	}
 	if (serve_lib_load(&h, &h.lib) < 0)
 		goto out;
@@ -605,7 +605,11 @@ int main(int argc, char **argv)
 	fuse_loop_cfg_set_clone_fd(loop_cfg, 0);
 	fuse_loop_cfg_set_idle_threads(loop_cfg, 10);
 	r = fuse_session_loop_mt(h.se, loop_cfg);
-	rc = r == 0 ? 0 : 1;
+	/* libfuse 3.14 reports the signal that ended the loop (SIGTERM: 15): a requested stop
+	 * is a clean exit */
+	rc = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? 0 : 1;
+	if (rc && !quiet)
+		fprintf(stderr, "cgprocfs: FUSE loop ended: %d\n", r);
 out:
 	if (reloader_started) {
 		char q = 'q';
