@@ -40,6 +40,13 @@ int config_apply(struct cgproc_config *cfg, struct span key, struct span value)
 		cfg->log[value.len] = '\0';
 		return 0;
 	}
+	if (key_is(key, "machine", "MACHINE")) {
+		if (value.len >= sizeof(cfg->machine))
+			return -EINVAL;
+		memcpy(cfg->machine, value.p, value.len);
+		cfg->machine[value.len] = '\0';
+		return 0;
+	}
 	return -EINVAL;
 }
 

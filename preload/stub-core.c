@@ -40,24 +40,46 @@ const struct vfile *vfile_lookup(const char *path_or_name)
 	return NULL;
 }
 
-static const struct vfile *stub_current;
+static int stub_render_id(enum vfile_id id, const struct vfile_req *req, struct buf *out);
 
 int vfile_render(const struct vfile *vf, const struct vfile_req *req, struct buf *out)
 {
-	stub_current = vf;
-	return vf->render(req, out);
+	return stub_render_id(vf->id, req, out);
 }
 
 static int stub_render(const struct vfile_req *req, struct buf *out)
 {
+	return -EOPNOTSUPP;
+}
+
+static int stub_render_id(enum vfile_id id, const struct vfile_req *req, struct buf *out)
+{
 	struct timespec ts;
 
-	switch (stub_current->id) {
-	case VFILE_PROC_MEMINFO:
-		buf_puts(out, "MemTotal:         524288 kB\nMemFree:          262144 kB\n"
-			      "MemAvailable:     262144 kB\nSwapTotal:             0 kB\n"
-			      "SwapFree:              0 kB\n");
+	switch (id) {
+	case VFILE_PROC_MEMINFO: {
+		/* "usage" = this process's resident set, from proc/self/statm */
+		uint64_t rss_kb = 0;
+		char statm[256];
+		ssize_t n;
+		int fd = openat(req->src->rootfd, "proc/self/statm", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			n = read(fd, statm, sizeof(statm) - 1);
+			close(fd);
+			if (n > 0) {
+				const char *p = memchr(statm, ' ', (size_t)n);
+				statm[n] = '\0';
+				for (p = p ? p + 1 : statm; *p >= '0' && *p <= '9'; p++)
+					rss_kb = rss_kb * 10 + (uint64_t)(*p - '0');
+				rss_kb *= 4;
+			}
+		}
+		buf_puts(out, "MemTotal:         524288 kB\nMemFree:          ");
+		buf_put_u64(out, rss_kb < 524288 ? 524288 - rss_kb : 0);
+		buf_puts(out, " kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n");
 		break;
+	}
 	case VFILE_PROC_UPTIME:
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		buf_put_centi(out, (uint64_t)ts.tv_sec * 100 + (uint64_t)ts.tv_nsec / 10000000);
@@ -105,6 +127,13 @@ int cg_machine_find(const struct cg_src *src, pid_t pid, const char *override,
 	ssize_t n;
 	int fd;
 
+	if (override && override[0]) {
+		char path[600] = "sys/fs/cgroup/memory";
+
+		strncat(path, override, sizeof(path) - strlen(path) - 1);
+		if (faccessat(src->rootfd, path, F_OK, 0) < 0)
+			return -ENODATA;
+	}
 	fd = openat(src->rootfd, "proc/self/cgroup", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
