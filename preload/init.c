@@ -102,7 +102,7 @@ static void config_read_file(struct cgproc_config *cfg)
 	ssize_t n;
 	int fd;
 
-	fd = raw_openat(AT_FDCWD, CGPROC_CONF_PATH, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	fd = raw_openat(AT_FDCWD, CGPROC_CONF_PATH, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return;
 	if (raw_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
