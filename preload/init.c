@@ -133,6 +133,19 @@ static void config_read_env(struct cgproc_config *cfg)
 	}
 }
 
+/* "files=" names are vfile_table's; a bad list keeps everything on. */
+static void config_resolve_files(struct cgproc_config *cfg)
+{
+	const char *names[_VFILE_MAX] = { 0 };
+
+	vfile_foreach(vf)
+	{
+		if ((unsigned)vf->id < _VFILE_MAX)
+			names[vf->id] = vf->name;
+	}
+	config_files_resolve(cfg, names, _VFILE_MAX);
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	int saved = errno;
@@ -146,6 +159,7 @@ __attribute__((constructor)) static void shim_init(void)
 		config_read_env(&shim_config);
 	else
 		shim_config.log[0] = '\0';
+	config_resolve_files(&shim_config);
 	/* Without the next symbols there is nothing to fall back to: stay a passthrough. */
 	if (!real_openat || !real_open || !real_fopen || !real_sysconf)
 		shim_config.enabled = false;
