@@ -136,10 +136,9 @@ static void config_read_env(struct cgproc_config *cfg)
 /* "files=" names are vfile_table's; a bad list keeps everything on. */
 static void config_resolve_files(struct cgproc_config *cfg)
 {
-	const char *names[_VFILE_MAX] = { 0 };
+	const char *names[_VFILE_MAX] = {0};
 
-	vfile_foreach(vf)
-	{
+	vfile_foreach (vf) {
 		if ((unsigned)vf->id < _VFILE_MAX)
 			names[vf->id] = vf->name;
 	}

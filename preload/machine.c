@@ -104,16 +104,73 @@ int machine_get(const struct cg_src *src, struct cg_machine *ret)
 	return rc;
 }
 
-/* Request memory: the machine copy, and one growable area split into scratch and output. */
+/*
+ * Request memory: the machine copy, and an area split into scratch and output. A few arenas are
+ * mapped once per process and reused (claimed with a compare-and-swap, never waited for); when
+ * all are taken, or an area must grow, a private mapping is made and unmapped afterwards. An
+ * arena claimed by another thread when the process forked stays claimed in the child: the
+ * child has one fewer, nothing else happens.
+ */
 struct shim_mem {
 	struct cg_machine machine;
 	char *area;
 	size_t scratch, out;
+	bool area_own; /* area is a private, grown mapping */
+	int arena;     /* index, or -1 for a private block */
 };
 
 #define SCRATCH_MIN (256u << 10)
 #define OUT_MIN (64u << 10)
 #define AREA_MAX (64u << 20)
+#define MEM_HEAD ((sizeof(struct shim_mem) + 4095) & ~(size_t)4095)
+#define MEM_BLOCK (MEM_HEAD + SCRATCH_MIN + OUT_MIN)
+#define ARENA_N 8
+
+static struct {
+	atomic_int busy;
+	struct shim_mem *mem;
+} arenas[ARENA_N];
+
+static struct shim_mem *mem_claim(void)
+{
+	struct shim_mem *mem;
+	int i;
+
+	for (i = 0; i < ARENA_N; i++) {
+		int free = 0;
+
+		if (atomic_load_explicit(&arenas[i].busy, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_strong(&arenas[i].busy, &free, 1))
+			break;
+	}
+	mem = i < ARENA_N ? arenas[i].mem : NULL;
+	if (!mem) {
+		mem = raw_mmap(MEM_BLOCK);
+		if (!mem) {
+			if (i < ARENA_N)
+				atomic_store_explicit(&arenas[i].busy, 0, memory_order_release);
+			return NULL;
+		}
+		if (i < ARENA_N)
+			arenas[i].mem = mem;
+	}
+	mem->area = (char *)mem + MEM_HEAD;
+	mem->scratch = SCRATCH_MIN;
+	mem->out = OUT_MIN;
+	mem->area_own = false;
+	mem->arena = i < ARENA_N ? i : -1;
+	return mem;
+}
+
+static void mem_release(struct shim_mem *mem)
+{
+	if (mem->area_own)
+		raw_munmap(mem->area, mem->scratch + mem->out);
+	if (mem->arena >= 0)
+		atomic_store_explicit(&arenas[mem->arena].busy, 0, memory_order_release);
+	else
+		raw_munmap(mem, MEM_BLOCK);
+}
 
 static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 {
@@ -125,8 +182,10 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 	area = raw_mmap(scratch + out);
 	if (!area)
 		return -ENOMEM;
-	raw_munmap(mem->area, mem->scratch + mem->out);
+	if (mem->area_own)
+		raw_munmap(mem->area, mem->scratch + mem->out);
 	mem->area = area;
+	mem->area_own = true;
 	mem->scratch = scratch;
 	mem->out = out;
 	ctx->req.scratch = area;
@@ -142,7 +201,7 @@ int shim_ctx_open(struct shim_ctx *ctx)
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->src.rootfd = -1;
-	mem = raw_mmap(sizeof(*mem));
+	mem = mem_claim();
 	if (!mem)
 		return -ENOMEM;
 	ctx->mem = mem;
@@ -156,13 +215,12 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	r = machine_get(&ctx->src, &mem->machine);
 	if (r < 0)
 		goto fail;
-	r = mem_area(ctx, SCRATCH_MIN, OUT_MIN);
-	if (r < 0)
-		goto fail;
 	ctx->req.src = &ctx->src;
 	ctx->req.machine = &mem->machine;
 	ctx->req.config = &shim_config;
 	ctx->req.sample = NULL;
+	ctx->req.scratch = mem->area;
+	ctx->req.scratch_size = mem->scratch;
 	return 0;
 fail:
 	shim_ctx_close(ctx);
@@ -174,10 +232,8 @@ void shim_ctx_close(struct shim_ctx *ctx)
 	if (ctx->src.rootfd >= 0)
 		raw_close(ctx->src.rootfd);
 	ctx->src.rootfd = -1;
-	if (ctx->mem) {
-		raw_munmap(ctx->mem->area, ctx->mem->scratch + ctx->mem->out);
-		raw_munmap(ctx->mem, sizeof(*ctx->mem));
-	}
+	if (ctx->mem)
+		mem_release(ctx->mem);
 	ctx->mem = NULL;
 }
 

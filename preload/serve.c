@@ -211,7 +211,7 @@ static int write_all(int fd, const char *data, size_t len)
 
 /* Content as a fresh O_RDONLY|O_CLOEXEC description: a sealed memfd, else an O_TMPFILE in
  * /dev/shm (memfd_create denied by a seccomp profile or missing). */
-static int snapshot_open(const struct vfile *vf, const char *data, size_t len, int flflags)
+static int snapshot_open(const struct vfile *vf, const char *data, size_t len)
 {
 	char name[48], path[40];
 	bool sealed = true;
@@ -239,7 +239,7 @@ static int snapshot_open(const struct vfile *vf, const char *data, size_t len, i
 		return r;
 	}
 	fd_path(path, sizeof(path), wfd);
-	rfd = raw_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | (flflags & O_NONBLOCK), 0);
+	rfd = raw_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	raw_close(wfd);
 	return rfd;
 }
@@ -265,21 +265,16 @@ static void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid
 	atomic_store_explicit(&fdtab[fd].ino, st->st_ino, memory_order_release);
 }
 
-/* Render @vf and put a snapshot on @fd, keeping @fd's FD_CLOEXEC and O_NONBLOCK. */
-static int serve(int fd, const struct vfile *vf, pid_t pid, pid_t tid)
+/* Render @vf and put a snapshot on @fd with close-on-exec as @cloexec says (a regular file
+ * ignores O_NONBLOCK, so no other status flag needs carrying over). */
+static int serve(int fd, const struct vfile *vf, pid_t pid, pid_t tid, bool cloexec)
 {
 	struct shim_ctx ctx;
 	const char *data;
 	struct stat st;
 	size_t len;
-	int fdflags, flflags, rfd, r;
+	int rfd, r;
 
-	fdflags = raw_fcntl(fd, F_GETFD, 0);
-	if (fdflags < 0)
-		return fdflags;
-	flflags = raw_fcntl(fd, F_GETFL, 0);
-	if (flflags < 0)
-		return flflags;
 	r = shim_ctx_open(&ctx);
 	if (r < 0)
 		return r;
@@ -288,13 +283,13 @@ static int serve(int fd, const struct vfile *vf, pid_t pid, pid_t tid)
 		shim_ctx_close(&ctx);
 		return r;
 	}
-	rfd = snapshot_open(vf, data, len, flflags);
+	rfd = snapshot_open(vf, data, len);
 	shim_ctx_close(&ctx);
 	if (rfd < 0)
 		return rfd;
 	r = raw_fstat(rfd, &st);
 	if (r == 0)
-		r = raw_dup3(rfd, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+		r = raw_dup3(rfd, fd, cloexec ? O_CLOEXEC : 0);
 	raw_close(rfd);
 	if (r < 0)
 		return r;
@@ -319,7 +314,7 @@ int shim_open_hook(int fd, const char *path, int flags)
 	shim_busy++;
 	vf = identify(fd, base, &pid, &tid);
 	if (vf) {
-		r = serve(fd, vf, pid, tid);
+		r = serve(fd, vf, pid, tid, flags & O_CLOEXEC);
 		if (r < 0)
 			shim_log("serve failed, real file for", vf->name, r);
 	}
@@ -333,7 +328,7 @@ void shim_rewind_hook(int fd)
 	uint64_t ino, meta;
 	const struct vfile *vf;
 	struct stat st;
-	int saved, r;
+	int saved, fdflags, r;
 
 	if (fd < 0 || fd >= FDTAB_SIZE)
 		return;
@@ -350,9 +345,10 @@ void shim_rewind_hook(int fd)
 		goto out;
 	}
 	vf = vfile_by_id((enum vfile_id)(meta & 0x3f));
-	if (vf) {
+	fdflags = raw_fcntl(fd, F_GETFD, 0);
+	if (vf && fdflags >= 0) {
 		r = serve(fd, vf, (pid_t)((meta >> 6) & 0x1fffffff),
-			  (pid_t)((meta >> 35) & 0x1fffffff));
+			  (pid_t)((meta >> 35) & 0x1fffffff), fdflags & FD_CLOEXEC);
 		if (r < 0)
 			shim_log("refresh failed for", vf->name, r);
 	}
