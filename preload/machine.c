@@ -91,7 +91,9 @@ static void slot_write(pid_t pid, long long now, const struct cg_machine *m, int
 	atomic_store_explicit(&slot.writer, 0, memory_order_release);
 }
 
-int machine_get(const struct cg_src *src, struct cg_machine *ret)
+/* cg_machine_find_scratch() works in @scratch (not on the stack: signal handlers); -ENOBUFS
+ * asks for more. Failures are cached too, for the same TTL (no cgroupfs: stay cheap). */
+static int machine_get(const struct cg_src *src, char *scratch, size_t size, struct cg_machine *ret)
 {
 	pid_t pid = raw_getpid();
 	long long now = mono_ns();
@@ -99,8 +101,10 @@ int machine_get(const struct cg_src *src, struct cg_machine *ret)
 
 	if (slot_read(pid, now, ret, &rc))
 		return rc;
-	rc = cg_machine_find(src, 0, shim_config.machine[0] ? shim_config.machine : NULL, ret);
-	slot_write(pid, now, ret, rc);
+	rc = cg_machine_find_scratch(src, 0, shim_config.machine[0] ? shim_config.machine : NULL,
+				     scratch, size, ret);
+	if (rc != -ENOBUFS)
+		slot_write(pid, now, ret, rc);
 	return rc;
 }
 
@@ -212,7 +216,14 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	}
 	hz = getauxval(AT_CLKTCK);
 	ctx->src.ticks_per_sec = hz ? hz : 100;
-	r = machine_get(&ctx->src, &mem->machine);
+	for (;;) {
+		r = machine_get(&ctx->src, mem->area, mem->scratch, &mem->machine);
+		if (r != -ENOBUFS)
+			break;
+		r = mem_area(ctx, mem->scratch * 4, mem->out);
+		if (r < 0)
+			break;
+	}
 	if (r < 0)
 		goto fail;
 	ctx->req.src = &ctx->src;

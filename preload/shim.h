@@ -75,9 +75,6 @@ void shim_ctx_close(struct shim_ctx *ctx);
 int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid_t tid,
 		    const char **ret_data, size_t *ret_len);
 
-/* Machine snapshot, cached process-wide (machine.c). */
-int machine_get(const struct cg_src *src, struct cg_machine *ret);
-
 /* The open path: @fd came from a real open of @path with @flags. Swaps a snapshot of the
  * virtual content onto @fd when it is a virtual file; errno is preserved. Returns @fd. */
 int shim_open_hook(int fd, const char *path, int flags);
