@@ -320,6 +320,62 @@ static void mode_untouched(void)
 	CHECK(n > 0, "raw read works");
 }
 
+/* Field @n (1-based, after the comm field for n > 2) of a /proc/<pid>/stat line. */
+static unsigned long long stat_field(const char *text, int n)
+{
+	const char *p = strrchr(text, ')');
+
+	if (!p)
+		return 0;
+	p += 2; /* field 3 */
+	for (int i = 3; i < n && p; i++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return p ? strtoull(p, NULL, 10) : 0;
+}
+
+static void check_pidstat(const char *path)
+{
+	char got[4096], real[4096];
+	int fd;
+
+	errno = 1234;
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0 && errno == 1234, "%s: open ok, errno kept", path);
+	if (fd < 0)
+		return;
+	CHECK(fd_is_snapshot(fd), "%s: served by the shim", path);
+	read_all(fd, got, sizeof(got));
+	close(fd);
+	raw_read_file(path, real, sizeof(real));
+	CHECK(strtol(got, NULL, 10) == strtol(real, NULL, 10) &&
+		      stat_field(got, 4) == stat_field(real, 4),
+	      "%s: pid and ppid are the kernel's", path);
+	CHECK(stat_field(got, 22) <= stat_field(real, 22),
+	      "%s: starttime %llu not later than the kernel's %llu", path, stat_field(got, 22),
+	      stat_field(real, 22));
+}
+
+/* Per-process stat files are recognised by their link, in every spelling. */
+static void mode_pidstat(void)
+{
+	char path[64];
+	int fd;
+
+	check_pidstat("/proc/self/stat");
+	check_pidstat("/proc/thread-self/stat");
+	snprintf(path, sizeof(path), "/proc/%d/stat", getpid());
+	check_pidstat(path);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", getpid(), gettid());
+	check_pidstat(path);
+	fd = open("/proc/self/statm", O_RDONLY);
+	CHECK(fd >= 0 && !fd_is_snapshot(fd), "/proc/self/statm stays real");
+	if (fd >= 0)
+		close(fd);
+}
+
 static int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -633,6 +689,8 @@ int main(int argc, char **argv)
 		mode_rewind();
 	else if (strcmp(mode, "untouched") == 0)
 		mode_untouched();
+	else if (strcmp(mode, "pidstat") == 0)
+		mode_pidstat();
 	else if (strcmp(mode, "fdleak") == 0)
 		mode_fdleak();
 	else if (strcmp(mode, "libc") == 0)

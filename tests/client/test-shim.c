@@ -62,6 +62,11 @@ Test(shim, non_virtual_untouched, .init = setup, .fini = teardown)
 	run("untouched");
 }
 
+Test(shim, per_process_stat, .init = setup, .fini = teardown)
+{
+	run("pidstat");
+}
+
 Test(shim, no_fd_leak, .init = setup, .fini = teardown)
 {
 	run("fdleak");
