@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 
@@ -165,6 +166,15 @@ __attribute__((constructor)) static void shim_init(void)
 	shim_busy--;
 	atomic_store_explicit(&shim_ready, true, memory_order_release);
 	errno = saved;
+}
+
+bool shim_stack_ok(void)
+{
+	stack_t ss;
+
+	if (RAW3(SYS_sigaltstack, NULL, &ss, 0) < 0)
+		return true;
+	return !(ss.ss_flags & SS_ONSTACK);
 }
 
 void shim_log(const char *what, const char *detail, long value)

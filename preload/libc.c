@@ -86,7 +86,7 @@ static int machine_nprocs(bool conf, unsigned *ret)
 /* Enter the virtual path: errno saved, nested calls pass through. false = pass through now. */
 static bool enter(int *saved)
 {
-	if (!shim_active())
+	if (!shim_active() || !shim_stack_ok())
 		return false;
 	*saved = errno;
 	shim_busy++;

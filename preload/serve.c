@@ -308,7 +308,7 @@ int shim_open_hook(int fd, const char *path, int flags)
 	    (flags & (O_PATH | O_DIRECTORY)) || !shim_active())
 		return fd;
 	base = base_of(path);
-	if (!prefilter(base))
+	if (!prefilter(base) || !shim_stack_ok())
 		return fd;
 	saved = errno;
 	shim_busy++;
@@ -333,7 +333,7 @@ void shim_rewind_hook(int fd)
 	if (fd < 0 || fd >= FDTAB_SIZE)
 		return;
 	ino = atomic_load_explicit(&fdtab[fd].ino, memory_order_acquire);
-	if (ino == 0 || !shim_active())
+	if (ino == 0 || !shim_active() || !shim_stack_ok())
 		return;
 	saved = errno;
 	shim_busy++;

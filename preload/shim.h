@@ -56,6 +56,13 @@ static inline bool shim_active(void)
 	       !shim_busy;
 }
 
+/*
+ * The core's renders use up to ~16 KiB of stack (cpuinfo, the uptime walk). A signal handler
+ * running on a small sigaltstack(2) stack gets the real file instead. One cheap system call,
+ * made only on the virtual path.
+ */
+bool shim_stack_ok(void);
+
 /* Debug log to the configured file (never stderr; off under AT_SECURE). */
 void shim_log(const char *what, const char *detail, long value);
 

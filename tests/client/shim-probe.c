@@ -262,6 +262,36 @@ static void mode_rewind(void)
 	close(fd);
 }
 
+static int altstack_fd_ok = -1, altstack_snapshot = -1;
+
+static void on_usr1(int sig)
+{
+	char buf[256];
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+
+	altstack_fd_ok = fd >= 0 && read(fd, buf, sizeof(buf)) > 0;
+	altstack_snapshot = fd >= 0 && fd_is_snapshot(fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A handler on a small sigaltstack gets the real file (the renders need more stack). */
+static void check_altstack(void)
+{
+	static char stack[16384];
+	stack_t ss = {.ss_sp = stack, .ss_size = sizeof(stack)}, old;
+	struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_ONSTACK};
+
+	sigaltstack(&ss, &old);
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
+	CHECK(altstack_fd_ok == 1 && altstack_snapshot == 0,
+	      "handler on a sigaltstack: real /proc/meminfo read (ok %d, snapshot %d)",
+	      altstack_fd_ok, altstack_snapshot);
+}
+
 /* What the real call gives, compared with what the shim gives. */
 static void mode_untouched(void)
 {
@@ -318,6 +348,7 @@ static void mode_untouched(void)
 		close(fd);
 	n = raw_read_file("/proc/version", buf, sizeof(buf));
 	CHECK(n > 0, "raw read works");
+	check_altstack();
 }
 
 /* Field @n (1-based, after the comm field for n > 2) of a /proc/<pid>/stat line. */

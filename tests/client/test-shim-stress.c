@@ -24,7 +24,7 @@ static void teardown(void)
 	testcg_destroy(&cg);
 }
 
-Test(shim_stress, threads_and_signals, .init = setup, .fini = teardown, .timeout = 280)
+Test(shim_stress, threads_and_signals, .init = setup, .fini = teardown, .timeout = 600)
 {
 	char *out = NULL;
 	int status = shim_probe(&cg, true, "stress", NULL, NULL, &out);
@@ -33,7 +33,7 @@ Test(shim_stress, threads_and_signals, .init = setup, .fini = teardown, .timeout
 	free(out);
 }
 
-Test(shim_stress, fork_while_threads_open, .init = setup, .fini = teardown, .timeout = 280)
+Test(shim_stress, fork_while_threads_open, .init = setup, .fini = teardown, .timeout = 600)
 {
 	char *out = NULL;
 	int status = shim_probe(&cg, true, "stress-fork", NULL, NULL, &out);
