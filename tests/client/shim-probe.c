@@ -32,6 +32,9 @@ int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
+int __open(const char *path, int flags, ...);
+int __open64(const char *path, int flags, ...);
+long __sysconf(int name);
 
 extern char **environ;
 
@@ -144,9 +147,21 @@ static void mode_spellings(void)
 	errno = 1234;
 	check_meminfo_fd("open64", open64("/proc/meminfo", O_RDONLY));
 	errno = 1234;
+	check_meminfo_fd("__open", __open("/proc/meminfo", O_RDONLY));
+	errno = 1234;
+	check_meminfo_fd("__open64", __open64("/proc/meminfo", O_RDONLY));
+	errno = 1234;
 	check_meminfo_fd("__open_2", __open_2("/proc/meminfo", O_RDONLY));
 	errno = 1234;
 	check_meminfo_fd("__open64_2", __open64_2("/proc/meminfo", O_RDONLY));
+	{
+		/* Built with _FORTIFY_SOURCE: open() with flags unknown at compile time is a call
+		 * to __open_2 (bits/fcntl2.h). */
+		volatile int rdonly = O_RDONLY;
+
+		errno = 1234;
+		check_meminfo_fd("fortified open", open("/proc/meminfo", rdonly));
+	}
 	dfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	errno = 1234;
 	check_meminfo_fd("openat(procfd)", openat(dfd, "meminfo", O_RDONLY));
@@ -239,6 +254,16 @@ static void mode_rewind(void)
 	if (n >= 0)
 		a[n] = '\0';
 	CHECK(n > 0 && uptime_of(a) > uptime_of(b), "uptime advanced after pread at 0: %.2f",
+	      uptime_of(a));
+	nanosleep(&ts, NULL);
+	CHECK(lseek64(fd, 0, SEEK_SET) == 0 && read_all(fd, b, sizeof(b)) > 0 &&
+		      uptime_of(b) > uptime_of(a),
+	      "uptime advanced after lseek64: %.2f", uptime_of(b));
+	nanosleep(&ts, NULL);
+	n = pread64(fd, a, sizeof(a) - 1, 0);
+	if (n >= 0)
+		a[n] = '\0';
+	CHECK(n > 0 && uptime_of(a) > uptime_of(b), "uptime advanced after pread64 at 0: %.2f",
 	      uptime_of(a));
 	close(fd);
 
@@ -467,6 +492,7 @@ static void mode_libc(void)
 	CHECK(get_nprocs_conf() >= 1, "get_nprocs_conf() = %d", get_nprocs_conf());
 	CHECK(sysconf(_SC_NPROCESSORS_ONLN) == 1, "sysconf(_SC_NPROCESSORS_ONLN) == 1 (%ld)",
 	      sysconf(_SC_NPROCESSORS_ONLN));
+	CHECK(__sysconf(_SC_NPROCESSORS_ONLN) == 1, "__sysconf(_SC_NPROCESSORS_ONLN) == 1");
 	CHECK(sysconf(_SC_NPROCESSORS_CONF) >= 1, "sysconf(_SC_NPROCESSORS_CONF) = %ld",
 	      sysconf(_SC_NPROCESSORS_CONF));
 	CHECK((unsigned long long)sysconf(_SC_PHYS_PAGES) * (unsigned long long)ps ==
