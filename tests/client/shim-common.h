@@ -18,8 +18,9 @@
  * added ("K=V", NULL-terminated, at most 4) and @args appended. Returns the wait status; the
  * probe's output is printed to the test log and returned in *ret_out (malloc'd).
  */
-static inline int shim_probe(struct testcg *cg, bool attach, const char *mode,
-			     const char *const env_extra[], const char *args, char **ret_out)
+static inline int shim_probe_err(struct testcg *cg, bool attach, const char *mode,
+				 const char *const env_extra[], const char *args, char **ret_out,
+				 char **ret_err)
 {
 	static char preload[600], cmd[8192];
 	char probe[512], *env[6] = {preload};
@@ -39,9 +40,15 @@ static inline int shim_probe(struct testcg *cg, bool attach, const char *mode,
 						cg->dir[i]);
 	snprintf(cmd + len, sizeof(cmd) - len, "exec %s %s %s %s", probe, mode, SHIM_EXPECT_KB,
 		 args ? args : "");
-	status = harness_run(argv, env, ret_out, NULL);
+	status = harness_run(argv, env, ret_out, ret_err);
 	cr_log_info("%s: status %d\n%s", mode, status, *ret_out ? *ret_out : "");
 	return status;
+}
+
+static inline int shim_probe(struct testcg *cg, bool attach, const char *mode,
+			     const char *const env_extra[], const char *args, char **ret_out)
+{
+	return shim_probe_err(cg, attach, mode, env_extra, args, ret_out, NULL);
 }
 
 static inline void shim_assert_probe(int status, const char *out)

@@ -64,9 +64,26 @@ Test(shim_fault, machine_cgroup_removed, .init = setup, .fini = teardown)
 
 Test(shim_fault, machine_cgroup_missing, .init = setup, .fini = teardown)
 {
-	char machine[128];
-	const char *env[] = {machine, NULL};
+	char machine[128], logenv[128], *out = NULL, *err = NULL, *log = NULL;
+	const char *env[] = {machine, logenv, NULL};
+	int status;
 
+	/* The failure is logged to CGPROC_LOG, never to stderr. */
 	snprintf(machine, sizeof(machine), "CGPROC_MACHINE=/cgproc-test-missing-%d", getpid());
-	run(false, "missing", env, NULL);
+	snprintf(logenv, sizeof(logenv), "CGPROC_LOG=/tmp/cgproc-test-shimlog-%d", getpid());
+	unlink(logenv + 11);
+	status = shim_probe_err(&cg, false, "missing", env, NULL, &out, &err);
+	shim_assert_probe(status, out);
+	cr_assert_str_empty(err, "stderr: %s", err);
+	{
+		char cmd[200];
+
+		snprintf(cmd, sizeof(cmd), "cat %s", logenv + 11);
+		harness_sh(cmd, &log, NULL);
+	}
+	unlink(logenv + 11);
+	cr_assert(log && strstr(log, "serve failed"), "log: %s", log ? log : "");
+	free(out);
+	free(err);
+	free(log);
 }
