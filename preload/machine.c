@@ -14,7 +14,10 @@
  *     recognised by its pid and taken over.
  *   - keyed by getpid() (fork, vfork and posix_spawn children recompute) with a 1 s TTL (systemd
  *     and runtimes move processes between cgroups after fork).
- * No locks, no malloc: the slot is static memory, request memory comes from mmap.
+ * No locks, no malloc: the slot is static memory, request memory comes from arenas mapped once
+ * per process (mmap). A vfork() child that opens a virtual file anyway (POSIX allows it only
+ * _exit and exec) writes the slot under its own pid; the pid key keeps the parent from using
+ * that entry.
  */
 #include <string.h>
 #include <sys/auxv.h>
