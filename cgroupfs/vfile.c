@@ -253,7 +253,7 @@ static uint64_t idle_cs(uint64_t up_cs, const struct cg_cpu *cpu, const struct c
 
 static int render_uptime(const struct vfile_req *req, struct buf *out)
 {
-	struct arena a = arena_of(req);
+	struct arena a = { NULL, 0 }; /* the totals only: no per-CPU split */
 	struct cpuset view;
 	struct cg_cpu cpu;
 	uint64_t up, shift;

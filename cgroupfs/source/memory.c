@@ -69,7 +69,8 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 {
 	const char *self = m->paths.path[CG_MEMORY];
 	char text[MEMSTAT_SIZE];
-	uint64_t memsw_limit, memsw_usage;
+	uint64_t memsw_limit, memsw_usage, v;
+	bool has_hier, has_hier_sw;
 	size_t len;
 	int r;
 
@@ -79,13 +80,17 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 	r = memstat_parse((struct span){text, len}, true, &mem->stat);
 	if (r < 0)
 		return r;
+	/* The parser reports "no limit" and "no such key" alike; only the key's absence (kernels
+	 * before 2.6.29) needs the walk. */
+	has_hier = keyed_u64((struct span){text, len}, "hierarchical_memory_limit", &v) == 0;
+	has_hier_sw = keyed_u64((struct span){text, len}, "hierarchical_memsw_limit", &v) == 0;
 
 	r = read_u64_at(src, m, self, "memory.usage_in_bytes", &mem->usage);
 	if (r < 0)
 		return r;
 	/* The kernel's hierarchical limit already is the minimum over the cgroup and all its
 	 * ancestors: no walk, not even the cgroup's own file. */
-	if (mem->stat.hierarchical_memory_limit != UINT64_MAX) {
+	if (has_hier) {
 		mem->limit = mem->stat.hierarchical_memory_limit;
 	} else {
 		r = walk_min(src, m, "memory.limit_in_bytes", &mem->limit);
@@ -104,7 +109,7 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 	}
 	if (r < 0)
 		return r;
-	if (mem->stat.hierarchical_memsw_limit != UINT64_MAX) {
+	if (has_hier_sw) {
 		memsw_limit = mem->stat.hierarchical_memsw_limit;
 	} else {
 		r = walk_min(src, m, "memory.memsw.limit_in_bytes", &memsw_limit);

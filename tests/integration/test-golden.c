@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "source/internal.h"
 
 static void check_case(const char *tree, pid_t pid, unsigned want_rule)
 {
@@ -118,6 +119,15 @@ Test(facts, v2_limits)
 	cr_assert_eq(cg_read_uptime(&src, &m, &up, &host), 0);
 	cr_expect_eq(host, 90000050);
 	cr_expect_eq(up, 90000050 - 89000000);
+	/* a resolved start is kept and used, and gives the same uptime as the walk */
+	cr_assert_eq(cg_machine_resolve_start(&src, &m), 0);
+	cr_expect(m.start_known && !m.start_is_host);
+	cr_expect_eq(m.start_ticks, 89000000);
+	cr_assert_eq(cg_read_uptime(&src, &m, &up, &host), 0);
+	cr_expect_eq(up, 90000050 - 89000000);
+	m.start_ticks = 89500000; /* proof that the kept value, not a new walk, is used */
+	cr_assert_eq(cg_read_uptime(&src, &m, &up, &host), 0);
+	cr_expect_eq(up, 90000050 - 89500000);
 	close(src.rootfd);
 
 	/* rule 3: init.scope stripped; ct1's cpuset 2-3 and 1 GiB, machine.slice's 1.5 CPUs */
@@ -299,4 +309,37 @@ Test(facts, sysinfo_and_load)
 	cr_assert_eq(vfile_sysinfo(&req, &si), 0);
 	cr_expect_eq((uint64_t)si.totalram * si.mem_unit, 134217728);
 	close(src.rootfd);
+}
+
+Test(facts, cgroup_paths)
+{
+	struct cg_mounts mounts;
+	char out[256];
+	uint64_t cs;
+
+	memset(&mounts, 0, sizeof(mounts));
+	mounts.present[CG_MEMORY] = true;
+	strcpy(mounts.mount[CG_MEMORY], "sys/fs/cgroup/memory");
+	strcpy(mounts.root[CG_MEMORY], "/docker/abc");
+	/* a mount of a subtree (a container without cgroupns): paths are made relative to it */
+	cr_assert_eq(
+		cg_path_at(&mounts, CG_MEMORY, "/docker/abc/sub", "memory.max", out, sizeof(out)),
+		0);
+	cr_expect_str_eq(out, "sys/fs/cgroup/memory/sub/memory.max");
+	cr_assert_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abc", NULL, out, sizeof(out)), 0);
+	cr_expect_str_eq(out, "sys/fs/cgroup/memory");
+	cr_expect_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abcd", NULL, out, sizeof(out)),
+		     -EXDEV);
+	cr_expect_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abc/../x", NULL, out, sizeof(out)),
+		     -EXDEV);
+	cr_expect_eq(cg_path_at(&mounts, CG_CPU, "/", NULL, out, sizeof(out)), -ENODATA);
+	cr_expect_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abc/sub", "memory.max", out, 20),
+		     -ENAMETOOLONG);
+
+	cr_assert_eq(uptime_parse_cs((struct span){"350735.47 1.00\n", 15}, &cs), 0);
+	cr_expect_eq(cs, 35073547);
+	cr_assert_eq(uptime_parse_cs((struct span){"12.3 4", 6}, &cs), 0);
+	cr_expect_eq(cs, 1230);
+	cr_expect_eq(uptime_parse_cs((struct span){"-1.00 2", 7}, &cs), -EINVAL);
+	cr_expect_eq(uptime_parse_cs((struct span){"1.x0 2", 6}, &cs), -EINVAL);
 }

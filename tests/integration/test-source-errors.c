@@ -18,15 +18,25 @@
 static char tmp[256];
 static struct cg_src src = {.rootfd = -1};
 
-static void setup(void)
+static void setup_tree(const char *tree)
 {
 	char cmd[1024];
 
 	snprintf(tmp, sizeof(tmp), "/tmp/cgproc-errors-%d-XXXXXX", (int)getpid());
 	cr_assert_not_null(mkdtemp(tmp));
-	snprintf(cmd, sizeof(cmd), "cp -a '%s/.' '%s/'", fixture_dir("v2"), tmp);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/.' '%s/'", fixture_dir(tree), tmp);
 	cr_assert_eq(system(cmd), 0);
 	cr_assert_eq(fixture_open(tmp, &src), 0);
+}
+
+static void setup(void)
+{
+	setup_tree("v2");
+}
+
+static void setup_v1(void)
+{
+	setup_tree("v1");
 }
 
 static void teardown(void)
@@ -281,4 +291,24 @@ Test(errors, buffer_sizes)
 	cr_expect_eq(len, 26);
 	cr_expect_eq(src_read(&src, "proc/loadavg", buf, 0, &len), -EINVAL);
 	cr_expect_eq(cg_machine_find_scratch(&src, 200, NULL, small, sizeof(small), &m), -ENOBUFS);
+}
+
+/* v1 without memory.stat's hierarchical_* keys (old kernels): the limits are walked instead. */
+Test(v1walk, without_hierarchical_keys, .init = setup_v1, .fini = teardown)
+{
+	static const char *const stat = "sys/fs/cgroup/memory/cgproc-fixture/pod/ct2/memory.stat";
+	char path[1024], cmd[1200];
+	struct cg_machine m;
+	struct cg_memory mem;
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, stat);
+	snprintf(cmd, sizeof(cmd), "sed -i '/^hierarchical_/d' '%s'", path);
+	cr_assert_eq(system(cmd), 0);
+	machine(400, &m);
+	cr_assert_eq(cg_read_memory(&src, &m, &mem), 0);
+	cr_expect_eq(mem.limit, 209715200, "pod's limit, above the namespace root: %llu",
+		     (unsigned long long)mem.limit);
+	/* and a garbage limit on the way up fails the read */
+	put("sys/fs/cgroup/memory/cgproc-fixture/memory.limit_in_bytes", "many\n");
+	cr_expect_eq(cg_read_memory(&src, &m, &mem), -EINVAL);
 }

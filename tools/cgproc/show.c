@@ -318,8 +318,9 @@ int cmd_show(int argc, char **argv)
 		goto out;
 	}
 	config_load(&s, machine);
+	/* Hosts with thousands of mounts have a mountinfo larger than the default buffer. */
 	r = cg_machine_find(&s.src, s.pid, s.config.machine, s.machine);
-	if (r == -ENOBUFS)
+	while (r == -ENOBUFS && grow(&s.scratch, &s.scratch_size) == 0)
 		r = cg_machine_find_scratch(&s.src, s.pid, s.config.machine, s.scratch,
 					    s.scratch_size, s.machine);
 	if (r < 0) {
