@@ -106,6 +106,10 @@ static int machine_get(const struct cg_src *src, char *scratch, size_t size, str
 		return rc;
 	rc = cg_machine_find_scratch(src, 0, shim_config.machine[0] ? shim_config.machine : NULL,
 				     scratch, size, ret);
+	/* The machine's start (a walk of its cgroup.procs) is cached with it; when that fails,
+	 * uptime reads look for it themselves. */
+	if (rc >= 0)
+		(void)cg_machine_resolve_start(src, ret);
 	if (rc != -ENOBUFS)
 		slot_write(pid, now, ret, rc);
 	return rc;
