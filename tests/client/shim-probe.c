@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -527,6 +528,16 @@ static void check_real(const char *how, const char *path)
 	CHECK(strncmp(got, real, 24) == 0, "%s: first line is the kernel's", how);
 }
 
+/* Under AT_SECURE (setuid via ld.so.preload): the shim is on although CGPROC_ENABLED=0. */
+static void mode_secure(void)
+{
+	printf("AT_SECURE %lu\n", getauxval(AT_SECURE));
+	CHECK(getauxval(AT_SECURE) == 1, "running with AT_SECURE");
+	CHECK(getenv("CGPROC_ENABLED") != NULL, "CGPROC_ENABLED is in the environment");
+	errno = 1234;
+	check_meminfo_fd("setuid open", open("/proc/meminfo", O_RDONLY));
+}
+
 static void mode_disabled(void)
 {
 	struct sysinfo si, raw;
@@ -752,6 +763,8 @@ int main(int argc, char **argv)
 		mode_fdleak();
 	else if (strcmp(mode, "libc") == 0)
 		mode_libc();
+	else if (strcmp(mode, "secure") == 0)
+		mode_secure();
 	else if (strcmp(mode, "disabled") == 0)
 		mode_disabled();
 #ifdef HAVE_SECCOMP

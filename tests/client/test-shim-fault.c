@@ -87,3 +87,79 @@ Test(shim_fault, machine_cgroup_missing, .init = setup, .fini = teardown)
 	free(err);
 	free(log);
 }
+
+/*
+ * /etc/cgproc.conf and AT_SECURE, without touching the host's /etc: a copy of /etc gets the
+ * test's cgproc.conf (and ld.so.preload) and is bind-mounted over /etc in a private mount
+ * namespace that only the probe's process tree sees.
+ */
+static int run_private_etc(const char *conf, int conf_mode, bool preload, const char *exec,
+			   char **ret_out)
+{
+	char cmd[8192], *err = NULL;
+	size_t len = 0;
+	int status;
+
+	len += (size_t)snprintf(
+		cmd + len, sizeof(cmd) - len,
+		"set -e; T=$(mktemp -d /tmp/cgproc-test-etc-XXXXXX); trap 'rm -rf \"$T\"' EXIT; "
+		"cp -a /etc \"$T/etc\"; rm -f \"$T/etc/ld.so.preload\" \"$T/etc/cgproc.conf\"; "
+		"cp %s \"$T/probe\"; chmod 4755 \"$T/probe\"; ",
+		build_path("tests/client/shim-probe"));
+	if (conf)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len,
+					"printf '%s\\n' > \"$T/etc/cgproc.conf\"; chmod %o "
+					"\"$T/etc/cgproc.conf\"; ",
+					conf, conf_mode);
+	if (preload)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len,
+					"echo %s > \"$T/etc/ld.so.preload\"; ",
+					build_path("preload/libcgproc.so"));
+	len += (size_t)snprintf(cmd + len, sizeof(cmd) - len,
+				"unshare -m sh -c 'mount --make-rprivate / && "
+				"mount --bind \"$0/etc\" /etc && ");
+	for (int i = 0; i < cg.n; i++)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len,
+					"echo $$ > %s/cgroup.procs && ", cg.dir[i]);
+	snprintf(cmd + len, sizeof(cmd) - len, "%s' \"$T\"", exec);
+	status = harness_sh(cmd, ret_out, &err);
+	cr_log_info("status %d\n%s\nstderr: %s", status, *ret_out ? *ret_out : "", err);
+	free(err);
+	return status;
+}
+
+Test(shim_fault, config_file_off_switch, .init = setup, .fini = teardown)
+{
+	char exec[1024], *out = NULL;
+	int status;
+
+	/* root-owned, 0644: "enabled = no" is obeyed */
+	snprintf(exec, sizeof(exec), "LD_PRELOAD=%s \"$0/probe\" disabled " SHIM_EXPECT_KB,
+		 build_path("preload/libcgproc.so"));
+	status = run_private_etc("enabled = no", 0644, false, exec, &out);
+	shim_assert_probe(status, out);
+	free(out);
+	out = NULL;
+	/* world-writable: ignored, the shim stays on */
+	snprintf(exec, sizeof(exec), "LD_PRELOAD=%s \"$0/probe\" spellings " SHIM_EXPECT_KB,
+		 build_path("preload/libcgproc.so"));
+	status = run_private_etc("enabled = no", 0666, false, exec, &out);
+	shim_assert_probe(status, out);
+	free(out);
+}
+
+Test(shim_fault, at_secure_ignores_environment, .init = setup, .fini = teardown)
+{
+	char *out = NULL;
+	int status;
+
+	/* A setuid-root probe started by uid 65534 runs with AT_SECURE: ld.so.preload loads the
+	 * shim, CGPROC_ENABLED=0 from the environment is ignored. */
+	status = run_private_etc(NULL, 0, true,
+				 "CGPROC_ENABLED=0 setpriv --reuid=65534 --regid=65534 "
+				 "--clear-groups \"$0/probe\" secure " SHIM_EXPECT_KB,
+				 &out);
+	shim_assert_probe(status, out);
+	cr_assert(strstr(out, "AT_SECURE 1"), "%s", out);
+	free(out);
+}
