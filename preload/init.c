@@ -16,6 +16,7 @@
  * via secure_getenv and only when not AT_SECURE. Logging only when not AT_SECURE, to a file.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
@@ -29,6 +30,8 @@
 
 extern void *dlsym(void *handle, const char *name) __attribute__((weak));
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+/* In libc.so.6 since 2.2.5 (a forwarder to libpthread before 2.34): no new dependency. */
+__asm__(".symver pthread_setcancelstate,pthread_setcancelstate@GLIBC_2.2.5");
 #define SHIM_RTLD_NEXT ((void *)-1L)
 
 int (*real_open)(const char *, int, ...);
@@ -166,6 +169,24 @@ __attribute__((constructor)) static void shim_init(void)
 	shim_busy--;
 	atomic_store_explicit(&shim_ready, true, memory_order_release);
 	errno = saved;
+}
+
+void shim_enter(struct shim_guard *g)
+{
+	g->err = errno;
+	if (pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &g->cancel) != 0)
+		g->cancel = -1;
+	shim_busy++;
+}
+
+void shim_leave(const struct shim_guard *g)
+{
+	int dummy;
+
+	shim_busy--;
+	if (g->cancel >= 0)
+		pthread_setcancelstate(g->cancel, &dummy);
+	errno = g->err;
 }
 
 bool shim_stack_ok(void)

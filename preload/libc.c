@@ -84,30 +84,24 @@ static int machine_nprocs(bool conf, unsigned *ret)
 }
 
 /* Enter the virtual path: errno saved, nested calls pass through. false = pass through now. */
-static bool enter(int *saved)
+static bool enter(struct shim_guard *g)
 {
 	if (!shim_active() || !shim_stack_ok())
 		return false;
-	*saved = errno;
-	shim_busy++;
+	shim_enter(g);
 	return true;
-}
-
-static void leave(int saved)
-{
-	shim_busy--;
-	errno = saved;
 }
 
 SHIM_EXPORT int sysinfo(struct sysinfo *info)
 {
-	int saved, r;
+	struct shim_guard g;
+	int r;
 
 	r = real_sysinfo ? real_sysinfo(info) : raw_sysinfo(info);
-	if (r < 0 || !enter(&saved))
+	if (r < 0 || !enter(&g))
 		return r;
 	machine_sysinfo(info);
-	leave(saved);
+	shim_leave(&g);
 	return r;
 }
 
@@ -115,12 +109,12 @@ static long nprocs(bool conf)
 {
 	unsigned n;
 	long v = -1;
-	int saved;
+	struct shim_guard g;
 
-	if (enter(&saved)) {
+	if (enter(&g)) {
 		if (machine_nprocs(conf, &n) >= 0 && n > 0)
 			v = n;
-		leave(saved);
+		shim_leave(&g);
 	}
 	return v;
 }
@@ -130,16 +124,16 @@ static long phys_pages(bool avail)
 {
 	struct sysinfo si;
 	long v = -1;
-	int saved;
+	struct shim_guard g;
 
-	if (enter(&saved)) {
+	if (enter(&g)) {
 		if (raw_sysinfo(&si) >= 0 && machine_sysinfo(&si) >= 0) {
 			unsigned long long bytes =
 				(unsigned long long)(avail ? si.freeram : si.totalram) *
 				(si.mem_unit ? si.mem_unit : 1);
 			v = (long)(bytes / (unsigned long long)page_size());
 		}
-		leave(saved);
+		shim_leave(&g);
 	}
 	return v;
 }
@@ -243,14 +237,15 @@ SHIM_EXPORT int getloadavg(double loadavg[], int nelem)
 {
 	struct shim_ctx ctx;
 	double l[3];
-	int saved, r = -1;
+	struct shim_guard g;
+	int r = -1;
 
-	if (nelem >= 0 && enter(&saved)) {
+	if (nelem >= 0 && enter(&g)) {
 		if (shim_ctx_open(&ctx) >= 0) {
 			r = vfile_loadavg(&ctx.req, l);
 			shim_ctx_close(&ctx);
 		}
-		leave(saved);
+		shim_leave(&g);
 		if (r >= 0) {
 			int n = nelem < 3 ? nelem : 3;
 

@@ -301,8 +301,9 @@ int shim_open_hook(int fd, const char *path, int flags)
 {
 	const struct vfile *vf;
 	const char *base;
+	struct shim_guard g;
 	pid_t pid, tid;
-	int saved, r;
+	int r;
 
 	if (fd < 0 || !path || (flags & O_ACCMODE) != O_RDONLY ||
 	    (flags & (O_PATH | O_DIRECTORY)) || !shim_active())
@@ -310,16 +311,14 @@ int shim_open_hook(int fd, const char *path, int flags)
 	base = base_of(path);
 	if (!prefilter(base) || !shim_stack_ok())
 		return fd;
-	saved = errno;
-	shim_busy++;
+	shim_enter(&g);
 	vf = identify(fd, base, &pid, &tid);
 	if (vf) {
 		r = serve(fd, vf, pid, tid, flags & O_CLOEXEC);
 		if (r < 0)
 			shim_log("serve failed, real file for", vf->name, r);
 	}
-	shim_busy--;
-	errno = saved;
+	shim_leave(&g);
 	return fd;
 }
 
@@ -328,15 +327,15 @@ void shim_rewind_hook(int fd)
 	uint64_t ino, meta;
 	const struct vfile *vf;
 	struct stat st;
-	int saved, fdflags, r;
+	struct shim_guard g;
+	int fdflags, r;
 
 	if (fd < 0 || fd >= FDTAB_SIZE)
 		return;
 	ino = atomic_load_explicit(&fdtab[fd].ino, memory_order_acquire);
 	if (ino == 0 || !shim_active() || !shim_stack_ok())
 		return;
-	saved = errno;
-	shim_busy++;
+	shim_enter(&g);
 	meta = atomic_load_explicit(&fdtab[fd].meta, memory_order_relaxed);
 	if (raw_fstat(fd, &st) < 0 || st.st_ino != ino ||
 	    st.st_dev != atomic_load_explicit(&fdtab[fd].dev, memory_order_relaxed)) {
@@ -353,6 +352,5 @@ void shim_rewind_hook(int fd)
 			shim_log("refresh failed for", vf->name, r);
 	}
 out:
-	shim_busy--;
-	errno = saved;
+	shim_leave(&g);
 }

@@ -63,6 +63,19 @@ static inline bool shim_active(void)
  */
 bool shim_stack_ok(void);
 
+/*
+ * Around every stretch of shim work: errno saved and restored, nested calls pass through, and
+ * thread cancellation held off (the core reads files through libc, whose read/openat are
+ * cancellation points: a cancelled thread would leave an fd, an arena or the cache's writer
+ * claim behind).
+ */
+struct shim_guard {
+	int err;
+	int cancel;
+};
+void shim_enter(struct shim_guard *g);
+void shim_leave(const struct shim_guard *g);
+
 /* Debug log to the configured file (never stderr; off under AT_SECURE). */
 void shim_log(const char *what, const char *detail, long value);
 
