@@ -602,6 +602,17 @@ static void mode_rmcg(int argc, char **argv)
 	check_real("machine cgroup gone", "/proc/meminfo");
 }
 
+/* /proc/meminfo has a file mounted over it; the shim is active for the other files. */
+static void mode_overlay(void)
+{
+	int fd = open("/proc/uptime", O_RDONLY);
+
+	CHECK(fd >= 0 && fd_is_snapshot(fd), "the shim is active: /proc/uptime served");
+	if (fd >= 0)
+		close(fd);
+	check_real("file mounted over /proc/meminfo", "/proc/meminfo");
+}
+
 static void mode_missing(void)
 {
 	check_real("machine cgroup missing", "/proc/meminfo");
@@ -775,6 +786,8 @@ int main(int argc, char **argv)
 		mode_rmcg(argc, argv);
 	else if (strcmp(mode, "missing") == 0)
 		mode_missing();
+	else if (strcmp(mode, "overlay") == 0)
+		mode_overlay();
 	else if (strcmp(mode, "stress") == 0)
 		mode_stress(32, 10000, false);
 	else if (strcmp(mode, "stress-fork") == 0)

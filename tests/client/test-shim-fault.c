@@ -163,3 +163,28 @@ Test(shim_fault, at_secure_ignores_environment, .init = setup, .fini = teardown)
 	cr_assert(strstr(out, "AT_SECURE 1"), "%s", out);
 	free(out);
 }
+
+Test(shim_fault, overlay_left_alone, .init = setup, .fini = teardown)
+{
+	char cmd[4096], *out = NULL;
+	size_t len = 0;
+	int status;
+
+	/* A file mounted over /proc/meminfo (as cgprocfs and lxcfs do) is not procfs: the shim
+	 * serves it as it is instead of virtualizing twice. */
+	len += (size_t)snprintf(cmd + len, sizeof(cmd) - len,
+				"set -e; F=$(mktemp /tmp/cgproc-test-overlay-XXXXXX); "
+				"trap 'rm -f \"$F\"' EXIT; "
+				"printf 'MemTotal:         1234 kB\\n' > \"$F\"; "
+				"unshare -m sh -c 'mount --make-rprivate / && "
+				"mount --bind \"$0\" /proc/meminfo && ");
+	for (int i = 0; i < cg.n; i++)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len,
+					"echo $$ > %s/cgroup.procs && ", cg.dir[i]);
+	snprintf(cmd + len, sizeof(cmd) - len, "LD_PRELOAD=%s %s overlay' \"$F\"",
+		 build_path("preload/libcgproc.so"), build_path("tests/client/shim-probe"));
+	status = harness_sh(cmd, &out, NULL);
+	cr_log_info("%s", out);
+	shim_assert_probe(status, out);
+	free(out);
+}
