@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The interposed open family (glibc 2.36's exported set, checked with nm -D), stdio opens, and
- * the rewind points lseek/pread. Each wrapper does the real call first (raw system calls
+ * the rewind points: lseek/pread, and the stdio ones (rewind, fseek, fseeko), which glibc
+ * implements with an internal lseek the lseek wrapper never sees (libproc2's /proc/stat reader
+ * in vmstat and top rewinds a FILE). Each wrapper does the real call first (raw system calls
  * before the constructor ran), then hands the result to serve.c. Nothing else happens here.
  */
 #include <stdarg.h>
@@ -231,4 +233,76 @@ SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
 	if (off == 0)
 		shim_rewind_hook(fd);
 	return real_pread64 ? real_pread64(fd, buf, n, off) : raw_errno(raw_pread(fd, buf, n, off));
+}
+
+/*
+ * stdio rewinds: refresh the fd first, then let stdio discard its buffer and seek. Before the
+ * constructor (another library's constructor seeking a FILE) the seek is done with fsetpos(),
+ * which is not interposed: SEEK_CUR from ftello(), SEEK_END from the file's size.
+ */
+static int fseek_early(FILE *f, off_t off, int whence)
+{
+	fpos_t pos;
+	struct stat st;
+
+	memset(&pos, 0, sizeof(pos));
+	if (whence == SEEK_CUR) {
+		off_t cur = ftello(f);
+
+		if (cur < 0)
+			return -1;
+		off += cur;
+	} else if (whence == SEEK_END) {
+		long r = raw_fstat(fileno_unlocked(f), &st);
+
+		if (r < 0) {
+			errno = (int)-r;
+			return -1;
+		}
+		off += st.st_size;
+	} else if (whence != SEEK_SET) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	pos.__pos = off;
+	return fsetpos(f, &pos);
+}
+
+SHIM_EXPORT void rewind(FILE *f)
+{
+	shim_rewind_hook(fileno_unlocked(f));
+	if (real_rewind) {
+		real_rewind(f);
+	} else {
+		int saved = errno;
+
+		fseek_early(f, 0, SEEK_SET);
+		clearerr(f);
+		errno = saved;
+	}
+}
+
+SHIM_EXPORT int fseek(FILE *f, long off, int whence)
+{
+	if (off == 0 && whence == SEEK_SET)
+		shim_rewind_hook(fileno_unlocked(f));
+	return real_fseek ? real_fseek(f, off, whence) : fseek_early(f, off, whence);
+}
+
+SHIM_EXPORT int fseeko(FILE *f, off_t off, int whence)
+{
+	if (off == 0 && whence == SEEK_SET)
+		shim_rewind_hook(fileno_unlocked(f));
+	return real_fseeko ? real_fseeko(f, off, whence) : fseek_early(f, off, whence);
+}
+
+SHIM_EXPORT int fseeko64(FILE *f, off_t off, int whence)
+{
+	if (off == 0 && whence == SEEK_SET)
+		shim_rewind_hook(fileno_unlocked(f));
+	return real_fseeko64 ? real_fseeko64(f, off, whence) : fseek_early(f, off, whence);
 }

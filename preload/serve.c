@@ -340,6 +340,7 @@ void shim_rewind_hook(int fd)
 	if (raw_fstat(fd, &st) < 0 || st.st_ino != ino ||
 	    st.st_dev != atomic_load_explicit(&fdtab[fd].dev, memory_order_relaxed)) {
 		/* closed behind our back and reused: forget it */
+		shim_log("rewind: fd no longer a snapshot, forgotten:", NULL, fd);
 		atomic_compare_exchange_strong(&fdtab[fd].ino, &ino, 0);
 		goto out;
 	}

@@ -268,6 +268,32 @@ static void mode_rewind(void)
 	      uptime_of(a));
 	close(fd);
 
+	/* stdio rewinds seek with glibc's internal lseek: rewind, fseek, fseeko are wrapped. */
+	{
+		FILE *f = fopen("/proc/uptime", "re");
+		double prev;
+
+		CHECK(f && fgets(a, sizeof(a), f) && fgetc(f) == EOF, "fopen uptime, read to EOF");
+		prev = uptime_of(a);
+		nanosleep(&ts, NULL);
+		rewind(f);
+		CHECK(fgets(a, sizeof(a), f) && uptime_of(a) > prev && fgetc(f) == EOF,
+		      "uptime advanced after rewind(): %.2f -> %.2f", prev, uptime_of(a));
+		prev = uptime_of(a);
+		nanosleep(&ts, NULL);
+		CHECK(fseek(f, 0, SEEK_SET) == 0 && fgets(a, sizeof(a), f) && uptime_of(a) > prev &&
+			      fgetc(f) == EOF,
+		      "uptime advanced after fseek(0): %.2f", uptime_of(a));
+		prev = uptime_of(a);
+		nanosleep(&ts, NULL);
+		CHECK(fseeko(f, 0, SEEK_SET) == 0 && fgets(a, sizeof(a), f) && uptime_of(a) > prev,
+		      "uptime advanced after fseeko(0): %.2f", uptime_of(a));
+		CHECK(fd_is_snapshot(fileno(f)) && (fcntl(fileno(f), F_GETFD) & FD_CLOEXEC),
+		      "FILE still on a snapshot with FD_CLOEXEC");
+		if (f)
+			fclose(f);
+	}
+
 	/* MemFree follows the cgroup's usage across a rewind (vmstat keeps the fd). */
 	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
 	CHECK(fd >= 0 && read_all(fd, a, sizeof(a)) > 0, "meminfo read");

@@ -100,3 +100,35 @@ Test(shim, programs, .init = setup, .fini = teardown)
 	cr_assert(strstr(out, "cpus 1\n"), "python os.cpu_count(): %s", out);
 	cr_assert(strstr(out, "vmfree "), "vmstat: %s", out);
 }
+
+Test(shim, vmstat_and_top_move, .init = setup, .fini = teardown)
+{
+	char cmd[4096], *out = NULL;
+	size_t len = 0;
+	int status, lines = 0, busy = 0;
+
+	/* A busy loop in the machine: vmstat (rewinds the fd of /proc/stat with a FILE rewind)
+	 * and top show CPU time being used, not a frozen first sample. */
+	len += (size_t)snprintf(cmd, sizeof(cmd), "LD_PRELOAD=%s; export LD_PRELOAD; ",
+				build_path("preload/libcgproc.so"));
+	for (int i = 0; i < cg.n; i++)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "echo $$ > %s/cgroup.procs; ",
+					cg.dir[i]);
+	snprintf(cmd + len, sizeof(cmd) - len,
+		 "sh -c 'while :; do :; done' & B=$!; sleep 0.5; "
+		 "vmstat 1 3 | tail -n 2 | awk '{print \"vm\", $13 + $14}'; "
+		 "top -bn3 -d1 | awk '/^%%Cpu/ {print \"top\", $2 + $4}' | tail -n 2; kill $B");
+	status = harness_sh(cmd, &out, NULL);
+	cr_log_info("%s", out);
+	cr_assert_eq(status, 0);
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		double v = strtod(strchr(line, ' ') ? strchr(line, ' ') + 1 : line, NULL);
+
+		lines++;
+		if (v >= 5)
+			busy++;
+	}
+	cr_assert_eq(lines, 4, "vmstat and top lines");
+	cr_assert_eq(busy, 4, "every later sample shows the busy loop (us+sy >= 5%%)");
+	free(out);
+}
