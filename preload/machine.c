@@ -124,6 +124,10 @@ static int machine_get(const struct cg_src *src, char *scratch, size_t size, str
  */
 struct shim_mem {
 	struct cg_machine machine;
+#ifdef SHIM_HAVE_TABLE
+	struct cg_sample_cache sample_cache;
+	struct cg_sample sample;
+#endif
 	char *area;
 	size_t scratch, out;
 	bool area_own; /* area is a private, grown mapping */
@@ -237,6 +241,10 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	ctx->req.machine = &mem->machine;
 	ctx->req.config = &shim_config;
 	ctx->req.sample = NULL;
+#ifdef SHIM_HAVE_TABLE
+	if (shim_sample_get(&ctx->src, &mem->machine, &mem->sample_cache, &mem->sample) == 0)
+		ctx->req.sample = &mem->sample;
+#endif
 	ctx->req.scratch = mem->area;
 	ctx->req.scratch_size = mem->scratch;
 	return 0;

@@ -14,6 +14,12 @@
 
 #include "vfile.h"
 
+/* The sampler table reader (cgprocd's load averages and host-side limits), when the core has it. */
+#if __has_include("source/table.h")
+#include "source/table.h"
+#define SHIM_HAVE_TABLE 1
+#endif
+
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
 /* Next symbols, resolved once in the constructor (NULL before, and when libc lacks one). */
@@ -104,6 +110,13 @@ int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid
 int shim_open_hook(int fd, const char *path, int flags);
 /* Before a rewind (lseek to 0, pread at 0) of a handed-out fd: re-render onto it. */
 void shim_rewind_hook(int fd);
+#ifdef SHIM_HAVE_TABLE
+/* The sampler's values for @m through the process-wide table cache (sample.c); @priv is request
+ * memory for a private copy of that cache. 0 or -ENODATA (no fresh table: host values). */
+int shim_sample_get(const struct cg_src *src, const struct cg_machine *m,
+		    struct cg_sample_cache *priv, struct cg_sample *ret);
+#endif
+
 /* After a vfile_sysinfo/nprocs/loadavg call failed with @r: 0 when scratch was grown (call
  * again), else @r. */
 int shim_ctx_retry(struct shim_ctx *ctx, int r);
