@@ -132,3 +132,52 @@ Test(shim, vmstat_and_top_move, .init = setup, .fini = teardown)
 	cr_assert_eq(busy, 4, "every later sample shows the busy loop (us+sy >= 5%%)");
 	free(out);
 }
+
+/*
+ * The library's ABI: it needs libc.so.6 only, exports exactly the wrapped libc names, and
+ * imports no symbol version newer than GLIBC_2.17 (secure_getenv, clock_gettime), so that it
+ * loads wherever the project's oldest supported glibc runs: a preloaded library asking for a
+ * newer version stops every program from starting (research/interposition.md, finding 3).
+ */
+#define SHIM_GLIBC_MAX_MINOR 17
+
+static const char *const shim_exports[] = {
+	"open",	      "open64",		 "__open",	   "__open64",	       "openat",
+	"openat64",   "__open_2",	 "__open64_2",	   "__openat_2",       "__openat64_2",
+	"fopen",      "fopen64",	 "freopen",	   "freopen64",	       "lseek",
+	"lseek64",    "pread",		 "pread64",	   "rewind",	       "fseek",
+	"fseeko",     "fseeko64",	 "sysinfo",	   "sysconf",	       "__sysconf",
+	"get_nprocs", "get_nprocs_conf", "get_phys_pages", "get_avphys_pages", "getloadavg",
+};
+
+Test(shim, abi)
+{
+	char cmd[1024], *out = NULL, *line;
+	size_t n = sizeof(shim_exports) / sizeof(shim_exports[0]);
+	int exported = 0, needed = 0;
+
+	snprintf(cmd, sizeof(cmd), "readelf -d %s | grep NEEDED; objdump -T %s",
+		 build_path("preload/libcgproc.so"), build_path("preload/libcgproc.so"));
+	cr_assert_eq(harness_sh(cmd, &out, NULL), 0);
+	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		const char *v = strstr(line, "(GLIBC_2.");
+		const char *name = strrchr(line, ' ');
+
+		if (strstr(line, "(NEEDED)")) {
+			cr_expect(strstr(line, "[libc.so.6]"), "unexpected dependency: %s", line);
+			needed++;
+		} else if (v) {
+			cr_expect(atoi(v + 9) <= SHIM_GLIBC_MAX_MINOR, "too new: %s", line);
+		} else if (strstr(line, " DF .text") && name) {
+			bool known = false;
+
+			for (size_t i = 0; i < n; i++)
+				known = known || strcmp(name + 1, shim_exports[i]) == 0;
+			cr_expect(known, "unexpected export: %s", line);
+			exported++;
+		}
+	}
+	cr_assert_eq(needed, 1);
+	cr_assert_eq(exported, (int)n, "exports: %d of %zu", exported, n);
+	free(out);
+}
