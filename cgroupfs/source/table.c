@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../model/config.h"
+#include "internal.h"
 #include "table.h"
 
 static int read_all_at(int fd, void *buf, size_t size, uint64_t off)
@@ -140,7 +141,7 @@ int cgtable_read_header(int fd, struct cgtable_header *ret)
 	struct stat st;
 	int r;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h))
+	if (src_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h))
 		return -ENODATA;
 	r = read_all_at(fd, raw, sizeof(raw), 0);
 	if (r < 0)
@@ -260,7 +261,7 @@ int cg_machine_key(const struct cg_src *src, const struct cg_machine *m, enum cg
 	r = machine_dir(m, c, dir, sizeof(dir));
 	if (r < 0)
 		return r;
-	if (fstatat(src->rootfd, dir, &st, 0) < 0)
+	if (src_fstatat(src->rootfd, dir, &st, 0) < 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
@@ -383,7 +384,7 @@ int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m
 
 	if (table_path(rundir, path, sizeof(path)) < 0)
 		return -ENODATA;
-	if (fstatat(src->rootfd, path, &st, 0) == 0)
+	if (src_fstatat(src->rootfd, path, &st, 0) == 0)
 		ident_of(&st, ident);
 	if (c->valid && c->machine_hash == mh && memcmp(c->ident, ident, sizeof(ident)) == 0) {
 		/* the same file: only its age can have changed */
@@ -402,7 +403,7 @@ int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m
 	fd = cgtable_open(src, rundir);
 	if (fd >= 0) {
 		/* identify what was read, not what the path named a moment ago */
-		if (fstat(fd, &st) == 0)
+		if (src_fstat(fd, &st) == 0)
 			ident_of(&st, ident);
 		r = lookup_fd(src, m, fd, &h, &c->sample);
 		close(fd);
