@@ -521,3 +521,145 @@ Test(cgprocfs, live_upgrade_under_load_loses_no_read, .timeout = 300)
 	fprintf(stderr, "upgrade under load: %d reads, %d failed, %d wrong\n", total, failed,
 		wrong);
 }
+
+/* @argv in cgroup @cg with the preload shim, outside any mount namespace trick. */
+static char *shim_run(struct testcg *cg, char *const argv[])
+{
+	int out[2], status;
+	char *text;
+	pid_t pid;
+
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		if (testcg_attach(cg, getpid()) < 0)
+			_exit(124);
+		setenv("LD_PRELOAD", build_path("preload/libcgproc.so"), 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	text = read_all_fd(out[0]);
+	close(out[0]);
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %#x", argv[0], status);
+	return text;
+}
+
+/* Lines, first word of each line and word count of each line agree (values may differ). */
+static bool same_shape(const char *a, const char *b)
+{
+	while (*a && *b) {
+		const char *ea = strchrnul(a, '\n'), *eb = strchrnul(b, '\n');
+		int wa = 0, wb = 0;
+		size_t ka = strcspn(a, " \t:\n"), kb = strcspn(b, " \t:\n");
+
+		if (ka != kb || strncmp(a, b, ka) != 0)
+			return false;
+		for (const char *p = a; p < ea; p++)
+			wa += (p == a || p[-1] == ' ' || p[-1] == '\t') && *p != ' ' && *p != '\t';
+		for (const char *p = b; p < eb; p++)
+			wb += (p == b || p[-1] == ' ' || p[-1] == '\t') && *p != ' ' && *p != '\t';
+		if (wa != wb)
+			return false;
+		a = *ea ? ea + 1 : ea;
+		b = *eb ? eb + 1 : eb;
+	}
+	return *a == *b;
+}
+
+/* meminfo at two instants of the same reader: same keys, the limits exact, every usage figure
+ * within @slack_kb (the reader's own allocations between the two reads move them). */
+static bool meminfo_close(const char *a, const char *b, unsigned long long slack_kb)
+{
+	if (!same_shape(a, b))
+		return false;
+	while (*a && *b) {
+		const char *ca = strchr(a, ':'), *cb = strchr(b, ':');
+		unsigned long long va, vb;
+		bool limit;
+
+		if (!ca || !cb)
+			return false;
+		va = strtoull(ca + 1, NULL, 10);
+		vb = strtoull(cb + 1, NULL, 10);
+		limit = !strncmp(a, "MemTotal:", 9) || !strncmp(a, "SwapTotal:", 10);
+		if (limit ? va != vb : (va > vb ? va - vb : vb - va) > slack_kb)
+			return false;
+		a = strchrnul(a, '\n');
+		b = strchrnul(b, '\n');
+		a += *a ? 1 : 0;
+		b += *b ? 1 : 0;
+	}
+	return *a == *b;
+}
+
+/*
+ * For processes in two different cgroups, every file served by cgprocfs equals what the preload
+ * shim gives the same process (one `cat` reads both, cgprocfs first). Timing fields are
+ * excepted: uptime (both fields), stat (cpu times, and the host's intr/ctxt/processes counters),
+ * loadavg (running/total and last pid), pressure (totals and averages): for those, lines and
+ * fields must match in shape. meminfo: keys and limits exact, usage within 1 MiB (the shim's
+ * first use allocates in the reader between the two reads). Everything else byte-identical in
+ * one of a few attempts (diskstats moves with the rest of the machine).
+ */
+Test(cgprocfs, same_bytes_as_the_preload_shim)
+{
+	char sep_path[] = "/tmp/cgproc-sep-XXXXXX", fuse_path[8192];
+	const char *sep = "\n@@CGPROC-SEPARATOR@@\n";
+	int sepfd;
+
+	harness_require(access(build_path("preload/libcgproc.so"), R_OK) == 0,
+			"needs the preload shim (build/preload/libcgproc.so)");
+	fs_start();
+	cg_make(0, NULL);
+	cg_make(1, "268435456");
+	sepfd = mkstemp(sep_path);
+	cr_assert_geq(sepfd, 0);
+	cr_assert_eq(write(sepfd, sep, strlen(sep)), (ssize_t)strlen(sep));
+	close(sepfd);
+	for (int c = 0; c < 2; c++) {
+		vfile_foreach (vf) {
+			bool timing = vf->id == VFILE_PROC_UPTIME || vf->id == VFILE_PROC_STAT ||
+				      vf->id == VFILE_PROC_LOADAVG ||
+				      vf->id == VFILE_PROC_PRESSURE_CPU ||
+				      vf->id == VFILE_PROC_PRESSURE_MEMORY ||
+				      vf->id == VFILE_PROC_PRESSURE_IO;
+			bool ok = false;
+			char *out = NULL, *fuse_part = NULL, *shim_part = NULL;
+
+			if (vf->flags & VFILE_PER_PROCESS || access(vf->path, R_OK) != 0)
+				continue;
+			snprintf(fuse_path, sizeof(fuse_path), "%s%s", rf.mountpoint, vf->path);
+			for (int attempt = 0; attempt < 5 && !ok; attempt++) {
+				char *argv[] = {"/bin/cat", fuse_path, sep_path, (char *)vf->path,
+						NULL};
+				char *mid;
+
+				free(out);
+				out = shim_run(&cgs[c], argv);
+				mid = strstr(out, sep);
+				cr_assert(mid, "no separator in: %s", out);
+				*mid = 0;
+				fuse_part = out;
+				shim_part = mid + strlen(sep);
+				if (timing)
+					ok = same_shape(fuse_part, shim_part);
+				else if (vf->id == VFILE_PROC_MEMINFO)
+					ok = meminfo_close(fuse_part, shim_part, 1024);
+				else
+					ok = strcmp(fuse_part, shim_part) == 0;
+			}
+			cr_expect(ok, "cgroup %d, %s differs:\n--- cgprocfs\n%s\n--- shim\n%s", c,
+				  vf->path, fuse_part, shim_part);
+			/* the container's view, not the host's: the limit shows in both */
+			if (vf->id == VFILE_PROC_MEMINFO)
+				cr_expect_eq(field_after(fuse_part, "MemTotal:"),
+					     limit_kb_of(c == 0 ? "536870912" : "268435456"));
+			free(out);
+		}
+	}
+	unlink(sep_path);
+}
