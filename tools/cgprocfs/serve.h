@@ -12,7 +12,9 @@
  */
 #pragma once
 
-#define FUSE_USE_VERSION 35
+/* 3.12: fuse_session_loop_mt() takes the opaque fuse_loop_cfg_create() config (older API levels
+ * read it as the old public struct: clone_fd and max_idle_threads garbled, a thread per request) */
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
