@@ -34,7 +34,10 @@
 #define MCACHE_SLOTS 64
 #define MCACHE_TTL_NS 1000000000ULL /* per-pid machine lookups are reused for 1 s */
 #define ENTRY_TIMEOUT 1.0	    /* names never change */
-#define ATTR_TIMEOUT 0.0	    /* st_size depends on the caller: never cache it */
+#define DIR_ATTR_TIMEOUT 1.0	    /* directories look the same to everyone */
+#define STASH_SLOTS 16
+#define STASH_TTL_NS 100000000ULL /* a getattr's rendering is reused by an open within 100 ms */
+#define ATTR_TIMEOUT 0.0	  /* st_size depends on the caller: never cache it */
 
 struct node {
 	fuse_ino_t ino;
@@ -66,8 +69,27 @@ struct machine_cache {
 	struct mcache_slot slot[MCACHE_SLOTS];
 };
 
+/*
+ * With default_permissions the kernel asks for a file's attributes right before every open; the
+ * size must be the caller's, so that getattr renders. The rendering is kept here briefly for the
+ * caller's open that follows, so an open costs one render, not two.
+ */
+struct stash_slot {
+	pid_t pid;
+	unsigned vfile_id;
+	uint64_t stamp_ns;
+	char *data;
+	size_t len;
+};
+
+struct stash {
+	pthread_mutex_t lock;
+	struct stash_slot slot[STASH_SLOTS];
+};
+
 struct serve {
 	struct cg_src src;
+	struct stash stash;
 	struct cgproc_config config;
 	bool debug;
 	char rundir[256];
@@ -83,6 +105,46 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static struct stash_slot *stash_slot_of(struct serve *s, pid_t pid, unsigned vfile_id)
+{
+	return &s->stash.slot[((unsigned)pid * 31u + vfile_id) % STASH_SLOTS];
+}
+
+/* Keep @data (ownership passes) for the open that usually follows a getattr. */
+static void stash_put(struct serve *s, pid_t pid, unsigned vfile_id, char *data, size_t len)
+{
+	struct stash_slot *slot = stash_slot_of(s, pid, vfile_id);
+	char *old;
+
+	pthread_mutex_lock(&s->stash.lock);
+	old = slot->data;
+	slot->pid = pid;
+	slot->vfile_id = vfile_id;
+	slot->stamp_ns = now_ns();
+	slot->data = data;
+	slot->len = len;
+	pthread_mutex_unlock(&s->stash.lock);
+	free(old);
+}
+
+static bool stash_take(struct serve *s, pid_t pid, unsigned vfile_id, char **ret_data,
+		       size_t *ret_len)
+{
+	struct stash_slot *slot = stash_slot_of(s, pid, vfile_id);
+	bool hit = false;
+
+	pthread_mutex_lock(&s->stash.lock);
+	if (slot->data && slot->pid == pid && slot->vfile_id == vfile_id &&
+	    now_ns() - slot->stamp_ns < STASH_TTL_NS) {
+		*ret_data = slot->data;
+		*ret_len = slot->len;
+		slot->data = NULL;
+		hit = true;
+	}
+	pthread_mutex_unlock(&s->stash.lock);
+	return hit;
 }
 
 static fuse_ino_t dir_ino(const char *path, size_t len)
@@ -437,6 +499,7 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 	snprintf(s->rundir, sizeof(s->rundir), "%s", params->rundir ? params->rundir : "");
 	s->mtime = time(NULL);
 	pthread_mutex_init(&s->cache.lock, NULL);
+	pthread_mutex_init(&s->stash.lock, NULL);
 	config_load(s);
 	if (s->rundir[0])
 		snprintf(s->config.rundir, sizeof(s->config.rundir), "%s", s->rundir);
@@ -457,6 +520,9 @@ static void serve_fini(void *state)
 	if (!s)
 		return;
 	close(s->src.rootfd);
+	for (size_t i = 0; i < STASH_SLOTS; i++)
+		free(s->stash.slot[i].data);
+	pthread_mutex_destroy(&s->stash.lock);
 	pthread_mutex_destroy(&s->cache.lock);
 	free(s);
 }
@@ -474,7 +540,7 @@ static void serve_lookup(void *state, fuse_req_t req, fuse_ino_t parent, const c
 	/* st_size 0 here: with attr_timeout 0 every stat() comes back to getattr, which renders
 	 * for its caller; a lookup's attributes are never shown to anyone. */
 	e.ino = n->ino;
-	e.attr_timeout = ATTR_TIMEOUT;
+	e.attr_timeout = n->vf ? ATTR_TIMEOUT : DIR_ATTR_TIMEOUT;
 	e.entry_timeout = ENTRY_TIMEOUT;
 	node_stat(s, n, 0, &e.attr);
 	fuse_reply_entry(req, &e);
@@ -501,12 +567,13 @@ static void serve_getattr(void *state, fuse_req_t req, fuse_ino_t ino, struct fu
 	} else if (n->vf) {
 		/* stat() by path: the size the caller would read now. */
 		char *data;
+		pid_t pid = req_pid(req);
 
-		if (render_for(s, n->vf, req_pid(req), &data, &size) == 0)
-			free(data);
+		if (render_for(s, n->vf, pid, &data, &size) == 0)
+			stash_put(s, pid, n->vf->id, data, size);
 	}
 	node_stat(s, n, size, &st);
-	fuse_reply_attr(req, &st, ATTR_TIMEOUT);
+	fuse_reply_attr(req, &st, n->vf ? ATTR_TIMEOUT : DIR_ATTR_TIMEOUT);
 }
 
 static void serve_open(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -531,7 +598,9 @@ static void serve_open(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_
 	}
 	pthread_mutex_init(&f->lock, NULL);
 	f->vfile_id = n->vf->id;
-	r = render_for(s, n->vf, req_pid(req), &f->data, &f->len);
+	r = 0;
+	if (!stash_take(s, req_pid(req), n->vf->id, &f->data, &f->len))
+		r = render_for(s, n->vf, req_pid(req), &f->data, &f->len);
 	if (r < 0) {
 		pthread_mutex_destroy(&f->lock);
 		free(f);
