@@ -29,7 +29,7 @@
 
 #define NCG 4
 
-static struct run_fuse rf = {.sock = {-1, -1}, .stop = {-1, -1}, .notify_fd = -1};
+static struct run_fuse rf = RUN_FUSE_INIT;
 static struct testcg cgs[NCG];
 static char cgprocfs_bin[4096];
 

@@ -18,7 +18,7 @@ int cmd_bench(int argc, char **argv);
  * `cgproc run --fuse` (run-fuse.c): the command sees the cgprocfs files bound over /proc and
  * /sys/devices/system/cpu in a private mount namespace, and sysinfo(2) answered by this process.
  *
- *   struct run_fuse rf = { 0 };
+ *   struct run_fuse rf = RUN_FUSE_INIT;
  *   run_fuse_start(&rf);             parent, before fork (reuses /var/lib/cgproc when cgprocfs is
  *                                    mounted there, else starts a private instance)
  *   child:  join the cgroup; run_fuse_child(&rf); exec
@@ -45,6 +45,11 @@ struct run_fuse {
 	bool listening;
 	pthread_t listener;
 };
+
+#define RUN_FUSE_INIT                                                                              \
+	{                                                                                          \
+		.sock = {-1, -1}, .stop = {-1, -1}, .notify_fd = -1                                \
+	}
 
 int run_fuse_start(struct run_fuse *rf);
 int run_fuse_child(struct run_fuse *rf);

@@ -117,8 +117,17 @@ static int daemon_start(struct run_fuse *rf)
 		char *argv[] = {bin, "--quiet", rf->mountpoint, NULL};
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
+		sigset_t none;
+
 		/* Not in the command's session (a ^C to the command must not take its files away),
-		 * and gone with us if we are killed. */
+		 * and gone with us if we are killed. The caller may have blocked the signals it
+		 * forwards to its command: a blocked mask survives exec, and cgprocfs needs
+		 * SIGTERM and SIGUSR1. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				signal(sig, SIG_DFL);
 		setsid();
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (null >= 0) {
