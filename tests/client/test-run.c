@@ -624,3 +624,24 @@ Test(run, ld_preload_prepended)
 	free(out);
 	free(err);
 }
+
+/* No cgroup file system (unmounted in a private mount namespace): a clear error, 125. */
+Test(run, no_cgroup_fs)
+{
+	char script[4200], *err;
+
+	harness_require(access("/usr/bin/unshare", X_OK) == 0, "needs unshare (util-linux)");
+	snprintf(
+		script, sizeof(script),
+		"mount --make-rprivate / && umount -R /sys/fs/cgroup && exec '%s' run --no-shim -- "
+		"true",
+		cgproc());
+	{
+		char *argv[] = {"unshare", "-m", "/bin/sh", "-c", script, NULL};
+		int st = harness_run(argv, NULL, NULL, &err);
+
+		cr_assert_eq(exit_code(st), 125, "%s", err);
+	}
+	cr_assert(strstr(err, "cgroup"), "%s", err);
+	free(err);
+}

@@ -10,8 +10,9 @@
  *    libcgroup addresses a hierarchy only through a controller mounted on it, and on a hybrid
  *    host the unified hierarchy typically has none of ours (here: only hugetlb). The command
  *    still gets its own v2 group there, so its pressure files (/proc/pressure/...) are its own.
- *  - enabling a controller in the parent's cgroup.subtree_control on a pure v2 host: its public
- *    API has no call for it, and a v2 group only gets memory.max etc. once that is done.
+ *  - finding out up front whether a v2 controller can be enabled in the parent's
+ *    cgroup.subtree_control. cgroup_create_cgroup() enables it itself, but a failure there fails
+ *    the whole group; enabling it first lets an optional controller (io, pids) be left out.
  * Killing what is left uses cgroup.kill where v2 has it, else SIGKILL through pidfds taken from
  * cgroup.procs, so that a pid reused by an unrelated process is never signalled.
  */
@@ -532,6 +533,9 @@ void runcg_destroy(struct runcg *cg)
 {
 	if (cg->lcg) {
 		/* Tasks still inside (only when runcg_kill gave up) go to the parent. */
+		/* Quiet: on v2 every controller names the same directory, and deleting it again
+		 * is an error to libcgroup. What really stays behind is reported below. */
+		cgroup_set_loglevel(cg->verbose ? CGROUP_LOG_WARNING : 0);
 		if (cg->made)
 			cgroup_delete_cgroup_ext(cg->lcg, CGFLAG_DELETE_IGNORE_MIGRATION);
 		cgroup_free(&cg->lcg);
