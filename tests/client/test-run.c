@@ -645,3 +645,33 @@ Test(run, no_cgroup_fs)
 	cr_assert(strstr(err, "cgroup"), "%s", err);
 	free(err);
 }
+
+/* A group left by a cgproc that was SIGKILLed (its pid is dead, it is empty) is swept by the next
+ * run; a live pid's group is not touched. */
+Test(run, stale_group_swept)
+{
+	char dead_dir[128], live_dir[128];
+	pid_t dead = fork();
+	int st;
+
+	harness_require(access("/sys/fs/cgroup/memory", F_OK) == 0, "needs a v1 memory hierarchy");
+	cr_assert_geq(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(dead, NULL, 0), dead);
+	snprintf(dead_dir, sizeof(dead_dir), "/sys/fs/cgroup/memory/cgproc-run-%d", (int)dead);
+	snprintf(live_dir, sizeof(live_dir), "/sys/fs/cgroup/memory/cgproc-run-%d", (int)getpid());
+	cr_assert_eq(mkdir(dead_dir, 0755), 0, "%s: %s", dead_dir, strerror(errno));
+	cr_assert_eq(mkdir(live_dir, 0755), 0, "%s: %s", live_dir, strerror(errno));
+	st = cgproc_run(no_shim, (const char *const[]){"true", NULL}, NULL, NULL, NULL);
+	{
+		bool dead_gone = access(dead_dir, F_OK) != 0,
+		     live_kept = access(live_dir, F_OK) == 0;
+
+		rmdir(dead_dir);
+		rmdir(live_dir);
+		cr_assert_eq(exit_code(st), 0);
+		cr_assert(dead_gone, "%s was not swept", dead_dir);
+		cr_assert(live_kept, "%s (a live pid) was removed", live_dir);
+	}
+}

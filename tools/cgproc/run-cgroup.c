@@ -16,6 +16,7 @@
  * Killing what is left uses cgroup.kill where v2 has it, else SIGKILL through pidfds taken from
  * cgroup.procs, so that a pid reused by an unrelated process is never signalled.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libcgroup.h>
@@ -163,6 +164,30 @@ static int v2_enable(const char *mount, const char *ctl)
 	if (r == 0)
 		verbose("enabled %s in %s", ctl, path);
 	return r;
+}
+
+/* Remove "cgproc-run-<pid>" groups of cgproc processes that no longer exist (killed with SIGKILL,
+ * so they could not clean up). Only empty groups go: rmdir(2) refuses anything else. */
+static void sweep_stale(const char *mount)
+{
+	DIR *d = opendir(mount);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char dir[600], rest;
+		int pid;
+
+		if (sscanf(de->d_name, "cgproc-run-%d%c", &pid, &rest) != 1 || pid <= 0)
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", mount, de->d_name);
+		if (rmdir(dir) == 0)
+			verbose("removed stale %s", dir);
+	}
+	closedir(d);
 }
 
 /* Record the directory of @name under @mount once (co-mounted controllers share one). */
@@ -350,6 +375,7 @@ int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *
 			free(mount);
 			continue;
 		}
+		sweep_stale(mount);
 		r = dir_add(cg, mount, false);
 		if (r < 0) {
 			free(mount);
@@ -375,6 +401,7 @@ int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *
 	/* Hybrid host: the unified hierarchy holds none of our controllers (see the head
 	 * comment), so libcgroup cannot reach it. */
 	if (!have_v2 && cgroup2_mount(v2mount, sizeof(v2mount)) == 0) {
+		sweep_stale(v2mount);
 		r = dir_add(cg, v2mount, true);
 		if (r < 0)
 			goto fail;
