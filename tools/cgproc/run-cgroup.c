@@ -322,6 +322,57 @@ static const struct {
 	{"pids", 0, NULL},
 };
 
+/* Add controllers[@i] with its limits to the group, or skip it when it is not mounted and not
+ * @need'ed. */
+static int controller_add(struct runcg *cg, size_t i, unsigned need, const struct runcg_limits *lim,
+			  bool *have_v2)
+{
+	const char *c = controllers[i].name;
+	bool needed = need & controllers[i].need;
+	struct cgroup_controller *ctl;
+	char *mount = NULL;
+	bool v2;
+	int r;
+
+	if (cgroup_get_subsys_mount_point(c, &mount) != 0 || !mount) {
+		if (!needed)
+			return 0;
+		err("%s: the %s controller is not available on this host", controllers[i].option,
+		    c);
+		return -EOPNOTSUPP;
+	}
+	v2 = is_cgroup2(mount);
+	if (v2 && (r = v2_enable(mount, c)) < 0) {
+		if (needed) {
+			err("%s: cannot enable the %s controller in %s/cgroup.subtree_control: %s",
+			    controllers[i].option, c, mount, strerror(-r));
+		} else {
+			verbose("leaving out %s: %s", c, strerror(-r));
+			r = 0;
+		}
+		goto out;
+	}
+	sweep_stale(mount);
+	r = dir_add(cg, mount, false);
+	if (r < 0)
+		goto out;
+	*have_v2 |= v2;
+	ctl = cgroup_add_controller(cg->lcg, c);
+	if (!ctl) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (strcmp(c, "memory") == 0)
+		r = limits_memory(ctl, mount, v2, lim);
+	else if (strcmp(c, "cpuset") == 0)
+		r = limits_cpuset(ctl, mount, v2, lim);
+	else if (strcmp(c, "cpu") == 0)
+		r = limits_cpu(ctl, v2, lim);
+out:
+	free(mount);
+	return r;
+}
+
 int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *lim, bool verbose_)
 {
 	unsigned need = (lim->memory ? NEED_MEMORY : 0) | (lim->cpus ? NEED_CPUSET : 0) |
@@ -347,54 +398,7 @@ int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *
 		return -ENOMEM;
 
 	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
-		const char *c = controllers[i].name;
-		struct cgroup_controller *ctl;
-		char *mount = NULL;
-		bool v2;
-
-		if (cgroup_get_subsys_mount_point(c, &mount) != 0 || !mount) {
-			if (need & controllers[i].need) {
-				err("%s: the %s controller is not available on this host",
-				    controllers[i].option, c);
-				r = -EOPNOTSUPP;
-				goto fail;
-			}
-			continue;
-		}
-		v2 = is_cgroup2(mount);
-		if (v2 && (r = v2_enable(mount, c)) < 0) {
-			if (need & controllers[i].need) {
-				err("%s: cannot enable the %s controller in "
-				    "%s/cgroup.subtree_control: "
-				    "%s",
-				    controllers[i].option, c, mount, strerror(-r));
-				free(mount);
-				goto fail;
-			}
-			verbose("skipping %s: %s", c, strerror(-r));
-			free(mount);
-			continue;
-		}
-		sweep_stale(mount);
-		r = dir_add(cg, mount, false);
-		if (r < 0) {
-			free(mount);
-			goto fail;
-		}
-		have_v2 |= v2;
-		ctl = cgroup_add_controller(cg->lcg, c);
-		if (!ctl) {
-			free(mount);
-			r = -ENOMEM;
-			goto fail;
-		}
-		if (strcmp(c, "memory") == 0)
-			r = limits_memory(ctl, mount, v2, lim);
-		else if (strcmp(c, "cpuset") == 0)
-			r = limits_cpuset(ctl, mount, v2, lim);
-		else if (strcmp(c, "cpu") == 0)
-			r = limits_cpu(ctl, v2, lim);
-		free(mount);
+		r = controller_add(cg, i, need, lim, &have_v2);
 		if (r < 0)
 			goto fail;
 	}
