@@ -369,6 +369,8 @@ int cmd_run(int argc, char **argv)
 	}
 	close(go[0]);
 	go[0] = -1;
+	/* A closed stderr must not kill us before the cleanup (the child kept its disposition). */
+	signal(SIGPIPE, SIG_IGN);
 	if (runcg_attach(&cg, child) < 0 || write(go[1], "g", 1) != 1) {
 		close(go[1]); /* the child sees EOF and exits 125 */
 		go[1] = -1;
