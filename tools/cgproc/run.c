@@ -229,9 +229,8 @@ static int shim_find(char *ret, size_t size)
 			env);
 	else
 		fprintf(stderr,
-			"cgproc run: cannot find the shim libcgproc.so (not in the build tree, not "
-			"in "
-			"%s); set CGPROC_SHIM or use --no-shim\n",
+			"cgproc run: libcgproc.so is neither in the build tree nor in %s; set "
+			"CGPROC_SHIM or use --no-shim\n",
 			CGPROC_LIBDIR);
 	return -ENOENT;
 }
@@ -255,7 +254,8 @@ static char *preload_value(const char *shim)
 
 /* In the child: wait until the parent has placed us in the cgroup, then become CMD. */
 static void __attribute__((noreturn))
-child_exec(int go, char **cmd, const char *preload, const sigset_t *oldmask)
+child_exec(int go, char **cmd, const char *preload, const sigset_t *oldmask,
+	   const struct sigaction *oldchld)
 {
 	char c;
 	int e;
@@ -263,6 +263,7 @@ child_exec(int go, char **cmd, const char *preload, const sigset_t *oldmask)
 	if (read(go, &c, 1) != 1)
 		_exit(EXIT_SETUP); /* the parent failed: it cleans up and reports */
 	close(go);
+	sigaction(SIGCHLD, oldchld, NULL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	if (preload && setenv("LD_PRELOAD", preload, 1) < 0)
 		_exit(EXIT_SETUP);
@@ -306,6 +307,7 @@ int cmd_run(int argc, char **argv)
 	struct run_opts o = {};
 	char shim[PATH_MAX], name[256], *preload = NULL;
 	struct runcg cg = {};
+	struct sigaction oldchld;
 	sigset_t set, oldmask;
 	int go[2] = {-1, -1}, status, cmd, r;
 	pid_t child;
@@ -348,6 +350,8 @@ int cmd_run(int argc, char **argv)
 		sigaddset(&set, forwarded[i]);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &oldmask);
+	/* SIGCHLD ignored by whoever started us would make the kernel reap the child itself. */
+	sigaction(SIGCHLD, &(struct sigaction){.sa_handler = SIG_DFL}, &oldchld);
 	/* Orphans of the command come to us, so that they are reaped once killed. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
@@ -365,7 +369,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (child == 0) {
 		close(go[1]);
-		child_exec(go[0], argv + cmd, preload, &oldmask);
+		child_exec(go[0], argv + cmd, preload, &oldmask, &oldchld);
 	}
 	close(go[0]);
 	go[0] = -1;
