@@ -690,3 +690,25 @@ Test(run, stale_group_swept)
 		cr_assert(live_kept, "%s (a live pid) was removed", live_dir);
 	}
 }
+
+/* The limit is real: allocating past --memory gets the command OOM-killed (swap is not allowed:
+ * --swap 0), reported as 128 + SIGKILL. */
+Test(run, memory_limit_enforced)
+{
+	const char *opts[] = {"--no-shim", "--memory", "64M", "--swap", "0", NULL};
+	char *err;
+	int st =
+		cgproc_run(opts,
+			   (const char *const[]){"/usr/bin/python3", "-c",
+						 "b = b'x' * (200 << 20); print('survived')", NULL},
+			   NULL, NULL, &err);
+
+	cr_assert_eq(exit_code(st), 128 + SIGKILL, "%s", err);
+	free(err);
+	st = cgproc_run(
+		opts,
+		(const char *const[]){"/usr/bin/python3", "-c", "b = b'x' * (16 << 20)", NULL},
+		NULL, NULL, &err);
+	cr_assert_eq(exit_code(st), 0, "16 MiB in a 64 MiB box: %s", err);
+	free(err);
+}
