@@ -712,3 +712,33 @@ Test(run, memory_limit_enforced)
 	cr_assert_eq(exit_code(st), 0, "16 MiB in a 64 MiB box: %s", err);
 	free(err);
 }
+
+/* The quota is real: a busy loop for 1 s of wall time under --cpu-quota 0.2 gets about 0.2 s of
+ * CPU time (its cgroup's usage, read from inside before it ends). */
+Test(run, cpu_quota_enforced)
+{
+	char name[64], script[1024], *out, *err;
+	const char *opts[] = {"--no-shim", "--name", name, "--cpu-quota", "0.2", NULL};
+	double secs = -1;
+	int st;
+
+	snprintf(name, sizeof(name), "cgproc-test-%d-quota", (int)getpid());
+	snprintf(
+		script, sizeof(script),
+		"timeout 1 sh -c 'while :; do :; done';"
+		" if [ -e /sys/fs/cgroup/cpuacct/%1$s/cpuacct.usage ]; then"
+		"  echo $(cat /sys/fs/cgroup/cpuacct/%1$s/cpuacct.usage) 1000000000;"
+		" else echo $(sed -n 's/^usage_usec //p' /sys/fs/cgroup/%1$s/cpu.stat) 1000000; fi",
+		name);
+	st = cgproc_run(opts, (const char *const[]){"sh", "-c", script, NULL}, NULL, &out, &err);
+	cr_assert_eq(exit_code(st), 0, "%s", err);
+	{
+		double used = 0, unit = 0;
+
+		cr_assert_eq(sscanf(out, "%lf %lf", &used, &unit), 2, "%s", out);
+		secs = used / unit;
+	}
+	cr_assert(secs > 0.05 && secs < 0.45, "%.3f s of CPU in 1 s under a 0.2 CPU quota", secs);
+	free(out);
+	free(err);
+}
