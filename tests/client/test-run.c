@@ -168,8 +168,10 @@ Test(run, top)
 /*
  * vmstat keeps /proc/stat open and rewinds it for every line: each line must be a fresh view of
  * the box. What moves is the CPU columns (the memory columns do not: procps 4.0.2's vmstat reads
- * /proc/meminfo once, natively too). A busy loop from 0.5 s to 2.5 s fills the box's one CPU
- * during the third line's interval (1 s to 2 s): us+sy must show it.
+ * /proc/meminfo once, natively too). A busy loop from 0.5 s to 2.5 s runs through the third
+ * line's whole interval (1 s to 2 s): without a fresh render that line would repeat "0 0 100".
+ * The loop gets the box's one CPU only as far as the host lets it (on a loaded host much less
+ * than 100 %), hence the low bar.
  */
 Test(run, vmstat_refreshes)
 {
@@ -201,7 +203,7 @@ Test(run, vmstat_refreshes)
 		cr_assert(sum >= 95 && sum <= 105, "line %d: cpu columns sum to %lld", i, sum);
 	}
 	cr_assert_geq(
-		cpu[2][0] + cpu[2][1], 50,
+		cpu[2][0] + cpu[2][1], 10,
 		"the busy loop does not show: line 3 us %lld sy %lld id %lld (line 2: us %lld "
 		"id %lld)",
 		cpu[2][0], cpu[2][1], cpu[2][2], cpu[1][0], cpu[1][2]);
