@@ -663,3 +663,56 @@ Test(cgprocfs, same_bytes_as_the_preload_shim)
 	}
 	unlink(sep_path);
 }
+
+static int count_mounts_of_type(const char *fstype)
+{
+	char *mounts = file_read("/proc/self/mounts");
+	int n = 0;
+
+	cr_assert(mounts);
+	for (const char *p = mounts; (p = strstr(p, fstype)); p++)
+		n++;
+	free(mounts);
+	return n;
+}
+
+/* The CLI end to end: `cgproc run --fuse` with a private cgprocfs, nothing left behind. */
+Test(cgprocfs, cgproc_run_fuse_end_to_end)
+{
+	char cgproc[4096];
+	char *argv[] = {cgproc,
+			"run",
+			"--fuse",
+			"--memory",
+			"512M",
+			"--cpus",
+			"0",
+			"--",
+			"/bin/busybox",
+			"sh",
+			"-c",
+			"busybox free; echo @@; cat /proc/meminfo; echo @@; nproc; "
+			"grep -c ^processor /proc/cpuinfo",
+			NULL};
+	char *out = NULL, *err = NULL;
+	int before, status;
+
+	harness_require_root();
+	harness_require(access("/bin/busybox", X_OK) == 0, "needs busybox-static");
+	snprintf(cgproc, sizeof(cgproc), "%s", build_path("tools/cgproc"));
+	before = count_mounts_of_type(" fuse.cgprocfs ");
+	{
+		char env_cgprocfs[4200], *env[] = {env_cgprocfs, NULL};
+
+		snprintf(env_cgprocfs, sizeof(env_cgprocfs), "CGPROC_CGPROCFS=%s",
+			 build_path("tools/cgprocfs/cgprocfs"));
+		status = harness_run(argv, env, &out, &err);
+	}
+	cr_assert_eq(status, 0, "cgproc run --fuse: %#x\n%s\n%s", status, out, err);
+	cr_expect_eq(field_after(out, "Mem:"), limit_kb_of("536870912"), "%s", out);
+	cr_expect_eq(field_after(out, "MemTotal:"), limit_kb_of("536870912"), "%s", out);
+	cr_expect(strstr(out, "@@\n1\n1\n"), "nproc and cpuinfo: %s", out);
+	cr_expect_eq(count_mounts_of_type(" fuse.cgprocfs "), before, "a mount was left behind");
+	free(out);
+	free(err);
+}
