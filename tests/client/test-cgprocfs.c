@@ -716,3 +716,64 @@ Test(cgprocfs, cgproc_run_fuse_end_to_end)
 	free(out);
 	free(err);
 }
+
+/* A container-like reader (own pid and cgroup namespaces, in a sub-cgroup of the container's
+ * cgroup): the daemon resolves it from the host side to the namespace root, under seccomp. */
+Test(cgprocfs, namespaced_reader_gets_its_namespace_root)
+{
+	char path[4096], sub[512];
+	int out[2], status;
+	pid_t pid;
+	char *text;
+
+	fs_start();
+	cg_make(0, "268435456");
+	snprintf(path, sizeof(path), "%s/proc/meminfo", rf.mountpoint);
+	cr_assert_eq(pipe(out), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		pid_t inner;
+
+		dup2(out[1], STDOUT_FILENO);
+		if (testcg_attach(&cgs[0], getpid()) < 0 ||
+		    unshare(CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
+			_exit(124);
+		inner = fork();
+		if (inner == 0) {
+			/* a nested service cgroup inside the "container" must not shrink it */
+			for (int i = 0; i < cgs[0].n; i++) {
+				if (strcmp(cgs[0].ctrl[i], "memory") != 0)
+					continue;
+				snprintf(sub, sizeof(sub), "%s/service", cgs[0].dir[i]);
+				if (mkdir(sub, 0755) == 0) {
+					char procs[600];
+					FILE *f;
+
+					snprintf(procs, sizeof(procs), "%s/cgroup.procs", sub);
+					f = fopen(procs, "we");
+					if (f) {
+						fprintf(f, "%d\n", (int)getpid());
+						fclose(f);
+					}
+				}
+			}
+			execl("/bin/cat", "cat", path, NULL);
+			_exit(127);
+		}
+		waitpid(inner, &status, 0);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
+	}
+	close(out[1]);
+	text = read_all_fd(out[0]);
+	close(out[0]);
+	waitpid(pid, &status, 0);
+	for (int i = 0; i < cgs[0].n; i++) {
+		snprintf(sub, sizeof(sub), "%s/service", cgs[0].dir[i]);
+		rmdir(sub);
+	}
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader: %#x", status);
+	cr_expect_eq(field_after(text, "MemTotal:"), limit_kb_of("268435456"), "%s", text);
+	cr_assert_eq(kill(rf.daemon, 0), 0, "daemon died (seccomp?)");
+	free(text);
+}
