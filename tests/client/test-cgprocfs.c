@@ -664,57 +664,48 @@ Test(cgprocfs, same_bytes_as_the_preload_shim)
 	unlink(sep_path);
 }
 
-static int count_mounts_of_type(const char *fstype)
+static bool is_mounted(const char *mountpoint)
 {
-	char *mounts = file_read("/proc/self/mounts");
-	int n = 0;
+	char *mounts = file_read("/proc/self/mounts"), needle[4200];
+	bool found;
 
 	cr_assert(mounts);
-	for (const char *p = mounts; (p = strstr(p, fstype)); p++)
-		n++;
+	snprintf(needle, sizeof(needle), " %s ", mountpoint);
+	found = strstr(mounts, needle) != NULL;
 	free(mounts);
-	return n;
+	return found;
 }
 
 /* The CLI end to end: `cgproc run --fuse` with a private cgprocfs, nothing left behind. */
 Test(cgprocfs, cgproc_run_fuse_end_to_end)
 {
-	char cgproc[4096];
-	char *argv[] = {cgproc,
-			"run",
-			"--fuse",
-			"--memory",
-			"512M",
-			"--cpus",
-			"0",
-			"--",
-			"/bin/busybox",
-			"sh",
-			"-c",
-			"busybox free; echo @@; cat /proc/meminfo; echo @@; nproc; "
-			"grep -c ^processor /proc/cpuinfo",
-			NULL};
-	char *out = NULL, *err = NULL;
-	int before, status;
+	char cmd[12288], mnt[4096] = "";
+	char *out = NULL;
+	const char *from;
+	int status;
 
 	harness_require_root();
 	harness_require(access("/bin/busybox", X_OK) == 0, "needs busybox-static");
-	snprintf(cgproc, sizeof(cgproc), "%s", build_path("tools/cgproc"));
-	before = count_mounts_of_type(" fuse.cgprocfs ");
-	{
-		char env_cgprocfs[4200], *env[] = {env_cgprocfs, NULL};
-
-		snprintf(env_cgprocfs, sizeof(env_cgprocfs), "CGPROC_CGPROCFS=%s",
-			 build_path("tools/cgprocfs/cgprocfs"));
-		status = harness_run(argv, env, &out, &err);
-	}
-	cr_assert_eq(status, 0, "cgproc run --fuse: %#x\n%s\n%s", status, out, err);
+	/* stderr into stdout: --verbose names the private mountpoint there */
+	snprintf(cmd, sizeof(cmd),
+		 "CGPROC_CGPROCFS=%s %s run --fuse --verbose --memory 512M --cpus 0 -- "
+		 "/bin/busybox sh -c 'busybox free; echo @@; cat /proc/meminfo; echo @@; nproc; "
+		 "grep -c ^processor /proc/cpuinfo' 2>&1",
+		 build_path("tools/cgprocfs/cgprocfs"), build_path("tools/cgproc"));
+	status = harness_sh(cmd, &out, NULL);
+	cr_assert_eq(status, 0, "cgproc run --fuse: %#x\n%s", status, out);
 	cr_expect_eq(field_after(out, "Mem:"), limit_kb_of("536870912"), "%s", out);
 	cr_expect_eq(field_after(out, "MemTotal:"), limit_kb_of("536870912"), "%s", out);
 	cr_expect(strstr(out, "@@\n1\n1\n"), "nproc and cpuinfo: %s", out);
-	cr_expect_eq(count_mounts_of_type(" fuse.cgprocfs "), before, "a mount was left behind");
+	/* the private instance is gone, mount and directory */
+	from = strstr(out, "cgprocfs files from ");
+	cr_assert(from, "%s", out);
+	sscanf(from + strlen("cgprocfs files from "), "%4095s", mnt);
+	if (strcmp(mnt, "/var/lib/cgproc") != 0) {
+		cr_expect(!is_mounted(mnt), "%s left mounted", mnt);
+		cr_expect_neq(access(mnt, F_OK), 0, "%s left behind", mnt);
+	}
 	free(out);
-	free(err);
 }
 
 /* A container-like reader (own pid and cgroup namespaces, in a sub-cgroup of the container's
