@@ -100,11 +100,22 @@ struct shim_ctx {
 	struct shim_mem *mem;
 };
 int shim_ctx_open(struct shim_ctx *ctx);
+/* Once, in the constructor: the kept input fds (machine.c). */
+void shim_kept_init(void);
 void shim_ctx_close(struct shim_ctx *ctx);
 /* Render @vf (pid/tid for the per-process stat); *ret_data points into ctx memory. */
 int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid_t tid,
 		    const char **ret_data, size_t *ret_len);
 
+/* Before the real open of @path (relative to @dirfd) with @flags: SHIM_OPEN_SERVED with the
+ * snapshot in *ret_fd (errno untouched); SHIM_OPEN_PASS: do the real open, nothing more to do;
+ * SHIM_OPEN_LATE: do the real open and hand it to shim_open_hook(). */
+enum {
+	SHIM_OPEN_PASS,
+	SHIM_OPEN_LATE,
+	SHIM_OPEN_SERVED
+};
+int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd);
 /* The open path: @fd came from a real open of @path with @flags. Swaps a snapshot of the
  * virtual content onto @fd when it is a virtual file; errno is preserved. Returns @fd. */
 int shim_open_hook(int fd, const char *path, int flags);
