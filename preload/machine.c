@@ -39,6 +39,21 @@ struct machine_slot {
 
 static struct machine_slot slot;
 
+/*
+ * Kept fds of the renders' inputs (source.h, struct src_fdcache): a pread on a kept fd instead of
+ * openat + read + close per input file (DESIGN.md cost model). Kept at fd numbers >= 1000 (out
+ * of the way of programs that expect low numbers); forgotten whenever the machine is looked up
+ * again (TTL, fork, another cgroup), so a cgroup removed and made again under the same name is
+ * never read through an old fd for more than the machine's TTL.
+ */
+#define KEPT_FD_MIN 1000
+static struct src_fdcache kept_fds;
+
+void shim_kept_init(void)
+{
+	src_fdcache_init(&kept_fds, KEPT_FD_MIN);
+}
+
 static long long mono_ns(void)
 {
 	struct timespec ts;
@@ -104,6 +119,7 @@ static int machine_get(const struct cg_src *src, char *scratch, size_t size, str
 
 	if (slot_read(pid, now, ret, &rc))
 		return rc;
+	src_fdcache_invalidate(&kept_fds);
 	rc = cg_machine_find_scratch(src, 0, shim_config.machine[0] ? shim_config.machine : NULL,
 				     scratch, size, ret);
 	/* The machine's start (a walk of its cgroup.procs) is cached with it; when that fails,
@@ -225,6 +241,7 @@ int shim_ctx_open(struct shim_ctx *ctx)
 		r = ctx->src.rootfd;
 		goto fail;
 	}
+	ctx->src.fds = &kept_fds;
 	hz = getauxval(AT_CLKTCK);
 	ctx->src.ticks_per_sec = hz ? hz : 100;
 	for (;;) {

@@ -21,6 +21,12 @@ int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t si
 		return -EINVAL;
 	while (*relpath == '/')
 		relpath++;
+	if (src->fds && *relpath) {
+		int r = src_fdcache_read(src, relpath, buf, size, ret_len);
+
+		if (r != -EAGAIN)
+			return r;
+	}
 	fd = openat(src->rootfd, *relpath ? relpath : ".", O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;

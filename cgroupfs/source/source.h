@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,10 +20,49 @@
 #include "../model/memory.h"
 #include "../model/misc.h"
 
+struct src_fdcache;
+
 struct cg_src {
-	int rootfd;		/* directory fd of "/" (host) or of a fixture tree */
-	uint64_t ticks_per_sec; /* USER_HZ, normally 100 */
+	int rootfd;		 /* directory fd of "/" (host) or of a fixture tree */
+	uint64_t ticks_per_sec;	 /* USER_HZ, normally 100 */
+	struct src_fdcache *fds; /* optional: kept input fds (NULL: open, read, close each time) */
 };
+
+/*
+ * Kept fds for input files (cgroup files, host /proc and /sys files), owned by a front end that
+ * reads the same files again and again (the shim): src_read() then preads at offset 0 on a kept
+ * fd (procfs, sysfs and cgroupfs regenerate the content for a read at 0) instead of openat, read,
+ * close. Per-process files (proc/self/..., proc/<pid>/...) are never kept.
+ *
+ * Kept fds are O_CLOEXEC and moved to numbers >= min_fd so that they do not take the low numbers
+ * programs expect; they are checked (fstat: st_dev and st_ino as opened) before every use,
+ * because programs close fds they do not know (closefrom) and the number may then be reused:
+ * a kept fd that is not ours any more is forgotten, never closed. A missing file is remembered
+ * as missing too. Lock-free: each slot is claimed by a compare-and-swap (readers count, one
+ * writer), never waited for: on contention the file is read the ordinary way. Safe in signal
+ * handlers and across fork (the child inherits the fds; the check still holds).
+ * src_fdcache_invalidate() forgets every entry (the front end calls it when the machine
+ * changes); the old fds are closed as their slots are reused.
+ */
+#define SRC_FDCACHE_SLOTS 64
+#define SRC_FDCACHE_PATH 256
+struct src_fdslot {
+	atomic_uint state; /* 2 * readers + 1 while a writer holds it */
+	unsigned gen;	   /* the cache generation it was filled in */
+	int fd;		   /* -1: nothing kept */
+	int err;	   /* fd < 0 and err < 0: the file was missing (-errno) */
+	uint64_t dev, ino;
+	char path[SRC_FDCACHE_PATH];
+};
+struct src_fdcache {
+	atomic_uint gen;
+	int min_fd;
+	struct src_fdslot slot[SRC_FDCACHE_SLOTS];
+};
+/* An empty cache keeping fds at >= @min_fd. */
+void src_fdcache_init(struct src_fdcache *c, int min_fd);
+/* Forget every entry (new generation). */
+void src_fdcache_invalidate(struct src_fdcache *c);
 
 /* Read @relpath (no leading '/') under the root. -ENOBUFS when @size was too small. */
 int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
