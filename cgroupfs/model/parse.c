@@ -51,18 +51,26 @@ bool word_next(struct span *rest, struct span *ret_word)
 	return true;
 }
 
+/* No strlen(): parsers compare every key of a file against a table of literals, and most
+ * comparisons end at the first byte (the shim renders on every open). */
 bool span_eq(struct span s, const char *lit)
 {
-	size_t n = strlen(lit);
+	size_t i;
 
-	return s.len == n && memcmp(s.p, lit, n) == 0;
+	for (i = 0; i < s.len; i++)
+		if (!lit[i] || lit[i] != s.p[i])
+			return false;
+	return lit[i] == '\0';
 }
 
 bool span_startswith(struct span s, const char *lit)
 {
-	size_t n = strlen(lit);
+	size_t i;
 
-	return s.len >= n && memcmp(s.p, lit, n) == 0;
+	for (i = 0; lit[i]; i++)
+		if (i >= s.len || lit[i] != s.p[i])
+			return false;
+	return true;
 }
 
 struct span span_trim(struct span s)
