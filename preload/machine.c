@@ -124,8 +124,11 @@ static int machine_get(const struct cg_src *src, char *scratch, size_t size, str
 				     scratch, size, ret);
 	/* The machine's start (a walk of its cgroup.procs) is cached with it; when that fails,
 	 * uptime reads look for it themselves. */
-	if (rc >= 0)
+	if (rc >= 0) {
 		(void)cg_machine_resolve_start(src, ret);
+		/* cpuset and quota with the machine, for its TTL: renders read only what moves */
+		(void)cg_machine_resolve_limits(src, ret);
+	}
 	if (rc != -ENOBUFS)
 		slot_write(pid, now, ret, rc);
 	return rc;

@@ -82,6 +82,11 @@ struct cg_machine {
 	 * start_is_host: the machine is the host's root cgroup, whose uptime is the host's. */
 	bool start_known, start_is_host;
 	uint64_t start_ticks;
+	/* The visible CPUs and the tightest CFS quota as cg_machine_resolve_limits() found them;
+	 * limits_known false = read them on every call (cg_read_cpu, cg_read_cpu_limits). */
+	bool limits_known;
+	struct cpuset limits_visible;
+	uint64_t limits_quota_us, limits_period_us;
 };
 
 /*
@@ -115,6 +120,12 @@ int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, str
 /* Find and store the machine's start (a walk of cgroup.procs on rule 4), so that front ends that
  * keep a machine for a while do not repeat that walk on every read of stat, uptime or pid-stat. */
 int cg_machine_resolve_start(const struct cg_src *src, struct cg_machine *m);
+
+/* Find and store the visible CPUs and the quota (walks of cpuset and cpu files up the tree), for
+ * front ends that keep a machine for a while (the shim: 1 s), so that a render of stat, cpuinfo,
+ * uptime or the CPU lists reads only what moves. A changed cpuset or quota then shows once the
+ * front end looks the machine up again. */
+int cg_machine_resolve_limits(const struct cg_src *src, struct cg_machine *m);
 
 int cg_read_uptime(const struct cg_src *src, const struct cg_machine *m, uint64_t *ret_uptime_cs,
 		   uint64_t *ret_host_uptime_cs);
