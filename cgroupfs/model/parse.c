@@ -51,28 +51,6 @@ bool word_next(struct span *rest, struct span *ret_word)
 	return true;
 }
 
-/* No strlen(): parsers compare every key of a file against a table of literals, and most
- * comparisons end at the first byte (the shim renders on every open). */
-bool span_eq(struct span s, const char *lit)
-{
-	size_t i;
-
-	for (i = 0; i < s.len; i++)
-		if (!lit[i] || lit[i] != s.p[i])
-			return false;
-	return lit[i] == '\0';
-}
-
-bool span_startswith(struct span s, const char *lit)
-{
-	size_t i;
-
-	for (i = 0; lit[i]; i++)
-		if (i >= s.len || lit[i] != s.p[i])
-			return false;
-	return true;
-}
-
 struct span span_trim(struct span s)
 {
 	while (s.len > 0 && (is_blank(s.p[0]) || s.p[0] == '\n')) {
