@@ -49,9 +49,20 @@ static struct machine_slot slot;
 #define KEPT_FD_MIN 1000
 static struct src_fdcache kept_fds;
 
+/*
+ * Host texts that may be a little old (source.h, struct src_textcache): cpuinfo (static but for
+ * "cpu MHz") and meminfo (of the host's numbers a render uses only MemTotal and SwapTotal; the
+ * lines without a cgroup counterpart are copied through and may be up to this old, DESIGN.md cost
+ * model: "host's static fields cached"). /proc/stat, uptime and loadavg stay fresh.
+ */
+#define HOST_TEXT_AGE_NS 1000000000ULL
+static struct src_textcache kept_texts;
+
 void shim_kept_init(void)
 {
 	src_fdcache_init(&kept_fds, KEPT_FD_MIN);
+	(void)src_textcache_add(&kept_texts, "proc/cpuinfo", HOST_TEXT_AGE_NS);
+	(void)src_textcache_add(&kept_texts, "proc/meminfo", HOST_TEXT_AGE_NS);
 }
 
 static long long mono_ns(void)
@@ -245,6 +256,7 @@ int shim_ctx_open(struct shim_ctx *ctx)
 		goto fail;
 	}
 	ctx->src.fds = &kept_fds;
+	ctx->src.texts = &kept_texts;
 	hz = getauxval(AT_CLKTCK);
 	ctx->src.ticks_per_sec = hz ? hz : 100;
 	for (;;) {

@@ -54,6 +54,13 @@ static inline int src_fcntl(int fd, int cmd, long arg)
 int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
 		     size_t *ret_len);
 
+/* src_read() through src->texts (textcache.c); -EAGAIN: not a kept text. */
+int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		       size_t *ret_len);
+/* src_read() without src->texts (relpath without leading '/'). */
+int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		      size_t *ret_len);
+
 /* readlinkat under the root; NUL-terminated; -ENOBUFS when cut. */
 int src_readlink(const struct cg_src *src, const char *relpath, char *buf, size_t size);
 /* Inode of @procdir/ns/@ns ("cgroup", "pid") from the link text "cgroup:[4026531835]". */

@@ -21,11 +21,13 @@
 #include "../model/misc.h"
 
 struct src_fdcache;
+struct src_textcache;
 
 struct cg_src {
 	int rootfd;		 /* directory fd of "/" (host) or of a fixture tree */
 	uint64_t ticks_per_sec;	 /* USER_HZ, normally 100 */
 	struct src_fdcache *fds; /* optional: kept input fds (NULL: open, read, close each time) */
+	struct src_textcache *texts; /* optional: host files whose text may be a little old */
 };
 
 /*
@@ -63,6 +65,34 @@ struct src_fdcache {
 void src_fdcache_init(struct src_fdcache *c, int min_fd);
 /* Forget every entry (new generation). */
 void src_fdcache_invalidate(struct src_fdcache *c);
+
+/*
+ * Kept text of a few host files that a front end declares slow-moving, each with its own maximum
+ * age: /proc/cpuinfo (static but for "cpu MHz"), /proc/meminfo (the machine's values come from
+ * the cgroup; of the host's only MemTotal and SwapTotal are used, the rest is copied through).
+ * src_read() of such a path copies the kept text while it is younger than its age, else reads
+ * the file and keeps the new text. Each entry is a seqlock (readers copy and retry, never wait;
+ * one writer claimed by compare-and-swap, never waited for). Texts longer than
+ * SRC_TEXTCACHE_MAX are not kept. The memory belongs to the front end.
+ */
+#define SRC_TEXTCACHE_ENTRIES 4
+#define SRC_TEXTCACHE_MAX (64u << 10)
+#define SRC_TEXTCACHE_PATH 64
+struct src_textentry {
+	atomic_uint seq;     /* odd while written */
+	atomic_uint writer;  /* 1 while claimed */
+	uint64_t max_age_ns; /* 0: unused entry */
+	char path[SRC_TEXTCACHE_PATH];
+	int64_t stamp_ns; /* CLOCK_MONOTONIC of the read; 0 = nothing kept */
+	size_t len;
+	char text[SRC_TEXTCACHE_MAX];
+};
+struct src_textcache {
+	struct src_textentry e[SRC_TEXTCACHE_ENTRIES];
+};
+/* Declare @relpath ("proc/cpuinfo") kept for up to @max_age_ns. Before any reader runs.
+ * -ENOSPC when all entries are used, -ENAMETOOLONG. */
+int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max_age_ns);
 
 /* Read @relpath (no leading '/') under the root. -ENOBUFS when @size was too small. */
 int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
