@@ -212,8 +212,14 @@ static void mode_cloexec(void)
 	fd = open("/proc/meminfo", O_RDONLY);
 	CHECK(fd >= 0 && fd_is_snapshot(fd) && !(fcntl(fd, F_GETFD) & FD_CLOEXEC),
 	      "plain open: FD_CLOEXEC clear");
-	CHECK(write(fd, "x", 1) < 0 && errno == EBADF, "snapshot is read-only (EBADF)");
-	CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY, "snapshot is O_RDONLY");
+	/* The memfd is handed out sealed, not re-opened O_RDONLY (preload/serve.c says why). */
+	CHECK(write(fd, "x", 1) < 0 && (errno == EBADF || errno == EPERM),
+	      "snapshot cannot be written (EBADF or EPERM)");
+	CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY ||
+		      (fcntl(fd, F_GET_SEALS) & (F_SEAL_WRITE | F_SEAL_SEAL)) ==
+			      (F_SEAL_WRITE | F_SEAL_SEAL),
+	      "snapshot is O_RDONLY or sealed against writes");
+	CHECK(ftruncate(fd, 0) < 0, "snapshot cannot be truncated");
 	close(fd);
 	f = fopen("/proc/meminfo", "re");
 	CHECK(f && fd_is_snapshot(fileno(f)) && (fcntl(fileno(f), F_GETFD) & FD_CLOEXEC),
