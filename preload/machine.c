@@ -74,10 +74,12 @@ static long long mono_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, int *ret_rc)
+static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, int *ret_rc,
+		      long long *ret_stamp)
 {
 	for (int tries = 0; tries < 4; tries++) {
 		unsigned s1 = atomic_load_explicit(&slot.seq, memory_order_acquire);
+		long long stamp;
 		bool fresh;
 		int rc;
 
@@ -86,6 +88,7 @@ static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, int *ret
 		fresh = s1 != 0 && slot.pid == pid && now - slot.stamp_ns < MACHINE_TTL_NS &&
 			now >= slot.stamp_ns;
 		rc = slot.rc;
+		stamp = slot.stamp_ns;
 		if (fresh && rc >= 0)
 			memcpy(ret, &slot.m, sizeof(*ret));
 		atomic_thread_fence(memory_order_acquire);
@@ -94,6 +97,7 @@ static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, int *ret
 		if (!fresh)
 			return false;
 		*ret_rc = rc;
+		*ret_stamp = stamp;
 		return true;
 	}
 	return false;
@@ -122,14 +126,16 @@ static void slot_write(pid_t pid, long long now, const struct cg_machine *m, int
 
 /* cg_machine_find_scratch() works in @scratch (not on the stack: signal handlers); -ENOBUFS
  * asks for more. Failures are cached too, for the same TTL (no cgroupfs: stay cheap). */
-static int machine_get(const struct cg_src *src, char *scratch, size_t size, struct cg_machine *ret)
+static int machine_get(const struct cg_src *src, char *scratch, size_t size, struct cg_machine *ret,
+		       long long *ret_stamp)
 {
 	pid_t pid = raw_getpid();
 	long long now = mono_ns();
 	int rc;
 
-	if (slot_read(pid, now, ret, &rc))
+	if (slot_read(pid, now, ret, &rc, ret_stamp))
 		return rc;
+	*ret_stamp = now;
 	src_fdcache_invalidate(&kept_fds);
 	rc = cg_machine_find_scratch(src, 0, shim_config.machine[0] ? shim_config.machine : NULL,
 				     scratch, size, ret);
@@ -241,6 +247,7 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 int shim_ctx_open(struct shim_ctx *ctx)
 {
 	struct shim_mem *mem;
+	long long stamp = 0;
 	unsigned long hz;
 	int r;
 
@@ -260,7 +267,7 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	hz = getauxval(AT_CLKTCK);
 	ctx->src.ticks_per_sec = hz ? hz : 100;
 	for (;;) {
-		r = machine_get(&ctx->src, mem->area, mem->scratch, &mem->machine);
+		r = machine_get(&ctx->src, mem->area, mem->scratch, &mem->machine, &stamp);
 		if (r != -ENOBUFS)
 			break;
 		r = mem_area(ctx, mem->scratch * 4, mem->out);
@@ -274,7 +281,7 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	ctx->req.config = &shim_config;
 	ctx->req.sample = NULL;
 #ifdef SHIM_HAVE_TABLE
-	if (shim_sample_get(&ctx->src, &mem->machine, &mem->sample_cache, &mem->sample) == 0)
+	if (shim_sample_get(&ctx->src, &mem->machine, stamp, &mem->sample_cache, &mem->sample) == 0)
 		ctx->req.sample = &mem->sample;
 #endif
 	ctx->req.scratch = mem->area;

@@ -124,7 +124,7 @@ void shim_rewind_hook(int fd);
 #ifdef SHIM_HAVE_TABLE
 /* The sampler's values for @m through the process-wide table cache (sample.c); @priv is request
  * memory for a private copy of that cache. 0 or -ENODATA (no fresh table: host values). */
-int shim_sample_get(const struct cg_src *src, const struct cg_machine *m,
+int shim_sample_get(const struct cg_src *src, const struct cg_machine *m, long long machine_stamp,
 		    struct cg_sample_cache *priv, struct cg_sample *ret);
 #endif
 
