@@ -257,7 +257,10 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	if (!mem)
 		return -ENOMEM;
 	ctx->mem = mem;
-	ctx->src.rootfd = raw_openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	ctx->src.rootfd = src_fdcache_root_hold(&kept_fds);
+	ctx->root_held = ctx->src.rootfd >= 0;
+	if (!ctx->root_held)
+		ctx->src.rootfd = raw_openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 	if (ctx->src.rootfd < 0) {
 		r = ctx->src.rootfd;
 		goto fail;
@@ -294,8 +297,11 @@ fail:
 
 void shim_ctx_close(struct shim_ctx *ctx)
 {
-	if (ctx->src.rootfd >= 0)
+	if (ctx->root_held)
+		src_fdcache_root_release(&kept_fds);
+	else if (ctx->src.rootfd >= 0)
 		raw_close(ctx->src.rootfd);
+	ctx->root_held = false;
 	ctx->src.rootfd = -1;
 	if (ctx->mem)
 		mem_release(ctx->mem);

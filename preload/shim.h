@@ -98,6 +98,7 @@ struct shim_ctx {
 	struct cg_src src;
 	struct vfile_req req;
 	struct shim_mem *mem;
+	bool root_held; /* src.rootfd is the kept root (machine.c), released, not closed */
 };
 int shim_ctx_open(struct shim_ctx *ctx);
 /* Once, in the constructor: the kept input fds (machine.c). */

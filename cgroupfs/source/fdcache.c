@@ -22,6 +22,7 @@ void src_fdcache_init(struct src_fdcache *c, int min_fd)
 	atomic_store(&c->gen, 1);
 	for (unsigned i = 0; i < SRC_FDCACHE_SLOTS; i++)
 		c->slot[i].fd = -1;
+	c->root.fd = -1;
 }
 
 void src_fdcache_invalidate(struct src_fdcache *c)
@@ -182,4 +183,48 @@ int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, s
 	r = slot_fill(src, victim, gen, relpath, buf, size, ret_len);
 	writer_release(victim);
 	return r;
+}
+
+int src_fdcache_root_hold(struct src_fdcache *c)
+{
+	unsigned gen = atomic_load_explicit(&c->gen, memory_order_acquire);
+	struct src_fdslot *s = &c->root;
+	struct stat st;
+	int fd, hi;
+
+	if (reader_claim(s)) {
+		if (s->gen == gen && slot_fd_ours(s))
+			return s->fd;
+		reader_release(s);
+	}
+	if (!writer_claim(s))
+		return -EAGAIN;
+	if (slot_fd_ours(s))
+		close(s->fd);
+	s->fd = -1;
+	s->gen = 0;
+	fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	hi = fd >= 0 ? src_fcntl(fd, F_DUPFD_CLOEXEC, c->min_fd) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (hi >= 0 && src_fstat(hi, &st) < 0) {
+		close(hi);
+		hi = -1;
+	}
+	if (hi < 0) {
+		writer_release(s);
+		return -EAGAIN;
+	}
+	s->fd = hi;
+	s->dev = (uint64_t)st.st_dev;
+	s->ino = (uint64_t)st.st_ino;
+	s->gen = gen;
+	/* the writer claim becomes our reader claim */
+	atomic_store_explicit(&s->state, 2, memory_order_release);
+	return hi;
+}
+
+void src_fdcache_root_release(struct src_fdcache *c)
+{
+	reader_release(&c->root);
 }

@@ -60,11 +60,17 @@ struct src_fdcache {
 	atomic_uint gen;
 	int min_fd;
 	struct src_fdslot slot[SRC_FDCACHE_SLOTS];
+	struct src_fdslot root; /* the process's "/", for src_fdcache_root_hold() */
 };
 /* An empty cache keeping fds at >= @min_fd. */
 void src_fdcache_init(struct src_fdcache *c, int min_fd);
 /* Forget every entry (new generation). */
 void src_fdcache_invalidate(struct src_fdcache *c);
+/* A kept O_PATH fd of the process's root directory ("/" now, or when the generation began),
+ * checked like the others, to use as a cg_src rootfd until src_fdcache_root_release(): an
+ * openat and a close fewer per request. -EAGAIN: open one yourself. */
+int src_fdcache_root_hold(struct src_fdcache *c);
+void src_fdcache_root_release(struct src_fdcache *c);
 
 /*
  * Kept text of a few host files that a front end declares slow-moving, each with its own maximum
