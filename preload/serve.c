@@ -295,12 +295,98 @@ static void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid
 	atomic_store_explicit(&fdtab[fd].ino, st->st_ino, memory_order_release);
 }
 
+/*
+ * Snapshots that seldom change (the CPU lists, cpuinfo whose host text is kept for a second,
+ * swaps, loadavg without a sampler) are kept: one sealed memfd per file at a high fd number, and
+ * an open whose render equals its bytes gets a new O_RDONLY description of it (openat of
+ * /proc/self/fd/N, ~3 us) instead of a new memfd (create, write, seal, and the caller's close
+ * then frees it: ~9 us). The kept fd is checked (fstat) like the kept input fds; claims are a
+ * reader count and a writer bit per file, never waited for.
+ */
+#define KEPT_SNAP_MIN_FD 1000
+static struct {
+	atomic_uint state; /* 2 * readers + 1 while a writer holds it */
+	int fd;
+	uint64_t dev, ino;
+	size_t len;
+} kept_snap[_VFILE_MAX];
+
+static bool snap_keepable(enum vfile_id id)
+{
+	switch (id) {
+	case VFILE_PROC_CPUINFO:
+	case VFILE_PROC_SWAPS:
+	case VFILE_PROC_LOADAVG:
+	case VFILE_SYS_CPU_ONLINE:
+	case VFILE_SYS_CPU_POSSIBLE:
+	case VFILE_SYS_CPU_PRESENT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool snap_ours(enum vfile_id id)
+{
+	struct stat st;
+
+	return kept_snap[id].fd > 0 && raw_fstat(kept_snap[id].fd, &st) == 0 &&
+	       (uint64_t)st.st_dev == kept_snap[id].dev && (uint64_t)st.st_ino == kept_snap[id].ino;
+}
+
+/* A new description of the kept snapshot of @id when its bytes are @data; -1 otherwise.
+ * @scratch (@size bytes) is free memory to compare in. */
+static int snap_reuse(enum vfile_id id, const char *data, size_t len, char *scratch, size_t size,
+		      bool cloexec, struct stat *ret_st)
+{
+	unsigned st = atomic_load_explicit(&kept_snap[id].state, memory_order_relaxed);
+	char path[40];
+	int fd = -1;
+
+	if ((st & 1) || !atomic_compare_exchange_strong(&kept_snap[id].state, &st, st + 2))
+		return -1;
+	if (kept_snap[id].len == len && len <= size && snap_ours(id) &&
+	    raw_pread(kept_snap[id].fd, scratch, len, 0) == (ssize_t)len &&
+	    memcmp(scratch, data, len) == 0) {
+		fd_path(path, sizeof(path), kept_snap[id].fd);
+		fd = raw_openat(AT_FDCWD, path, O_RDONLY | (cloexec ? O_CLOEXEC : 0), 0);
+		if (fd >= 0) {
+			memset(ret_st, 0, sizeof(*ret_st));
+			ret_st->st_dev = (dev_t)kept_snap[id].dev;
+			ret_st->st_ino = (ino_t)kept_snap[id].ino;
+		}
+	}
+	atomic_fetch_sub(&kept_snap[id].state, 2);
+	return fd < 0 ? -1 : fd;
+}
+
+/* Keep @fd (a fresh snapshot of @id, identified by @st) as the one to reuse. */
+static void snap_keep(enum vfile_id id, int fd, size_t len, const struct stat *st)
+{
+	unsigned zero = 0;
+	int hi;
+
+	if (!atomic_compare_exchange_strong(&kept_snap[id].state, &zero, 1))
+		return;
+	hi = raw_fcntl(fd, F_DUPFD_CLOEXEC, KEPT_SNAP_MIN_FD);
+	if (hi >= 0) {
+		if (snap_ours(id))
+			raw_close(kept_snap[id].fd);
+		kept_snap[id].fd = hi;
+		kept_snap[id].dev = (uint64_t)st->st_dev;
+		kept_snap[id].ino = (uint64_t)st->st_ino;
+		kept_snap[id].len = len;
+	}
+	atomic_store_explicit(&kept_snap[id].state, 0, memory_order_release);
+}
+
 /* Render @vf into a new snapshot fd (the lowest free number); *ret_st identifies it. */
 static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cloexec,
 			   struct stat *ret_st)
 {
 	struct shim_ctx ctx;
 	const char *data;
+	bool keep;
 	size_t len;
 	int fd, r;
 
@@ -312,6 +398,16 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 		shim_ctx_close(&ctx);
 		return r;
 	}
+	keep = snap_keepable(vf->id);
+	if (keep) {
+		/* the render is done: its scratch memory is free */
+		fd = snap_reuse(vf->id, data, len, ctx.req.scratch, ctx.req.scratch_size, cloexec,
+				ret_st);
+		if (fd >= 0) {
+			shim_ctx_close(&ctx);
+			return fd;
+		}
+	}
 	fd = snapshot_open(vf, data, len, cloexec);
 	shim_ctx_close(&ctx);
 	if (fd < 0)
@@ -321,6 +417,8 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 		raw_close(fd);
 		return r;
 	}
+	if (keep)
+		snap_keep(vf->id, fd, len, ret_st);
 	return fd;
 }
 

@@ -200,10 +200,36 @@ static void mode_spellings(void)
 	check_meminfo_file("freopen64", freopen64("/proc/meminfo", "r", f));
 }
 
+/* Files whose unchanged snapshot is shared (preload/serve.c, kept snapshots): every open still
+ * gets its own description (offset, close-on-exec), not writable, same bytes. */
+static void check_kept_snapshots(void)
+{
+	char a[4096], b[4096], c;
+	ssize_t na, nb;
+	int fd1, fd2;
+
+	fd1 = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+	fd2 = open("/sys/devices/system/cpu/online", O_RDONLY);
+	CHECK(fd1 >= 0 && fd2 >= 0 && fd1 != fd2 && fd_is_snapshot(fd1) && fd_is_snapshot(fd2),
+	      "two opens of a kept snapshot: two fds");
+	CHECK(read(fd1, &c, 1) == 1, "one byte from the first");
+	na = read_all(fd2, a, sizeof(a));
+	CHECK(na > 1 && lseek(fd1, 0, SEEK_SET) == 0, "the second reads from its own offset");
+	nb = read_all(fd1, b, sizeof(b));
+	CHECK(na == nb && memcmp(a, b, (size_t)na) == 0 && a[0] == c, "same bytes from both");
+	CHECK((fcntl(fd1, F_GETFD) & FD_CLOEXEC) && !(fcntl(fd2, F_GETFD) & FD_CLOEXEC),
+	      "each fd has its own close-on-exec");
+	CHECK(write(fd2, "x", 1) < 0, "not writable");
+	close(fd1);
+	close(fd2);
+}
+
 static void mode_cloexec(void)
 {
 	int fd;
 	FILE *f;
+
+	check_kept_snapshots();
 
 	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
 	CHECK(fd >= 0 && fd_is_snapshot(fd) && (fcntl(fd, F_GETFD) & FD_CLOEXEC),
