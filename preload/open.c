@@ -212,16 +212,52 @@ static FILE *fopen_early(const char *path, const char *mode)
 	return f;
 }
 
+/*
+ * A virtual file decided before the open (shim_open_pre) becomes a FILE with fdopen(), like
+ * fopen() it allocates; when that fails the real fopen runs. *ret_late: hand the real fopen's
+ * result to stream_hook().
+ */
+static FILE *fopen_pre(const char *path, const char *mode, bool *ret_late)
+{
+	int flags, fd, k, saved = errno;
+	FILE *f;
+
+	*ret_late = true;
+	if (!mode || (flags = mode_flags(mode)) < 0)
+		return NULL;
+	k = shim_open_pre(AT_FDCWD, path, flags, &fd);
+	*ret_late = k == SHIM_OPEN_LATE;
+	if (k != SHIM_OPEN_SERVED)
+		return NULL;
+	f = fdopen(fd, mode);
+	if (!f) {
+		raw_close(fd);
+		*ret_late = true;
+	}
+	errno = saved;
+	return f;
+}
+
 SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
 {
-	return stream_hook(real_fopen ? real_fopen(path, mode) : fopen_early(path, mode), path,
-			   mode);
+	bool late;
+	FILE *f = fopen_pre(path, mode, &late);
+
+	if (f)
+		return f;
+	f = real_fopen ? real_fopen(path, mode) : fopen_early(path, mode);
+	return late ? stream_hook(f, path, mode) : f;
 }
 
 SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	return stream_hook(real_fopen64 ? real_fopen64(path, mode) : fopen_early(path, mode), path,
-			   mode);
+	bool late;
+	FILE *f = fopen_pre(path, mode, &late);
+
+	if (f)
+		return f;
+	f = real_fopen64 ? real_fopen64(path, mode) : fopen_early(path, mode);
+	return late ? stream_hook(f, path, mode) : f;
 }
 
 /* freopen cannot be emulated before the constructor: ENOSYS there (no program seen doing it). */

@@ -31,6 +31,7 @@ static int (*native_open)(const char *, int, ...);
 static ssize_t (*native_read)(int, void *, size_t);
 static int (*native_close)(int);
 static long (*native_sysconf)(int);
+static FILE *(*native_fopen)(const char *, const char *);
 static int (*native_get_nprocs)(void);
 
 static char buf[1 << 20];
@@ -59,8 +60,23 @@ static ssize_t slurp(const char *path, bool native)
 	return len;
 }
 
+/* fopen + fread to EOF + fclose (stdio readers: the JVM, many C programs). */
+static ssize_t fslurp(const char *path, bool native)
+{
+	FILE *f = native ? native_fopen(path, "re") : fopen(path, "re");
+	size_t n, len = 0;
+
+	if (!f)
+		return -1;
+	while ((n = fread(buf + len, 1, sizeof(buf) - len, f)) > 0)
+		len += n;
+	fclose(f);
+	return (ssize_t)len;
+}
+
 enum kind {
 	FILE_READ,
+	FILE_FOPEN,
 	SYSINFO,
 	SYSCONF_NPROC,
 	GET_NPROCS
@@ -83,6 +99,8 @@ static const struct item items[] = {
 	{"pressure-memory", FILE_READ, "/proc/pressure/memory"},
 	{"cpu-online", FILE_READ, "/sys/devices/system/cpu/online"},
 	{"self-stat", FILE_READ, "/proc/self/stat"},
+	{"fopen-meminfo", FILE_FOPEN, "/proc/meminfo"},
+	{"fopen-cpu-online", FILE_FOPEN, "/sys/devices/system/cpu/online"},
 	{"nonvirtual-status", FILE_READ, "/proc/self/status"},
 	{"nonvirtual-cpu1-online", FILE_READ, "/sys/devices/system/cpu/cpu1/online"},
 	{"nonvirtual-etc", FILE_READ, "/etc/hostname"},
@@ -100,6 +118,9 @@ static void call(const struct item *it, bool native)
 	switch (it->kind) {
 	case FILE_READ:
 		sink += slurp(it->path, native);
+		break;
+	case FILE_FOPEN:
+		sink += fslurp(it->path, native);
 		break;
 	case SYSINFO:
 		if (native)
@@ -126,6 +147,7 @@ static bool served(const struct item *it)
 	ssize_t na, nb;
 
 	switch (it->kind) {
+	case FILE_FOPEN:
 	case FILE_READ:
 		na = slurp(it->path, true);
 		if (na < 0)
@@ -167,8 +189,10 @@ int main(int argc, char **argv)
 	native_read = (ssize_t(*)(int, void *, size_t))dlsym(libc, "read");
 	native_close = (int (*)(int))dlsym(libc, "close");
 	native_sysconf = (long (*)(int))dlsym(libc, "sysconf");
+	native_fopen = (FILE * (*)(const char *, const char *)) dlsym(libc, "fopen");
 	native_get_nprocs = (int (*)(void))dlsym(libc, "get_nprocs");
-	if (!native_open || !native_read || !native_close || !native_sysconf || !native_get_nprocs)
+	if (!native_open || !native_read || !native_close || !native_sysconf || !native_fopen ||
+	    !native_get_nprocs)
 		return 2;
 	if ((void *)native_open == (void *)open) {
 		fprintf(stderr, "shim-bench: libcgproc.so is not preloaded\n");
@@ -178,7 +202,8 @@ int main(int argc, char **argv)
 		const struct item *it = &items[i];
 		double best_n = 1e30, best_s = 1e30;
 
-		if (it->kind == FILE_READ && access(it->path, R_OK) != 0)
+		if ((it->kind == FILE_READ || it->kind == FILE_FOPEN) &&
+		    access(it->path, R_OK) != 0)
 			continue;
 		call(it, true); /* warm up: the shim's caches, the page cache */
 		call(it, false);
