@@ -467,6 +467,20 @@ static bool on_learned_proc(const struct stat *st)
 		       st->st_dev;
 }
 
+/* "/sys/devices/system/cpu/cpu<N>/online" spelled plainly: a per-CPU file (htop, lscpu), never
+ * the global one; decided on the text, without the extra path walk of an fstatat. */
+static bool per_cpu_online(const char *path)
+{
+	static const char dir[] = "/sys/devices/system/cpu/cpu";
+	const char *p = path + sizeof(dir) - 1;
+
+	if (strncmp(path, dir, sizeof(dir) - 1) != 0 || *p < '0' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return strcmp(p, "/online") == 0;
+}
+
 int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 {
 	const struct vfile *vf = NULL, *pidstat;
@@ -480,7 +494,7 @@ int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 	    !shim_active())
 		return SHIM_OPEN_PASS;
 	base = base_of(path);
-	if (!prefilter(base))
+	if (!prefilter(base) || per_cpu_online(path))
 		return SHIM_OPEN_PASS;
 	if ((flags & ~PRE_FLAGS_OK) || !shim_stack_ok())
 		return SHIM_OPEN_LATE;
