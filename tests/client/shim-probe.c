@@ -546,6 +546,64 @@ static void mode_fdleak(void)
 	      count_fds());
 }
 
+/* Numbers of open fds >= @from, at most @max of them; returns how many. */
+static int fds_from(int from, int *out, int max)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] != '.' && fd >= from && fd != dirfd(d))
+			out[n++] = fd;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The shim's kept fds (>= KEPT_FD_MIN) taken away: closed (closefrom) and their numbers reused
+ * by the program. Virtual files must still be right, and the program's files left alone. */
+static void mode_keptfds(void)
+{
+	int kept[128], n, other, bad = 0;
+	struct stat want, st;
+
+	errno = 1234;
+	check_meminfo_fd("first open", open("/proc/meminfo", O_RDONLY));
+	n = fds_from(KEPT_FD_MIN, kept, 128);
+	CHECK(n > 0, "the shim keeps input fds at >= %d (%d)", KEPT_FD_MIN, n);
+	other = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	CHECK(other >= 0 && fstat(other, &want) == 0, "a file of the program's own");
+	for (int i = 0; i < n; i++)
+		if (dup2(other, kept[i]) != kept[i])
+			bad++;
+	CHECK(bad == 0, "every kept number now is the program's file");
+	for (int round = 0; round < 3; round++) {
+		errno = 1234;
+		check_meminfo_fd("after the numbers were reused", open("/proc/meminfo", O_RDONLY));
+		errno = 1234;
+		check_meminfo_fd("again", open("/proc/meminfo", O_RDONLY));
+	}
+	bad = 0;
+	for (int i = 0; i < n; i++)
+		if (fstat(kept[i], &st) != 0 || st.st_ino != want.st_ino ||
+		    st.st_dev != want.st_dev)
+			bad++;
+	CHECK(bad == 0, "the shim left the program's fds alone (%d of %d changed)", bad, n);
+	/* closefrom(KEPT_FD_MIN): everything at and above is gone */
+	n = fds_from(KEPT_FD_MIN, kept, 128);
+	for (int i = 0; i < n; i++)
+		close(kept[i]);
+	close(other);
+	errno = 1234;
+	check_meminfo_fd("after closefrom", open("/proc/meminfo", O_RDONLY));
+	CHECK(fds_from(KEPT_FD_MIN, kept, 128) > 0, "kept fds made again");
+}
+
 static void mode_libc(void)
 {
 	struct sysinfo si;
@@ -848,6 +906,8 @@ int main(int argc, char **argv)
 		mode_fdleak();
 	else if (strcmp(mode, "libc") == 0)
 		mode_libc();
+	else if (strcmp(mode, "keptfds") == 0)
+		mode_keptfds();
 	else if (strcmp(mode, "secure") == 0)
 		mode_secure();
 	else if (strcmp(mode, "disabled") == 0)
