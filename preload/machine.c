@@ -267,6 +267,7 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	}
 	ctx->src.fds = &kept_fds;
 	ctx->src.texts = &kept_texts;
+	ctx->src.clock_live = true;
 	hz = getauxval(AT_CLKTCK);
 	ctx->src.ticks_per_sec = hz ? hz : 100;
 	for (;;) {

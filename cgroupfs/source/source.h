@@ -28,6 +28,10 @@ struct cg_src {
 	uint64_t ticks_per_sec;	 /* USER_HZ, normally 100 */
 	struct src_fdcache *fds; /* optional: kept input fds (NULL: open, read, close each time) */
 	struct src_textcache *texts; /* optional: host files whose text may be a little old */
+	/* The src is the caller's own live system (its "/", its time namespace): the host's
+	 * uptime is clock_gettime(CLOCK_BOOTTIME), the very clock /proc/uptime prints, instead of a
+	 * read of proc/uptime. Off for fixture trees and for front ends serving other processes. */
+	bool clock_live;
 };
 
 /*
