@@ -46,8 +46,23 @@ Test(bench, shim, .init = setup, .fini = teardown, .timeout = 600)
 	snprintf(cmd + len, sizeof(cmd) - len, "exec %s %s 100",
 		 build_path("tests/bench/shim-bench"), rounds ? rounds : "20");
 	status = harness_run(argv, env, &out, NULL);
-	fprintf(stderr, "%s", out ? out : "");
 	cr_log_info("shim-bench: status %d\n%s", status, out ? out : "");
+	/* TAP comment lines on stdout (meson test -v shows them) and a copy in the build tree */
+	{
+		char *copy = strdup(out ? out : ""), *save = NULL;
+		FILE *f = fopen(build_path("shim-bench.txt"), "we");
+
+		for (char *line = strtok_r(copy, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			printf("# %s\n", line);
+			if (f)
+				fprintf(f, "%s\n", line);
+		}
+		fflush(stdout);
+		if (f)
+			fclose(f);
+		free(copy);
+	}
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
 	cr_assert(out && strstr(out, "meminfo") && strstr(strstr(out, "meminfo"), "served"),
 		  "meminfo not served:\n%s", out ? out : "");
