@@ -268,6 +268,7 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	ctx->src.fds = &kept_fds;
 	ctx->src.texts = &kept_texts;
 	ctx->src.clock_live = true;
+	ctx->src.self_pid = raw_getpid();
 	hz = getauxval(AT_CLKTCK);
 	ctx->src.ticks_per_sec = hz ? hz : 100;
 	for (;;) {

@@ -30,12 +30,20 @@ void src_fdcache_invalidate(struct src_fdcache *c)
 	atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
 }
 
-/* Per-process files follow the reader (fork, threads): never kept. */
-static bool keepable(const char *relpath)
+/* Per-process files follow the reader (fork, threads): never kept, but for the caller's own
+ * "proc/<pid>/stat" (that pid stays ours while we read it; a child asks for its own). */
+static bool keepable(const struct cg_src *src, const char *relpath)
 {
 	if (strncmp(relpath, "proc/", 5) != 0)
 		return true;
 	relpath += 5;
+	if (relpath[0] >= '0' && relpath[0] <= '9' && src->self_pid > 0) {
+		uint64_t v = 0;
+
+		while (*relpath >= '0' && *relpath <= '9' && v <= INT32_MAX)
+			v = v * 10 + (uint64_t)(*relpath++ - '0');
+		return v == (uint64_t)src->self_pid && strcmp(relpath, "/stat") == 0;
+	}
 	return !(strncmp(relpath, "self", 4) == 0 || strncmp(relpath, "thread-self", 11) == 0 ||
 		 (relpath[0] >= '0' && relpath[0] <= '9'));
 }
@@ -150,7 +158,7 @@ int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, s
 	unsigned gen, h;
 	int r;
 
-	if (!keepable(relpath) || strlen(relpath) >= SRC_FDCACHE_PATH)
+	if (!keepable(src, relpath) || strlen(relpath) >= SRC_FDCACHE_PATH)
 		return -EAGAIN;
 	gen = atomic_load_explicit(&c->gen, memory_order_acquire);
 	h = path_hash(relpath);

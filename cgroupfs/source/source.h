@@ -32,6 +32,9 @@ struct cg_src {
 	 * uptime is clock_gettime(CLOCK_BOOTTIME), the very clock /proc/uptime prints, instead of a
 	 * read of proc/uptime. Off for fixture trees and for front ends serving other processes. */
 	bool clock_live;
+	/* With fds: the caller's own pid, whose "proc/<pid>/stat" may be kept too (it cannot be
+	 * reused while the caller reads it); 0: no per-process file is kept. */
+	pid_t self_pid;
 };
 
 /*
