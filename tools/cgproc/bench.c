@@ -1,11 +1,938 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cgproc bench: not built yet (placeholder so the dispatcher links while it is being written). */
+/*
+ * cgproc bench: native /proc, the preload shim, cgprocfs and lxcfs side by side.
+ *
+ * Every reading is done by a worker process (`cgproc bench --worker`, bench-worker.c) running in
+ * one limited cgroup the bench creates (512 MiB, cpuset 0), exec'd with or without
+ * LD_PRELOAD=libcgproc.so. cgprocfs and a private lxcfs are mounted on temporary directories for
+ * the run and stopped after it. Measurements are interleaved (rounds of native, shim, cgprocfs,
+ * lxcfs x files) so that machine noise hits all of them alike; the report gives the median and
+ * spread of the per-round means. A piece that is missing is reported as n/a with the reason,
+ * never as a failure; the speed targets are reported, not enforced (the exit status says whether
+ * the run worked).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cgproc.h"
+#include "bench.h"
+#include "vfile.h"
+
+#define NONVIRTUAL_PATH "/etc/hostname"
+#define FARM_THREADS 1000
+#define FARM_THREADS_QUICK 100
+#define LXCFS_WINDOW_S 10 /* two passes of its 5 s load thread */
+
+volatile int bench_interrupted;
+
+static void on_signal(int sig)
+{
+	bench_interrupted = sig;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cgproc bench [OPTIONS...]\n\n"
+		"Measure open+read+close of each virtual file natively, through the preload shim,\n"
+		"through cgprocfs and through lxcfs (both mounted privately for the run), plus "
+		"libc\n"
+		"calls, exec cost, memory and sampler CPU. Needs root (creates a cgroup, mounts "
+		"FUSE).\n\n"
+		"Options:\n"
+		"  --files LIST       comma-separated virtual files (names or paths; default: all\n"
+		"                     that are not per-process)\n"
+		"  --iterations N     calls per measurement (default 500; --quick: 50)\n"
+		"  --rounds R         interleaved rounds (default 15; --quick: 3)\n"
+		"  --json FILE        write the results as JSON ('-' for stdout)\n"
+		"  --plot FILE.png    draw per-file bars with gnuplot\n"
+		"  --callgrind        count instructions per call of the shim with valgrind\n"
+		"  --quick            a short run (seconds) for tests\n"
+		"  -h, --help         show this help\n");
+}
+
+/* ---- setup ---------------------------------------------------------------------------------- */
+
+static void row_init(struct row *r, const char *name, const char *path, int rounds)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	r->ir[0] = r->ir[1] = -1;
+	for (int v = 0; v < _V_MAX; v++) {
+		r->c[v].samples = calloc((size_t)rounds, sizeof(double));
+		snprintf(r->c[v].reason, sizeof(r->c[v].reason), "not measured");
+	}
+}
+
+static void row_free(struct row *r)
+{
+	for (int v = 0; v < _V_MAX; v++) {
+		free(r->c[v].samples);
+		r->c[v].samples = NULL;
+	}
+}
+
+static void cell_na(struct cell *c, const char *reason)
+{
+	c->active = false;
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+}
+
+static int files_select(struct bench *b, const char *list)
+{
+	const struct vfile *chosen[_VFILE_MAX];
+	int n = 0;
+
+	if (!list) {
+		vfile_foreach (vf) {
+			if (!(vf->flags & VFILE_PER_PROCESS))
+				chosen[n++] = vf;
+		}
+	} else {
+		char *copy = strdup(list), *save = NULL;
+
+		if (!copy)
+			return -ENOMEM;
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			const struct vfile *vf = vfile_lookup(t);
+			bool dup = false;
+
+			if (!vf) {
+				fprintf(stderr,
+					"cgproc bench: '%s' is not a virtual file (see `cgproc "
+					"show`)\n",
+					t);
+				free(copy);
+				return -EINVAL;
+			}
+			for (int i = 0; i < n; i++)
+				dup |= chosen[i] == vf;
+			if (!dup && n < _VFILE_MAX)
+				chosen[n++] = vf;
+		}
+		free(copy);
+	}
+	if (n == 0) {
+		fprintf(stderr, "cgproc bench: no files to measure\n");
+		return -EINVAL;
+	}
+	b->files = calloc((size_t)n, sizeof(struct row));
+	if (!b->files)
+		return -ENOMEM;
+	b->nfiles = n;
+	for (int i = 0; i < n; i++) {
+		bool pp = chosen[i]->flags & VFILE_PER_PROCESS;
+
+		/* the per-process entry is read as the worker's own /proc/self/stat */
+		row_init(&b->files[i], chosen[i]->name, pp ? "/proc/self/stat" : chosen[i]->path,
+			 b->rounds);
+		b->files[i].per_process = pp;
+	}
+	return 0;
+}
+
+static void component_find(struct component *c, const char *what)
+{
+	c->ok = bench_find(what, c->path, sizeof(c->path), c->reason, sizeof(c->reason));
+}
+
+/* ---- measuring ------------------------------------------------------------------------------ */
+
+struct run {
+	struct bench *b;
+	struct bench_cg cg;
+	char tmp[128];
+	struct bench_fs fs[2]; /* cgprocfs, lxcfs */
+	struct worker w[_V_MAX];
+	const char *prefix[_V_MAX]; /* mountpoint a variant reads under ("" = host paths) */
+	char worker_reason[_V_MAX][160];
+};
+
+/* One measurement: N calls of @cmd_fmt (with @arg) in worker @w, per-call us into @c[round]. */
+static int measure(struct run *run, struct worker *w, struct cell *c, int round, const char *verb,
+		   const char *arg, long n)
+{
+	char cmd[4352];
+	int64_t ns;
+	int r;
+
+	if (!c->active)
+		return 0;
+	if (arg)
+		snprintf(cmd, sizeof(cmd), "%s %s %ld", verb, arg, n);
+	else
+		snprintf(cmd, sizeof(cmd), "%s %ld", verb, n);
+	r = worker_call(w, cmd, &ns);
+	if (r == -EINTR)
+		return r;
+	if (r < 0 || ns < 0) {
+		int e = r < 0 ? -r : (int)-ns;
+
+		c->active = false;
+		snprintf(c->reason, sizeof(c->reason), "%s worker: %s %s: %s", w->label, verb,
+			 arg ? arg : "", strerror(e));
+		return 0;
+	}
+	c->samples[round] = (double)ns / (double)n / 1000.0;
+	c->n = round + 1;
+	return 0;
+}
+
+static void file_activate(struct run *run, struct row *r)
+{
+	for (int v = 0; v < _V_MAX; v++) {
+		struct cell *c = &r->c[v];
+		char path[600];
+
+		if (run->w[v].pid <= 0) {
+			cell_na(c, run->worker_reason[v]);
+			continue;
+		}
+		if ((v == V_FUSE || v == V_LXCFS) && r->per_process) {
+			cell_na(c, "per-process file: the shim only");
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s%s", run->prefix[v], r->path);
+		if (access(path, R_OK) != 0) {
+			c->active = false;
+			if (v == V_LXCFS || v == V_FUSE)
+				snprintf(c->reason, sizeof(c->reason), "%s does not serve %s",
+					 v == V_LXCFS ? "lxcfs" : "cgprocfs", r->path);
+			else
+				snprintf(c->reason, sizeof(c->reason), "%s not on this host",
+					 r->path);
+			continue;
+		}
+		c->active = true;
+	}
+}
+
+static int measure_rounds(struct run *run)
+{
+	struct bench *b = run->b;
+	int r;
+
+	for (int i = 0; i < b->nfiles; i++)
+		file_activate(run, &b->files[i]);
+	for (int v = 0; v < _V_MAX; v++) {
+		for (int k = 0; k < 3; k++)
+			b->libc[k].c[v].active = v <= V_SHIM && run->w[v].pid > 0;
+		b->nonvirtual.c[v].active = v <= V_SHIM && run->w[v].pid > 0;
+		if (v <= V_SHIM && run->w[v].pid <= 0) {
+			for (int k = 0; k < 3; k++)
+				cell_na(&b->libc[k].c[v], run->worker_reason[v]);
+			cell_na(&b->nonvirtual.c[v], run->worker_reason[v]);
+		}
+	}
+	b->exec.c[0].active = run->w[V_NATIVE].pid > 0;
+	b->exec.c[1].active = run->w[V_NATIVE].pid > 0 && b->empty.ok;
+	b->exec.c[2].active = run->w[V_NATIVE].pid > 0 && b->shim.ok;
+	if (!b->empty.ok)
+		cell_na(&b->exec.c[1], b->empty.reason);
+	if (!b->shim.ok)
+		cell_na(&b->exec.c[2], b->shim.reason);
+
+	for (int round = 0; round < b->rounds; round++) {
+		if (isatty(2))
+			fprintf(stderr, "\rcgproc bench: round %d/%d ", round + 1, b->rounds);
+		for (int i = 0; i < b->nfiles; i++) {
+			struct row *row = &b->files[i];
+
+			/* rotate the starting variant so no variant always runs first */
+			for (int k = 0; k < _V_MAX; k++) {
+				int v = (k + round + i) % _V_MAX;
+				char path[600];
+
+				snprintf(path, sizeof(path), "%s%s", run->prefix[v], row->path);
+				r = measure(run, &run->w[v], &row->c[v], round, "open", path,
+					    b->iterations);
+				if (r < 0)
+					return r;
+			}
+		}
+		for (int k = 0; k < 2; k++) {
+			int v = (k + round) % 2;
+			static const char *const verbs[3] = {"sysconf", "sysinfo", "nprocs"};
+
+			r = measure(run, &run->w[v], &b->nonvirtual.c[v], round, "open",
+				    NONVIRTUAL_PATH, b->iterations);
+			for (int j = 0; j < 3 && r == 0; j++)
+				r = measure(run, &run->w[v], &b->libc[j].c[v], round, verbs[j],
+					    NULL, b->iterations);
+			if (r < 0)
+				return r;
+		}
+		for (int k = 0; k < 3; k++) {
+			int v = (k + round) % 3;
+			const char *lib = v == 0 ? "-" : v == 1 ? b->empty.path : b->shim.path;
+
+			r = measure(run, &run->w[V_NATIVE], &b->exec.c[v], round, "exec", lib,
+				    b->exec_iterations);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (isatty(2))
+		fprintf(stderr, "\r%40s\r", "");
+	return 0;
+}
+
+static int smaps_rollup(pid_t pid, long *rss, long *pss, long *pd, long *anon)
+{
+	char path[64], line[256];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		long v;
+
+		if (sscanf(line, "Rss: %ld", &v) == 1)
+			*rss = v, found++;
+		else if (sscanf(line, "Pss: %ld", &v) == 1)
+			*pss = v, found++;
+		else if (sscanf(line, "Private_Dirty: %ld", &v) == 1)
+			*pd = v, found++;
+		else if (sscanf(line, "Anonymous: %ld", &v) == 1)
+			*anon = v, found++;
+	}
+	fclose(f);
+	return found == 4 ? 0 : -ENODATA;
+}
+
+/* Both workers have done exactly the same calls; they now wait for a command (paused). */
+static void measure_rss(struct run *run)
+{
+	struct bench *b = run->b;
+
+	if (run->w[V_SHIM].pid <= 0 || run->w[V_NATIVE].pid <= 0) {
+		snprintf(b->rss.reason, sizeof(b->rss.reason), "%s",
+			 run->w[V_SHIM].pid <= 0 ? run->worker_reason[V_SHIM]
+						 : run->worker_reason[V_NATIVE]);
+		return;
+	}
+	for (int v = 0; v < 2; v++) {
+		int r = smaps_rollup(run->w[v].pid, &b->rss.rss_kb[v], &b->rss.pss_kb[v],
+				     &b->rss.private_dirty_kb[v], &b->rss.anon_kb[v]);
+
+		if (r < 0) {
+			snprintf(b->rss.reason, sizeof(b->rss.reason), "smaps_rollup: %s",
+				 strerror(-r));
+			return;
+		}
+	}
+	b->rss.ok = true;
+}
+
+/* Threads in our cgroup (every worker and the farm): what lxcfs's load thread walks. */
+static unsigned cg_threads(const struct bench_cg *cg)
+{
+	char path[300];
+	unsigned n = 0;
+	FILE *f;
+	int pid;
+
+	if (cg->n == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[0]);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fscanf(f, "%d", &pid) == 1) {
+		char task[64];
+		struct stat st;
+
+		snprintf(task, sizeof(task), "/proc/%d/task", pid);
+		if (stat(task, &st) == 0 && st.st_nlink > 2)
+			n += (unsigned)st.st_nlink - 2;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Run @argv to completion with its output in @log; CPU time (user+sys) of it into *ret_ns. */
+static int run_timed(char *const argv[], const char *log, uint64_t *ret_ns, int *ret_status)
+{
+	struct rusage ru;
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		FILE *l = fopen(log, "we");
+
+		if (l) {
+			dup2(fileno(l), 1);
+			dup2(fileno(l), 2);
+		}
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	while (wait4(pid, &status, 0, &ru) < 0)
+		if (errno != EINTR)
+			return -errno;
+	*ret_ns = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL +
+		  (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL;
+	*ret_status = status;
+	return 0;
+}
+
+static void last_line(const char *path, char *out, size_t size)
+{
+	char line[512];
+	FILE *f = fopen(path, "re");
+
+	out[0] = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '\n')
+			snprintf(out, size, "%s", line);
+	fclose(f);
+	out[strcspn(out, "\n")] = 0;
+}
+
+/* cgprocd --once --stats on the host tree: CPU of one whole sampling pass. */
+static void measure_cgprocd(struct run *run)
+{
+	struct bench *b = run->b;
+	struct sampler_cost *s = &b->cgprocd_cost;
+	char log[300], rundir[300];
+	int passes = b->quick ? 1 : 3;
+	double best = -1;
+
+	if (!b->cgprocd.ok) {
+		snprintf(s->reason, sizeof(s->reason), "%s", b->cgprocd.reason);
+		return;
+	}
+	snprintf(log, sizeof(log), "%s/cgprocd.log", run->tmp);
+	snprintf(rundir, sizeof(rundir), "%s/run", run->tmp);
+	mkdir(rundir, 0755);
+	for (int i = 0; i < passes; i++) {
+		char *argv[] = {b->cgprocd.path, "--once", "--stats", "--rundir", rundir, NULL};
+		uint64_t ns = 0;
+		int status = 0, r;
+
+		host_threads(&s->threads);
+		r = run_timed(argv, log, &ns, &status);
+		if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			char tail[120];
+
+			last_line(log, tail, sizeof(tail));
+			snprintf(s->reason, sizeof(s->reason), "cgprocd --once --stats failed%s%s",
+				 *tail ? ": " : "", tail);
+			return;
+		}
+		/* the least disturbed pass is the cost of the work itself */
+		if (best < 0 || ns / 1e6 < best)
+			best = ns / 1e6;
+	}
+	last_line(log, s->detail, sizeof(s->detail));
+	s->cpu_ms_per_pass = best;
+	s->per_1000_threads_ms = s->threads ? best * 1000.0 / s->threads : NAN;
+	s->ok = true;
+}
+
+/* lxcfs -l walks, every 5 s, the cgroups that have read its loadavg: ours, with the farm. */
+static void measure_lxcfs_load(struct run *run)
+{
+	struct bench *b = run->b;
+	struct sampler_cost *s = &b->lxcfs_cost;
+	uint64_t c0, c1;
+	struct timespec ts = {.tv_sec = LXCFS_WINDOW_S};
+
+	if (run->fs[1].pid <= 0) {
+		snprintf(s->reason, sizeof(s->reason), "%s",
+			 *run->fs[1].reason ? run->fs[1].reason : "lxcfs not running");
+		return;
+	}
+	if (b->quick) {
+		snprintf(s->reason, sizeof(s->reason), "skipped by --quick (needs %d s)",
+			 LXCFS_WINDOW_S);
+		return;
+	}
+	if (proc_cpu_ns(run->fs[1].pid, &c0) < 0) {
+		snprintf(s->reason, sizeof(s->reason), "cannot read lxcfs CPU time");
+		return;
+	}
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !bench_interrupted)
+		;
+	if (bench_interrupted || proc_cpu_ns(run->fs[1].pid, &c1) < 0) {
+		snprintf(s->reason, sizeof(s->reason), "interrupted");
+		return;
+	}
+	s->threads = cg_threads(&run->cg);
+	s->cpu_ms_per_pass = (double)(c1 - c0) / 1e6 / (LXCFS_WINDOW_S / 5.0);
+	s->per_1000_threads_ms = s->threads ? s->cpu_ms_per_pass * 1000.0 / s->threads : NAN;
+	snprintf(s->detail, sizeof(s->detail),
+		 "only cgroups that read its loadavg (here: the bench cgroup)");
+	s->ok = true;
+}
+
+static void measure_samplers(struct run *run)
+{
+	struct bench *b = run->b;
+	struct worker farm;
+	char cmd[600];
+	int64_t res;
+	int r;
+
+	/* A known number of threads in our cgroup, seen by both samplers. */
+	r = worker_start(&farm, &run->cg, NULL, "farm");
+	if (r < 0) {
+		snprintf(b->cgprocd_cost.reason, sizeof(b->cgprocd_cost.reason), "thread farm: %s",
+			 strerror(-r));
+		snprintf(b->lxcfs_cost.reason, sizeof(b->lxcfs_cost.reason), "thread farm: %s",
+			 strerror(-r));
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "threads %d", b->quick ? FARM_THREADS_QUICK : FARM_THREADS);
+	worker_call(&farm, cmd, &res);
+	if (run->fs[1].pid > 0) {
+		/* register our cgroup with lxcfs's load thread */
+		snprintf(cmd, sizeof(cmd), "open %s/proc/loadavg 1", run->fs[1].mnt);
+		worker_call(&farm, cmd, &res);
+	}
+	measure_cgprocd(run);
+	measure_lxcfs_load(run);
+	worker_stop(&farm);
+}
+
+/* Ir inside bench_open_loop per call, from each callgrind dump (one per file, in order). */
+static int callgrind_variant(struct run *run, int v, const char *valgrind)
+{
+	struct bench *b = run->b;
+	long n = 20;
+	char out[300], nstr[16], toggle[] = "--toggle-collect=bench_open_loop";
+	char dump[] = "--dump-after=bench_open_loop", outarg[340], self[PATH_MAX];
+	char **argv;
+	int k = 0, status;
+	pid_t pid;
+	ssize_t len;
+
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len <= 0)
+		return -errno;
+	self[len] = 0;
+	snprintf(out, sizeof(out), "%s/callgrind-%d.out", run->tmp, v);
+	snprintf(outarg, sizeof(outarg), "--callgrind-out-file=%s", out);
+	snprintf(nstr, sizeof(nstr), "%ld", n);
+	argv = calloc((size_t)b->nfiles + 16, sizeof(char *));
+	if (!argv)
+		return -ENOMEM;
+	argv[k++] = (char *)valgrind;
+	argv[k++] = "--tool=callgrind";
+	argv[k++] = "--collect-atstart=no";
+	argv[k++] = toggle;
+	argv[k++] = dump;
+	argv[k++] = outarg;
+	argv[k++] = self;
+	argv[k++] = "bench";
+	argv[k++] = "--worker";
+	argv[k++] = "--once";
+	argv[k++] = nstr;
+	for (int i = 0; i < b->nfiles; i++)
+		argv[k++] = b->files[i].path;
+	pid = fork();
+	if (pid < 0) {
+		free(argv);
+		return -errno;
+	}
+	if (pid == 0) {
+		char log[300];
+		FILE *l;
+
+		snprintf(log, sizeof(log), "%s/callgrind-%d.log", run->tmp, v);
+		l = fopen(log, "we");
+		if (l) {
+			dup2(fileno(l), 1);
+			dup2(fileno(l), 2);
+		}
+		if (bench_cg_attach(&run->cg, getpid()) < 0)
+			_exit(125);
+		if (v == V_SHIM)
+			setenv("LD_PRELOAD", b->shim.path, 1);
+		else
+			unsetenv("LD_PRELOAD");
+		execv(valgrind, argv);
+		_exit(127);
+	}
+	free(argv);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -EIO;
+	for (int i = 0; i < b->nfiles; i++) {
+		char part[340], line[512];
+		FILE *f;
+
+		snprintf(part, sizeof(part), "%s.%d", out, i + 1);
+		f = fopen(part, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long long ir;
+
+			if (sscanf(line, "totals: %llu", &ir) == 1 ||
+			    sscanf(line, "summary: %llu", &ir) == 1) {
+				b->files[i].ir[v] = (double)ir / (double)n;
+				break;
+			}
+		}
+		fclose(f);
+		unlink(part);
+	}
+	return 0;
+}
+
+static void measure_callgrind(struct run *run)
+{
+	struct bench *b = run->b;
+
+	if (!b->valgrind.ok) {
+		fprintf(stderr, "cgproc bench: --callgrind: %s\n", b->valgrind.reason);
+		return;
+	}
+	fprintf(stderr, "cgproc bench: callgrind (native)...\n");
+	if (callgrind_variant(run, V_NATIVE, b->valgrind.path) < 0)
+		fprintf(stderr, "cgproc bench: callgrind failed (see %s/callgrind-0.log)\n",
+			run->tmp);
+	if (!b->shim.ok)
+		return;
+	fprintf(stderr, "cgproc bench: callgrind (shim)...\n");
+	if (callgrind_variant(run, V_SHIM, b->valgrind.path) < 0)
+		fprintf(stderr, "cgproc bench: callgrind failed (see %s/callgrind-1.log)\n",
+			run->tmp);
+}
+
+/* ---- the run -------------------------------------------------------------------------------- */
+
+static void fs_setup(struct run *run)
+{
+	struct bench *b = run->b;
+	struct bench_fs *fs;
+
+	fs = &run->fs[0];
+	fs->label = "cgprocfs";
+	snprintf(fs->mnt, sizeof(fs->mnt), "%s/cgprocfs", run->tmp);
+	snprintf(fs->log, sizeof(fs->log), "%s/cgprocfs.log", run->tmp);
+	if (b->cgprocfs.ok) {
+		char *argv[] = {b->cgprocfs.path, "-f", fs->mnt, NULL};
+
+		fprintf(stderr, "cgproc bench: mounting cgprocfs on %s\n", fs->mnt);
+		bench_fs_start(fs, argv);
+	} else {
+		snprintf(fs->reason, sizeof(fs->reason), "%s", b->cgprocfs.reason);
+	}
+
+	fs = &run->fs[1];
+	fs->label = "lxcfs";
+	snprintf(fs->mnt, sizeof(fs->mnt), "%s/lxcfs", run->tmp);
+	snprintf(fs->log, sizeof(fs->log), "%s/lxcfs.log", run->tmp);
+	if (b->lxcfs.ok) {
+		char pidfile[300];
+		/* -l: virtualized loadavg, as cgproc's is; lxcfs 5 stays in the foreground with -f
+		 */
+		char *argv[] = {b->lxcfs.path, "-f", "-l", "-p", pidfile, fs->mnt, NULL};
+
+		snprintf(pidfile, sizeof(pidfile), "%s/lxcfs.pid", run->tmp);
+		fprintf(stderr, "cgproc bench: mounting a private lxcfs on %s\n", fs->mnt);
+		bench_fs_start(fs, argv);
+	} else {
+		snprintf(fs->reason, sizeof(fs->reason), "%s", b->lxcfs.reason);
+	}
+}
+
+static void workers_setup(struct run *run)
+{
+	struct bench *b = run->b;
+	static const char *const labels[_V_MAX] = {"native", "shim", "cgprocfs", "lxcfs"};
+
+	for (int v = 0; v < _V_MAX; v++) {
+		const char *preload = NULL;
+		int r;
+
+		run->prefix[v] = "";
+		if (v == V_SHIM && !b->shim.ok) {
+			snprintf(run->worker_reason[v], 160, "%s", b->shim.reason);
+			continue;
+		}
+		if ((v == V_FUSE || v == V_LXCFS) && run->fs[v - V_FUSE].pid <= 0) {
+			snprintf(run->worker_reason[v], 160, "%s", run->fs[v - V_FUSE].reason);
+			continue;
+		}
+		if (v == V_SHIM)
+			preload = b->shim.path;
+		if (v == V_FUSE || v == V_LXCFS)
+			run->prefix[v] = run->fs[v - V_FUSE].mnt;
+		r = worker_start(&run->w[v], &run->cg, preload, labels[v]);
+		if (r < 0)
+			snprintf(run->worker_reason[v], 160, "cannot start the %s worker: %s",
+				 labels[v], strerror(-r));
+	}
+}
+
+static void run_teardown(struct run *run)
+{
+	for (int v = 0; v < _V_MAX; v++)
+		worker_stop(&run->w[v]);
+	for (int i = 0; i < 2; i++)
+		if (run->fs[i].label)
+			bench_fs_stop(&run->fs[i]);
+	bench_cg_destroy(&run->cg);
+	if (run->tmp[0]) {
+		char path[300];
+		static const char *const files[] = {"cgprocfs.log",    "lxcfs.log",
+						    "lxcfs.pid",       "cgprocd.log",
+						    "callgrind-0.log", "callgrind-1.log"};
+
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", run->tmp, files[i]);
+			unlink(path);
+		}
+		snprintf(path, sizeof(path), "rm -rf -- '%s'", run->tmp);
+		/* leftovers of cgprocd's run directory; the path is ours (mkdtemp) */
+		if (system(path) != 0)
+			rmdir(run->tmp);
+	}
+}
+
+static int bench_run(struct bench *b)
+{
+	struct run run = {.b = b};
+	int r;
+
+	r = bench_cg_create(&run.cg);
+	if (r < 0) {
+		fprintf(stderr, "cgproc bench: cannot create the limited cgroup: %s\n",
+			strerror(-r));
+		return EXIT_SETUP;
+	}
+	snprintf(b->cgroup, sizeof(b->cgroup), "%s", run.cg.name);
+	snprintf(run.tmp, sizeof(run.tmp), "/tmp/cgproc-bench-%d.XXXXXX", getpid());
+	if (!mkdtemp(run.tmp)) {
+		fprintf(stderr, "cgproc bench: mkdtemp: %s\n", strerror(errno));
+		run.tmp[0] = 0;
+		run_teardown(&run);
+		return EXIT_SETUP;
+	}
+	fs_setup(&run);
+	workers_setup(&run);
+	if (run.w[V_NATIVE].pid <= 0) {
+		fprintf(stderr, "cgproc bench: %s\n", run.worker_reason[V_NATIVE]);
+		run_teardown(&run);
+		return EXIT_SETUP;
+	}
+	r = measure_rounds(&run);
+	if (r == 0 && !bench_interrupted) {
+		measure_rss(&run);
+		if (b->callgrind)
+			measure_callgrind(&run);
+		/* the workers are done: only the farm runs while the samplers are measured */
+		for (int v = 0; v < _V_MAX; v++)
+			worker_stop(&run.w[v]);
+		measure_samplers(&run);
+	}
+	run_teardown(&run);
+	if (bench_interrupted) {
+		fprintf(stderr, "\ncgproc bench: interrupted; cgroup and mounts removed\n");
+		return 130;
+	}
+	return r < 0 ? EXIT_SETUP : 0;
+}
+
+static void summarize(struct bench *b)
+{
+	struct row *rows[4 + 1];
+	int nrows = 0;
+
+	for (int i = 0; i < 3; i++)
+		rows[nrows++] = &b->libc[i];
+	rows[nrows++] = &b->nonvirtual;
+	rows[nrows++] = &b->exec;
+	for (int i = 0; i < b->nfiles + nrows; i++) {
+		struct row *r = i < b->nfiles ? &b->files[i] : rows[i - b->nfiles];
+
+		for (int v = 0; v < _V_MAX; v++)
+			if (r->c[v].active)
+				stat_summarize(r->c[v].samples, r->c[v].n, &r->c[v].s);
+	}
+	bench_targets(b);
+}
+
+static bool parse_long(const char *s, long min, long max, long *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*ret = v;
+	return true;
+}
 
 int cmd_bench(int argc, char **argv)
 {
-	fprintf(stderr, "cgproc bench: not available in this build\n");
-	return EXIT_SETUP;
+	static const struct option longopts[] = {
+		{"files", required_argument, NULL, 'F'},
+		{"iterations", required_argument, NULL, 'n'},
+		{"rounds", required_argument, NULL, 'r'},
+		{"json", required_argument, NULL, 'j'},
+		{"plot", required_argument, NULL, 'p'},
+		{"callgrind", no_argument, NULL, 'c'},
+		{"quick", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct bench b = {0};
+	const char *files = NULL;
+	long iterations = 0, rounds = 0;
+	struct sigaction sa = {.sa_handler = on_signal};
+	int c, rc;
+
+	if (argc >= 2 && strcmp(argv[1], "--worker") == 0)
+		return bench_worker_main(argc - 1, argv + 1);
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			files = optarg;
+			break;
+		case 'n':
+			if (!parse_long(optarg, 1, 10000000, &iterations)) {
+				fprintf(stderr,
+					"cgproc bench: --iterations wants 1..10000000, not '%s'\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if (!parse_long(optarg, 1, 10000, &rounds)) {
+				fprintf(stderr, "cgproc bench: --rounds wants 1..10000, not '%s'\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			b.json_path = optarg;
+			break;
+		case 'p':
+			b.plot_path = optarg;
+			break;
+		case 'c':
+			b.callgrind = true;
+			break;
+		case 'q':
+			b.quick = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cgproc bench: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	b.iterations = iterations ? iterations : b.quick ? 50 : 500;
+	b.rounds = (int)(rounds ? rounds : b.quick ? 3 : 15);
+	b.exec_iterations = b.quick ? 10 : 100;
+	if (b.iterations < b.exec_iterations)
+		b.exec_iterations = b.iterations;
+	b.ncpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (b.plot_path) {
+		char gp[PATH_MAX];
+
+		/* fail before minutes of measuring, not after */
+		if (!bench_gnuplot(gp, sizeof(gp))) {
+			fprintf(stderr, "cgproc bench: --plot needs gnuplot (apt-get install "
+					"gnuplot-nox)\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (files_select(&b, files) < 0)
+		return EXIT_USAGE;
+	if (geteuid() != 0) {
+		fprintf(stderr,
+			"cgproc bench: needs root (it creates a cgroup and mounts FUSE file "
+			"systems)\n");
+		free(b.files);
+		return EXIT_SETUP;
+	}
+	row_init(&b.nonvirtual, "open " NONVIRTUAL_PATH " (not virtual)", NONVIRTUAL_PATH,
+		 b.rounds);
+	row_init(&b.libc[0], "sysconf(_SC_NPROCESSORS_ONLN)", "", b.rounds);
+	row_init(&b.libc[1], "sysinfo()", "", b.rounds);
+	row_init(&b.libc[2], "get_nprocs()", "", b.rounds);
+	row_init(&b.exec, "fork+exec+wait /bin/true", "/bin/true", b.rounds);
+
+	component_find(&b.shim, "shim");
+	component_find(&b.empty, "empty");
+	component_find(&b.cgprocfs, "cgprocfs");
+	component_find(&b.lxcfs, "lxcfs");
+	component_find(&b.cgprocd, "cgprocd");
+	b.valgrind.ok = access("/usr/bin/valgrind", X_OK) == 0;
+	snprintf(b.valgrind.path, sizeof(b.valgrind.path), "/usr/bin/valgrind");
+	if (!b.valgrind.ok)
+		snprintf(b.valgrind.reason, sizeof(b.valgrind.reason), "valgrind not installed");
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	bench_sweep();
+
+	rc = bench_run(&b);
+	if (rc == 0) {
+		summarize(&b);
+		bench_print_table(&b, stdout);
+		if (b.json_path) {
+			int r = bench_write_json(&b, b.json_path);
+
+			if (r < 0) {
+				fprintf(stderr, "cgproc bench: --json %s: %s\n", b.json_path,
+					strerror(-r));
+				rc = 1;
+			}
+		}
+		if (b.plot_path) {
+			char why[200];
+
+			if (bench_plot(&b, b.plot_path, why, sizeof(why)) < 0) {
+				fprintf(stderr, "cgproc bench: --plot %s: %s\n", b.plot_path, why);
+				rc = 1;
+			}
+		}
+	}
+	for (int i = 0; i < b.nfiles; i++)
+		row_free(&b.files[i]);
+	free(b.files);
+	for (int i = 0; i < 3; i++)
+		row_free(&b.libc[i]);
+	row_free(&b.nonvirtual);
+	row_free(&b.exec);
+	return rc;
 }
