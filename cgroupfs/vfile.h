@@ -53,7 +53,8 @@ struct vfile {
 
 extern const struct vfile vfile_table[_VFILE_MAX];
 
-#define vfile_foreach(vf) for (const struct vfile *vf = vfile_table; vf < vfile_table + _VFILE_MAX; vf++)
+#define vfile_foreach(vf)                                                                          \
+	for (const struct vfile *vf = vfile_table; vf < vfile_table + _VFILE_MAX; vf++)
 
 /* Exact absolute path ("/proc/meminfo") or short name ("meminfo"); NULL when not virtual. */
 const struct vfile *vfile_lookup(const char *path_or_name);
@@ -64,9 +65,9 @@ struct vfile_req {
 	const struct cg_machine *machine;
 	const struct cgproc_config *config;
 	const struct cg_sample *sample; /* sampler values for the machine cgroup, or NULL */
-	pid_t pid;                      /* VFILE_PROC_PID_STAT: /proc/<pid>[/task/<tid>]/stat */
-	pid_t tid;                      /* 0 = the process file */
-	char *scratch;                  /* inputs (host file, cgroup files) are read here */
+	pid_t pid;			/* VFILE_PROC_PID_STAT: /proc/<pid>[/task/<tid>]/stat */
+	pid_t tid;			/* 0 = the process file */
+	char *scratch;			/* inputs (host file, cgroup files) are read here */
 	size_t scratch_size;
 };
 

@@ -7,10 +7,16 @@
  * Keys: enabled (yes|no), cpu_view (cpuset|quota), files (comma list of vfile names or "all"),
  * machine (a cgroup path that overrides machine discovery), rundir (sampler table directory),
  * log (a file path for debug logging; empty = off).
+ *
+ * The vfile names behind "files" belong to cgroupfs/vfile.c, which model/ must not depend on.
+ * config_apply() therefore only checks the list's spelling and keeps it in files_list; the front
+ * end resolves it with config_files_resolve(cfg, vfile_names, n) once the text is applied.
+ * Until then (and for "all") files is all ones.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "parse.h"
@@ -21,10 +27,11 @@
 struct cgproc_config {
 	bool enabled;
 	bool quota_view;
-	uint64_t files;      /* bit (1 << vfile_id) per served file; all ones = everything */
-	char machine[512];   /* "" = discover */
+	uint64_t files;	      /* bit (1 << vfile_id) per served file; all ones = everything */
+	char files_list[512]; /* the raw "files" value, "all" by default */
+	char machine[512];    /* "" = discover */
 	char rundir[256];
-	char log[256];       /* "" = off */
+	char log[256]; /* "" = off */
 };
 
 void config_defaults(struct cgproc_config *ret);
@@ -33,3 +40,13 @@ void config_defaults(struct cgproc_config *ret);
 int config_apply_text(struct cgproc_config *cfg, struct span text);
 /* Apply one key/value pair (env: key "CPU_VIEW" matches cpu_view). -EINVAL when not understood. */
 int config_apply(struct cgproc_config *cfg, struct span key, struct span value);
+
+/*
+ * "all", or a comma list of names from @names (case-insensitive, blanks around items ignored;
+ * names[i] may be NULL for a gap) to a bitmask, bit i for names[i] (i < 64). Names not in the
+ * table are skipped and counted (the result, >= 0) so that an older shim accepts a newer list.
+ * -EINVAL for an empty list or an empty item.
+ */
+int config_files_parse(struct span list, const char *const names[], size_t n, uint64_t *ret);
+/* cfg->files from cfg->files_list; on error cfg->files is left alone (all ones by default). */
+int config_files_resolve(struct cgproc_config *cfg, const char *const names[], size_t n);

@@ -25,10 +25,11 @@ struct cg_memstat {
 int memstat_parse(struct span text, bool v1, struct cg_memstat *ret);
 
 struct cg_memory {
-	uint64_t limit;      /* effective memory limit, bytes; UINT64_MAX = none */
-	uint64_t usage;      /* memory.current / memory.usage_in_bytes */
+	uint64_t limit;	     /* effective memory limit, bytes; UINT64_MAX = none */
+	uint64_t usage;	     /* memory.current / memory.usage_in_bytes */
 	bool swap_accounted; /* the cgroup exposes swap accounting */
-	uint64_t swap_limit; /* swap alone (v2 memory.swap.max; v1 memsw - mem); UINT64_MAX = none */
+	uint64_t
+		swap_limit; /* swap alone (v2 memory.swap.max; v1 memsw - mem); UINT64_MAX = none */
 	uint64_t swap_usage; /* swap alone, bytes */
 	struct cg_memstat stat;
 };
@@ -48,7 +49,13 @@ struct mem_view {
 	uint64_t swap_total, swap_free;
 };
 
-/* With no limit (or a limit above the host) total is the host's MemTotal. */
+/*
+ * With no limit (or a limit above the host) total is the host's MemTotal. cg->limit must already
+ * be the effective one (the caller folds in stat.hierarchical_memory_limit and sampled limits).
+ * Fields are clamped so that every field <= total and procps free never shows negative used
+ * (free + buffers + cached + sreclaimable <= total: cached is cut first, then sreclaimable).
+ * Swap is 0 unless cg->swap_accounted. Always returns 0.
+ */
 int mem_view_compute(const struct host_memory *host, const struct cg_memory *cg,
 		     struct mem_view *ret);
 

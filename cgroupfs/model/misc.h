@@ -31,7 +31,7 @@ uint64_t loadavg_step(uint64_t load, uint64_t exp, uint64_t active);
 struct loadavg {
 	uint64_t avg[3];  /* fixed point, FSHIFT 11 */
 	uint64_t running; /* runnable threads of the machine */
-	uint64_t total;   /* threads of the machine */
+	uint64_t total;	  /* threads of the machine */
 	uint64_t lastpid; /* newest pid as the reader sees it */
 };
 int loadavg_parse(struct span host_loadavg, struct loadavg *ret);
@@ -57,8 +57,10 @@ int pidstat_starttime(struct span pidstat, uint64_t *ret_ticks);
 
 /*
  * Fill the memory, swap, uptime and load fields of @si from the machine's view, keeping
- * procs and the high-memory fields from the host values already in @si. Honour si->mem_unit
- * (set it to 1 when everything fits, else scale) so 32-bit callers are right too.
+ * procs from the host values already in @si. mem_unit is 1 when every byte count fits an
+ * unsigned long, else the smallest power of two that makes them fit (32-bit callers).
+ * totalhigh/freehigh are set to 0 (the machine has no high memory; host values would be in
+ * the host's mem_unit). Loads are FSHIFT fixed point shifted to SI_LOAD_SHIFT.
  */
 void sysinfo_apply(const struct mem_view *v, uint64_t uptime_s, const struct loadavg *l,
 		   struct sysinfo *si);

@@ -103,7 +103,7 @@ int parse_u64(struct span s, uint64_t *ret)
 
 int parse_u64_str(const char *s, uint64_t *ret)
 {
-	return parse_u64((struct span){ s, strlen(s) }, ret);
+	return parse_u64((struct span){s, strlen(s)}, ret);
 }
 
 int keyed_u64(struct span text, const char *key, uint64_t *ret)

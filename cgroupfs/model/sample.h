@@ -14,11 +14,11 @@
 #include "misc.h"
 
 struct cg_sample {
-	struct loadavg load;   /* lastpid is not sampled: 0 */
-	uint64_t mem_limit;    /* bytes, UINT64_MAX = none */
-	uint64_t swap_limit;   /* bytes of swap alone, UINT64_MAX = none */
-	uint64_t quota_us;     /* UINT64_MAX = none */
+	struct loadavg load; /* lastpid is not sampled: 0 */
+	uint64_t mem_limit;  /* bytes, UINT64_MAX = none */
+	uint64_t swap_limit; /* bytes of swap alone, UINT64_MAX = none */
+	uint64_t quota_us;   /* UINT64_MAX = none */
 	uint64_t period_us;
 	bool has_cpuset;
-	struct cpuset cpuset;  /* effective cpuset */
+	struct cpuset cpuset; /* effective cpuset */
 };

@@ -20,7 +20,7 @@
 #include "../model/misc.h"
 
 struct cg_src {
-	int rootfd;             /* directory fd of "/" (host) or of a fixture tree */
+	int rootfd;		/* directory fd of "/" (host) or of a fixture tree */
 	uint64_t ticks_per_sec; /* USER_HZ, normally 100 */
 };
 
@@ -31,12 +31,12 @@ int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t si
 /* The machine cgroup of a process: see DESIGN.md "Which cgroup is the machine". */
 struct cg_machine {
 	struct cg_mounts mounts;
-	struct cg_paths paths;    /* machine cgroup per controller */
-	struct cg_paths top;      /* highest ancestor visible to the reader, per controller */
-	pid_t init_pid;           /* pid (in the src's /proc) whose start time is the machine's
-				     start; 0 = the oldest process in the machine cgroup */
-	unsigned rule;            /* 1..4: which DESIGN.md rule chose the machine */
-	bool cgroupns, pidns;     /* the process is in a non-initial namespace */
+	struct cg_paths paths; /* machine cgroup per controller */
+	struct cg_paths top;   /* highest ancestor visible to the reader, per controller */
+	pid_t init_pid;	       /* pid (in the src's /proc) whose start time is the machine's
+				  start; 0 = the oldest process in the machine cgroup */
+	unsigned rule;	       /* 1..4: which DESIGN.md rule chose the machine */
+	bool cgroupns, pidns;  /* the process is in a non-initial namespace */
 };
 
 /*
@@ -55,8 +55,8 @@ int cg_read(const struct cg_src *src, const struct cg_machine *m, enum cg_contro
 /* Limits walked from the machine cgroup up to m->top, usage and memory.stat; v1 and v2. */
 int cg_read_memory(const struct cg_src *src, const struct cg_machine *m, struct cg_memory *ret);
 /* cpuset, quota (tightest over ancestors), CPU time; v1 usage_all is read into @scratch. */
-int cg_read_cpu(const struct cg_src *src, const struct cg_machine *m, char *scratch,
-		size_t size, struct cg_cpu *ret);
+int cg_read_cpu(const struct cg_src *src, const struct cg_machine *m, char *scratch, size_t size,
+		struct cg_cpu *ret);
 
 /* Uptime of the machine and of the host, hundredths of a second, both from the src's
  * proc/uptime and the start time of the machine's first process. */

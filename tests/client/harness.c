@@ -154,7 +154,7 @@ int harness_run(char *const argv[], char *const env_extra[], char **ret_out, cha
 
 int harness_sh(const char *cmd, char **ret_out, char **ret_err)
 {
-	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
 
 	return harness_run(argv, NULL, ret_out, ret_err);
 }
@@ -210,7 +210,8 @@ static int list_hierarchies(char mounts[][256], char names[][64], int max)
 			char ctl[64] = "";
 			char *save, *tok;
 
-			for (tok = strtok_r(opts, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			for (tok = strtok_r(opts, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
 				if (!strcmp(tok, "rw") || !strcmp(tok, "ro") ||
 				    !strncmp(tok, "name=", 5) || strchr(tok, '='))
 					continue;
@@ -219,7 +220,8 @@ static int list_hierarchies(char mounts[][256], char names[][64], int max)
 				strncat(ctl, tok, sizeof(ctl) - strlen(ctl) - 1);
 			}
 			if (!*ctl)
-				continue; /* named hierarchy (name=systemd): no controller to test */
+				continue; /* named hierarchy (name=systemd): no controller to test
+					   */
 			snprintf(names[n], 64, "%s", ctl);
 		} else {
 			continue;
@@ -242,7 +244,8 @@ int testcg_create(struct testcg *cg)
 		return n < 0 ? n : -ENOENT;
 	snprintf(cg->name, sizeof(cg->name), "cgproc-test-%d-%d", getpid(), counter++);
 	for (int i = 0; i < n; i++) {
-		snprintf(cg->dir[cg->n], sizeof(cg->dir[0]), "%s/cgproc-test-%d-%d", mounts[i], getpid(), counter - 1);
+		snprintf(cg->dir[cg->n], sizeof(cg->dir[0]), "%s/cgproc-test-%d-%d", mounts[i],
+			 getpid(), counter - 1);
 		snprintf(cg->ctrl[cg->n], sizeof(cg->ctrl[0]), "%s", names[i]);
 		if (mkdir(cg->dir[cg->n], 0755) < 0 && errno != EEXIST) {
 			int r = -errno;

@@ -22,7 +22,7 @@ static void teardown(void)
 
 Test(harness, cgroup_lifecycle, .init = setup, .fini = teardown)
 {
-	char *argv[] = { "sleep", "30", NULL }, path[64], *out = NULL;
+	char *argv[] = {"sleep", "30", NULL}, path[64], *out = NULL;
 	pid_t pid;
 
 	harness_require_root();
@@ -37,7 +37,6 @@ Test(harness, cgroup_lifecycle, .init = setup, .fini = teardown)
 	harness_kill(pid);
 	free(out);
 	testcg_destroy(&cg);
-	cr_assert_neq(access("/sys/fs/cgroup/memory", F_OK) == 0 &&
-			      access(cg.dir[0], F_OK) == 0,
+	cr_assert_neq(access("/sys/fs/cgroup/memory", F_OK) == 0 && access(cg.dir[0], F_OK) == 0,
 		      1);
 }

@@ -7,9 +7,8 @@
 #include "model/buf.h"
 #include "model/parse.h"
 
-static struct span S(const char *s)
-{
-	return (struct span){ s, strlen(s) };
+static struct span S(const char *s) {
+	return (struct span){s, strlen(s)};
 }
 
 Test(parse, u64_plain_and_max)

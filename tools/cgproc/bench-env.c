@@ -23,6 +23,7 @@
 
 #include "cgproc-config.h"
 #include "bench.h"
+#include "paths.h"
 
 #define CG_PREFIX "cgproc-bench-"
 #define FUSE_SUPER_MAGIC 0x65735546
@@ -464,19 +465,15 @@ bool bench_find(const char *what, char *path, size_t size, char *why, size_t why
 		return false;
 	}
 	if (strcmp(what, "shim") == 0) {
-		snprintf(cand, sizeof(cand), "%s/preload/libcgproc.so",
-			 build ? CGPROC_BUILD_ROOT : "");
-		if (build && try_path(cand, R_OK, path, size))
-			return true;
-		snprintf(cand, sizeof(cand), "%s/libcgproc.so", CGPROC_LIBDIR);
-		if (!build && try_path(cand, R_OK, path, size))
+		/* the same lookup as `cgproc run`: $CGPROC_SHIM, build tree, libdir */
+		if (cgproc_find_shim(path, size) == 0)
 			return true;
 		snprintf(why, why_size, "libcgproc.so not built");
 		return false;
 	}
 	if (strcmp(what, "empty") == 0) {
-		snprintf(cand, sizeof(cand), "%s/tools/bench/libempty.so", CGPROC_BUILD_ROOT);
-		if (build && try_path(cand, R_OK, path, size))
+		if (build && cgproc_find_artefact(NULL, "tools/bench/libempty.so", "libempty.so", path,
+						  size) == 0)
 			return true;
 		snprintf(why, why_size, "libempty.so exists only in the build tree");
 		return false;

@@ -11,10 +11,10 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{ "run", cmd_run, "run a command in a limited cgroup that it sees as its machine" },
-	{ "show", cmd_show, "print the virtual files a process sees" },
-	{ "doctor", cmd_doctor, "say what works on this host and why not" },
-	{ "bench", cmd_bench, "measure native /proc, the shim, cgprocfs and lxcfs side by side" },
+	{"run", cmd_run, "run a command in a limited cgroup that it sees as its machine"},
+	{"show", cmd_show, "print the virtual files a process sees"},
+	{"doctor", cmd_doctor, "say what works on this host and why not"},
+	{"bench", cmd_bench, "measure native /proc, the shim, cgprocfs and lxcfs side by side"},
 };
 
 static void usage(FILE *f)

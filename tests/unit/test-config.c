@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests of configuration parsing (model/config.c). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "model/config.h"
+
+static struct span S(const char *s) {
+	return (struct span){s, strlen(s)};
+}
+
+/* A stand-in for vfile.c's name table, with a gap. */
+static const char *const names[] = {"meminfo", "cpuinfo", NULL, "stat", "uptime", "loadavg"};
+#define N (sizeof(names) / sizeof(names[0]))
+
+Test(config, defaults)
+{
+	struct cgproc_config c;
+
+	memset(&c, 0x5a, sizeof(c));
+	config_defaults(&c);
+	cr_assert(c.enabled);
+	cr_assert_not(c.quota_view);
+	cr_assert_eq(c.files, UINT64_MAX);
+	cr_assert_str_eq(c.files_list, "all");
+	cr_assert_str_eq(c.machine, "");
+	cr_assert_str_eq(c.rundir, CGPROC_RUNDIR_DEFAULT);
+	cr_assert_str_eq(c.log, "");
+}
+
+Test(config, apply_pairs_env_form)
+{
+	struct cgproc_config c;
+
+	config_defaults(&c);
+	cr_assert_eq(config_apply(&c, S("CPU_VIEW"), S("quota")), 0);
+	cr_assert(c.quota_view);
+	cr_assert_eq(config_apply(&c, S("cpu_view"), S("CPUSET")), 0);
+	cr_assert_not(c.quota_view);
+	cr_assert_eq(config_apply(&c, S("ENABLED"), S("no")), 0);
+	cr_assert_not(c.enabled);
+	cr_assert_eq(config_apply(&c, S("Enabled"), S("1")), 0);
+	cr_assert(c.enabled);
+	cr_assert_eq(config_apply(&c, S("MACHINE"), S("/lxc/c1")), 0);
+	cr_assert_str_eq(c.machine, "/lxc/c1");
+	cr_assert_eq(config_apply(&c, S("RUNDIR"), S("/tmp/x")), 0);
+	cr_assert_str_eq(c.rundir, "/tmp/x");
+	cr_assert_eq(config_apply(&c, S("LOG"), S("/tmp/cgproc.log")), 0);
+	cr_assert_str_eq(c.log, "/tmp/cgproc.log");
+	cr_assert_eq(config_apply(&c, S("log"), S("")), 0, "empty log = off");
+	cr_assert_str_eq(c.log, "");
+	cr_assert_eq(config_apply(&c, S("FILES"), S("meminfo, STAT")), 0);
+	cr_assert_str_eq(c.files_list, "meminfo, STAT");
+	cr_assert_eq(c.files, UINT64_MAX, "not resolved yet");
+	cr_assert_eq(config_files_resolve(&c, names, N), 0);
+	cr_assert_eq(c.files, (1u << 0) | (1u << 3));
+}
+
+Test(config, apply_bad_values)
+{
+	struct cgproc_config c, before;
+	char longpath[600];
+
+	config_defaults(&c);
+	before = c;
+	cr_assert_eq(config_apply(&c, S("cpu_view"), S("quotas")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("enabled"), S("maybe")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("enabled"), S("")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("rundir"), S("")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("rundir"), S("relative/dir")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("machine"), S("no-slash")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("files"), S("")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("files"), S("meminfo,,stat")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("files"), S("meminfo;rm -rf")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("cpu"), S("quota")), -EINVAL, "unknown key");
+	cr_assert_eq(config_apply(&c, S("cpu_view_x"), S("quota")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S(""), S("")), -EINVAL);
+	memset(longpath, 'a', sizeof(longpath));
+	longpath[0] = '/';
+	cr_assert_eq(config_apply(&c, S("machine"), (struct span){longpath, sizeof(longpath)}),
+		     -EINVAL, "does not fit");
+	cr_assert_eq(config_apply(&c, S("rundir"), (struct span){longpath, 256}), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("rundir"), (struct span){"/a\0b", 4}), -EINVAL);
+	cr_assert_eq(memcmp(&c, &before, sizeof(c)), 0, "bad values change nothing");
+	cr_assert_eq(config_apply(&c, S("rundir"), (struct span){longpath, 255}), 0,
+		     "longest that fits");
+	cr_assert_eq(strlen(c.rundir), 255);
+}
+
+Test(config, text)
+{
+	struct cgproc_config c;
+	const char *t = "# cgproc.conf\n"
+			"\n"
+			"  enabled = yes\n"
+			"cpu_view=quota\r\n"
+			"files = \"meminfo,uptime\"\n"
+			"machine = /docker/abc#def\n"
+			"unknown_future_key = 1\n"
+			"cpu_view = sideways\n"
+			"just garbage\n"
+			"= novalue\n"
+			"log = /var/log/cgproc.log"; /* no final newline */
+
+	config_defaults(&c);
+	cr_assert_eq(config_apply_text(&c, S(t)), 4, "4 lines skipped");
+	cr_assert(c.enabled);
+	cr_assert(c.quota_view, "a bad later value keeps the earlier good one");
+	cr_assert_str_eq(c.files_list, "meminfo,uptime");
+	cr_assert_str_eq(c.machine, "/docker/abc#def");
+	cr_assert_str_eq(c.log, "/var/log/cgproc.log");
+	cr_assert_str_eq(c.rundir, CGPROC_RUNDIR_DEFAULT);
+	cr_assert_eq(config_files_resolve(&c, names, N), 0);
+	cr_assert_eq(c.files, (1u << 0) | (1u << 4));
+
+	config_defaults(&c);
+	cr_assert_eq(config_apply_text(&c, S("")), 0, "empty file");
+	cr_assert_eq(config_apply_text(&c, S("\n\n#\n   \n")), 0);
+	cr_assert(c.enabled);
+}
+
+Test(config, files_parse)
+{
+	uint64_t m = 7;
+
+	cr_assert_eq(config_files_parse(S("all"), names, N, &m), 0);
+	cr_assert_eq(m, UINT64_MAX);
+	cr_assert_eq(config_files_parse(S(" ALL "), names, N, &m), 0);
+	cr_assert_eq(m, UINT64_MAX);
+	cr_assert_eq(config_files_parse(S("loadavg"), names, N, &m), 0);
+	cr_assert_eq(m, 1u << 5);
+	cr_assert_eq(config_files_parse(S("cpuinfo , meminfo,meminfo"), names, N, &m), 0);
+	cr_assert_eq(m, 3);
+	/* unknown names are counted and skipped: a newer file on an older shim */
+	cr_assert_eq(config_files_parse(S("meminfo,pressure,zz"), names, N, &m), 2);
+	cr_assert_eq(m, 1);
+	m = 7;
+	cr_assert_eq(config_files_parse(S(""), names, N, &m), -EINVAL);
+	cr_assert_eq(config_files_parse(S("  "), names, N, &m), -EINVAL);
+	cr_assert_eq(config_files_parse(S("meminfo,"), names, N, &m), -EINVAL);
+	cr_assert_eq(config_files_parse(S(",meminfo"), names, N, &m), -EINVAL);
+	cr_assert_eq(m, 7, "ret untouched on failure");
+	/* an empty table knows no names */
+	cr_assert_eq(config_files_parse(S("meminfo"), NULL, 0, &m), 1);
+	cr_assert_eq(m, 0);
+}
