@@ -472,8 +472,8 @@ bool bench_find(const char *what, char *path, size_t size, char *why, size_t why
 		return false;
 	}
 	if (strcmp(what, "empty") == 0) {
-		if (build && cgproc_find_artefact(NULL, "tools/bench/libempty.so", "libempty.so", path,
-						  size) == 0)
+		if (build && cgproc_find_artefact(NULL, "tools/bench/libempty.so", "libempty.so",
+						  path, size) == 0)
 			return true;
 		snprintf(why, why_size, "libempty.so exists only in the build tree");
 		return false;

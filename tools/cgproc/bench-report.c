@@ -581,12 +581,27 @@ int bench_plot(const struct bench *b, const char *path, char *why, size_t why_si
 	fprintf(s, "set style fill solid 0.85 border -1\nset boxwidth 0.9\n");
 	fprintf(s, "set xtics rotate by -35 scale 0\nset key top left\nset yrange [1:*]\n");
 	fprintf(s, "set datafile missing 'NaN'\n");
-	fprintf(s,
-		"plot '%s' using 2:xtic(1) title columnheader(2) lc rgb '#4c72b0', "
-		"'' using 3 title columnheader(3) lc rgb '#55a868', "
-		"'' using 4 title columnheader(4) lc rgb '#c44e52', "
-		"'' using 5 title columnheader(5) lc rgb '#8172b2'\n",
-		dat);
+	{
+		static const char *const colors[_V_MAX] = {"#4c72b0", "#55a868", "#c44e52",
+							   "#8172b2"};
+		bool first = true;
+
+		/* one bar per variant that has at least one number (gnuplot warns on empty ones) */
+		fprintf(s, "plot ");
+		for (int v = 0; v < _V_MAX; v++) {
+			bool any = false;
+
+			for (int i = 0; i < b->nfiles; i++)
+				any |= have(&b->files[i].c[v]);
+			if (!any)
+				continue;
+			fprintf(s, "%s'%s' using %d%s title columnheader(%d) lc rgb '%s'",
+				first ? "" : ", ", dat, v + 2, first ? ":xtic(1)" : "", v + 2,
+				colors[v]);
+			first = false;
+		}
+		fprintf(s, "\n");
+	}
 	fclose(s);
 	pid = fork();
 	if (pid == 0) {

@@ -12,6 +12,7 @@
  * the run worked).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -504,7 +505,15 @@ static void measure_samplers(struct run *run)
 		return;
 	}
 	snprintf(cmd, sizeof(cmd), "threads %d", b->quick ? FARM_THREADS_QUICK : FARM_THREADS);
-	worker_call(&farm, cmd, &res);
+	r = worker_call(&farm, cmd, &res);
+	if (r < 0 || res < 0) {
+		snprintf(b->cgprocd_cost.reason, sizeof(b->cgprocd_cost.reason), "thread farm: %s",
+			 strerror(r < 0 ? -r : (int)-res));
+		snprintf(b->lxcfs_cost.reason, sizeof(b->lxcfs_cost.reason), "%s",
+			 b->cgprocd_cost.reason);
+		worker_stop(&farm);
+		return;
+	}
 	if (run->fs[1].pid > 0) {
 		/* register our cgroup with lxcfs's load thread */
 		snprintf(cmd, sizeof(cmd), "open %s/proc/loadavg 1", run->fs[1].mnt);
@@ -720,6 +729,9 @@ static int bench_run(struct bench *b)
 	struct run run = {.b = b};
 	int r;
 
+	for (int v = 0; v < _V_MAX; v++)
+		run.w[v].cmd_fd = run.w[v].res_fd = -1; /* not started: nothing to close */
+
 	r = bench_cg_create(&run.cg);
 	if (r < 0) {
 		fprintf(stderr, "cgproc bench: cannot create the limited cgroup: %s\n",
@@ -812,6 +824,19 @@ int cmd_bench(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "--worker") == 0)
 		return bench_worker_main(argc - 1, argv + 1);
+	/* With 0, 1 or 2 closed, a pipe could land there and dup2() onto itself would keep
+	 * O_CLOEXEC: the workers would lose their command pipe. */
+	for (;;) {
+		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (fd < 0)
+			break;
+		if (fd > 2) {
+			close(fd);
+			break;
+		}
+		fcntl(fd, F_SETFD, 0);
+	}
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
