@@ -5,6 +5,7 @@
  * bench starts on temporary mountpoints (cgprocfs, a private lxcfs), worker processes, and where
  * the artefacts under test are found. It only ever signals processes it started, by pid.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -345,6 +346,26 @@ int bench_fs_start(struct bench_fs *fs, char *const argv[])
 	return -ETIMEDOUT;
 }
 
+void bench_fs_status(struct bench_fs *fs, char *out, size_t size)
+{
+	char tail[100];
+	int status;
+
+	log_tail(fs->log, tail, sizeof(tail));
+	if (fs->pid > 0 && waitpid(fs->pid, &status, WNOHANG) == fs->pid) {
+		fs->pid = 0;
+		if (WIFSIGNALED(status))
+			snprintf(out, size, "%s died of signal %d (%s) while serving%s%s",
+				 fs->label, WTERMSIG(status), strsignal(WTERMSIG(status)),
+				 *tail ? ": " : "", tail);
+		else
+			snprintf(out, size, "%s exited with status %d while serving%s%s", fs->label,
+				 WEXITSTATUS(status), *tail ? ": " : "", tail);
+		return;
+	}
+	snprintf(out, size, "%s mount stopped answering%s%s", fs->label, *tail ? ": " : "", tail);
+}
+
 void bench_fs_stop(struct bench_fs *fs)
 {
 	if (fs->pid > 0) {
@@ -478,7 +499,23 @@ bool bench_find(const char *what, char *path, size_t size, char *why, size_t why
 		snprintf(why, why_size, "libempty.so exists only in the build tree");
 		return false;
 	}
-	/* programs: cgprocfs, cgprocd */
+	/* programs: cgprocfs, cgprocd; $CGPROC_CGPROCFS / $CGPROC_CGPROCD override */
+	{
+		char var[32];
+		const char *env;
+
+		snprintf(var, sizeof(var), "CGPROC_%s", what);
+		for (char *p = var; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		env = secure_getenv(var);
+		if (env && *env) {
+			if (env[0] == '/' && try_path(env, X_OK, path, size))
+				return true;
+			snprintf(why, why_size, "$%s=%s is not an executable absolute path", var,
+				 env);
+			return false;
+		}
+	}
 	if (build) {
 		snprintf(cand, sizeof(cand), "%s/tools/%s/%s", CGPROC_BUILD_ROOT, what, what);
 		if (try_path(cand, X_OK, path, size))

@@ -184,7 +184,7 @@ static int measure(struct run *run, struct worker *w, struct cell *c, int round,
 		c->active = false;
 		snprintf(c->reason, sizeof(c->reason), "%s worker: %s %s: %s", w->label, verb,
 			 arg ? arg : "", strerror(e));
-		return 0;
+		return e;
 	}
 	c->samples[round] = (double)ns / (double)n / 1000.0;
 	c->n = round + 1;
@@ -217,6 +217,27 @@ static void file_activate(struct run *run, struct row *r)
 			continue;
 		}
 		c->active = true;
+	}
+}
+
+/* A FUSE variant whose mount broke (daemon crashed, worker gone): n/a for every file, once,
+ * with what happened to the daemon, rather than the same error per file. */
+static void variant_check(struct run *run, int v, int err)
+{
+	struct bench *b = run->b;
+	char reason[160];
+
+	if (v != V_FUSE && v != V_LXCFS)
+		return;
+	if (err != ENOTCONN && err != ECONNABORTED && err != EPIPE && err != ETIMEDOUT &&
+	    err != ESRCH)
+		return;
+	bench_fs_status(&run->fs[v - V_FUSE], reason, sizeof(reason));
+	for (int i = 0; i < b->nfiles; i++) {
+		struct cell *c = &b->files[i].c[v];
+
+		c->active = false;
+		snprintf(c->reason, sizeof(c->reason), "%s (%s)", reason, strerror(err));
 	}
 }
 
@@ -261,6 +282,8 @@ static int measure_rounds(struct run *run)
 					    b->iterations);
 				if (r < 0)
 					return r;
+				if (r > 0)
+					variant_check(run, v, r);
 			}
 		}
 		for (int k = 0; k < 2; k++) {
@@ -269,7 +292,7 @@ static int measure_rounds(struct run *run)
 
 			r = measure(run, &run->w[v], &b->nonvirtual.c[v], round, "open",
 				    NONVIRTUAL_PATH, b->iterations);
-			for (int j = 0; j < 3 && r == 0; j++)
+			for (int j = 0; j < 3 && r >= 0; j++)
 				r = measure(run, &run->w[v], &b->libc[j].c[v], round, verbs[j],
 					    NULL, b->iterations);
 			if (r < 0)
@@ -316,26 +339,82 @@ static int smaps_rollup(pid_t pid, long *rss, long *pss, long *pd, long *anon)
 	return found == 4 ? 0 : -ENODATA;
 }
 
-/* Both workers have done exactly the same calls; they now wait for a command (paused). */
+static int cmp_long(const void *x, const void *y)
+{
+	long a = *(const long *)x, c = *(const long *)y;
+
+	return a < c ? -1 : a > c;
+}
+
+#define RSS_PAIRS 3
+
+/*
+ * Memory the shim adds to a process: fresh worker pairs (without, with the shim) make exactly
+ * the same calls (every file once, each libc call once), then wait for a command (paused) while
+ * their smaps_rollup is read. Fresh workers, because the measuring workers did different
+ * things (the native one also forked for the exec rows). Median delta over RSS_PAIRS pairs.
+ */
 static void measure_rss(struct run *run)
 {
 	struct bench *b = run->b;
+	long d[4][RSS_PAIRS], base[4][RSS_PAIRS];
 
-	if (run->w[V_SHIM].pid <= 0 || run->w[V_NATIVE].pid <= 0) {
-		snprintf(b->rss.reason, sizeof(b->rss.reason), "%s",
-			 run->w[V_SHIM].pid <= 0 ? run->worker_reason[V_SHIM]
-						 : run->worker_reason[V_NATIVE]);
+	if (!b->shim.ok) {
+		snprintf(b->rss.reason, sizeof(b->rss.reason), "%s", b->shim.reason);
 		return;
 	}
-	for (int v = 0; v < 2; v++) {
-		int r = smaps_rollup(run->w[v].pid, &b->rss.rss_kb[v], &b->rss.pss_kb[v],
-				     &b->rss.private_dirty_kb[v], &b->rss.anon_kb[v]);
+	for (int pair = 0; pair < RSS_PAIRS; pair++) {
+		struct worker w[2];
+		long v[2][4];
+		int r = 0;
 
+		for (int k = 0; k < 2; k++) {
+			r = worker_start(&w[k], &run->cg, k ? b->shim.path : NULL,
+					 k ? "shim" : "native");
+			if (r < 0) {
+				if (k)
+					worker_stop(&w[0]);
+				snprintf(b->rss.reason, sizeof(b->rss.reason), "worker: %s",
+					 strerror(-r));
+				return;
+			}
+		}
+		for (int k = 0; k < 2 && r == 0; k++) {
+			static const char *const calls[] = {"sysconf 1", "sysinfo 1", "nprocs 1"};
+			char cmd[600];
+			int64_t ns;
+
+			for (int i = 0; i < b->nfiles && r == 0; i++) {
+				snprintf(cmd, sizeof(cmd), "open %s 1", b->files[i].path);
+				r = worker_call(&w[k], cmd, &ns);
+			}
+			for (size_t i = 0; i < 3 && r == 0; i++)
+				r = worker_call(&w[k], calls[i], &ns);
+			if (r == 0)
+				r = smaps_rollup(w[k].pid, &v[k][0], &v[k][1], &v[k][2], &v[k][3]);
+		}
+		worker_stop(&w[0]);
+		worker_stop(&w[1]);
 		if (r < 0) {
-			snprintf(b->rss.reason, sizeof(b->rss.reason), "smaps_rollup: %s",
-				 strerror(-r));
+			snprintf(b->rss.reason, sizeof(b->rss.reason), "%s", strerror(-r));
 			return;
 		}
+		for (int m = 0; m < 4; m++) {
+			d[m][pair] = v[1][m] - v[0][m];
+			base[m][pair] = v[0][m];
+		}
+	}
+	for (int m = 0; m < 4; m++) {
+		long *out0[4] = {&b->rss.rss_kb[0], &b->rss.pss_kb[0], &b->rss.private_dirty_kb[0],
+				 &b->rss.anon_kb[0]};
+		long *out1[4] = {&b->rss.rss_kb[1], &b->rss.pss_kb[1], &b->rss.private_dirty_kb[1],
+				 &b->rss.anon_kb[1]};
+
+		qsort(d[m], RSS_PAIRS, sizeof(long), cmp_long);
+		qsort(base[m], RSS_PAIRS, sizeof(long), cmp_long);
+		/* stored as native and native + median delta, so the report's differences are it */
+		*out0[m] = base[m][RSS_PAIRS / 2];
+		*out1[m] = base[m][RSS_PAIRS / 2] + d[m][RSS_PAIRS / 2];
 	}
 	b->rss.ok = true;
 }

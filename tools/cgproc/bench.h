@@ -73,6 +73,8 @@ struct bench_fs {
  * mountpoint is a FUSE mount. On failure fs->reason says why. */
 int bench_fs_start(struct bench_fs *fs, char *const argv[]);
 void bench_fs_stop(struct bench_fs *fs);
+/* Why a started file system stopped working (reaps it when it died). */
+void bench_fs_status(struct bench_fs *fs, char *out, size_t size);
 /* CPU time (user+system) of a live process in ns, from /proc/<pid>/stat. */
 int proc_cpu_ns(pid_t pid, uint64_t *ret);
 
