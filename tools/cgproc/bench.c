@@ -595,6 +595,7 @@ static void measure_lxcfs_load(struct run *run)
 			 LXCFS_WINDOW_S);
 		return;
 	}
+	usleep(500000); /* let FUSE threads of the last request go idle or exit */
 	if (proc_cpu_ns(run->fs[1].pid, &c0) < 0) {
 		snprintf(s->reason, sizeof(s->reason), "cannot read lxcfs CPU time");
 		return;
@@ -603,6 +604,11 @@ static void measure_lxcfs_load(struct run *run)
 		;
 	if (bench_interrupted || proc_cpu_ns(run->fs[1].pid, &c1) < 0) {
 		snprintf(s->reason, sizeof(s->reason), "interrupted");
+		return;
+	}
+	if (c1 < c0) {
+		snprintf(s->reason, sizeof(s->reason),
+			 "lxcfs threads exited during the window; CPU time not comparable");
 		return;
 	}
 	s->threads = cg_threads(&run->cg);
