@@ -47,6 +47,10 @@ struct cg_machine {
  */
 int cg_machine_find(const struct cg_src *src, pid_t pid, const char *override,
 		    struct cg_machine *ret);
+/* The same with the caller's working memory instead of ~46 KiB of stack (signal handlers, small
+ * thread stacks): @scratch holds a struct cg_machine plus the mountinfo text. -ENOBUFS: bigger. */
+int cg_machine_find_scratch(const struct cg_src *src, pid_t pid, const char *override,
+			    char *scratch, size_t size, struct cg_machine *ret);
 
 /* Read @file of the machine cgroup of controller @c ("memory.stat"). -ENODATA when absent. */
 int cg_read(const struct cg_src *src, const struct cg_machine *m, enum cg_controller c,
@@ -57,6 +61,9 @@ int cg_read_memory(const struct cg_src *src, const struct cg_machine *m, struct 
 /* cpuset, quota (tightest over ancestors), CPU time; v1 usage_all is read into @scratch. */
 int cg_read_cpu(const struct cg_src *src, const struct cg_machine *m, char *scratch, size_t size,
 		struct cg_cpu *ret);
+/* cpuset and quota only (user/system 0, usage_all empty): what cpuinfo, the CPU lists and
+ * sysconf(_SC_NPROCESSORS_*) need, two to three reads fewer. */
+int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *ret);
 
 /* Uptime of the machine and of the host, hundredths of a second, both from the src's
  * proc/uptime and the start time of the machine's first process. */
