@@ -220,25 +220,47 @@ static void file_activate(struct run *run, struct row *r)
 	}
 }
 
-/* A FUSE variant whose mount broke (daemon crashed, worker gone): n/a for every file, once,
- * with what happened to the daemon, rather than the same error per file. */
+/* A variant that broke for good (its worker died: the shim crashed it; its FUSE daemon died):
+ * n/a for every cell of it, once, with what happened, rather than the same error per file. */
 static void variant_check(struct run *run, int v, int err)
 {
 	struct bench *b = run->b;
-	char reason[160];
+	char reason[160] = "";
+	int status, tries = 0;
+	pid_t got = 0;
 
-	if (v != V_FUSE && v != V_LXCFS)
-		return;
-	if (err != ENOTCONN && err != ECONNABORTED && err != EPIPE && err != ETIMEDOUT &&
-	    err != ESRCH)
-		return;
-	bench_fs_status(&run->fs[v - V_FUSE], reason, sizeof(reason));
-	for (int i = 0; i < b->nfiles; i++) {
-		struct cell *c = &b->files[i].c[v];
+	/* the worker's pipe closes a moment before it can be reaped */
+	while (run->w[v].pid > 0 && (err == EPIPE || err == ESRCH) && tries++ < 100 &&
+	       (got = waitpid(run->w[v].pid, &status, WNOHANG)) == 0)
+		usleep(2000);
+	if (run->w[v].pid > 0 && got == run->w[v].pid) {
+		if (WIFSIGNALED(status))
+			snprintf(reason, sizeof(reason), "the %s worker died of signal %d (%s)",
+				 run->w[v].label, WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			snprintf(reason, sizeof(reason), "the %s worker exited with status %d",
+				 run->w[v].label, WEXITSTATUS(status));
+		run->w[v].pid = 0;
+		worker_stop(&run->w[v]);
+	} else if ((v == V_FUSE || v == V_LXCFS) &&
+		   (err == ENOTCONN || err == ECONNABORTED || err == ETIMEDOUT)) {
+		char fs[140];
 
-		c->active = false;
-		snprintf(c->reason, sizeof(c->reason), "%s (%s)", reason, strerror(err));
+		bench_fs_status(&run->fs[v - V_FUSE], fs, sizeof(fs));
+		snprintf(reason, sizeof(reason), "%s (%s)", fs, strerror(err));
 	}
+	if (!*reason)
+		return; /* one file failed: that cell says why */
+	for (int i = 0; i < b->nfiles; i++)
+		cell_na(&b->files[i].c[v], reason);
+	if (v <= V_SHIM) {
+		for (int k = 0; k < 3; k++)
+			cell_na(&b->libc[k].c[v], reason);
+		cell_na(&b->nonvirtual.c[v], reason);
+	}
+	if (v == V_NATIVE)
+		for (int k = 0; k < 3; k++)
+			cell_na(&b->exec.c[k], reason);
 }
 
 static int measure_rounds(struct run *run)
@@ -292,9 +314,14 @@ static int measure_rounds(struct run *run)
 
 			r = measure(run, &run->w[v], &b->nonvirtual.c[v], round, "open",
 				    NONVIRTUAL_PATH, b->iterations);
-			for (int j = 0; j < 3 && r >= 0; j++)
+			if (r > 0)
+				variant_check(run, v, r);
+			for (int j = 0; j < 3 && r >= 0; j++) {
 				r = measure(run, &run->w[v], &b->libc[j].c[v], round, verbs[j],
 					    NULL, b->iterations);
+				if (r > 0)
+					variant_check(run, v, r);
+			}
 			if (r < 0)
 				return r;
 		}
@@ -306,6 +333,8 @@ static int measure_rounds(struct run *run)
 				    b->exec_iterations);
 			if (r < 0)
 				return r;
+			if (r > 0)
+				variant_check(run, V_NATIVE, r);
 		}
 	}
 	if (isatty(2))
