@@ -247,6 +247,10 @@ void bench_print_table(const struct bench *b, FILE *f)
 		col(f, fmt_ratio(ratio(&r->c[V_SHIM], &r->c[V_NATIVE]), 1.05, true, r0, sizeof(r0)),
 		    10);
 		fputc('\n', f);
+		for (int v = 0; v <= V_SHIM; v++)
+			if (!have(&r->c[v]))
+				fprintf(f, "  n/a: %s\n",
+					r->c[v].active ? r->c[v].s.reason : r->c[v].reason);
 	}
 
 	fprintf(f, "\n%-34s %13s %13s %13s %10s\n", "fork+exec+wait /bin/true, us", "no preload",
