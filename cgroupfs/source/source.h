@@ -37,6 +37,11 @@ struct cg_machine {
 				  start; 0 = the oldest process in the machine cgroup */
 	unsigned rule;	       /* 1..4: which DESIGN.md rule chose the machine */
 	bool cgroupns, pidns;  /* the process is in a non-initial namespace */
+	/* When the machine started, in clock ticks since boot (field 22 of /proc/<pid>/stat), as
+	 * cg_machine_resolve_start() found it; start_known false = find it on every uptime read.
+	 * start_is_host: the machine is the host's root cgroup, whose uptime is the host's. */
+	bool start_known, start_is_host;
+	uint64_t start_ticks;
 };
 
 /*
@@ -67,5 +72,9 @@ int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, str
 
 /* Uptime of the machine and of the host, hundredths of a second, both from the src's
  * proc/uptime and the start time of the machine's first process. */
+/* Find and store the machine's start (a walk of cgroup.procs on rule 4), so that front ends that
+ * keep a machine for a while do not repeat that walk on every read of stat, uptime or pid-stat. */
+int cg_machine_resolve_start(const struct cg_src *src, struct cg_machine *m);
+
 int cg_read_uptime(const struct cg_src *src, const struct cg_machine *m, uint64_t *ret_uptime_cs,
 		   uint64_t *ret_host_uptime_cs);

@@ -159,6 +159,11 @@ static int machine_start(const struct cg_src *src, const struct cg_machine *m, b
 	struct walk w = {.src = src};
 	int c, fd, r;
 
+	if (m->start_known) {
+		*ret_host = m->start_is_host;
+		*ret_ticks = m->start_ticks;
+		return 0;
+	}
 	if (m->init_pid > 0) {
 		*ret_host = false;
 		return pid_starttime(src, m->init_pid, ret_ticks);
@@ -185,6 +190,24 @@ static int machine_start(const struct cg_src *src, const struct cg_machine *m, b
 		return -ENODATA;
 	*ret_host = false;
 	*ret_ticks = w.oldest;
+	return 0;
+}
+
+int cg_machine_resolve_start(const struct cg_src *src, struct cg_machine *m)
+{
+	uint64_t ticks = 0;
+	bool host = false;
+	int r;
+
+	if (!src || !m)
+		return -EINVAL;
+	m->start_known = false;
+	r = machine_start(src, m, &host, &ticks);
+	if (r < 0)
+		return r;
+	m->start_ticks = ticks;
+	m->start_is_host = host;
+	m->start_known = true;
 	return 0;
 }
 

@@ -119,6 +119,15 @@ Test(facts, v2_limits)
 	cr_assert_eq(cg_read_uptime(&src, &m, &up, &host), 0);
 	cr_expect_eq(host, 90000050);
 	cr_expect_eq(up, 90000050 - 89000000);
+	/* a resolved start is kept and used, and gives the same uptime as the walk */
+	cr_assert_eq(cg_machine_resolve_start(&src, &m), 0);
+	cr_expect(m.start_known && !m.start_is_host);
+	cr_expect_eq(m.start_ticks, 89000000);
+	cr_assert_eq(cg_read_uptime(&src, &m, &up, &host), 0);
+	cr_expect_eq(up, 90000050 - 89000000);
+	m.start_ticks = 89500000; /* proof that the kept value, not a new walk, is used */
+	cr_assert_eq(cg_read_uptime(&src, &m, &up, &host), 0);
+	cr_expect_eq(up, 90000050 - 89500000);
 	close(src.rootfd);
 
 	/* rule 3: init.scope stripped; ct1's cpuset 2-3 and 1 GiB, machine.slice's 1.5 CPUs */

@@ -95,7 +95,7 @@ static void config_load(struct show *s, const char *machine)
 	size_t len;
 
 	config_defaults(&s->config);
-	if (read_whole(s, CGPROC_CONF_PATH + 1, &len) == 0)
+	if (read_whole(s, &CGPROC_CONF_PATH[1], &len) == 0)
 		(void)config_apply_text(&s->config, (struct span){s->out, len});
 	if (s->pid > 0)
 		snprintf(dir, sizeof(dir), "proc/%d", (int)s->pid);
