@@ -5,11 +5,35 @@
  */
 #pragma once
 
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "source.h"
+
+/*
+ * fstatat()/fstat() through syscall(2). glibc 2.33 turned fstatat and fstat into new versioned
+ * symbols (fstatat64@GLIBC_2.33); the core is linked into the preload shim, which must load on
+ * older glibc, so the core never imports them. On x86_64 and aarch64 the kernel's struct stat of
+ * newfstatat is glibc's struct stat.
+ */
+static inline int src_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+#ifdef SYS_newfstatat
+	return (int)syscall(SYS_newfstatat, dirfd, path, st, flags);
+#else
+	return fstatat(dirfd, path, st, flags);
+#endif
+}
+
+static inline int src_fstat(int fd, struct stat *st)
+{
+	return src_fstatat(fd, "", st, AT_EMPTY_PATH);
+}
 
 /* The kernel's fixed inode numbers of the initial namespaces (include/linux/proc_ns.h). */
 #define NS_INIT_CGROUP_INO 0xEFFFFFFBU

@@ -16,6 +16,7 @@
 
 #include "cgproc.h"
 #include "model/config.h"
+#include "source/table.h"
 #include "vfile.h"
 
 #define SHOW_BUF_MIN (64 * 1024)
@@ -25,6 +26,8 @@ struct show {
 	struct cg_src src;
 	struct cg_machine *machine;
 	struct cgproc_config config;
+	struct cg_sample sample; /* cgprocd's values for the machine, when has_sample */
+	bool has_sample;
 	pid_t pid; /* 0 = cgproc itself (proc/self) */
 	char *scratch, *out;
 	size_t scratch_size, out_size;
@@ -154,6 +157,13 @@ static void explain(const struct show *s)
 		       (int)m->init_pid);
 	else
 		printf("start:    the oldest process in the machine cgroup\n");
+	if (s->has_sample)
+		printf("sampler:  fresh table in %s (load %lu.%02lu, limits from the host)\n",
+		       s->config.rundir, (unsigned long)(s->sample.load.avg[0] >> LOADAVG_FSHIFT),
+		       (unsigned long)((s->sample.load.avg[0] & (LOADAVG_FIXED_1 - 1)) * 100 >>
+				       LOADAVG_FSHIFT));
+	else
+		printf("sampler:  no fresh table in %s (host load average)\n", s->config.rundir);
 	printf("%-9s %-3s %-28s %-30s %s\n", "CONTROLLER", "V", "MOUNT", "MACHINE", "TOP");
 	for (unsigned c = 0; c < _CG_MAX; c++) {
 		const char *name = cg_controller_name((enum cg_controller)c);
@@ -180,7 +190,7 @@ static int show_file(struct show *s, const struct vfile *vf, pid_t pid, pid_t ti
 			.src = &s->src,
 			.machine = s->machine,
 			.config = &s->config,
-			.sample = NULL,
+			.sample = s->has_sample ? &s->sample : NULL,
 			.pid = pid,
 			.tid = tid,
 			.scratch = s->scratch,
@@ -329,6 +339,9 @@ int cmd_show(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+
+	/* The sampler table under the same root (fixture trees may carry one); none: NULL. */
+	s.has_sample = cg_sample_lookup(&s.src, s.machine, s.config.rundir, &s.sample) == 0;
 
 	if (do_explain) {
 		explain(&s);
