@@ -577,7 +577,9 @@ Test(cgprocd, survives_churn, .init = setup, .fini = teardown, .timeout = 120)
 	snprintf(table, sizeof(table), "%s/%s", rundir, CGTABLE_FILE);
 	daemon_pid = daemon_start(args);
 	t0 = now_s();
-	while (now_s() - t0 < 6) {
+	/* A fixed amount of churn, not a fixed time: on a loaded host a v1 rmdir alone can take
+	 * 100 ms, so rounds per second say nothing about the daemon. */
+	while ((rounds < 12 || !strstr(slurp(log), "pass=20 ")) && now_s() - t0 < 90) {
 		struct testcg *cg = cg_new();
 
 		child_create(cg, "sub");
@@ -600,7 +602,7 @@ Test(cgprocd, survives_churn, .init = setup, .fini = teardown, .timeout = 120)
 		}
 	}
 	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
-	cr_assert(rounds > 10);
-	cr_assert(strstr(slurp(log), "pass=20 "), "fewer than 20 passes in 6 s");
+	cr_assert_geq(rounds, 12);
+	cr_assert(strstr(slurp(log), "pass=20 "), "fewer than 20 passes during the churn");
 	cr_assert_null(strstr(slurp(log), "cannot write"), "log: %s", slurp(log));
 }

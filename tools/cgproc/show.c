@@ -35,7 +35,8 @@ struct show {
 
 static void usage(FILE *f)
 {
-	fputs("Usage: cgproc show [--pid PID] [--root DIR] [--machine PATH] [--explain] [FILE...]\n"
+	fputs("Usage: cgproc show [--pid PID] [--root DIR] [--machine PATH] [--explain] [--list] "
+	      "[FILE...]\n"
 	      "\n"
 	      "Print the virtual files as process PID would read them through cgproc.\n"
 	      "\n"
@@ -46,6 +47,7 @@ static void usage(FILE *f)
 	      "                      cgproc.conf)\n"
 	      "  -e, --explain       say which rule chose the machine cgroup and show its path\n"
 	      "                      per controller; files follow only when FILE is given\n"
+	      "  -l, --list          list the virtual files: short name and path\n"
 	      "  -h, --help          show this help\n"
 	      "\n"
 	      "FILE is a short name (meminfo, cpuinfo, stat, uptime, loadavg, swaps, diskstats,\n"
@@ -254,9 +256,13 @@ static int parse_pid(const char *arg, pid_t *ret)
 int cmd_show(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"pid", required_argument, NULL, 'p'},	   {"root", required_argument, NULL, 'r'},
-		{"machine", required_argument, NULL, 'm'}, {"explain", no_argument, NULL, 'e'},
-		{"help", no_argument, NULL, 'h'},	   {},
+		{"pid", required_argument, NULL, 'p'},
+		{"root", required_argument, NULL, 'r'},
+		{"machine", required_argument, NULL, 'm'},
+		{"explain", no_argument, NULL, 'e'},
+		{"list", no_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{},
 	};
 	const char *root = "/", *machine = NULL;
 	struct show s = {.src = {.rootfd = -1}};
@@ -264,7 +270,7 @@ int cmd_show(int argc, char **argv)
 	int c, r, rc = 0;
 	long tck;
 
-	while ((c = getopt_long(argc, argv, "+p:r:m:eh", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "+p:r:m:elh", options, NULL)) >= 0) {
 		switch (c) {
 		case 'p':
 			if (parse_pid(optarg, &s.pid) < 0) {
@@ -286,6 +292,11 @@ int cmd_show(int argc, char **argv)
 		case 'e':
 			do_explain = true;
 			break;
+		case 'l':
+			/* The table itself: short name (for files= and FILE) and path. */
+			vfile_foreach (vf)
+				printf("%-16s %s\n", vf->name, vf->path);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
