@@ -171,6 +171,7 @@ __attribute__((constructor)) static void shim_init(void)
 	else
 		shim_config.log[0] = '\0';
 	config_resolve_files(&shim_config);
+	shim_kept_init();
 	/* Without the next symbols there is nothing to fall back to: stay a passthrough. */
 	if (!real_openat || !real_open || !real_fopen || !real_sysconf)
 		shim_config.enabled = false;

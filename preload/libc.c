@@ -13,9 +13,88 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "raw.h"
 #include "shim.h"
+
+/*
+ * The answers of sysinfo() and of the CPU count are kept for ANSWER_TTL_NS per process (keyed by
+ * getpid(): a forked child asks again): the JVM calls sysinfo 42 times while starting, and
+ * runtimes ask for the CPU count in loops. sysinfo's fields, host ones included (uptime, procs,
+ * loads), are then up to that old; the files are always rendered fresh. Seqlock slots like the
+ * machine's (machine.c): readers copy and retry, one writer claimed by compare-and-swap, never
+ * waited for.
+ */
+#define ANSWER_TTL_NS 100000000LL
+
+struct answer {
+	atomic_uint seq;
+	atomic_int writer;
+	pid_t pid;
+	long long stamp_ns;
+	struct sysinfo si;
+	unsigned nprocs;
+};
+
+static struct answer kept_sysinfo, kept_nprocs;
+
+static long long answer_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static bool answer_get(struct answer *a, pid_t pid, long long now, struct sysinfo *ret_si,
+		       unsigned *ret_n)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		unsigned s1 = atomic_load_explicit(&a->seq, memory_order_acquire);
+		struct sysinfo si;
+		unsigned n;
+		bool fresh;
+
+		if (s1 == 0 || (s1 & 1))
+			return false;
+		fresh = a->pid == pid && now >= a->stamp_ns && now - a->stamp_ns < ANSWER_TTL_NS;
+		si = a->si;
+		n = a->nprocs;
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&a->seq, memory_order_relaxed) != s1)
+			continue;
+		if (!fresh)
+			return false;
+		if (ret_si)
+			*ret_si = si;
+		if (ret_n)
+			*ret_n = n;
+		return true;
+	}
+	return false;
+}
+
+static void answer_put(struct answer *a, pid_t pid, long long now, const struct sysinfo *si,
+		       unsigned n)
+{
+	int w = atomic_load_explicit(&a->writer, memory_order_relaxed);
+	unsigned s;
+
+	if (w == pid || !atomic_compare_exchange_strong(&a->writer, &w, pid))
+		return;
+	s = atomic_load_explicit(&a->seq, memory_order_relaxed) | 1;
+	atomic_store_explicit(&a->seq, s, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	a->pid = pid;
+	a->stamp_ns = now;
+	if (si)
+		a->si = *si;
+	a->nprocs = n;
+	atomic_store_explicit(&a->seq, s + 1, memory_order_release);
+	atomic_store_explicit(&a->writer, 0, memory_order_release);
+}
 
 static int raw_sysinfo(struct sysinfo *info)
 {
@@ -47,8 +126,12 @@ static int machine_sysinfo(struct sysinfo *info)
 {
 	struct shim_ctx ctx;
 	struct sysinfo si = *info;
+	pid_t pid = raw_getpid();
+	long long now = answer_now();
 	int r;
 
+	if (answer_get(&kept_sysinfo, pid, now, info, NULL))
+		return 0;
 	r = shim_ctx_open(&ctx);
 	if (r < 0)
 		return r;
@@ -60,17 +143,24 @@ static int machine_sysinfo(struct sysinfo *info)
 			si = tmp;
 	} while (r < 0 && shim_ctx_retry(&ctx, r) == 0);
 	shim_ctx_close(&ctx);
-	if (r >= 0)
+	if (r >= 0) {
 		*info = si;
+		answer_put(&kept_sysinfo, pid, now, &si, 0);
+	}
 	return r;
 }
 
 static int machine_nprocs(bool conf, unsigned *ret)
 {
 	struct shim_ctx ctx;
+	pid_t pid = raw_getpid();
+	long long now = answer_now();
 	unsigned n;
 	int r;
 
+	/* _CONF and _ONLN are one answer (vfile_nprocs) */
+	if (answer_get(&kept_nprocs, pid, now, NULL, ret))
+		return 0;
 	r = shim_ctx_open(&ctx);
 	if (r < 0)
 		return r;
@@ -78,8 +168,10 @@ static int machine_nprocs(bool conf, unsigned *ret)
 		r = vfile_nprocs(&ctx.req, conf, &n);
 	while (r < 0 && shim_ctx_retry(&ctx, r) == 0);
 	shim_ctx_close(&ctx);
-	if (r >= 0)
+	if (r >= 0) {
 		*ret = n;
+		answer_put(&kept_nprocs, pid, now, NULL, n);
+	}
 	return r;
 }
 

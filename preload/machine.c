@@ -39,6 +39,32 @@ struct machine_slot {
 
 static struct machine_slot slot;
 
+/*
+ * Kept fds of the renders' inputs (source.h, struct src_fdcache): a pread on a kept fd instead of
+ * openat + read + close per input file (DESIGN.md cost model). Kept at fd numbers >= 1000 (out
+ * of the way of programs that expect low numbers); forgotten whenever the machine is looked up
+ * again (TTL, fork, another cgroup), so a cgroup removed and made again under the same name is
+ * never read through an old fd for more than the machine's TTL.
+ */
+#define KEPT_FD_MIN 1000
+static struct src_fdcache kept_fds;
+
+/*
+ * Host texts that may be a little old (source.h, struct src_textcache): cpuinfo (static but for
+ * "cpu MHz") and meminfo (of the host's numbers a render uses only MemTotal and SwapTotal; the
+ * lines without a cgroup counterpart are copied through and may be up to this old, DESIGN.md cost
+ * model: "host's static fields cached"). /proc/stat, uptime and loadavg stay fresh.
+ */
+#define HOST_TEXT_AGE_NS 1000000000ULL
+static struct src_textcache kept_texts;
+
+void shim_kept_init(void)
+{
+	src_fdcache_init(&kept_fds, KEPT_FD_MIN);
+	(void)src_textcache_add(&kept_texts, "proc/cpuinfo", HOST_TEXT_AGE_NS);
+	(void)src_textcache_add(&kept_texts, "proc/meminfo", HOST_TEXT_AGE_NS);
+}
+
 static long long mono_ns(void)
 {
 	struct timespec ts;
@@ -48,10 +74,12 @@ static long long mono_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, int *ret_rc)
+static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, int *ret_rc,
+		      long long *ret_stamp)
 {
 	for (int tries = 0; tries < 4; tries++) {
 		unsigned s1 = atomic_load_explicit(&slot.seq, memory_order_acquire);
+		long long stamp;
 		bool fresh;
 		int rc;
 
@@ -60,6 +88,7 @@ static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, int *ret
 		fresh = s1 != 0 && slot.pid == pid && now - slot.stamp_ns < MACHINE_TTL_NS &&
 			now >= slot.stamp_ns;
 		rc = slot.rc;
+		stamp = slot.stamp_ns;
 		if (fresh && rc >= 0)
 			memcpy(ret, &slot.m, sizeof(*ret));
 		atomic_thread_fence(memory_order_acquire);
@@ -68,6 +97,7 @@ static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, int *ret
 		if (!fresh)
 			return false;
 		*ret_rc = rc;
+		*ret_stamp = stamp;
 		return true;
 	}
 	return false;
@@ -96,20 +126,26 @@ static void slot_write(pid_t pid, long long now, const struct cg_machine *m, int
 
 /* cg_machine_find_scratch() works in @scratch (not on the stack: signal handlers); -ENOBUFS
  * asks for more. Failures are cached too, for the same TTL (no cgroupfs: stay cheap). */
-static int machine_get(const struct cg_src *src, char *scratch, size_t size, struct cg_machine *ret)
+static int machine_get(const struct cg_src *src, char *scratch, size_t size, struct cg_machine *ret,
+		       long long *ret_stamp)
 {
 	pid_t pid = raw_getpid();
 	long long now = mono_ns();
 	int rc;
 
-	if (slot_read(pid, now, ret, &rc))
+	if (slot_read(pid, now, ret, &rc, ret_stamp))
 		return rc;
+	*ret_stamp = now;
+	src_fdcache_invalidate(&kept_fds);
 	rc = cg_machine_find_scratch(src, 0, shim_config.machine[0] ? shim_config.machine : NULL,
 				     scratch, size, ret);
 	/* The machine's start (a walk of its cgroup.procs) is cached with it; when that fails,
 	 * uptime reads look for it themselves. */
-	if (rc >= 0)
+	if (rc >= 0) {
 		(void)cg_machine_resolve_start(src, ret);
+		/* cpuset and quota with the machine, for its TTL: renders read only what moves */
+		(void)cg_machine_resolve_limits(src, ret);
+	}
 	if (rc != -ENOBUFS)
 		slot_write(pid, now, ret, rc);
 	return rc;
@@ -211,6 +247,7 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 int shim_ctx_open(struct shim_ctx *ctx)
 {
 	struct shim_mem *mem;
+	long long stamp = 0;
 	unsigned long hz;
 	int r;
 
@@ -220,15 +257,22 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	if (!mem)
 		return -ENOMEM;
 	ctx->mem = mem;
-	ctx->src.rootfd = raw_openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	ctx->src.rootfd = src_fdcache_root_hold(&kept_fds);
+	ctx->root_held = ctx->src.rootfd >= 0;
+	if (!ctx->root_held)
+		ctx->src.rootfd = raw_openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 	if (ctx->src.rootfd < 0) {
 		r = ctx->src.rootfd;
 		goto fail;
 	}
+	ctx->src.fds = &kept_fds;
+	ctx->src.texts = &kept_texts;
+	ctx->src.clock_live = true;
+	ctx->src.self_pid = raw_getpid();
 	hz = getauxval(AT_CLKTCK);
 	ctx->src.ticks_per_sec = hz ? hz : 100;
 	for (;;) {
-		r = machine_get(&ctx->src, mem->area, mem->scratch, &mem->machine);
+		r = machine_get(&ctx->src, mem->area, mem->scratch, &mem->machine, &stamp);
 		if (r != -ENOBUFS)
 			break;
 		r = mem_area(ctx, mem->scratch * 4, mem->out);
@@ -242,7 +286,7 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	ctx->req.config = &shim_config;
 	ctx->req.sample = NULL;
 #ifdef SHIM_HAVE_TABLE
-	if (shim_sample_get(&ctx->src, &mem->machine, &mem->sample_cache, &mem->sample) == 0)
+	if (shim_sample_get(&ctx->src, &mem->machine, stamp, &mem->sample_cache, &mem->sample) == 0)
 		ctx->req.sample = &mem->sample;
 #endif
 	ctx->req.scratch = mem->area;
@@ -255,8 +299,11 @@ fail:
 
 void shim_ctx_close(struct shim_ctx *ctx)
 {
-	if (ctx->src.rootfd >= 0)
+	if (ctx->root_held)
+		src_fdcache_root_release(&kept_fds);
+	else if (ctx->src.rootfd >= 0)
 		raw_close(ctx->src.rootfd);
+	ctx->root_held = false;
 	ctx->src.rootfd = -1;
 	if (ctx->mem)
 		mem_release(ctx->mem);

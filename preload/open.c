@@ -22,6 +22,21 @@
 		}                                                                                  \
 	} while (0)
 
+/* Serve a virtual file before the real open when that can be decided (serve.c); else the real
+ * open, handed to the late hook when shim_open_pre() asked for it. */
+#define OPEN_PRE(dirfd, path, flags, late)                                                         \
+	do {                                                                                       \
+		int _fd, _k = shim_open_pre((dirfd), (path), (flags), &_fd);                       \
+		if (_k == SHIM_OPEN_SERVED)                                                        \
+			return _fd;                                                                \
+		late = _k == SHIM_OPEN_LATE;                                                       \
+	} while (0)
+
+static int open_late(bool late, int fd, const char *path, int flags)
+{
+	return late ? shim_open_hook(fd, path, flags) : fd;
+}
+
 /* Declared by glibc only under _FORTIFY_SOURCE, which the shim is built without. */
 int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
@@ -37,23 +52,28 @@ static int raw_open_errno(int dirfd, const char *path, int flags, mode_t mode)
 
 SHIM_EXPORT int open(const char *path, int flags, ...)
 {
+	bool late;
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	return shim_open_hook(real_open ? real_open(path, flags, mode)
-					: raw_open_errno(AT_FDCWD, path, flags, mode),
-			      path, flags);
+	OPEN_PRE(AT_FDCWD, path, flags, late);
+	return open_late(late,
+			 real_open ? real_open(path, flags, mode)
+				   : raw_open_errno(AT_FDCWD, path, flags, mode),
+			 path, flags);
 }
 
 SHIM_EXPORT int open64(const char *path, int flags, ...)
 {
+	bool late;
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	return shim_open_hook(real_open64
-				      ? real_open64(path, flags, mode)
-				      : raw_open_errno(AT_FDCWD, path, flags | O_LARGEFILE, mode),
-			      path, flags);
+	OPEN_PRE(AT_FDCWD, path, flags, late);
+	return open_late(late,
+			 real_open64 ? real_open64(path, flags, mode)
+				     : raw_open_errno(AT_FDCWD, path, flags | O_LARGEFILE, mode),
+			 path, flags);
 }
 
 /* __open and __open64 are the same functions as open and open64 in libc. */
@@ -63,53 +83,69 @@ SHIM_EXPORT int __open64(const char *path, int flags, ...)
 
 SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
+	bool late;
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	return shim_open_hook(real_openat ? real_openat(dirfd, path, flags, mode)
-					  : raw_open_errno(dirfd, path, flags, mode),
-			      path, flags);
+	OPEN_PRE(dirfd, path, flags, late);
+	return open_late(late,
+			 real_openat ? real_openat(dirfd, path, flags, mode)
+				     : raw_open_errno(dirfd, path, flags, mode),
+			 path, flags);
 }
 
 SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
+	bool late;
 	mode_t mode = 0;
 
 	MODE_ARG(flags, mode);
-	return shim_open_hook(real_openat64
-				      ? real_openat64(dirfd, path, flags, mode)
-				      : raw_open_errno(dirfd, path, flags | O_LARGEFILE, mode),
-			      path, flags);
+	OPEN_PRE(dirfd, path, flags, late);
+	return open_late(late,
+			 real_openat64 ? real_openat64(dirfd, path, flags, mode)
+				       : raw_open_errno(dirfd, path, flags | O_LARGEFILE, mode),
+			 path, flags);
 }
 
 /* _FORTIFY_SOURCE variants: the real ones check for O_CREAT without a mode. */
 SHIM_EXPORT int __open_2(const char *path, int flags)
 {
-	return shim_open_hook(real_open_2 ? real_open_2(path, flags)
-					  : raw_open_errno(AT_FDCWD, path, flags, 0),
-			      path, flags);
+	bool late;
+	OPEN_PRE(AT_FDCWD, path, flags, late);
+	return open_late(late,
+			 real_open_2 ? real_open_2(path, flags)
+				     : raw_open_errno(AT_FDCWD, path, flags, 0),
+			 path, flags);
 }
 
 SHIM_EXPORT int __open64_2(const char *path, int flags)
 {
-	return shim_open_hook(real_open64_2
-				      ? real_open64_2(path, flags)
-				      : raw_open_errno(AT_FDCWD, path, flags | O_LARGEFILE, 0),
-			      path, flags);
+	bool late;
+	OPEN_PRE(AT_FDCWD, path, flags, late);
+	return open_late(late,
+			 real_open64_2 ? real_open64_2(path, flags)
+				       : raw_open_errno(AT_FDCWD, path, flags | O_LARGEFILE, 0),
+			 path, flags);
 }
 
 SHIM_EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	return shim_open_hook(real_openat_2 ? real_openat_2(dirfd, path, flags)
-					    : raw_open_errno(dirfd, path, flags, 0),
-			      path, flags);
+	bool late;
+	OPEN_PRE(dirfd, path, flags, late);
+	return open_late(late,
+			 real_openat_2 ? real_openat_2(dirfd, path, flags)
+				       : raw_open_errno(dirfd, path, flags, 0),
+			 path, flags);
 }
 
 SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	return shim_open_hook(real_openat64_2 ? real_openat64_2(dirfd, path, flags)
-					      : raw_open_errno(dirfd, path, flags | O_LARGEFILE, 0),
-			      path, flags);
+	bool late;
+	OPEN_PRE(dirfd, path, flags, late);
+	return open_late(late,
+			 real_openat64_2 ? real_openat64_2(dirfd, path, flags)
+					 : raw_open_errno(dirfd, path, flags | O_LARGEFILE, 0),
+			 path, flags);
 }
 
 /* fopen mode string -> open flags (as glibc's _IO_file_fopen reads it). */
@@ -176,16 +212,52 @@ static FILE *fopen_early(const char *path, const char *mode)
 	return f;
 }
 
+/*
+ * A virtual file decided before the open (shim_open_pre) becomes a FILE with fdopen(), like
+ * fopen() it allocates; when that fails the real fopen runs. *ret_late: hand the real fopen's
+ * result to stream_hook().
+ */
+static FILE *fopen_pre(const char *path, const char *mode, bool *ret_late)
+{
+	int flags, fd, k, saved = errno;
+	FILE *f;
+
+	*ret_late = true;
+	if (!mode || (flags = mode_flags(mode)) < 0)
+		return NULL;
+	k = shim_open_pre(AT_FDCWD, path, flags, &fd);
+	*ret_late = k == SHIM_OPEN_LATE;
+	if (k != SHIM_OPEN_SERVED)
+		return NULL;
+	f = fdopen(fd, mode);
+	if (!f) {
+		raw_close(fd);
+		*ret_late = true;
+	}
+	errno = saved;
+	return f;
+}
+
 SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
 {
-	return stream_hook(real_fopen ? real_fopen(path, mode) : fopen_early(path, mode), path,
-			   mode);
+	bool late;
+	FILE *f = fopen_pre(path, mode, &late);
+
+	if (f)
+		return f;
+	f = real_fopen ? real_fopen(path, mode) : fopen_early(path, mode);
+	return late ? stream_hook(f, path, mode) : f;
 }
 
 SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	return stream_hook(real_fopen64 ? real_fopen64(path, mode) : fopen_early(path, mode), path,
-			   mode);
+	bool late;
+	FILE *f = fopen_pre(path, mode, &late);
+
+	if (f)
+		return f;
+	f = real_fopen64 ? real_fopen64(path, mode) : fopen_early(path, mode);
+	return late ? stream_hook(f, path, mode) : f;
 }
 
 /* freopen cannot be emulated before the constructor: ENOSYS there (no program seen doing it). */

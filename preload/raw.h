@@ -82,6 +82,10 @@ static inline ssize_t raw_pread(int fd, void *buf, size_t n, off_t off)
 {
 	return RAW4(SYS_pread64, fd, buf, n, off);
 }
+static inline ssize_t raw_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	return RAW4(SYS_pwrite64, fd, buf, n, off);
+}
 static inline off_t raw_lseek(int fd, off_t off, int whence)
 {
 	return RAW3(SYS_lseek, fd, off, whence);

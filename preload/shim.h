@@ -98,13 +98,25 @@ struct shim_ctx {
 	struct cg_src src;
 	struct vfile_req req;
 	struct shim_mem *mem;
+	bool root_held; /* src.rootfd is the kept root (machine.c), released, not closed */
 };
 int shim_ctx_open(struct shim_ctx *ctx);
+/* Once, in the constructor: the kept input fds (machine.c). */
+void shim_kept_init(void);
 void shim_ctx_close(struct shim_ctx *ctx);
 /* Render @vf (pid/tid for the per-process stat); *ret_data points into ctx memory. */
 int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid_t tid,
 		    const char **ret_data, size_t *ret_len);
 
+/* Before the real open of @path (relative to @dirfd) with @flags: SHIM_OPEN_SERVED with the
+ * snapshot in *ret_fd (errno untouched); SHIM_OPEN_PASS: do the real open, nothing more to do;
+ * SHIM_OPEN_LATE: do the real open and hand it to shim_open_hook(). */
+enum {
+	SHIM_OPEN_PASS,
+	SHIM_OPEN_LATE,
+	SHIM_OPEN_SERVED
+};
+int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd);
 /* The open path: @fd came from a real open of @path with @flags. Swaps a snapshot of the
  * virtual content onto @fd when it is a virtual file; errno is preserved. Returns @fd. */
 int shim_open_hook(int fd, const char *path, int flags);
@@ -113,7 +125,7 @@ void shim_rewind_hook(int fd);
 #ifdef SHIM_HAVE_TABLE
 /* The sampler's values for @m through the process-wide table cache (sample.c); @priv is request
  * memory for a private copy of that cache. 0 or -ENODATA (no fresh table: host values). */
-int shim_sample_get(const struct cg_src *src, const struct cg_machine *m,
+int shim_sample_get(const struct cg_src *src, const struct cg_machine *m, long long machine_stamp,
 		    struct cg_sample_cache *priv, struct cg_sample *ret);
 #endif
 

@@ -35,6 +35,12 @@ static inline int src_fstat(int fd, struct stat *st)
 	return src_fstatat(fd, "", st, AT_EMPTY_PATH);
 }
 
+/* fcntl() through syscall(2) for the same reason: glibc 2.28 made it fcntl64@GLIBC_2.28. */
+static inline int src_fcntl(int fd, int cmd, long arg)
+{
+	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
 /* The kernel's fixed inode numbers of the initial namespaces (include/linux/proc_ns.h). */
 #define NS_INIT_CGROUP_INO 0xEFFFFFFBU
 #define NS_INIT_PID_INO 0xEFFFFFFCU
@@ -43,6 +49,17 @@ static inline int src_fstat(int fd, struct stat *st)
 #define WALK_MAX_DEPTH 8
 #define WALK_MAX_DIRS 512
 #define WALK_MAX_PIDS 4096
+
+/* src_read() through src->fds (fdcache.c); -EAGAIN: not kept, read it the ordinary way. */
+int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		     size_t *ret_len);
+
+/* src_read() through src->texts (textcache.c); -EAGAIN: not a kept text. */
+int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		       size_t *ret_len);
+/* src_read() without src->texts (relpath without leading '/'). */
+int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		      size_t *ret_len);
 
 /* readlinkat under the root; NUL-terminated; -ENOBUFS when cut. */
 int src_readlink(const struct cg_src *src, const char *relpath, char *buf, size_t size);

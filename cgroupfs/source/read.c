@@ -12,15 +12,18 @@
 #include "internal.h"
 #include "source.h"
 
-int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size, size_t *ret_len)
+int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		      size_t *ret_len)
 {
 	ssize_t n;
 	int fd;
 
-	if (!src || src->rootfd < 0 || !relpath || !buf || size == 0)
-		return -EINVAL;
-	while (*relpath == '/')
-		relpath++;
+	if (src->fds && *relpath) {
+		int r = src_fdcache_read(src, relpath, buf, size, ret_len);
+
+		if (r != -EAGAIN)
+			return r;
+	}
 	fd = openat(src->rootfd, *relpath ? relpath : ".", O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
@@ -41,6 +44,21 @@ int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t si
 	if (ret_len)
 		*ret_len = (size_t)n;
 	return 0;
+}
+
+int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size, size_t *ret_len)
+{
+	if (!src || src->rootfd < 0 || !relpath || !buf || size == 0)
+		return -EINVAL;
+	while (*relpath == '/')
+		relpath++;
+	if (src->texts) {
+		int r = src_textcache_read(src, relpath, buf, size, ret_len);
+
+		if (r != -EAGAIN)
+			return r;
+	}
+	return src_read_uncached(src, relpath, buf, size, ret_len);
 }
 
 int src_readlink(const struct cg_src *src, const char *relpath, char *buf, size_t size)

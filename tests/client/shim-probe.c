@@ -200,10 +200,36 @@ static void mode_spellings(void)
 	check_meminfo_file("freopen64", freopen64("/proc/meminfo", "r", f));
 }
 
+/* Files whose unchanged snapshot is shared (preload/serve.c, kept snapshots): every open still
+ * gets its own description (offset, close-on-exec), not writable, same bytes. */
+static void check_kept_snapshots(void)
+{
+	char a[4096], b[4096], c;
+	ssize_t na, nb;
+	int fd1, fd2;
+
+	fd1 = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+	fd2 = open("/sys/devices/system/cpu/online", O_RDONLY);
+	CHECK(fd1 >= 0 && fd2 >= 0 && fd1 != fd2 && fd_is_snapshot(fd1) && fd_is_snapshot(fd2),
+	      "two opens of a kept snapshot: two fds");
+	CHECK(read(fd1, &c, 1) == 1, "one byte from the first");
+	na = read_all(fd2, a, sizeof(a));
+	CHECK(na > 1 && lseek(fd1, 0, SEEK_SET) == 0, "the second reads from its own offset");
+	nb = read_all(fd1, b, sizeof(b));
+	CHECK(na == nb && memcmp(a, b, (size_t)na) == 0 && a[0] == c, "same bytes from both");
+	CHECK((fcntl(fd1, F_GETFD) & FD_CLOEXEC) && !(fcntl(fd2, F_GETFD) & FD_CLOEXEC),
+	      "each fd has its own close-on-exec");
+	CHECK(write(fd2, "x", 1) < 0, "not writable");
+	close(fd1);
+	close(fd2);
+}
+
 static void mode_cloexec(void)
 {
 	int fd;
 	FILE *f;
+
+	check_kept_snapshots();
 
 	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
 	CHECK(fd >= 0 && fd_is_snapshot(fd) && (fcntl(fd, F_GETFD) & FD_CLOEXEC),
@@ -212,8 +238,14 @@ static void mode_cloexec(void)
 	fd = open("/proc/meminfo", O_RDONLY);
 	CHECK(fd >= 0 && fd_is_snapshot(fd) && !(fcntl(fd, F_GETFD) & FD_CLOEXEC),
 	      "plain open: FD_CLOEXEC clear");
-	CHECK(write(fd, "x", 1) < 0 && errno == EBADF, "snapshot is read-only (EBADF)");
-	CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY, "snapshot is O_RDONLY");
+	/* The memfd is handed out sealed, not re-opened O_RDONLY (preload/serve.c says why). */
+	CHECK(write(fd, "x", 1) < 0 && (errno == EBADF || errno == EPERM),
+	      "snapshot cannot be written (EBADF or EPERM)");
+	CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY ||
+		      (fcntl(fd, F_GET_SEALS) & (F_SEAL_WRITE | F_SEAL_SEAL)) ==
+			      (F_SEAL_WRITE | F_SEAL_SEAL),
+	      "snapshot is O_RDONLY or sealed against writes");
+	CHECK(ftruncate(fd, 0) < 0, "snapshot cannot be truncated");
 	close(fd);
 	f = fopen("/proc/meminfo", "re");
 	CHECK(f && fd_is_snapshot(fileno(f)) && (fcntl(fileno(f), F_GETFD) & FD_CLOEXEC),
@@ -459,7 +491,8 @@ static void mode_pidstat(void)
 		close(fd);
 }
 
-static int count_fds(void)
+/* Open fds, those below @below only (-1: all). */
+static int count_fds_below(int below)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -468,15 +501,24 @@ static int count_fds(void)
 	if (!d)
 		return -1;
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
+		if (de->d_name[0] != '.' && (below < 0 || atoi(de->d_name) < below))
 			n++;
 	closedir(d);
 	return n - 1; /* the DIR's own fd */
 }
 
+static int count_fds(void)
+{
+	return count_fds_below(-1);
+}
+
+/* The shim keeps up to this many input fds, at numbers >= KEPT_FD_MIN (preload/machine.c). */
+#define KEPT_FD_MIN 1000
+#define KEPT_FD_MAX 64
+
 static void mode_fdleak(void)
 {
-	int base = count_fds(), bad = 0;
+	int base = count_fds_below(KEPT_FD_MIN), base_all = count_fds(), bad = 0;
 	char buf[8192];
 
 	for (int i = 0; i < 10000; i++) {
@@ -498,7 +540,68 @@ static void mode_fdleak(void)
 			fclose(f);
 	}
 	CHECK(bad == 0, "11000 virtual opens all read (%d failures)", bad);
-	CHECK(count_fds() == base, "fd count back to baseline (%d -> %d)", base, count_fds());
+	CHECK(count_fds_below(KEPT_FD_MIN) == base, "fd count below %d back to baseline (%d -> %d)",
+	      KEPT_FD_MIN, base, count_fds_below(KEPT_FD_MIN));
+	CHECK(count_fds() <= base_all + KEPT_FD_MAX, "kept input fds bounded (%d -> %d)", base_all,
+	      count_fds());
+}
+
+/* Numbers of open fds >= @from, at most @max of them; returns how many. */
+static int fds_from(int from, int *out, int max)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] != '.' && fd >= from && fd != dirfd(d))
+			out[n++] = fd;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The shim's kept fds (>= KEPT_FD_MIN) taken away: closed (closefrom) and their numbers reused
+ * by the program. Virtual files must still be right, and the program's files left alone. */
+static void mode_keptfds(void)
+{
+	int kept[128], n, other, bad = 0;
+	struct stat want, st;
+
+	errno = 1234;
+	check_meminfo_fd("first open", open("/proc/meminfo", O_RDONLY));
+	n = fds_from(KEPT_FD_MIN, kept, 128);
+	CHECK(n > 0, "the shim keeps input fds at >= %d (%d)", KEPT_FD_MIN, n);
+	other = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	CHECK(other >= 0 && fstat(other, &want) == 0, "a file of the program's own");
+	for (int i = 0; i < n; i++)
+		if (dup2(other, kept[i]) != kept[i])
+			bad++;
+	CHECK(bad == 0, "every kept number now is the program's file");
+	for (int round = 0; round < 3; round++) {
+		errno = 1234;
+		check_meminfo_fd("after the numbers were reused", open("/proc/meminfo", O_RDONLY));
+		errno = 1234;
+		check_meminfo_fd("again", open("/proc/meminfo", O_RDONLY));
+	}
+	bad = 0;
+	for (int i = 0; i < n; i++)
+		if (fstat(kept[i], &st) != 0 || st.st_ino != want.st_ino ||
+		    st.st_dev != want.st_dev)
+			bad++;
+	CHECK(bad == 0, "the shim left the program's fds alone (%d of %d changed)", bad, n);
+	/* closefrom(KEPT_FD_MIN): everything at and above is gone */
+	n = fds_from(KEPT_FD_MIN, kept, 128);
+	for (int i = 0; i < n; i++)
+		close(kept[i]);
+	close(other);
+	errno = 1234;
+	check_meminfo_fd("after closefrom", open("/proc/meminfo", O_RDONLY));
+	CHECK(fds_from(KEPT_FD_MIN, kept, 128) > 0, "kept fds made again");
 }
 
 static void mode_libc(void)
@@ -717,7 +820,7 @@ static void mode_stress(long threads, long iters, bool forks)
 	struct itimerval it = {{0, 2000}, {0, 2000}};
 	struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
 	pthread_t tid[64];
-	int base = count_fds(), forked = 0, child_bad = 0;
+	int base = count_fds_below(KEPT_FD_MIN), base_all = count_fds(), forked = 0, child_bad = 0;
 
 	sigaction(SIGALRM, &sa, NULL);
 	setitimer(ITIMER_REAL, &it, NULL);
@@ -777,7 +880,10 @@ static void mode_stress(long threads, long iters, bool forks)
 	if (forks)
 		CHECK(child_bad == 0, "%d forks and 4 posix_spawns while threads open: %d bad",
 		      forked, child_bad);
-	CHECK(count_fds() == base, "fd count back to baseline (%d -> %d)", base, count_fds());
+	CHECK(count_fds_below(KEPT_FD_MIN) == base, "fd count below %d back to baseline (%d -> %d)",
+	      KEPT_FD_MIN, base, count_fds_below(KEPT_FD_MIN));
+	CHECK(count_fds() <= base_all + KEPT_FD_MAX, "kept input fds bounded (%d -> %d)", base_all,
+	      count_fds());
 }
 
 int main(int argc, char **argv)
@@ -800,6 +906,8 @@ int main(int argc, char **argv)
 		mode_fdleak();
 	else if (strcmp(mode, "libc") == 0)
 		mode_libc();
+	else if (strcmp(mode, "keptfds") == 0)
+		mode_keptfds();
 	else if (strcmp(mode, "secure") == 0)
 		mode_secure();
 	else if (strcmp(mode, "disabled") == 0)

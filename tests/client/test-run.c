@@ -485,8 +485,11 @@ Test(run, leftovers_killed)
 	char *out, *err;
 	int st = cgproc_run(no_shim,
 			    (const char *const[]){"sh", "-c",
-						  "sleep 300 & (setsid sleep 301 &); sleep 0.2;"
-						  " pgrep -x -P $$ sleep; pgrep -f 'sleep 301'",
+						  /* the pids come from the shell itself: a
+						   * machine-wide pgrep would see other runs */
+						  "sleep 300 & echo $!;"
+						  " (setsid sh -c 'echo $$; exec sleep 301' &);"
+						  " sleep 0.2",
 						  NULL},
 			    NULL, &out, &err);
 	int pids = 0;

@@ -72,6 +72,11 @@ Test(shim, no_fd_leak, .init = setup, .fini = teardown)
 	run("fdleak");
 }
 
+Test(shim, kept_fds_closed_and_reused, .init = setup, .fini = teardown)
+{
+	run("keptfds");
+}
+
 Test(shim, libc_calls, .init = setup, .fini = teardown)
 {
 	run("libc");
