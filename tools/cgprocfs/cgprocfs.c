@@ -555,10 +555,13 @@ int main(int argc, char **argv)
 	if (serve_lib_load(&h, &h.lib) < 0)
 		goto out;
 
-	/* allow_other: containers of every user read it; default_permissions: the kernel checks
-	 * our 0444/0555 modes; ro: nothing is writable. */
+	/* allow_other: containers of every user read it; ro: nothing is writable. No
+	 * default_permissions: with it the kernel asks for attributes (a GETATTR round trip that
+	 * renders the file for its size) before every open; serve_open refuses anything but
+	 * O_RDONLY itself and every node is world-readable, so the kernel's check added nothing
+	 * but a round trip (measured: meminfo 336 -> 244 us per open+read+close here). */
 	snprintf(mount_opts, sizeof(mount_opts),
-		 "fsname=cgprocfs,subtype=cgprocfs,allow_other,default_permissions,ro%s%s",
+		 "fsname=cgprocfs,subtype=cgprocfs,allow_other,ro%s%s",
 		 extra_opts ? "," : "", extra_opts ? extra_opts : "");
 	if (fuse_opt_add_arg(&args, argv[0]) < 0 || fuse_opt_add_arg(&args, "-o") < 0 ||
 	    fuse_opt_add_arg(&args, mount_opts) < 0 || (debug && fuse_opt_add_arg(&args, "-d") < 0))

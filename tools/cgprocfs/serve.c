@@ -70,9 +70,9 @@ struct machine_cache {
 };
 
 /*
- * With default_permissions the kernel asks for a file's attributes right before every open; the
- * size must be the caller's, so that getattr renders. The rendering is kept here briefly for the
- * caller's open that follows, so an open costs one render, not two.
+ * A getattr must render (the size is the caller's). Programs that stat() a file and then open
+ * it (ls -l, Python's pathlib, tail) would pay two renders; the rendering is kept here briefly
+ * for the same caller's open that follows, so that costs one render.
  */
 struct stash_slot {
 	pid_t pid;
