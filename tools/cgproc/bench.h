@@ -174,6 +174,22 @@ struct bench {
 	int ntargets;
 };
 
+/* One run's machinery, shared by bench.c, bench-sampler.c and bench-callgrind.c. */
+struct run {
+	struct bench *b;
+	struct bench_cg cg;
+	char tmp[128];
+	struct bench_fs fs[2]; /* cgprocfs, lxcfs */
+	struct worker w[_V_MAX];
+	const char *prefix[_V_MAX]; /* mountpoint a variant reads under ("" = host paths) */
+	char worker_reason[_V_MAX][160];
+};
+
+/* bench-sampler.c: cgprocd and lxcfs -l CPU per pass, into b->cgprocd_cost / b->lxcfs_cost. */
+void bench_measure_samplers(struct run *run);
+/* bench-callgrind.c: Ir per call into b->files[].ir[]. */
+void bench_measure_callgrind(struct run *run);
+
 void bench_targets(struct bench *b);
 void bench_print_table(const struct bench *b, FILE *f);
 int bench_write_json(const struct bench *b, const char *path);
