@@ -74,8 +74,12 @@ static long long mono_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, int *ret_rc,
-		      long long *ret_stamp)
+/*
+ * @have_seq: the slot's seq that @ret already holds a copy of (0: none). A request arena keeps its
+ * machine between requests, so the ~11 KiB copy is made once per slot update, not per open.
+ */
+static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, unsigned *have_seq,
+		      int *ret_rc, long long *ret_stamp)
 {
 	for (int tries = 0; tries < 4; tries++) {
 		unsigned s1 = atomic_load_explicit(&slot.seq, memory_order_acquire);
@@ -89,13 +93,17 @@ static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, int *ret
 			now >= slot.stamp_ns;
 		rc = slot.rc;
 		stamp = slot.stamp_ns;
-		if (fresh && rc >= 0)
+		if (fresh && rc >= 0 && *have_seq != s1) {
+			*have_seq = 0; /* a torn copy must not be taken for s1's */
 			memcpy(ret, &slot.m, sizeof(*ret));
+		}
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&slot.seq, memory_order_relaxed) != s1)
 			continue;
 		if (!fresh)
 			return false;
+		if (rc >= 0)
+			*have_seq = s1;
 		*ret_rc = rc;
 		*ret_stamp = stamp;
 		return true;
@@ -127,14 +135,15 @@ static void slot_write(pid_t pid, long long now, const struct cg_machine *m, int
 /* cg_machine_find_scratch() works in @scratch (not on the stack: signal handlers); -ENOBUFS
  * asks for more. Failures are cached too, for the same TTL (no cgroupfs: stay cheap). */
 static int machine_get(const struct cg_src *src, char *scratch, size_t size, struct cg_machine *ret,
-		       long long *ret_stamp)
+		       unsigned *have_seq, long long *ret_stamp)
 {
 	pid_t pid = raw_getpid();
 	long long now = mono_ns();
 	int rc;
 
-	if (slot_read(pid, now, ret, &rc, ret_stamp))
+	if (slot_read(pid, now, ret, have_seq, &rc, ret_stamp))
 		return rc;
+	*have_seq = 0; /* @ret is rewritten below */
 	*ret_stamp = now;
 	src_fdcache_invalidate(&kept_fds);
 	rc = cg_machine_find_scratch(src, 0, shim_config.machine[0] ? shim_config.machine : NULL,
@@ -160,6 +169,7 @@ static int machine_get(const struct cg_src *src, char *scratch, size_t size, str
  */
 struct shim_mem {
 	struct cg_machine machine;
+	unsigned machine_seq; /* slot seq that machine is a copy of; 0 = none (machine_get) */
 #ifdef SHIM_HAVE_TABLE
 	struct cg_sample_cache sample_cache;
 	struct cg_sample sample;
@@ -272,7 +282,8 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	hz = getauxval(AT_CLKTCK);
 	ctx->src.ticks_per_sec = hz ? hz : 100;
 	for (;;) {
-		r = machine_get(&ctx->src, mem->area, mem->scratch, &mem->machine, &stamp);
+		r = machine_get(&ctx->src, mem->area, mem->scratch, &mem->machine,
+				&mem->machine_seq, &stamp);
 		if (r != -ENOBUFS)
 			break;
 		r = mem_area(ctx, mem->scratch * 4, mem->out);
