@@ -28,25 +28,24 @@ void buf_putc(struct buf *b, char c)
 	b->need++;
 }
 
-static size_t u64_digits(uint64_t v, char out[20])
+/* The digits of @v, at the end of @d; returns their count. */
+static size_t u64_digits(uint64_t v, char d[20])
 {
-	char tmp[20];
 	size_t n = 0;
 
 	do {
-		tmp[n++] = (char)('0' + v % 10);
+		d[19 - n++] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v > 0);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
 	return n;
 }
 
 void buf_put_u64(struct buf *b, uint64_t v)
 {
 	char d[20];
+	size_t n = u64_digits(v, d);
 
-	buf_putn(b, d, u64_digits(v, d));
+	buf_putn(b, d + 20 - n, n);
 }
 
 void buf_put_u64_width(struct buf *b, uint64_t v, unsigned width)
@@ -54,9 +53,20 @@ void buf_put_u64_width(struct buf *b, uint64_t v, unsigned width)
 	char d[20];
 	size_t n = u64_digits(v, d);
 
-	for (size_t i = n; i < width; i++)
-		buf_putc(b, ' ');
-	buf_putn(b, d, n);
+	if (n < width)
+		buf_put_spaces(b, width - n);
+	buf_putn(b, d + 20 - n, n);
+}
+
+void buf_put_spaces(struct buf *b, size_t n)
+{
+	static const char spaces[] = "                                ";
+
+	while (n > sizeof(spaces) - 1) {
+		buf_putn(b, spaces, sizeof(spaces) - 1);
+		n -= sizeof(spaces) - 1;
+	}
+	buf_putn(b, spaces, n);
 }
 
 void buf_put_centi(struct buf *b, uint64_t hundredths)

@@ -35,6 +35,8 @@ void buf_putc(struct buf *b, char c);
 void buf_put_u64(struct buf *b, uint64_t v);
 /* Decimal, right-aligned in a field of @width characters (like "%*lu"). */
 void buf_put_u64_width(struct buf *b, uint64_t v, unsigned width);
+/* @n spaces (padding), in bulk. */
+void buf_put_spaces(struct buf *b, size_t n);
 /* @hundredths as "I.FF" (like "%.2f" of hundredths / 100.0). */
 void buf_put_centi(struct buf *b, uint64_t hundredths);
 

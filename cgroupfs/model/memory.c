@@ -282,12 +282,9 @@ static void meminfo_line(struct buf *out, struct span key, uint64_t val)
 {
 	buf_putn(out, key.p, key.len);
 	buf_putc(out, ':');
-	for (size_t i = key.len + 1; i < 16; i++)
-		buf_putc(out, ' ');
-	if (key.len + 1 >= 16)
-		buf_putc(out, ' ');
+	buf_put_spaces(out, key.len + 1 < 16 ? 15 - key.len : 1);
 	buf_put_u64_width(out, val, 8);
-	buf_puts(out, " kB\n");
+	buf_putn(out, " kB\n", 4);
 }
 
 int meminfo_render(struct span host_meminfo, const struct mem_view *v, struct buf *out)

@@ -32,22 +32,23 @@ static bool is_blank(char c)
 
 bool word_next(struct span *rest, struct span *ret_word)
 {
-	size_t i = 0, start;
+	const char *p = rest->p, *end = p + rest->len, *start;
 
-	while (i < rest->len && is_blank(rest->p[i]))
-		i++;
-	if (i == rest->len) {
-		rest->p += i;
+	/* Pointer loops: this runs over every byte of memory.stat and meminfo per render. */
+	while (p < end && is_blank(*p))
+		p++;
+	if (p == end) {
+		rest->p = p;
 		rest->len = 0;
 		return false;
 	}
-	start = i;
-	while (i < rest->len && !is_blank(rest->p[i]))
-		i++;
-	ret_word->p = rest->p + start;
-	ret_word->len = i - start;
-	rest->p += i;
-	rest->len -= i;
+	start = p;
+	while (p < end && !is_blank(*p))
+		p++;
+	ret_word->p = start;
+	ret_word->len = (size_t)(p - start);
+	rest->p = p;
+	rest->len = (size_t)(end - p);
 	return true;
 }
 
@@ -94,13 +95,22 @@ int parse_u64_str(const char *s, uint64_t *ret)
 
 int keyed_u64(struct span text, const char *key, uint64_t *ret)
 {
+	size_t klen = strlen(key);
 	struct span line;
 
+	/* The first word equals @key: compared in place, without scanning every line's first word
+	 * (this runs over whole memory.stat files). */
 	while (line_next(&text, &line)) {
-		struct span w;
-
-		if (!word_next(&line, &w) || !span_eq(w, key))
+		while (line.len > 0 && is_blank(line.p[0])) {
+			line.p++;
+			line.len--;
+		}
+		if (line.len < klen || (klen > 0 && line.p[0] != key[0]) ||
+		    memcmp(line.p, key, klen) != 0 || klen == 0 ||
+		    (line.len > klen && !is_blank(line.p[klen])))
 			continue;
+		line.p += klen;
+		line.len -= klen;
 		return parse_u64(line, ret);
 	}
 	return -ENOENT;
