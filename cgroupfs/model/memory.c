@@ -73,6 +73,10 @@ int memstat_parse(struct span text, bool v1, struct cg_memstat *ret)
 
 		if (!word_next(&line, &key))
 			continue;
+		/* v1: only total_* and hierarchical_* keys are read; the other half of the file is
+		 * rejected on its first letter. */
+		if (v1 && (key.len < 6 || (key.p[0] != 't' && key.p[0] != 'h')))
+			continue;
 		if (v1 && span_eq(key, "hierarchical_memory_limit")) {
 			r = parse_u64(line, &v);
 			if (r < 0)
@@ -263,7 +267,8 @@ static bool meminfo_lookup(const struct meminfo_field *table, size_t n, struct s
 			   const struct mem_view *v, uint64_t *ret)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (key.len != table[i].len || memcmp(key.p, table[i].key, key.len) != 0)
+		if (key.len != table[i].len || key.p[0] != table[i].key[0] ||
+		    memcmp(key.p, table[i].key, key.len) != 0)
 			continue;
 		*ret = 0;
 		if (table[i].off != SIZE_MAX)
