@@ -71,11 +71,17 @@ int memstat_parse(struct span text, bool v1, struct cg_memstat *ret)
 		uint64_t v;
 		int r;
 
-		if (!word_next(&line, &key))
-			continue;
 		/* v1: only total_* and hierarchical_* keys are read; the other half of the file is
-		 * rejected on its first letter. */
-		if (v1 && (key.len < 6 || (key.p[0] != 't' && key.p[0] != 'h')))
+		 * rejected on its first letter, before its key is scanned. */
+		if (v1) {
+			while (line.len > 0 && (line.p[0] == ' ' || line.p[0] == '\t')) {
+				line.p++;
+				line.len--;
+			}
+			if (line.len == 0 || (line.p[0] != 't' && line.p[0] != 'h'))
+				continue;
+		}
+		if (!word_next(&line, &key))
 			continue;
 		if (v1 && span_eq(key, "hierarchical_memory_limit")) {
 			r = parse_u64(line, &v);

@@ -74,6 +74,18 @@ int parse_u64(struct span s, uint64_t *ret)
 		*ret = UINT64_MAX;
 		return 0;
 	}
+	if (s.len <= 19) {
+		/* 19 digits cannot overflow (10^19 - 1 < 2^64): no check per digit */
+		for (size_t i = 0; i < s.len; i++) {
+			unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
+
+			if (d > 9)
+				return -EINVAL;
+			v = v * 10 + d;
+		}
+		*ret = v;
+		return 0;
+	}
 	for (size_t i = 0; i < s.len; i++) {
 		unsigned d;
 
