@@ -114,34 +114,56 @@ int memstat_parse(struct span text, bool v1, struct cg_memstat *ret)
 	return 0;
 }
 
-static int meminfo_opt(struct span text, const char *key, uint64_t *ret)
-{
-	int r;
+/* The host lines a view reads, in /proc/meminfo spelling. */
+struct host_field {
+	const char *key;
+	size_t len;
+	size_t off; /* in struct host_memory */
+};
 
-	r = meminfo_u64(text, key, ret);
-	if (r == -ENOENT) {
-		*ret = 0;
-		return 0;
+#define HF(key, field)                                                                             \
+	{                                                                                          \
+		key, sizeof(key) - 1, offsetof(struct host_memory, field)                          \
 	}
-	return r;
-}
+
+static const struct host_field host_fields[] = {
+	HF("MemTotal", mem_total), HF("MemFree", mem_free), HF("MemAvailable", mem_available),
+	HF("Buffers", buffers),	   HF("Cached", cached),    HF("SwapTotal", swap_total),
+	HF("SwapFree", swap_free), HF("Shmem", shmem),
+};
+
+#undef HF
+
+#define HOST_FIELDS (sizeof(host_fields) / sizeof(host_fields[0]))
 
 int host_memory_parse(struct span meminfo, struct host_memory *ret)
 {
 	struct host_memory h = {0};
-	int r;
+	struct span line;
+	unsigned found = 0, all = (1u << HOST_FIELDS) - 1;
 
-	/* MemTotal is the one field a view cannot do without. */
-	r = meminfo_u64(meminfo, "MemTotal", &h.mem_total);
-	if (r < 0)
-		return -EINVAL;
-	if ((r = meminfo_opt(meminfo, "MemFree", &h.mem_free)) < 0 ||
-	    (r = meminfo_opt(meminfo, "MemAvailable", &h.mem_available)) < 0 ||
-	    (r = meminfo_opt(meminfo, "Buffers", &h.buffers)) < 0 ||
-	    (r = meminfo_opt(meminfo, "Cached", &h.cached)) < 0 ||
-	    (r = meminfo_opt(meminfo, "SwapTotal", &h.swap_total)) < 0 ||
-	    (r = meminfo_opt(meminfo, "SwapFree", &h.swap_free)) < 0 ||
-	    (r = meminfo_opt(meminfo, "Shmem", &h.shmem)) < 0)
+	/* One pass (the first line of each key counts, like meminfo_u64()), stopping once every
+	 * field is found. A field's line that does not parse is an error; a missing one reads 0,
+	 * but MemTotal is the one field a view cannot do without. */
+	while (found != all && line_next(&meminfo, &line)) {
+		for (size_t i = 0; i < HOST_FIELDS; i++) {
+			const struct host_field *f = &host_fields[i];
+			struct span w;
+			uint64_t v;
+
+			if ((found >> i) & 1 || line.len <= f->len || line.p[f->len] != ':' ||
+			    line.p[0] != f->key[0] || memcmp(line.p, f->key, f->len) != 0)
+				continue;
+			line.p += f->len + 1;
+			line.len -= f->len + 1;
+			if (!word_next(&line, &w) || parse_u64(w, &v) < 0)
+				return -EINVAL;
+			memcpy((char *)&h + f->off, &v, sizeof(v));
+			found |= 1u << i;
+			break;
+		}
+	}
+	if (!(found & 1))
 		return -EINVAL;
 	*ret = h;
 	return 0;
