@@ -125,6 +125,12 @@ static inline void *raw_mmap(size_t len)
 
 	return r < 0 && r > -4096 ? NULL : (void *)r;
 }
+/* Give the pages back (they read as zeros afterwards): MADV_DONTNEED. */
+static inline void raw_madvise_dontneed(void *p, size_t len)
+{
+	if (p && len)
+		RAW3(SYS_madvise, p, len, 4);
+}
 static inline void raw_munmap(void *p, size_t len)
 {
 	if (p)
