@@ -4,20 +4,17 @@
  *
  * Why a process-wide cache (a deviation from STYLE.md's "shim globals are only real_* and a TLS
  * flag"): cg_machine_find() parses /proc/self/mountinfo and /proc/self/cgroup, which costs more
- * than the whole virtual open is allowed to (DESIGN.md cost model). So one snapshot is kept:
- *   - a seqlock slot: writers bump seq to odd, write, bump to even; readers copy the snapshot out
- *     and retry (a few times) when seq moved. Readers never wait: on a busy slot they compute
- *     privately.
- *   - one writer at a time, claimed by a compare-and-swap of the writer's pid. The claim is never
- *     waited for, so a signal handler that interrupts a writer on the same thread cannot
- *     deadlock; a claim left by another process (fork while a parent thread was writing) is
- *     recognised by its pid and taken over.
+ * than the whole virtual open is allowed to (DESIGN.md cost model). So the snapshot is kept in
+ * the request arenas below, one per arena:
+ *   - an arena is owned by one request at a time (claimed with a compare-and-swap, never waited
+ *     for), so its snapshot needs no seqlock and is used in place: no copy per request, and no
+ *     second, shared copy of the ~11 KiB struct in every process (issue 3: RSS). A process that
+ *     opens virtual files from several threads at once computes one snapshot per arena in use.
  *   - keyed by getpid() (fork, vfork and posix_spawn children recompute) with a 1 s TTL (systemd
  *     and runtimes move processes between cgroups after fork).
- * No locks, no malloc: the slot is static memory, request memory comes from arenas mapped once
- * per process (mmap). A vfork() child that opens a virtual file anyway (POSIX allows it only
- * _exit and exec) writes the slot under its own pid; the pid key keeps the parent from using
- * that entry.
+ * No locks, no malloc: request memory comes from arenas mapped once per process (mmap). A
+ * vfork() child that opens a virtual file anyway (POSIX allows it only _exit and exec) writes an
+ * arena's snapshot under its own pid; the pid key keeps the parent from using it.
  */
 #include <string.h>
 #include <sys/auxv.h>
@@ -27,17 +24,6 @@
 #include "shim.h"
 
 #define MACHINE_TTL_NS 1000000000LL
-
-struct machine_slot {
-	atomic_uint seq;
-	atomic_int writer; /* pid of the process whose thread is writing; 0 = free */
-	pid_t pid;
-	long long stamp_ns;
-	int rc;
-	struct cg_machine m;
-};
-
-static struct machine_slot slot;
 
 /*
  * Kept fds of the renders' inputs (source.h, struct src_fdcache): a pread on a kept fd instead of
@@ -75,97 +61,7 @@ static long long mono_ns(void)
 }
 
 /*
- * @have_seq: the slot's seq that @ret already holds a copy of (0: none). A request arena keeps its
- * machine between requests, so the ~11 KiB copy is made once per slot update, not per open.
- */
-static bool slot_read(pid_t pid, long long now, struct cg_machine *ret, unsigned *have_seq,
-		      int *ret_rc, long long *ret_stamp)
-{
-	for (int tries = 0; tries < 4; tries++) {
-		unsigned s1 = atomic_load_explicit(&slot.seq, memory_order_acquire);
-		long long stamp;
-		bool fresh;
-		int rc;
-
-		if (s1 & 1)
-			return false;
-		fresh = s1 != 0 && slot.pid == pid && now - slot.stamp_ns < MACHINE_TTL_NS &&
-			now >= slot.stamp_ns;
-		rc = slot.rc;
-		stamp = slot.stamp_ns;
-		if (fresh && rc >= 0 && *have_seq != s1) {
-			*have_seq = 0; /* a torn copy must not be taken for s1's */
-			memcpy(ret, &slot.m, sizeof(*ret));
-		}
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&slot.seq, memory_order_relaxed) != s1)
-			continue;
-		if (!fresh)
-			return false;
-		if (rc >= 0)
-			*have_seq = s1;
-		*ret_rc = rc;
-		*ret_stamp = stamp;
-		return true;
-	}
-	return false;
-}
-
-static void slot_write(pid_t pid, long long now, const struct cg_machine *m, int rc)
-{
-	int w = atomic_load_explicit(&slot.writer, memory_order_relaxed);
-	unsigned s;
-
-	if (w == pid)
-		return; /* another thread of ours (or the code we interrupted) is writing */
-	if (!atomic_compare_exchange_strong(&slot.writer, &w, pid))
-		return;
-	s = atomic_load_explicit(&slot.seq, memory_order_relaxed) | 1;
-	atomic_store_explicit(&slot.seq, s, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	slot.pid = pid;
-	slot.stamp_ns = now;
-	slot.rc = rc;
-	if (rc >= 0)
-		memcpy(&slot.m, m, sizeof(*m));
-	atomic_store_explicit(&slot.seq, s + 1, memory_order_release);
-	atomic_store_explicit(&slot.writer, 0, memory_order_release);
-}
-
-/* cg_machine_find_scratch() works in @scratch (not on the stack: signal handlers); -ENOBUFS
- * asks for more. Failures are cached too, for the same TTL (no cgroupfs: stay cheap). */
-static int machine_get(const struct cg_src *src, char *scratch, size_t size, struct cg_machine *ret,
-		       unsigned *have_seq, long long *ret_stamp)
-{
-	pid_t pid = raw_getpid();
-	long long now = mono_ns();
-	int rc;
-
-	if (slot_read(pid, now, ret, have_seq, &rc, ret_stamp))
-		return rc;
-	*have_seq = 0; /* @ret is rewritten below */
-	*ret_stamp = now;
-	src_fdcache_invalidate(&kept_fds);
-	rc = cg_machine_find_scratch(src, 0, shim_config.machine[0] ? shim_config.machine : NULL,
-				     scratch, size, ret);
-	/* The machine's start (a walk of its cgroup.procs) is cached with it; when that fails,
-	 * uptime reads look for it themselves. */
-	if (rc >= 0) {
-		(void)cg_machine_resolve_start(src, ret);
-		/* cpuset and quota with the machine, for its TTL: renders read only what moves */
-		(void)cg_machine_resolve_limits(src, ret);
-	}
-	if (rc != -ENOBUFS)
-		slot_write(pid, now, ret, rc);
-	/* The lookup parsed mountinfo in @scratch (several pages on a host with many mounts);
-	 * renders need only a page or two of it, so the rest is not kept dirty in every process
-	 * (issue 3: RSS added per process). Page-aligned: scratch starts an arena's area. */
-	raw_madvise_dontneed(scratch, size & ~(size_t)4095);
-	return rc;
-}
-
-/*
- * Request memory: the machine copy, and an area split into scratch and output. A few arenas are
+ * Request memory: the machine snapshot, and an area split into scratch and output. A few arenas are
  * mapped once per process and reused (claimed with a compare-and-swap, never waited for); when
  * all are taken, or an area must grow, a private mapping is made and unmapped afterwards. An
  * arena claimed by another thread when the process forked stays claimed in the child: the
@@ -173,7 +69,10 @@ static int machine_get(const struct cg_src *src, char *scratch, size_t size, str
  */
 struct shim_mem {
 	struct cg_machine machine;
-	unsigned machine_seq; /* slot seq that machine is a copy of; 0 = none (machine_get) */
+	bool machine_kept; /* machine, machine_rc are those of machine_pid at machine_stamp */
+	pid_t machine_pid;
+	int machine_rc;
+	long long machine_stamp;
 #ifdef SHIM_HAVE_TABLE
 	struct cg_sample_cache sample_cache;
 	struct cg_sample sample;
@@ -258,6 +157,44 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 	return 0;
 }
 
+/* cg_machine_find_scratch() works in the arena's scratch (not on the stack: signal handlers);
+ * -ENOBUFS asks for more. Failures are kept too, for the same TTL (no cgroupfs: stay cheap). */
+static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long *ret_stamp)
+{
+	pid_t pid = raw_getpid();
+	long long now = mono_ns();
+	int rc;
+
+	if (mem->machine_kept && mem->machine_pid == pid && now >= mem->machine_stamp &&
+	    now - mem->machine_stamp < MACHINE_TTL_NS) {
+		*ret_stamp = mem->machine_stamp;
+		return mem->machine_rc;
+	}
+	mem->machine_kept = false;
+	*ret_stamp = now;
+	src_fdcache_invalidate(&kept_fds);
+	rc = cg_machine_find_scratch(src, 0, shim_config.machine[0] ? shim_config.machine : NULL,
+				     mem->area, mem->scratch, &mem->machine);
+	/* The machine's start (a walk of its cgroup.procs) is cached with it; when that fails,
+	 * uptime reads look for it themselves. */
+	if (rc >= 0) {
+		(void)cg_machine_resolve_start(src, &mem->machine);
+		/* cpuset and quota with the machine, for its TTL: renders read only what moves */
+		(void)cg_machine_resolve_limits(src, &mem->machine);
+	}
+	if (rc != -ENOBUFS) {
+		mem->machine_pid = pid;
+		mem->machine_stamp = now;
+		mem->machine_rc = rc;
+		mem->machine_kept = true;
+	}
+	/* The lookup parsed mountinfo in the scratch (several pages on a host with many mounts);
+	 * renders need only a page or two of it, so the rest is not kept dirty in every process
+	 * (issue 3: RSS added per process). Page-aligned: scratch starts an arena's area. */
+	raw_madvise_dontneed(mem->area, mem->scratch & ~(size_t)4095);
+	return rc;
+}
+
 int shim_ctx_open(struct shim_ctx *ctx)
 {
 	struct shim_mem *mem;
@@ -286,8 +223,7 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	hz = getauxval(AT_CLKTCK);
 	ctx->src.ticks_per_sec = hz ? hz : 100;
 	for (;;) {
-		r = machine_get(&ctx->src, mem->area, mem->scratch, &mem->machine,
-				&mem->machine_seq, &stamp);
+		r = machine_get(&ctx->src, mem, &stamp);
 		if (r != -ENOBUFS)
 			break;
 		r = mem_area(ctx, mem->scratch * 4, mem->out);
