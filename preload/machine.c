@@ -161,7 +161,7 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
  * -ENOBUFS asks for more. Failures are kept too, for the same TTL (no cgroupfs: stay cheap). */
 static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long *ret_stamp)
 {
-	pid_t pid = raw_getpid();
+	pid_t pid = src->self_pid; /* getpid() of this request (shim_ctx_open) */
 	long long now = mono_ns();
 	int rc;
 
