@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Fault injection against the preload shim with real processes (suite client). Each case runs
+ * cgproc-probe in a 512 MiB test cgroup, with and without the shim, in the same prepared
+ * environment, and checks what the caller saw: the shim either serves a sane virtual file or
+ * exactly what the real call gives (same fd, same errno, errno untouched on success), never
+ * crashes, hangs or leaks a descriptor.
+ *
+ * The environment is broken in a private mount namespace of the child (it dies with the child,
+ * so nothing outlives the test): a tmpfs with crafted files over the memory hierarchy (copied
+ * from the real cgroup, then one file spoiled), an empty tmpfs over /proc, garbage bind-mounted
+ * over /proc/<pid>/cgroup or mountinfo; or by a seccomp filter (libseccomp) that denies
+ * memfd_create (and O_TMPFILE opens); or by RLIMIT_NOFILE.
+ *
+ * Every case logs one "FAULT name: ..." line (criterion info) with what the caller saw.
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "probe-run.h"
+
+#define SENTINEL 4242
+#define LIMIT_KB (512LL * 1024)
+
+static struct testcg cg;
+
+static void setup(void)
+{
+	harness_require_root();
+	harness_require(access(build_path("preload/libcgproc.so"), R_OK) == 0,
+			"libcgproc.so not built");
+	testcg_sweep();
+	cr_assert_eq(testcg_create(&cg), 0);
+	cr_assert_eq(testcg_limit_default(&cg), 0);
+}
+
+static void teardown(void)
+{
+	testcg_destroy(&cg);
+}
+
+/* Index of the hierarchy of @cg whose cgroup directory has memory.stat, or -1. */
+static int memory_hier(const struct testcg *g)
+{
+	for (int i = 0; i < g->n; i++) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/memory.stat", g->dir[i]);
+		if (access(path, R_OK) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* ---- crafted memory hierarchy ---------------------------------------------------------- */
+
+enum craft_kind {
+	CRAFT_CONTROL,	     /* faithful copy: the shim must serve the 512 MiB machine */
+	CRAFT_EMPTY,	     /* nothing: the cgroup directory does not exist */
+	CRAFT_STAT_GARBAGE,  /* memory.stat is binary garbage */
+	CRAFT_LIMIT_GARBAGE, /* the limit file says "banana" */
+	CRAFT_LIMIT_HUGE,    /* the limit overflows 64 bits */
+	CRAFT_STAT_DIR,	     /* memory.stat is a directory */
+	CRAFT_STAT_HUGE,     /* memory.stat is 32 MiB of plausible lines */
+	CRAFT_STAT_ZERO,     /* memory.stat is a symlink to /dev/zero (endless) */
+	CRAFT_STAT_FIFO,     /* memory.stat is a FIFO nobody writes to */
+	CRAFT_USAGE_OVER,    /* usage is twice the limit */
+	CRAFT_NO_STAT,	     /* memory.stat missing, the rest there */
+};
+
+struct craft {
+	enum craft_kind kind;
+	char mount[512]; /* hierarchy mount point */
+	char name[128];	 /* cgroup directory name */
+};
+
+struct saved_file {
+	char name[128];
+	char *data;
+	size_t len;
+};
+
+/* Read every readable regular file of @dir into @files. */
+static int save_dir(const char *dir, struct saved_file *files, int max)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && n < max) {
+		char path[1024], *buf;
+		ssize_t len;
+		int fd;
+
+		if (de->d_type != DT_REG)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		buf = malloc(1 << 20);
+		len = read(fd, buf, (1 << 20) - 1);
+		close(fd);
+		if (len < 0) {
+			free(buf);
+			continue;
+		}
+		snprintf(files[n].name, sizeof(files[n].name), "%s", de->d_name);
+		files[n].data = buf;
+		files[n].len = (size_t)len;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static int restore_dir(const char *dir, const struct saved_file *files, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char path[1024];
+		int r;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+		r = write_text(path, files[i].data, files[i].len);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static const char *limit_file(const char *dir)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", dir);
+	return access(path, F_OK) == 0 ? "memory.limit_in_bytes" : "memory.max";
+}
+
+static const char *usage_file(const char *dir)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/memory.usage_in_bytes", dir);
+	return access(path, F_OK) == 0 ? "memory.usage_in_bytes" : "memory.current";
+}
+
+static int craft_setup(void *arg)
+{
+	static struct saved_file root[128], own[128];
+	const struct craft *c = arg;
+	char dir[1024], path[1100];
+	const char *lim, *use;
+	int nroot, nown, r;
+
+	snprintf(dir, sizeof(dir), "%s/%s", c->mount, c->name);
+	lim = limit_file(dir);
+	use = usage_file(dir);
+	nroot = save_dir(c->mount, root, 128);
+	nown = save_dir(dir, own, 128);
+	if (nroot < 0 || nown < 0)
+		return nroot < 0 ? nroot : nown;
+	r = ns_private();
+	if (r < 0)
+		return r;
+	if (mount("cgproc-fault", c->mount, "tmpfs", 0, "mode=0755") < 0)
+		return -errno;
+	if (c->kind == CRAFT_EMPTY)
+		return 0;
+	if (mkdir(dir, 0755) < 0)
+		return -errno;
+	r = restore_dir(c->mount, root, nroot);
+	if (r == 0)
+		r = restore_dir(dir, own, nown);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/memory.stat", dir);
+	switch (c->kind) {
+	case CRAFT_STAT_GARBAGE: {
+		static const char junk[] = "\x01\xff garbage ) ( total_cache -7 cache\n\n\n"
+					   "inactive_file 18446744073709551616\nanon\n";
+		return write_text(path, junk, sizeof(junk) - 1);
+	}
+	case CRAFT_LIMIT_GARBAGE:
+		snprintf(path, sizeof(path), "%s/%s", dir, lim);
+		return write_text(path, "banana\n", 7);
+	case CRAFT_LIMIT_HUGE:
+		snprintf(path, sizeof(path), "%s/%s", dir, lim);
+		return write_text(path, "999999999999999999999999999\n", 28);
+	case CRAFT_STAT_DIR:
+		unlink(path);
+		return mkdir(path, 0755) < 0 ? -errno : 0;
+	case CRAFT_STAT_HUGE: {
+		size_t len = 32u << 20;
+		char *big = malloc(len);
+		static const char line[] = "total_cache 4096\n";
+
+		for (size_t i = 0; i + sizeof(line) - 1 <= len; i += sizeof(line) - 1)
+			memcpy(big + i, line, sizeof(line) - 1);
+		len -= len % (sizeof(line) - 1);
+		return write_text(path, big, len);
+	}
+	case CRAFT_STAT_ZERO:
+		unlink(path);
+		return symlink("/dev/zero", path) < 0 ? -errno : 0;
+	case CRAFT_STAT_FIFO:
+		unlink(path);
+		return mkfifo(path, 0644) < 0 ? -errno : 0;
+	case CRAFT_USAGE_OVER:
+		snprintf(path, sizeof(path), "%s/%s", dir, use);
+		return write_text(path, "1073741824\n", 11);
+	case CRAFT_NO_STAT:
+		return unlink(path) < 0 ? -errno : 0;
+	default:
+		return 0;
+	}
+}
+
+static char *const meminfo_actions[] = {
+	"cat:/proc/meminfo", "rewind:/proc/meminfo", "sysinfo", "sysconf", "fds", NULL,
+};
+
+struct seen {
+	int status;
+	long long fd, err, memtotal, memfree, avail, lseek_err, sysinfo_rc, sysinfo_err;
+	long long totalram, fds;
+	char *keys;
+	char *out;
+};
+
+static void seen_parse(struct seen *s, int status, char *out)
+{
+	char *text = probe_section(out, "cat /proc/meminfo", 0);
+
+	s->status = status;
+	s->out = out;
+	s->fd = probe_field(out, "cat /proc/meminfo", 0, "fd");
+	s->err = probe_field(out, "cat /proc/meminfo", 0, "errno");
+	s->memtotal = text ? text_kb(text, "MemTotal") : -1;
+	s->memfree = text ? text_kb(text, "MemFree") : -1;
+	s->avail = text ? text_kb(text, "MemAvailable") : -1;
+	s->keys = text ? text_keys(text) : strdup("");
+	s->lseek_err = probe_field(out, "lseek", 0, "errno");
+	s->sysinfo_rc = probe_field(out, "sysinfo", 0, "rc");
+	s->sysinfo_err = probe_field(out, "sysinfo", 0, "errno");
+	s->totalram = probe_field(out, "sysinfo", 0, "totalram");
+	s->fds = probe_field(out, "fds", 0, "");
+	{
+		const char *f = strstr(out, "== fds ");
+
+		s->fds = f ? atoll(f + 7) : -1;
+	}
+	free(text);
+}
+
+/* Run the meminfo actions with and without the shim under @setup and check the rules. */
+static void fault_case(const char *name, int (*fn)(void *), void *arg, bool may_virtualize)
+{
+	struct probe_opts o = {.cg = &cg, .setup = fn, .arg = arg};
+	struct seen real, shim;
+	long long host = host_memtotal_kb();
+	char *out;
+	int st;
+
+	st = probe_run(&o, meminfo_actions, &out);
+	seen_parse(&real, st, out);
+	o.shim = true;
+	st = probe_run(&o, meminfo_actions, &out);
+	seen_parse(&shim, st, out);
+
+	cr_log_info("FAULT %s: shim exit=%d fd=%lld errno=%lld MemTotal=%lld kB (host %lld, limit "
+		    "%lld) MemFree=%lld; sysinfo rc=%lld errno=%lld totalram=%lld; fds %lld (real "
+		    "%lld)",
+		    name, shim.status, shim.fd, shim.err, shim.memtotal, host, LIMIT_KB,
+		    shim.memfree, shim.sysinfo_rc, shim.sysinfo_err, shim.totalram, shim.fds,
+		    real.fds);
+
+	cr_assert(WIFEXITED(real.status) && WEXITSTATUS(real.status) == 0,
+		  "%s: the probe without the shim failed (%d):\n%s", name, real.status, real.out);
+	cr_assert(WIFEXITED(shim.status) && WEXITSTATUS(shim.status) == 0,
+		  "%s: the probe with the shim crashed or hung (%d):\n%s", name, shim.status,
+		  shim.out);
+	cr_assert_eq(shim.fd, real.fd, "%s: fd %lld vs real %lld", name, shim.fd, real.fd);
+	cr_assert_eq(shim.err, SENTINEL, "%s: errno changed on success: %lld", name, shim.err);
+	cr_assert_eq(shim.lseek_err, SENTINEL, "%s: lseek changed errno: %lld", name,
+		     shim.lseek_err);
+	cr_assert_eq(shim.sysinfo_rc, 0, "%s", name);
+	cr_assert_eq(shim.sysinfo_err, SENTINEL, "%s: sysinfo changed errno", name);
+	cr_assert_str_eq(shim.keys, real.keys, "%s: meminfo fields differ from the real file",
+			 name);
+	cr_assert_eq(shim.fds, real.fds, "%s: descriptor leak (%lld open vs %lld)", name, shim.fds,
+		     real.fds);
+	cr_assert_eq(real.memtotal, host, "%s", name);
+	if (may_virtualize)
+		cr_assert(shim.memtotal == host || shim.memtotal == LIMIT_KB,
+			  "%s: MemTotal %lld is neither the host's nor the limit", name,
+			  shim.memtotal);
+	else
+		cr_assert_eq(shim.memtotal, host, "%s: expected the real file, MemTotal %lld", name,
+			     shim.memtotal);
+	cr_assert(shim.memfree >= 0 && shim.memfree <= shim.memtotal, "%s: MemFree %lld", name,
+		  shim.memfree);
+	cr_assert(shim.avail >= 0 && shim.avail <= shim.memtotal, "%s: MemAvailable %lld", name,
+		  shim.avail);
+	cr_assert(shim.totalram > 0 && shim.totalram <= host * 1024, "%s: sysinfo totalram %lld",
+		  name, shim.totalram);
+	free(real.out);
+	free(real.keys);
+	free(shim.out);
+	free(shim.keys);
+}
+
+static void craft_case(const char *name, enum craft_kind kind, bool may_virtualize)
+{
+	struct craft c = {.kind = kind};
+	int h = memory_hier(&cg);
+	char *slash;
+
+	harness_require(h >= 0, "no memory controller");
+	snprintf(c.mount, sizeof(c.mount), "%s", cg.dir[h]);
+	slash = strrchr(c.mount, '/');
+	cr_assert_not_null(slash);
+	*slash = 0;
+	snprintf(c.name, sizeof(c.name), "%s", cg.name);
+	fault_case(name, craft_setup, &c, may_virtualize);
+}
+
+TestSuite(faults, .init = setup, .fini = teardown, .timeout = 240);
+
+/* The control: a faithful copy of the hierarchy is served virtually (the crafted tree is what the
+ * shim reads; otherwise the other cases would prove nothing). */
+Test(faults, crafted_control)
+{
+	struct craft c = {.kind = CRAFT_CONTROL};
+	struct probe_opts o = {.cg = &cg, .shim = true, .setup = craft_setup, .arg = &c};
+	char *out, *text;
+	int h = memory_hier(&cg);
+
+	harness_require(h >= 0, "no memory controller");
+	snprintf(c.mount, sizeof(c.mount), "%s", cg.dir[h]);
+	*strrchr(c.mount, '/') = 0;
+	snprintf(c.name, sizeof(c.name), "%s", cg.name);
+	cr_assert_eq(probe_run(&o, meminfo_actions, &out), 0, "%s", out);
+	text = probe_section(out, "cat /proc/meminfo", 0);
+	cr_assert_not_null(text, "%s", out);
+	cr_log_info("FAULT control (faithful copy): MemTotal=%lld kB", text_kb(text, "MemTotal"));
+	cr_assert_eq(text_kb(text, "MemTotal"), LIMIT_KB, "%s", out);
+	free(text);
+	free(out);
+	fault_case("control", craft_setup, &c, true);
+}
+
+Test(faults, cgroup_tree_empty)
+{
+	craft_case("memory hierarchy empty (tmpfs)", CRAFT_EMPTY, false);
+}
+
+Test(faults, memory_stat_garbage)
+{
+	craft_case("memory.stat garbage", CRAFT_STAT_GARBAGE, true);
+}
+
+Test(faults, limit_garbage)
+{
+	craft_case("limit file says banana", CRAFT_LIMIT_GARBAGE, false);
+}
+
+Test(faults, limit_overflow)
+{
+	craft_case("limit overflows 64 bits", CRAFT_LIMIT_HUGE, false);
+}
+
+Test(faults, memory_stat_directory)
+{
+	craft_case("memory.stat is a directory", CRAFT_STAT_DIR, true);
+}
+
+Test(faults, memory_stat_huge)
+{
+	craft_case("memory.stat 32 MiB", CRAFT_STAT_HUGE, true);
+}
+
+Test(faults, memory_stat_endless)
+{
+	craft_case("memory.stat -> /dev/zero", CRAFT_STAT_ZERO, true);
+}
+
+Test(faults, memory_stat_fifo)
+{
+	craft_case("memory.stat is a FIFO", CRAFT_STAT_FIFO, true);
+}
+
+Test(faults, memory_stat_missing)
+{
+	craft_case("memory.stat missing", CRAFT_NO_STAT, true);
+}
+
+Test(faults, usage_over_limit)
+{
+	craft_case("usage twice the limit", CRAFT_USAGE_OVER, true);
+}
+
+/* ---- garbage over /proc/<pid>/cgroup and mountinfo --------------------------------------- */
+
+struct procfile {
+	const char *file; /* "cgroup", "mountinfo" */
+	const char *text;
+};
+
+static int procfile_setup(void *arg)
+{
+	const struct procfile *pf = arg;
+	char tmp[128], target[128];
+	int r;
+
+	snprintf(tmp, sizeof(tmp), "/tmp/cgproc-fault-%d", getpid());
+	snprintf(target, sizeof(target), "/proc/%d/%s", getpid(), pf->file);
+	r = ns_private();
+	if (r < 0)
+		return r;
+	r = write_text(tmp, pf->text, strlen(pf->text));
+	if (r < 0)
+		return r;
+	r = mount(tmp, target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+	unlink(tmp); /* the mount keeps the inode */
+	return r;
+}
+
+Test(faults, proc_cgroup_garbage)
+{
+	struct procfile pf = {"cgroup", "\x7f garbage\n:::\n4:memory\n99:memory:relative/path\n"};
+
+	fault_case("/proc/self/cgroup garbage", procfile_setup, &pf, false);
+}
+
+Test(faults, proc_cgroup_long)
+{
+	static char text[70000];
+	struct procfile pf = {"cgroup", text};
+	size_t n = (size_t)snprintf(text, sizeof(text), "4:memory:/");
+
+	memset(text + n, 'a', sizeof(text) - n - 2);
+	text[sizeof(text) - 2] = '\n';
+	fault_case("/proc/self/cgroup 70 kB path", procfile_setup, &pf, false);
+}
+
+Test(faults, mountinfo_garbage)
+{
+	struct procfile pf = {"mountinfo",
+			      "garbage - - -\n1 2 3:4 / /sys/fs/cgroup/memory rw - cgroup\n"};
+
+	fault_case("/proc/self/mountinfo garbage", procfile_setup, &pf, false);
+}
+
+/* ---- /proc not mounted ------------------------------------------------------------------- */
+
+static int noproc_setup(void *arg)
+{
+	int r = ns_private();
+
+	if (r < 0)
+		return r;
+	return mount("cgproc-noproc", "/proc", "tmpfs", 0, "mode=0555") < 0 ? -errno : 0;
+}
+
+Test(faults, proc_not_mounted)
+{
+	char *actions[] = {"cat:/proc/meminfo", "cat:/proc/cpuinfo", "cat:/proc/stat",
+			   "sysinfo",		"sysconf",	     NULL};
+	struct probe_opts o = {.cg = &cg, .setup = noproc_setup};
+	char *real, *shim;
+	const char *fields[] = {"rc", "totalram", "procs", "mem_unit"};
+	const char *sc[] = {"onln", "conf", "phys", "nprocs", "nprocs_conf"};
+	int st;
+
+	st = probe_run(&o, actions, &real);
+	cr_assert_eq(st, 0, "%s", real);
+	o.shim = true;
+	st = probe_run(&o, actions, &shim);
+	cr_assert_eq(st, 0, "%s", shim);
+	cr_log_info("FAULT /proc not mounted: open(/proc/meminfo) fd=%lld errno=%lld (real %lld); "
+		    "sysinfo errno=%lld totalram=%lld (real %lld); nprocs=%lld (real %lld)",
+		    probe_field(shim, "cat /proc/meminfo", 0, "fd"),
+		    probe_field(shim, "cat /proc/meminfo", 0, "errno"),
+		    probe_field(real, "cat /proc/meminfo", 0, "errno"),
+		    probe_field(shim, "sysinfo", 0, "errno"),
+		    probe_field(shim, "sysinfo", 0, "totalram"),
+		    probe_field(real, "sysinfo", 0, "totalram"),
+		    probe_field(shim, "sysconf", 0, "nprocs"),
+		    probe_field(real, "sysconf", 0, "nprocs"));
+	for (int i = 0; i < 3; i++) {
+		const char *label[] = {"cat /proc/meminfo", "cat /proc/cpuinfo", "cat /proc/stat"};
+
+		cr_assert_eq(probe_field(shim, label[i], 0, "fd"), -1, "%s", shim);
+		cr_assert_eq(probe_field(shim, label[i], 0, "errno"), ENOENT, "%s", shim);
+		cr_assert_eq(probe_field(real, label[i], 0, "errno"), ENOENT, "%s", real);
+	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		cr_assert_eq(probe_field(shim, "sysinfo", 0, fields[i]),
+			     probe_field(real, "sysinfo", 0, fields[i]), "sysinfo %s: %s / %s",
+			     fields[i], shim, real);
+	cr_assert_eq(probe_field(shim, "sysinfo", 0, "errno"), SENTINEL, "%s", shim);
+	for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++)
+		cr_assert_eq(probe_field(shim, "sysconf", 0, sc[i]),
+			     probe_field(real, "sysconf", 0, sc[i]), "sysconf %s: %s / %s", sc[i],
+			     shim, real);
+	free(real);
+	free(shim);
+}
+
+/* ---- seccomp: memfd_create (and O_TMPFILE) denied ---------------------------------------- */
+
+static int seccomp_setup(void *arg)
+{
+	bool tmpfile_too = *(bool *)arg;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int r;
+
+	if (!ctx)
+		return -ENOMEM;
+	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(memfd_create), 0);
+	if (r == 0 && tmpfile_too) {
+		/* O_TMPFILE is __O_TMPFILE | O_DIRECTORY; the high bit alone identifies it. */
+		scmp_datum_t bit = O_TMPFILE & ~O_DIRECTORY;
+
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(openat), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, bit, bit));
+		if (r == 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(open), 1,
+					     SCMP_A1(SCMP_CMP_MASKED_EQ, bit, bit));
+	}
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}
+
+Test(faults, memfd_denied)
+{
+	bool tmpfile_too = false;
+
+	/* The shim falls back to an O_TMPFILE snapshot in /dev/shm: still virtual. */
+	fault_case("memfd_create denied (seccomp EPERM)", seccomp_setup, &tmpfile_too, true);
+}
+
+Test(faults, memfd_and_tmpfile_denied)
+{
+	bool tmpfile_too = true;
+
+	/* Nowhere to put a snapshot: the real file, errno untouched. */
+	fault_case("memfd_create and O_TMPFILE denied (seccomp EPERM)", seccomp_setup, &tmpfile_too,
+		   false);
+}
+
+/* ---- RLIMIT_NOFILE ----------------------------------------------------------------------- */
+
+Test(faults, last_descriptor)
+{
+	char *actions[] = {"lastfd:/proc/meminfo", NULL};
+	struct probe_opts o = {.cg = &cg};
+	char *real, *shim, *text;
+	long long host = host_memtotal_kb();
+
+	cr_assert_eq(probe_run(&o, actions, &real), 0);
+	o.shim = true;
+	cr_assert_eq(probe_run(&o, actions, &shim), 0, "%s", shim);
+	text = probe_section(shim, "lastfd", 0);
+	cr_assert_not_null(text, "%s", shim);
+	cr_log_info("FAULT RLIMIT_NOFILE leaves one fd: fd=%lld (real %lld) errno=%lld "
+		    "MemTotal=%lld kB (host %lld)",
+		    probe_field(shim, "lastfd", 0, "fd"), probe_field(real, "lastfd", 0, "fd"),
+		    probe_field(shim, "lastfd", 0, "errno"), text_kb(text, "MemTotal"), host);
+	cr_assert_geq(probe_field(real, "lastfd", 0, "fd"), 0, "%s", real);
+	cr_assert_eq(probe_field(shim, "lastfd", 0, "fd"), probe_field(real, "lastfd", 0, "fd"),
+		     "%s", shim);
+	cr_assert_eq(probe_field(shim, "lastfd", 0, "errno"), SENTINEL, "%s", shim);
+	/* No descriptor left for the shim's own work: the real content. */
+	cr_assert_eq(text_kb(text, "MemTotal"), host, "%s", shim);
+	free(text);
+	free(real);
+	free(shim);
+}
+
+Test(faults, no_descriptor)
+{
+	char *actions[] = {"nofd:/proc/meminfo", NULL};
+	struct probe_opts o = {.cg = &cg, .shim = true};
+	char *shim;
+
+	cr_assert_eq(probe_run(&o, actions, &shim), 0, "%s", shim);
+	cr_log_info("FAULT RLIMIT_NOFILE exhausted: fd=%lld errno=%lld",
+		    probe_field(shim, "nofd", 0, "fd"), probe_field(shim, "nofd", 0, "errno"));
+	cr_assert_eq(probe_field(shim, "nofd", 0, "fd"), -1, "%s", shim);
+	cr_assert_eq(probe_field(shim, "nofd", 0, "errno"), EMFILE, "%s", shim);
+	free(shim);
+}
+
+/* ---- the cgroup vanishes while the process runs ------------------------------------------ */
+
+static void vanish_case(bool wait_ttl)
+{
+	char *actions[] = {"cat:/proc/meminfo",
+			   "wait",
+			   "cat:/proc/meminfo",
+			   "rewind:/proc/meminfo",
+			   "sysinfo",
+			   "fds",
+			   NULL};
+	struct probe_opts o = {.cg = &cg, .shim = true};
+	struct probe_proc p;
+	char *before, *after, *t1, *t2;
+	long long host = host_memtotal_kb();
+	int st;
+
+	cr_assert_eq(probe_start(&o, actions, &p), 0);
+	cr_assert_eq(probe_until_wait(&p, &before), 0, "%s", before);
+	t1 = probe_section(before, "cat /proc/meminfo", 0);
+	cr_assert_not_null(t1, "%s", before);
+	cr_assert_eq(text_kb(t1, "MemTotal"), LIMIT_KB, "%s", before);
+	/* Move the child back to the root and remove its cgroup in every hierarchy. */
+	testcg_destroy(&cg);
+	if (wait_ttl)
+		usleep(1200 * 1000); /* past the shim's machine cache TTL */
+	st = probe_finish(&p, 60, &after);
+	cr_assert_eq(st, 0, "%s", after);
+	t2 = probe_section(after, "cat /proc/meminfo", 0);
+	cr_assert_not_null(t2, "%s", after);
+	cr_log_info("FAULT cgroup removed mid-use%s: before MemTotal=%lld, after MemTotal=%lld "
+		    "(host %lld) errno=%lld sysinfo errno=%lld",
+		    wait_ttl ? " (after cache TTL)" : " (cache still fresh)",
+		    text_kb(t1, "MemTotal"), text_kb(t2, "MemTotal"), host,
+		    probe_field(after, "cat /proc/meminfo", 0, "errno"),
+		    probe_field(after, "sysinfo", 0, "errno"));
+	cr_assert_eq(probe_field(after, "cat /proc/meminfo", 0, "errno"), SENTINEL, "%s", after);
+	cr_assert_eq(probe_field(after, "sysinfo", 0, "errno"), SENTINEL, "%s", after);
+	cr_assert_eq(probe_field(after, "sysinfo", 0, "rc"), 0, "%s", after);
+	/* Now in the root cgroup: the machine is the host (or the real file). */
+	cr_assert_eq(text_kb(t2, "MemTotal"), host, "%s", after);
+	free(t1);
+	free(t2);
+	free(before);
+	free(after);
+}
+
+Test(faults, cgroup_removed_mid_use)
+{
+	vanish_case(false);
+}
+
+Test(faults, cgroup_removed_after_ttl)
+{
+	vanish_case(true);
+}
