@@ -48,7 +48,8 @@ int probe_start(const struct probe_opts *o, char *const actions[], struct probe_
 		}
 		for (char *const *w = o->wrap; w && *w && n < 30; w++)
 			argv[n++] = *w;
-		argv[n++] = (char *)build_path("tests/client/cgproc-probe");
+		argv[n++] = o->program ? (char *)o->program
+				       : (char *)build_path("tests/client/cgproc-probe");
 		for (char *const *a = actions; *a && n < 62; a++)
 			argv[n++] = *a;
 		argv[n] = NULL;

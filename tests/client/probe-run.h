@@ -18,7 +18,8 @@ struct probe_opts {
 	char *const *env;	 /* extra "K=V" entries */
 	int (*setup)(void *arg); /* in the child, after attach, before exec; < 0 aborts */
 	void *arg;
-	char *const *wrap; /* argv prefix (valgrind, setpriv); NULL-terminated */
+	char *const *wrap;   /* argv prefix (valgrind, setpriv); NULL-terminated */
+	const char *program; /* run this (PATH lookup) instead of cgproc-probe */
 };
 
 struct probe_proc {
@@ -27,7 +28,7 @@ struct probe_proc {
 	int go;	 /* child's stdin: write a byte to release a "wait" action */
 };
 
-/* Start the probe with @actions (NULL-terminated). */
+/* Start the probe (or o->program) with @actions as arguments (NULL-terminated). */
 int probe_start(const struct probe_opts *o, char *const actions[], struct probe_proc *ret);
 /* Read the child's output up to and including the line "== waiting" (malloc'd into *ret_out). */
 int probe_until_wait(struct probe_proc *p, char **ret_out);
