@@ -55,7 +55,12 @@ int probe_start(const struct probe_opts *o, char *const actions[], struct probe_
 		argv[n] = NULL;
 		unsetenv("LD_PRELOAD");
 		if (o->shim) {
-			snprintf(preload, sizeof(preload), "LD_PRELOAD=%s",
+			/* tools/run-sanitizers names libasan here: the instrumented shim in an
+			 * uninstrumented program wants the ASan runtime first. */
+			const char *first = getenv("CGPROC_TEST_PRELOAD_FIRST");
+
+			snprintf(preload, sizeof(preload), "LD_PRELOAD=%s%s%s",
+				 first && *first ? first : "", first && *first ? ":" : "",
 				 build_path("preload/libcgproc.so"));
 			putenv(preload);
 		}

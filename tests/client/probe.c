@@ -17,6 +17,8 @@
  *   comm:NAME     prctl(PR_SET_NAME, NAME) ("\n" in NAME may be written as "%n").
  *   fds           "== fds N": number of open descriptors (leak check).
  *   env:NAME      "== env NAME=VALUE" (getenv, for the AT_SECURE test).
+ *   early         (cgproc-probe-early only) what sysconf() returned in a linked library's
+ * constructor, which runs before the preloaded shim's: "== early NAME=value/errno ..." (early.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +30,10 @@
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
+
+#ifdef PROBE_EARLY
+#include "early.h"
+#endif
 
 #define SENTINEL 4242
 
@@ -228,6 +234,16 @@ int main(int argc, char **argv)
 				printf("== prctl-failed errno=%d\n", errno);
 		} else if (strcmp(a, "fds") == 0) {
 			do_fds();
+#ifdef PROBE_EARLY
+		} else if (strcmp(a, "early") == 0) {
+			static const char *const names[EARLY_N] = {EARLY_NAMES};
+
+			printf("== early done=%d", early_seen.done);
+			for (int j = 0; j < EARLY_N; j++)
+				printf(" %s=%ld/%d", names[j], early_seen.value[j],
+				       early_seen.err[j]);
+			printf("\n");
+#endif
 		} else if (strncmp(a, "env:", 4) == 0) {
 			const char *v = getenv(a + 4);
 
