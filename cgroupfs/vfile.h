@@ -58,6 +58,12 @@ extern const struct vfile vfile_table[_VFILE_MAX];
 
 /* Exact absolute path ("/proc/meminfo") or short name ("meminfo"); NULL when not virtual. */
 const struct vfile *vfile_lookup(const char *path_or_name);
+/* Like vfile_lookup() for absolute paths, and also "/proc/<pid>/stat", "/proc/self/stat" and
+ * "/proc/<pid>/task/<tid>/stat" (the per-process entry; pid 0 = self, tid 0 = none). */
+const struct vfile *vfile_match(const char *path, pid_t *ret_pid, pid_t *ret_tid);
+
+/* Short names indexed by enum vfile_id, for config_files_resolve() ("files=" in the config). */
+extern const char *const vfile_names[_VFILE_MAX];
 
 /* Everything a render needs. The front end fills it; render only reads it. */
 struct vfile_req {

@@ -37,6 +37,11 @@ struct cg_machine {
 				  start; 0 = the oldest process in the machine cgroup */
 	unsigned rule;	       /* 1..4: which DESIGN.md rule chose the machine */
 	bool cgroupns, pidns;  /* the process is in a non-initial namespace */
+	/* When the machine started, in clock ticks since boot (field 22 of /proc/<pid>/stat), as
+	 * cg_machine_resolve_start() found it; start_known false = find it on every uptime read.
+	 * start_is_host: the machine is the host's root cgroup, whose uptime is the host's. */
+	bool start_known, start_is_host;
+	uint64_t start_ticks;
 };
 
 /*
@@ -47,6 +52,10 @@ struct cg_machine {
  */
 int cg_machine_find(const struct cg_src *src, pid_t pid, const char *override,
 		    struct cg_machine *ret);
+/* The same with the caller's working memory instead of ~46 KiB of stack (signal handlers, small
+ * thread stacks): @scratch holds a struct cg_machine plus the mountinfo text. -ENOBUFS: bigger. */
+int cg_machine_find_scratch(const struct cg_src *src, pid_t pid, const char *override,
+			    char *scratch, size_t size, struct cg_machine *ret);
 
 /* Read @file of the machine cgroup of controller @c ("memory.stat"). -ENODATA when absent. */
 int cg_read(const struct cg_src *src, const struct cg_machine *m, enum cg_controller c,
@@ -57,8 +66,15 @@ int cg_read_memory(const struct cg_src *src, const struct cg_machine *m, struct 
 /* cpuset, quota (tightest over ancestors), CPU time; v1 usage_all is read into @scratch. */
 int cg_read_cpu(const struct cg_src *src, const struct cg_machine *m, char *scratch, size_t size,
 		struct cg_cpu *ret);
+/* cpuset and quota only (user/system 0, usage_all empty): what cpuinfo, the CPU lists and
+ * sysconf(_SC_NPROCESSORS_*) need, two to three reads fewer. */
+int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *ret);
 
 /* Uptime of the machine and of the host, hundredths of a second, both from the src's
  * proc/uptime and the start time of the machine's first process. */
+/* Find and store the machine's start (a walk of cgroup.procs on rule 4), so that front ends that
+ * keep a machine for a while do not repeat that walk on every read of stat, uptime or pid-stat. */
+int cg_machine_resolve_start(const struct cg_src *src, struct cg_machine *m);
+
 int cg_read_uptime(const struct cg_src *src, const struct cg_machine *m, uint64_t *ret_uptime_cs,
 		   uint64_t *ret_host_uptime_cs);

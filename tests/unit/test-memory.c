@@ -490,6 +490,11 @@ Test(meminfo, host_file_under_512m)
 	cr_assert_str_eq(line, "CommitLimit:      524288 kB");
 	cr_assert(mi_line(out, "DirectMap1G", line, sizeof(line)));
 	cr_assert_str_eq(line, "DirectMap1G:      524288 kB");
+	/* host-wide lines that a machine figure bounds: Mlocked <= Unevictable, KReclaimable <=
+	 * SReclaimable (the host file has 18588 kB Mlocked) */
+	cr_assert_leq(mi(out, "Mlocked"), mi(out, "Unevictable"));
+	cr_assert_lt(mi(out, "Mlocked"), 18588);
+	cr_assert_leq(mi(out, "KReclaimable"), mi(out, "SReclaimable"));
 	/* address space stays as the host says */
 	cr_assert(mi_line(host_meminfo, "VmallocTotal", line, sizeof(line)));
 	{

@@ -1,11 +1,238 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cgproc doctor: not built yet (placeholder so the dispatcher links while it is being written). */
+/*
+ * cgproc doctor: what works on this host and, where something does not, why and
+ * what to do. Each check prints one line "ok|warn|FAIL  what: detail". Exit
+ * status 0 when everything that `cgproc run` needs works, 1 otherwise.
+ * Read-only: it creates nothing but a memfd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
+#include "cgproc-config.h"
 #include "cgproc.h"
+#include "model/cgpath.h"
+#include "paths.h"
+#include "source/source.h"
+
+enum level {
+	OK,
+	WARN,
+	FAIL
+};
+
+struct report {
+	unsigned fails, warns;
+};
+
+static void say(struct report *r, enum level l, const char *what, const char *fmt, ...)
+{
+	static const char *const tag[] = {"ok  ", "warn", "FAIL"};
+	va_list ap;
+
+	if (l == FAIL)
+		r->fails++;
+	else if (l == WARN)
+		r->warns++;
+	printf("%s  %-22s ", tag[l], what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static bool read_small(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = 0;
+	return true;
+}
+
+static void check_layout(struct report *r, const struct cg_mounts *mnt)
+{
+	static const enum cg_controller needed[] = {CG_MEMORY, CG_CPUSET, CG_CPU, CG_CPUACCT};
+	bool any_v1 = false, any_v2 = false;
+	char missing[128] = "";
+
+	for (int c = 0; c < _CG_MAX; c++) {
+		if (!mnt->present[c])
+			continue;
+		if (mnt->v2[c])
+			any_v2 = true;
+		else
+			any_v1 = true;
+	}
+	say(r, OK, "cgroup layout", "%s",
+	    any_v1 && any_v2 ? "hybrid (v1 controllers and a cgroup2 hierarchy)"
+	    : any_v2	     ? "cgroup v2 (unified)"
+			     : "cgroup v1");
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		enum cg_controller c = needed[i];
+
+		if (!mnt->present[c]) {
+			strncat(missing, " ", sizeof(missing) - strlen(missing) - 1);
+			strncat(missing, cg_controller_name(c),
+				sizeof(missing) - strlen(missing) - 1);
+			continue;
+		}
+		say(r, OK, cg_controller_name(c), "%s at /%s", mnt->v2[c] ? "v2" : "v1",
+		    mnt->mount[c]);
+	}
+	if (missing[0])
+		say(r, WARN, "controllers", "not mounted:%s (those limits are not reflected)",
+		    missing);
+}
+
+static void check_machine(struct report *r, const struct cg_src *src)
+{
+	static const char *const rules[] = {"?", "configured", "cgroup-namespace root",
+					    "pid-namespace init", "own cgroup"};
+	struct cg_machine *m = calloc(1, sizeof(*m));
+	int k;
+
+	if (!m)
+		return;
+	k = cg_machine_find(src, 0, NULL, m);
+	if (k < 0) {
+		say(r, FAIL, "machine cgroup", "cannot be found for this process: %s",
+		    strerror(-k));
+	} else {
+		const char *path = m->paths.present[CG_MEMORY]	  ? m->paths.path[CG_MEMORY]
+				   : m->paths.present[CG_UNIFIED] ? m->paths.path[CG_UNIFIED]
+								  : "?";
+		say(r, OK, "machine cgroup", "%s (rule: %s)", path,
+		    rules[m->rule < 5 ? m->rule : 0]);
+	}
+	free(m);
+}
+
+static void check_shim(struct report *r)
+{
+	char path[4096], preload[4096];
+
+	if (cgproc_find_shim(path, sizeof(path)) < 0) {
+		say(r, FAIL, "shim", "libcgproc.so not found (build it, or set CGPROC_SHIM)");
+		return;
+	}
+	say(r, OK, "shim", "%s", path);
+	if (read_small("/etc/ld.so.preload", preload, sizeof(preload)) && strstr(preload, "cgproc"))
+		say(r, OK, "ld.so.preload", "system-wide mode is on (/etc/ld.so.preload)");
+	else
+		say(r, OK, "ld.so.preload", "not used (application mode: cgproc run / LD_PRELOAD)");
+}
+
+static void check_kernel(struct report *r)
+{
+	char buf[4096];
+	struct utsname u;
+	int fd;
+
+	if (uname(&u) == 0)
+		say(r, OK, "kernel", "%s %s", u.sysname, u.release);
+
+	fd = memfd_create("cgproc-doctor", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		say(r, WARN, "memfd_create",
+		    "%s: the shim falls back to /dev/shm, then to real files", strerror(errno));
+	else {
+		close(fd);
+		say(r, OK, "memfd_create", "available (the shim serves sealed memfds)");
+	}
+
+	if (access("/dev/fuse", R_OK | W_OK) == 0)
+		say(r, OK, "/dev/fuse", "available (cgprocfs can mount)");
+	else
+		say(r, WARN, "/dev/fuse", "%s: cgprocfs (static binaries, Go, musl) cannot run",
+		    strerror(errno));
+
+	if (read_small("/proc/sys/kernel/seccomp/actions_avail", buf, sizeof(buf)) &&
+	    strstr(buf, "user_notif"))
+		say(r, OK, "seccomp user_notif",
+		    "available (sysinfo listener for cgproc run --fuse)");
+	else
+		say(r, WARN, "seccomp user_notif",
+		    "not available: static sysinfo() shows the host");
+
+	if (access("/usr/bin/lxcfs", X_OK) == 0)
+		say(r, OK, "lxcfs", "installed (cgproc bench compares against it)");
+}
+
+static void check_sampler(struct report *r)
+{
+	const char *dir = secure_getenv("CGPROC_RUNDIR");
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/table", dir && *dir ? dir : CGPROC_RUNDIR);
+	if (stat(path, &st) < 0)
+		say(r, WARN, "cgprocd",
+		    "no table at %s: /proc/loadavg shows the host's (start cgprocd)", path);
+	else
+		say(r, OK, "cgprocd", "table at %s (%lld bytes)", path, (long long)st.st_size);
+}
 
 int cmd_doctor(int argc, char **argv)
 {
-	fprintf(stderr, "cgproc doctor: not available in this build\n");
-	return EXIT_SETUP;
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {}};
+	struct cg_src src = {.rootfd = -1, .ticks_per_sec = 100};
+	struct report r = {0};
+	struct cg_mounts *mnt;
+	char mountinfo[65536];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
+		if (c == 'h') {
+			printf("Usage: cgproc doctor\n\nSay what works on this host for cgproc and "
+			       "why not. Exit 0 when `cgproc run` can work.\n");
+			return 0;
+		}
+		return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cgproc doctor: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	if (geteuid() == 0)
+		say(&r, OK, "privileges", "root");
+	else
+		say(&r, FAIL, "privileges", "not root: cgproc run and cgprocfs need root");
+
+	src.rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	src.ticks_per_sec = (uint64_t)sysconf(_SC_CLK_TCK);
+	mnt = calloc(1, sizeof(*mnt));
+	if (src.rootfd < 0 || !mnt ||
+	    !read_small("/proc/self/mountinfo", mountinfo, sizeof(mountinfo)) ||
+	    mountinfo_parse_cgroups((struct span){mountinfo, strlen(mountinfo)}, mnt) < 0) {
+		say(&r, FAIL, "cgroup layout", "no cgroup file system is mounted");
+	} else {
+		check_layout(&r, mnt);
+		check_machine(&r, &src);
+	}
+	free(mnt);
+	check_shim(&r);
+	check_kernel(&r);
+	check_sampler(&r);
+	if (src.rootfd >= 0)
+		close(src.rootfd);
+
+	printf("\n%u problem(s), %u warning(s)\n", r.fails, r.warns);
+	return r.fails ? 1 : 0;
 }

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * CPU sets in the kernel's list format: see cpuset.h. Pure and allocation-free; the parser is
+ * strict (what bitmap_parselist() prints, plus surrounding whitespace) so that garbage read from
+ * a half-written or foreign file is refused rather than turned into a wrong CPU count. The
+ * kernel's "0-7:2/4" stride syntax is accepted by cpuset.cpus writes but never printed, so it is
+ * refused here.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "cpuset.h"
+
+#define WORDS (CPUSET_MAX / 64)
+
+void cpuset_clear(struct cpuset *s)
+{
+	memset(s->bits, 0, sizeof(s->bits));
+}
+
+void cpuset_set(struct cpuset *s, unsigned cpu)
+{
+	if (cpu < CPUSET_MAX)
+		s->bits[cpu / 64] |= UINT64_C(1) << (cpu % 64);
+}
+
+bool cpuset_test(const struct cpuset *s, unsigned cpu)
+{
+	return cpu < CPUSET_MAX && (s->bits[cpu / 64] >> (cpu % 64)) & 1;
+}
+
+unsigned cpuset_count(const struct cpuset *s)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < WORDS; i++)
+		n += (unsigned)__builtin_popcountll(s->bits[i]);
+	return n;
+}
+
+bool cpuset_empty(const struct cpuset *s)
+{
+	for (size_t i = 0; i < WORDS; i++)
+		if (s->bits[i])
+			return false;
+	return true;
+}
+
+void cpuset_and(struct cpuset *dst, const struct cpuset *other)
+{
+	for (size_t i = 0; i < WORDS; i++)
+		dst->bits[i] &= other->bits[i];
+}
+
+void cpuset_first_n(const struct cpuset *s, unsigned n, struct cpuset *ret)
+{
+	struct cpuset out;
+
+	cpuset_clear(&out);
+	for (size_t i = 0; i < WORDS && n > 0; i++) {
+		uint64_t w = s->bits[i];
+
+		while (w && n > 0) {
+			uint64_t low = w & -w;
+
+			out.bits[i] |= low;
+			w &= ~low;
+			n--;
+		}
+	}
+	*ret = out;
+}
+
+/* One CPU id: decimal digits only, < CPUSET_MAX. */
+static int cpu_id_parse(const char *p, size_t len, unsigned *ret)
+{
+	unsigned v = 0;
+
+	if (len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned)(p[i] - '0');
+		if (v >= CPUSET_MAX)
+			return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static void cpuset_set_range(struct cpuset *s, unsigned lo, unsigned hi)
+{
+	for (unsigned c = lo; c <= hi; c++) {
+		if (c % 64 == 0 && c + 63 <= hi) {
+			s->bits[c / 64] = UINT64_MAX;
+			c += 63;
+			continue;
+		}
+		cpuset_set(s, c);
+	}
+}
+
+int cpuset_parse(struct span s, struct cpuset *ret)
+{
+	struct cpuset out;
+
+	cpuset_clear(&out);
+	s = span_trim(s);
+	while (s.len > 0) {
+		const char *comma = memchr(s.p, ',', s.len);
+		size_t n = comma ? (size_t)(comma - s.p) : s.len;
+		const char *dash = memchr(s.p, '-', n);
+		unsigned lo, hi;
+		int r;
+
+		if (dash) {
+			r = cpu_id_parse(s.p, (size_t)(dash - s.p), &lo);
+			if (r < 0)
+				return r;
+			r = cpu_id_parse(dash + 1, n - (size_t)(dash - s.p) - 1, &hi);
+			if (r < 0)
+				return r;
+			if (hi < lo)
+				return -EINVAL;
+		} else {
+			r = cpu_id_parse(s.p, n, &lo);
+			if (r < 0)
+				return r;
+			hi = lo;
+		}
+		cpuset_set_range(&out, lo, hi);
+		if (!comma)
+			break;
+		s.p += n + 1;
+		s.len -= n + 1;
+		if (s.len == 0) /* trailing comma */
+			return -EINVAL;
+	}
+	*ret = out;
+	return 0;
+}
+
+/* Lowest set id >= @from, or CPUSET_MAX. */
+static unsigned next_set(const struct cpuset *s, unsigned from)
+{
+	while (from < CPUSET_MAX) {
+		uint64_t w = s->bits[from / 64] >> (from % 64);
+
+		if (w)
+			return from + (unsigned)__builtin_ctzll(w);
+		from = (from / 64 + 1) * 64;
+	}
+	return CPUSET_MAX;
+}
+
+/* Lowest clear id >= @from, or CPUSET_MAX. */
+static unsigned next_clear(const struct cpuset *s, unsigned from)
+{
+	while (from < CPUSET_MAX) {
+		uint64_t w = ~s->bits[from / 64] >> (from % 64);
+
+		if (w)
+			return from + (unsigned)__builtin_ctzll(w);
+		from = (from / 64 + 1) * 64;
+	}
+	return CPUSET_MAX;
+}
+
+void cpuset_format(const struct cpuset *s, struct buf *out)
+{
+	bool first = true;
+
+	for (unsigned lo = next_set(s, 0); lo < CPUSET_MAX;) {
+		unsigned end = next_clear(s, lo); /* one past the run */
+
+		if (!first)
+			buf_putc(out, ',');
+		first = false;
+		buf_put_u64(out, lo);
+		if (end - 1 > lo) {
+			buf_putc(out, '-');
+			buf_put_u64(out, end - 1);
+		}
+		if (end >= CPUSET_MAX)
+			break;
+		lo = next_set(s, end);
+	}
+}

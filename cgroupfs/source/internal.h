@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Helpers shared by the files of source/ (and by the integration tests). Not part of the core's
+ * API: front ends use source.h.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "source.h"
+
+/* The kernel's fixed inode numbers of the initial namespaces (include/linux/proc_ns.h). */
+#define NS_INIT_CGROUP_INO 0xEFFFFFFBU
+#define NS_INIT_PID_INO 0xEFFFFFFCU
+
+/* How deep and how wide the oldest-process walk of a machine cgroup goes. */
+#define WALK_MAX_DEPTH 8
+#define WALK_MAX_DIRS 512
+#define WALK_MAX_PIDS 4096
+
+/* readlinkat under the root; NUL-terminated; -ENOBUFS when cut. */
+int src_readlink(const struct cg_src *src, const char *relpath, char *buf, size_t size);
+/* Inode of @procdir/ns/@ns ("cgroup", "pid") from the link text "cgroup:[4026531835]". */
+int src_ns_inode(const struct cg_src *src, const char *procdir, const char *ns, uint64_t *ret);
+
+/* Join up to three parts with single '/', no leading '/' ("." when all are empty). */
+int path_join(char *out, size_t size, const char *a, const char *b, const char *c);
+/* "proc/self" for 0, else "proc/<pid>". */
+int procdir_name(pid_t pid, char *out, size_t size);
+/* First field of /proc/uptime ("350735.47 ...") in hundredths of a second. */
+int uptime_parse_cs(struct span text, uint64_t *ret_cs);
+
+/* Path under the root of @file (may be NULL) in cgroup @cgpath of controller @c: the mount point
+ * plus @cgpath made relative to the mount's root. -EXDEV when @cgpath is not below that root,
+ * -ENODATA when the controller is not mounted. */
+int cg_path_at(const struct cg_mounts *mounts, enum cg_controller c, const char *cgpath,
+	       const char *file, char *out, size_t size);
+/* cg_read() for an arbitrary cgroup path of controller @c (ancestor walks). */
+int cg_read_at(const struct cg_src *src, const struct cg_machine *m, enum cg_controller c,
+	       const char *cgpath, const char *file, char *buf, size_t size, size_t *ret_len);
+/* Whether @path is @top or below it. */
+bool cg_path_below(const char *path, const char *top);

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Which cgroup is "the machine" of a process (DESIGN.md): an override, else the cgroup-namespace
+ * root, else the cgroup of the pid-namespace init (minus a trailing /init.scope), else the
+ * process's own cgroup. Works from inside a container (pid 0 = self: namespace roots are "/",
+ * the init is pid 1) and from the host, where the namespace root is the "root" field of the
+ * process's cgroup mounts in its mountinfo (printed relative to the reader's cgroup namespace)
+ * and the init is found by its NSpid.
+ *
+ * Namespaces are compared by the inode in the text of the proc/<pid>/ns/ links, which a fixture
+ * tree can provide as plain symlinks. All I/O through the src root; no allocation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdalign.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "source.h"
+
+#define STATUS_SIZE 4096
+#define PPID_WALK_MAX 64
+
+/* The last number of the "NSpid:" line and the "PPid:" value of a proc/<pid>/status text. */
+static int status_parse(struct span text, uint64_t *ret_nspid_last, uint64_t *ret_ppid)
+{
+	bool have_nspid = false, have_ppid = false;
+	uint64_t nspid = 0, ppid = 0;
+	struct span line;
+
+	while (line_next(&text, &line)) {
+		struct span w, last = {NULL, 0};
+
+		if (span_startswith(line, "NSpid:")) {
+			line.p += 6;
+			line.len -= 6;
+			while (word_next(&line, &w))
+				last = w;
+			if (!last.p || parse_u64(last, &nspid) < 0)
+				return -EINVAL;
+			have_nspid = true;
+		} else if (span_startswith(line, "PPid:")) {
+			line.p += 5;
+			line.len -= 5;
+			if (parse_u64(line, &ppid) < 0)
+				return -EINVAL;
+			have_ppid = true;
+		}
+	}
+	if (!have_nspid || !have_ppid)
+		return -ENOENT;
+	*ret_nspid_last = nspid;
+	*ret_ppid = ppid;
+	return 0;
+}
+
+/* Is proc/<pid> in pid namespace @ns, and if so its NSpid tail and parent. */
+static int proc_ns_status(const struct cg_src *src, pid_t pid, uint64_t ns, uint64_t *ret_nspid,
+			  uint64_t *ret_ppid)
+{
+	char dir[32], path[48], text[STATUS_SIZE];
+	uint64_t ino;
+	size_t len;
+	int r;
+
+	r = procdir_name(pid, dir, sizeof(dir));
+	if (r < 0)
+		return r;
+	r = src_ns_inode(src, dir, "pid", &ino);
+	if (r < 0)
+		return r;
+	if (ino != ns)
+		return -ESRCH;
+	r = path_join(path, sizeof(path), dir, "status", NULL);
+	if (r < 0)
+		return r;
+	r = src_read(src, path, text, sizeof(text), &len);
+	if (r < 0)
+		return r;
+	return status_parse((struct span){text, len}, ret_nspid, ret_ppid);
+}
+
+static bool name_is_pid(const char *s, pid_t *ret)
+{
+	uint64_t v;
+
+	if (!*s || *s < '1' || *s > '9' || parse_u64_str(s, &v) < 0 || v > INT32_MAX)
+		return false;
+	*ret = (pid_t)v;
+	return true;
+}
+
+/* Host pid of the init of pid namespace @ns that @pid lives in. */
+static int pidns_init_find(const struct cg_src *src, pid_t pid, uint64_t ns, pid_t *ret)
+{
+	alignas(8) char dents[2048];
+	pid_t p = pid;
+	int fd, r;
+
+	/* Walk the parents while they stay in the namespace: cheap, and right unless the process
+	 * joined the namespace with setns() (its parent is then outside). */
+	for (unsigned i = 0; i < PPID_WALK_MAX && p > 0; i++) {
+		uint64_t nspid, ppid;
+
+		if (proc_ns_status(src, p, ns, &nspid, &ppid) < 0)
+			break;
+		if (nspid == 1) {
+			*ret = p;
+			return 0;
+		}
+		if (ppid == 0 || ppid > INT32_MAX)
+			break;
+		p = (pid_t)ppid;
+	}
+
+	/* Scan proc/ for the process of that namespace that is pid 1 in it. */
+	fd = openat(src->rootfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = -ESRCH;
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, dents, sizeof(dents));
+
+		if (n <= 0)
+			break;
+		for (long off = 0; off < n;) {
+			struct {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(dents + off);
+			uint64_t nspid, ppid;
+			pid_t q;
+
+			off += d->reclen;
+			if (!name_is_pid(d->name, &q))
+				continue;
+			if (proc_ns_status(src, q, ns, &nspid, &ppid) == 0 && nspid == 1) {
+				*ret = q;
+				r = 0;
+				goto done;
+			}
+		}
+	}
+done:
+	close(fd);
+	return r;
+}
+
+static void paths_fill(struct cg_paths *p, const char *path)
+{
+	for (unsigned c = 0; c < _CG_MAX; c++) {
+		p->present[c] = true;
+		strncpy(p->path[c], path, CG_PATH_MAX - 1);
+		p->path[c][CG_PATH_MAX - 1] = 0;
+	}
+}
+
+static int read_proc_cgroup(const struct cg_src *src, const char *dir, char *text, size_t size,
+			    struct cg_paths *ret)
+{
+	char path[48];
+	size_t len;
+	int r;
+
+	r = path_join(path, sizeof(path), dir, "cgroup", NULL);
+	if (r < 0)
+		return r;
+	r = src_read(src, path, text, size, &len);
+	if (r < 0)
+		return r;
+	return proc_cgroup_parse((struct span){text, len}, ret);
+}
+
+static int read_mountinfo(const struct cg_src *src, const char *dir, char *text, size_t size,
+			  struct cg_mounts *ret)
+{
+	char path[48];
+	size_t len;
+	int r;
+
+	r = path_join(path, sizeof(path), dir, "mountinfo", NULL);
+	if (r < 0)
+		return r;
+	r = src_read(src, path, text, size, &len);
+	if (r < 0)
+		return r;
+	return mountinfo_parse_cgroups((struct span){text, len}, ret);
+}
+
+static int machine_find(const struct cg_src *src, pid_t pid, const char *override, char *text,
+			size_t size, struct cg_machine *m)
+{
+	uint64_t self_cg = 0, self_pid = 0, cg_ns = 0, pid_ns = 0;
+	bool inside_cg, inside_pid;
+	char dir[32];
+	pid_t init = 0;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	r = procdir_name(pid, dir, sizeof(dir));
+	if (r < 0)
+		return r;
+
+	/* Missing or unreadable links (old kernels, restricted /proc, fixtures) mean "initial". */
+	(void)src_ns_inode(src, "proc/self", "cgroup", &self_cg);
+	(void)src_ns_inode(src, "proc/self", "pid", &self_pid);
+	if (pid == 0) {
+		cg_ns = self_cg;
+		pid_ns = self_pid;
+	} else {
+		(void)src_ns_inode(src, dir, "cgroup", &cg_ns);
+		(void)src_ns_inode(src, dir, "pid", &pid_ns);
+	}
+	m->cgroupns = cg_ns != 0 && cg_ns != NS_INIT_CGROUP_INO;
+	m->pidns = pid_ns != 0 && pid_ns != NS_INIT_PID_INO;
+	inside_cg = pid == 0 || (cg_ns != 0 && cg_ns == self_cg);
+	inside_pid = pid == 0 || (pid_ns != 0 && pid_ns == self_pid);
+
+	r = read_proc_cgroup(src, dir, text, size, &m->paths);
+	if (r < 0)
+		return r;
+
+	if (m->pidns) {
+		if (inside_pid) {
+			init = 1;
+		} else if (pidns_init_find(src, pid, pid_ns, &init) < 0) {
+			init = 0;
+		}
+	}
+
+	if (override && *override) {
+		if (override[0] != '/' || strlen(override) >= CG_PATH_MAX)
+			return -EINVAL;
+		paths_fill(&m->paths, override);
+		m->rule = 1;
+	} else if (m->cgroupns && inside_cg) {
+		/* From inside, the namespace root is what the process sees as "/". */
+		for (unsigned c = 0; c < _CG_MAX; c++)
+			if (m->paths.present[c])
+				strcpy(m->paths.path[c], "/");
+		m->rule = 2;
+	} else if (m->cgroupns && read_mountinfo(src, dir, text, size, &m->mounts) == 0) {
+		/* From the host: the "root" of the process's own cgroup mounts is the host path of
+		 * its namespace root. Controllers it has not mounted keep its own cgroup. */
+		unsigned found = 0;
+
+		for (unsigned c = 0; c < _CG_MAX; c++) {
+			/* A root of "/" is the host's own hierarchy (mounts inherited from before
+			 * the unshare): it says nothing about the namespace root. */
+			if (!m->paths.present[c] || !m->mounts.present[c] ||
+			    strcmp(m->mounts.root[c], "/") == 0)
+				continue;
+			strcpy(m->paths.path[c], m->mounts.root[c]);
+			found++;
+		}
+		if (found > 0)
+			m->rule = 2;
+	}
+	if (m->rule == 0 && m->pidns && init > 0) {
+		char initdir[32];
+
+		/* m->top is free until the end: use it for the init's paths. */
+		r = procdir_name(init, initdir, sizeof(initdir));
+		if (r == 0)
+			r = read_proc_cgroup(src, initdir, text, size, &m->top);
+		if (r == 0) {
+			m->paths = m->top;
+			for (unsigned c = 0; c < _CG_MAX; c++)
+				if (m->paths.present[c])
+					cg_path_strip_init_scope(m->paths.path[c]);
+			m->rule = 3;
+		}
+	}
+	if (m->rule == 0)
+		m->rule = 4;
+	m->init_pid = m->rule == 1 || m->rule == 4 ? 0 : init;
+
+	/* Paths under the root fd are the reader's mounts; a fixture without proc/self uses the
+	 * process's own mountinfo. */
+	memset(&m->mounts, 0, sizeof(m->mounts));
+	r = read_mountinfo(src, "proc/self", text, size, &m->mounts);
+	if (r < 0 && r != -ENOBUFS && pid != 0)
+		r = read_mountinfo(src, dir, text, size, &m->mounts);
+	if (r < 0)
+		return r;
+
+	/* The highest visible ancestor is the root of the reader's mount of each hierarchy. */
+	memset(&m->top, 0, sizeof(m->top));
+	for (unsigned c = 0; c < _CG_MAX; c++) {
+		if (!m->mounts.present[c] || !m->paths.present[c])
+			continue;
+		m->top.present[c] = true;
+		strcpy(m->top.path[c], m->mounts.root[c]);
+	}
+	return 0;
+}
+
+int cg_machine_find_scratch(const struct cg_src *src, pid_t pid, const char *override,
+			    char *scratch, size_t size, struct cg_machine *ret)
+{
+	uintptr_t p = (uintptr_t)scratch, aligned = (p + 15) & ~(uintptr_t)15;
+	struct cg_machine *work;
+	size_t skip = (size_t)(aligned - p);
+	int r;
+
+	if (!src || !ret || pid < 0 || !scratch)
+		return -EINVAL;
+	if (size < skip + sizeof(*work) + 4096)
+		return -ENOBUFS;
+	work = (struct cg_machine *)aligned;
+	r = machine_find(src, pid, override, (char *)(work + 1), size - skip - sizeof(*work), work);
+	if (r < 0)
+		return r;
+	memcpy(ret, work, sizeof(*ret));
+	return 0;
+}
+
+int cg_machine_find(const struct cg_src *src, pid_t pid, const char *override,
+		    struct cg_machine *ret)
+{
+	struct {
+		struct cg_machine m;
+		char text[32768];
+	} work;
+	int r;
+
+	if (!src || !ret || pid < 0)
+		return -EINVAL;
+	r = machine_find(src, pid, override, work.text, sizeof(work.text), &work.m);
+	if (r < 0)
+		return r;
+	memcpy(ret, &work.m, sizeof(*ret));
+	return 0;
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Memory inputs of a machine cgroup: the effective limit (tightest from the machine cgroup up to
+ * the highest visible ancestor), usage, swap and memory.stat, for cgroup v1 and v2.
+ *
+ * v1: memory.stat's hierarchical_memory_limit / hierarchical_memsw_limit are computed by the
+ * kernel over the cgroup and every ancestor (even those above a cgroup-namespace root), so when
+ * present they replace the walk and the cgroup's own limit files. "No limit" is PAGE_COUNTER_MAX
+ * pages (9223372036854771712 with 4 KiB pages); anything that large becomes UINT64_MAX.
+ *
+ * v2: memory.max and memory.swap.max are walked; the root cgroup has neither.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+#include "source.h"
+
+#define MEMSTAT_SIZE 8192
+#define V1_UNLIMITED (1ULL << 62)
+
+static uint64_t v1_limit(uint64_t v)
+{
+	return v >= V1_UNLIMITED ? UINT64_MAX : v;
+}
+
+static int read_u64_at(const struct cg_src *src, const struct cg_machine *m, const char *cgpath,
+		       const char *file, uint64_t *ret)
+{
+	char text[64];
+	size_t len;
+	int r;
+
+	r = cg_read_at(src, m, CG_MEMORY, cgpath, file, text, sizeof(text), &len);
+	if (r < 0)
+		return r;
+	return parse_u64((struct span){text, len}, ret);
+}
+
+/* Minimum of @file over the machine cgroup and its ancestors up to the top; UINT64_MAX when no
+ * cgroup on the way has the file. A garbage value fails the whole read. */
+static int walk_min(const struct cg_src *src, const struct cg_machine *m, const char *file,
+		    uint64_t *ret)
+{
+	char path[CG_PATH_MAX];
+	const char *top = m->top.present[CG_MEMORY] ? m->top.path[CG_MEMORY] : "/";
+	uint64_t best = UINT64_MAX;
+
+	memcpy(path, m->paths.path[CG_MEMORY], sizeof(path));
+	if (!cg_path_below(path, top))
+		top = path; /* not below the visible top: the machine cgroup alone */
+	for (unsigned depth = 0; depth < CG_PATH_MAX; depth++) {
+		uint64_t v;
+		int r;
+
+		r = read_u64_at(src, m, path, file, &v);
+		if (r == 0)
+			best = u64_min(best, v);
+		else if (r != -ENODATA)
+			return r;
+		if (strcmp(path, top) == 0 || !cg_path_parent(path))
+			break;
+	}
+	*ret = best;
+	return 0;
+}
+
+static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct cg_memory *mem)
+{
+	const char *self = m->paths.path[CG_MEMORY];
+	char text[MEMSTAT_SIZE];
+	uint64_t memsw_limit, memsw_usage, v;
+	bool has_hier, has_hier_sw;
+	size_t len;
+	int r;
+
+	r = cg_read(src, m, CG_MEMORY, "memory.stat", text, sizeof(text), &len);
+	if (r < 0)
+		return r;
+	r = memstat_parse((struct span){text, len}, true, &mem->stat);
+	if (r < 0)
+		return r;
+	/* The parser reports "no limit" and "no such key" alike; only the key's absence (kernels
+	 * before 2.6.29) needs the walk. */
+	has_hier = keyed_u64((struct span){text, len}, "hierarchical_memory_limit", &v) == 0;
+	has_hier_sw = keyed_u64((struct span){text, len}, "hierarchical_memsw_limit", &v) == 0;
+
+	r = read_u64_at(src, m, self, "memory.usage_in_bytes", &mem->usage);
+	if (r < 0)
+		return r;
+	/* The kernel's hierarchical limit already is the minimum over the cgroup and all its
+	 * ancestors: no walk, not even the cgroup's own file. */
+	if (has_hier) {
+		mem->limit = mem->stat.hierarchical_memory_limit;
+	} else {
+		r = walk_min(src, m, "memory.limit_in_bytes", &mem->limit);
+		if (r < 0)
+			return r;
+	}
+	mem->limit = v1_limit(mem->limit);
+
+	/* memsw files exist only with swap accounting (swapaccount=1 / CONFIG_MEMCG_SWAP). */
+	r = read_u64_at(src, m, self, "memory.memsw.usage_in_bytes", &memsw_usage);
+	if (r == -ENODATA) {
+		mem->swap_accounted = false;
+		mem->swap_limit = UINT64_MAX;
+		mem->swap_usage = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (has_hier_sw) {
+		memsw_limit = mem->stat.hierarchical_memsw_limit;
+	} else {
+		r = walk_min(src, m, "memory.memsw.limit_in_bytes", &memsw_limit);
+		if (r < 0)
+			return r;
+	}
+	memsw_limit = v1_limit(memsw_limit);
+	mem->swap_accounted = true;
+	/* memsw counts memory + swap: swap alone is the difference. */
+	mem->swap_limit = memsw_limit == UINT64_MAX || mem->limit == UINT64_MAX
+				  ? UINT64_MAX
+				  : sat_sub(memsw_limit, mem->limit);
+	mem->swap_usage = sat_sub(memsw_usage, mem->usage);
+	return 0;
+}
+
+static int read_v2(const struct cg_src *src, const struct cg_machine *m, struct cg_memory *mem)
+{
+	const char *self = m->paths.path[CG_MEMORY];
+	char text[MEMSTAT_SIZE];
+	size_t len;
+	int r;
+
+	r = cg_read(src, m, CG_MEMORY, "memory.stat", text, sizeof(text), &len);
+	if (r < 0)
+		return r;
+	r = memstat_parse((struct span){text, len}, false, &mem->stat);
+	if (r < 0)
+		return r;
+	r = read_u64_at(src, m, self, "memory.current", &mem->usage);
+	if (r < 0)
+		return r;
+	r = walk_min(src, m, "memory.max", &mem->limit);
+	if (r < 0)
+		return r;
+	r = read_u64_at(src, m, self, "memory.swap.current", &mem->swap_usage);
+	if (r == -ENODATA) {
+		mem->swap_accounted = false;
+		mem->swap_limit = UINT64_MAX;
+		mem->swap_usage = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	mem->swap_accounted = true;
+	return walk_min(src, m, "memory.swap.max", &mem->swap_limit);
+}
+
+int cg_read_memory(const struct cg_src *src, const struct cg_machine *m, struct cg_memory *ret)
+{
+	struct cg_memory mem;
+	int r;
+
+	if (!src || !m || !ret)
+		return -EINVAL;
+	if (!m->paths.present[CG_MEMORY] || !m->mounts.present[CG_MEMORY])
+		return -ENODATA;
+	memset(&mem, 0, sizeof(mem));
+	r = m->mounts.v2[CG_MEMORY] ? read_v2(src, m, &mem) : read_v1(src, m, &mem);
+	if (r < 0)
+		return r;
+	*ret = mem;
+	return 0;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The primitive reads of source/: one file, one read(), relative to the src's root fd; symlink
+ * targets (namespace links) through readlinkat; small number parsers for the proc files every
+ * other source file needs. No allocation, no logging: the shim calls this from any context.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "source.h"
+
+int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size, size_t *ret_len)
+{
+	ssize_t n;
+	int fd;
+
+	if (!src || src->rootfd < 0 || !relpath || !buf || size == 0)
+		return -EINVAL;
+	while (*relpath == '/')
+		relpath++;
+	fd = openat(src->rootfd, *relpath ? relpath : ".", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	do
+		n = read(fd, buf, size);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	close(fd);
+	/* A read that fills the buffer may have been cut: the caller must retry bigger. */
+	if ((size_t)n >= size)
+		return -ENOBUFS;
+	buf[n] = 0; /* convenience only: callers use (buf, len) */
+	if (ret_len)
+		*ret_len = (size_t)n;
+	return 0;
+}
+
+int src_readlink(const struct cg_src *src, const char *relpath, char *buf, size_t size)
+{
+	ssize_t n;
+
+	if (!src || src->rootfd < 0 || !relpath || !buf || size == 0)
+		return -EINVAL;
+	while (*relpath == '/')
+		relpath++;
+	n = readlinkat(src->rootfd, relpath, buf, size);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= size)
+		return -ENOBUFS;
+	buf[n] = 0;
+	return 0;
+}
+
+int src_ns_inode(const struct cg_src *src, const char *procdir, const char *ns, uint64_t *ret)
+{
+	char path[64], link[64];
+	const char *open, *close_;
+	uint64_t ino;
+	int r;
+
+	r = path_join(path, sizeof(path), procdir, "ns", ns);
+	if (r < 0)
+		return r;
+	r = src_readlink(src, path, link, sizeof(link));
+	if (r < 0)
+		return r;
+	/* "cgroup:[4026531835]": the same text for the kernel's links and a fixture's symlinks. */
+	open = strchr(link, '[');
+	close_ = open ? strchr(open, ']') : NULL;
+	if (!open || !close_ || close_[1] != 0)
+		return -EINVAL;
+	r = parse_u64((struct span){open + 1, (size_t)(close_ - open - 1)}, &ino);
+	if (r < 0)
+		return r;
+	*ret = ino;
+	return 0;
+}
+
+int path_join(char *out, size_t size, const char *a, const char *b, const char *c)
+{
+	const char *parts[3] = {a, b, c};
+	size_t len = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		const char *p = parts[i];
+		size_t n;
+
+		if (!p)
+			continue;
+		while (*p == '/')
+			p++;
+		n = strlen(p);
+		while (n > 0 && p[n - 1] == '/')
+			n--;
+		if (n == 0)
+			continue;
+		if (len > 0) {
+			if (len + 1 >= size)
+				return -ENAMETOOLONG;
+			out[len++] = '/';
+		}
+		if (len + n >= size)
+			return -ENAMETOOLONG;
+		memcpy(out + len, p, n);
+		len += n;
+	}
+	if (len == 0) {
+		if (size < 2)
+			return -ENAMETOOLONG;
+		out[len++] = '.';
+	}
+	out[len] = 0;
+	return 0;
+}
+
+int procdir_name(pid_t pid, char *out, size_t size)
+{
+	char digits[24];
+	size_t n = 0;
+	unsigned long v;
+
+	if (pid < 0)
+		return -EINVAL;
+	if (pid == 0)
+		return path_join(out, size, "proc/self", NULL, NULL);
+	v = (unsigned long)pid;
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (size < 6 + n)
+		return -ENAMETOOLONG;
+	memcpy(out, "proc/", 5);
+	for (size_t i = 0; i < n; i++)
+		out[5 + i] = digits[n - 1 - i];
+	out[5 + n] = 0;
+	return 0;
+}
+
+int uptime_parse_cs(struct span text, uint64_t *ret_cs)
+{
+	struct span w, whole, frac = {"", 0};
+	uint64_t s, f = 0;
+	const char *dot;
+	int r;
+
+	if (!word_next(&text, &w))
+		return -EINVAL;
+	w = span_trim(w);
+	dot = memchr(w.p, '.', w.len);
+	whole = w;
+	if (dot) {
+		whole.len = (size_t)(dot - w.p);
+		frac.p = dot + 1;
+		frac.len = w.len - whole.len - 1;
+	}
+	r = parse_u64(whole, &s);
+	if (r < 0)
+		return r;
+	if (frac.len > 0) {
+		/* hundredths: "12.3" is 30, "12.345" is 34 */
+		char two[2] = {'0', '0'};
+
+		for (size_t i = 0; i < frac.len; i++) {
+			if (frac.p[i] < '0' || frac.p[i] > '9')
+				return -EINVAL;
+			if (i < 2)
+				two[i] = frac.p[i];
+		}
+		f = (uint64_t)(two[0] - '0') * 10 + (uint64_t)(two[1] - '0');
+	}
+	if (s > UINT64_MAX / 100 - 1)
+		return -ERANGE;
+	*ret_cs = s * 100 + f;
+	return 0;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests of the kernel CPU list format (model/cpuset.c): parse, set algebra, format. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/cpuset.h"
+
+static struct span S(const char *s) {
+	return (struct span){s, strlen(s)};
+}
+
+/* Format @s into a static buffer (tests only). */
+static const char *
+fmt(const struct cpuset *s)
+{
+	static char mem[65536];
+	struct buf b;
+
+	buf_init(&b, mem, sizeof(mem) - 1);
+	cpuset_format(s, &b);
+	cr_assert_eq(buf_result(&b), 0);
+	mem[b.len] = '\0';
+	return mem;
+}
+
+Test(cpuset, parse_simple_and_ranges)
+{
+	struct cpuset s;
+
+	cr_assert_eq(cpuset_parse(S("0-3,5,7-8\n"), &s), 0);
+	cr_assert_eq(cpuset_count(&s), 7);
+	cr_assert(cpuset_test(&s, 0) && cpuset_test(&s, 3) && cpuset_test(&s, 5));
+	cr_assert(!cpuset_test(&s, 4) && !cpuset_test(&s, 6) && !cpuset_test(&s, 9));
+	cr_assert_str_eq(fmt(&s), "0-3,5,7-8");
+}
+
+Test(cpuset, parse_unordered_and_whitespace)
+{
+	struct cpuset s;
+
+	cr_assert_eq(cpuset_parse(S("3,1-2\n"), &s), 0);
+	cr_assert_eq(cpuset_count(&s), 3);
+	cr_assert_str_eq(fmt(&s), "1-3");
+	cr_assert_eq(cpuset_parse(S(" 0 "), &s), 0);
+	cr_assert_eq(cpuset_count(&s), 1);
+	cr_assert(cpuset_test(&s, 0));
+	/* overlapping ranges and duplicates */
+	cr_assert_eq(cpuset_parse(S("0-5,2-8,8"), &s), 0);
+	cr_assert_str_eq(fmt(&s), "0-8");
+}
+
+Test(cpuset, parse_empty)
+{
+	struct cpuset s;
+
+	cr_assert_eq(cpuset_parse(S(""), &s), 0);
+	cr_assert(cpuset_empty(&s));
+	cr_assert_eq(cpuset_parse(S("\n"), &s), 0);
+	cr_assert(cpuset_empty(&s));
+	cr_assert_str_eq(fmt(&s), "");
+}
+
+Test(cpuset, parse_full_range)
+{
+	struct cpuset s;
+
+	cr_assert_eq(cpuset_parse(S("0-1023"), &s), 0);
+	cr_assert_eq(cpuset_count(&s), 1024);
+	cr_assert(cpuset_test(&s, 1023) && !cpuset_test(&s, 1024));
+	cr_assert_str_eq(fmt(&s), "0-1023");
+	cr_assert_eq(cpuset_parse(S("0-8191"), &s), 0);
+	cr_assert_eq(cpuset_count(&s), CPUSET_MAX);
+	cr_assert_str_eq(fmt(&s), "0-8191");
+	cr_assert_eq(cpuset_parse(S("63-64,127,8191"), &s), 0);
+	cr_assert_str_eq(fmt(&s), "63-64,127,8191");
+}
+
+Test(cpuset, parse_hostile)
+{
+	static const char *const bad[] = {
+		"1-",
+		"-1",
+		",,",
+		"1,,2",
+		"1,",
+		",1",
+		"3-1",
+		"abc",
+		"1 2",
+		"1-2-3",
+		"8192",
+		"0-8192",
+		"99999999999999999999",
+		"1:2",
+		"0-7:2/4",
+		"+1",
+		"0x1",
+		"1\n2",
+		"\t,",
+		"1- 2",
+		"1 -2",
+	};
+	struct cpuset s, keep;
+
+	cr_assert_eq(cpuset_parse(S("42"), &keep), 0);
+	s = keep;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(cpuset_parse(S(bad[i]), &s), -EINVAL, "accepted \"%s\"", bad[i]);
+		cr_assert(memcmp(&s, &keep, sizeof(s)) == 0, "ret written on failure: \"%s\"",
+			  bad[i]);
+	}
+	/* not NUL-terminated: the parser must stop at the span's end */
+	cr_assert_eq(cpuset_parse((struct span){"12345", 1}, &s), 0);
+	cr_assert_eq(cpuset_count(&s), 1);
+	cr_assert(cpuset_test(&s, 1));
+}
+
+Test(cpuset, set_and_first_n)
+{
+	struct cpuset a, b, r;
+
+	cpuset_clear(&a);
+	cpuset_set(&a, 2);
+	cpuset_set(&a, 70);
+	cpuset_set(&a, 8191);
+	cpuset_set(&a, 8192); /* out of range: ignored */
+	cr_assert_eq(cpuset_count(&a), 3);
+	cr_assert(!cpuset_test(&a, 8192));
+	cr_assert_eq(cpuset_parse(S("0-69,8191"), &b), 0);
+	cpuset_and(&b, &a);
+	cr_assert_str_eq(fmt(&b), "2,8191");
+	cpuset_first_n(&a, 2, &r);
+	cr_assert_str_eq(fmt(&r), "2,70");
+	cpuset_first_n(&a, 0, &r);
+	cr_assert(cpuset_empty(&r));
+	cpuset_first_n(&a, 100, &r);
+	cr_assert(memcmp(&r, &a, sizeof(r)) == 0);
+}
+
+/* Random sets survive format -> parse unchanged, and format is canonical. */
+Test(cpuset, roundtrip_random)
+{
+	unsigned seed = 12345;
+
+	for (int iter = 0; iter < 300; iter++) {
+		struct cpuset a, b;
+		char copy[65536];
+
+		cpuset_clear(&a);
+		for (int k = rand_r(&seed) % 64; k > 0; k--) {
+			unsigned lo = (unsigned)rand_r(&seed) % CPUSET_MAX;
+			unsigned len = (unsigned)rand_r(&seed) % 200;
+
+			for (unsigned c = lo; c < lo + len && c < CPUSET_MAX; c++)
+				cpuset_set(&a, c);
+		}
+		strcpy(copy, fmt(&a));
+		cr_assert_eq(cpuset_parse(S(copy), &b), 0, "%s", copy);
+		cr_assert(memcmp(&a, &b, sizeof(a)) == 0, "%s", copy);
+		cr_assert_str_eq(fmt(&b), copy);
+	}
+}
+
+Test(cpuset, format_truncated)
+{
+	struct cpuset s;
+	char mem[4];
+	struct buf b;
+
+	cr_assert_eq(cpuset_parse(S("0-3,5,7-8"), &s), 0);
+	buf_init(&b, mem, sizeof(mem));
+	cpuset_format(&s, &b);
+	cr_assert_eq(buf_result(&b), -ENOBUFS);
+	cr_assert_eq(b.len, 4);
+	cr_assert_eq(b.need, strlen("0-3,5,7-8"));
+}
