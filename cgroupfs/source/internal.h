@@ -20,6 +20,14 @@
 #define WALK_MAX_DIRS 512
 #define WALK_MAX_PIDS 4096
 
+/* Open @relpath under the root without following any symlink and without leaving the root
+ * (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS; O_NOFOLLOW on the last
+ * component where openat2 is missing). For cgroup files and directories. Returns an fd or -errno
+ * (-ELOOP for a symlink, -EXDEV for an escape). */
+int src_open_beneath(const struct cg_src *src, const char *relpath, int flags);
+/* src_read() through src_open_beneath(). */
+int src_read_beneath(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		     size_t *ret_len);
 /* readlinkat under the root; NUL-terminated; -ENOBUFS when cut. */
 int src_readlink(const struct cg_src *src, const char *relpath, char *buf, size_t size);
 /* Inode of @procdir/ns/@ns ("cgroup", "pid") from the link text "cgroup:[4026531835]". */
