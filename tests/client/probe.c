@@ -16,17 +16,22 @@
  *   wait          read one byte from fd 0 (the test's go signal) after printing "== waiting".
  *   comm:NAME     prctl(PR_SET_NAME, NAME) ("\n" in NAME may be written as "%n").
  *   fds           "== fds N": number of open descriptors (leak check).
+ *   repeat:N:PATH read PATH N times; "== repeat PATH n=N distinct=D first=V last=V" with the
+ *                 MemTotal (or, without one, the line count) of each read.
  *   env:NAME      "== env NAME=VALUE" (getenv, for the AT_SECURE test).
+ *   secure        "== secure at_secure=N euid=N uid=N".
  *   early         (cgproc-probe-early only) what sysconf() returned in a linked library's
  * constructor, which runs before the preloaded shim's: "== early NAME=value/errno ..." (early.c).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/auxv.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -173,6 +178,51 @@ static void limit_fds(int free_count)
 	printf("== limit %d free=%d\n", low + free_count, free_count);
 }
 
+static long long memtotal_or_lines(const char *text)
+{
+	const char *m = strstr(text, "MemTotal:");
+	long long lines = 0;
+
+	if (m)
+		return atoll(m + 9);
+	for (; *text; text++)
+		lines += *text == '\n';
+	return lines;
+}
+
+static void do_repeat(const char *arg)
+{
+	long long first = -1, last = -1, seen[16];
+	int n = atoi(arg), distinct = 0;
+	const char *path = strchr(arg, ':');
+
+	if (!path)
+		return;
+	path++;
+	for (int i = 0; i < n; i++) {
+		int fd = open(path, O_RDONLY);
+		long long v;
+		bool known = false;
+
+		if (fd < 0 || read_all(fd, content, sizeof(content)) < 0) {
+			v = -errno;
+		} else {
+			v = memtotal_or_lines(content);
+		}
+		if (fd >= 0)
+			close(fd);
+		for (int j = 0; j < distinct; j++)
+			known = known || seen[j] == v;
+		if (!known && distinct < 16)
+			seen[distinct++] = v;
+		if (first < 0)
+			first = v;
+		last = v;
+	}
+	printf("== repeat %s n=%d distinct=%d first=%lld last=%lld\n", path, n, distinct, first,
+	       last);
+}
+
 static void do_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -232,6 +282,11 @@ int main(int argc, char **argv)
 			}
 			if (prctl(PR_SET_NAME, name) < 0)
 				printf("== prctl-failed errno=%d\n", errno);
+		} else if (strcmp(a, "secure") == 0) {
+			printf("== secure at_secure=%lu euid=%d uid=%d\n", getauxval(AT_SECURE),
+			       (int)geteuid(), (int)getuid());
+		} else if (strncmp(a, "repeat:", 7) == 0) {
+			do_repeat(a + 7);
 		} else if (strcmp(a, "fds") == 0) {
 			do_fds();
 #ifdef PROBE_EARLY
