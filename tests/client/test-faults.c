@@ -167,6 +167,12 @@ static int craft_setup(void *arg)
 	const char *lim, *use;
 	int nroot, nown, r;
 
+	if (c->kind == CRAFT_EMPTY) {
+		r = ns_private();
+		if (r == 0 && mount("cgproc-fault", c->mount, "tmpfs", 0, "mode=0755") < 0)
+			r = -errno;
+		return r;
+	}
 	snprintf(dir, sizeof(dir), "%s/%s", c->mount, c->name);
 	lim = limit_file(dir);
 	use = usage_file(dir);
@@ -179,8 +185,6 @@ static int craft_setup(void *arg)
 		return r;
 	if (mount("cgproc-fault", c->mount, "tmpfs", 0, "mode=0755") < 0)
 		return -errno;
-	if (c->kind == CRAFT_EMPTY)
-		return 0;
 	if (mkdir(dir, 0755) < 0)
 		return -errno;
 	r = restore_dir(c->mount, root, nroot);
@@ -669,3 +673,150 @@ Test(faults, cgroup_removed_after_ttl)
 {
 	vanish_case(true);
 }
+
+#ifdef HAVE_CGPROCFS
+/* ---- the same faults under cgprocfs --------------------------------------------------------- */
+
+/*
+ * cgprocfs is started inside the child's private mount namespace (after the crafted mounts),
+ * mounted on a temporary directory there, and a reader in the test cgroup reads every file it
+ * serves. Rule: each read gives the host file or a clean error, and the daemon is still alive
+ * afterwards.
+ */
+static const char fuse_script[] =
+	"M=$(mktemp -d /tmp/cgproc-fusefault-XXXXXX)\n"
+	"\"$CGPROCFS\" \"$M\" >/dev/null 2>&1 &\n"
+	"P=$!\n"
+	"i=0; while [ ! -e \"$M/proc/meminfo\" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); "
+	"done\n"
+	"for f in proc/meminfo proc/cpuinfo proc/stat proc/uptime proc/loadavg proc/swaps "
+	"proc/diskstats sys/devices/system/cpu/online; do\n"
+	"  [ -e \"$M/$f\" ] || continue\n"
+	"  cat \"$M/$f\" >/tmp/cgproc-fusefault-$$.out 2>/tmp/cgproc-fusefault-$$.err\n"
+	"  echo \"== fuse $f rc=$? err=$(head -c 200 /tmp/cgproc-fusefault-$$.err | tr '\\n' ' "
+	"')\"\n"
+	"  cat /tmp/cgproc-fusefault-$$.out\n"
+	"done\n"
+	"rm -f /tmp/cgproc-fusefault-$$.out /tmp/cgproc-fusefault-$$.err\n"
+	"if kill -0 $P 2>/dev/null; then echo '== cgprocfs alive=1'; else echo '== cgprocfs "
+	"alive=0'; fi\n"
+	"kill $P 2>/dev/null; wait $P 2>/dev/null\n"
+	"umount \"$M\" 2>/dev/null; rmdir \"$M\"\n";
+
+static void fuse_case(const char *name, int (*fn)(void *), void *arg)
+{
+	char cgprocfs[4200], *args[] = {"-c", (char *)fuse_script, NULL};
+	char *env[] = {cgprocfs, NULL}, *out, *text;
+	struct probe_opts o = {
+		.cg = &cg, .setup = fn, .arg = arg, .env = env, .program = "/bin/sh"};
+	long long host = host_memtotal_kb(), total;
+	int st, files = 0, errors = 0;
+
+	harness_require(access(build_path("tools/cgprocfs/cgprocfs"), X_OK) == 0,
+			"cgprocfs not built");
+	harness_require(access("/dev/fuse", R_OK) == 0, "no /dev/fuse");
+	snprintf(cgprocfs, sizeof(cgprocfs), "CGPROCFS=%s", build_path("tools/cgprocfs/cgprocfs"));
+	st = probe_run(&o, args, &out);
+	cr_assert_eq(st, 0, "%s: %s", name, out);
+	for (const char *p = out; (p = strstr(p, "== fuse ")); p++) {
+		files++;
+		errors += probe_field(p, "fuse", 0, "rc") != 0;
+	}
+	text = probe_section(out, "fuse proc/meminfo", 0);
+	total = text ? text_kb(text, "MemTotal") : -1;
+	cr_log_info("FAULT cgprocfs, %s: %d files read, %d clean errors, meminfo rc=%lld "
+		    "MemTotal=%lld kB (host %lld, limit %lld), daemon alive=%lld",
+		    name, files, errors, probe_field(out, "fuse proc/meminfo", 0, "rc"), total,
+		    host, LIMIT_KB, probe_field(out, "cgprocfs", 0, "alive"));
+	cr_assert_eq(probe_field(out, "cgprocfs", 0, "alive"), 1, "%s: cgprocfs died:\n%s", name,
+		     out);
+	cr_assert_geq(files, 6, "%s: cgprocfs did not serve:\n%s", name, out);
+	if (probe_field(out, "fuse proc/meminfo", 0, "rc") == 0) {
+		char *real = NULL, *keys_real, *keys;
+		int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+
+		real = calloc(1, 65536);
+		cr_assert_gt(read(fd, real, 65535), 0);
+		close(fd);
+		keys_real = text_keys(real);
+		keys = text_keys(text);
+		cr_assert_str_eq(keys, keys_real, "%s: meminfo fields differ:\n%s", name, text);
+		cr_assert(total == host || total == LIMIT_KB, "%s: MemTotal %lld", name, total);
+		cr_assert_leq(text_kb(text, "MemFree"), total, "%s", name);
+		free(real);
+		free(keys_real);
+		free(keys);
+	}
+	free(text);
+	free(out);
+}
+
+static void fuse_craft_case(const char *name, enum craft_kind kind)
+{
+	struct craft c = {.kind = kind};
+	int h = memory_hier(&cg);
+
+	harness_require(h >= 0, "no memory controller");
+	snprintf(c.mount, sizeof(c.mount), "%s", cg.dir[h]);
+	*strrchr(c.mount, '/') = 0;
+	snprintf(c.name, sizeof(c.name), "%s", cg.name);
+	fuse_case(name, craft_setup, &c);
+}
+
+TestSuite(faults_fuse, .init = setup, .fini = teardown, .timeout = 240);
+
+Test(faults_fuse, control)
+{
+	fuse_craft_case("faithful copy (control)", CRAFT_CONTROL);
+}
+
+Test(faults_fuse, cgroup_tree_empty)
+{
+	fuse_craft_case("memory hierarchy empty", CRAFT_EMPTY);
+}
+
+Test(faults_fuse, memory_stat_garbage)
+{
+	fuse_craft_case("memory.stat garbage", CRAFT_STAT_GARBAGE);
+}
+
+Test(faults_fuse, limit_garbage)
+{
+	fuse_craft_case("limit file says banana", CRAFT_LIMIT_GARBAGE);
+}
+
+Test(faults_fuse, memory_stat_directory)
+{
+	fuse_craft_case("memory.stat is a directory", CRAFT_STAT_DIR);
+}
+
+Test(faults_fuse, memory_stat_huge)
+{
+	fuse_craft_case("memory.stat 32 MiB", CRAFT_STAT_HUGE);
+}
+
+Test(faults_fuse, memory_stat_endless)
+{
+	fuse_craft_case("memory.stat -> /dev/zero", CRAFT_STAT_ZERO);
+}
+
+Test(faults_fuse, memory_stat_fifo)
+{
+	fuse_craft_case("memory.stat is a FIFO", CRAFT_STAT_FIFO);
+}
+
+Test(faults_fuse, usage_over_limit)
+{
+	fuse_craft_case("usage twice the limit", CRAFT_USAGE_OVER);
+}
+
+Test(faults_fuse, cgroup_root_empty)
+{
+	/* An empty tmpfs over the whole of /sys/fs/cgroup: no hierarchy at all. */
+	struct craft c = {.kind = CRAFT_EMPTY};
+
+	snprintf(c.mount, sizeof(c.mount), "/sys/fs/cgroup");
+	snprintf(c.name, sizeof(c.name), "%s", cg.name);
+	fuse_case("/sys/fs/cgroup empty", craft_setup, &c);
+}
+#endif /* HAVE_CGPROCFS */
