@@ -395,3 +395,70 @@ Test(security, at_secure_ignores_environment_and_user_config)
 		free(r.out);
 	}
 }
+
+#ifdef HAVE_CGPROCFS
+/* ---- FUSE requests are answered for their sender ------------------------------------------ */
+
+static const char fuse_isolation_script[] =
+	"M=$(mktemp -d /tmp/cgproc-fusesec-XXXXXX)\n"
+	"\"$CGPROCFS\" \"$M\" >/dev/null 2>&1 &\n"
+	"P=$!\n"
+	"i=0; while [ ! -e \"$M/proc/meminfo\" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); "
+	"done\n"
+	"reader() { sh -c 'echo $$ > \"$1/cgroup.procs\" && i=0 && while [ $i -lt 300 ]; do "
+	"head -n1 \"$2/proc/meminfo\"; i=$((i+1)); done' sh \"$1\" \"$M\" | sort | uniq -c; }\n"
+	"reader \"$CG1\" >/tmp/cgproc-fusesec-$$.1 & R1=$!\n"
+	"reader \"$CG2\" >/tmp/cgproc-fusesec-$$.2 & R2=$!\n"
+	"wait $R1 $R2\n"
+	"echo '== A'; cat /tmp/cgproc-fusesec-$$.1\n"
+	"echo '== B'; cat /tmp/cgproc-fusesec-$$.2\n"
+	"rm -f /tmp/cgproc-fusesec-$$.1 /tmp/cgproc-fusesec-$$.2\n"
+	"kill $P 2>/dev/null; wait $P 2>/dev/null\n"
+	"umount \"$M\" 2>/dev/null; rmdir \"$M\"\n";
+
+static int private_ns(void *arg)
+{
+	return ns_private();
+}
+
+Test(security, cgprocfs_answers_each_sender)
+{
+	char cgprocfs[4200], env1[600], env2[600], *out, *a, *b;
+	char *args[] = {"-c", (char *)fuse_isolation_script, NULL};
+	char *env[] = {cgprocfs, env1, env2, NULL};
+	struct probe_opts o = {.setup = private_ns, .env = env, .program = "/bin/sh"};
+	int h = -1;
+
+	harness_require(access("/dev/fuse", R_OK) == 0, "no /dev/fuse");
+	cr_assert_eq(testcg_create(&cg2), 0);
+	cr_assert_eq(testcg_limit_default(&cg2), 0);
+	if (testcg_write(&cg2, "memory.limit_in_bytes", "268435456") == -ENOENT)
+		cr_assert_eq(testcg_write(&cg2, "memory.max", "268435456"), 0);
+	for (int i = 0; i < cg.n; i++) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/memory.stat", cg.dir[i]);
+		if (access(path, F_OK) == 0)
+			h = i;
+	}
+	cr_assert_geq(h, 0);
+	snprintf(cgprocfs, sizeof(cgprocfs), "CGPROCFS=%s", build_path("tools/cgprocfs/cgprocfs"));
+	snprintf(env1, sizeof(env1), "CG1=%s", cg.dir[h]);
+	snprintf(env2, sizeof(env2), "CG2=%s", cg2.dir[h]);
+	cr_assert_eq(probe_run(&o, args, &out), 0, "%s", out);
+	a = probe_section(out, "A", 0);
+	b = probe_section(out, "B", 0);
+	cr_assert(a && b, "%s", out);
+	cr_log_info("THREAT cgprocfs, 300 concurrent reads from each of two cgroups: A saw [%s], B "
+		    "saw [%s]",
+		    a, b);
+	/* One distinct first line each: its own MemTotal. */
+	cr_assert_not_null(strstr(a, "300 MemTotal:"), "%s", out);
+	cr_assert_not_null(strstr(a, " 524288 kB"), "%s", out);
+	cr_assert_not_null(strstr(b, "300 MemTotal:"), "%s", out);
+	cr_assert_not_null(strstr(b, " 262144 kB"), "%s", out);
+	free(a);
+	free(b);
+	free(out);
+}
+#endif /* HAVE_CGPROCFS */
