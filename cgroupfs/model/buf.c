@@ -23,7 +23,9 @@ void buf_puts(struct buf *b, const char *s)
 
 void buf_putc(struct buf *b, char c)
 {
-	buf_putn(b, &c, 1);
+	if (b->len < b->cap)
+		b->data[b->len++] = c;
+	b->need++;
 }
 
 static size_t u64_digits(uint64_t v, char out[20])

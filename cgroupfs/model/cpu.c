@@ -336,10 +336,12 @@ static enum stat_kind stat_line_kind(struct span line, uint64_t *ret_cpu)
 	if (w.len > 3 && span_startswith(w, "cpu")) {
 		w.p += 3;
 		w.len -= 3;
-		/* parse_u64 would accept "max" and blanks; a cpu id is digits only */
-		if (w.p[0] < '0' || w.p[0] > '9' || parse_u64(w, &n) < 0)
-			return STAT_OTHER;
-		*ret_cpu = n;
+		/* a cpu id is digits only (parse_u64 would take "max"); one too big to parse is
+		 * still a CPU line, just never a shown one */
+		for (size_t i = 0; i < w.len; i++)
+			if (w.p[i] < '0' || w.p[i] > '9')
+				return STAT_OTHER;
+		*ret_cpu = parse_u64(w, &n) == 0 ? n : UINT64_MAX;
 		return STAT_CPU_N;
 	}
 	return STAT_OTHER;

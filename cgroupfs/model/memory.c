@@ -17,11 +17,16 @@ struct memstat_key {
 	const char *v2;
 	const char *v1; /* NULL: the key does not exist on v1 (reads 0) */
 	size_t off;
+	size_t v2_len, v1_len; /* strlen: most keys are rejected on it alone */
 };
 
 #define MK(v2, v1, field)                                                                          \
 	{                                                                                          \
-		v2, v1, offsetof(struct cg_memstat, field)                                         \
+		v2, v1, offsetof(struct cg_memstat, field), sizeof(v2) - 1, sizeof(v1) - 1         \
+	}
+#define MK2(v2, field)                                                                             \
+	{                                                                                          \
+		v2, NULL, offsetof(struct cg_memstat, field), sizeof(v2) - 1, 0                    \
 	}
 
 /* v1 names are the hierarchical total_* keys: the cgroup and all its descendants, like v2. */
@@ -38,12 +43,13 @@ static const struct memstat_key memstat_keys[] = {
 	MK("active_file", "total_active_file", active_file),
 	MK("inactive_file", "total_inactive_file", inactive_file),
 	MK("unevictable", "total_unevictable", unevictable),
-	MK("slab", NULL, slab),
-	MK("slab_reclaimable", NULL, slab_reclaimable),
-	MK("slab_unreclaimable", NULL, slab_unreclaimable),
+	MK2("slab", slab),
+	MK2("slab_reclaimable", slab_reclaimable),
+	MK2("slab_unreclaimable", slab_unreclaimable),
 };
 
 #undef MK
+#undef MK2
 
 static uint64_t v1_limit(uint64_t v)
 {
@@ -83,8 +89,9 @@ int memstat_parse(struct span text, bool v1, struct cg_memstat *ret)
 		}
 		for (size_t i = 0; i < sizeof(memstat_keys) / sizeof(memstat_keys[0]); i++) {
 			const char *name = v1 ? memstat_keys[i].v1 : memstat_keys[i].v2;
+			size_t len = v1 ? memstat_keys[i].v1_len : memstat_keys[i].v2_len;
 
-			if (!name || !span_eq(key, name))
+			if (!name || key.len != len || memcmp(key.p, name, len) != 0)
 				continue;
 			r = parse_u64(line, &v);
 			if (r < 0)
@@ -206,12 +213,13 @@ int mem_view_compute(const struct host_memory *host, const struct cg_memory *cg,
 /* Lines whose value is the view's, in /proc/meminfo spelling. */
 struct meminfo_field {
 	const char *key;
+	size_t len; /* strlen(key): most lines are rejected on it alone */
 	size_t off; /* offset in struct mem_view, or SIZE_MAX for a constant 0 */
 };
 
 #define MF(key, field)                                                                             \
 	{                                                                                          \
-		key, offsetof(struct mem_view, field)                                              \
+		key, sizeof(key) - 1, offsetof(struct mem_view, field)                             \
 	}
 
 static const struct meminfo_field meminfo_fields[] = {
@@ -220,7 +228,7 @@ static const struct meminfo_field meminfo_fields[] = {
 	MF("MemAvailable", available),
 	MF("Buffers", buffers),
 	MF("Cached", cached),
-	{"SwapCached", SIZE_MAX},
+	{"SwapCached", sizeof("SwapCached") - 1, SIZE_MAX},
 	MF("Active", active),
 	MF("Inactive", inactive),
 	MF("Active(anon)", active_anon),
@@ -255,7 +263,7 @@ static bool meminfo_lookup(const struct meminfo_field *table, size_t n, struct s
 			   const struct mem_view *v, uint64_t *ret)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (!span_eq(key, table[i].key))
+		if (key.len != table[i].len || memcmp(key.p, table[i].key, key.len) != 0)
 			continue;
 		*ret = 0;
 		if (table[i].off != SIZE_MAX)

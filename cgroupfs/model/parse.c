@@ -51,20 +51,6 @@ bool word_next(struct span *rest, struct span *ret_word)
 	return true;
 }
 
-bool span_eq(struct span s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s.len == n && memcmp(s.p, lit, n) == 0;
-}
-
-bool span_startswith(struct span s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s.len >= n && memcmp(s.p, lit, n) == 0;
-}
-
 struct span span_trim(struct span s)
 {
 	while (s.len > 0 && (is_blank(s.p[0]) || s.p[0] == '\n')) {

@@ -23,8 +23,27 @@ bool line_next(struct span *rest, struct span *ret_line);
 /* Split off the next whitespace-separated word (spaces and tabs). false at the end. */
 bool word_next(struct span *rest, struct span *ret_word);
 
-bool span_eq(struct span s, const char *lit);
-bool span_startswith(struct span s, const char *lit);
+/* Inline and without strlen(): parsers compare every key of a file against a table of literals
+ * (thousands of calls per render of meminfo), and most comparisons end at the first byte. */
+static inline bool span_eq(struct span s, const char *lit)
+{
+	size_t i;
+
+	for (i = 0; i < s.len; i++)
+		if (!lit[i] || lit[i] != s.p[i])
+			return false;
+	return lit[i] == '\0';
+}
+
+static inline bool span_startswith(struct span s, const char *lit)
+{
+	size_t i;
+
+	for (i = 0; lit[i]; i++)
+		if (i >= s.len || lit[i] != s.p[i])
+			return false;
+	return true;
+}
 struct span span_trim(struct span s);
 
 /*

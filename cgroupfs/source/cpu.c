@@ -194,6 +194,42 @@ static int usage_read(const struct cg_src *src, const struct cg_machine *m, char
 	return -ENODATA;
 }
 
+/* The cpuset and the quota: kept in @m, or read now. */
+static int limits_read(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *c)
+{
+	int r;
+
+	if (m->limits_known) {
+		c->visible = m->limits_visible;
+		c->quota_us = m->limits_quota_us;
+		c->period_us = m->limits_period_us;
+		return 0;
+	}
+	r = visible_read(src, m, &c->visible);
+	if (r < 0)
+		return r;
+	return quota_read(src, m, &c->quota_us, &c->period_us);
+}
+
+int cg_machine_resolve_limits(const struct cg_src *src, struct cg_machine *m)
+{
+	struct cg_cpu c;
+	int r;
+
+	if (!src || !m)
+		return -EINVAL;
+	m->limits_known = false;
+	memset(&c, 0, sizeof(c));
+	r = limits_read(src, m, &c);
+	if (r < 0)
+		return r;
+	m->limits_visible = c.visible;
+	m->limits_quota_us = c.quota_us;
+	m->limits_period_us = c.period_us;
+	m->limits_known = true;
+	return 0;
+}
+
 int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *ret)
 {
 	struct cg_cpu c;
@@ -202,10 +238,7 @@ int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, str
 	if (!src || !m || !ret)
 		return -EINVAL;
 	memset(&c, 0, sizeof(c));
-	r = visible_read(src, m, &c.visible);
-	if (r < 0)
-		return r;
-	r = quota_read(src, m, &c.quota_us, &c.period_us);
+	r = limits_read(src, m, &c);
 	if (r < 0)
 		return r;
 	*ret = c;
@@ -222,10 +255,7 @@ int cg_read_cpu(const struct cg_src *src, const struct cg_machine *m, char *scra
 		return -EINVAL;
 	memset(&c, 0, sizeof(c));
 	c.usage_all = (struct span){scratch, 0};
-	r = visible_read(src, m, &c.visible);
-	if (r < 0)
-		return r;
-	r = quota_read(src, m, &c.quota_us, &c.period_us);
+	r = limits_read(src, m, &c);
 	if (r < 0)
 		return r;
 	r = usage_read(src, m, scratch, size, &c);

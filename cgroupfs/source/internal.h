@@ -5,11 +5,41 @@
  */
 #pragma once
 
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "source.h"
+
+/*
+ * fstatat()/fstat() through syscall(2). glibc 2.33 turned fstatat and fstat into new versioned
+ * symbols (fstatat64@GLIBC_2.33); the core is linked into the preload shim, which must load on
+ * older glibc, so the core never imports them. On x86_64 and aarch64 the kernel's struct stat of
+ * newfstatat is glibc's struct stat.
+ */
+static inline int src_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+#ifdef SYS_newfstatat
+	return (int)syscall(SYS_newfstatat, dirfd, path, st, flags);
+#else
+	return fstatat(dirfd, path, st, flags);
+#endif
+}
+
+static inline int src_fstat(int fd, struct stat *st)
+{
+	return src_fstatat(fd, "", st, AT_EMPTY_PATH);
+}
+
+/* fcntl() through syscall(2) for the same reason: glibc 2.28 made it fcntl64@GLIBC_2.28. */
+static inline int src_fcntl(int fd, int cmd, long arg)
+{
+	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
 
 /* The kernel's fixed inode numbers of the initial namespaces (include/linux/proc_ns.h). */
 #define NS_INIT_CGROUP_INO 0xEFFFFFFBU
@@ -20,12 +50,32 @@
 #define WALK_MAX_DIRS 512
 #define WALK_MAX_PIDS 4096
 
+/* src_read() through src->fds (fdcache.c); -EAGAIN: not kept, read it the ordinary way. */
+int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		     size_t *ret_len);
+/* The same for src_read_beneath(): a slot it fills is opened with src_open_beneath(). */
+int src_fdcache_read_beneath(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+			     size_t *ret_len);
+
+/* src_read() through src->texts (textcache.c); -EAGAIN: not a kept text. */
+int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		       size_t *ret_len);
+/* src_read() without src->texts (relpath without leading '/'). */
+int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		      size_t *ret_len);
+
+/*
+ * Opens of source/: O_NONBLOCK because a FIFO put where a file should be (a container can mount
+ * anything over its own /sys/fs/cgroup) must not hang the reader in open(); on regular, proc,
+ * sys and cgroup files the flag changes nothing.
+ */
+#define SRC_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
 /* Open @relpath under the root without following any symlink and without leaving the root
  * (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS; O_NOFOLLOW on the last
  * component where openat2 is missing). For cgroup files and directories. Returns an fd or -errno
  * (-ELOOP for a symlink, -EXDEV for an escape). */
 int src_open_beneath(const struct cg_src *src, const char *relpath, int flags);
-/* src_read() through src_open_beneath(). */
+/* src_read() through src_open_beneath() (and kept fds opened that way). */
 int src_read_beneath(const struct cg_src *src, const char *relpath, char *buf, size_t size,
 		     size_t *ret_len);
 /* readlinkat under the root; NUL-terminated; -ENOBUFS when cut. */

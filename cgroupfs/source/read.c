@@ -37,25 +37,36 @@ static int read_once(int fd, char *buf, size_t size, size_t *ret_len)
 	return 0;
 }
 
-/*
- * O_NONBLOCK: a FIFO put where a file should be (a container can mount anything over its own
- * /sys/fs/cgroup) must not hang the reader in open(); on regular, proc, sys and cgroup files the
- * flag changes nothing.
- */
-#define SRC_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-
-int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size, size_t *ret_len)
+int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		      size_t *ret_len)
 {
 	int fd;
 
-	if (!src || src->rootfd < 0 || !relpath || !buf || size == 0)
-		return -EINVAL;
-	while (*relpath == '/')
-		relpath++;
+	if (src->fds && *relpath) {
+		int r = src_fdcache_read(src, relpath, buf, size, ret_len);
+
+		if (r != -EAGAIN)
+			return r;
+	}
 	fd = openat(src->rootfd, *relpath ? relpath : ".", SRC_OPEN_FLAGS);
 	if (fd < 0)
 		return -errno;
 	return read_once(fd, buf, size, ret_len);
+}
+
+int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size, size_t *ret_len)
+{
+	if (!src || src->rootfd < 0 || !relpath || !buf || size == 0)
+		return -EINVAL;
+	while (*relpath == '/')
+		relpath++;
+	if (src->texts) {
+		int r = src_textcache_read(src, relpath, buf, size, ret_len);
+
+		if (r != -EAGAIN)
+			return r;
+	}
+	return src_read_uncached(src, relpath, buf, size, ret_len);
 }
 
 #ifndef SYS_openat2
@@ -108,8 +119,16 @@ int src_read_beneath(const struct cg_src *src, const char *relpath, char *buf, s
 {
 	int fd;
 
-	if (!buf || size == 0)
+	if (!src || src->rootfd < 0 || !relpath || !buf || size == 0)
 		return -EINVAL;
+	while (*relpath == '/')
+		relpath++;
+	if (src->fds && *relpath) {
+		int r = src_fdcache_read_beneath(src, relpath, buf, size, ret_len);
+
+		if (r != -EAGAIN)
+			return r;
+	}
 	fd = src_open_beneath(src, relpath, O_RDONLY);
 	if (fd < 0)
 		return fd;

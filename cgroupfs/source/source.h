@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,10 +20,92 @@
 #include "../model/memory.h"
 #include "../model/misc.h"
 
+struct src_fdcache;
+struct src_textcache;
+
 struct cg_src {
-	int rootfd;		/* directory fd of "/" (host) or of a fixture tree */
-	uint64_t ticks_per_sec; /* USER_HZ, normally 100 */
+	int rootfd;		 /* directory fd of "/" (host) or of a fixture tree */
+	uint64_t ticks_per_sec;	 /* USER_HZ, normally 100 */
+	struct src_fdcache *fds; /* optional: kept input fds (NULL: open, read, close each time) */
+	struct src_textcache *texts; /* optional: host files whose text may be a little old */
+	/* The src is the caller's own live system (its "/", its time namespace): the host's
+	 * uptime is clock_gettime(CLOCK_BOOTTIME), the very clock /proc/uptime prints, instead of a
+	 * read of proc/uptime. Off for fixture trees and for front ends serving other processes. */
+	bool clock_live;
+	/* With fds: the caller's own pid, whose "proc/<pid>/stat" may be kept too (it cannot be
+	 * reused while the caller reads it); 0: no per-process file is kept. */
+	pid_t self_pid;
 };
+
+/*
+ * Kept fds for input files (cgroup files, host /proc and /sys files), owned by a front end that
+ * reads the same files again and again (the shim): src_read() then preads at offset 0 on a kept
+ * fd (procfs, sysfs and cgroupfs regenerate the content for a read at 0) instead of openat, read,
+ * close. Per-process files (proc/self/..., proc/<pid>/...) are never kept.
+ *
+ * Kept fds are O_CLOEXEC and moved to numbers >= min_fd so that they do not take the low numbers
+ * programs expect; they are checked (fstat: st_dev and st_ino as opened) before every use,
+ * because programs close fds they do not know (closefrom) and the number may then be reused:
+ * a kept fd that is not ours any more is forgotten, never closed. A missing file is remembered
+ * as missing too. Lock-free: each slot is claimed by a compare-and-swap (readers count, one
+ * writer), never waited for: on contention the file is read the ordinary way. Safe in signal
+ * handlers and across fork (the child inherits the fds; the check still holds).
+ * src_fdcache_invalidate() forgets every entry (the front end calls it when the machine
+ * changes); the old fds are closed as their slots are reused.
+ */
+#define SRC_FDCACHE_SLOTS 64
+#define SRC_FDCACHE_PATH 256
+struct src_fdslot {
+	atomic_uint state; /* 2 * readers + 1 while a writer holds it */
+	unsigned gen;	   /* the cache generation it was filled in */
+	int fd;		   /* -1: nothing kept */
+	int err;	   /* fd < 0 and err < 0: the file was missing (-errno) */
+	uint64_t dev, ino;
+	char path[SRC_FDCACHE_PATH];
+};
+struct src_fdcache {
+	atomic_uint gen;
+	int min_fd;
+	struct src_fdslot slot[SRC_FDCACHE_SLOTS];
+	struct src_fdslot root; /* the process's "/", for src_fdcache_root_hold() */
+};
+/* An empty cache keeping fds at >= @min_fd. */
+void src_fdcache_init(struct src_fdcache *c, int min_fd);
+/* Forget every entry (new generation). */
+void src_fdcache_invalidate(struct src_fdcache *c);
+/* A kept O_PATH fd of the process's root directory ("/" now, or when the generation began),
+ * checked like the others, to use as a cg_src rootfd until src_fdcache_root_release(): an
+ * openat and a close fewer per request. -EAGAIN: open one yourself. */
+int src_fdcache_root_hold(struct src_fdcache *c);
+void src_fdcache_root_release(struct src_fdcache *c);
+
+/*
+ * Kept text of a few host files that a front end declares slow-moving, each with its own maximum
+ * age: /proc/cpuinfo (static but for "cpu MHz"), /proc/meminfo (the machine's values come from
+ * the cgroup; of the host's only MemTotal and SwapTotal are used, the rest is copied through).
+ * src_read() of such a path copies the kept text while it is younger than its age, else reads
+ * the file and keeps the new text. Each entry is a seqlock (readers copy and retry, never wait;
+ * one writer claimed by compare-and-swap, never waited for). Texts longer than
+ * SRC_TEXTCACHE_MAX are not kept. The memory belongs to the front end.
+ */
+#define SRC_TEXTCACHE_ENTRIES 4
+#define SRC_TEXTCACHE_MAX (64u << 10)
+#define SRC_TEXTCACHE_PATH 64
+struct src_textentry {
+	atomic_uint seq;     /* odd while written */
+	atomic_uint writer;  /* 1 while claimed */
+	uint64_t max_age_ns; /* 0: unused entry */
+	char path[SRC_TEXTCACHE_PATH];
+	int64_t stamp_ns; /* CLOCK_MONOTONIC of the read; 0 = nothing kept */
+	size_t len;
+	char text[SRC_TEXTCACHE_MAX];
+};
+struct src_textcache {
+	struct src_textentry e[SRC_TEXTCACHE_ENTRIES];
+};
+/* Declare @relpath ("proc/cpuinfo") kept for up to @max_age_ns. Before any reader runs.
+ * -ENOSPC when all entries are used, -ENAMETOOLONG. */
+int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max_age_ns);
 
 /* Read @relpath (no leading '/') under the root. -ENOBUFS when @size was too small. */
 int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
@@ -42,6 +125,11 @@ struct cg_machine {
 	 * start_is_host: the machine is the host's root cgroup, whose uptime is the host's. */
 	bool start_known, start_is_host;
 	uint64_t start_ticks;
+	/* The visible CPUs and the tightest CFS quota as cg_machine_resolve_limits() found them;
+	 * limits_known false = read them on every call (cg_read_cpu, cg_read_cpu_limits). */
+	bool limits_known;
+	struct cpuset limits_visible;
+	uint64_t limits_quota_us, limits_period_us;
 };
 
 /*
@@ -75,6 +163,12 @@ int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, str
 /* Find and store the machine's start (a walk of cgroup.procs on rule 4), so that front ends that
  * keep a machine for a while do not repeat that walk on every read of stat, uptime or pid-stat. */
 int cg_machine_resolve_start(const struct cg_src *src, struct cg_machine *m);
+
+/* Find and store the visible CPUs and the quota (walks of cpuset and cpu files up the tree), for
+ * front ends that keep a machine for a while (the shim: 1 s), so that a render of stat, cpuinfo,
+ * uptime or the CPU lists reads only what moves. A changed cpuset or quota then shows once the
+ * front end looks the machine up again. */
+int cg_machine_resolve_limits(const struct cg_src *src, struct cg_machine *m);
 
 int cg_read_uptime(const struct cg_src *src, const struct cg_machine *m, uint64_t *ret_uptime_cs,
 		   uint64_t *ret_host_uptime_cs);

@@ -14,6 +14,7 @@
 #include <stdalign.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -216,6 +217,7 @@ int cg_read_uptime(const struct cg_src *src, const struct cg_machine *m, uint64_
 		   uint64_t *ret_host_uptime_cs)
 {
 	uint64_t host_cs, start_ticks = 0, start_cs, up;
+	struct timespec ts;
 	char text[256];
 	bool host = false;
 	size_t len;
@@ -223,12 +225,18 @@ int cg_read_uptime(const struct cg_src *src, const struct cg_machine *m, uint64_
 
 	if (!src || !m || !ret_uptime_cs || !ret_host_uptime_cs || src->ticks_per_sec == 0)
 		return -EINVAL;
-	r = src_read(src, "proc/uptime", text, sizeof(text), &len);
-	if (r < 0)
-		return r;
-	r = uptime_parse_cs((struct span){text, len}, &host_cs);
-	if (r < 0)
-		return r;
+	if (src->clock_live && clock_gettime(CLOCK_BOOTTIME, &ts) == 0) {
+		/* fs/proc/uptime.c: boottime (time-namespace offset included, as the vDSO's),
+		 * truncated to hundredths */
+		host_cs = (uint64_t)ts.tv_sec * 100 + (uint64_t)ts.tv_nsec / 10000000;
+	} else {
+		r = src_read(src, "proc/uptime", text, sizeof(text), &len);
+		if (r < 0)
+			return r;
+		r = uptime_parse_cs((struct span){text, len}, &host_cs);
+		if (r < 0)
+			return r;
+	}
 	r = machine_start(src, m, &host, &start_ticks);
 	if (r < 0)
 		return r;

@@ -494,6 +494,14 @@ Test(faults, proc_not_mounted)
 
 	st = probe_run(&o, actions, &real);
 	cr_assert_eq(st, 0, "%s", real);
+	if (getenv("CGPROC_TEST_PRELOAD_FIRST")) {
+		/* tools/run-sanitizers: an ASan runtime without /proc cannot read ASAN_OPTIONS
+		 * (it takes them from /proc/self/environ) nor stop the world for LeakSanitizer.
+		 * The uninstrumented build runs this case. */
+		cr_log_info("FAULT /proc not mounted: not run under ASan (needs /proc)");
+		free(real);
+		return;
+	}
 	o.shim = true;
 	st = probe_run(&o, actions, &shim);
 	cr_assert_eq(st, 0, "%s", shim);
@@ -820,3 +828,45 @@ Test(faults_fuse, cgroup_root_empty)
 	fuse_case("/sys/fs/cgroup empty", craft_setup, &c);
 }
 #endif /* HAVE_CGPROCFS */
+
+/* ---- calls before the shim's constructor ------------------------------------------------- */
+
+/*
+ * A library the program links is initialised before the preloaded shim (ELF init order), and
+ * allocators and sanitizer runtimes call sysconf() from their constructors (ASan sizes its
+ * signal stack with _SC_SIGSTKSZ). Until its constructor has run the shim must answer those
+ * exactly like libc.
+ */
+Test(faults, sysconf_before_constructor)
+{
+	static const char *const names[] = {
+		"ARG_MAX", "SIGSTKSZ", "NGROUPS_MAX",	   "OPEN_MAX",	    "PAGESIZE",
+		"CLK_TCK", "LINE_MAX", "GETPW_R_SIZE_MAX", "HOST_NAME_MAX", "MINSIGSTKSZ"};
+	char *actions[] = {"early", NULL}, *real, *shim;
+	struct probe_opts o = {.program = build_path("tests/client/cgproc-probe-early")};
+	int bad = 0;
+
+	cr_assert_eq(probe_run(&o, actions, &real), 0, "%s", real);
+	o.shim = true;
+	cr_assert_eq(probe_run(&o, actions, &shim), 0, "%s", shim);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char key[64];
+		const char *a, *b;
+
+		snprintf(key, sizeof(key), " %s=", names[i]);
+		a = strstr(real, key);
+		b = strstr(shim, key);
+		cr_assert(a && b, "%s: %s / %s", names[i], real, shim);
+		a++;
+		b++;
+		if (strcspn(a, " \n") != strcspn(b, " \n") || strncmp(a, b, strcspn(a, " \n")) != 0)
+			bad++;
+	}
+	cr_log_info("FAULT sysconf() before the shim's constructor: %d of %zu keys differ from "
+		    "libc (real: %.*s; shim: %.*s)",
+		    bad, sizeof(names) / sizeof(names[0]), (int)strcspn(real, "\n"), real,
+		    (int)strcspn(shim, "\n"), shim);
+	cr_assert_eq(bad, 0, "real: %s\nshim: %s", real, shim);
+	free(real);
+	free(shim);
+}

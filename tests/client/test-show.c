@@ -266,3 +266,28 @@ Test(show, agrees_with_lxcfs, .init = setup, .fini = teardown, .timeout = 60)
 	free(lxcfs_mem);
 	free(lxcfs_cpu);
 }
+
+/* --list names every virtual file, and each listed name is accepted by `cgproc show NAME`. */
+Test(show, list_round_trip)
+{
+	char *argv[] = {(char *)build_path("tools/cgproc"), "show", "--list", NULL}, *out = NULL;
+	char *line, *save = NULL;
+	int status, n = 0;
+
+	harness_require_root();
+	status = harness_run(argv, NULL, &out, NULL);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[64], path[128];
+		char *one[] = {(char *)build_path("tools/cgproc"), "show", name, NULL};
+
+		cr_assert_eq(sscanf(line, "%63s %127s", name, path), 2, "line: %s", line);
+		cr_expect(path[0] == '/', "%s", line);
+		n++;
+		status = harness_run(one, NULL, NULL, NULL);
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "show %s: %#x", name,
+			  status);
+	}
+	cr_expect_geq(n, 13);
+	free(out);
+}

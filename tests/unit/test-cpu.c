@@ -625,6 +625,9 @@ Test(stat, hostile)
 		cr_assert(count_substr(o, "btime") <= 2);
 		cr_assert(count_substr(o, "cpu  ") <= 1, "one aggregate at most: %s", o);
 	}
+	/* a CPU id too big for 64 bits is still a CPU line: dropped, never copied */
+	cr_assert_null(strstr(
+		render_stat("cpu99999999999999999999 1 2\nctxt 1\n", &c, "0-8191", &clk), "cpu9"));
 	/* cpu1 before the aggregate: the aggregate is emitted first, the host one dropped */
 	cr_assert_eq(strncmp(render_stat("cpu1 1\ncpu  2\n", &c, "1", &clk), "cpu  ", 5), 0);
 }

@@ -34,7 +34,8 @@ struct report {
 	unsigned fails, warns;
 };
 
-static void say(struct report *r, enum level l, const char *what, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void say(struct report *r, enum level l,
+						      const char *what, const char *fmt, ...)
 {
 	static const char *const tag[] = {"ok  ", "warn", "FAIL"};
 	va_list ap;

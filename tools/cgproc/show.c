@@ -16,6 +16,7 @@
 
 #include "cgproc.h"
 #include "model/config.h"
+#include "source/table.h"
 #include "vfile.h"
 
 #define SHOW_BUF_MIN (64 * 1024)
@@ -25,6 +26,8 @@ struct show {
 	struct cg_src src;
 	struct cg_machine *machine;
 	struct cgproc_config config;
+	struct cg_sample sample; /* cgprocd's values for the machine, when has_sample */
+	bool has_sample;
 	pid_t pid; /* 0 = cgproc itself (proc/self) */
 	char *scratch, *out;
 	size_t scratch_size, out_size;
@@ -32,7 +35,8 @@ struct show {
 
 static void usage(FILE *f)
 {
-	fputs("Usage: cgproc show [--pid PID] [--root DIR] [--machine PATH] [--explain] [FILE...]\n"
+	fputs("Usage: cgproc show [--pid PID] [--root DIR] [--machine PATH] [--explain] [--list] "
+	      "[FILE...]\n"
 	      "\n"
 	      "Print the virtual files as process PID would read them through cgproc.\n"
 	      "\n"
@@ -43,6 +47,7 @@ static void usage(FILE *f)
 	      "                      cgproc.conf)\n"
 	      "  -e, --explain       say which rule chose the machine cgroup and show its path\n"
 	      "                      per controller; files follow only when FILE is given\n"
+	      "  -l, --list          list the virtual files: short name and path\n"
 	      "  -h, --help          show this help\n"
 	      "\n"
 	      "FILE is a short name (meminfo, cpuinfo, stat, uptime, loadavg, swaps, diskstats,\n"
@@ -95,7 +100,7 @@ static void config_load(struct show *s, const char *machine)
 	size_t len;
 
 	config_defaults(&s->config);
-	if (read_whole(s, CGPROC_CONF_PATH + 1, &len) == 0)
+	if (read_whole(s, &CGPROC_CONF_PATH[1], &len) == 0)
 		(void)config_apply_text(&s->config, (struct span){s->out, len});
 	if (s->pid > 0)
 		snprintf(dir, sizeof(dir), "proc/%d", (int)s->pid);
@@ -154,6 +159,13 @@ static void explain(const struct show *s)
 		       (int)m->init_pid);
 	else
 		printf("start:    the oldest process in the machine cgroup\n");
+	if (s->has_sample)
+		printf("sampler:  fresh table in %s (load %lu.%02lu, limits from the host)\n",
+		       s->config.rundir, (unsigned long)(s->sample.load.avg[0] >> LOADAVG_FSHIFT),
+		       (unsigned long)((s->sample.load.avg[0] & (LOADAVG_FIXED_1 - 1)) * 100 >>
+				       LOADAVG_FSHIFT));
+	else
+		printf("sampler:  no fresh table in %s (host load average)\n", s->config.rundir);
 	printf("%-9s %-3s %-28s %-30s %s\n", "CONTROLLER", "V", "MOUNT", "MACHINE", "TOP");
 	for (unsigned c = 0; c < _CG_MAX; c++) {
 		const char *name = cg_controller_name((enum cg_controller)c);
@@ -180,7 +192,7 @@ static int show_file(struct show *s, const struct vfile *vf, pid_t pid, pid_t ti
 			.src = &s->src,
 			.machine = s->machine,
 			.config = &s->config,
-			.sample = NULL,
+			.sample = s->has_sample ? &s->sample : NULL,
 			.pid = pid,
 			.tid = tid,
 			.scratch = s->scratch,
@@ -244,9 +256,13 @@ static int parse_pid(const char *arg, pid_t *ret)
 int cmd_show(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"pid", required_argument, NULL, 'p'},	   {"root", required_argument, NULL, 'r'},
-		{"machine", required_argument, NULL, 'm'}, {"explain", no_argument, NULL, 'e'},
-		{"help", no_argument, NULL, 'h'},	   {},
+		{"pid", required_argument, NULL, 'p'},
+		{"root", required_argument, NULL, 'r'},
+		{"machine", required_argument, NULL, 'm'},
+		{"explain", no_argument, NULL, 'e'},
+		{"list", no_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{},
 	};
 	const char *root = "/", *machine = NULL;
 	struct show s = {.src = {.rootfd = -1}};
@@ -254,7 +270,7 @@ int cmd_show(int argc, char **argv)
 	int c, r, rc = 0;
 	long tck;
 
-	while ((c = getopt_long(argc, argv, "+p:r:m:eh", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "+p:r:m:elh", options, NULL)) >= 0) {
 		switch (c) {
 		case 'p':
 			if (parse_pid(optarg, &s.pid) < 0) {
@@ -276,6 +292,11 @@ int cmd_show(int argc, char **argv)
 		case 'e':
 			do_explain = true;
 			break;
+		case 'l':
+			/* The table itself: short name (for files= and FILE) and path. */
+			vfile_foreach (vf)
+				printf("%-16s %s\n", vf->name, vf->path);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -329,6 +350,9 @@ int cmd_show(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+
+	/* The sampler table under the same root (fixture trees may carry one); none: NULL. */
+	s.has_sample = cg_sample_lookup(&s.src, s.machine, s.config.rundir, &s.sample) == 0;
 
 	if (do_explain) {
 		explain(&s);

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Kept text of slow-moving host files (struct src_textcache in source.h). The memory belongs to
+ * the front end; nothing here is global. Seqlock entries: a reader copies the text into its own
+ * buffer and retries when a writer moved the sequence meanwhile (a few times, then it reads the
+ * file itself); a writer is claimed by compare-and-swap and never waited for. Signal handlers
+ * and forked children only ever fall back to reading the file.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "source.h"
+
+int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max_age_ns)
+{
+	size_t n = strlen(relpath);
+
+	if (n >= SRC_TEXTCACHE_PATH)
+		return -ENAMETOOLONG;
+	for (unsigned i = 0; i < SRC_TEXTCACHE_ENTRIES; i++) {
+		struct src_textentry *e = &c->e[i];
+
+		if (e->max_age_ns != 0)
+			continue;
+		memcpy(e->path, relpath, n + 1);
+		e->stamp_ns = 0;
+		e->max_age_ns = max_age_ns ? max_age_ns : 1;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A fresh kept copy into @buf: 0, -ENOBUFS (too small), -EAGAIN (none: read the file). */
+static int entry_copy(struct src_textentry *e, int64_t now, char *buf, size_t size, size_t *ret_len)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		unsigned s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+		int64_t stamp;
+		size_t len;
+		int r = 0;
+
+		if (s1 & 1)
+			return -EAGAIN;
+		stamp = e->stamp_ns;
+		len = e->len;
+		if (stamp == 0 || now < stamp || (uint64_t)(now - stamp) >= e->max_age_ns ||
+		    len >= SRC_TEXTCACHE_MAX)
+			r = -EAGAIN;
+		else if (len >= size)
+			r = -ENOBUFS;
+		else
+			memcpy(buf, e->text, len);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s1)
+			continue;
+		if (r == 0) {
+			buf[len] = 0;
+			if (ret_len)
+				*ret_len = len;
+		}
+		return r;
+	}
+	return -EAGAIN;
+}
+
+static void entry_store(struct src_textentry *e, int64_t now, const char *text, size_t len)
+{
+	unsigned zero = 0, s;
+
+	if (len >= SRC_TEXTCACHE_MAX ||
+	    !atomic_compare_exchange_strong_explicit(&e->writer, &zero, 1, memory_order_acquire,
+						     memory_order_relaxed))
+		return;
+	s = atomic_load_explicit(&e->seq, memory_order_relaxed) | 1;
+	atomic_store_explicit(&e->seq, s, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	memcpy(e->text, text, len);
+	e->len = len;
+	e->stamp_ns = now;
+	atomic_store_explicit(&e->seq, s + 1, memory_order_release);
+	atomic_store_explicit(&e->writer, 0, memory_order_release);
+}
+
+int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		       size_t *ret_len)
+{
+	struct src_textentry *e = NULL;
+	size_t len;
+	int64_t now;
+	int r;
+
+	for (unsigned i = 0; i < SRC_TEXTCACHE_ENTRIES; i++) {
+		if (src->texts->e[i].max_age_ns && strcmp(src->texts->e[i].path, relpath) == 0) {
+			e = &src->texts->e[i];
+			break;
+		}
+	}
+	if (!e)
+		return -EAGAIN;
+	now = mono_ns();
+	r = entry_copy(e, now, buf, size, ret_len);
+	if (r != -EAGAIN)
+		return r;
+	r = src_read_uncached(src, relpath, buf, size, &len);
+	if (r < 0)
+		return r;
+	entry_store(e, now, buf, len);
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}

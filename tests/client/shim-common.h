@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Running shim-probe under LD_PRELOAD=libcgproc.so inside a test cgroup (test-shim*.c). */
+#pragma once
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+/* 512 MiB, the memory limit testcg_limit_default() sets, in kB. */
+#define SHIM_EXPECT_KB "524288"
+
+/*
+ * Run "shim-probe @mode" with the shim preloaded, inside @cg when @attach, with @env_extra
+ * added ("K=V", NULL-terminated, at most 4) and @args appended. Returns the wait status; the
+ * probe's output is printed to the test log and returned in *ret_out (malloc'd).
+ */
+static inline int shim_probe_err(struct testcg *cg, bool attach, const char *mode,
+				 const char *const env_extra[], const char *args, char **ret_out,
+				 char **ret_err)
+{
+	static char preload[600], cmd[8192];
+	char probe[512], *env[6] = {preload};
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	size_t len = 0;
+	int status, n = 1;
+
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", build_path("preload/libcgproc.so"));
+	snprintf(probe, sizeof(probe), "%s", build_path("tests/client/shim-probe"));
+	for (const char *const *e = env_extra; e && *e && n < 5; e++)
+		env[n++] = (char *)*e;
+	env[n] = NULL;
+	if (attach)
+		for (int i = 0; i < cg->n; i++)
+			len += (size_t)snprintf(cmd + len, sizeof(cmd) - len,
+						"echo $$ > %s/cgroup.procs || exit 99; ",
+						cg->dir[i]);
+	snprintf(cmd + len, sizeof(cmd) - len, "exec %s %s %s %s", probe, mode, SHIM_EXPECT_KB,
+		 args ? args : "");
+	status = harness_run(argv, env, ret_out, ret_err);
+	cr_log_info("%s: status %d\n%s", mode, status, *ret_out ? *ret_out : "");
+	return status;
+}
+
+static inline int shim_probe(struct testcg *cg, bool attach, const char *mode,
+			     const char *const env_extra[], const char *args, char **ret_out)
+{
+	return shim_probe_err(cg, attach, mode, env_extra, args, ret_out, NULL);
+}
+
+static inline void shim_assert_probe(int status, const char *out)
+{
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "probe failed (status %d):\n%s",
+		  status, out ? out : "");
+	cr_assert(out && strstr(out, ": 0 failures"), "probe output incomplete:\n%s",
+		  out ? out : "");
+}

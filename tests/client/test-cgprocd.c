@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cgprocd against real cgroups: a cgroup with two busy loops shows its 1-minute load rising past
+ * 1.0 while an idle sibling stays near 0; after SIGKILL of the daemon the table goes stale within
+ * three periods and readers get "no table"; a restarted daemon resumes the averages; a memory
+ * limit, a quota and a cpuset set on a parent reach a child through the table; one daemon per pid
+ * file and per run directory; SIGTERM keeps the table; bad options are refused.
+ *
+ * The daemon runs with --interval 1 (its averages keep their 1-minute meaning at any interval:
+ * the EWMA factors are scaled, see tools/cgprocd/sampler.c) in a temporary run directory, and is
+ * killed by pid in .fini.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "model/table.h"
+#include "source/table.h"
+
+static char rundir[128];
+static pid_t daemon_pid;
+static struct testcg cgs[3];
+static int ncgs;
+static char child_dirs[TESTCG_MAX_HIER][300];
+static pid_t kids[8];
+static int nkids;
+
+static void setup(void)
+{
+	harness_require_root();
+	testcg_sweep();
+	snprintf(rundir, sizeof(rundir), "/tmp/cgprocd-test-XXXXXX");
+	cr_assert(mkdtemp(rundir));
+}
+
+static void teardown(void)
+{
+	char cmd[256];
+
+	if (daemon_pid > 0)
+		harness_kill(daemon_pid);
+	daemon_pid = 0;
+	for (int i = 0; i < nkids; i++)
+		harness_kill(kids[i]);
+	nkids = 0;
+	for (int i = 0; i < TESTCG_MAX_HIER; i++)
+		if (child_dirs[i][0]) {
+			rmdir(child_dirs[i]);
+			child_dirs[i][0] = 0;
+		}
+	for (int i = 0; i < ncgs; i++)
+		testcg_destroy(&cgs[i]);
+	ncgs = 0;
+	if (strncmp(rundir, "/tmp/cgprocd-test-", 18) == 0) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rundir);
+		(void)!system(cmd);
+	}
+}
+
+static struct testcg *cg_new(void)
+{
+	struct testcg *cg = &cgs[ncgs];
+
+	cr_assert_eq(testcg_create(cg), 0, "cannot create a test cgroup");
+	ncgs++;
+	return cg;
+}
+
+/* Start cgprocd with @extra arguments (NULL-terminated); stderr goes to <rundir>/log. */
+static pid_t daemon_start(const char *const *extra)
+{
+	char *argv[16], log[256];
+	int n = 0;
+	pid_t pid;
+
+	argv[n++] = (char *)build_path("tools/cgprocd");
+	argv[n++] = "--rundir";
+	argv[n++] = rundir;
+	while (extra && *extra && n < 15)
+		argv[n++] = (char *)*extra++;
+	argv[n] = NULL;
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0)
+			dup2(fd, 2);
+		if (null >= 0)
+			dup2(null, 1); /* --help must not land in the TAP stream */
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int run_daemon(const char *const *extra)
+{
+	pid_t pid = daemon_start(extra);
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The machine of a test cgroup (or its @sub child) as cg_sample_lookup wants it. */
+static void machine_of(const struct testcg *cg, const char *sub, struct cg_machine *m)
+{
+	memset(m, 0, sizeof(*m));
+	for (int i = 0; i < cg->n; i++) {
+		static const struct {
+			const char *ctrl;
+			enum cg_controller c;
+		} map[] = {{"cpu", CG_CPU},
+			   {"memory", CG_MEMORY},
+			   {"cpuset", CG_CPUSET},
+			   {"unified", CG_UNIFIED}};
+		const char *dir = cg->dir[i], *slash = strrchr(dir, '/');
+
+		for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
+			char ctl[80];
+			enum cg_controller c = map[k].c;
+
+			snprintf(ctl, sizeof(ctl), ",%s,", cg->ctrl[i]);
+			if (strcmp(cg->ctrl[i], map[k].ctrl) != 0 &&
+			    !(strstr(ctl, ",cpu,") && c == CG_CPU))
+				continue;
+			m->mounts.present[c] = m->paths.present[c] = true;
+			m->mounts.v2[c] = c == CG_UNIFIED;
+			snprintf(m->mounts.mount[c], CG_PATH_MAX, "%.*s", (int)(slash - dir - 1),
+				 dir + 1);
+			snprintf(m->mounts.root[c], CG_PATH_MAX, "/");
+			snprintf(m->paths.path[c], CG_PATH_MAX, "%s%s%s", slash, sub ? "/" : "",
+				 sub ? sub : "");
+		}
+	}
+	/* a v2-only host: every controller lives in the unified tree */
+	for (int c = 0; c < _CG_MAX; c++)
+		if (!m->mounts.present[c] && m->mounts.present[CG_UNIFIED]) {
+			m->mounts.present[c] = m->paths.present[c] = m->mounts.v2[c] = true;
+			memcpy(m->mounts.mount[c], m->mounts.mount[CG_UNIFIED], CG_PATH_MAX);
+			memcpy(m->mounts.root[c], m->mounts.root[CG_UNIFIED], CG_PATH_MAX);
+			memcpy(m->paths.path[c], m->paths.path[CG_UNIFIED], CG_PATH_MAX);
+		}
+}
+
+static int lookup(const struct testcg *cg, const char *sub, struct cg_sample *ret)
+{
+	struct cg_src src = {.ticks_per_sec = 100};
+	struct cg_machine m;
+	int r;
+
+	src.rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cr_assert(src.rootfd >= 0);
+	machine_of(cg, sub, &m);
+	r = cg_sample_lookup(&src, &m, rundir, ret);
+	close(src.rootfd);
+	return r;
+}
+
+static double load1(const struct cg_sample *s)
+{
+	return (double)s->load.avg[0] / LOADAVG_FIXED_1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void spawn(struct testcg *cg, const char *script)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+	pid_t pid = testcg_spawn(cg, argv);
+
+	cr_assert(pid > 0, "cannot start %s", script);
+	kids[nkids++] = pid;
+}
+
+Test(cgprocd, load_rises_stale_and_resumes, .init = setup, .fini = teardown, .timeout = 200)
+{
+	static const char *const args[] = {"--interval", "1", NULL};
+	struct testcg *busy = cg_new(), *idle = cg_new();
+	struct cg_sample s, si;
+	double t0, before_kill;
+	int r;
+
+	spawn(busy, "while :; do :; done");
+	spawn(busy, "while :; do :; done");
+	spawn(idle, "exec sleep 1000");
+	daemon_pid = daemon_start(args);
+
+	/* 1.0 is reached after 60 s * ln 2 = 42 s of two runnable threads */
+	t0 = now_s();
+	for (;;) {
+		r = lookup(busy, NULL, &s);
+		if (r == 0 && load1(&s) > 1.0)
+			break;
+		cr_assert(now_s() - t0 < 75, "load1 of the busy cgroup: %s %.2f after %.0f s",
+			  r ? "no sample" : "only", r ? 0 : load1(&s), now_s() - t0);
+		usleep(500000);
+	}
+	cr_assert(now_s() - t0 > 25, "load1 %.2f rose too fast (%.0f s)", load1(&s), now_s() - t0);
+	cr_assert(s.load.total >= 2, "threads of the busy cgroup: %lu",
+		  (unsigned long)s.load.total);
+	cr_assert(s.load.running >= 1);
+	cr_assert_eq(lookup(idle, NULL, &si), 0);
+	cr_assert(load1(&si) < 0.3, "idle sibling's load1 %.2f", load1(&si));
+	cr_assert_eq(si.load.running, 0);
+	cr_assert(si.load.total >= 1);
+
+	/* a dead daemon: readers see "no table" within three periods (and a bit of slack) */
+	before_kill = load1(&s);
+	harness_kill(daemon_pid);
+	daemon_pid = 0;
+	t0 = now_s();
+	while ((r = lookup(busy, NULL, &s)) == 0) {
+		cr_assert(now_s() - t0 < 3 * 1 + 2, "table still accepted %.1f s after the kill",
+			  now_s() - t0);
+		usleep(200000);
+	}
+	cr_assert_eq(r, -ENODATA);
+	cr_assert(now_s() - t0 > 1.5, "went stale after only %.1f s", now_s() - t0);
+
+	/* restart: the averages resume from the table instead of starting over from 0 */
+	daemon_pid = daemon_start(args);
+	t0 = now_s();
+	while ((r = lookup(busy, NULL, &s)) != 0) {
+		cr_assert(now_s() - t0 < 5, "no fresh table after the restart");
+		usleep(100000);
+	}
+	cr_assert(load1(&s) > before_kill * 0.8, "load1 %.2f after restart, %.2f before", load1(&s),
+		  before_kill);
+}
+
+/* mkdir @sub inside @cg in every hierarchy (removed in .fini) */
+static void child_create(struct testcg *cg, const char *sub)
+{
+	for (int i = 0; i < cg->n; i++) {
+		snprintf(child_dirs[i], sizeof(child_dirs[i]), "%s/%s", cg->dir[i], sub);
+		cr_assert(mkdir(child_dirs[i], 0755) == 0 || errno == EEXIST, "%s: %m",
+			  child_dirs[i]);
+	}
+}
+
+Test(cgprocd, parent_limits_reach_child, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const args[] = {"--once", NULL};
+	struct testcg *parent = cg_new();
+	struct cg_sample s;
+	int r;
+
+	r = testcg_write(parent, "memory.limit_in_bytes", "268435456");
+	if (r == -ENOENT)
+		r = testcg_write(parent, "memory.max", "268435456");
+	cr_assert_eq(r, 0, "cannot set the parent's memory limit");
+	r = testcg_write(parent, "cpu.cfs_period_us", "100000");
+	if (r == 0)
+		r = testcg_write(parent, "cpu.cfs_quota_us", "50000");
+	else if (r == -ENOENT)
+		r = testcg_write(parent, "cpu.max", "50000 100000");
+	cr_assert_eq(r, 0, "cannot set the parent's quota");
+	cr_assert_eq(testcg_write(parent, "cpuset.cpus", "0"), 0);
+	child_create(parent, "child");
+
+	cr_assert_eq(run_daemon(args), 0);
+	cr_assert_eq(lookup(parent, "child", &s), 0, "child not in the table");
+	cr_assert_eq(s.mem_limit, 268435456ULL);
+	cr_assert_eq(s.quota_us, 50000);
+	cr_assert_eq(s.period_us, 100000);
+	cr_assert(s.has_cpuset);
+	cr_assert_eq(s.cpuset.bits[0], 1, "cpuset %#lx", (unsigned long)s.cpuset.bits[0]);
+
+	cr_assert_eq(lookup(parent, NULL, &s), 0);
+	cr_assert_eq(s.mem_limit, 268435456ULL);
+}
+
+static char *slurp(const char *path)
+{
+	static char b[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, b, sizeof(b) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	b[n > 0 ? n : 0] = 0;
+	return b;
+}
+
+Test(cgprocd, one_instance_and_clean_stop, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const once[] = {"--once", NULL};
+	char pidfile[200], args_pid[200], table[200];
+	const char *args[] = {"--pidfile", pidfile, "--interval", "1", NULL};
+	struct stat st;
+	int status;
+	double t0;
+
+	snprintf(pidfile, sizeof(pidfile), "%s/cgprocd.pid", rundir);
+	snprintf(table, sizeof(table), "%s/%s", rundir, CGTABLE_FILE);
+	daemon_pid = daemon_start(args);
+	t0 = now_s();
+	while (stat(table, &st) < 0) {
+		cr_assert(now_s() - t0 < 5, "no table after 5 s: %s", slurp(args_pid));
+		usleep(50000);
+	}
+	cr_assert_eq(st.st_mode & 0777, 0644);
+	cr_assert_eq(atoi(slurp(pidfile)), daemon_pid);
+	{
+		/* privileges: no_new_privs, only CAP_DAC_READ_SEARCH (bit 2) left */
+		char statpath[64];
+		const char *text;
+
+		snprintf(statpath, sizeof(statpath), "/proc/%d/status", (int)daemon_pid);
+		text = slurp(statpath);
+		cr_assert(strstr(text, "NoNewPrivs:\t1"), "%s", text);
+		cr_assert(strstr(text, "CapEff:\t0000000000000004"), "%s", text);
+		cr_assert(strstr(text, "CapPrm:\t0000000000000004"), "%s", text);
+		cr_assert(strstr(text, "CapBnd:\t0000000000000004"), "%s", text);
+	}
+
+	/* same pid file: refused; same run directory without a pid file: refused */
+	cr_assert_eq(run_daemon(args), 1);
+	cr_assert_eq(run_daemon(once), 1);
+	snprintf(args_pid, sizeof(args_pid), "%s/log", rundir);
+	cr_assert(strstr(slurp(args_pid), "already running"), "log: %s", slurp(args_pid));
+
+	/* SIGTERM: exits 0, removes the pid file, keeps the table */
+	kill(daemon_pid, SIGTERM);
+	while (waitpid(daemon_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	daemon_pid = 0;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	cr_assert_neq(access(pidfile, F_OK), 0);
+	cr_assert_eq(access(table, F_OK), 0);
+}
+
+Test(cgprocd, bad_options, .init = setup, .fini = teardown)
+{
+	static const char *const zero[] = {"--interval", "0", NULL};
+	static const char *const junk[] = {"--interval", "5x", NULL};
+	static const char *const unknown[] = {"--frobnicate", NULL};
+	static const char *const extra[] = {"--once", "stray", NULL};
+	static const char *const help[] = {"--help", NULL};
+	static const char *const passes[] = {"--passes", "0", NULL};
+	static const char *const noconf[] = {"--config", "/nonexistent/cgproc.conf", "--once",
+					     NULL};
+	char log[200];
+
+	cr_assert_eq(run_daemon(passes), 2);
+	cr_assert_eq(run_daemon(noconf), 1);
+	cr_assert_eq(run_daemon(zero), 2);
+	cr_assert_eq(run_daemon(junk), 2);
+	cr_assert_eq(run_daemon(unknown), 2);
+	cr_assert_eq(run_daemon(extra), 2);
+	cr_assert_eq(run_daemon(help), 0);
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	cr_assert(strstr(slurp(log), "--interval wants seconds"), "log: %s", slurp(log));
+	cr_assert(strstr(slurp(log), "cannot read /nonexistent/cgproc.conf"), "log: %s",
+		  slurp(log));
+}
+
+/* SIGHUP re-reads the configuration: a new interval takes effect at the next pass. */
+Test(cgprocd, sighup_rereads_config, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char conf[200], log[200], table[200];
+	const char *args[] = {"--config", conf, NULL};
+	struct cgtable_header h;
+	struct stat st;
+	FILE *f;
+	double t0;
+	int fd;
+
+	snprintf(conf, sizeof(conf), "%s/cgproc.conf", rundir);
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	snprintf(table, sizeof(table), "%s/%s", rundir, CGTABLE_FILE);
+	f = fopen(conf, "we");
+	cr_assert(f);
+	fputs("# test\ncpu_view = quota\ncgprocd_interval = 2\n", f);
+	cr_assert_eq(fclose(f), 0);
+	daemon_pid = daemon_start(args);
+	t0 = now_s();
+	while (stat(table, &st) < 0) {
+		cr_assert(now_s() - t0 < 5, "no table");
+		usleep(50000);
+	}
+	fd = open(table, O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(cgtable_read_header(fd, &h), 0);
+	close(fd);
+	cr_assert_eq(h.period_ns, 2000000000ULL, "interval from the file");
+
+	f = fopen(conf, "we");
+	cr_assert(f);
+	fputs("cgprocd_interval = 0.5\n", f);
+	cr_assert_eq(fclose(f), 0);
+	kill(daemon_pid, SIGHUP);
+	t0 = now_s();
+	for (;;) {
+		fd = open(table, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && cgtable_read_header(fd, &h) == 0 && h.period_ns == 500000000ULL) {
+			close(fd);
+			break;
+		}
+		if (fd >= 0)
+			close(fd);
+		cr_assert(now_s() - t0 < 6, "the new interval never showed; log: %s", slurp(log));
+		usleep(100000);
+	}
+	cr_assert(strstr(slurp(log), "interval now 0.5 s"), "log: %s", slurp(log));
+	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died on SIGHUP");
+}
+
+/* `cgproc show --pid @pid @file` (malloc'd) */
+static char *show(pid_t pid, const char *file)
+{
+	char pidstr[16], *out = NULL, *err = NULL;
+	char *argv[] = {
+		(char *)build_path("tools/cgproc"), "show", "--pid", pidstr, (char *)file, NULL};
+	int st;
+
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
+	st = harness_run(argv, NULL, &out, &err);
+	cr_assert(st == 0, "cgproc show: %#x %s", st, err ? err : "");
+	free(err);
+	return out;
+}
+
+/* "MemTotal:" of what @pid reads in /proc/meminfo, kB; 0 when absent */
+static unsigned long long show_memtotal(pid_t pid)
+{
+	char *out = show(pid, "meminfo"), *p = strstr(out, "MemTotal:");
+	unsigned long long kb = p ? strtoull(p + 9, NULL, 10) : 0;
+
+	free(out);
+	return kb;
+}
+
+/*
+ * A process in its own cgroup namespace rooted at a child cgroup: the limits on the parent are
+ * above its namespace root, where only the table (computed on the host) can carry them from
+ * inside the container. cgproc show --pid renders what that process would see, with the table:
+ * MemTotal is the parent's 256 MiB and, with cpu_view=quota, the parent's 0.5 CPU shows as one
+ * online CPU.
+ */
+Test(cgprocd, limit_above_cgroupns_root_via_show, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const once[] = {"--once", NULL};
+	struct testcg *parent = cg_new();
+	char env[200], *envp[] = {env, "CGPROC_CPU_VIEW=quota", NULL}, table[200], moved[200],
+		       ours[64], *online;
+	char *argv[] = {"unshare", "--cgroup", "sleep", "1000", NULL};
+	int go[2], r;
+	pid_t pid;
+	char c = 0;
+	double t0;
+
+	harness_require(access("/usr/bin/unshare", X_OK) == 0, "unshare(1) is not installed");
+	r = testcg_write(parent, "memory.limit_in_bytes", "268435456");
+	if (r == -ENOENT)
+		r = testcg_write(parent, "memory.max", "268435456");
+	cr_assert_eq(r, 0);
+	r = testcg_write(parent, "cpu.cfs_period_us", "100000");
+	if (r == 0)
+		r = testcg_write(parent, "cpu.cfs_quota_us", "50000");
+	else if (r == -ENOENT)
+		r = testcg_write(parent, "cpu.max", "50000 100000");
+	cr_assert_eq(r, 0);
+	child_create(parent, "child");
+	for (int i = 0; i < parent->n; i++) {
+		char src[320], dst[320], val[256];
+
+		if (strcmp(parent->ctrl[i], "cpuset") != 0)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			const char *f = k ? "cpuset.mems" : "cpuset.cpus";
+			FILE *fi, *fo;
+
+			snprintf(src, sizeof(src), "%s/%s", parent->dir[i], f);
+			snprintf(dst, sizeof(dst), "%s/%s", child_dirs[i], f);
+			fi = fopen(src, "re");
+			cr_assert(fi && fgets(val, sizeof(val), fi));
+			fclose(fi);
+			fo = fopen(dst, "we");
+			cr_assert(fo);
+			fputs(val, fo);
+			cr_assert_eq(fclose(fo), 0);
+		}
+	}
+
+	snprintf(env, sizeof(env), "CGPROC_RUNDIR=%s", rundir);
+	cr_assert_eq(pipe2(go, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (read(go[0], &c, 1) != 1)
+			_exit(125);
+		execve("/usr/bin/unshare", argv, envp);
+		_exit(127);
+	}
+	kids[nkids++] = pid;
+	close(go[0]);
+	for (int i = 0; i < parent->n; i++) {
+		char path[320], val[32];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", child_dirs[i]);
+		snprintf(val, sizeof(val), "%d", (int)pid);
+		f = fopen(path, "we");
+		cr_assert(f, "%s", path);
+		fputs(val, f);
+		cr_assert_eq(fclose(f), 0, "moving into %s: %m", path);
+	}
+	cr_assert_eq(write(go[1], &c, 1), 1);
+	close(go[1]);
+
+	/* wait until it runs in its own cgroup namespace (unshare has exec'd sleep) */
+	snprintf(ours, sizeof(ours), "/proc/self/ns/cgroup");
+	t0 = now_s();
+	for (;;) {
+		char a[64] = "", b[64] = "", path[64];
+		ssize_t n1, n2;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/cgroup", (int)pid);
+		n1 = readlink(ours, a, sizeof(a) - 1);
+		n2 = readlink(path, b, sizeof(b) - 1);
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+		if (n1 > 0 && n2 > 0 && strcmp(a, b) != 0 && strstr(slurp(path), "sleep"))
+			break;
+		cr_assert(now_s() - t0 < 5, "unshare --cgroup did not start");
+		usleep(20000);
+	}
+
+	cr_assert_eq(run_daemon(once), 0);
+	cr_assert_eq(show_memtotal(pid), 262144, "MemTotal with the table");
+	online = show(pid, "cpu-online");
+	cr_assert_str_eq(online, "0\n", "online CPUs with the table's quota");
+	free(online);
+
+	/* without a table readers fall back without an error (cgproc show computes from the
+	 * host, where every ancestor is visible, so the values may stay the same) */
+	snprintf(table, sizeof(table), "%s/%s", rundir, CGTABLE_FILE);
+	snprintf(moved, sizeof(moved), "%s/away", rundir);
+	cr_assert_eq(rename(table, moved), 0);
+	cr_assert_gt(show_memtotal(pid), 0);
+	online = show(pid, "loadavg");
+	cr_assert(strlen(online) > 10, "loadavg without a table: \"%s\"", online);
+	free(online);
+}
+
+/* Cgroups and tasks coming and going while the daemon walks: it keeps sampling and every table
+ * it writes stays valid. */
+Test(cgprocd, survives_churn, .init = setup, .fini = teardown, .timeout = 120)
+{
+	static const char *const args[] = {"--interval", "0.1", "--stats", NULL};
+	char log[200], table[200];
+	struct cgtable_header h;
+	double t0;
+	int rounds = 0, fd;
+
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	snprintf(table, sizeof(table), "%s/%s", rundir, CGTABLE_FILE);
+	daemon_pid = daemon_start(args);
+	t0 = now_s();
+	/* A fixed amount of churn, not a fixed time: on a loaded host a v1 rmdir alone can take
+	 * 100 ms, so rounds per second say nothing about the daemon. */
+	while ((rounds < 12 || !strstr(slurp(log), "pass=20 ")) && now_s() - t0 < 90) {
+		struct testcg *cg = cg_new();
+
+		child_create(cg, "sub");
+		spawn(cg, "exec sleep 0.05");
+		usleep(20000);
+		for (int i = 0; i < TESTCG_MAX_HIER; i++)
+			if (child_dirs[i][0]) {
+				rmdir(child_dirs[i]);
+				child_dirs[i][0] = 0;
+			}
+		harness_kill(kids[--nkids]);
+		testcg_destroy(cg);
+		ncgs--;
+		rounds++;
+		fd = open(table, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			cr_assert_eq(cgtable_read_header(fd, &h), 0,
+				     "an invalid table was published");
+			close(fd);
+		}
+	}
+	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
+	cr_assert_geq(rounds, 12);
+	cr_assert(strstr(slurp(log), "pass=20 "), "fewer than 20 passes during the churn");
+	cr_assert_null(strstr(slurp(log), "cannot write"), "log: %s", slurp(log));
+}

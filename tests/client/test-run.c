@@ -1,0 +1,749 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `cgproc run` end to end: real programs in a 512 MiB / 1 CPU cgroup report that machine through
+ * the shim (free, /proc/meminfo, nproc, getconf, top, vmstat, uptime, ps, Python, psutil, Node,
+ * the JVM, and a C program's sysinfo()/getloadavg()); and the wrapper itself: exit statuses, the
+ * cgroup and the limits written, leftovers killed, signals forwarded, bad usage refused.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define BOX_BYTES (512ULL << 20)
+#define BOX_KB (BOX_BYTES / 1024)
+
+static char tmpdir[64];
+
+static void setup(void)
+{
+	testcg_sweep();
+	harness_require_root();
+}
+
+static void teardown(void)
+{
+	if (tmpdir[0]) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", tmpdir);
+		tmpdir[0] = 0;
+	}
+}
+
+TestSuite(run, .init = setup, .fini = teardown, .timeout = 120);
+
+static const char *cgproc(void)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s", build_path("tools/cgproc"));
+	return path;
+}
+
+/* cgproc run @opts... -- @cmd...: returns the wait status; stdout/stderr in *ret_out/err. */
+static int cgproc_run(const char *const opts[], const char *const cmd[], char *const env[],
+		      char **ret_out, char **ret_err)
+{
+	char *argv[64];
+	int n = 0;
+
+	argv[n++] = (char *)cgproc();
+	argv[n++] = "run";
+	for (; opts && *opts && n < 30; opts++)
+		argv[n++] = (char *)*opts;
+	argv[n++] = "--";
+	for (; *cmd && n < 63; cmd++)
+		argv[n++] = (char *)*cmd;
+	argv[n] = NULL;
+	return harness_run(argv, env, ret_out, ret_err);
+}
+
+static int exit_code(int status)
+{
+	cr_assert_geq(status, 0, "could not run cgproc: %s", strerror(-status));
+	cr_assert(WIFEXITED(status), "cgproc died of signal %d", WTERMSIG(status));
+	return WEXITSTATUS(status);
+}
+
+/* @cmd inside the 512 MiB, CPU 0 box; must exit 0. Returns its stdout. */
+static char *box(const char *const cmd[])
+{
+	static const char *const opts[] = {"--memory", "512M", "--cpus", "0", NULL};
+	char *out, *err;
+	int st = cgproc_run(opts, cmd, NULL, &out, &err);
+
+	cr_assert_eq(exit_code(st), 0, "cgproc run -- %s: exit %d\nstdout: %s\nstderr: %s", cmd[0],
+		     WEXITSTATUS(st), out, err);
+	free(err);
+	return out;
+}
+
+static char *box_sh(const char *script)
+{
+	const char *cmd[] = {"/bin/sh", "-c", script, NULL};
+
+	return box(cmd);
+}
+
+static long long meminfo_field(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	cr_assert(p, "no %s in: %s", key, text);
+	return strtoll(p + strlen(key), NULL, 10);
+}
+
+Test(run, free_k)
+{
+	char *out = box((const char *const[]){"free", "-k", NULL});
+	unsigned long long total = 0;
+	const char *mem = strstr(out, "\nMem:");
+
+	cr_assert(mem && sscanf(mem, "\nMem: %llu", &total) == 1, "free -k: %s", out);
+	cr_assert_eq(total, BOX_KB, "free -k total %llu, want %llu:\n%s", total, BOX_KB, out);
+	free(out);
+}
+
+Test(run, proc_meminfo)
+{
+	char *out = box((const char *const[]){"cat", "/proc/meminfo", NULL});
+
+	cr_assert_eq(meminfo_field(out, "MemTotal:"), (long long)BOX_KB, "%s", out);
+	cr_assert_leq(meminfo_field(out, "MemFree:"), (long long)BOX_KB, "%s", out);
+	cr_assert_leq(meminfo_field(out, "MemAvailable:"), (long long)BOX_KB, "%s", out);
+	free(out);
+}
+
+Test(run, proc_meminfo_relative)
+{
+	char *out = box_sh("cd /proc && cat meminfo");
+
+	cr_assert_eq(meminfo_field(out, "MemTotal:"), (long long)BOX_KB, "%s", out);
+	free(out);
+}
+
+Test(run, nproc_all)
+{
+	char *out = box((const char *const[]){"nproc", "--all", NULL});
+
+	cr_assert_eq(atoi(out), 1, "nproc --all: %s", out);
+	free(out);
+}
+
+Test(run, getconf)
+{
+	char *out = box((const char *const[]){"getconf", "_NPROCESSORS_ONLN", NULL});
+
+	cr_assert_eq(atoi(out), 1, "getconf: %s", out);
+	free(out);
+}
+
+Test(run, top)
+{
+	char *out = box((const char *const[]){"top", "-bn1", NULL});
+	const char *mem = strstr(out, "MiB Mem :");
+	double total = 0;
+	char word[16] = "";
+
+	/* procps 4: "MiB Mem :    512.0 total,    500.1 free, ..." */
+	cr_assert(mem && sscanf(mem, "MiB Mem : %lf %15s", &total, word) == 2, "top: %s", out);
+	cr_assert_str_eq(word, "total,", "top: %s", out);
+	cr_assert_float_eq(total, 512.0, 0.01, "top shows %.1f MiB:\n%s", total, out);
+	free(out);
+}
+
+/*
+ * vmstat keeps /proc/stat open and rewinds it for every line: each line must be a fresh view of
+ * the box. What moves is the CPU columns (the memory columns do not: procps 4.0.2's vmstat reads
+ * /proc/meminfo once, natively too). A busy loop from 0.5 s to 2.5 s runs through the third
+ * line's whole interval (1 s to 2 s): without a fresh render that line would repeat "0 0 100".
+ * The loop gets the box's one CPU only as far as the host lets it (on a loaded host much less
+ * than 100 %), hence the low bar.
+ */
+Test(run, vmstat_refreshes)
+{
+	char *out = box_sh("vmstat 1 3 & sleep 0.5; timeout 2 sh -c 'while :; do :; done'; wait");
+	long long free_kb[3], cpu[3][5];
+	int lines = 0;
+	char *save, *line;
+
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		long long v[17];
+
+		if (sscanf(line,
+			   "%lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld "
+			   "%lld %lld %lld",
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
+			   &v[10], &v[11], &v[12], &v[13], &v[14], &v[15], &v[16]) != 17)
+			continue; /* headers */
+		cr_assert_lt(lines, 3, "more than 3 data lines");
+		free_kb[lines] = v[3];
+		memcpy(cpu[lines], &v[12], sizeof(cpu[0])); /* us sy id wa st */
+		lines++;
+	}
+	cr_assert_eq(lines, 3, "vmstat printed %d data lines", lines);
+	for (int i = 0; i < 3; i++) {
+		long long sum = cpu[i][0] + cpu[i][1] + cpu[i][2] + cpu[i][3] + cpu[i][4];
+
+		cr_assert_leq(free_kb[i], (long long)BOX_KB, "line %d: free %lld kB > the box", i,
+			      free_kb[i]);
+		cr_assert(sum >= 95 && sum <= 105, "line %d: cpu columns sum to %lld", i, sum);
+	}
+	cr_assert_geq(
+		cpu[2][0] + cpu[2][1], 10,
+		"the busy loop does not show: line 3 us %lld sy %lld id %lld (line 2: us %lld "
+		"id %lld)",
+		cpu[2][0], cpu[2][1], cpu[2][2], cpu[1][0], cpu[1][2]);
+	free(out);
+}
+
+Test(run, uptime)
+{
+	char *out = box((const char *const[]){"uptime", NULL});
+	const char *up = strstr(out, " up ");
+	int minutes = -1;
+	char unit[8] = "";
+
+	/* "up 0 min" for a box that is seconds old; "up 1:05" or "up 3 days" would be the host's */
+	cr_assert(up && sscanf(up, " up %d %7s", &minutes, unit) == 2, "uptime: %s", out);
+	cr_assert_str_eq(unit, "min,", "uptime: %s", out);
+	cr_assert_leq(minutes, 1, "uptime: %s", out);
+	free(out);
+}
+
+Test(run, ps_etimes)
+{
+	char *out = box_sh("sleep 1; ps -o etimes= -p $$");
+	long e = strtol(out, NULL, 10);
+
+	/* the shell is ~1 s old: with /proc/uptime shifted, starttime must be shifted with it */
+	cr_assert(e >= 1 && e <= 30, "ps etimes %ld: %s", e, out);
+	free(out);
+}
+
+Test(run, python_os)
+{
+	char *out = box((const char *const[]){
+		"/usr/bin/python3", "-c",
+		"import os; print(os.cpu_count(), os.sysconf('SC_PHYS_PAGES') * "
+		"os.sysconf('SC_PAGE_SIZE'))",
+		NULL});
+	unsigned long long cpus = 0, bytes = 0;
+
+	cr_assert_eq(sscanf(out, "%llu %llu", &cpus, &bytes), 2, "%s", out);
+	cr_assert_eq(cpus, 1, "%s", out);
+	cr_assert_eq(bytes, BOX_BYTES, "%s", out);
+	free(out);
+}
+
+Test(run, python_psutil)
+{
+	char *out = box((const char *const[]){
+		"/usr/bin/python3", "-c",
+		"import psutil; print(psutil.virtual_memory().total, psutil.cpu_count())", NULL});
+	unsigned long long cpus = 0, bytes = 0;
+
+	cr_assert_eq(sscanf(out, "%llu %llu", &bytes, &cpus), 2, "%s", out);
+	cr_assert_eq(bytes, BOX_BYTES, "%s", out);
+	cr_assert_eq(cpus, 1, "%s", out);
+	free(out);
+}
+
+Test(run, node)
+{
+	char *out;
+	unsigned long long cpus = 0, bytes = 0;
+
+	harness_require(access("/usr/bin/node", X_OK) == 0, "needs node");
+	out = box((const char *const[]){
+		"node", "-e", "const os=require('os');console.log(os.totalmem(), os.cpus().length)",
+		NULL});
+	cr_assert_eq(sscanf(out, "%llu %llu", &bytes, &cpus), 2, "%s", out);
+	cr_assert_eq(bytes, BOX_BYTES, "%s", out);
+	cr_assert_eq(cpus, 1, "%s", out);
+	free(out);
+}
+
+Test(run, java_processors)
+{
+	char src[128], *out;
+	FILE *f;
+
+	harness_require(access("/usr/bin/java", X_OK) == 0, "needs java");
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cgproc-run-java-XXXXXX");
+	cr_assert(mkdtemp(tmpdir));
+	snprintf(src, sizeof(src), "%s/Cpus.java", tmpdir);
+	f = fopen(src, "w");
+	cr_assert(f);
+	fputs("public class Cpus { public static void main(String[] a) {\n"
+	      "  System.out.println(Runtime.getRuntime().availableProcessors()); } }\n",
+	      f);
+	fclose(f);
+	/* single-file source launch; -UseContainerSupport: the JVM's own cgroup code is off,
+	 * what it sees comes from libc and /proc */
+	out = box((const char *const[]){"java", "-XX:-UseContainerSupport", src, NULL});
+	cr_assert_eq(atoi(out), 1, "availableProcessors: %s", out);
+	free(out);
+}
+
+static unsigned long long max_heap(const char *flags)
+{
+	const char *p = strstr(flags, " MaxHeapSize ");
+	unsigned long long v = 0;
+
+	cr_assert(p && sscanf(p, " MaxHeapSize = %llu", &v) == 1, "no MaxHeapSize in: %.300s",
+		  flags);
+	return v;
+}
+
+Test(run, java_max_heap)
+{
+	char *argv[] = {"java",
+			"-XX:MaxRAM=536870912",
+			"-XX:-UseContainerSupport",
+			"-XX:+PrintFlagsFinal",
+			"-version",
+			NULL};
+	char *out, *want_out;
+	unsigned long long want, got;
+
+	harness_require(access("/usr/bin/java", X_OK) == 0, "needs java");
+	/* What the JVM picks on a 512 MiB machine, told natively through -XX:MaxRAM (it rounds
+	 * the quarter of RAM to its heap alignment): the box must get the same. */
+	cr_assert_eq(exit_code(harness_run(argv, NULL, &want_out, NULL)), 0);
+	want = max_heap(want_out);
+	cr_assert_leq(want, BOX_BYTES / 2);
+	out = box((const char *const[]){"java", "-XX:-UseContainerSupport", "-XX:+PrintFlagsFinal",
+					"-version", NULL});
+	got = max_heap(out);
+	cr_assert_eq(got, want, "MaxHeapSize %llu in the box, %llu on a 512 MiB machine", got,
+		     want);
+	free(out);
+	free(want_out);
+}
+
+Test(run, sysinfo_program)
+{
+	char probe[4096], *out;
+
+	snprintf(probe, sizeof(probe), "%s", build_path("tests/client/test-run-sysinfo"));
+	out = box((const char *const[]){probe, NULL});
+	cr_assert(strstr(out, "totalram=536870912\n"), "%s", out);
+	cr_assert(strstr(out, "getloadavg=3\n"), "%s", out);
+	cr_assert(strstr(out, "nprocs=1\n"), "%s", out);
+	cr_assert(strstr(out, "meminfo_total_kb=524288\n"), "%s", out);
+	free(out);
+}
+
+/* ---- the wrapper itself (no shim needed) ---- */
+
+static const char *const no_shim[] = {"--no-shim", NULL};
+
+Test(run, exit_status)
+{
+	cr_assert_eq(
+		exit_code(cgproc_run(no_shim, (const char *const[]){"sh", "-c", "exit 7", NULL},
+				     NULL, NULL, NULL)),
+		7);
+	cr_assert_eq(exit_code(cgproc_run(no_shim, (const char *const[]){"true", NULL}, NULL, NULL,
+					  NULL)),
+		     0);
+}
+
+Test(run, killed_status)
+{
+	cr_assert_eq(exit_code(cgproc_run(no_shim,
+					  (const char *const[]){"sh", "-c", "kill -TERM $$", NULL},
+					  NULL, NULL, NULL)),
+		     128 + SIGTERM);
+	cr_assert_eq(exit_code(cgproc_run(no_shim,
+					  (const char *const[]){"sh", "-c", "kill -KILL $$", NULL},
+					  NULL, NULL, NULL)),
+		     128 + SIGKILL);
+}
+
+static int hierarchies_with(const char *name)
+{
+	char pattern[512];
+	glob_t g;
+	int n;
+
+	snprintf(pattern, sizeof(pattern), "/sys/fs/cgroup/*/%s", name);
+	if (glob(pattern, GLOB_ONLYDIR, NULL, &g) != 0)
+		return 0;
+	n = (int)g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+/* The default name is cgproc-run-<pid of cgproc>; learn it from inside, check it is gone after. */
+Test(run, cgroup_removed)
+{
+	char *out, *err, name[128] = "";
+	const char *p;
+	int st = cgproc_run(NULL, (const char *const[]){"cat", "/proc/self/cgroup", NULL},
+			    (char *const[]){"CGPROC_SHIM=/nonexistent/libcgproc.so", NULL}, &out,
+			    &err);
+
+	/* a missing shim: setup must fail with 125 before anything is made */
+	cr_assert_eq(exit_code(st), 125, "%s", err);
+	cr_assert(strstr(err, "CGPROC_SHIM"), "%s", err);
+	free(out);
+	free(err);
+
+	st = cgproc_run(no_shim, (const char *const[]){"cat", "/proc/self/cgroup", NULL}, NULL,
+			&out, &err);
+	cr_assert_eq(exit_code(st), 0, "%s", err);
+	p = strstr(out, ":/cgproc-run-");
+	cr_assert(p && sscanf(p, ":/%127[^\n]", name) == 1, "not in a cgproc-run group: %s", out);
+	/* on this host's hierarchies: every line but name=systemd names it */
+	cr_assert_eq(hierarchies_with(name), 0, "%s still exists after exit", name);
+	free(out);
+	free(err);
+}
+
+Test(run, named_cgroup_and_limits)
+{
+	char name[64], script[2048], *out, *err;
+	const char *opts[] = {"--no-shim", "--name", name, "--memory",	  "512M", "--swap",
+			      "256M",	   "--cpus", "0",  "--cpu-quota", "0.5",  NULL};
+	int st;
+
+	snprintf(name, sizeof(name), "cgproc-test-%d-runname", (int)getpid());
+	/* print each limit from whichever hierarchy has it (v1 names, then v2 names) */
+	snprintf(
+		script, sizeof(script),
+		"for f in memory/%1$s/memory.limit_in_bytes memory/%1$s/memory.memsw.limit_in_bytes"
+		" cpuset/%1$s/cpuset.cpus cpuset/%1$s/cpuset.mems cpu/%1$s/cpu.cfs_period_us"
+		" cpu/%1$s/cpu.cfs_quota_us %1$s/memory.max %1$s/memory.swap.max %1$s/cpuset.cpus"
+		" %1$s/cpu.max; do [ -e /sys/fs/cgroup/$f ] && echo \"$f=$(cat "
+		"/sys/fs/cgroup/$f)\";"
+		" done; echo in=$(grep -c :/%1$s /proc/self/cgroup)",
+		name);
+	st = cgproc_run(opts, (const char *const[]){"sh", "-c", script, NULL}, NULL, &out, &err);
+	cr_assert_eq(exit_code(st), 0, "%s", err);
+	if (strstr(out, "memory.limit_in_bytes")) { /* v1 */
+		char want[256];
+
+		snprintf(want, sizeof(want), "memory/%s/memory.limit_in_bytes=536870912\n", name);
+		cr_assert(strstr(out, want), "%s", out);
+		snprintf(want, sizeof(want), "memory/%s/memory.memsw.limit_in_bytes=805306368\n",
+			 name);
+		cr_assert(strstr(out, want), "%s", out);
+		snprintf(want, sizeof(want), "cpuset/%s/cpuset.cpus=0\n", name);
+		cr_assert(strstr(out, want), "%s", out);
+		snprintf(want, sizeof(want), "cpu/%s/cpu.cfs_period_us=100000\n", name);
+		cr_assert(strstr(out, want), "%s", out);
+		snprintf(want, sizeof(want), "cpu/%s/cpu.cfs_quota_us=50000\n", name);
+		cr_assert(strstr(out, want), "%s", out);
+	} else { /* v2 */
+		cr_assert(strstr(out, "/memory.max=536870912\n"), "%s", out);
+		cr_assert(strstr(out, "/memory.swap.max=268435456\n"), "%s", out);
+		cr_assert(strstr(out, "/cpuset.cpus=0\n"), "%s", out);
+		cr_assert(strstr(out, "/cpu.max=50000 100000\n"), "%s", out);
+	}
+	cr_assert(strstr(out, "in="), "%s", out);
+	cr_assert_geq(atoi(strstr(out, "in=") + 3), 2, "not in %s on 2+ hierarchies: %s", name,
+		      out);
+	cr_assert_eq(hierarchies_with(name), 0, "%s still exists after exit", name);
+	free(out);
+	free(err);
+}
+
+Test(run, existing_name_refused)
+{
+	char name[64], dir[128], *err;
+	int st;
+
+	snprintf(name, sizeof(name), "cgproc-test-%d-taken", (int)getpid());
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/memory/%s", name);
+	harness_require(access("/sys/fs/cgroup/memory", F_OK) == 0, "needs a v1 memory hierarchy");
+	cr_assert_eq(mkdir(dir, 0755), 0, "%s: %s", dir, strerror(errno));
+	st = cgproc_run((const char *const[]){"--no-shim", "--name", name, NULL},
+			(const char *const[]){"true", NULL}, NULL, NULL, &err);
+	rmdir(dir);
+	cr_assert_eq(exit_code(st), 125, "%s", err);
+	cr_assert(strstr(err, "already exists"), "%s", err);
+	free(err);
+}
+
+Test(run, leftovers_killed)
+{
+	char *out, *err;
+	int st = cgproc_run(no_shim,
+			    (const char *const[]){"sh", "-c",
+						  /* the pids come from the shell itself: a
+						   * machine-wide pgrep would see other runs */
+						  "sleep 300 & echo $!;"
+						  " (setsid sh -c 'echo $$; exec sleep 301' &);"
+						  " sleep 0.2",
+						  NULL},
+			    NULL, &out, &err);
+	int pids = 0;
+	char *save, *line;
+
+	cr_assert_eq(exit_code(st), 0, "%s", err);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		pid_t pid = (pid_t)atoi(line);
+
+		cr_assert_gt(pid, 1);
+		pids++;
+		/* dead and reaped (cgproc is their subreaper), not just a zombie */
+		cr_assert(kill(pid, 0) < 0 && errno == ESRCH, "left-over %d still exists", pid);
+	}
+	cr_assert_geq(pids, 2, "expected the two sleeps: %s", out);
+	free(out);
+	free(err);
+}
+
+Test(run, signals_forwarded)
+{
+	int out[2], status;
+	char buf[64] = "";
+	pid_t pid;
+
+	cr_assert_eq(pipe(out), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execl(cgproc(), "cgproc", "run", "--no-shim", "--", "sh", "-c",
+		      "trap 'echo got-usr1; exit 3' USR1; echo ready; while :; do sleep 0.05; done",
+		      (char *)NULL);
+		_exit(99);
+	}
+	close(out[1]);
+	cr_assert_gt(read(out[0], buf, sizeof(buf) - 1), 0);
+	cr_assert(strstr(buf, "ready"), "%s", buf);
+	kill(pid, SIGUSR1); /* to cgproc only: it must pass it on */
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	memset(buf, 0, sizeof(buf));
+	cr_assert_gt(read(out[0], buf, sizeof(buf) - 1), 0);
+	close(out[0]);
+	cr_assert(strstr(buf, "got-usr1"), "%s", buf);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 3, "status %#x", status);
+}
+
+Test(run, bad_arguments)
+{
+	static const struct {
+		const char *opt, *value;
+	} bad[] = {
+		{"--memory", "12X"},	 {"--memory", "-1"},	  {"--memory", "0"},
+		{"--swap", "lots"},	 {"--cpus", "0-"},	  {"--cpus", "9999"},
+		{"--cpu-quota", "0"},	 {"--cpu-quota", "1/10"}, {"--cpu-quota", "x"},
+		{"--name", "../escape"}, {"--name", "a/b"},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *opts[] = {bad[i].opt, bad[i].value, NULL};
+		char *err;
+		int st = cgproc_run(opts, (const char *const[]){"true", NULL}, NULL, NULL, &err);
+
+		cr_assert_eq(exit_code(st), 2, "%s %s: %s", bad[i].opt, bad[i].value, err);
+		cr_assert(strstr(err, bad[i].opt) && strstr(err, bad[i].value),
+			  "message must name %s and '%s': %s", bad[i].opt, bad[i].value, err);
+		free(err);
+	}
+	{
+		char *argv[] = {(char *)cgproc(), "run", "--bogus", "--", "true", NULL}, *err;
+
+		cr_assert_eq(exit_code(harness_run(argv, NULL, NULL, &err)), 2);
+		cr_assert(strstr(err, "--bogus"), "%s", err);
+		free(err);
+	}
+	{
+		char *argv[] = {(char *)cgproc(), "run", "--memory", "1G", NULL}, *err;
+
+		cr_assert_eq(exit_code(harness_run(argv, NULL, NULL, &err)), 2);
+		cr_assert(strstr(err, "no command"), "%s", err);
+		free(err);
+	}
+}
+
+Test(run, command_not_found)
+{
+	char *err, file[128];
+	int fd, st;
+
+	st = cgproc_run(no_shim, (const char *const[]){"cgproc-no-such-command-xyz", NULL}, NULL,
+			NULL, &err);
+	cr_assert_eq(exit_code(st), 127, "%s", err);
+	cr_assert(strstr(err, "cgproc-no-such-command-xyz: command not found"), "%s", err);
+	free(err);
+
+	/* a file without execute permission */
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cgproc-run-noexec-XXXXXX");
+	cr_assert(mkdtemp(tmpdir));
+	snprintf(file, sizeof(file), "%s/script", tmpdir);
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "exit 0\n", 7), 7);
+	close(fd);
+	st = cgproc_run(no_shim, (const char *const[]){file, NULL}, NULL, NULL, &err);
+	cr_assert_eq(exit_code(st), 126, "%s", err);
+	cr_assert(strstr(err, "Permission denied"), "%s", err);
+	free(err);
+}
+
+Test(run, not_root)
+{
+	char *argv[] = {"setpriv",
+			"--reuid=65534",
+			"--regid=65534",
+			"--clear-groups",
+			(char *)cgproc(),
+			"run",
+			"--",
+			"true",
+			NULL};
+	char *err;
+
+	harness_require(access("/usr/bin/setpriv", X_OK) == 0, "needs setpriv (util-linux)");
+	cr_assert_eq(exit_code(harness_run(argv, NULL, NULL, &err)), 125, "%s", err);
+	cr_assert(strstr(err, "root"), "%s", err);
+	free(err);
+}
+
+/* LD_PRELOAD gets the shim in front of what was there; --no-shim leaves it alone. CGPROC_SHIM
+ * names any loadable library here, so this needs no real shim. */
+Test(run, ld_preload_prepended)
+{
+	char *out, *err;
+	const char *lib = "/lib/x86_64-linux-gnu/libm.so.6";
+	char shim_env[128], want[256];
+	int st;
+
+	harness_require(access(lib, R_OK) == 0, "needs libm at the Debian amd64 path");
+	snprintf(shim_env, sizeof(shim_env), "CGPROC_SHIM=%s", lib);
+	st = cgproc_run(NULL, (const char *const[]){"sh", "-c", "echo \"$LD_PRELOAD\"", NULL},
+			(char *const[]){shim_env, "LD_PRELOAD=libdl.so.2", NULL}, &out, &err);
+	cr_assert_eq(exit_code(st), 0, "%s", err);
+	snprintf(want, sizeof(want), "%s:libdl.so.2\n", lib);
+	cr_assert_str_eq(out, want);
+	free(out);
+	free(err);
+	st = cgproc_run(no_shim, (const char *const[]){"sh", "-c", "echo \"$LD_PRELOAD\"", NULL},
+			(char *const[]){"LD_PRELOAD=libdl.so.2", NULL}, &out, &err);
+	cr_assert_eq(exit_code(st), 0, "%s", err);
+	cr_assert_str_eq(out, "libdl.so.2\n");
+	free(out);
+	free(err);
+}
+
+/* No cgroup file system (unmounted in a private mount namespace): a clear error, 125. */
+Test(run, no_cgroup_fs)
+{
+	char script[4200], *err;
+
+	harness_require(access("/usr/bin/unshare", X_OK) == 0, "needs unshare (util-linux)");
+	snprintf(
+		script, sizeof(script),
+		"mount --make-rprivate / && umount -R /sys/fs/cgroup && exec '%s' run --no-shim -- "
+		"true",
+		cgproc());
+	{
+		char *argv[] = {"unshare", "-m", "/bin/sh", "-c", script, NULL};
+		int st = harness_run(argv, NULL, NULL, &err);
+
+		cr_assert_eq(exit_code(st), 125, "%s", err);
+	}
+	cr_assert(strstr(err, "cgroup"), "%s", err);
+	free(err);
+}
+
+/* A group left by a cgproc that was SIGKILLed (its pid is dead, it is empty) is swept by the next
+ * run; a live pid's group is not touched. */
+Test(run, stale_group_swept)
+{
+	char dead_dir[128], live_dir[128];
+	pid_t dead = fork();
+	int st;
+
+	harness_require(access("/sys/fs/cgroup/memory", F_OK) == 0, "needs a v1 memory hierarchy");
+	cr_assert_geq(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(dead, NULL, 0), dead);
+	snprintf(dead_dir, sizeof(dead_dir), "/sys/fs/cgroup/memory/cgproc-run-%d", (int)dead);
+	snprintf(live_dir, sizeof(live_dir), "/sys/fs/cgroup/memory/cgproc-run-%d", (int)getpid());
+	cr_assert_eq(mkdir(dead_dir, 0755), 0, "%s: %s", dead_dir, strerror(errno));
+	cr_assert_eq(mkdir(live_dir, 0755), 0, "%s: %s", live_dir, strerror(errno));
+	st = cgproc_run(no_shim, (const char *const[]){"true", NULL}, NULL, NULL, NULL);
+	{
+		bool dead_gone = access(dead_dir, F_OK) != 0,
+		     live_kept = access(live_dir, F_OK) == 0;
+
+		rmdir(dead_dir);
+		rmdir(live_dir);
+		cr_assert_eq(exit_code(st), 0);
+		cr_assert(dead_gone, "%s was not swept", dead_dir);
+		cr_assert(live_kept, "%s (a live pid) was removed", live_dir);
+	}
+}
+
+/* The limit is real: allocating past --memory gets the command OOM-killed (swap is not allowed:
+ * --swap 0), reported as 128 + SIGKILL. */
+Test(run, memory_limit_enforced)
+{
+	const char *opts[] = {"--no-shim", "--memory", "64M", "--swap", "0", NULL};
+	char *err;
+	int st =
+		cgproc_run(opts,
+			   (const char *const[]){"/usr/bin/python3", "-c",
+						 "b = b'x' * (200 << 20); print('survived')", NULL},
+			   NULL, NULL, &err);
+
+	cr_assert_eq(exit_code(st), 128 + SIGKILL, "%s", err);
+	free(err);
+	st = cgproc_run(
+		opts,
+		(const char *const[]){"/usr/bin/python3", "-c", "b = b'x' * (16 << 20)", NULL},
+		NULL, NULL, &err);
+	cr_assert_eq(exit_code(st), 0, "16 MiB in a 64 MiB box: %s", err);
+	free(err);
+}
+
+/* The quota is real: a busy loop for 1 s of wall time under --cpu-quota 0.2 gets about 0.2 s of
+ * CPU time (its cgroup's usage, read from inside before it ends). */
+Test(run, cpu_quota_enforced)
+{
+	char name[64], script[1024], *out, *err;
+	const char *opts[] = {"--no-shim", "--name", name, "--cpu-quota", "0.2", NULL};
+	double secs = -1;
+	int st;
+
+	snprintf(name, sizeof(name), "cgproc-test-%d-quota", (int)getpid());
+	snprintf(
+		script, sizeof(script),
+		"timeout 1 sh -c 'while :; do :; done';"
+		" if [ -e /sys/fs/cgroup/cpuacct/%1$s/cpuacct.usage ]; then"
+		"  echo $(cat /sys/fs/cgroup/cpuacct/%1$s/cpuacct.usage) 1000000000;"
+		" else echo $(sed -n 's/^usage_usec //p' /sys/fs/cgroup/%1$s/cpu.stat) 1000000; fi",
+		name);
+	st = cgproc_run(opts, (const char *const[]){"sh", "-c", script, NULL}, NULL, &out, &err);
+	cr_assert_eq(exit_code(st), 0, "%s", err);
+	{
+		double used = 0, unit = 0;
+
+		cr_assert_eq(sscanf(out, "%lf %lf", &used, &unit), 2, "%s", out);
+		secs = used / unit;
+	}
+	cr_assert(secs > 0.05 && secs < 0.45, "%.3f s of CPU in 1 s under a 0.2 CPU quota", secs);
+	free(out);
+	free(err);
+}

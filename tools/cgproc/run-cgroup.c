@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The transient cgroup of `cgproc run` (see run-cgroup.h).
+ *
+ * libcgroup does the work where it can: it finds the hierarchy of each controller (v1, v2 or
+ * hybrid), creates the group in all of them, writes the limits in the order they were added,
+ * attaches the command and deletes the group. Two things it cannot do on its own (libcgroup
+ * 2.0.2, checked on a hybrid host), done here with plain mkdir/write:
+ *  - a group in the cgroup2 hierarchy when that hierarchy holds none of the controllers we use.
+ *    libcgroup addresses a hierarchy only through a controller mounted on it, and on a hybrid
+ *    host the unified hierarchy typically has none of ours (here: only hugetlb). The command
+ *    still gets its own v2 group there, so its pressure files (/proc/pressure/...) are its own.
+ *  - finding out up front whether a v2 controller can be enabled in the parent's
+ *    cgroup.subtree_control. cgroup_create_cgroup() enables it itself, but a failure there fails
+ *    the whole group; enabling it first lets an optional controller (io, pids) be left out.
+ * Killing what is left uses cgroup.kill where v2 has it, else SIGKILL through pidfds taken from
+ * cgroup.procs, so that a pid reused by an unrelated process is never signalled.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libcgroup.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run-cgroup.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static bool log_verbose;
+
+static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("cgproc run: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void verbose(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_verbose)
+		return;
+	va_start(ap, fmt);
+	fputs("cgproc run: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* libcgroup logs to stdout by default, which is the command's output: send it to stderr. */
+static void libcgroup_log(void *userdata, int level, const char *fmt, va_list ap)
+{
+	fputs("cgproc run: libcgroup: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+static int write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, value, strlen(value)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* One read() of a small cgroup file, trailing newline removed. */
+static int read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = 0;
+	return 0;
+}
+
+static bool is_cgroup2(const char *path)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* The first cgroup2 mount in this mount namespace ("/sys/fs/cgroup" on v2 hosts,
+ * "/sys/fs/cgroup/unified" on hybrid ones). */
+static int cgroup2_mount(char *ret, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[1024], fstype[64], *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		if (strcmp(fstype, "cgroup2") == 0 && strlen(mnt) < size) {
+			strcpy(ret, mnt);
+			r = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+/* Whether @word is one of the space-separated words of @list. */
+static bool word_in(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += len)
+		if ((p == list || p[-1] == ' ') && (p[len] == 0 || p[len] == ' '))
+			return true;
+	return false;
+}
+
+/* v2: a child of @mount only gets @ctl's files once the parent delegates it. */
+static int v2_enable(const char *mount, const char *ctl)
+{
+	char path[600], val[1024], plus[64];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", mount);
+	r = read_file(path, val, sizeof(val));
+	if (r < 0)
+		return r;
+	if (word_in(val, ctl))
+		return 0;
+	snprintf(plus, sizeof(plus), "+%s", ctl);
+	r = write_file(path, plus);
+	if (r == 0)
+		verbose("enabled %s in %s", ctl, path);
+	return r;
+}
+
+/* Remove "cgproc-run-<pid>" groups of cgproc processes that no longer exist (killed with SIGKILL,
+ * so they could not clean up). Only empty groups go: rmdir(2) refuses anything else. */
+static void sweep_stale(const char *mount)
+{
+	DIR *d = opendir(mount);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char dir[600], rest;
+		int pid;
+
+		if (sscanf(de->d_name, "cgproc-run-%d%c", &pid, &rest) != 1 || pid <= 0)
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", mount, de->d_name);
+		if (rmdir(dir) == 0)
+			verbose("removed stale %s", dir);
+	}
+	closedir(d);
+}
+
+/* Record the directory of @name under @mount once (co-mounted controllers share one). */
+static int dir_add(struct runcg *cg, const char *mount, bool manual)
+{
+	char dir[512];
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", mount, cg->name) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	for (int i = 0; i < cg->n; i++)
+		if (strcmp(cg->dir[i], dir) == 0)
+			return 0;
+	if (cg->n >= RUNCG_MAX_DIRS)
+		return -E2BIG;
+	if (access(dir, F_OK) == 0) {
+		err("cgroup %s already exists (not ours: choose another --name)", dir);
+		return -EEXIST;
+	}
+	strcpy(cg->dir[cg->n], dir);
+	cg->manual[cg->n] = manual;
+	cg->n++;
+	return 0;
+}
+
+static int add_u64(struct cgroup_controller *ctl, const char *file, uint64_t v)
+{
+	int r = cgroup_add_value_uint64(ctl, file, v);
+
+	verbose("set %s = %llu", file, (unsigned long long)v);
+	return r ? -ENOMEM : 0;
+}
+
+static int add_str(struct cgroup_controller *ctl, const char *file, const char *v)
+{
+	int r = cgroup_add_value_string(ctl, file, v);
+
+	verbose("set %s = %s", file, v);
+	return r ? -ENOMEM : 0;
+}
+
+static int limits_memory(struct cgroup_controller *ctl, const char *mount, bool v2,
+			 const struct runcg_limits *lim)
+{
+	char path[600];
+	int r;
+
+	if (!lim->memory)
+		return 0;
+	if (v2) {
+		r = add_u64(ctl, "memory.max", lim->memory);
+		if (r == 0 && lim->has_swap)
+			r = add_u64(ctl, "memory.swap.max", lim->swap);
+		return r;
+	}
+	/* v1 memsw counts memory + swap and must stay >= the memory limit: written second. */
+	r = add_u64(ctl, "memory.limit_in_bytes", lim->memory);
+	if (r < 0 || !lim->has_swap)
+		return r;
+	snprintf(path, sizeof(path), "%s/memory.memsw.limit_in_bytes", mount);
+	if (access(path, F_OK) != 0) {
+		err("--swap: swap accounting is off on this host (no %s; boot with swapaccount=1)",
+		    path);
+		return -EOPNOTSUPP;
+	}
+	if (lim->swap > UINT64_MAX - lim->memory)
+		return -ERANGE;
+	return add_u64(ctl, "memory.memsw.limit_in_bytes", lim->memory + lim->swap);
+}
+
+static int limits_cpuset(struct cgroup_controller *ctl, const char *mount, bool v2,
+			 const struct runcg_limits *lim)
+{
+	char path[600], cpus[4096], mems[4096];
+	int r;
+
+	if (v2)
+		return lim->cpus ? add_str(ctl, "cpuset.cpus", lim->cpus) : 0;
+	/* v1: a task can only join a cpuset whose cpus and mems are both set; nothing is
+	 * inherited unless cgroup.clone_children is on, so copy the parent's. */
+	snprintf(path, sizeof(path), "%s/cpuset.cpus", mount);
+	r = read_file(path, cpus, sizeof(cpus));
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/cpuset.mems", mount);
+	r = read_file(path, mems, sizeof(mems));
+	if (r < 0)
+		return r;
+	r = add_str(ctl, "cpuset.cpus", lim->cpus ? lim->cpus : cpus);
+	if (r == 0)
+		r = add_str(ctl, "cpuset.mems", mems);
+	return r;
+}
+
+static int limits_cpu(struct cgroup_controller *ctl, bool v2, const struct runcg_limits *lim)
+{
+	char max[64];
+	int r;
+
+	if (!lim->quota_us)
+		return 0;
+	if (v2) {
+		snprintf(max, sizeof(max), "%llu %llu", (unsigned long long)lim->quota_us,
+			 (unsigned long long)lim->period_us);
+		return add_str(ctl, "cpu.max", max);
+	}
+	/* v1: period first, so that the quota is checked against the period it is meant for. */
+	r = add_u64(ctl, "cpu.cfs_period_us", lim->period_us);
+	if (r == 0)
+		r = add_u64(ctl, "cpu.cfs_quota_us", lim->quota_us);
+	return r;
+}
+
+enum {
+	NEED_MEMORY = 1,
+	NEED_CPUSET = 2,
+	NEED_CPU = 4
+};
+
+/* The controllers whose files make up the command's machine: memory, CPUs and quota, CPU time
+ * (cpuacct on v1), disk statistics (blkio / io) and tasks (pids). */
+static const struct {
+	const char *name;
+	unsigned need;
+	const char *option;
+} controllers[] = {
+	{"memory", NEED_MEMORY, "--memory"},
+	{"cpuset", NEED_CPUSET, "--cpus"},
+	{"cpu", NEED_CPU, "--cpu-quota"},
+	{"cpuacct", 0, NULL},
+	{"blkio", 0, NULL},
+	{"io", 0, NULL},
+	{"pids", 0, NULL},
+};
+
+/* Add controllers[@i] with its limits to the group, or skip it when it is not mounted and not
+ * @need'ed. */
+static int controller_add(struct runcg *cg, size_t i, unsigned need, const struct runcg_limits *lim,
+			  bool *have_v2)
+{
+	const char *c = controllers[i].name;
+	bool needed = need & controllers[i].need;
+	struct cgroup_controller *ctl;
+	char *mount = NULL;
+	bool v2;
+	int r;
+
+	if (cgroup_get_subsys_mount_point(c, &mount) != 0 || !mount) {
+		if (!needed)
+			return 0;
+		err("%s: the %s controller is not available on this host", controllers[i].option,
+		    c);
+		return -EOPNOTSUPP;
+	}
+	v2 = is_cgroup2(mount);
+	if (v2 && (r = v2_enable(mount, c)) < 0) {
+		if (needed) {
+			err("%s: cannot enable the %s controller in %s/cgroup.subtree_control: %s",
+			    controllers[i].option, c, mount, strerror(-r));
+		} else {
+			verbose("leaving out %s: %s", c, strerror(-r));
+			r = 0;
+		}
+		goto out;
+	}
+	sweep_stale(mount);
+	r = dir_add(cg, mount, false);
+	if (r < 0)
+		goto out;
+	*have_v2 |= v2;
+	ctl = cgroup_add_controller(cg->lcg, c);
+	if (!ctl) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (strcmp(c, "memory") == 0)
+		r = limits_memory(ctl, mount, v2, lim);
+	else if (strcmp(c, "cpuset") == 0)
+		r = limits_cpuset(ctl, mount, v2, lim);
+	else if (strcmp(c, "cpu") == 0)
+		r = limits_cpu(ctl, v2, lim);
+out:
+	free(mount);
+	return r;
+}
+
+int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *lim, bool verbose_)
+{
+	unsigned need = (lim->memory ? NEED_MEMORY : 0) | (lim->cpus ? NEED_CPUSET : 0) |
+			(lim->quota_us ? NEED_CPU : 0);
+	char v2mount[512];
+	bool have_v2 = false;
+	int r;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->verbose = log_verbose = verbose_;
+	if (strlen(name) >= sizeof(cg->name))
+		return -ENAMETOOLONG;
+	strcpy(cg->name, name);
+
+	cgroup_set_logger(libcgroup_log, verbose_ ? CGROUP_LOG_WARNING : CGROUP_LOG_ERROR, NULL);
+	r = cgroup_init();
+	if (r) {
+		err("no usable cgroup file system: %s", cgroup_strerror(r));
+		return -ENODEV;
+	}
+	cg->lcg = cgroup_new_cgroup(name);
+	if (!cg->lcg)
+		return -ENOMEM;
+
+	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
+		r = controller_add(cg, i, need, lim, &have_v2);
+		if (r < 0)
+			goto fail;
+	}
+	/* Hybrid host: the unified hierarchy holds none of our controllers (see the head
+	 * comment), so libcgroup cannot reach it. */
+	if (!have_v2 && cgroup2_mount(v2mount, sizeof(v2mount)) == 0) {
+		sweep_stale(v2mount);
+		r = dir_add(cg, v2mount, true);
+		if (r < 0)
+			goto fail;
+	}
+	if (cg->n == 0) {
+		err("no cgroup hierarchy is mounted");
+		r = -ENODEV;
+		goto fail;
+	}
+
+	cg->made = true;
+	r = cgroup_create_cgroup(cg->lcg, 1);
+	if (r) {
+		err("cannot create cgroup %s: %s", name,
+		    r == ECGOTHER ? strerror(cgroup_get_last_errno()) : cgroup_strerror(r));
+		r = -EIO;
+		goto fail;
+	}
+	for (int i = 0; i < cg->n; i++) {
+		if (cg->manual[i] && mkdir(cg->dir[i], 0755) < 0) {
+			r = -errno;
+			err("cannot create %s: %m", cg->dir[i]);
+			goto fail;
+		}
+		verbose("created %s", cg->dir[i]);
+	}
+	return 0;
+fail:
+	runcg_destroy(cg);
+	return r;
+}
+
+int runcg_attach(struct runcg *cg, pid_t pid)
+{
+	char val[32];
+	int r;
+
+	r = cgroup_attach_task_pid(cg->lcg, pid);
+	if (r) {
+		err("cannot move process %d into cgroup %s: %s", (int)pid, cg->name,
+		    r == ECGOTHER ? strerror(cgroup_get_last_errno()) : cgroup_strerror(r));
+		return -EIO;
+	}
+	snprintf(val, sizeof(val), "%d", (int)pid);
+	for (int i = 0; i < cg->n; i++) {
+		char path[600];
+
+		if (!cg->manual[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[i]);
+		r = write_file(path, val);
+		if (r < 0) {
+			err("cannot move process %d into %s: %s", (int)pid, cg->dir[i],
+			    strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static bool pid_listed(const char *procs, pid_t pid)
+{
+	char buf[65536], *p, *end;
+	int fd = open(procs, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	for (p = buf; *p; p = end) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (v == pid)
+			return true;
+	}
+	return false;
+}
+
+/* SIGKILL each process listed in @dir/cgroup.procs; returns how many were listed. */
+static int kill_listed(const char *dir)
+{
+	char procs[600];
+	FILE *f;
+	int pid, count = 0;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	f = fopen(procs, "re");
+	if (!f)
+		return 0;
+	while (fscanf(f, "%d", &pid) == 1) {
+		/* Pin the process first, then check it is still ours: a pid that was reused by
+		 * someone else after the listing is not in this group. */
+		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+		count++;
+		if (pidfd < 0)
+			continue;
+		if (pid_listed(procs, pid))
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		close(pidfd);
+	}
+	fclose(f);
+	return count;
+}
+
+static void reap_children(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+int runcg_kill(struct runcg *cg, unsigned timeout_ms)
+{
+	struct timespec start, now;
+	int left = 0;
+
+	/* v2 (5.14+): one write kills the whole group, forks in flight included. */
+	for (int i = 0; i < cg->n; i++) {
+		char path[600], procs[16];
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[i]);
+		if (read_file(path, procs, sizeof(procs)) < 0 || !procs[0])
+			continue;
+		snprintf(path, sizeof(path), "%s/cgroup.kill", cg->dir[i]);
+		if (write_file(path, "1") == 0)
+			verbose("killed what was left through %s", path);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		left = 0;
+		reap_children();
+		for (int i = 0; i < cg->n; i++) {
+			int k = kill_listed(cg->dir[i]);
+
+			left = k > left ? k : left;
+		}
+		if (left == 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    (long)timeout_ms)
+			break;
+		usleep(5000);
+	}
+	reap_children();
+	return left;
+}
+
+void runcg_destroy(struct runcg *cg)
+{
+	if (cg->lcg) {
+		/* Tasks still inside (only when runcg_kill gave up) go to the parent. */
+		/* Quiet: on v2 every controller names the same directory, and deleting it again
+		 * is an error to libcgroup. What really stays behind is reported below. */
+		cgroup_set_loglevel(cg->verbose ? CGROUP_LOG_WARNING : 0);
+		if (cg->made)
+			cgroup_delete_cgroup_ext(cg->lcg, CGFLAG_DELETE_IGNORE_MIGRATION);
+		cgroup_free(&cg->lcg);
+	}
+	cg->made = false;
+	/* Whatever libcgroup did not remove (manual groups; a half-made create): by hand. A group
+	 * whose last task has just died can stay busy for a moment: retry, bounded. */
+	for (int i = cg->n - 1; i >= 0; i--) {
+		for (int tries = 0; tries < 100; tries++) {
+			if (rmdir(cg->dir[i]) == 0 || errno == ENOENT) {
+				verbose("removed %s", cg->dir[i]);
+				break;
+			}
+			if (errno != EBUSY) {
+				err("cannot remove %s: %m", cg->dir[i]);
+				break;
+			}
+			usleep(10000);
+		}
+	}
+	cg->n = 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The transient cgroup of `cgproc run`: made with libcgroup at the root of every hierarchy the
+ * command's machine needs (v1, v2 or hybrid), limits written, the command attached, and on the
+ * way out everything left in it killed and the group removed everywhere. Messages go to stderr
+ * prefixed "cgproc run:"; functions return >= 0 or -errno.
+ */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct runcg_limits {
+	uint64_t memory; /* bytes; 0 = no limit */
+	uint64_t swap;	 /* bytes of swap on top of memory; valid when has_swap */
+	bool has_swap;
+	const char *cpus;	      /* kernel cpu list; NULL = the parent's */
+	uint64_t quota_us, period_us; /* quota_us 0 = no quota */
+};
+
+#define RUNCG_MAX_DIRS 12
+
+struct cgroup; /* libcgroup */
+
+struct runcg {
+	char name[256];
+	struct cgroup *lcg; /* libcgroup's handle on the controllers it manages */
+	bool made;	    /* cgroup_create_cgroup() was called: libcgroup deletes too */
+	int n;		    /* directories (possibly) created, one per hierarchy */
+	char dir[RUNCG_MAX_DIRS][512];
+	bool manual[RUNCG_MAX_DIRS]; /* made with mkdir(2), not libcgroup: attach by hand */
+	bool verbose;
+};
+
+/* Create @name with @lim. On failure what was made is already removed. -EEXIST when a group of
+ * that name exists in any hierarchy (it is someone else's: never adopted). */
+int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *lim, bool verbose);
+/* Move the (single-threaded) process @pid into the group in every hierarchy. */
+int runcg_attach(struct runcg *cg, pid_t pid);
+/* SIGKILL every process still in the group, reaping the ones that are our children, until it is
+ * empty or @timeout_ms passed. Returns the number of processes left (0 = empty). */
+int runcg_kill(struct runcg *cg, unsigned timeout_ms);
+/* Remove the group from every hierarchy; safe to call twice and after a failed create. */
+void runcg_destroy(struct runcg *cg);

@@ -1,0 +1,715 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cgprocd's sampling pass (see sampler.h). Everything here tolerates the tree changing under it:
+ * a cgroup removed mid-walk loses its subtree for this pass, a thread that exited is not counted;
+ * neither is an error.
+ *
+ * Thread states come from /proc/<tid>/stat field 3 (R runnable, D uninterruptible), which is what
+ * the kernel's own load average counts (kernel/sched/loadavg.c: nr_running + nr_uninterruptible).
+ * Unlike lxcfs (research/lxcfs.md 2.6), the running field counts R only, like the kernel's
+ * /proc/loadavg field 4, while the average counts R + D; tids come from the cgroup's own thread
+ * list (v1 "tasks", v2 "cgroup.threads"), not from every thread of every process listed in
+ * cgroup.procs, so a process whose threads sit in several cgroups is split correctly.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model/misc.h"
+#include "model/table.h"
+#include "fdcache.h"
+#include "hier.h"
+#include "sampler.h"
+
+#define WALK_DEPTH_MAX 128
+#define LIMIT_NONE_V1 (UINT64_C(1) << 62) /* v1 "unlimited" is 0x7FFFFFFFFFFFF000 */
+
+struct counts {
+	uint64_t active, running, total; /* active = R + D */
+};
+
+struct eff {
+	uint64_t mem, memsw, swap, quota, period;
+	bool has_cpuset;
+	uint64_t cpus[CPUSET_MAX / 64];
+};
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* One read() of a small file below @dirfd. Returns length or -errno. */
+static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n >= 0)
+		buf[n] = 0;
+	return n;
+}
+
+/* A whole file of any size into s->buf (tasks lists can be long). */
+static ssize_t read_big(struct sampler *s, int dirfd, const char *name)
+{
+	size_t len = 0;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (s->buf_size - len < 4096) {
+			size_t ns = s->buf_size ? s->buf_size * 2 : 65536;
+			char *nb = realloc(s->buf, ns);
+
+			if (!nb) {
+				close(fd);
+				return -ENOMEM;
+			}
+			s->buf = nb;
+			s->buf_size = ns;
+		}
+		n = read(fd, s->buf + len, s->buf_size - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	s->buf[len] = 0;
+	return (ssize_t)len;
+}
+
+/* File slots of a cgroup in the fd cache. */
+enum {
+	SLOT_MEM,
+	SLOT_SWAP,
+	SLOT_QUOTA,
+	SLOT_PERIOD,
+	SLOT_CPUSET
+};
+
+/* The cgroup being visited: its directory fd and its node in the fd cache. */
+struct visit {
+	int dirfd;
+	size_t node; /* (size_t)-1: not cached */
+};
+
+static ssize_t vread(struct sampler *s, const struct visit *v, unsigned slot, const char *name,
+		     char *buf, size_t size)
+{
+	return cg_cache_read(&s->cgs, &s->budget, v->node, v->dirfd, slot, name, s->stats.pass + 1,
+			     buf, size);
+}
+
+/* A limit file: a number, "max", or v1's "-1"/huge = none (UINT64_MAX). */
+static bool read_limit(struct sampler *s, const struct visit *vi, unsigned slot, const char *name,
+		       uint64_t *ret)
+{
+	char b[64];
+	ssize_t n = vread(s, vi, slot, name, b, sizeof(b));
+	uint64_t v;
+
+	if (n <= 0)
+		return false;
+	if (b[0] == '-') {
+		*ret = UINT64_MAX;
+		return true;
+	}
+	if (parse_u64((struct span){b, (size_t)n}, &v) < 0)
+		return false;
+	*ret = v >= LIMIT_NONE_V1 ? UINT64_MAX : v;
+	return true;
+}
+
+/* "0-3,8" into @words (cpu_words of them); ids beyond are dropped. false on garbage. */
+static bool cpulist_parse(const char *s, uint64_t *words, uint32_t nwords)
+{
+	memset(words, 0, (size_t)nwords * 8);
+	while (*s && *s != '\n') {
+		char *end;
+		unsigned long a = strtoul(s, &end, 10), b = a;
+
+		if (end == s)
+			return false;
+		s = end;
+		if (*s == '-') {
+			b = strtoul(s + 1, &end, 10);
+			if (end == s + 1 || b < a)
+				return false;
+			s = end;
+		}
+		for (unsigned long c = a; c <= b && c < (unsigned long)nwords * 64; c++)
+			words[c / 64] |= UINT64_C(1) << (c % 64);
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return false;
+	}
+	return true;
+}
+
+uint64_t sampler_exp(uint64_t period_ns, unsigned minutes)
+{
+	double e;
+
+	/* The kernel's constants are FIXED_1 / e^(5 s / minutes): use them verbatim at 5 s. */
+	if (period_ns == UINT64_C(5000000000)) {
+		switch (minutes) {
+		case 1:
+			return LOADAVG_EXP_1;
+		case 5:
+			return LOADAVG_EXP_5;
+		case 15:
+			return LOADAVG_EXP_15;
+		}
+	}
+	e = (double)LOADAVG_FIXED_1 / exp((double)period_ns / 1e9 / (60.0 * minutes));
+	if (e < 1)
+		e = 1;
+	return (uint64_t)(e + 0.5);
+}
+
+void sampler_set_period(struct sampler *s, uint64_t period_ns)
+{
+	static const unsigned minutes[3] = {1, 5, 15};
+
+	s->period_ns = period_ns;
+	for (int i = 0; i < 3; i++)
+		s->exp[i] = sampler_exp(period_ns, minutes[i]);
+}
+
+static size_t esize(const struct sampler *s)
+{
+	return cgtable_entry_size(s->cpu_words);
+}
+
+static struct cgtable_entry *entry_at(struct sampler *s, size_t i)
+{
+	return (struct cgtable_entry *)(s->body + i * esize(s));
+}
+
+static uint64_t *entry_cpus(struct sampler *s, size_t i)
+{
+	return (uint64_t *)(s->body + i * esize(s) + sizeof(struct cgtable_entry));
+}
+
+/* Index of a new zeroed entry, or -ENOMEM. */
+static ssize_t entry_new(struct sampler *s)
+{
+	struct cgtable_entry *e;
+
+	if (s->count == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 1024;
+		unsigned char *nb = realloc(s->body, nc * esize(s));
+
+		if (!nb)
+			return -ENOMEM;
+		s->body = nb;
+		s->cap = nc;
+	}
+	memset(s->body + s->count * esize(s), 0, esize(s));
+	/* fields of roles this hierarchy does not have read as "none" */
+	e = entry_at(s, s->count);
+	e->mem_limit = e->swap_limit = e->quota_us = UINT64_MAX;
+	return (ssize_t)s->count++;
+}
+
+/* Count the threads listed in @dirfd's thread file into the entry. */
+static void count_threads(struct sampler *s, const struct sampler_hier *h, int dirfd,
+			  struct counts *c)
+{
+	ssize_t len = read_big(s, dirfd, h->v2 ? "cgroup.threads" : "tasks");
+	uint64_t running = 0, blocked = 0, total = 0;
+	const char *p, *end;
+
+	if (len <= 0)
+		return;
+	for (p = s->buf, end = s->buf + len; p < end;) {
+		const char *q = p;
+		char st;
+
+		while (q < end && *q >= '0' && *q <= '9')
+			q++;
+		if (q == p) {
+			p++;
+			continue;
+		}
+		if (!(q - p == (ssize_t)s->self_len && memcmp(p, s->self_str, s->self_len) == 0)) {
+			pid_t tid = (pid_t)strtol(p, NULL, 10);
+
+			s->stats.threads++;
+			if (tid_cache_state(&s->tids, &s->budget, s->procfd, tid, s->stats.pass + 1,
+					    &st) < 0) {
+				s->stats.vanished++;
+			} else {
+				total++;
+				running += st == 'R';
+				blocked += st == 'D';
+			}
+		}
+		p = q;
+	}
+	c->running += running;
+	c->total += total;
+	c->active += running + blocked;
+}
+
+static bool words_empty(const uint64_t *w, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+static void limits_read(struct sampler *s, const struct sampler_hier *h, const struct visit *vi,
+			const struct eff *parent, struct eff *ret)
+{
+	uint64_t v, p;
+	char b[CPUSET_MAX * 3];
+	uint64_t words[CPUSET_MAX / 64];
+
+	*ret = *parent;
+	if (h->roles & CGTABLE_HAS_MEMORY) {
+		if (read_limit(s, vi, SLOT_MEM, h->v2 ? "memory.max" : "memory.limit_in_bytes",
+			       &v) &&
+		    v < ret->mem)
+			ret->mem = v;
+		if (h->v2) {
+			if (read_limit(s, vi, SLOT_SWAP, "memory.swap.max", &v) && v < ret->swap)
+				ret->swap = v;
+		} else if (read_limit(s, vi, SLOT_SWAP, "memory.memsw.limit_in_bytes", &v) &&
+			   v < ret->memsw) {
+			ret->memsw = v;
+		}
+	}
+	if (h->roles & CGTABLE_HAS_CPU) {
+		bool ok = false;
+
+		if (h->v2) {
+			ssize_t n = vread(s, vi, SLOT_QUOTA, "cpu.max", b, sizeof(b));
+			char q[32];
+			unsigned long long pp;
+
+			if (n > 0 && sscanf(b, "%31s %llu", q, &pp) == 2) {
+				p = pp;
+				ok = true;
+				if (strcmp(q, "max") == 0)
+					v = UINT64_MAX;
+				else if (parse_u64_str(q, &v) < 0)
+					ok = false;
+			}
+		} else {
+			ok = read_limit(s, vi, SLOT_QUOTA, "cpu.cfs_quota_us", &v) &&
+			     read_limit(s, vi, SLOT_PERIOD, "cpu.cfs_period_us", &p);
+		}
+		if (ok && v != UINT64_MAX && p && p != UINT64_MAX &&
+		    (ret->quota == UINT64_MAX ||
+		     (unsigned __int128)v * ret->period < (unsigned __int128)ret->quota * p)) {
+			ret->quota = v;
+			ret->period = p;
+		}
+	}
+	if (h->roles & CGTABLE_HAS_CPUSET) {
+		ssize_t n = vread(s, vi, SLOT_CPUSET,
+				  h->v2 ? "cpuset.cpus.effective" : "cpuset.effective_cpus", b,
+				  sizeof(b));
+
+		if (n == -ENOENT && !h->v2) /* kernels before 4.x: cpuset.cpus is hierarchical */
+			n = read_small(vi->dirfd, "cpuset.cpus", b, sizeof(b));
+		if (n > 0 && cpulist_parse(b, words, s->cpu_words) &&
+		    !words_empty(words, s->cpu_words)) {
+			if (ret->has_cpuset) {
+				for (uint32_t i = 0; i < s->cpu_words; i++)
+					ret->cpus[i] &= words[i];
+			} else {
+				memcpy(ret->cpus, words, (size_t)s->cpu_words * 8);
+				ret->has_cpuset = true;
+			}
+		}
+	}
+}
+
+/* All entries of directory @fd from its start, into a malloc'd buffer. Length or -errno. */
+static ssize_t dir_list(int fd, char **ret)
+{
+	size_t size = 16384, len = 0;
+	char *b = malloc(size);
+
+	if (!b)
+		return -ENOMEM;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		free(b);
+		return -errno;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (size - len < 4096) {
+			char *nb = realloc(b, size * 2);
+
+			if (!nb) {
+				free(b);
+				return -ENOMEM;
+			}
+			b = nb;
+			size *= 2;
+		}
+		n = getdents64(fd, b + len, size - len);
+		if (n < 0) {
+			int r = -errno;
+
+			free(b);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret = b;
+	return (ssize_t)len;
+}
+
+/*
+ * Visit @vi and its subtree. Children are added after their parent; once they are done their
+ * counts are summed into it, so one pass aggregates the whole tree. An uncached directory fd is
+ * closed here.
+ */
+static void walk(struct sampler *s, const struct sampler_hier *h, struct visit vi, uint64_t dev,
+		 uint64_t ino, const struct eff *pe, int depth, struct counts *ret)
+{
+	struct eff *me = malloc(sizeof(*me)); /* 1 KiB of cpuset: not on a deep stack */
+	struct counts c = {0, 0, 0};
+	struct cgtable_entry *e;
+	ssize_t idx, len;
+	char *list = NULL;
+	struct stat st;
+
+	if (!me || (idx = entry_new(s)) < 0)
+		goto out;
+	s->stats.cgroups++;
+	e = entry_at(s, idx);
+	e->dev = dev;
+	e->ino = ino;
+
+	limits_read(s, h, &vi, pe, me);
+	if (h->roles & CGTABLE_HAS_LOAD)
+		count_threads(s, h, vi.dirfd, &c);
+
+	/* kernfs keeps a directory's link count at 2 + its subdirectories: skip listing the ~25
+	 * files of a leaf cgroup (most of them) */
+	len = 0;
+	if (depth < WALK_DEPTH_MAX && (fstat(vi.dirfd, &st) < 0 || st.st_nlink != 2))
+		len = dir_list(vi.dirfd, &list);
+	for (ssize_t off = 0; off < len;) {
+		struct dirent64 *de = (struct dirent64 *)(list + off);
+		struct counts cc = {0, 0, 0};
+		struct visit cv;
+		int cfd;
+
+		off += de->d_reclen;
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		/* the child's key comes with its name: no stat needed */
+		cfd = cg_cache_dir(&s->cgs, &s->budget, dev, de->d_ino, vi.dirfd, de->d_name,
+				   s->stats.pass + 1, &cv.node);
+		if (cfd < 0) {
+			s->stats.vanished++; /* removed since the listing */
+			continue;
+		}
+		cv.dirfd = cfd;
+		walk(s, h, cv, dev, de->d_ino, me, depth + 1, &cc);
+		c.active += cc.active;
+		c.running += cc.running;
+		c.total += cc.total;
+	}
+	free(list);
+
+	e = entry_at(s, idx); /* body may have moved while children were added */
+	e->flags = h->roles;
+	if (h->roles & CGTABLE_HAS_MEMORY) {
+		e->mem_limit = me->mem;
+		if (h->v2)
+			e->swap_limit = me->swap;
+		else
+			e->swap_limit =
+				me->memsw == UINT64_MAX ? UINT64_MAX : sat_sub(me->memsw, me->mem);
+	}
+	if (h->roles & CGTABLE_HAS_CPU) {
+		e->quota_us = me->quota;
+		e->period_us = me->quota == UINT64_MAX ? 0 : me->period;
+	}
+	if ((h->roles & CGTABLE_HAS_CPUSET) && me->has_cpuset)
+		memcpy(entry_cpus(s, idx), me->cpus, (size_t)s->cpu_words * 8);
+	else
+		e->flags &= ~CGTABLE_HAS_CPUSET;
+	if (h->roles & CGTABLE_HAS_LOAD) {
+		e->running = c.running;
+		e->total = c.total;
+		/* the EWMA step needs R + D of the subtree: load[0] holds it until the pass ends */
+		e->load[0] = c.active;
+	}
+	ret->active += c.active;
+	ret->running += c.running;
+	ret->total += c.total;
+out:
+	free(me);
+	if (vi.node == (size_t)-1)
+		close(vi.dirfd);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct cgtable_entry *x = a, *y = b;
+
+	return cgtable_key_cmp(x->dev, x->ino, y->dev, y->ino);
+}
+
+/* Replace the stashed R + D counts by the stepped averages, from the previous table's values. */
+static void loads_step(struct sampler *s)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		struct cgtable_entry *e = entry_at(s, i), prev;
+		uint64_t active = e->load[0];
+
+		if (!(e->flags & CGTABLE_HAS_LOAD)) {
+			e->load[0] = 0;
+			continue;
+		}
+		/* a cgroup new since the last pass starts from 0, like the kernel at boot */
+		if (!s->prev ||
+		    cgtable_find((struct span){(const char *)s->prev, s->prev_len}, e->dev, e->ino,
+				 &prev, NULL) < 0 ||
+		    !(prev.flags & CGTABLE_HAS_LOAD))
+			memset(prev.load, 0, sizeof(prev.load));
+		for (int k = 0; k < 3; k++) {
+			uint64_t v = loadavg_step(prev.load[k], s->exp[k], active);
+
+			e->load[k] = v > CGTABLE_LOAD_MAX ? CGTABLE_LOAD_MAX : v;
+		}
+	}
+}
+
+static int table_write(struct sampler *s, unsigned char *file, size_t len)
+{
+	char tmp[64];
+	size_t done = 0;
+	int fd, r = 0;
+
+	snprintf(tmp, sizeof(tmp), ".%s.%.*s.tmp", CGTABLE_FILE, (int)s->self_len, s->self_str);
+	(void)unlinkat(s->rundirfd, tmp, 0);
+	fd = openat(s->rundirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0644) < 0) /* whatever the umask: readable by all */
+		r = -errno;
+	while (r == 0 && done < len) {
+		ssize_t n = write(fd, file + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = n < 0 ? -errno : -EIO;
+		else
+			done += (size_t)n;
+	}
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	/* rename() swaps the whole file at once: readers have the old one or the new one */
+	if (r == 0 && renameat(s->rundirfd, tmp, s->rundirfd, CGTABLE_FILE) < 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlinkat(s->rundirfd, tmp, 0);
+	return r;
+}
+
+int sampler_pass(struct sampler *s)
+{
+	struct cgtable_header h;
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = cpu_us();
+	unsigned char *file;
+	size_t len;
+	int r;
+
+	s->count = 0;
+	s->stats.cgroups = s->stats.threads = s->stats.vanished = 0;
+	for (unsigned i = 0; i < s->nhier; i++) {
+		struct eff *top = calloc(1, sizeof(*top));
+		struct counts c = {0, 0, 0};
+		struct visit vi;
+		uint64_t dev, ino;
+
+		if (!top)
+			return -ENOMEM;
+		top->mem = top->memsw = top->swap = top->quota = UINT64_MAX;
+		vi.dirfd = cg_cache_root(&s->cgs, &s->budget, s->hier[i].mount, s->stats.pass + 1,
+					 &vi.node, &dev, &ino);
+		if (vi.dirfd >= 0)
+			walk(s, &s->hier[i], vi, dev, ino, top, 0, &c);
+		free(top);
+	}
+	/* what was not seen in this pass is gone: close its fds */
+	tid_cache_sweep(&s->tids, &s->budget, s->stats.pass + 1);
+	cg_cache_sweep(&s->cgs, &s->budget, s->stats.pass + 1);
+	loads_step(s);
+	qsort(s->body, s->count, esize(s), entry_cmp);
+
+	/* Two hierarchies mounted at once can only collide on a bind mount we skipped, but a key
+	 * must never appear twice: drop duplicates. */
+	if (s->count > 1) {
+		size_t o = 1;
+
+		for (size_t i = 1; i < s->count; i++) {
+			if (entry_cmp(entry_at(s, o - 1), entry_at(s, i)) == 0)
+				continue;
+			if (o != i)
+				memcpy(entry_at(s, o), entry_at(s, i), esize(s));
+			o++;
+		}
+		s->count = o;
+	}
+
+	len = sizeof(h) + s->count * esize(s);
+	file = malloc(len);
+	if (!file)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->count; i++)
+		cgtable_entry_encode(entry_at(s, i), entry_cpus(s, i), s->cpu_words,
+				     file + sizeof(h) + i * esize(s));
+	s->generation++;
+	cgtable_header_init(&h, s->cpu_words, s->count, s->period_ns, now_ns(CLOCK_BOOTTIME),
+			    s->generation);
+	memcpy(file, &h, sizeof(h));
+	r = table_write(s, file, len);
+
+	free(s->prev);
+	s->prev = file;
+	s->prev_len = len;
+
+	s->stats.pass++;
+	s->stats.bytes = len;
+	s->stats.cpu_us = cpu_us() - c0;
+	s->stats.wall_us = (now_ns(CLOCK_MONOTONIC) - t0) / 1000;
+	return r;
+}
+
+/* Resume the averages from a table a previous instance left, when it is at most 15 min old. */
+static void seed_from_table(struct sampler *s)
+{
+	struct cgtable_header h;
+	struct stat st;
+	unsigned char *file;
+	ssize_t n;
+	int fd;
+
+	fd = openat(s->rundirfd, CGTABLE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h) ||
+	    st.st_size > (off_t)(sizeof(h) + CGTABLE_COUNT_MAX * cgtable_entry_size(1))) {
+		close(fd);
+		return;
+	}
+	file = malloc((size_t)st.st_size);
+	n = file ? pread(fd, file, (size_t)st.st_size, 0) : -1;
+	close(fd);
+	if (n != st.st_size ||
+	    cgtable_header_decode((struct span){(const char *)file, (size_t)n}, (uint64_t)n, &h) <
+		    0 ||
+	    now_ns(CLOCK_BOOTTIME) - h.heartbeat_ns > UINT64_C(900) * 1000000000) {
+		free(file);
+		return;
+	}
+	s->prev = file;
+	s->prev_len = (size_t)n;
+	s->generation = h.generation;
+}
+
+int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, char *err,
+		 size_t errsize)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->procfd = s->rundirfd = -1;
+	s->self_len = (size_t)snprintf(s->self_str, sizeof(s->self_str), "%d", (int)getpid());
+	sampler_set_period(s, period_ns);
+	s->cpu_words = cgtable_cpu_words(cpus_possible());
+	fd_budget_init(&s->budget);
+	r = hier_find(s->hier, &s->nhier, err, errsize);
+	if (r < 0)
+		return r;
+	s->procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->procfd < 0) {
+		r = -errno;
+		snprintf(err, errsize, "cannot open /proc: %m");
+		return r;
+	}
+	if (mkdir(rundir, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, errsize, "cannot create run directory %s: %m", rundir);
+		return r;
+	}
+	s->rundirfd = open(rundir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->rundirfd < 0) {
+		r = -errno;
+		snprintf(err, errsize, "cannot open run directory %s: %m", rundir);
+		return r;
+	}
+	seed_from_table(s);
+	return 0;
+}
+
+void sampler_done(struct sampler *s)
+{
+	if (s->procfd >= 0)
+		close(s->procfd);
+	if (s->rundirfd >= 0)
+		close(s->rundirfd);
+	tid_cache_done(&s->tids);
+	cg_cache_done(&s->cgs);
+	free(s->body);
+	free(s->prev);
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+	s->procfd = s->rundirfd = -1;
+}

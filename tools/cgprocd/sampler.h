@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cgprocd's sampler: one pass walks every cgroup hierarchy that carries a role of the table
+ * (model/table.h), counts R and D threads per cgroup of the cpu hierarchy, aggregates children
+ * into parents, computes effective limits top-down, steps the load averages and writes the table.
+ * Cost per pass: one read of /proc/<tid>/stat per thread of the cpu hierarchy plus a handful of
+ * small files per cgroup, i.e. O(threads + cgroups) reads; sorting the entries adds
+ * O(cgroups log cgroups) comparisons.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fdcache.h"
+
+#define SAMPLER_HIER_MAX 4
+
+struct sampler_hier {
+	char mount[512]; /* absolute mount point of the hierarchy's root */
+	bool v2;
+	unsigned roles; /* CGTABLE_HAS_* this hierarchy provides */
+};
+
+struct sampler_stats {
+	uint64_t pass;
+	uint64_t cgroups;  /* directories visited (all hierarchies) */
+	uint64_t threads;  /* thread states read */
+	uint64_t vanished; /* threads or cgroups gone mid-walk */
+	uint64_t cpu_us;   /* user + system CPU time of the pass */
+	uint64_t wall_us;
+	uint64_t bytes; /* table size */
+};
+
+struct sampler {
+	int procfd;
+	int rundirfd;
+	char self_str[16]; /* our own pid: the sampler is not part of anyone's load */
+	size_t self_len;
+	struct sampler_hier hier[SAMPLER_HIER_MAX];
+	unsigned nhier;
+	uint32_t cpu_words;
+	uint64_t period_ns;
+	uint64_t exp[3];
+	uint64_t generation;
+
+	/* this pass: entries of entry_size bytes, unsorted until the end */
+	unsigned char *body;
+	size_t count, cap;
+	/* the previous table (header + entries), the EWMA state */
+	unsigned char *prev;
+	size_t prev_len;
+
+	struct fd_budget budget;
+	struct tid_cache tids;
+	struct cg_cache cgs;
+
+	char *buf; /* tasks files */
+	size_t buf_size;
+	struct sampler_stats stats;
+};
+
+/*
+ * Find the hierarchies (from /proc/self/mountinfo), the CPU count, the EWMA factors for
+ * @period_ns (exactly the kernel's at 5 s), open @rundir (created 0755 when missing) and seed the
+ * load averages from a table already there when it is recent (a restart resumes them).
+ * -errno with a message in @err.
+ */
+int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, char *err,
+		 size_t errsize);
+/* New period (SIGHUP): new EWMA factors. */
+void sampler_set_period(struct sampler *s, uint64_t period_ns);
+/* One pass and one table write. Only errors writing the table are returned. */
+int sampler_pass(struct sampler *s);
+void sampler_done(struct sampler *s);
+
+/* The EWMA factor for an average of @minutes with one step per @period_ns, fixed point. */
+uint64_t sampler_exp(uint64_t period_ns, unsigned minutes);
