@@ -682,6 +682,59 @@ Test(faults, cgroup_removed_after_ttl)
 	vanish_case(true);
 }
 
+/* ---- cgprocd: the run directory fills up --------------------------------------------------- */
+
+static const char cgprocd_script[] =
+	"R=$(mktemp -d /tmp/cgproc-rundir-XXXXXX)\n"
+	"mount -t tmpfs -o size=4m cgproc-rundir \"$R\" || exit 3\n"
+	"\"$CGPROCD\" --interval 0.2 --rundir \"$R/run\" 2>\"$R.err\" &\n"
+	"P=$!\n"
+	"i=0; while [ ! -e \"$R/run/table\" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done\n"
+	"dd if=/dev/zero of=\"$R/fill\" bs=64k >/dev/null 2>&1\n"
+	"echo \"== before $(\"$CGPROCD\" --dump --rundir \"$R/run\" | head -n1)\"\n"
+	"sleep 2\n"
+	"rm -f \"$R/fill\"\n"
+	"sleep 1\n"
+	"if kill -0 $P 2>/dev/null; then echo '== cgprocd alive=1'; else echo '== cgprocd "
+	"alive=0'; fi\n"
+	"echo \"== after $(\"$CGPROCD\" --dump --rundir \"$R/run\" | head -n1)\"\n"
+	"kill $P 2>/dev/null; wait $P 2>/dev/null\n"
+	"echo \"== log failures=$(grep -c 'cannot write' \"$R.err\") recoveries=$(grep -c 'again' "
+	"\"$R.err\")\"\n"
+	"cat \"$R.err\"\n"
+	"umount \"$R\"; rmdir \"$R\"; rm -f \"$R.err\"\n";
+
+static int ns_only(void *arg)
+{
+	return ns_private();
+}
+
+/* cgprocd keeps sampling while it cannot write its table (a full tmpfs), logs that once, and
+ * says when it writes again; the table's generation kept counting passes. */
+Test(faults, cgprocd_rundir_full)
+{
+	char cgprocd[4200], *args[] = {"-c", (char *)cgprocd_script, NULL};
+	char *env[] = {cgprocd, NULL}, *out;
+	struct probe_opts o = {.setup = ns_only, .env = env, .program = "/bin/sh"};
+	long long before, after, failures, recoveries;
+
+	harness_require(access(build_path("tools/cgprocd"), X_OK) == 0, "cgprocd not built");
+	snprintf(cgprocd, sizeof(cgprocd), "CGPROCD=%s", build_path("tools/cgprocd"));
+	cr_assert_eq(probe_run(&o, args, &out), 0, "%s", out);
+	before = probe_field(out, "before", 0, "generation");
+	after = probe_field(out, "after", 0, "generation");
+	failures = probe_field(out, "log", 0, "failures");
+	recoveries = probe_field(out, "log", 0, "recoveries");
+	cr_log_info("FAULT cgprocd run directory full for 2 s (interval 0.2 s): alive=%lld, "
+		    "generation %lld -> %lld, %lld failure line(s), %lld recovery line(s)",
+		    probe_field(out, "cgprocd", 0, "alive"), before, after, failures, recoveries);
+	cr_assert_eq(probe_field(out, "cgprocd", 0, "alive"), 1, "%s", out);
+	cr_assert_eq(failures, 1, "%s", out);
+	cr_assert_eq(recoveries, 1, "%s", out);
+	cr_assert_gt(after, before + 5, "%s", out);
+	free(out);
+}
+
 #ifdef HAVE_CGPROCFS
 /* ---- the same faults under cgprocfs --------------------------------------------------------- */
 
