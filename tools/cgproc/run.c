@@ -37,6 +37,7 @@ struct run_opts {
 	char cpus[4096];
 	const char *name;
 	bool no_shim;
+	bool fuse;
 	bool verbose;
 };
 
@@ -56,6 +57,9 @@ static void help(FILE *f)
 		"  -q, --cpu-quota N    CPU time: N CPUs (0.5, 2) or QUOTA/PERIOD in microseconds\n"
 		"  -n, --name NAME      cgroup name (default: cgproc-run-PID)\n"
 		"      --no-shim        do not preload libcgproc.so (cgroup limits only)\n"
+		"      --fuse           also bind the cgprocfs files over /proc in a private "
+		"mount\n"
+		"                       namespace and answer sysinfo(2) (static binaries)\n"
 		"  -v, --verbose        say what is created, written and removed\n"
 		"  -h, --help           show this help\n"
 		"\n"
@@ -130,7 +134,8 @@ static int opts_parse(int argc, char **argv, struct run_opts *o)
 {
 	enum {
 		OPT_SWAP = 0x100,
-		OPT_NO_SHIM
+		OPT_NO_SHIM,
+		OPT_FUSE,
 	};
 	static const struct option longopts[] = {
 		{"memory", required_argument, NULL, 'm'},
@@ -139,6 +144,7 @@ static int opts_parse(int argc, char **argv, struct run_opts *o)
 		{"cpu-quota", required_argument, NULL, 'q'},
 		{"name", required_argument, NULL, 'n'},
 		{"no-shim", no_argument, NULL, OPT_NO_SHIM},
+		{"fuse", no_argument, NULL, OPT_FUSE},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -186,6 +192,9 @@ static int opts_parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_NO_SHIM:
 			o->no_shim = true;
+			break;
+		case OPT_FUSE:
+			o->fuse = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -255,7 +264,7 @@ static char *preload_value(const char *shim)
 /* In the child: wait until the parent has placed us in the cgroup, then become CMD. */
 static void __attribute__((noreturn))
 child_exec(int go, char **cmd, const char *preload, const sigset_t *oldmask,
-	   const struct sigaction *oldchld)
+	   const struct sigaction *oldchld, struct run_fuse *rf)
 {
 	char c;
 	int e;
@@ -267,6 +276,11 @@ child_exec(int go, char **cmd, const char *preload, const sigset_t *oldmask,
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	if (preload && setenv("LD_PRELOAD", preload, 1) < 0)
 		_exit(EXIT_SETUP);
+	e = rf ? run_fuse_child(rf) : 0;
+	if (e < 0) {
+		fprintf(stderr, "cgproc run: --fuse: %s\n", strerror(-e));
+		_exit(EXIT_SETUP);
+	}
 	execvp(cmd[0], cmd);
 	e = errno;
 	if (e == ENOENT)
@@ -307,6 +321,7 @@ int cmd_run(int argc, char **argv)
 	struct run_opts o = {};
 	char shim[PATH_MAX], name[256], *preload = NULL;
 	struct runcg cg = {};
+	struct run_fuse rf = RUN_FUSE_INIT;
 	struct sigaction oldchld;
 	sigset_t set, oldmask;
 	int go[2] = {-1, -1}, status, cmd, r;
@@ -342,6 +357,13 @@ int cmd_run(int argc, char **argv)
 		free(preload);
 		return EXIT_SETUP;
 	}
+	if (o.fuse && run_fuse_start(&rf) < 0) {
+		runcg_destroy(&cg);
+		free(preload);
+		return EXIT_SETUP;
+	}
+	if (o.fuse && o.verbose)
+		fprintf(stderr, "cgproc run: cgprocfs files from %s\n", rf.mountpoint);
 
 	/* Signals wait (blocked) until the command runs, then go to it; SIGCHLD too, so that
 	 * one sigwaitinfo() loop does all the waiting. */
@@ -369,7 +391,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (child == 0) {
 		close(go[1]);
-		child_exec(go[0], argv + cmd, preload, &oldmask, &oldchld);
+		child_exec(go[0], argv + cmd, preload, &oldmask, &oldchld, o.fuse ? &rf : NULL);
 	}
 	close(go[0]);
 	go[0] = -1;
@@ -384,6 +406,9 @@ int cmd_run(int argc, char **argv)
 	}
 	close(go[1]);
 	go[1] = -1;
+	/* --fuse: answer the command's sysinfo(2); on failure the child says why and exits 125 */
+	if (o.fuse)
+		(void)run_fuse_supervise(&rf);
 
 	status = child_wait(child, &set);
 	if (status < 0)
@@ -406,6 +431,7 @@ out:
 				"parent cgroup\n",
 				left, name);
 	}
+	run_fuse_stop(&rf);
 	runcg_destroy(&cg);
 	free(preload);
 	/* Signals stay blocked: one that came during the cleanup must not change our status. */

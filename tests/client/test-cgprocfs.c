@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cgprocfs client tests: a real FUSE mount on a temporary directory (a private daemon started by
+ * the test and always stopped and unmounted in .fini), real cgroups (harness), real programs
+ * (busybox-static, a static probe) in a private mount namespace with the served files bound over
+ * /proc, and sysinfo(2) answered by the seccomp listener.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../tools/cgproc/cgproc.h"
+#include "harness.h"
+#include "vfile.h"
+
+#define NCG 4
+
+static struct run_fuse rf = RUN_FUSE_INIT;
+static struct testcg cgs[NCG];
+static char cgprocfs_bin[4096];
+
+static void setup(void)
+{
+	testcg_sweep();
+}
+
+static void teardown(void)
+{
+	run_fuse_stop(&rf);
+	for (int i = 0; i < NCG; i++)
+		testcg_destroy(&cgs[i]);
+}
+
+/* A private cgprocfs on a temporary mountpoint (never the shared /var/lib/cgproc). */
+static void fs_start(void)
+{
+	harness_require_root();
+	harness_require(access("/dev/fuse", R_OK | W_OK) == 0, "needs /dev/fuse");
+	/* CGPROC_TEST_CGPROCFS: a wrapper (e.g. strace -f -c) to audit the daemon's syscalls */
+	snprintf(cgprocfs_bin, sizeof(cgprocfs_bin), "%s",
+		 getenv("CGPROC_TEST_CGPROCFS") ? getenv("CGPROC_TEST_CGPROCFS")
+						: build_path("tools/cgprocfs/cgprocfs"));
+	rf.cgprocfs = cgprocfs_bin;
+	rf.private_instance = true;
+	cr_assert_eq(run_fuse_start(&rf), 0, "cgprocfs did not come up");
+	cr_assert_gt(rf.daemon, 0);
+}
+
+static void cg_make(int i, const char *mem_bytes)
+{
+	cr_assert_eq(testcg_create(&cgs[i]), 0);
+	if (!mem_bytes) {
+		cr_assert_eq(testcg_limit_default(&cgs[i]), 0);
+		return;
+	}
+	if (testcg_write(&cgs[i], "memory.limit_in_bytes", mem_bytes) == -ENOENT)
+		cr_assert_eq(testcg_write(&cgs[i], "memory.max", mem_bytes), 0);
+}
+
+static char *read_all_fd(int fd)
+{
+	size_t cap = 65536, len = 0;
+	char *s = malloc(cap);
+
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap)
+			s = realloc(s, cap *= 2);
+		n = read(fd, s + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	s[len] = 0;
+	return s;
+}
+
+/* Run @argv as a "container": in cgroup @cg, files bound over /proc, sysinfo answered by us.
+ * Returns its stdout; *ret_status gets the wait status. */
+static char *container_run(struct testcg *cg, char *const argv[], int *ret_status)
+{
+	int out[2], status;
+	char *text;
+	pid_t pid;
+
+	cr_assert_eq(run_fuse_prepare(&rf), 0);
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		if (testcg_attach(cg, getpid()) < 0)
+			_exit(124);
+		if (run_fuse_child(&rf) < 0)
+			_exit(125);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	cr_assert_eq(run_fuse_supervise(&rf), 0, "no sysinfo listener fd from the child");
+	text = read_all_fd(out[0]);
+	close(out[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	run_fuse_finish(&rf);
+	if (ret_status)
+		*ret_status = status;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s exited with %#x", argv[0],
+		  status);
+	return text;
+}
+
+static unsigned long long field_after(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	cr_assert(p, "no '%s' in:\n%s", key, text);
+	return strtoull(p + strlen(key), NULL, 10);
+}
+
+static int count_lines_starting(const char *text, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			n++;
+	return n;
+}
+
+static char *file_read(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *s;
+
+	if (fd < 0)
+		return NULL;
+	s = read_all_fd(fd);
+	close(fd);
+	return s;
+}
+
+static unsigned long long limit_kb_of(const char *bytes)
+{
+	return strtoull(bytes, NULL, 10) / 1024;
+}
+
+TestSuite(cgprocfs, .init = setup, .fini = teardown, .timeout = 240);
+
+Test(cgprocfs, tree_matches_table_and_daemon_is_confined)
+{
+	char path[8192], status_path[64], *status;
+
+	fs_start();
+	vfile_foreach (vf) {
+		struct stat st;
+		char *content;
+
+		snprintf(path, sizeof(path), "%s%s", rf.mountpoint, vf->path);
+		if (vf->flags & VFILE_PER_PROCESS || access(vf->path, R_OK) != 0) {
+			cr_assert_neq(stat(path, &st), 0, "%s should not be served", path);
+			continue;
+		}
+		cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+		cr_assert_eq(st.st_mode, S_IFREG | 0444);
+		content = file_read(path);
+		cr_assert(content, "%s: %s", path, strerror(errno));
+		/* uptime/stat/loadavg/pressure change between stat and read: only require a size
+		 * for the caller (not 0, not 4096), exact where the content is stable */
+		if (vf->id == VFILE_PROC_MEMINFO || vf->id == VFILE_PROC_CPUINFO ||
+		    vf->id == VFILE_SYS_CPU_ONLINE)
+			cr_assert_eq((size_t)st.st_size, strlen(content), "%s: st_size %lld vs %zu",
+				     path, (long long)st.st_size, strlen(content));
+		cr_assert_gt(strlen(content), 0);
+		free(content);
+		cr_assert_lt(open(path, O_WRONLY | O_CLOEXEC), 0);
+	}
+	snprintf(status_path, sizeof(status_path), "/proc/%d/status", rf.daemon);
+	status = file_read(status_path);
+	cr_assert(status);
+	cr_assert(strstr(status, "Seccomp:\t2\n"), "daemon not confined:\n%s", status);
+	free(status);
+}
+
+Test(cgprocfs, busybox_and_static_binary_see_the_container)
+{
+	char *cat_meminfo[] = {"/bin/busybox", "cat", "/proc/meminfo", NULL};
+	char *cat_cpuinfo[] = {"/bin/busybox", "cat", "/proc/cpuinfo", NULL};
+	char *top[] = {"/bin/busybox", "top", "-bn1", NULL};
+	char *nproc[] = {"/bin/busybox", "nproc", NULL};
+	char *free_[] = {"/bin/busybox", "free", NULL};
+	char *uptime[] = {"/bin/busybox", "uptime", NULL};
+	char probe_path[4096];
+	char *probe[] = {probe_path, NULL};
+	unsigned long long want = limit_kb_of("536870912"), used, fre;
+	char *out;
+
+	harness_require(access("/bin/busybox", X_OK) == 0, "needs busybox-static");
+	fs_start();
+	cg_make(0, NULL); /* 512 MiB, cpuset 0, half a CPU */
+
+	out = container_run(&cgs[0], cat_meminfo, NULL);
+	cr_expect_eq(field_after(out, "MemTotal:"), want, "meminfo:\n%s", out);
+	free(out);
+
+	out = container_run(&cgs[0], cat_cpuinfo, NULL);
+	cr_expect_eq(count_lines_starting(out, "processor"), 1, "cpuinfo:\n%s", out);
+	free(out);
+
+	out = container_run(&cgs[0], top, NULL);
+	used = field_after(out, "Mem: ");
+	fre = field_after(out, "K used, ");
+	cr_expect_eq(used + fre, want, "top header:\n%.300s", out);
+	free(out);
+
+	out = container_run(&cgs[0], nproc, NULL);
+	cr_expect_eq(strtoul(out, NULL, 10), 1, "nproc: %s", out);
+	free(out);
+
+	/* sysinfo(2) through the listener */
+	out = container_run(&cgs[0], free_, NULL);
+	cr_expect_eq(field_after(out, "Mem:"), want, "free:\n%s", out);
+	free(out);
+
+	out = container_run(&cgs[0], uptime, NULL);
+	cr_expect(strstr(out, "up 0 min"), "uptime of a new container: %s", out);
+	free(out);
+
+	snprintf(probe_path, sizeof(probe_path), "%s", build_path("tests/client/static-probe"));
+	out = container_run(&cgs[0], probe, NULL);
+	cr_expect_eq(field_after(out, "memtotal_kb "), want, "%s", out);
+	cr_expect_eq(field_after(out, "stat_cpu_lines "), 2, "%s", out);
+	cr_expect_eq(field_after(out, "sysinfo_errno "), 0, "%s", out);
+	cr_expect_eq(field_after(out, "sysinfo_total_kb "), want, "%s", out);
+	cr_expect_lt(field_after(out, "sysinfo_uptime "), 60, "%s", out);
+	free(out);
+}
+
+/* The checks of lxcfs's own test scripts for proc files (tests/test_proc, test-read), as C. */
+Test(cgprocfs, lxcfs_test_suite_checks)
+{
+	char *sh[] = {"/bin/busybox", "sh", "-c",
+		      "cat /proc/uptime; echo @@; cat /proc/cpuinfo; echo @@; cat /proc/stat; "
+		      "echo @@; cat /proc/meminfo; echo @@; cat /sys/devices/system/cpu/online",
+		      NULL};
+	char *out, *part[5], *save = NULL;
+	regex_t re;
+	int n = 0;
+
+	harness_require(access("/bin/busybox", X_OK) == 0, "needs busybox-static");
+	fs_start();
+	cg_make(0, NULL);
+	out = container_run(&cgs[0], sh, NULL);
+	for (char *p = strtok_r(out, "@", &save); p && n < 5; p = strtok_r(NULL, "@", &save))
+		part[n++] = p;
+	cr_assert_eq(n, 5, "output: %s", out);
+	/* a young container: uptime like "0.05 0.01" */
+	cr_assert_eq(regcomp(&re, "^0\\.[0-9]{2} ", REG_EXTENDED), 0);
+	cr_expect_eq(regexec(&re, part[0], 0, NULL, 0), 0, "uptime: %s", part[0]);
+	regfree(&re);
+	cr_expect_eq(count_lines_starting(part[1] + 1, "processor"), 1, "cpuinfo: %s", part[1]);
+	cr_expect_eq(count_lines_starting(part[2] + 1, "cpu"), 2, "stat: %.400s", part[2]);
+	cr_expect_leq(field_after(part[3], "MemTotal:"), limit_kb_of("536870912"));
+	cr_expect_eq(strncmp(part[4] + 1, "0\n", 2), 0, "online: %s", part[4]);
+	free(out);
+}
+
+/* Supervisor death: the trapped call fails with ENOSYS, before and while waiting. */
+Test(cgprocfs, sysinfo_listener_death_gives_enosys)
+{
+	int sock[2], go[2], res[2], fd, results[3];
+	pid_t child, sup;
+
+	harness_require_root();
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock), 0);
+	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(res), 0);
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		struct sysinfo si;
+		char c;
+
+		alarm(20); /* a hang fails the test instead of blocking it */
+		fd = sysinfo_filter_install();
+		if (fd < 0 || fd_send(sock[1], fd) < 0)
+			_exit(1);
+		close(fd);
+		close(sock[0]);
+		close(sock[1]);
+		for (int i = 0; i < 3; i++) {
+			int e;
+
+			if (read(go[0], &c, 1) != 1)
+				_exit(2);
+			e = syscall(SYS_sysinfo, &si) == 0 ? 0 : errno;
+			if (write(res[1], &e, sizeof(e)) != sizeof(e))
+				_exit(3);
+		}
+		_exit(0);
+	}
+	close(sock[1]);
+	cr_assert_eq(fd_recv(sock[0], &fd), 0);
+	sup = fork();
+	cr_assert_geq(sup, 0);
+	if (sup == 0)
+		_exit(sysinfo_listener_serve(fd, -1) < 0 ? 1 : 0);
+	close(fd); /* only the supervisor holds the listener now */
+
+	/* 1: answered by the supervisor */
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(read(res[0], &results[0], sizeof(int)), sizeof(int));
+	cr_expect_eq(results[0], 0, "answered call failed: %s", strerror(results[0]));
+
+	/* 2: supervisor stopped, call pending, then supervisor killed */
+	kill(sup, SIGSTOP);
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	usleep(200000);
+	kill(sup, SIGKILL);
+	waitpid(sup, NULL, 0);
+	cr_assert_eq(read(res[0], &results[1], sizeof(int)), sizeof(int));
+	cr_expect_eq(results[1], ENOSYS, "pending call: %s", strerror(results[1]));
+
+	/* 3: after the supervisor is gone */
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(read(res[0], &results[2], sizeof(int)), sizeof(int));
+	cr_expect_eq(results[2], ENOSYS, "call after death: %s", strerror(results[2]));
+	harness_kill(child);
+}
+
+struct reader_result {
+	int reads, failed, wrong;
+};
+
+/* Read meminfo @iters times (or until @stop_fd is readable, iters 0) and check MemTotal. */
+static struct reader_result reader_loop(const char *path, unsigned long long want_kb, int iters,
+					int stop_fd)
+{
+	struct reader_result res = {0};
+	char buf[8192];
+
+	for (int i = 0; iters == 0 || i < iters; i++) {
+		int fd;
+		ssize_t n;
+		char *p;
+
+		if (iters == 0 && i % 16 == 0) {
+			struct timeval tv = {0};
+			fd_set set;
+
+			FD_ZERO(&set);
+			FD_SET(stop_fd, &set);
+			if (select(stop_fd + 1, &set, NULL, NULL, &tv) > 0)
+				break;
+		}
+		res.reads++;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			res.failed++;
+			continue;
+		}
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0) {
+			res.failed++;
+			continue;
+		}
+		buf[n] = 0;
+		p = strstr(buf, "MemTotal:");
+		if (!p || strtoull(p + 9, NULL, 10) != want_kb)
+			res.wrong++;
+	}
+	return res;
+}
+
+static pid_t reader_spawn(struct testcg *cg, const char *path, unsigned long long want_kb,
+			  int iters, int stop_fd, int res_fd, bool own_ns)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct reader_result res;
+
+		if (testcg_attach(cg, getpid()) < 0)
+			_exit(1);
+		if (own_ns) {
+			/* through a bind mount, like a container */
+			if (unshare(CLONE_NEWNS) < 0 ||
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+			    mount(path, "/proc/meminfo", NULL, MS_BIND, NULL) < 0)
+				_exit(2);
+			path = "/proc/meminfo";
+		}
+		res = reader_loop(path, want_kb, iters, stop_fd);
+		if (write(res_fd, &res, sizeof(res)) != sizeof(res))
+			_exit(3);
+		_exit(0);
+	}
+	return pid;
+}
+
+Test(cgprocfs, concurrent_readers_each_see_their_cgroup, .timeout = 300)
+{
+	static const char *limits[NCG] = {"268435456", "335544320", "402653184", "469762048"};
+	char path[4096];
+	pid_t pids[16];
+	int res[2], total = 0, failed = 0, wrong = 0;
+
+	fs_start();
+	for (int i = 0; i < NCG; i++)
+		cg_make(i, limits[i]);
+	snprintf(path, sizeof(path), "%s/proc/meminfo", rf.mountpoint);
+	cr_assert_eq(pipe(res), 0);
+	for (int i = 0; i < 16; i++)
+		pids[i] = reader_spawn(&cgs[i % NCG], path, limit_kb_of(limits[i % NCG]), 5000, -1,
+				       res[1], false);
+	for (int i = 0; i < 16; i++) {
+		struct reader_result r;
+		int status;
+
+		cr_assert_eq(read(res[0], &r, sizeof(r)), sizeof(r));
+		total += r.reads;
+		failed += r.failed;
+		wrong += r.wrong;
+		waitpid(pids[i], &status, 0);
+	}
+	cr_expect_eq(total, 16 * 5000);
+	cr_expect_eq(failed, 0, "%d of %d reads failed", failed, total);
+	cr_expect_eq(wrong, 0, "%d of %d reads showed another cgroup", wrong, total);
+}
+
+/* The inode of the serving library's memfd mapped in the daemon (one generation at a time). */
+static int serve_lib_inodes(pid_t pid, unsigned long *ret_inode)
+{
+	char path[64], line[1024];
+	unsigned long seen[8];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long ino;
+		bool dup = false;
+
+		if (!strstr(line, "memfd:cgprocfs-serve") ||
+		    sscanf(line, "%*s %*s %*s %*s %lu", &ino) != 1)
+			continue;
+		for (int i = 0; i < n; i++)
+			dup |= seen[i] == ino;
+		if (!dup && n < 8)
+			seen[n++] = ino;
+	}
+	fclose(f);
+	if (n > 0)
+		*ret_inode = seen[0];
+	return n;
+}
+
+Test(cgprocfs, live_upgrade_under_load_loses_no_read, .timeout = 300)
+{
+	static const char *limits[2] = {"268435456", "469762048"};
+	char path[4096];
+	pid_t pids[4];
+	int res[2], stop[2], total = 0, failed = 0, wrong = 0;
+	unsigned long ino_before = 0, ino_after = 0;
+
+	fs_start();
+	for (int i = 0; i < 2; i++)
+		cg_make(i, limits[i]);
+	snprintf(path, sizeof(path), "%s/proc/meminfo", rf.mountpoint);
+	cr_assert_eq(serve_lib_inodes(rf.daemon, &ino_before), 1);
+	cr_assert_eq(pipe(res), 0);
+	cr_assert_eq(pipe(stop), 0);
+	/* two readers on the mount, two through bind mounts in their own mount namespace */
+	for (int i = 0; i < 4; i++)
+		pids[i] = reader_spawn(&cgs[i % 2], path, limit_kb_of(limits[i % 2]), 0, stop[0],
+				       res[1], i >= 2);
+	usleep(200000);
+	for (int i = 0; i < 20; i++) {
+		cr_assert_eq(kill(rf.daemon, SIGUSR1), 0);
+		usleep(100000);
+	}
+	usleep(200000);
+	cr_assert_eq(write(stop[1], "s", 1), 1);
+	for (int i = 0; i < 4; i++) {
+		struct reader_result r;
+
+		cr_assert_eq(read(res[0], &r, sizeof(r)), sizeof(r));
+		total += r.reads;
+		failed += r.failed;
+		wrong += r.wrong;
+		waitpid(pids[i], NULL, 0);
+	}
+	cr_assert_eq(kill(rf.daemon, 0), 0, "daemon died during the upgrades");
+	cr_expect_eq(serve_lib_inodes(rf.daemon, &ino_after), 1, "old generations still mapped");
+	cr_expect_neq(ino_before, ino_after, "the library was never swapped");
+	cr_expect_gt(total, 100);
+	cr_expect_eq(failed, 0, "%d of %d reads failed during 20 upgrades", failed, total);
+	cr_expect_eq(wrong, 0, "%d of %d reads were wrong during 20 upgrades", wrong, total);
+	fprintf(stderr, "upgrade under load: %d reads, %d failed, %d wrong\n", total, failed,
+		wrong);
+}
+
+/* @argv in cgroup @cg with the preload shim, outside any mount namespace trick. */
+static char *shim_run(struct testcg *cg, char *const argv[])
+{
+	int out[2], status;
+	char *text;
+	pid_t pid;
+
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		if (testcg_attach(cg, getpid()) < 0)
+			_exit(124);
+		setenv("LD_PRELOAD", build_path("preload/libcgproc.so"), 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	text = read_all_fd(out[0]);
+	close(out[0]);
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %#x", argv[0], status);
+	return text;
+}
+
+/* Lines, first word of each line and word count of each line agree (values may differ). */
+static bool same_shape(const char *a, const char *b)
+{
+	while (*a && *b) {
+		const char *ea = strchrnul(a, '\n'), *eb = strchrnul(b, '\n');
+		int wa = 0, wb = 0;
+		size_t ka = strcspn(a, " \t:\n"), kb = strcspn(b, " \t:\n");
+
+		if (ka != kb || strncmp(a, b, ka) != 0)
+			return false;
+		for (const char *p = a; p < ea; p++)
+			wa += (p == a || p[-1] == ' ' || p[-1] == '\t') && *p != ' ' && *p != '\t';
+		for (const char *p = b; p < eb; p++)
+			wb += (p == b || p[-1] == ' ' || p[-1] == '\t') && *p != ' ' && *p != '\t';
+		if (wa != wb)
+			return false;
+		a = *ea ? ea + 1 : ea;
+		b = *eb ? eb + 1 : eb;
+	}
+	return *a == *b;
+}
+
+/* meminfo at two instants of the same reader: same keys, the limits exact, every usage figure
+ * within @slack_kb (the reader's own allocations between the two reads move them). */
+static bool meminfo_close(const char *a, const char *b, unsigned long long slack_kb)
+{
+	if (!same_shape(a, b))
+		return false;
+	while (*a && *b) {
+		const char *ca = strchr(a, ':'), *cb = strchr(b, ':');
+		unsigned long long va, vb;
+		bool limit;
+
+		if (!ca || !cb)
+			return false;
+		va = strtoull(ca + 1, NULL, 10);
+		vb = strtoull(cb + 1, NULL, 10);
+		limit = !strncmp(a, "MemTotal:", 9) || !strncmp(a, "SwapTotal:", 10);
+		if (limit ? va != vb : (va > vb ? va - vb : vb - va) > slack_kb)
+			return false;
+		a = strchrnul(a, '\n');
+		b = strchrnul(b, '\n');
+		a += *a ? 1 : 0;
+		b += *b ? 1 : 0;
+	}
+	return *a == *b;
+}
+
+/*
+ * For processes in two different cgroups, every file served by cgprocfs equals what the preload
+ * shim gives the same process (one `cat` reads both, cgprocfs first). Timing fields are
+ * excepted: uptime (both fields), stat (cpu times, and the host's intr/ctxt/processes counters),
+ * loadavg (running/total and last pid), pressure (totals and averages): for those, lines and
+ * fields must match in shape. meminfo: keys and limits exact, usage within 1 MiB (the shim's
+ * first use allocates in the reader between the two reads). Everything else byte-identical in
+ * one of a few attempts (diskstats moves with the rest of the machine).
+ */
+Test(cgprocfs, same_bytes_as_the_preload_shim)
+{
+	char sep_path[] = "/tmp/cgproc-sep-XXXXXX", fuse_path[8192];
+	const char *sep = "\n@@CGPROC-SEPARATOR@@\n";
+	int sepfd;
+
+	harness_require(access(build_path("preload/libcgproc.so"), R_OK) == 0,
+			"needs the preload shim (build/preload/libcgproc.so)");
+	fs_start();
+	cg_make(0, NULL);
+	cg_make(1, "268435456");
+	sepfd = mkstemp(sep_path);
+	cr_assert_geq(sepfd, 0);
+	cr_assert_eq(write(sepfd, sep, strlen(sep)), (ssize_t)strlen(sep));
+	close(sepfd);
+	for (int c = 0; c < 2; c++) {
+		vfile_foreach (vf) {
+			bool timing = vf->id == VFILE_PROC_UPTIME || vf->id == VFILE_PROC_STAT ||
+				      vf->id == VFILE_PROC_LOADAVG ||
+				      vf->id == VFILE_PROC_PRESSURE_CPU ||
+				      vf->id == VFILE_PROC_PRESSURE_MEMORY ||
+				      vf->id == VFILE_PROC_PRESSURE_IO;
+			bool ok = false;
+			char *out = NULL, *fuse_part = NULL, *shim_part = NULL;
+
+			if (vf->flags & VFILE_PER_PROCESS || access(vf->path, R_OK) != 0)
+				continue;
+			snprintf(fuse_path, sizeof(fuse_path), "%s%s", rf.mountpoint, vf->path);
+			for (int attempt = 0; attempt < 5 && !ok; attempt++) {
+				char *argv[] = {"/bin/cat", fuse_path, sep_path, (char *)vf->path,
+						NULL};
+				char *mid;
+
+				free(out);
+				out = shim_run(&cgs[c], argv);
+				mid = strstr(out, sep);
+				cr_assert(mid, "no separator in: %s", out);
+				*mid = 0;
+				fuse_part = out;
+				shim_part = mid + strlen(sep);
+				if (timing)
+					ok = same_shape(fuse_part, shim_part);
+				else if (vf->id == VFILE_PROC_MEMINFO)
+					ok = meminfo_close(fuse_part, shim_part, 1024);
+				else
+					ok = strcmp(fuse_part, shim_part) == 0;
+			}
+			cr_expect(ok, "cgroup %d, %s differs:\n--- cgprocfs\n%s\n--- shim\n%s", c,
+				  vf->path, fuse_part, shim_part);
+			/* the container's view, not the host's: the limit shows in both */
+			if (vf->id == VFILE_PROC_MEMINFO)
+				cr_expect_eq(field_after(fuse_part, "MemTotal:"),
+					     limit_kb_of(c == 0 ? "536870912" : "268435456"));
+			free(out);
+		}
+	}
+	unlink(sep_path);
+}
+
+static bool is_mounted(const char *mountpoint)
+{
+	char *mounts = file_read("/proc/self/mounts"), needle[4200];
+	bool found;
+
+	cr_assert(mounts);
+	snprintf(needle, sizeof(needle), " %s ", mountpoint);
+	found = strstr(mounts, needle) != NULL;
+	free(mounts);
+	return found;
+}
+
+/* The CLI end to end: `cgproc run --fuse` with a private cgprocfs, nothing left behind. */
+Test(cgprocfs, cgproc_run_fuse_end_to_end)
+{
+	char cmd[12288], mnt[4096] = "";
+	char *out = NULL;
+	const char *from;
+	int status;
+
+	harness_require_root();
+	harness_require(access("/bin/busybox", X_OK) == 0, "needs busybox-static");
+	/* stderr into stdout: --verbose names the private mountpoint there */
+	snprintf(cmd, sizeof(cmd),
+		 "CGPROC_CGPROCFS=%s %s run --fuse --verbose --memory 512M --cpus 0 -- "
+		 "/bin/busybox sh -c 'busybox free; echo @@; cat /proc/meminfo; echo @@; nproc; "
+		 "grep -c ^processor /proc/cpuinfo' 2>&1",
+		 build_path("tools/cgprocfs/cgprocfs"), build_path("tools/cgproc"));
+	status = harness_sh(cmd, &out, NULL);
+	cr_assert_eq(status, 0, "cgproc run --fuse: %#x\n%s", status, out);
+	cr_expect_eq(field_after(out, "Mem:"), limit_kb_of("536870912"), "%s", out);
+	cr_expect_eq(field_after(out, "MemTotal:"), limit_kb_of("536870912"), "%s", out);
+	cr_expect(strstr(out, "@@\n1\n1\n"), "nproc and cpuinfo: %s", out);
+	/* the private instance is gone, mount and directory */
+	from = strstr(out, "cgprocfs files from ");
+	cr_assert(from, "%s", out);
+	sscanf(from + strlen("cgprocfs files from "), "%4095s", mnt);
+	if (strcmp(mnt, "/var/lib/cgproc") != 0) {
+		cr_expect(!is_mounted(mnt), "%s left mounted", mnt);
+		cr_expect_neq(access(mnt, F_OK), 0, "%s left behind", mnt);
+	}
+	free(out);
+}
+
+/* A container-like reader (own pid and cgroup namespaces, in a sub-cgroup of the container's
+ * cgroup): the daemon resolves it from the host side to the namespace root, under seccomp. */
+Test(cgprocfs, namespaced_reader_gets_its_namespace_root)
+{
+	char path[4096], sub[512];
+	int out[2], status;
+	pid_t pid;
+	char *text;
+
+	fs_start();
+	cg_make(0, "268435456");
+	snprintf(path, sizeof(path), "%s/proc/meminfo", rf.mountpoint);
+	cr_assert_eq(pipe(out), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		pid_t inner;
+
+		dup2(out[1], STDOUT_FILENO);
+		if (testcg_attach(&cgs[0], getpid()) < 0 ||
+		    unshare(CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
+			_exit(124);
+		inner = fork();
+		if (inner == 0) {
+			/* a nested service cgroup inside the "container" must not shrink it */
+			for (int i = 0; i < cgs[0].n; i++) {
+				if (strcmp(cgs[0].ctrl[i], "memory") != 0)
+					continue;
+				snprintf(sub, sizeof(sub), "%s/service", cgs[0].dir[i]);
+				if (mkdir(sub, 0755) == 0) {
+					char procs[600];
+					FILE *f;
+
+					snprintf(procs, sizeof(procs), "%s/cgroup.procs", sub);
+					f = fopen(procs, "we");
+					if (f) {
+						fprintf(f, "%d\n", (int)getpid());
+						fclose(f);
+					}
+				}
+			}
+			execl("/bin/cat", "cat", path, NULL);
+			_exit(127);
+		}
+		waitpid(inner, &status, 0);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
+	}
+	close(out[1]);
+	text = read_all_fd(out[0]);
+	close(out[0]);
+	waitpid(pid, &status, 0);
+	for (int i = 0; i < cgs[0].n; i++) {
+		snprintf(sub, sizeof(sub), "%s/service", cgs[0].dir[i]);
+		rmdir(sub);
+	}
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader: %#x", status);
+	cr_expect_eq(field_after(text, "MemTotal:"), limit_kb_of("268435456"), "%s", text);
+	cr_assert_eq(kill(rf.daemon, 0), 0, "daemon died (seccomp?)");
+	free(text);
+}
