@@ -735,6 +735,116 @@ Test(faults, cgprocd_rundir_full)
 	free(out);
 }
 
+/* ---- a broken sampler table under the shim ------------------------------------------------- */
+
+struct table_fault {
+	char dir[256];
+	int kind; /* 0 garbage, 1 truncated real table, 2 empty file, 3 directory, 4 valid */
+};
+
+/* Host load averages (the first three fields of /proc/loadavg) now. */
+static void host_load(char *out, size_t size)
+{
+	char buf[256] = "";
+	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+		buf[n > 0 ? n : 0] = 0;
+		close(fd);
+	}
+	snprintf(out, size, "%.*s", (int)strcspn(buf, "/") - 2, buf);
+}
+
+static void table_case(const char *name, int kind)
+{
+	struct table_fault t = {.kind = kind};
+	char envdir[300], *env[] = {envdir, NULL}, *actions[] = {"cat:/proc/loadavg", NULL};
+	char before[128], after[128], path[400], *out, *text;
+	struct probe_opts o = {.cg = &cg, .shim = true, .env = env};
+
+	snprintf(t.dir, sizeof(t.dir), "/tmp/cgproc-table-fault-%d", (int)getpid());
+	mkdir(t.dir, 0755);
+	snprintf(path, sizeof(path), "%s/table", t.dir);
+	if (kind == 0) {
+		char junk[8192];
+
+		for (size_t i = 0; i < sizeof(junk); i++)
+			junk[i] = (char)(i * 131 + 7);
+		cr_assert_eq(write_text(path, junk, sizeof(junk)), 0);
+	} else if (kind == 1 || kind == 4) {
+		char cmd[1024];
+
+		harness_require(access(build_path("tools/cgprocd"), X_OK) == 0, "no cgprocd");
+		snprintf(cmd, sizeof(cmd),
+			 "'%s' --once --rundir '%s' >/dev/null 2>&1 && truncate -s %s '%s'",
+			 build_path("tools/cgprocd"), t.dir, kind == 1 ? "-1000" : "+0", path);
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+	} else if (kind == 2) {
+		cr_assert_eq(write_text(path, "", 0), 0);
+	} else {
+		cr_assert_eq(mkdir(path, 0755), 0);
+	}
+	snprintf(envdir, sizeof(envdir), "CGPROC_RUNDIR=%s", t.dir);
+	host_load(before, sizeof(before));
+	cr_assert_eq(probe_run(&o, actions, &out), 0, "%s", out);
+	host_load(after, sizeof(after));
+	{
+		char cmd[400];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t.dir);
+		(void)system(cmd);
+	}
+	text = probe_section(out, "cat /proc/loadavg", 0);
+	cr_assert_not_null(text, "%s", out);
+	cr_log_info("FAULT sampler table %s (CGPROC_RUNDIR): loadavg \"%.*s\" errno=%lld (host "
+		    "\"%s\")",
+		    name, (int)strcspn(text, "\n"), text,
+		    probe_field(out, "cat /proc/loadavg", 0, "errno"), before);
+	cr_assert_eq(probe_field(out, "cat /proc/loadavg", 0, "errno"), SENTINEL, "%s", out);
+	if (kind == 4) {
+		/* The control: a fresh valid table is used (the test cgroup was idle when it was
+		 * sampled), so the broken ones below prove something. */
+		cr_assert(strncmp(text, "0.00 0.00 0.00 ", 15) == 0, "valid table not used: %s",
+			  text);
+		free(text);
+		free(out);
+		return;
+	}
+	/* No table: the host's averages. */
+	cr_assert(strncmp(text, before, strlen(before)) == 0 ||
+			  strncmp(text, after, strlen(after)) == 0,
+		  "%s: %s is not the host's (%s / %s)", name, text, before, after);
+	free(text);
+	free(out);
+}
+
+Test(faults, table_valid_control)
+{
+	table_case("valid (control)", 4);
+}
+
+Test(faults, table_garbage)
+{
+	table_case("of garbage", 0);
+}
+
+Test(faults, table_truncated)
+{
+	table_case("truncated by 1000 bytes", 1);
+}
+
+Test(faults, table_empty)
+{
+	table_case("empty", 2);
+}
+
+Test(faults, table_directory)
+{
+	table_case("a directory", 3);
+}
+
 #ifdef HAVE_CGPROCFS
 /* ---- the same faults under cgprocfs --------------------------------------------------------- */
 
