@@ -606,3 +606,69 @@ Test(cgprocd, survives_churn, .init = setup, .fini = teardown, .timeout = 120)
 	cr_assert(strstr(slurp(log), "pass=20 "), "fewer than 20 passes during the churn");
 	cr_assert_null(strstr(slurp(log), "cannot write"), "log: %s", slurp(log));
 }
+
+/* /proc/loadavg as a process under the shim reads it in @cg, with the table in rundir. */
+static void shim_loadavg(const struct testcg *cg, double *ret_load1, unsigned long *ret_total)
+{
+	char cmd[4096], *out = NULL, *err = NULL;
+	size_t len = 0;
+	unsigned long running;
+	int st;
+
+	len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "for d in");
+	for (int i = 0; i < cg->n; i++)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " '%s'", cg->dir[i]);
+	snprintf(cmd + len, sizeof(cmd) - len,
+		 "; do echo $$ > \"$d/cgroup.procs\" || exit 9; done;"
+		 " CGPROC_RUNDIR='%s' LD_PRELOAD='%s' exec cat /proc/loadavg",
+		 rundir, build_path("preload/libcgproc.so"));
+	st = harness_sh(cmd, &out, &err);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", err);
+	cr_assert_eq(sscanf(out, "%lf %*f %*f %lu/%lu", ret_load1, &running, ret_total), 3, "%s",
+		     out);
+	free(out);
+	free(err);
+}
+
+static unsigned long host_threads(void)
+{
+	unsigned long running, total;
+	FILE *f = fopen("/proc/loadavg", "re");
+
+	cr_assert(f);
+	cr_assert_eq(fscanf(f, "%*f %*f %*f %lu/%lu", &running, &total), 2);
+	fclose(f);
+	return total;
+}
+
+/* The shim serves /proc/loadavg from the table: the cgroup's own averages and thread counts;
+ * with the daemon dead, the host's file again within 3 periods. */
+Test(cgprocd, shim_serves_the_table, .init = setup, .fini = teardown, .timeout = 150)
+{
+	static const char *const args[] = {"--interval", "1", NULL};
+	struct testcg *busy = cg_new();
+	unsigned long total;
+	struct cg_sample s;
+	double t0, l1 = 0;
+
+	spawn(busy, "while :; do :; done");
+	daemon_pid = daemon_start(args);
+	t0 = now_s();
+	while (lookup(busy, NULL, &s) != 0 || load1(&s) < 0.3) {
+		cr_assert(now_s() - t0 < 90, "the busy cgroup's load never reached 0.3: %d %.2f",
+			  lookup(busy, NULL, &s), load1(&s));
+		usleep(500000);
+	}
+	shim_loadavg(busy, &l1, &total);
+	/* the cgroup holds the spinner, the reader (and its shell): a handful of threads, where
+	 * the host has a hundred or more */
+	cr_expect_leq(total, 8, "threads of the machine: %lu (host: %lu)", total, host_threads());
+	cr_expect_gt(host_threads(), 20);
+	cr_expect_geq(l1, 0.2, "1-minute load under the shim: %.2f", l1);
+
+	harness_kill(daemon_pid);
+	daemon_pid = 0;
+	sleep(4); /* > 3 periods of 1 s: the table is stale */
+	shim_loadavg(busy, &l1, &total);
+	cr_expect_gt(total, 20, "a stale table must give the host's file (total %lu)", total);
+}

@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cgproc bench, the report: robust statistics over rounds, the targets with PASS/FAIL, the table
+ * a person reads at a glance, the same numbers as JSON, and a per-file bar chart via gnuplot.
+ * Nothing here measures; it only formats what bench.c collected.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgproc-config.h"
+#include "bench.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Linear interpolation between closest ranks; @v sorted. */
+static double quantile(const double *v, int n, double q)
+{
+	double pos = q * (n - 1);
+	int lo = (int)pos;
+
+	if (lo >= n - 1)
+		return v[n - 1];
+	return v[lo] + (pos - lo) * (v[lo + 1] - v[lo]);
+}
+
+void stat_summarize(const double *v, int n, struct stat_summary *ret)
+{
+	double *s, *dev;
+
+	memset(ret, 0, sizeof(*ret));
+	if (n <= 0) {
+		snprintf(ret->reason, sizeof(ret->reason), "no samples");
+		return;
+	}
+	s = malloc(sizeof(double) * (size_t)n * 2);
+	if (!s) {
+		snprintf(ret->reason, sizeof(ret->reason), "out of memory");
+		return;
+	}
+	dev = s + n;
+	memcpy(s, v, sizeof(double) * (size_t)n);
+	qsort(s, (size_t)n, sizeof(double), cmp_double);
+	ret->median = quantile(s, n, 0.5);
+	ret->p10 = quantile(s, n, 0.1);
+	ret->p90 = quantile(s, n, 0.9);
+	for (int i = 0; i < n; i++)
+		dev[i] = fabs(s[i] - ret->median);
+	qsort(dev, (size_t)n, sizeof(double), cmp_double);
+	ret->mad = quantile(dev, n, 0.5);
+	ret->ok = ret->median > 0;
+	if (!ret->ok)
+		snprintf(ret->reason, sizeof(ret->reason), "measured zero");
+	free(s);
+}
+
+static bool have(const struct cell *c)
+{
+	return c->active && c->s.ok;
+}
+
+/* ratio a/b of two medians, NAN when either is missing */
+static double ratio(const struct cell *a, const struct cell *b)
+{
+	if (!have(a) || !have(b))
+		return NAN;
+	return a->s.median / b->s.median;
+}
+
+static void target_set(struct target *t, const char *name, const char *rule, double value,
+		       double limit, bool lower_is_better)
+{
+	t->name = name;
+	t->rule = rule;
+	t->value = value;
+	t->limit = limit;
+	t->measured = !isnan(value);
+	t->pass = t->measured && (lower_is_better ? value <= limit : value >= limit);
+}
+
+/* Per-file targets are judged on the worst file. */
+static void target_files(const struct bench *b, struct target *t, const char *name,
+			 const char *rule, int num, int den, double limit, bool lower_is_better)
+{
+	double worst = NAN;
+	const char *which = NULL;
+	int missing = 0;
+
+	for (int i = 0; i < b->nfiles; i++) {
+		double r = ratio(&b->files[i].c[num], &b->files[i].c[den]);
+
+		if (isnan(r)) {
+			missing++;
+			continue;
+		}
+		if (isnan(worst) || (lower_is_better ? r > worst : r < worst)) {
+			worst = r;
+			which = b->files[i].name;
+		}
+	}
+	target_set(t, name, rule, worst, limit, lower_is_better);
+	if (which)
+		snprintf(t->detail, sizeof(t->detail), "worst: %s %.2fx%s", which, worst,
+			 missing ? " (some files n/a)" : "");
+}
+
+void bench_targets(struct bench *b)
+{
+	struct target *t = b->targets;
+	double v;
+
+	memset(b->targets, 0, sizeof(b->targets));
+	target_files(b, t++, "shim_vs_native", "shim <= 2x native", V_SHIM, V_NATIVE, 2.0, true);
+	target_files(b, t++, "shim_vs_lxcfs", "shim >= 15x faster than lxcfs", V_LXCFS, V_SHIM,
+		     15.0, false);
+	target_files(b, t++, "cgprocfs_vs_lxcfs", "cgprocfs >= 2x faster than lxcfs", V_LXCFS,
+		     V_FUSE, 2.0, false);
+	v = ratio(&b->nonvirtual.c[V_SHIM], &b->nonvirtual.c[V_NATIVE]);
+	target_set(t++, "nonvirtual_open", "non-virtual open within 5% of native", v, 1.05, true);
+	v = ratio(&b->exec.c[2], &b->exec.c[1]);
+	target_set(t++, "exec", "exec within 5% of an empty preloaded library", v, 1.05, true);
+	v = b->rss.ok ? (double)(b->rss.rss_kb[1] - b->rss.rss_kb[0]) : NAN;
+	target_set(t++, "rss", "RSS added per process <= 64 KiB", v, 64, true);
+	b->ntargets = (int)(t - b->targets);
+}
+
+/* ---- table ---------------------------------------------------------------------------------- */
+
+static const char *fmt_cell(const struct cell *c, char *out, size_t size)
+{
+	if (!have(c)) {
+		snprintf(out, size, "n/a");
+		return out;
+	}
+	/* spread: half the p10..p90 range, relative to the median */
+	snprintf(out, size, "%.1f ±%.0f%%", c->s.median,
+		 50.0 * (c->s.p90 - c->s.p10) / c->s.median);
+	return out;
+}
+
+static const char *fmt_ratio(double r, double limit, bool lower_is_better, char *out, size_t size)
+{
+	if (isnan(r))
+		snprintf(out, size, "n/a");
+	else
+		snprintf(out, size, "%.2fx %s", r,
+			 (lower_is_better ? r <= limit : r >= limit) ? "PASS" : "FAIL");
+	return out;
+}
+
+/* Right-align @s in @width terminal columns (printf counts bytes; "±" is two). */
+static void col(FILE *f, const char *s, int width)
+{
+	int chars = 0;
+
+	for (const char *p = s; *p; p++)
+		chars += ((unsigned char)*p & 0xc0) != 0x80;
+	fprintf(f, " %*s%s", width > chars ? width - chars : 0, "", s);
+}
+
+static const char *variant_label[_V_MAX] = {"native", "shim", "cgprocfs", "lxcfs"};
+
+void bench_print_table(const struct bench *b, FILE *f)
+{
+	char c0[32], c1[32], c2[32], c3[32], r0[32], r1[32], r2[32];
+	bool any_na = false;
+
+	fprintf(f,
+		"\ncgproc bench: open+read+close per call, us (median of %d rounds x %ld calls; "
+		"± = half the p10..p90 spread)\n",
+		b->rounds, b->iterations);
+	fprintf(f, "workers in cgroup %s (512 MiB, cpuset 0); host: %u CPUs\n\n", b->cgroup,
+		b->ncpus);
+	fprintf(f, "%-17s %13s %13s %10s %12s %13s %12s %13s\n", "file", "native", "shim",
+		"shim/nat", "lxcfs/shim", "cgprocfs", "lxcfs/cgpfs", "lxcfs");
+	fprintf(f, "%-17s %13s %13s %10s %12s %13s %12s %13s\n", "", "", "", "(<= 2)", "(>= 15)",
+		"", "(>= 2)", "");
+	for (int i = 0; i < b->nfiles; i++) {
+		const struct row *r = &b->files[i];
+
+		fprintf(f, "%-17s", r->name);
+		col(f, fmt_cell(&r->c[V_NATIVE], c0, sizeof(c0)), 13);
+		col(f, fmt_cell(&r->c[V_SHIM], c1, sizeof(c1)), 13);
+		col(f, fmt_ratio(ratio(&r->c[V_SHIM], &r->c[V_NATIVE]), 2, true, r0, sizeof(r0)),
+		    10);
+		col(f, fmt_ratio(ratio(&r->c[V_LXCFS], &r->c[V_SHIM]), 15, false, r1, sizeof(r1)),
+		    12);
+		col(f, fmt_cell(&r->c[V_FUSE], c2, sizeof(c2)), 13);
+		col(f, fmt_ratio(ratio(&r->c[V_LXCFS], &r->c[V_FUSE]), 2, false, r2, sizeof(r2)),
+		    12);
+		col(f, fmt_cell(&r->c[V_LXCFS], c3, sizeof(c3)), 13);
+		fputc('\n', f);
+		for (int v = 0; v < _V_MAX; v++)
+			any_na |= !have(&r->c[v]);
+	}
+	if (any_na) {
+		fprintf(f, "n/a:\n");
+		for (int i = 0; i < b->nfiles; i++)
+			for (int v = 0; v < _V_MAX; v++) {
+				const struct cell *c = &b->files[i].c[v];
+
+				if (have(c))
+					continue;
+				/* one line per distinct reason per variant */
+				bool dup = false;
+
+				for (int j = 0; j < i && !dup; j++)
+					dup = !have(&b->files[j].c[v]) &&
+					      strcmp(b->files[j].c[v].reason, c->reason) == 0;
+				if (!dup)
+					fprintf(f, "  %-8s %s\n", variant_label[v],
+						c->active ? c->s.reason : c->reason);
+			}
+	}
+
+	fprintf(f, "\n%-34s %13s %13s %10s\n", "libc calls, us per call", "native", "shim",
+		"shim/nat");
+	for (int i = 0; i < 3; i++) {
+		const struct row *r = &b->libc[i];
+		double x = ratio(&r->c[V_SHIM], &r->c[V_NATIVE]);
+
+		if (isnan(x))
+			snprintf(r0, sizeof(r0), "n/a");
+		else
+			snprintf(r0, sizeof(r0), "%.2fx", x);
+		fprintf(f, "%-34s", r->name);
+		col(f, fmt_cell(&r->c[V_NATIVE], c0, sizeof(c0)), 13);
+		col(f, fmt_cell(&r->c[V_SHIM], c1, sizeof(c1)), 13);
+		col(f, r0, 10);
+		fputc('\n', f);
+	}
+	{
+		const struct row *r = &b->nonvirtual;
+
+		fprintf(f, "%-34s", r->name);
+		col(f, fmt_cell(&r->c[V_NATIVE], c0, sizeof(c0)), 13);
+		col(f, fmt_cell(&r->c[V_SHIM], c1, sizeof(c1)), 13);
+		col(f, fmt_ratio(ratio(&r->c[V_SHIM], &r->c[V_NATIVE]), 1.05, true, r0, sizeof(r0)),
+		    10);
+		fputc('\n', f);
+		for (int v = 0; v <= V_SHIM; v++)
+			if (!have(&r->c[v]))
+				fprintf(f, "  n/a: %s\n",
+					r->c[v].active ? r->c[v].s.reason : r->c[v].reason);
+	}
+
+	fprintf(f, "\n%-34s %13s %13s %13s %10s\n", "fork+exec+wait /bin/true, us", "no preload",
+		"empty lib", "shim", "shim/empty");
+	fprintf(f, "%-34s", "");
+	col(f, fmt_cell(&b->exec.c[0], c0, sizeof(c0)), 13);
+	col(f, fmt_cell(&b->exec.c[1], c1, sizeof(c1)), 13);
+	col(f, fmt_cell(&b->exec.c[2], c2, sizeof(c2)), 13);
+	col(f, fmt_ratio(ratio(&b->exec.c[2], &b->exec.c[1]), 1.05, true, r0, sizeof(r0)), 10);
+	fputc('\n', f);
+	for (int v = 0; v < 3; v++)
+		if (!have(&b->exec.c[v]))
+			fprintf(f, "  n/a: %s\n",
+				b->exec.c[v].active ? b->exec.c[v].s.reason : b->exec.c[v].reason);
+
+	fprintf(f, "\nmemory added per process by the shim (paused worker, smaps_rollup): ");
+	if (b->rss.ok)
+		fprintf(f,
+			"Rss %+ld KiB, Pss %+ld KiB, Private_Dirty %+ld KiB, Anonymous %+ld KiB\n",
+			b->rss.rss_kb[1] - b->rss.rss_kb[0], b->rss.pss_kb[1] - b->rss.pss_kb[0],
+			b->rss.private_dirty_kb[1] - b->rss.private_dirty_kb[0],
+			b->rss.anon_kb[1] - b->rss.anon_kb[0]);
+	else
+		fprintf(f, "n/a (%s)\n", b->rss.reason);
+
+	fprintf(f, "\nsampler CPU per pass:\n");
+	{
+		const struct sampler_cost *s[2] = {&b->cgprocd_cost, &b->lxcfs_cost};
+		const char *lbl[2] = {"cgprocd --once", "lxcfs -l (load thread)"};
+
+		for (int i = 0; i < 2; i++) {
+			if (s[i]->ok)
+				fprintf(f,
+					"  %-24s %.2f ms for %u threads = %.2f ms per 1,000 "
+					"threads%s%s\n",
+					lbl[i], s[i]->cpu_ms_per_pass, s[i]->threads,
+					s[i]->per_1000_threads_ms, *s[i]->detail ? "; " : "",
+					s[i]->detail);
+			else
+				fprintf(f, "  %-24s n/a (%s)\n", lbl[i], s[i]->reason);
+		}
+	}
+
+	if (b->callgrind) {
+		fprintf(f, "\ncallgrind, instructions (Ir) per open+read+close in user space:\n");
+		fprintf(f, "%-17s %12s %12s %12s\n", "file", "native", "shim", "shim-native");
+		for (int i = 0; i < b->nfiles; i++) {
+			const struct row *r = &b->files[i];
+			char a[32] = "n/a", d[32] = "n/a", e[32] = "n/a";
+
+			if (r->ir[0] >= 0)
+				snprintf(a, sizeof(a), "%.0f", r->ir[0]);
+			if (r->ir[1] >= 0)
+				snprintf(d, sizeof(d), "%.0f", r->ir[1]);
+			if (r->ir[0] >= 0 && r->ir[1] >= 0)
+				snprintf(e, sizeof(e), "%+.0f", r->ir[1] - r->ir[0]);
+			fprintf(f, "%-17s %12s %12s %12s\n", r->name, a, d, e);
+		}
+	}
+
+	fprintf(f, "\ntargets:\n");
+	for (int i = 0; i < b->ntargets; i++) {
+		const struct target *t = &b->targets[i];
+
+		fprintf(f, "  [%s] %-46s",
+			!t->measured ? "n/a "
+			: t->pass    ? "PASS"
+				     : "FAIL",
+			t->rule);
+		if (t->measured && strcmp(t->name, "rss") == 0)
+			fprintf(f, " %+.0f KiB\n", t->value);
+		else if (t->measured)
+			fprintf(f, " %.2fx%s%s\n", t->value, *t->detail ? "  " : "", t->detail);
+		else
+			fprintf(f, " not measured\n");
+	}
+	fprintf(f, "\n");
+}
+
+/* ---- JSON ----------------------------------------------------------------------------------- */
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+	if (isnan(v) || isinf(v))
+		fprintf(f, "null");
+	else
+		fprintf(f, "%.4f", v);
+}
+
+static void json_cell(FILE *f, const char *key, const struct cell *c)
+{
+	fprintf(f, "\"%s\": {", key);
+	if (!have(c)) {
+		fprintf(f, "\"status\": \"n/a\", \"reason\": ");
+		json_str(f, c->active ? c->s.reason : c->reason);
+		fprintf(f, "}");
+		return;
+	}
+	fprintf(f, "\"status\": \"ok\", \"median_us\": ");
+	json_num(f, c->s.median);
+	fprintf(f, ", \"p10_us\": ");
+	json_num(f, c->s.p10);
+	fprintf(f, ", \"p90_us\": ");
+	json_num(f, c->s.p90);
+	fprintf(f, ", \"mad_us\": ");
+	json_num(f, c->s.mad);
+	fprintf(f, ", \"rounds_us\": [");
+	for (int i = 0; i < c->n; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		json_num(f, c->samples[i]);
+	}
+	fprintf(f, "]}");
+}
+
+static void json_component(FILE *f, const char *key, const struct component *c, bool last)
+{
+	fprintf(f, "    \"%s\": {\"status\": \"%s\", ", key, c->ok ? "ok" : "n/a");
+	if (c->ok) {
+		fprintf(f, "\"path\": ");
+		json_str(f, c->path);
+	} else {
+		fprintf(f, "\"reason\": ");
+		json_str(f, c->reason);
+	}
+	fprintf(f, "}%s\n", last ? "" : ",");
+}
+
+static void json_row(FILE *f, const struct row *r, const char *const keys[], int nkeys, bool last)
+{
+	fprintf(f, "    {\"name\": ");
+	json_str(f, r->name);
+	fprintf(f, ", \"path\": ");
+	json_str(f, r->path);
+	for (int v = 0; v < nkeys; v++) {
+		fprintf(f, ",\n     ");
+		json_cell(f, keys[v], &r->c[v]);
+	}
+	if (r->ir[0] >= 0 || r->ir[1] >= 0) {
+		fprintf(f, ",\n     \"callgrind_ir_per_call\": {\"native\": ");
+		json_num(f, r->ir[0] >= 0 ? r->ir[0] : NAN);
+		fprintf(f, ", \"shim\": ");
+		json_num(f, r->ir[1] >= 0 ? r->ir[1] : NAN);
+		fprintf(f, "}");
+	}
+	fprintf(f, "}%s\n", last ? "" : ",");
+}
+
+static void json_sampler(FILE *f, const char *key, const struct sampler_cost *s, bool last)
+{
+	fprintf(f, "    \"%s\": {\"status\": \"%s\"", key, s->ok ? "ok" : "n/a");
+	if (s->ok) {
+		fprintf(f, ", \"cpu_ms_per_pass\": ");
+		json_num(f, s->cpu_ms_per_pass);
+		fprintf(f, ", \"threads\": %u, \"cpu_ms_per_1000_threads\": ", s->threads);
+		json_num(f, s->per_1000_threads_ms);
+		fprintf(f, ", \"detail\": ");
+		json_str(f, s->detail);
+	} else {
+		fprintf(f, ", \"reason\": ");
+		json_str(f, s->reason);
+	}
+	fprintf(f, "}%s\n", last ? "" : ",");
+}
+
+int bench_write_json(const struct bench *b, const char *path)
+{
+	static const char *const file_keys[] = {"native", "shim", "cgprocfs", "lxcfs"};
+	static const char *const exec_keys[] = {"no_preload", "empty_library", "shim"};
+	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "{\n  \"cgproc_version\": \"%s\",\n  \"unit\": \"us per call\",\n",
+		CGPROC_VERSION);
+	fprintf(f, "  \"iterations\": %ld,\n  \"exec_iterations\": %ld,\n  \"rounds\": %d,\n",
+		b->iterations, b->exec_iterations, b->rounds);
+	fprintf(f, "  \"host_cpus\": %u,\n  \"cgroup\": ", b->ncpus);
+	json_str(f, b->cgroup);
+	fprintf(f, ",\n  \"components\": {\n");
+	json_component(f, "shim", &b->shim, false);
+	json_component(f, "empty_library", &b->empty, false);
+	json_component(f, "cgprocfs", &b->cgprocfs, false);
+	json_component(f, "lxcfs", &b->lxcfs, false);
+	json_component(f, "cgprocd", &b->cgprocd, false);
+	json_component(f, "valgrind", &b->valgrind, true);
+	fprintf(f, "  },\n  \"files\": [\n");
+	for (int i = 0; i < b->nfiles; i++)
+		json_row(f, &b->files[i], file_keys, _V_MAX, i == b->nfiles - 1);
+	fprintf(f, "  ],\n  \"libc\": [\n");
+	for (int i = 0; i < 3; i++)
+		json_row(f, &b->libc[i], file_keys, 2, false);
+	json_row(f, &b->nonvirtual, file_keys, 2, true);
+	fprintf(f, "  ],\n  \"exec\": [\n");
+	json_row(f, &b->exec, exec_keys, 3, true);
+	fprintf(f, "  ],\n  \"rss_added\": {");
+	if (b->rss.ok)
+		fprintf(f,
+			"\"status\": \"ok\", \"rss_kib\": %ld, \"pss_kib\": %ld, "
+			"\"private_dirty_kib\": %ld, \"anonymous_kib\": %ld, "
+			"\"native_rss_kib\": %ld, \"shim_rss_kib\": %ld}",
+			b->rss.rss_kb[1] - b->rss.rss_kb[0], b->rss.pss_kb[1] - b->rss.pss_kb[0],
+			b->rss.private_dirty_kb[1] - b->rss.private_dirty_kb[0],
+			b->rss.anon_kb[1] - b->rss.anon_kb[0], b->rss.rss_kb[0], b->rss.rss_kb[1]);
+	else {
+		fprintf(f, "\"status\": \"n/a\", \"reason\": ");
+		json_str(f, b->rss.reason);
+		fprintf(f, "}");
+	}
+	fprintf(f, ",\n  \"sampler\": {\n");
+	json_sampler(f, "cgprocd", &b->cgprocd_cost, false);
+	json_sampler(f, "lxcfs_loadavg", &b->lxcfs_cost, true);
+	fprintf(f, "  },\n  \"targets\": [\n");
+	for (int i = 0; i < b->ntargets; i++) {
+		const struct target *t = &b->targets[i];
+
+		fprintf(f, "    {\"name\": \"%s\", \"rule\": ", t->name);
+		json_str(f, t->rule);
+		fprintf(f, ", \"status\": \"%s\", \"value\": ",
+			!t->measured ? "n/a"
+			: t->pass    ? "pass"
+				     : "fail");
+		json_num(f, t->measured ? t->value : NAN);
+		fprintf(f, ", \"limit\": ");
+		json_num(f, t->limit);
+		fprintf(f, ", \"detail\": ");
+		json_str(f, t->detail);
+		fprintf(f, "}%s\n", i == b->ntargets - 1 ? "" : ",");
+	}
+	fprintf(f, "  ]\n}\n");
+	if (fflush(f) != 0 || ferror(f))
+		r = -EIO;
+	if (f != stdout && fclose(f) != 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+/* ---- plot ----------------------------------------------------------------------------------- */
+
+bool bench_gnuplot(char *out, size_t size)
+{
+	const char *path = getenv("PATH");
+	char dirs[4096], *save = NULL;
+
+	snprintf(dirs, sizeof(dirs), "%s", path && *path ? path : "/usr/bin:/bin");
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(out, size, "%s/gnuplot", d);
+		if (access(out, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+int bench_plot(const struct bench *b, const char *path, char *why, size_t why_size)
+{
+	char gp[4096], dat[] = "/tmp/cgproc-bench-plot-XXXXXX";
+	char script[] = "/tmp/cgproc-bench-gp-XXXXXX";
+	int dfd, sfd, status;
+	FILE *d, *s;
+	pid_t pid;
+
+	if (!bench_gnuplot(gp, sizeof(gp))) {
+		snprintf(why, why_size, "gnuplot not found in PATH (install gnuplot-nox)");
+		return -ENOENT;
+	}
+	dfd = mkstemp(dat);
+	if (dfd < 0) {
+		snprintf(why, why_size, "mkstemp: %s", strerror(errno));
+		return -errno;
+	}
+	sfd = mkstemp(script);
+	if (sfd < 0) {
+		snprintf(why, why_size, "mkstemp: %s", strerror(errno));
+		close(dfd);
+		unlink(dat);
+		return -errno;
+	}
+	d = fdopen(dfd, "w");
+	s = fdopen(sfd, "w");
+	if (!d || !s) {
+		snprintf(why, why_size, "fdopen: %s", strerror(errno));
+		if (d)
+			fclose(d);
+		else
+			close(dfd);
+		if (s)
+			fclose(s);
+		else
+			close(sfd);
+		unlink(dat);
+		unlink(script);
+		return -EIO;
+	}
+	fprintf(d, "file native shim cgprocfs lxcfs\n");
+	for (int i = 0; i < b->nfiles; i++) {
+		fprintf(d, "%s", b->files[i].name);
+		for (int v = 0; v < _V_MAX; v++) {
+			const struct cell *c = &b->files[i].c[v];
+
+			if (have(c))
+				fprintf(d, " %.3f", c->s.median);
+			else
+				fprintf(d, " NaN");
+		}
+		fprintf(d, "\n");
+	}
+	fclose(d);
+	fprintf(s, "set terminal pngcairo size 1400,700 font 'sans,10'\n");
+	fprintf(s, "set output '%s'\n", path);
+	fprintf(s,
+		"set title 'cgproc bench: open+read+close per call (median of %d rounds x %ld "
+		"calls), log scale'\n",
+		b->rounds, b->iterations);
+	fprintf(s, "set ylabel 'microseconds per call'\nset logscale y\nset grid ytics\n");
+	fprintf(s, "set style data histograms\nset style histogram clustered gap 1\n");
+	fprintf(s, "set style fill solid 0.85 border -1\nset boxwidth 0.9\n");
+	fprintf(s, "set xtics rotate by -35 scale 0\nset key top left\nset yrange [1:*]\n");
+	fprintf(s, "set datafile missing 'NaN'\n");
+	{
+		static const char *const colors[_V_MAX] = {"#4c72b0", "#55a868", "#c44e52",
+							   "#8172b2"};
+		bool first = true;
+
+		/* one bar per variant that has at least one number (gnuplot warns on empty ones) */
+		fprintf(s, "plot ");
+		for (int v = 0; v < _V_MAX; v++) {
+			bool any = false;
+
+			for (int i = 0; i < b->nfiles; i++)
+				any |= have(&b->files[i].c[v]);
+			if (!any)
+				continue;
+			fprintf(s, "%s'%s' using %d%s title columnheader(%d) lc rgb '%s'",
+				first ? "" : ", ", dat, v + 2, first ? ":xtic(1)" : "", v + 2,
+				colors[v]);
+			first = false;
+		}
+		fprintf(s, "\n");
+	}
+	fclose(s);
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = {gp, script, NULL};
+
+		execv(gp, argv);
+		_exit(127);
+	}
+	status = -1;
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	unlink(dat);
+	unlink(script);
+	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(why, why_size, "gnuplot failed (status %d)", status);
+		return -EIO;
+	}
+	return 0;
+}

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The bench worker: a hidden mode of the cgproc binary (`cgproc bench --worker`), exec'd by the
+ * bench inside the limited cgroup, with or without LD_PRELOAD=libcgproc.so. It runs the timed
+ * loops and answers on a pipe; it never reads a virtual file other than the one it was told to,
+ * so a worker with the shim and one without do exactly the same calls.
+ *
+ * The loops call open/read/close/sysconf/... through libc so that the shim, when preloaded,
+ * interposes them. bench_open_loop() is not inlined and has a stable symbol name: `cgproc bench
+ * --callgrind` counts instructions inside it only (--toggle-collect).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define WARMUP_MAX 20
+
+static char iobuf[64 * 1024];
+
+int64_t bench_open_loop(const char *path, long n);
+int64_t bench_open_warm(const char *path, long n);
+
+static inline int open_read_close(const char *path)
+{
+	ssize_t r;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = read(fd, iobuf, sizeof(iobuf));
+	e = errno;
+	close(fd);
+	return r < 0 ? -e : 0;
+}
+
+/* The measured loop; its own symbol so that callgrind can count only this. */
+__attribute__((noinline, used)) int64_t bench_open_loop(const char *path, long n)
+{
+	for (long i = 0; i < n; i++) {
+		int r = open_read_close(path);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Same work, different symbol: the warm-up that callgrind must not count. */
+__attribute__((noinline, used)) int64_t bench_open_warm(const char *path, long n)
+{
+	for (long i = 0; i < n; i++) {
+		int r = open_read_close(path);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static long warmup_count(long n)
+{
+	return n < WARMUP_MAX ? n : WARMUP_MAX;
+}
+
+static int64_t time_open(const char *path, long n)
+{
+	int64_t t0, r;
+
+	r = bench_open_warm(path, warmup_count(n));
+	if (r < 0)
+		return r;
+	t0 = now_ns();
+	r = bench_open_loop(path, n);
+	if (r < 0)
+		return r;
+	return now_ns() - t0;
+}
+
+/* A sink the compiler cannot prove unused, so the libc calls stay in the loop. */
+static volatile long sink;
+
+static int64_t time_libc(const char *what, long n)
+{
+	int64_t t0;
+	struct sysinfo si;
+	int which;
+
+	if (strcmp(what, "sysconf") == 0)
+		which = 0;
+	else if (strcmp(what, "sysinfo") == 0)
+		which = 1;
+	else if (strcmp(what, "nprocs") == 0)
+		which = 2;
+	else
+		return -EINVAL;
+	for (int pass = 0; pass < 2; pass++) {
+		long count = pass == 0 ? warmup_count(n) : n;
+
+		t0 = now_ns();
+		for (long i = 0; i < count; i++) {
+			switch (which) {
+			case 0:
+				sink = sysconf(_SC_NPROCESSORS_ONLN);
+				break;
+			case 1:
+				if (sysinfo(&si) < 0)
+					return -errno;
+				sink = (long)si.totalram;
+				break;
+			default:
+				sink = get_nprocs();
+				break;
+			}
+		}
+	}
+	return now_ns() - t0;
+}
+
+/* N x fork + execve("/bin/true") + wait, with LD_PRELOAD=@lib or no preload at all. */
+static int64_t time_exec(const char *lib, long n)
+{
+	char preload[4200];
+	char *argv[] = {"true", NULL};
+	char *envp[3] = {"PATH=/usr/bin:/bin", NULL, NULL};
+	int64_t t0 = 0;
+
+	if (strcmp(lib, "-") != 0) {
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", lib);
+		envp[1] = preload;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		long count = pass == 0 ? (n < 3 ? n : 3) : n;
+
+		t0 = now_ns();
+		for (long i = 0; i < count; i++) {
+			int status;
+			pid_t pid = fork();
+
+			if (pid < 0)
+				return -errno;
+			if (pid == 0) {
+				execve("/bin/true", argv, envp);
+				_exit(127);
+			}
+			while (waitpid(pid, &status, 0) < 0)
+				if (errno != EINTR)
+					return -errno;
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				return -ECHILD;
+		}
+	}
+	return now_ns() - t0;
+}
+
+static void *sleeper(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char c;
+
+	/* Blocks until the worker exits (nobody ever writes to this pipe). */
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static int64_t start_threads(long k)
+{
+	static int block[2] = {-1, -1};
+	pthread_attr_t attr;
+	int r = 0;
+
+	if (block[0] < 0 && pipe2(block, O_CLOEXEC) < 0)
+		return -errno;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (long i = 0; i < k; i++) {
+		pthread_t t;
+
+		r = pthread_create(&t, &attr, sleeper, (void *)(intptr_t)block[0]);
+		if (r) {
+			r = -r;
+			break;
+		}
+	}
+	pthread_attr_destroy(&attr);
+	return r;
+}
+
+static int64_t run_command(char *line)
+{
+	char *save = NULL, *verb, *arg, *count;
+	long n;
+
+	verb = strtok_r(line, " \n", &save);
+	if (!verb)
+		return -EINVAL;
+	if (strcmp(verb, "quit") == 0)
+		exit(0);
+	arg = strtok_r(NULL, " \n", &save);
+	count = strtok_r(NULL, " \n", &save);
+	if (!arg)
+		return -EINVAL;
+	if (!count) { /* one-argument verbs: sysconf N, threads K */
+		count = arg;
+		arg = NULL;
+	}
+	n = strtol(count, NULL, 10);
+	if (n <= 0)
+		return -EINVAL;
+	if (strcmp(verb, "open") == 0 && arg)
+		return time_open(arg, n);
+	if (strcmp(verb, "exec") == 0 && arg)
+		return time_exec(arg, n);
+	if (strcmp(verb, "threads") == 0 && !arg)
+		return start_threads(n);
+	if (!arg)
+		return time_libc(verb, n);
+	return -EINVAL;
+}
+
+/* `--worker --once N PATH...`: one warm-up and one timed loop per path, ns per line. */
+static int run_once(int argc, char **argv)
+{
+	long n;
+
+	if (argc < 4)
+		return 2;
+	n = strtol(argv[2], NULL, 10);
+	if (n <= 0)
+		return 2;
+	for (int i = 3; i < argc; i++)
+		printf("%lld\n", (long long)time_open(argv[i], n));
+	return 0;
+}
+
+int bench_worker_main(int argc, char **argv)
+{
+	char line[4352];
+	FILE *in;
+
+	if (argc >= 2 && strcmp(argv[1], "--once") == 0)
+		return run_once(argc, argv);
+	in = fdopen(0, "r");
+	if (!in)
+		return 1;
+	while (fgets(line, sizeof(line), in)) {
+		char out[32];
+		int len = snprintf(out, sizeof(out), "%lld\n", (long long)run_command(line));
+
+		if (write(1, out, (size_t)len) != len)
+			return 1;
+	}
+	return 0;
+}
