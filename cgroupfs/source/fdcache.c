@@ -130,7 +130,7 @@ static int fd_move_high(int fd, int min_fd, struct stat *st)
 
 /* Under the writer claim: drop what @s keeps, open @relpath, keep it high, read it. */
 static int slot_fill(const struct cg_src *src, struct src_fdslot *s, unsigned gen,
-		     const char *relpath, char *buf, size_t size, size_t *ret_len)
+		     const char *relpath, bool beneath, char *buf, size_t size, size_t *ret_len)
 {
 	struct stat st;
 	int fd, hi, r;
@@ -140,9 +140,10 @@ static int slot_fill(const struct cg_src *src, struct src_fdslot *s, unsigned ge
 	s->fd = -1;
 	s->err = 0;
 	s->gen = 0;
-	fd = openat(src->rootfd, relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = beneath ? src_open_beneath(src, relpath, O_RDONLY)
+		     : openat(src->rootfd, relpath, SRC_OPEN_FLAGS);
 	if (fd < 0) {
-		r = -errno;
+		r = beneath ? fd : -errno;
 		if (r == -ENOENT || r == -ENOTDIR) {
 			/* remembered: optional cgroup files are asked for on every render */
 			s->err = r;
@@ -163,8 +164,8 @@ static int slot_fill(const struct cg_src *src, struct src_fdslot *s, unsigned ge
 }
 
 /* src_read() through the cache; -EAGAIN: read it the ordinary way. */
-int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
-		     size_t *ret_len)
+static int fdcache_read(const struct cg_src *src, const char *relpath, bool beneath, char *buf,
+			size_t size, size_t *ret_len)
 {
 	struct src_fdcache *c = src->fds;
 	struct src_fdslot *victim = NULL;
@@ -201,9 +202,21 @@ int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, s
 		victim = &c->slot[h % SRC_FDCACHE_SLOTS]; /* all taken: the home slot */
 	if (!writer_claim(victim))
 		return -EAGAIN;
-	r = slot_fill(src, victim, gen, relpath, buf, size, ret_len);
+	r = slot_fill(src, victim, gen, relpath, beneath, buf, size, ret_len);
 	writer_release(victim);
 	return r;
+}
+
+int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		     size_t *ret_len)
+{
+	return fdcache_read(src, relpath, false, buf, size, ret_len);
+}
+
+int src_fdcache_read_beneath(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+			     size_t *ret_len)
+{
+	return fdcache_read(src, relpath, true, buf, size, ret_len);
 }
 
 int src_fdcache_root_hold(struct src_fdcache *c)
