@@ -15,6 +15,15 @@
 
 #include "source.h"
 
+/* One record of the getdents64(2) buffer (called through syscall(2), as glibc names no type). */
+struct src_dirent64 {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
 /*
  * fstatat()/fstat() through syscall(2). glibc 2.33 turned fstatat and fstat into new versioned
  * symbols (fstatat64@GLIBC_2.33); the core is linked into the preload shim, which must load on

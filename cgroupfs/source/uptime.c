@@ -107,13 +107,7 @@ static void walk_dir(struct walk *w, int dirfd, unsigned depth)
 		if (n <= 0)
 			return;
 		for (long off = 0; off < n;) {
-			struct {
-				uint64_t ino;
-				int64_t off;
-				unsigned short reclen;
-				unsigned char type;
-				char name[];
-			} *d = (void *)(dents + off);
+			struct src_dirent64 *d = (void *)(dents + off);
 			int sub;
 
 			off += d->reclen;
