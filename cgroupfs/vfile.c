@@ -97,6 +97,23 @@ static int mem_view_read(const struct vfile_req *req, struct span host_meminfo,
 	return mem_view_compute(&host, &mem, ret);
 }
 
+/* The host's /proc/meminfo (kept in @a while @ret_host is used) and the memory view. */
+static int mem_view_load(const struct vfile_req *req, struct arena *a, struct span *ret_host,
+			 struct mem_view *ret)
+{
+	struct span host;
+	int r;
+
+	r = arena_read(req, a, "proc/meminfo", &host);
+	if (r < 0)
+		return r;
+	r = mem_view_read(req, host, ret);
+	if (r < 0)
+		return r;
+	*ret_host = host;
+	return 0;
+}
+
 /* CPU inputs; @a supplies v1's per-CPU usage (kept in the arena while @ret is used). NULL @a:
  * the limits only (no CPU time). */
 static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu *ret,
@@ -142,10 +159,7 @@ static int render_meminfo(const struct vfile_req *req, struct buf *out)
 	struct span host;
 	int r;
 
-	r = arena_read(req, &a, "proc/meminfo", &host);
-	if (r < 0)
-		return r;
-	r = mem_view_read(req, host, &v);
+	r = mem_view_load(req, &a, &host, &v);
 	if (r < 0)
 		return r;
 	return out_result(meminfo_render(host, &v, out), out);
@@ -158,10 +172,7 @@ static int render_swaps(const struct vfile_req *req, struct buf *out)
 	struct span host;
 	int r;
 
-	r = arena_read(req, &a, "proc/meminfo", &host);
-	if (r < 0)
-		return r;
-	r = mem_view_read(req, host, &v);
+	r = mem_view_load(req, &a, &host, &v);
 	if (r < 0)
 		return r;
 	return out_result(swaps_render(&v, out), out);
@@ -253,7 +264,7 @@ static uint64_t idle_cs(uint64_t up_cs, const struct cg_cpu *cpu, const struct c
 
 static int render_uptime(const struct vfile_req *req, struct buf *out)
 {
-	struct arena a = { NULL, 0 }; /* the totals only: no per-CPU split */
+	struct arena a = {NULL, 0}; /* the totals only: no per-CPU split */
 	struct cpuset view;
 	struct cg_cpu cpu;
 	uint64_t up, shift;
@@ -554,10 +565,7 @@ int vfile_sysinfo(const struct vfile_req *req, struct sysinfo *inout)
 		return -EINVAL;
 	if (req->config && !req->config->enabled)
 		return -ENODATA;
-	r = arena_read(req, &a, "proc/meminfo", &host);
-	if (r < 0)
-		return r;
-	r = mem_view_read(req, host, &v);
+	r = mem_view_load(req, &a, &host, &v);
 	if (r < 0)
 		return r;
 	r = clock_read(req, &up, &shift);

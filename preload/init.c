@@ -31,7 +31,12 @@
 extern void *dlsym(void *handle, const char *name) __attribute__((weak));
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
 /* In libc.so.6 since 2.2.5 (a forwarder to libpthread before 2.34): no new dependency. */
+/* Not under ASan (tools/run-sanitizers): its runtime defines an unversioned
+ * pthread_setcancelstate, and ld 2.40 then drops the versioned reference (a PLT entry without a
+ * relocation: the first call jumps into zeros). */
+#ifndef __SANITIZE_ADDRESS__
 __asm__(".symver pthread_setcancelstate,pthread_setcancelstate@GLIBC_2.2.5");
+#endif
 #define SHIM_RTLD_NEXT ((void *)-1L)
 
 int (*real_open)(const char *, int, ...);
@@ -50,6 +55,8 @@ off_t (*real_lseek)(int, off_t, int);
 off_t (*real_lseek64)(int, off_t, int);
 ssize_t (*real_pread)(int, void *, size_t, off_t);
 ssize_t (*real_pread64)(int, void *, size_t, off_t);
+ssize_t (*real_pread_chk)(int, void *, size_t, off_t, size_t);
+ssize_t (*real_pread64_chk)(int, void *, size_t, off_t, size_t);
 void (*real_rewind)(FILE *);
 int (*real_fseek)(FILE *, long, int);
 int (*real_fseeko)(FILE *, off_t, int);
@@ -93,6 +100,8 @@ static void resolve_all(void)
 	RESOLVE(real_lseek64, "lseek64");
 	RESOLVE(real_pread, "pread");
 	RESOLVE(real_pread64, "pread64");
+	RESOLVE(real_pread_chk, "__pread_chk");
+	RESOLVE(real_pread64_chk, "__pread64_chk");
 	RESOLVE(real_rewind, "rewind");
 	RESOLVE(real_fseek, "fseek");
 	RESOLVE(real_fseeko, "fseeko");
@@ -155,6 +164,18 @@ static void config_resolve_files(struct cgproc_config *cfg)
 			names[vf->id] = vf->name;
 	}
 	config_files_resolve(cfg, names, _VFILE_MAX);
+}
+
+/*
+ * For the rare call that reaches a wrapper before the constructor and cannot be answered with
+ * system calls (sysconf() keys other than the handful libc.c computes): the next definition,
+ * looked up on the spot. Another library's constructor is the usual caller (ELF init order):
+ * allocators and sanitizer runtimes size things with sysconf() there (ASan: _SC_SIGSTKSZ).
+ * dlsym of a symbol that exists allocates nothing (research/interposition.md 4.1).
+ */
+void *shim_next_early(const char *name)
+{
+	return dlsym ? dlsym(SHIM_RTLD_NEXT, name) : NULL;
 }
 
 __attribute__((constructor)) static void shim_init(void)

@@ -256,9 +256,17 @@ static long sysconf_early(int name)
 		if (RAW4(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, &rl) < 0)
 			return -1;
 		return rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
-	default:
+	default: {
+		/* _SC_SIGSTKSZ, _SC_ARG_MAX, _SC_GETPW_R_SIZE_MAX...: only libc knows. */
+		void *p = shim_next_early("sysconf");
+		long (*next)(int) = NULL;
+
+		memcpy(&next, &p, sizeof(p));
+		if (next && next != sysconf)
+			return next(name);
 		errno = EINVAL;
 		return -1;
+	}
 	}
 }
 

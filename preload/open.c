@@ -308,6 +308,33 @@ SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
 }
 
 /*
+ * _FORTIFY_SOURCE builds (Debian's packages) call these instead of pread/pread64 when the size
+ * is not a compile-time constant: the same rewind point. The bounds check is glibc's own; before
+ * the constructor an oversized request is cut to the buffer instead (the shim never aborts, and
+ * __chk_fail would be one more glibc-only import).
+ */
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+
+SHIM_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+	if (off == 0)
+		shim_rewind_hook(fd);
+	if (real_pread_chk)
+		return real_pread_chk(fd, buf, n, off, buflen);
+	return raw_errno(raw_pread(fd, buf, n < buflen ? n : buflen, off));
+}
+
+SHIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+	if (off == 0)
+		shim_rewind_hook(fd);
+	if (real_pread64_chk)
+		return real_pread64_chk(fd, buf, n, off, buflen);
+	return raw_errno(raw_pread(fd, buf, n < buflen ? n : buflen, off));
+}
+
+/*
  * stdio rewinds: refresh the fd first, then let stdio discard its buffer and seek. Before the
  * constructor (another library's constructor seeking a FILE) the seek is done with fsetpos(),
  * which is not interposed: SEEK_CUR from ftello(), SEEK_END from the file's size.

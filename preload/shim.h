@@ -39,6 +39,8 @@ extern off_t (*real_lseek)(int, off_t, int);
 extern off_t (*real_lseek64)(int, off_t, int);
 extern ssize_t (*real_pread)(int, void *, size_t, off_t);
 extern ssize_t (*real_pread64)(int, void *, size_t, off_t);
+extern ssize_t (*real_pread_chk)(int, void *, size_t, off_t, size_t);
+extern ssize_t (*real_pread64_chk)(int, void *, size_t, off_t, size_t);
 extern void (*real_rewind)(FILE *);
 extern int (*real_fseek)(FILE *, long, int);
 extern int (*real_fseeko)(FILE *, off_t, int);
@@ -85,6 +87,10 @@ struct shim_guard {
 };
 void shim_enter(struct shim_guard *g);
 void shim_leave(const struct shim_guard *g);
+
+/* The next definition of @name, for the few wrappers that must call it before the constructor
+ * (NULL when unknown). Not for use after the constructor: real_* are resolved then. */
+void *shim_next_early(const char *name);
 
 /* Debug log to the configured file (never stderr; off under AT_SECURE). */
 void shim_log(const char *what, const char *detail, long value);

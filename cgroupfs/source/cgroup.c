@@ -24,6 +24,7 @@ int cg_path_at(const struct cg_mounts *mounts, enum cg_controller c, const char 
 	       const char *file, char *out, size_t size)
 {
 	const char *root, *rel;
+	int r;
 
 	if ((unsigned)c >= _CG_MAX || !mounts->present[c])
 		return -ENODATA;
@@ -31,11 +32,15 @@ int cg_path_at(const struct cg_mounts *mounts, enum cg_controller c, const char 
 	if (!cg_path_below(cgpath, root))
 		return -EXDEV;
 	rel = strcmp(root, "/") == 0 ? cgpath : cgpath + strlen(root);
-	/* ".." components would leave the hierarchy: refuse them. */
-	for (const char *p = rel; (p = strstr(p, "..")); p += 2)
-		if ((p == rel || p[-1] == '/') && (p[2] == 0 || p[2] == '/'))
+	r = path_join(out, size, mounts->mount[c], rel, file);
+	if (r < 0)
+		return r;
+	/* ".." components would leave the hierarchy (in the cgroup path, the mount point from
+	 * mountinfo or the file name): refuse them. */
+	for (const char *p = out; (p = strstr(p, "..")); p += 2)
+		if ((p == out || p[-1] == '/') && (p[2] == 0 || p[2] == '/'))
 			return -EXDEV;
-	return path_join(out, size, mounts->mount[c], rel, file);
+	return 0;
 }
 
 int cg_read_at(const struct cg_src *src, const struct cg_machine *m, enum cg_controller c,
@@ -49,7 +54,7 @@ int cg_read_at(const struct cg_src *src, const struct cg_machine *m, enum cg_con
 		return -ENODATA;
 	if (r < 0)
 		return r;
-	r = src_read(src, path, buf, size, ret_len);
+	r = src_read_beneath(src, path, buf, size, ret_len);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return -ENODATA;
 	return r;

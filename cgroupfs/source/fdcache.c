@@ -110,9 +110,27 @@ static void writer_release(struct src_fdslot *s)
 	atomic_store_explicit(&s->state, 0, memory_order_release);
 }
 
+/*
+ * Moves @fd (closed here) to a descriptor at or above @min_fd, out of the way of the program's
+ * own descriptors, and stats it. The new descriptor, or -1.
+ */
+static int fd_move_high(int fd, int min_fd, struct stat *st)
+{
+	int hi = src_fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+
+	close(fd);
+	if (hi < 0)
+		return -1;
+	if (src_fstat(hi, st) < 0) {
+		close(hi);
+		return -1;
+	}
+	return hi;
+}
+
 /* Under the writer claim: drop what @s keeps, open @relpath, keep it high, read it. */
 static int slot_fill(const struct cg_src *src, struct src_fdslot *s, unsigned gen,
-		     const char *relpath, char *buf, size_t size, size_t *ret_len)
+		     const char *relpath, bool beneath, char *buf, size_t size, size_t *ret_len)
 {
 	struct stat st;
 	int fd, hi, r;
@@ -122,9 +140,10 @@ static int slot_fill(const struct cg_src *src, struct src_fdslot *s, unsigned ge
 	s->fd = -1;
 	s->err = 0;
 	s->gen = 0;
-	fd = openat(src->rootfd, relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = beneath ? src_open_beneath(src, relpath, O_RDONLY)
+		     : openat(src->rootfd, relpath, SRC_OPEN_FLAGS);
 	if (fd < 0) {
-		r = -errno;
+		r = beneath ? fd : -errno;
 		if (r == -ENOENT || r == -ENOTDIR) {
 			/* remembered: optional cgroup files are asked for on every render */
 			s->err = r;
@@ -133,14 +152,9 @@ static int slot_fill(const struct cg_src *src, struct src_fdslot *s, unsigned ge
 		}
 		return r;
 	}
-	hi = src_fcntl(fd, F_DUPFD_CLOEXEC, src->fds->min_fd);
-	close(fd);
+	hi = fd_move_high(fd, src->fds->min_fd, &st);
 	if (hi < 0)
 		return -EAGAIN; /* RLIMIT_NOFILE below min_fd: read it the ordinary way */
-	if (src_fstat(hi, &st) < 0) {
-		close(hi);
-		return -EAGAIN;
-	}
 	s->fd = hi;
 	s->dev = (uint64_t)st.st_dev;
 	s->ino = (uint64_t)st.st_ino;
@@ -150,8 +164,8 @@ static int slot_fill(const struct cg_src *src, struct src_fdslot *s, unsigned ge
 }
 
 /* src_read() through the cache; -EAGAIN: read it the ordinary way. */
-int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
-		     size_t *ret_len)
+static int fdcache_read(const struct cg_src *src, const char *relpath, bool beneath, char *buf,
+			size_t size, size_t *ret_len)
 {
 	struct src_fdcache *c = src->fds;
 	struct src_fdslot *victim = NULL;
@@ -188,9 +202,21 @@ int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, s
 		victim = &c->slot[h % SRC_FDCACHE_SLOTS]; /* all taken: the home slot */
 	if (!writer_claim(victim))
 		return -EAGAIN;
-	r = slot_fill(src, victim, gen, relpath, buf, size, ret_len);
+	r = slot_fill(src, victim, gen, relpath, beneath, buf, size, ret_len);
 	writer_release(victim);
 	return r;
+}
+
+int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		     size_t *ret_len)
+{
+	return fdcache_read(src, relpath, false, buf, size, ret_len);
+}
+
+int src_fdcache_read_beneath(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+			     size_t *ret_len)
+{
+	return fdcache_read(src, relpath, true, buf, size, ret_len);
 }
 
 int src_fdcache_root_hold(struct src_fdcache *c)
@@ -212,13 +238,7 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 	s->fd = -1;
 	s->gen = 0;
 	fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	hi = fd >= 0 ? src_fcntl(fd, F_DUPFD_CLOEXEC, c->min_fd) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (hi >= 0 && src_fstat(hi, &st) < 0) {
-		close(hi);
-		hi = -1;
-	}
+	hi = fd >= 0 ? fd_move_high(fd, c->min_fd, &st) : -1;
 	if (hi < 0) {
 		writer_release(s);
 		return -EAGAIN;

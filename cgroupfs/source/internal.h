@@ -15,6 +15,15 @@
 
 #include "source.h"
 
+/* One record of the getdents64(2) buffer (called through syscall(2), as glibc names no type). */
+struct src_dirent64 {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
 /*
  * fstatat()/fstat() through syscall(2). glibc 2.33 turned fstatat and fstat into new versioned
  * symbols (fstatat64@GLIBC_2.33); the core is linked into the preload shim, which must load on
@@ -53,6 +62,9 @@ static inline int src_fcntl(int fd, int cmd, long arg)
 /* src_read() through src->fds (fdcache.c); -EAGAIN: not kept, read it the ordinary way. */
 int src_fdcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
 		     size_t *ret_len);
+/* The same for src_read_beneath(): a slot it fills is opened with src_open_beneath(). */
+int src_fdcache_read_beneath(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+			     size_t *ret_len);
 
 /* src_read() through src->texts (textcache.c); -EAGAIN: not a kept text. */
 int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
@@ -61,6 +73,20 @@ int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf,
 int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, size_t size,
 		      size_t *ret_len);
 
+/*
+ * Opens of source/: O_NONBLOCK because a FIFO put where a file should be (a container can mount
+ * anything over its own /sys/fs/cgroup) must not hang the reader in open(); on regular, proc,
+ * sys and cgroup files the flag changes nothing.
+ */
+#define SRC_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+/* Open @relpath under the root without following any symlink and without leaving the root
+ * (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS; O_NOFOLLOW on the last
+ * component where openat2 is missing). For cgroup files and directories. Returns an fd or -errno
+ * (-ELOOP for a symlink, -EXDEV for an escape). */
+int src_open_beneath(const struct cg_src *src, const char *relpath, int flags);
+/* src_read() through src_open_beneath() (and kept fds opened that way). */
+int src_read_beneath(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		     size_t *ret_len);
 /* readlinkat under the root; NUL-terminated; -ENOBUFS when cut. */
 int src_readlink(const struct cg_src *src, const char *relpath, char *buf, size_t size);
 /* Inode of @procdir/ns/@ns ("cgroup", "pid") from the link text "cgroup:[4026531835]". */

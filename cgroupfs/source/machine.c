@@ -126,13 +126,7 @@ static int pidns_init_find(const struct cg_src *src, pid_t pid, uint64_t ns, pid
 		if (n <= 0)
 			break;
 		for (long off = 0; off < n;) {
-			struct {
-				uint64_t ino;
-				int64_t off;
-				unsigned short reclen;
-				unsigned char type;
-				char name[];
-			} *d = (void *)(dents + off);
+			struct src_dirent64 *d = (void *)(dents + off);
 			uint64_t nspid, ppid;
 			pid_t q;
 
@@ -160,36 +154,46 @@ static void paths_fill(struct cg_paths *p, const char *path)
 	}
 }
 
-static int read_proc_cgroup(const struct cg_src *src, const char *dir, char *text, size_t size,
-			    struct cg_paths *ret)
+/* Reads @dir/@name (@dir a proc/<pid> directory) into @text. */
+static int proc_file_read(const struct cg_src *src, const char *dir, const char *name, char *text,
+			  size_t size, struct span *ret)
 {
 	char path[48];
 	size_t len;
 	int r;
 
-	r = path_join(path, sizeof(path), dir, "cgroup", NULL);
+	r = path_join(path, sizeof(path), dir, name, NULL);
 	if (r < 0)
 		return r;
 	r = src_read(src, path, text, size, &len);
 	if (r < 0)
 		return r;
-	return proc_cgroup_parse((struct span){text, len}, ret);
+	*ret = (struct span){text, len};
+	return 0;
+}
+
+static int read_proc_cgroup(const struct cg_src *src, const char *dir, char *text, size_t size,
+			    struct cg_paths *ret)
+{
+	struct span sp;
+	int r;
+
+	r = proc_file_read(src, dir, "cgroup", text, size, &sp);
+	if (r < 0)
+		return r;
+	return proc_cgroup_parse(sp, ret);
 }
 
 static int read_mountinfo(const struct cg_src *src, const char *dir, char *text, size_t size,
 			  struct cg_mounts *ret)
 {
-	char path[48];
-	size_t len;
+	struct span sp;
 	int r;
 
-	r = path_join(path, sizeof(path), dir, "mountinfo", NULL);
+	r = proc_file_read(src, dir, "mountinfo", text, size, &sp);
 	if (r < 0)
 		return r;
-	r = src_read(src, path, text, size, &len);
-	if (r < 0)
-		return r;
-	return mountinfo_parse_cgroups((struct span){text, len}, ret);
+	return mountinfo_parse_cgroups(sp, ret);
 }
 
 static int machine_find(const struct cg_src *src, pid_t pid, const char *override, char *text,

@@ -65,6 +65,31 @@ static int walk_min(const struct cg_src *src, const struct cg_machine *m, const 
 	return 0;
 }
 
+/* Reads and parses the cgroup's memory.stat; @text keeps the file for further keys. */
+static int stat_read(const struct cg_src *src, const struct cg_machine *m, bool v1, char *text,
+		     size_t size, size_t *ret_len, struct cg_memory *mem)
+{
+	size_t len;
+	int r;
+
+	r = cg_read(src, m, CG_MEMORY, "memory.stat", text, size, &len);
+	if (r < 0)
+		return r;
+	r = memstat_parse((struct span){text, len}, v1, &mem->stat);
+	if (r < 0)
+		return r;
+	*ret_len = len;
+	return 0;
+}
+
+/* No swap accounting: no swap limit, none used. */
+static void swap_unaccounted(struct cg_memory *mem)
+{
+	mem->swap_accounted = false;
+	mem->swap_limit = UINT64_MAX;
+	mem->swap_usage = 0;
+}
+
 static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct cg_memory *mem)
 {
 	const char *self = m->paths.path[CG_MEMORY];
@@ -74,10 +99,7 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 	size_t len;
 	int r;
 
-	r = cg_read(src, m, CG_MEMORY, "memory.stat", text, sizeof(text), &len);
-	if (r < 0)
-		return r;
-	r = memstat_parse((struct span){text, len}, true, &mem->stat);
+	r = stat_read(src, m, true, text, sizeof(text), &len, mem);
 	if (r < 0)
 		return r;
 	/* The parser reports "no limit" and "no such key" alike; only the key's absence (kernels
@@ -102,9 +124,7 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 	/* memsw files exist only with swap accounting (swapaccount=1 / CONFIG_MEMCG_SWAP). */
 	r = read_u64_at(src, m, self, "memory.memsw.usage_in_bytes", &memsw_usage);
 	if (r == -ENODATA) {
-		mem->swap_accounted = false;
-		mem->swap_limit = UINT64_MAX;
-		mem->swap_usage = 0;
+		swap_unaccounted(mem);
 		return 0;
 	}
 	if (r < 0)
@@ -133,10 +153,7 @@ static int read_v2(const struct cg_src *src, const struct cg_machine *m, struct 
 	size_t len;
 	int r;
 
-	r = cg_read(src, m, CG_MEMORY, "memory.stat", text, sizeof(text), &len);
-	if (r < 0)
-		return r;
-	r = memstat_parse((struct span){text, len}, false, &mem->stat);
+	r = stat_read(src, m, false, text, sizeof(text), &len, mem);
 	if (r < 0)
 		return r;
 	r = read_u64_at(src, m, self, "memory.current", &mem->usage);
@@ -147,9 +164,7 @@ static int read_v2(const struct cg_src *src, const struct cg_machine *m, struct 
 		return r;
 	r = read_u64_at(src, m, self, "memory.swap.current", &mem->swap_usage);
 	if (r == -ENODATA) {
-		mem->swap_accounted = false;
-		mem->swap_limit = UINT64_MAX;
-		mem->swap_usage = 0;
+		swap_unaccounted(mem);
 		return 0;
 	}
 	if (r < 0)

@@ -7,26 +7,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "source.h"
 
-int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, size_t size,
-		      size_t *ret_len)
+/* One read() of @fd into @buf; closes @fd. */
+static int read_once(int fd, char *buf, size_t size, size_t *ret_len)
 {
 	ssize_t n;
-	int fd;
 
-	if (src->fds && *relpath) {
-		int r = src_fdcache_read(src, relpath, buf, size, ret_len);
-
-		if (r != -EAGAIN)
-			return r;
-	}
-	fd = openat(src->rootfd, *relpath ? relpath : ".", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
 	do
 		n = read(fd, buf, size);
 	while (n < 0 && errno == EINTR);
@@ -46,6 +37,23 @@ int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, 
 	return 0;
 }
 
+int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		      size_t *ret_len)
+{
+	int fd;
+
+	if (src->fds && *relpath) {
+		int r = src_fdcache_read(src, relpath, buf, size, ret_len);
+
+		if (r != -EAGAIN)
+			return r;
+	}
+	fd = openat(src->rootfd, *relpath ? relpath : ".", SRC_OPEN_FLAGS);
+	if (fd < 0)
+		return -errno;
+	return read_once(fd, buf, size, ret_len);
+}
+
 int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size, size_t *ret_len)
 {
 	if (!src || src->rootfd < 0 || !relpath || !buf || size == 0)
@@ -59,6 +67,72 @@ int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t si
 			return r;
 	}
 	return src_read_uncached(src, relpath, buf, size, ret_len);
+}
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef RESOLVE_NO_MAGICLINKS
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_BENEATH 0x08
+#endif
+
+/* The kernel's struct open_how (linux/openat2.h, 5.6+). */
+struct src_open_how {
+	uint64_t flags;
+	uint64_t mode;
+	uint64_t resolve;
+};
+
+/*
+ * Cgroup trees never contain symlinks (kernfs has none), so any symlink met on the way to a
+ * cgroup file was put there by whoever controls the mounts (a container over its own
+ * /sys/fs/cgroup, a fixture): refuse it rather than follow it out of the hierarchy. openat2()
+ * does that for every component; where it is missing (kernel < 5.6: ENOSYS) or filtered
+ * (seccomp profiles answer unknown syscalls with ENOSYS or EPERM) only the last component is
+ * checked (O_NOFOLLOW). ".." components are refused before this by cg_path_at().
+ */
+int src_open_beneath(const struct cg_src *src, const char *relpath, int flags)
+{
+	struct src_open_how how = {
+		.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	if (!src || src->rootfd < 0 || !relpath)
+		return -EINVAL;
+	while (*relpath == '/')
+		relpath++;
+	if (!*relpath)
+		relpath = ".";
+	fd = syscall(SYS_openat2, src->rootfd, relpath, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = openat(src->rootfd, relpath,
+			    flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int src_read_beneath(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		     size_t *ret_len)
+{
+	int fd;
+
+	if (!src || src->rootfd < 0 || !relpath || !buf || size == 0)
+		return -EINVAL;
+	while (*relpath == '/')
+		relpath++;
+	if (src->fds && *relpath) {
+		int r = src_fdcache_read_beneath(src, relpath, buf, size, ret_len);
+
+		if (r != -EAGAIN)
+			return r;
+	}
+	fd = src_open_beneath(src, relpath, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	return read_once(fd, buf, size, ret_len);
 }
 
 int src_readlink(const struct cg_src *src, const char *relpath, char *buf, size_t size)

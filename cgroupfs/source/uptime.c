@@ -66,7 +66,7 @@ static void walk_procs(struct walk *w, int dirfd)
 	size_t keep = 0;
 	int fd;
 
-	fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return;
 	while (w->pids < WALK_MAX_PIDS) {
@@ -107,13 +107,7 @@ static void walk_dir(struct walk *w, int dirfd, unsigned depth)
 		if (n <= 0)
 			return;
 		for (long off = 0; off < n;) {
-			struct {
-				uint64_t ino;
-				int64_t off;
-				unsigned short reclen;
-				unsigned char type;
-				char name[];
-			} *d = (void *)(dents + off);
+			struct src_dirent64 *d = (void *)(dents + off);
 			int sub;
 
 			off += d->reclen;
@@ -121,7 +115,8 @@ static void walk_dir(struct walk *w, int dirfd, unsigned depth)
 				continue;
 			if (w->dirs >= WALK_MAX_DIRS || w->pids >= WALK_MAX_PIDS)
 				return;
-			sub = openat(dirfd, d->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			sub = openat(dirfd, d->name,
+				     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 			if (sub < 0)
 				continue;
 			walk_dir(w, sub, depth + 1);
@@ -182,9 +177,9 @@ static int machine_start(const struct cg_src *src, const struct cg_machine *m, b
 		       sizeof(path));
 	if (r < 0)
 		return r == -EXDEV ? -ENODATA : r;
-	fd = openat(src->rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = src_open_beneath(src, path, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? -ENODATA : -errno;
+		return fd == -ENOENT || fd == -ENOTDIR ? -ENODATA : fd;
 	walk_dir(&w, fd, 0);
 	close(fd);
 	if (!w.found)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "util.h"
 
 #define CG_BASE "/sys/fs/cgroup"
 
@@ -159,33 +160,6 @@ int harness_sh(const char *cmd, char **ret_out, char **ret_err)
 	return harness_run(argv, NULL, ret_out, ret_err);
 }
 
-static int write_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, value, strlen(value)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-static int read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
-}
-
 /* The hierarchies mounted under /sys/fs/cgroup, from /proc/self/mountinfo. */
 static int list_hierarchies(char mounts[][256], char names[][64], int max)
 {
@@ -258,14 +232,14 @@ int testcg_create(struct testcg *cg)
 			char path[512], val[256];
 
 			snprintf(path, sizeof(path), "%s/cpuset.cpus", mounts[i]);
-			if (read_file(path, val, sizeof(val)) == 0) {
+			if (file_read_str(path, val, sizeof(val)) >= 0) {
 				snprintf(path, sizeof(path), "%s/cpuset.cpus", cg->dir[cg->n]);
-				write_file(path, val);
+				file_write_str(path, val);
 			}
 			snprintf(path, sizeof(path), "%s/cpuset.mems", mounts[i]);
-			if (read_file(path, val, sizeof(val)) == 0) {
+			if (file_read_str(path, val, sizeof(val)) >= 0) {
 				snprintf(path, sizeof(path), "%s/cpuset.mems", cg->dir[cg->n]);
-				write_file(path, val);
+				file_write_str(path, val);
 			}
 		}
 		cg->n++;
@@ -283,7 +257,7 @@ int testcg_write(struct testcg *cg, const char *file, const char *value)
 		snprintf(path, sizeof(path), "%s/%s", cg->dir[i], file);
 		if (access(path, F_OK) != 0)
 			continue;
-		r = write_file(path, value);
+		r = file_write_str(path, value);
 		if (r == 0)
 			return 0;
 	}
@@ -320,7 +294,7 @@ int testcg_attach(struct testcg *cg, pid_t pid)
 		int r;
 
 		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[i]);
-		r = write_file(path, val);
+		r = file_write_str(path, val);
 		if (r < 0)
 			return r;
 	}
@@ -347,7 +321,7 @@ static void move_tasks_to_root(const char *dir)
 		char val[32];
 
 		snprintf(val, sizeof(val), "%d", pid);
-		write_file(parent, val);
+		file_write_str(parent, val);
 	}
 	fclose(f);
 }

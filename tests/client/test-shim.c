@@ -147,12 +147,13 @@ Test(shim, vmstat_and_top_move, .init = setup, .fini = teardown)
 #define SHIM_GLIBC_MAX_MINOR 17
 
 static const char *const shim_exports[] = {
-	"open",	      "open64",		 "__open",	   "__open64",	       "openat",
-	"openat64",   "__open_2",	 "__open64_2",	   "__openat_2",       "__openat64_2",
-	"fopen",      "fopen64",	 "freopen",	   "freopen64",	       "lseek",
-	"lseek64",    "pread",		 "pread64",	   "rewind",	       "fseek",
-	"fseeko",     "fseeko64",	 "sysinfo",	   "sysconf",	       "__sysconf",
-	"get_nprocs", "get_nprocs_conf", "get_phys_pages", "get_avphys_pages", "getloadavg",
+	"open",	       "open64",	  "__open",	    "__open64",		"openat",
+	"openat64",    "__open_2",	  "__open64_2",	    "__openat_2",	"__openat64_2",
+	"fopen",       "fopen64",	  "freopen",	    "freopen64",	"lseek",
+	"lseek64",     "pread",		  "pread64",	    "rewind",		"fseek",
+	"fseeko",      "fseeko64",	  "sysinfo",	    "sysconf",		"__sysconf",
+	"get_nprocs",  "get_nprocs_conf", "get_phys_pages", "get_avphys_pages", "getloadavg",
+	"__pread_chk", "__pread64_chk",
 };
 
 Test(shim, abi)

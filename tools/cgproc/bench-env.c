@@ -25,39 +25,13 @@
 #include "cgproc-config.h"
 #include "bench.h"
 #include "paths.h"
+#include "util.h"
 
 #define CG_PREFIX "cgproc-bench-"
 #define FUSE_SUPER_MAGIC 0x65735546
 #define WORKER_TIMEOUT_MS (300 * 1000)
 
 extern char **environ;
-
-static int write_str(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, value, strlen(value)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-static int read_str(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return (int)n;
-}
 
 /* Hierarchies with at least one controller (v1) or cgroup2, from /proc/self/mountinfo. */
 static int list_hierarchies(char mounts[][256], char names[][64], int max)
@@ -110,7 +84,7 @@ static int cg_write(const struct bench_cg *cg, const char *file, const char *val
 		snprintf(path, sizeof(path), "%s/%s", cg->dir[i], file);
 		if (access(path, F_OK) != 0)
 			continue;
-		r = write_str(path, value);
+		r = file_write_str(path, value);
 		if (r == 0)
 			return 0;
 	}
@@ -142,9 +116,9 @@ int bench_cg_create(struct bench_cg *cg)
 			char path[512], val[256];
 
 			snprintf(path, sizeof(path), "%s/cpuset.mems", mounts[i]);
-			if (read_str(path, val, sizeof(val)) > 0) {
+			if (file_read_str(path, val, sizeof(val)) > 0) {
 				snprintf(path, sizeof(path), "%s/cpuset.mems", dir);
-				write_str(path, val);
+				file_write_str(path, val);
 			}
 		}
 	}
@@ -170,7 +144,7 @@ int bench_cg_attach(const struct bench_cg *cg, pid_t pid)
 		int r;
 
 		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[i]);
-		r = write_str(path, val);
+		r = file_write_str(path, val);
 		if (r < 0)
 			return r;
 	}
@@ -197,7 +171,7 @@ static void cg_evacuate(const char *dir)
 		char val[32];
 
 		snprintf(val, sizeof(val), "%d", pid);
-		write_str(parent, val);
+		file_write_str(parent, val);
 	}
 	fclose(f);
 }
@@ -275,7 +249,7 @@ static int64_t mono_ms(void)
 static void log_tail(const char *path, char *out, size_t size)
 {
 	char buf[4096], *line, *end;
-	int n = read_str(path, buf, sizeof(buf));
+	int n = file_read_str(path, buf, sizeof(buf));
 
 	out[0] = 0;
 	if (n <= 0)
@@ -409,7 +383,7 @@ static int schedstat_ns(pid_t pid, uint64_t *ret)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/schedstat", dir, de->d_name);
-		if (read_str(path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu", &ns) == 1) {
+		if (file_read_str(path, buf, sizeof(buf)) > 0 && sscanf(buf, "%llu", &ns) == 1) {
 			total += ns;
 			any = true;
 		}
@@ -432,7 +406,7 @@ int proc_cpu_ns(pid_t pid, uint64_t *ret)
 	if (schedstat_ns(pid, ret) == 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	r = read_str(path, buf, sizeof(buf));
+	r = file_read_str(path, buf, sizeof(buf));
 	if (r < 0)
 		return r;
 	p = strrchr(buf, ')');
@@ -459,7 +433,7 @@ int host_threads(unsigned *ret)
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		if (read_str(path, buf, sizeof(buf)) <= 0)
+		if (file_read_str(path, buf, sizeof(buf)) <= 0)
 			continue;
 		p = strrchr(buf, ')');
 		/* num_threads is field 20 */

@@ -28,6 +28,7 @@
 
 #include "cgproc.h"
 #include "bench.h"
+#include "util.h"
 #include "vfile.h"
 
 #define NONVIRTUAL_PATH "/etc/hostname"
@@ -593,19 +594,6 @@ static void summarize(struct bench *b)
 	bench_targets(b);
 }
 
-static bool parse_long(const char *s, long min, long max, long *ret)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*ret = v;
-	return true;
-}
-
 int cmd_bench(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -647,7 +635,7 @@ int cmd_bench(int argc, char **argv)
 			files = optarg;
 			break;
 		case 'n':
-			if (!parse_long(optarg, 1, 10000000, &iterations)) {
+			if (!arg_parse_long(optarg, 1, 10000000, &iterations)) {
 				fprintf(stderr,
 					"cgproc bench: --iterations wants 1..10000000, not '%s'\n",
 					optarg);
@@ -655,7 +643,7 @@ int cmd_bench(int argc, char **argv)
 			}
 			break;
 		case 'r':
-			if (!parse_long(optarg, 1, 10000, &rounds)) {
+			if (!arg_parse_long(optarg, 1, 10000, &rounds)) {
 				fprintf(stderr, "cgproc bench: --rounds wants 1..10000, not '%s'\n",
 					optarg);
 				return EXIT_USAGE;

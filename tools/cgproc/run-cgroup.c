@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "run-cgroup.h"
+#include "util.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -73,30 +74,13 @@ static void libcgroup_log(void *userdata, int level, const char *fmt, va_list ap
 	vfprintf(stderr, fmt, ap);
 }
 
-static int write_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, value, strlen(value)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 /* One read() of a small cgroup file, trailing newline removed. */
 static int read_file(const char *path, char *buf, size_t size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	int n = file_read_str(path, buf, size);
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
 	if (n < 0)
-		return -errno;
+		return n;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		n--;
 	buf[n] = 0;
@@ -160,7 +144,7 @@ static int v2_enable(const char *mount, const char *ctl)
 	if (word_in(val, ctl))
 		return 0;
 	snprintf(plus, sizeof(plus), "+%s", ctl);
-	r = write_file(path, plus);
+	r = file_write_str(path, plus);
 	if (r == 0)
 		verbose("enabled %s in %s", ctl, path);
 	return r;
@@ -456,7 +440,7 @@ int runcg_attach(struct runcg *cg, pid_t pid)
 		if (!cg->manual[i])
 			continue;
 		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[i]);
-		r = write_file(path, val);
+		r = file_write_str(path, val);
 		if (r < 0) {
 			err("cannot move process %d into %s: %s", (int)pid, cg->dir[i],
 			    strerror(-r));
@@ -536,7 +520,7 @@ int runcg_kill(struct runcg *cg, unsigned timeout_ms)
 		if (read_file(path, procs, sizeof(procs)) < 0 || !procs[0])
 			continue;
 		snprintf(path, sizeof(path), "%s/cgroup.kill", cg->dir[i]);
-		if (write_file(path, "1") == 0)
+		if (file_write_str(path, "1") == 0)
 			verbose("killed what was left through %s", path);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);

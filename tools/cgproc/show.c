@@ -17,6 +17,7 @@
 #include "cgproc.h"
 #include "model/config.h"
 #include "source/table.h"
+#include "util.h"
 #include "vfile.h"
 
 #define SHOW_BUF_MIN (64 * 1024)
@@ -242,12 +243,9 @@ static void header(bool *first, const char *path)
 
 static int parse_pid(const char *arg, pid_t *ret)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v <= 0 || v > INT_MAX)
+	if (!arg_parse_long(arg, 1, INT_MAX, &v))
 		return -EINVAL;
 	*ret = (pid_t)v;
 	return 0;

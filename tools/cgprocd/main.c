@@ -395,7 +395,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct sampler s;
 	char err[512], lockpath[512];
-	int pidfd = -1, lockfd, r;
+	int pidfd = -1, lockfd, r, last_err;
 	pid_t holder = 0;
 	uint64_t next;
 
@@ -449,13 +449,21 @@ int main(int argc, char **argv)
 			 CGTABLE_FILE, s.nhier);
 
 	next = boottime_ns();
+	last_err = 0;
 	while (!got_term) {
 		struct timespec ts;
 		uint64_t now;
 
 		r = sampler_pass(&s);
-		if (r < 0)
-			log_err("cannot write %s/%s: %s", o.rundir, CGTABLE_FILE, strerror(-r));
+		/* Once per outage, not once per pass: a read-only or full run directory would
+		 * otherwise log every few seconds for as long as it lasts. Sampling goes on, so the
+		 * averages are right again at the first pass that can write. */
+		if (r < 0 && r != last_err)
+			log_err("cannot write %s/%s: %s (sampling goes on; logged once)", o.rundir,
+				CGTABLE_FILE, strerror(-r));
+		else if (r >= 0 && last_err < 0)
+			log_info("writing %s/%s again", o.rundir, CGTABLE_FILE);
+		last_err = r < 0 ? r : 0;
 		if (o.stats)
 			stats_print(&s);
 		if (o.passes && s.stats.pass >= o.passes)
