@@ -13,7 +13,7 @@
 
 #include "harness.h"
 
-static struct testcg cg;
+static struct cgdirs cg;
 
 static void setup(void)
 {

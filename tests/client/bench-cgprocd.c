@@ -29,7 +29,7 @@
 
 #define MAX_CG 2000
 
-static struct testcg *cgs;
+static struct cgdirs *cgs;
 static int ncgs;
 static pid_t *procs;
 static int nprocs;
@@ -94,7 +94,7 @@ static void *sleeper(void *arg)
 }
 
 /* A child in @cg with @nthreads threads in all (main included), all asleep. */
-static pid_t spawn_sleepers(struct testcg *cg, int nthreads)
+static pid_t spawn_sleepers(struct cgdirs *cg, int nthreads)
 {
 	int go[2], ready[2];
 	pid_t pid;
@@ -143,7 +143,7 @@ static pid_t spawn_sleepers(struct testcg *cg, int nthreads)
 }
 
 /* Read <mnt>/proc/loadavg from a short-lived process inside @cg: lxcfs starts tracking it. */
-static void lxcfs_track(struct testcg *cg)
+static void lxcfs_track(struct cgdirs *cg)
 {
 	int go[2], status;
 	pid_t pid;

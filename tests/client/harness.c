@@ -160,111 +160,21 @@ int harness_sh(const char *cmd, char **ret_out, char **ret_err)
 	return harness_run(argv, NULL, ret_out, ret_err);
 }
 
-/* The hierarchies mounted under /sys/fs/cgroup, from /proc/self/mountinfo. */
-static int list_hierarchies(char mounts[][256], char names[][64], int max)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int n = 0;
-
-	if (!f)
-		return -errno;
-	while (n < max && fgets(line, sizeof(line), f)) {
-		char mnt[1024], fstype[64], opts[1024], *sep;
-
-		sep = strstr(line, " - ");
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1)
-			continue;
-		if (sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2)
-			continue;
-		if (strcmp(fstype, "cgroup2") == 0) {
-			snprintf(names[n], 64, "unified");
-		} else if (strcmp(fstype, "cgroup") == 0) {
-			/* controllers are the super options that are not rw/ro/relatime... */
-			char ctl[64] = "";
-			char *save, *tok;
-
-			for (tok = strtok_r(opts, ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (!strcmp(tok, "rw") || !strcmp(tok, "ro") ||
-				    !strncmp(tok, "name=", 5) || strchr(tok, '='))
-					continue;
-				if (*ctl)
-					strncat(ctl, ",", sizeof(ctl) - strlen(ctl) - 1);
-				strncat(ctl, tok, sizeof(ctl) - strlen(ctl) - 1);
-			}
-			if (!*ctl)
-				continue; /* named hierarchy (name=systemd): no controller to test
-					   */
-			snprintf(names[n], 64, "%s", ctl);
-		} else {
-			continue;
-		}
-		snprintf(mounts[n], 256, "%s", mnt);
-		n++;
-	}
-	fclose(f);
-	return n;
-}
-
-int testcg_create(struct testcg *cg)
+int testcg_create(struct cgdirs *cg)
 {
 	static int counter;
-	char mounts[TESTCG_MAX_HIER][256], names[TESTCG_MAX_HIER][64];
-	int n = list_hierarchies(mounts, names, TESTCG_MAX_HIER);
+	char name[64];
 
-	memset(cg, 0, sizeof(*cg));
-	if (n <= 0)
-		return n < 0 ? n : -ENOENT;
-	snprintf(cg->name, sizeof(cg->name), "cgproc-test-%d-%d", getpid(), counter++);
-	for (int i = 0; i < n; i++) {
-		snprintf(cg->dir[cg->n], sizeof(cg->dir[0]), "%s/cgproc-test-%d-%d", mounts[i],
-			 getpid(), counter - 1);
-		snprintf(cg->ctrl[cg->n], sizeof(cg->ctrl[0]), "%s", names[i]);
-		if (mkdir(cg->dir[cg->n], 0755) < 0 && errno != EEXIST) {
-			int r = -errno;
-
-			testcg_destroy(cg);
-			return r;
-		}
-		if (strstr(names[i], "cpuset") && strcmp(names[i], "unified") != 0) {
-			/* v1 cpuset: a task can only join once cpus and mems are set */
-			char path[512], val[256];
-
-			snprintf(path, sizeof(path), "%s/cpuset.cpus", mounts[i]);
-			if (file_read_str(path, val, sizeof(val)) >= 0) {
-				snprintf(path, sizeof(path), "%s/cpuset.cpus", cg->dir[cg->n]);
-				file_write_str(path, val);
-			}
-			snprintf(path, sizeof(path), "%s/cpuset.mems", mounts[i]);
-			if (file_read_str(path, val, sizeof(val)) >= 0) {
-				snprintf(path, sizeof(path), "%s/cpuset.mems", cg->dir[cg->n]);
-				file_write_str(path, val);
-			}
-		}
-		cg->n++;
-	}
-	return 0;
+	snprintf(name, sizeof(name), "cgproc-test-%d-%d", getpid(), counter++);
+	return cgdirs_create(cg, name);
 }
 
-int testcg_write(struct testcg *cg, const char *file, const char *value)
+int testcg_write(struct cgdirs *cg, const char *file, const char *value)
 {
-	int r = -ENOENT;
-
-	for (int i = 0; i < cg->n; i++) {
-		char path[512];
-
-		snprintf(path, sizeof(path), "%s/%s", cg->dir[i], file);
-		if (access(path, F_OK) != 0)
-			continue;
-		r = file_write_str(path, value);
-		if (r == 0)
-			return 0;
-	}
-	return r;
+	return cgdirs_write(cg, file, value);
 }
 
-int testcg_limit_default(struct testcg *cg)
+int testcg_limit_default(struct cgdirs *cg)
 {
 	int r;
 
@@ -284,89 +194,22 @@ int testcg_limit_default(struct testcg *cg)
 	return r;
 }
 
-int testcg_attach(struct testcg *cg, pid_t pid)
+int testcg_attach(struct cgdirs *cg, pid_t pid)
 {
-	char val[32];
-
-	snprintf(val, sizeof(val), "%d", pid);
-	for (int i = 0; i < cg->n; i++) {
-		char path[512];
-		int r;
-
-		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[i]);
-		r = file_write_str(path, val);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return cgdirs_attach(cg, pid);
 }
 
-static void move_tasks_to_root(const char *dir)
+void testcg_destroy(struct cgdirs *cg)
 {
-	char path[512], parent[512], *slash;
-	FILE *f;
-	int pid;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	snprintf(parent, sizeof(parent), "%s", dir);
-	slash = strrchr(parent, '/');
-	if (!slash)
-		return;
-	*slash = 0;
-	strncat(parent, "/cgroup.procs", sizeof(parent) - strlen(parent) - 1);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fscanf(f, "%d", &pid) == 1) {
-		char val[32];
-
-		snprintf(val, sizeof(val), "%d", pid);
-		file_write_str(parent, val);
-	}
-	fclose(f);
-}
-
-void testcg_destroy(struct testcg *cg)
-{
-	for (int i = cg->n - 1; i >= 0; i--) {
-		if (!cg->dir[i][0])
-			continue;
-		move_tasks_to_root(cg->dir[i]);
-		for (int tries = 0; tries < 50 && rmdir(cg->dir[i]) < 0 && errno == EBUSY; tries++)
-			usleep(20000);
-		cg->dir[i][0] = 0;
-	}
-	cg->n = 0;
+	cgdirs_destroy(cg);
 }
 
 void testcg_sweep(void)
 {
-	char mounts[TESTCG_MAX_HIER][256], names[TESTCG_MAX_HIER][64];
-	int n = list_hierarchies(mounts, names, TESTCG_MAX_HIER);
-
-	for (int i = 0; i < n; i++) {
-		DIR *d = opendir(mounts[i]);
-		struct dirent *de;
-
-		if (!d)
-			continue;
-		while ((de = readdir(d))) {
-			int pid;
-			char dir[512];
-
-			if (sscanf(de->d_name, "cgproc-test-%d-", &pid) != 1)
-				continue;
-			if (kill(pid, 0) == 0 || errno != ESRCH)
-				continue;
-			snprintf(dir, sizeof(dir), "%s/%s", mounts[i], de->d_name);
-			move_tasks_to_root(dir);
-			rmdir(dir);
-		}
-		closedir(d);
-	}
+	cgdirs_sweep("cgproc-test-");
 }
 
-pid_t testcg_spawn(struct testcg *cg, char *const argv[])
+pid_t testcg_spawn(struct cgdirs *cg, char *const argv[])
 {
 	int go[2];
 	pid_t pid;

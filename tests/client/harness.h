@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "cgdirs.h"
+
 /* Skip (or fail under CI=true) with @why unless @ok. */
 void harness_require(bool ok, const char *why);
 void harness_require_root(void);
@@ -33,29 +35,24 @@ int harness_run(char *const argv[], char *const env_extra[], char **ret_out, cha
 int harness_sh(const char *cmd, char **ret_out, char **ret_err);
 
 /* A cgroup made in every mounted hierarchy this test touches (v1 controllers and/or v2). */
-#define TESTCG_MAX_HIER 12
-struct testcg {
-	char name[64];
-	int n;
-	char dir[TESTCG_MAX_HIER][256]; /* "/sys/fs/cgroup/memory/cgproc-test-123-0" */
-	char ctrl[TESTCG_MAX_HIER][64]; /* "memory", "cpu,cpuacct", "unified" */
-};
+#define TESTCG_MAX_HIER CGDIRS_MAX
+/* struct cgdirs (tools/cgproc/cgdirs.h) is the test cgroup: name, n, dir[], ctrl[]. */
 
 /* Create below @parent_rel ("" = the root of each hierarchy) in every mounted hierarchy. */
-int testcg_create(struct testcg *cg);
+int testcg_create(struct cgdirs *cg);
 /* Write @value to @file ("memory.limit_in_bytes", "memory.max", "cpuset.cpus"...) in whichever
  * hierarchy has that file. -ENOENT when none has it. */
-int testcg_write(struct testcg *cg, const char *file, const char *value);
+int testcg_write(struct cgdirs *cg, const char *file, const char *value);
 /* 512 MiB memory, cpuset "0", quota 50000/100000, on v1, v2 or hybrid. */
-int testcg_limit_default(struct testcg *cg);
+int testcg_limit_default(struct cgdirs *cg);
 /* Move @pid into the cgroup in every hierarchy. */
-int testcg_attach(struct testcg *cg, pid_t pid);
+int testcg_attach(struct cgdirs *cg, pid_t pid);
 /* Move remaining tasks that this test started back to the root, then rmdir everywhere. */
-void testcg_destroy(struct testcg *cg);
+void testcg_destroy(struct cgdirs *cg);
 /* Remove cgroups left by test processes that no longer exist. */
 void testcg_sweep(void);
 
 /* Start @argv in the cgroup (attached before exec, via a pipe handshake); returns pid or -errno. */
-pid_t testcg_spawn(struct testcg *cg, char *const argv[]);
+pid_t testcg_spawn(struct cgdirs *cg, char *const argv[]);
 /* SIGKILL and reap a pid this test started. */
 void harness_kill(pid_t pid);

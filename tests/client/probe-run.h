@@ -13,7 +13,7 @@
 #include "harness.h"
 
 struct probe_opts {
-	struct testcg *cg; /* attach the child here first (NULL: stay in the test's) */
+	struct cgdirs *cg; /* attach the child here first (NULL: stay in the test's) */
 	bool shim; /* LD_PRELOAD=build/preload/libcgproc.so ($CGPROC_TEST_PRELOAD_FIRST first) */
 	char *const *env;	 /* extra "K=V" entries */
 	int (*setup)(void *arg); /* in the child, after attach, before exec; < 0 aborts */

@@ -18,7 +18,7 @@
  * added ("K=V", NULL-terminated, at most 4) and @args appended. Returns the wait status; the
  * probe's output is printed to the test log and returned in *ret_out (malloc'd).
  */
-static inline int shim_probe_err(struct testcg *cg, bool attach, const char *mode,
+static inline int shim_probe_err(struct cgdirs *cg, bool attach, const char *mode,
 				 const char *const env_extra[], const char *args, char **ret_out,
 				 char **ret_err)
 {
@@ -45,7 +45,7 @@ static inline int shim_probe_err(struct testcg *cg, bool attach, const char *mod
 	return status;
 }
 
-static inline int shim_probe(struct testcg *cg, bool attach, const char *mode,
+static inline int shim_probe(struct cgdirs *cg, bool attach, const char *mode,
 			     const char *const env_extra[], const char *args, char **ret_out)
 {
 	return shim_probe_err(cg, attach, mode, env_extra, args, ret_out, NULL);

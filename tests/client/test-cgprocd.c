@@ -28,7 +28,7 @@
 
 static char rundir[128];
 static pid_t daemon_pid;
-static struct testcg cgs[3];
+static struct cgdirs cgs[3];
 static int ncgs;
 static char child_dirs[TESTCG_MAX_HIER][300];
 static pid_t kids[8];
@@ -66,9 +66,9 @@ static void teardown(void)
 	}
 }
 
-static struct testcg *cg_new(void)
+static struct cgdirs *cg_new(void)
 {
-	struct testcg *cg = &cgs[ncgs];
+	struct cgdirs *cg = &cgs[ncgs];
 
 	cr_assert_eq(testcg_create(cg), 0, "cannot create a test cgroup");
 	ncgs++;
@@ -117,7 +117,7 @@ static int run_daemon(const char *const *extra)
 }
 
 /* The machine of a test cgroup (or its @sub child) as cg_sample_lookup wants it. */
-static void machine_of(const struct testcg *cg, const char *sub, struct cg_machine *m)
+static void machine_of(const struct cgdirs *cg, const char *sub, struct cg_machine *m)
 {
 	memset(m, 0, sizeof(*m));
 	for (int i = 0; i < cg->n; i++) {
@@ -157,7 +157,7 @@ static void machine_of(const struct testcg *cg, const char *sub, struct cg_machi
 		}
 }
 
-static int lookup(const struct testcg *cg, const char *sub, struct cg_sample *ret)
+static int lookup(const struct cgdirs *cg, const char *sub, struct cg_sample *ret)
 {
 	struct cg_src src = {.ticks_per_sec = 100};
 	struct cg_machine m;
@@ -184,7 +184,7 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void spawn(struct testcg *cg, const char *script)
+static void spawn(struct cgdirs *cg, const char *script)
 {
 	char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
 	pid_t pid = testcg_spawn(cg, argv);
@@ -196,7 +196,7 @@ static void spawn(struct testcg *cg, const char *script)
 Test(cgprocd, load_rises_stale_and_resumes, .init = setup, .fini = teardown, .timeout = 200)
 {
 	static const char *const args[] = {"--interval", "1", NULL};
-	struct testcg *busy = cg_new(), *idle = cg_new();
+	struct cgdirs *busy = cg_new(), *idle = cg_new();
 	struct cg_sample s, si;
 	double t0, before_kill;
 	int r;
@@ -250,7 +250,7 @@ Test(cgprocd, load_rises_stale_and_resumes, .init = setup, .fini = teardown, .ti
 }
 
 /* mkdir @sub inside @cg in every hierarchy (removed in .fini) */
-static void child_create(struct testcg *cg, const char *sub)
+static void child_create(struct cgdirs *cg, const char *sub)
 {
 	for (int i = 0; i < cg->n; i++) {
 		snprintf(child_dirs[i], sizeof(child_dirs[i]), "%s/%s", cg->dir[i], sub);
@@ -262,7 +262,7 @@ static void child_create(struct testcg *cg, const char *sub)
 Test(cgprocd, parent_limits_reach_child, .init = setup, .fini = teardown, .timeout = 60)
 {
 	static const char *const args[] = {"--once", NULL};
-	struct testcg *parent = cg_new();
+	struct cgdirs *parent = cg_new();
 	struct cg_sample s;
 	int r;
 
@@ -461,7 +461,7 @@ static unsigned long long show_memtotal(pid_t pid)
 Test(cgprocd, limit_above_cgroupns_root_via_show, .init = setup, .fini = teardown, .timeout = 60)
 {
 	static const char *const once[] = {"--once", NULL};
-	struct testcg *parent = cg_new();
+	struct cgdirs *parent = cg_new();
 	char env[200], *envp[] = {env, "CGPROC_CPU_VIEW=quota", NULL}, table[200], moved[200],
 		       ours[64], *online;
 	char *argv[] = {"unshare", "--cgroup", "sleep", "1000", NULL};
@@ -580,7 +580,7 @@ Test(cgprocd, survives_churn, .init = setup, .fini = teardown, .timeout = 120)
 	/* A fixed amount of churn, not a fixed time: on a loaded host a v1 rmdir alone can take
 	 * 100 ms, so rounds per second say nothing about the daemon. */
 	while ((rounds < 12 || !strstr(slurp(log), "pass=20 ")) && now_s() - t0 < 90) {
-		struct testcg *cg = cg_new();
+		struct cgdirs *cg = cg_new();
 
 		child_create(cg, "sub");
 		spawn(cg, "exec sleep 0.05");
@@ -608,7 +608,7 @@ Test(cgprocd, survives_churn, .init = setup, .fini = teardown, .timeout = 120)
 }
 
 /* /proc/loadavg as a process under the shim reads it in @cg, with the table in rundir. */
-static void shim_loadavg(const struct testcg *cg, double *ret_load1, unsigned long *ret_total)
+static void shim_loadavg(const struct cgdirs *cg, double *ret_load1, unsigned long *ret_total)
 {
 	char cmd[4096], *out = NULL, *err = NULL;
 	size_t len = 0;
@@ -646,7 +646,7 @@ static unsigned long host_threads(void)
 Test(cgprocd, shim_serves_the_table, .init = setup, .fini = teardown, .timeout = 150)
 {
 	static const char *const args[] = {"--interval", "1", NULL};
-	struct testcg *busy = cg_new();
+	struct cgdirs *busy = cg_new();
 	unsigned long total;
 	struct cg_sample s;
 	double t0, l1 = 0;

@@ -30,7 +30,7 @@
 #define NCG 4
 
 static struct run_fuse rf = RUN_FUSE_INIT;
-static struct testcg cgs[NCG];
+static struct cgdirs cgs[NCG];
 static char cgprocfs_bin[4096];
 
 static void setup(void)
@@ -94,7 +94,7 @@ static char *read_all_fd(int fd)
 
 /* Run @argv as a "container": in cgroup @cg, files bound over /proc, sysinfo answered by us.
  * Returns its stdout; *ret_status gets the wait status. */
-static char *container_run(struct testcg *cg, char *const argv[], int *ret_status)
+static char *container_run(struct cgdirs *cg, char *const argv[], int *ret_status)
 {
 	int out[2], status;
 	char *text;
@@ -390,7 +390,7 @@ static struct reader_result reader_loop(const char *path, unsigned long long wan
 	return res;
 }
 
-static pid_t reader_spawn(struct testcg *cg, const char *path, unsigned long long want_kb,
+static pid_t reader_spawn(struct cgdirs *cg, const char *path, unsigned long long want_kb,
 			  int iters, int stop_fd, int res_fd, bool own_ns)
 {
 	pid_t pid = fork();
@@ -523,7 +523,7 @@ Test(cgprocfs, live_upgrade_under_load_loses_no_read, .timeout = 300)
 }
 
 /* @argv in cgroup @cg with the preload shim, outside any mount namespace trick. */
-static char *shim_run(struct testcg *cg, char *const argv[])
+static char *shim_run(struct cgdirs *cg, char *const argv[])
 {
 	int out[2], status;
 	char *text;

@@ -35,7 +35,7 @@
 #define SENTINEL 4242
 #define LIMIT_KB (512LL * 1024)
 
-static struct testcg cg;
+static struct cgdirs cg;
 
 static void setup(void)
 {
@@ -53,7 +53,7 @@ static void teardown(void)
 }
 
 /* Index of the hierarchy of @cg whose cgroup directory has memory.stat, or -1. */
-static int memory_hier(const struct testcg *g)
+static int memory_hier(const struct cgdirs *g)
 {
 	for (int i = 0; i < g->n; i++) {
 		char path[512];

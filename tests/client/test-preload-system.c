@@ -26,7 +26,7 @@
 
 #define BOX_KB 524288
 
-static struct testcg cg;
+static struct cgdirs cg;
 static char tmpdir[64];
 static char shim[PATH_MAX];
 

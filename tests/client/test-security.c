@@ -30,7 +30,7 @@
 #define LIMIT_KB (512LL * 1024)
 #define NOBODY 65534
 
-static struct testcg cg, cg2;
+static struct cgdirs cg, cg2;
 static char base[256];
 
 static void setup(void)

@@ -8,7 +8,7 @@
 
 #include "shim-common.h"
 
-static struct testcg cg;
+static struct cgdirs cg;
 
 static void setup(void)
 {

@@ -19,7 +19,7 @@
 
 #include "harness.h"
 
-static struct testcg cg;
+static struct cgdirs cg;
 static pid_t child = -1, lxcfs = -1;
 static char tmpdir[128];
 

@@ -21,7 +21,7 @@
 
 #define LIMIT_KB (512LL * 1024)
 
-static struct testcg cg;
+static struct cgdirs cg;
 
 static void setup(void)
 {

@@ -69,7 +69,7 @@ static int callgrind_variant(struct run *run, int v, const char *valgrind)
 			dup2(fileno(l), 1);
 			dup2(fileno(l), 2);
 		}
-		if (bench_cg_attach(&run->cg, getpid()) < 0)
+		if (cgdirs_attach(&run->cg, getpid()) < 0)
 			_exit(125);
 		if (v == V_SHIM)
 			setenv("LD_PRELOAD", b->shim.path, 1);

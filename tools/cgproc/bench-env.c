@@ -33,163 +33,25 @@
 
 extern char **environ;
 
-/* Hierarchies with at least one controller (v1) or cgroup2, from /proc/self/mountinfo. */
-static int list_hierarchies(char mounts[][256], char names[][64], int max)
+int bench_cg_create(struct cgdirs *cg)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int n = 0;
+	char name[64];
+	int r;
 
-	if (!f)
-		return -errno;
-	while (n < max && fgets(line, sizeof(line), f)) {
-		char mnt[256], fstype[64], opts[1024], ctl[64] = "", *sep, *save, *tok;
-
-		sep = strstr(line, " - ");
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1)
-			continue;
-		if (sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2)
-			continue;
-		if (strcmp(fstype, "cgroup2") == 0) {
-			snprintf(ctl, sizeof(ctl), "unified");
-		} else if (strcmp(fstype, "cgroup") == 0) {
-			for (tok = strtok_r(opts, ",", &save); tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (!strcmp(tok, "rw") || !strcmp(tok, "ro") || strchr(tok, '='))
-					continue;
-				if (*ctl)
-					strncat(ctl, ",", sizeof(ctl) - strlen(ctl) - 1);
-				strncat(ctl, tok, sizeof(ctl) - strlen(ctl) - 1);
-			}
-			if (!*ctl)
-				continue; /* name=systemd: no controller */
-		} else {
-			continue;
-		}
-		snprintf(mounts[n], 256, "%s", mnt);
-		snprintf(names[n], 64, "%s", ctl);
-		n++;
-	}
-	fclose(f);
-	return n;
-}
-
-static int cg_write(const struct bench_cg *cg, const char *file, const char *value)
-{
-	int r = -ENOENT;
-
-	for (int i = 0; i < cg->n; i++) {
-		char path[512];
-
-		snprintf(path, sizeof(path), "%s/%s", cg->dir[i], file);
-		if (access(path, F_OK) != 0)
-			continue;
-		r = file_write_str(path, value);
-		if (r == 0)
-			return 0;
-	}
-	return r;
-}
-
-int bench_cg_create(struct bench_cg *cg)
-{
-	char mounts[BENCH_CG_MAX][256], names[BENCH_CG_MAX][64];
-	int n = list_hierarchies(mounts, names, BENCH_CG_MAX), r;
-
-	memset(cg, 0, sizeof(*cg));
-	if (n <= 0)
-		return n < 0 ? n : -ENOENT;
-	snprintf(cg->name, sizeof(cg->name), CG_PREFIX "%d", getpid());
-	for (int i = 0; i < n; i++) {
-		char *dir = cg->dir[cg->n];
-
-		snprintf(dir, sizeof(cg->dir[0]), "%s/" CG_PREFIX "%d", mounts[i], getpid());
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			r = -errno;
-			bench_cg_destroy(cg);
-			return r;
-		}
-		snprintf(cg->ctrl[cg->n], sizeof(cg->ctrl[0]), "%s", names[i]);
-		cg->n++;
-		if (strstr(names[i], "cpuset") && strcmp(names[i], "unified") != 0) {
-			/* v1 cpuset: nobody can join before cpus and mems are set */
-			char path[512], val[256];
-
-			snprintf(path, sizeof(path), "%s/cpuset.mems", mounts[i]);
-			if (file_read_str(path, val, sizeof(val)) > 0) {
-				snprintf(path, sizeof(path), "%s/cpuset.mems", dir);
-				file_write_str(path, val);
-			}
-		}
-	}
-	r = cg_write(cg, "memory.limit_in_bytes", "536870912");
+	snprintf(name, sizeof(name), CG_PREFIX "%d", getpid());
+	r = cgdirs_create(cg, name);
+	if (r < 0)
+		return r;
+	r = cgdirs_write(cg, "memory.limit_in_bytes", "536870912");
 	if (r == -ENOENT)
-		r = cg_write(cg, "memory.max", "536870912");
+		r = cgdirs_write(cg, "memory.max", "536870912");
 	if (r == 0)
-		r = cg_write(cg, "cpuset.cpus", "0");
+		r = cgdirs_write(cg, "cpuset.cpus", "0");
 	if (r < 0) {
-		bench_cg_destroy(cg);
+		cgdirs_destroy(cg);
 		return r;
 	}
 	return 0;
-}
-
-int bench_cg_attach(const struct bench_cg *cg, pid_t pid)
-{
-	char val[32];
-
-	snprintf(val, sizeof(val), "%d", (int)pid);
-	for (int i = 0; i < cg->n; i++) {
-		char path[512];
-		int r;
-
-		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[i]);
-		r = file_write_str(path, val);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* Move whatever is still in @dir to its parent (only bench workers can be there). */
-static void cg_evacuate(const char *dir)
-{
-	char path[512], parent[512], *slash;
-	FILE *f;
-	int pid;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	snprintf(parent, sizeof(parent), "%s", dir);
-	slash = strrchr(parent, '/');
-	if (!slash)
-		return;
-	snprintf(slash, sizeof(parent) - (size_t)(slash - parent), "/cgroup.procs");
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fscanf(f, "%d", &pid) == 1) {
-		char val[32];
-
-		snprintf(val, sizeof(val), "%d", pid);
-		file_write_str(parent, val);
-	}
-	fclose(f);
-}
-
-static void cg_remove(const char *dir)
-{
-	cg_evacuate(dir);
-	/* a just-reaped task can keep a v1 cgroup busy for a moment */
-	for (int tries = 0; tries < 100 && rmdir(dir) < 0 && errno == EBUSY; tries++)
-		usleep(20000);
-}
-
-void bench_cg_destroy(struct bench_cg *cg)
-{
-	for (int i = cg->n - 1; i >= 0; i--)
-		if (cg->dir[i][0])
-			cg_remove(cg->dir[i]);
-	cg->n = 0;
 }
 
 static bool pid_dead(int pid)
@@ -199,27 +61,10 @@ static bool pid_dead(int pid)
 
 void bench_sweep(void)
 {
-	char mounts[BENCH_CG_MAX][256], names[BENCH_CG_MAX][64], line[4096];
-	int n = list_hierarchies(mounts, names, BENCH_CG_MAX);
+	char line[4096];
 	FILE *f;
 
-	for (int i = 0; i < n; i++) {
-		DIR *d = opendir(mounts[i]);
-		struct dirent *de;
-
-		if (!d)
-			continue;
-		while ((de = readdir(d))) {
-			char dir[600];
-			int pid;
-
-			if (sscanf(de->d_name, CG_PREFIX "%d", &pid) != 1 || !pid_dead(pid))
-				continue;
-			snprintf(dir, sizeof(dir), "%s/%s", mounts[i], de->d_name);
-			cg_remove(dir);
-		}
-		closedir(d);
-	}
+	cgdirs_sweep(CG_PREFIX);
 	/* FUSE mounts of a bench that was killed: /tmp/cgproc-bench-<pid>.XXXXXX/{fuse,lxcfs} */
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
@@ -549,8 +394,7 @@ bool bench_find(const char *what, char *path, size_t size, char *why, size_t why
 
 /* ---- workers -------------------------------------------------------------------------------- */
 
-int worker_start(struct worker *w, const struct bench_cg *cg, const char *preload,
-		 const char *label)
+int worker_start(struct worker *w, const struct cgdirs *cg, const char *preload, const char *label)
 {
 	int cmd[2], res[2], go[2];
 	char self[PATH_MAX];
@@ -621,7 +465,7 @@ int worker_start(struct worker *w, const struct bench_cg *cg, const char *preloa
 	w->cmd_fd = cmd[1];
 	w->res_fd = res[0];
 	if (cg) {
-		int r = bench_cg_attach(cg, pid);
+		int r = cgdirs_attach(cg, pid);
 
 		if (r < 0) {
 			close(go[1]);

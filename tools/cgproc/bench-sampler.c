@@ -24,7 +24,7 @@
 #define LXCFS_WINDOW_S 10 /* two passes of its 5 s load thread */
 
 /* Threads in our cgroup (every worker and the farm): what lxcfs's load thread walks. */
-static unsigned cg_threads(const struct bench_cg *cg)
+static unsigned cg_threads(const struct cgdirs *cg)
 {
 	char path[300];
 	unsigned n = 0;

@@ -510,7 +510,7 @@ static void run_teardown(struct run *run)
 	for (int i = 0; i < 2; i++)
 		if (run->fs[i].label)
 			bench_fs_stop(&run->fs[i]);
-	bench_cg_destroy(&run->cg);
+	cgdirs_destroy(&run->cg);
 	if (run->tmp[0]) {
 		char path[300];
 		static const char *const files[] = {"cgprocfs.log",    "lxcfs.log",

@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include "cgdirs.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,29 +36,17 @@ struct worker {
 };
 
 /* Start `cgproc bench --worker` attached to @cg, with LD_PRELOAD=@preload when not NULL. */
-struct bench_cg;
-int worker_start(struct worker *w, const struct bench_cg *cg, const char *preload,
-		 const char *label);
+struct cgdirs;
+int worker_start(struct worker *w, const struct cgdirs *cg, const char *preload, const char *label);
 /* Send @cmd, read the one-line answer as an integer (ns, or -errno). */
 int worker_call(struct worker *w, const char *cmd, int64_t *ret);
 void worker_stop(struct worker *w);
 
 /* ---- environment (bench-env.c) -------------------------------------------------------------- */
 
-#define BENCH_CG_MAX 12
-struct bench_cg {
-	char name[64];
-	int n;
-	char dir[BENCH_CG_MAX][256];
-	char ctrl[BENCH_CG_MAX][64];
-};
-
-/* Create cgproc-bench-<pid> in every mounted hierarchy, 512 MiB, cpuset "0". */
-int bench_cg_create(struct bench_cg *cg);
-/* Move pid @pid into the cgroup in every hierarchy. */
-int bench_cg_attach(const struct bench_cg *cg, pid_t pid);
-/* Remove (after killing nothing: callers reap their workers first). Safe to call twice. */
-void bench_cg_destroy(struct bench_cg *cg);
+/* Create cgproc-bench-<pid> in every mounted hierarchy, 512 MiB, cpuset "0" (cgdirs.h: attach
+ * with cgdirs_attach, remove with cgdirs_destroy once the workers are reaped). */
+int bench_cg_create(struct cgdirs *cg);
 /* Remove cgproc-bench-<pid> cgroups and mounts of bench runs whose process is gone. */
 void bench_sweep(void);
 
@@ -177,7 +167,7 @@ struct bench {
 /* One run's machinery, shared by bench.c, bench-sampler.c and bench-callgrind.c. */
 struct run {
 	struct bench *b;
-	struct bench_cg cg;
+	struct cgdirs cg;
 	char tmp[128];
 	struct bench_fs fs[2]; /* cgprocfs, lxcfs */
 	struct worker w[_V_MAX];
