@@ -61,7 +61,7 @@ const char *source_path(const char *rel)
 	return join_env("CGPROC_SOURCE_ROOT", ".", rel, out[i], sizeof(out[i]));
 }
 
-static char *slurp_fd(int fd)
+char *harness_slurp_fd(int fd)
 {
 	size_t cap = 4096, len = 0;
 	char *s = malloc(cap);
@@ -110,7 +110,7 @@ int harness_run(char *const argv[], char *const env_extra[], char **ret_out, cha
 
 		if (drain == 0) {
 			/* drain stderr into a temp file so both pipes never block each other */
-			char *s = slurp_fd(err[0]);
+			char *s = harness_slurp_fd(err[0]);
 			char path[64];
 			int fd;
 
@@ -124,7 +124,7 @@ int harness_run(char *const argv[], char *const env_extra[], char **ret_out, cha
 			_exit(0);
 		}
 		close(err[0]);
-		o = slurp_fd(out[0]);
+		o = harness_slurp_fd(out[0]);
 		close(out[0]);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
@@ -136,7 +136,7 @@ int harness_run(char *const argv[], char *const env_extra[], char **ret_out, cha
 
 			snprintf(path, sizeof(path), "/tmp/cgproc-harness-%d.err", getpid());
 			fd = open(path, O_RDONLY | O_CLOEXEC);
-			e = fd >= 0 ? slurp_fd(fd) : strdup("");
+			e = fd >= 0 ? harness_slurp_fd(fd) : strdup("");
 			if (fd >= 0)
 				close(fd);
 			unlink(path);

@@ -31,6 +31,8 @@ const char *source_path(const char *rel);
  * wait status (>= 0) or -errno. Output strings are malloc'd and NUL-terminated.
  */
 int harness_run(char *const argv[], char *const env_extra[], char **ret_out, char **ret_err);
+/* Everything readable from @fd until EOF, NUL-terminated (malloc'd). */
+char *harness_slurp_fd(int fd);
 /* Shell one-liner through /bin/sh -c. */
 int harness_sh(const char *cmd, char **ret_out, char **ret_err);
 

@@ -71,27 +71,6 @@ static void cg_make(int i, const char *mem_bytes)
 		cr_assert_eq(testcg_write(&cgs[i], "memory.max", mem_bytes), 0);
 }
 
-static char *read_all_fd(int fd)
-{
-	size_t cap = 65536, len = 0;
-	char *s = malloc(cap);
-
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap)
-			s = realloc(s, cap *= 2);
-		n = read(fd, s + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	s[len] = 0;
-	return s;
-}
-
 /* Run @argv as a "container": in cgroup @cg, files bound over /proc, sysinfo answered by us.
  * Returns its stdout; *ret_status gets the wait status. */
 static char *container_run(struct cgdirs *cg, char *const argv[], int *ret_status)
@@ -115,7 +94,7 @@ static char *container_run(struct cgdirs *cg, char *const argv[], int *ret_statu
 	}
 	close(out[1]);
 	cr_assert_eq(run_fuse_supervise(&rf), 0, "no sysinfo listener fd from the child");
-	text = read_all_fd(out[0]);
+	text = harness_slurp_fd(out[0]);
 	close(out[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -152,7 +131,7 @@ static char *file_read(const char *path)
 
 	if (fd < 0)
 		return NULL;
-	s = read_all_fd(fd);
+	s = harness_slurp_fd(fd);
 	close(fd);
 	return s;
 }
@@ -541,7 +520,7 @@ static char *shim_run(struct cgdirs *cg, char *const argv[])
 		_exit(127);
 	}
 	close(out[1]);
-	text = read_all_fd(out[0]);
+	text = harness_slurp_fd(out[0]);
 	close(out[0]);
 	waitpid(pid, &status, 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %#x", argv[0], status);
@@ -760,7 +739,7 @@ Test(cgprocfs, namespaced_reader_gets_its_namespace_root)
 		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
 	}
 	close(out[1]);
-	text = read_all_fd(out[0]);
+	text = harness_slurp_fd(out[0]);
 	close(out[0]);
 	waitpid(pid, &status, 0);
 	for (int i = 0; i < cgs[0].n; i++) {
