@@ -50,6 +50,7 @@
 #endif
 
 #define CALLER_SETS 64
+#define MACHINE_MEMO 16
 #define CALLER_WAYS 2
 #define CALLER_TTL_NS 1000000000ULL
 #define ENVIRON_MAX (64 * 1024)
@@ -69,10 +70,25 @@ struct caller_set {
 	struct caller_slot slot[CALLER_WAYS];
 };
 
+/* The machine-wide part of a resolution (its start: a walk of cgroup.procs; its visible CPUs and
+ * quota: walks up the cpuset and cpu trees), shared by every caller of the same machine: a new
+ * process in a known container pays only for its own files. */
+struct memo_entry {
+	uint64_t hash;
+	uint64_t stamp_ns; /* when resolved; 0: empty */
+	struct cg_machine m;
+};
+
+struct machine_memo {
+	pthread_mutex_t lock;
+	struct memo_entry e[MACHINE_MEMO];
+};
+
 struct caller_cache {
 	const struct cg_src *src;
 	struct cgproc_config base;
 	struct caller_set set[CALLER_SETS];
+	struct machine_memo memo;
 };
 
 static uint64_t now_ns(void)
@@ -214,23 +230,125 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 	return r;
 }
 
-/* Everything about caller @pid, freshly read. One reference, for the caller of this. */
-static struct caller_snap *snap_resolve(const struct caller_cache *c, pid_t pid)
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* What the machine-wide part depends on: which machine (cg_machine_find's answer). */
+static uint64_t machine_hash(const struct cg_machine *m)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv(h, &m->rule, sizeof(m->rule));
+	h = fnv(h, &m->init_pid, sizeof(m->init_pid));
+	for (unsigned i = 0; i < _CG_MAX; i++)
+		if (m->paths.present[i])
+			h = fnv(h, m->paths.path[i], strlen(m->paths.path[i]));
+	return h;
+}
+
+static bool paths_same(const struct cg_paths *a, const struct cg_paths *b)
+{
+	for (unsigned i = 0; i < _CG_MAX; i++)
+		if (a->present[i] != b->present[i] ||
+		    (a->present[i] && strcmp(a->path[i], b->path[i]) != 0))
+			return false;
+	return true;
+}
+
+static bool machine_same(const struct cg_machine *a, const struct cg_machine *b)
+{
+	if (a->rule != b->rule || a->init_pid != b->init_pid || a->cgroupns != b->cgroupns ||
+	    a->pidns != b->pidns || !paths_same(&a->paths, &b->paths) ||
+	    !paths_same(&a->top, &b->top))
+		return false;
+	for (unsigned i = 0; i < _CG_MAX; i++)
+		if (a->mounts.present[i] != b->mounts.present[i] ||
+		    a->mounts.v2[i] != b->mounts.v2[i] ||
+		    (a->mounts.present[i] && (strcmp(a->mounts.mount[i], b->mounts.mount[i]) != 0 ||
+					      strcmp(a->mounts.root[i], b->mounts.root[i]) != 0)))
+			return false;
+	return true;
+}
+
+/* @m's start and limits from the memo when resolved less than CALLER_TTL_NS ago; their age in
+ * @ret_stamp. */
+static bool memo_get(struct caller_cache *c, uint64_t hash, uint64_t now, struct cg_machine *m,
+		     uint64_t *ret_stamp)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&c->memo.lock);
+	for (unsigned i = 0; i < MACHINE_MEMO && !hit; i++) {
+		const struct memo_entry *e = &c->memo.e[i];
+
+		if (e->stamp_ns == 0 || e->hash != hash || now - e->stamp_ns >= CALLER_TTL_NS ||
+		    !machine_same(&e->m, m))
+			continue;
+		m->start_known = e->m.start_known;
+		m->start_is_host = e->m.start_is_host;
+		m->start_ticks = e->m.start_ticks;
+		m->limits_known = e->m.limits_known;
+		m->limits_visible = e->m.limits_visible;
+		m->limits_quota_us = e->m.limits_quota_us;
+		m->limits_period_us = e->m.limits_period_us;
+		*ret_stamp = e->stamp_ns;
+		hit = true;
+	}
+	pthread_mutex_unlock(&c->memo.lock);
+	return hit;
+}
+
+static void memo_put(struct caller_cache *c, uint64_t hash, uint64_t stamp,
+		     const struct cg_machine *m)
+{
+	struct memo_entry *victim = &c->memo.e[0];
+
+	pthread_mutex_lock(&c->memo.lock);
+	for (unsigned i = 0; i < MACHINE_MEMO; i++) {
+		struct memo_entry *e = &c->memo.e[i];
+
+		if (e->stamp_ns != 0 && e->hash == hash && machine_same(&e->m, m)) {
+			victim = e; /* the same machine: replace */
+			break;
+		}
+		if (e->stamp_ns < victim->stamp_ns)
+			victim = e; /* else the oldest (or an empty one) */
+	}
+	victim->hash = hash;
+	victim->stamp_ns = stamp;
+	victim->m = *m;
+	pthread_mutex_unlock(&c->memo.lock);
+}
+
+/* Everything about caller @pid, freshly read but for the machine-wide part, which may come from
+ * the memo: @ret_stamp is the time of the oldest item. One reference, for the caller of this. */
+static struct caller_snap *snap_resolve(struct caller_cache *c, pid_t pid, uint64_t now,
+					uint64_t *ret_stamp)
 {
 	struct caller_snap *snap = malloc(sizeof(*snap));
+	uint64_t hash;
 	int r;
 
 	if (!snap)
 		return NULL;
 	atomic_init(&snap->refs, 1);
+	*ret_stamp = now;
 	caller_config(c, pid, &snap->config);
 	r = machine_find(c->src, pid, snap->config.machine[0] ? snap->config.machine : NULL,
 			 &snap->machine);
 	if (r >= 0) {
-		/* else found per read */
-		(void)cg_machine_resolve_start(c->src, &snap->machine);
-		/* cpuset and quota with the machine, for its TTL, as the shim keeps them */
-		(void)cg_machine_resolve_limits(c->src, &snap->machine);
+		hash = machine_hash(&snap->machine);
+		if (!memo_get(c, hash, now, &snap->machine, ret_stamp)) {
+			/* else found per read */
+			(void)cg_machine_resolve_start(c->src, &snap->machine);
+			/* cpuset and quota with the machine, for its TTL, as the shim keeps them */
+			(void)cg_machine_resolve_limits(c->src, &snap->machine);
+			memo_put(c, hash, now, &snap->machine);
+		}
 	}
 	snap->r = r < 0 ? r : 0;
 	return snap;
@@ -258,6 +376,7 @@ int caller_cache_new(const struct cg_src *src, const struct cgproc_config *base,
 		return -ENOMEM;
 	c->src = src;
 	c->base = *base;
+	pthread_mutex_init(&c->memo.lock, NULL);
 	for (unsigned i = 0; i < CALLER_SETS; i++) {
 		pthread_mutex_init(&c->set[i].lock, NULL);
 		for (unsigned w = 0; w < CALLER_WAYS; w++)
@@ -276,6 +395,7 @@ void caller_cache_free(struct caller_cache *c)
 			slot_clear(&c->set[i].slot[w]);
 		pthread_mutex_destroy(&c->set[i].lock);
 	}
+	pthread_mutex_destroy(&c->memo.lock);
 	free(c);
 }
 
@@ -284,7 +404,7 @@ int caller_get(struct caller_cache *c, pid_t pid, struct caller *ret)
 	struct caller_set *set;
 	struct caller_slot *victim = NULL;
 	struct caller_snap *snap;
-	uint64_t now, start;
+	uint64_t now, start, stamp;
 	int pidfd, r;
 
 	if (pid <= 0)
@@ -310,7 +430,7 @@ int caller_get(struct caller_cache *c, pid_t pid, struct caller *ret)
 	r = ident_take(c->src, pid, &pidfd, &start);
 	if (r < 0)
 		return r;
-	snap = snap_resolve(c, pid);
+	snap = snap_resolve(c, pid, now, &stamp);
 	if (!snap) {
 		if (pidfd >= 0)
 			close(pidfd);
@@ -336,8 +456,8 @@ int caller_get(struct caller_cache *c, pid_t pid, struct caller *ret)
 	victim->pid = pid;
 	victim->pidfd = pidfd;
 	victim->start_ticks = start;
-	victim->stamp_ns = now;
-	victim->snap = snap; /* the cache's reference: the one snap_resolve() made */
+	victim->stamp_ns = stamp; /* the age of its oldest item (the machine's, from the memo) */
+	victim->snap = snap;	  /* the cache's reference: the one snap_resolve() made */
 	cg_sample_cache_init(&victim->sample_cache);
 	slot_use(c, victim, ret);
 	pthread_mutex_unlock(&set->lock);

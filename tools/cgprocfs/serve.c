@@ -532,6 +532,9 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 	src_fdcache_init(s->fds, FDS_MIN);
 	(void)src_textcache_add(s->texts, "proc/cpuinfo", HOST_TEXT_AGE_NS);
 	(void)src_textcache_add(s->texts, "proc/meminfo", HOST_TEXT_AGE_NS);
+	/* the daemon's own mounts, parsed for every new caller (callers.c keeps callers that long)
+	 */
+	(void)src_textcache_add(s->texts, "proc/self/mountinfo", HOST_TEXT_AGE_NS);
 	atomic_init(&s->fds_stamp_ns, now_ns());
 	s->src.fds = s->fds;
 	s->src.texts = s->texts;
