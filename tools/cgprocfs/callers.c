@@ -18,7 +18,8 @@
  *     freshness (preload/machine.c): a process moved to another cgroup (cgroup.procs), a
  *     program exec'd under the same pid, a changed cpuset or quota shows within a second.
  *   - memory limits and usage, CPU time, the host's /proc files: read on every render (not
- *     here); the sampler's values: looked up on every request (one stat while unchanged).
+ *     here); the sampler's values: looked up again (one stat while unchanged) when the last
+ *     look is SAMPLE_RECHECK_NS old, as the shim does.
  * A caller that could not be resolved (no cgroup hierarchy, ...) is kept as such for the same
  * time, so that the fallback to the host file stays cheap too.
  *
@@ -53,6 +54,9 @@
 #define MACHINE_MEMO 16
 #define CALLER_WAYS 2
 #define CALLER_TTL_NS 1000000000ULL
+/* How long a sampler answer stands without looking at the table again (a stat per request
+ * otherwise; the sampler publishes every 5 s): the shim's SAMPLE_RECHECK_NS (preload/sample.c). */
+#define SAMPLE_RECHECK_NS 250000000ULL
 #define ENVIRON_MAX (64 * 1024)
 #define MACHINE_SCRATCH_MAX (64 * 1024 * 1024)
 
@@ -63,6 +67,9 @@ struct caller_slot {
 	uint64_t stamp_ns;	  /* when snap was resolved */
 	struct caller_snap *snap; /* NULL: an empty slot */
 	struct cg_sample_cache sample_cache;
+	uint64_t sample_checked_ns; /* when the table was last looked at; 0: never */
+	bool has_sample;
+	struct cg_sample sample; /* the answer then */
 };
 
 struct caller_set {
@@ -355,16 +362,23 @@ static struct caller_snap *snap_resolve(struct caller_cache *c, pid_t pid, uint6
 }
 
 /* Under the set lock: a reference to @sl's snapshot and this request's sample into @ret. */
-static void slot_use(const struct caller_cache *c, struct caller_slot *sl, struct caller *ret)
+static void slot_use(const struct caller_cache *c, struct caller_slot *sl, uint64_t now,
+		     struct caller *ret)
 {
 	struct caller_snap *snap = sl->snap;
 
 	atomic_fetch_add_explicit(&snap->refs, 1, memory_order_relaxed);
 	ret->snap = snap;
-	/* the sampler publishes every period: look it up on each request */
-	ret->has_sample =
-		snap->r >= 0 && cg_sample_lookup_cached(c->src, &snap->machine, snap->config.rundir,
-							&sl->sample_cache, &ret->sample) == 0;
+	if (sl->sample_checked_ns == 0 || now - sl->sample_checked_ns >= SAMPLE_RECHECK_NS) {
+		sl->has_sample =
+			snap->r >= 0 &&
+			cg_sample_lookup_cached(c->src, &snap->machine, snap->config.rundir,
+						&sl->sample_cache, &sl->sample) == 0;
+		sl->sample_checked_ns = now;
+	}
+	ret->has_sample = sl->has_sample;
+	if (sl->has_sample)
+		ret->sample = sl->sample;
 }
 
 int caller_cache_new(const struct cg_src *src, const struct cgproc_config *base,
@@ -418,7 +432,7 @@ int caller_get(struct caller_cache *c, pid_t pid, struct caller *ret)
 		if (!sl->snap || sl->pid != pid)
 			continue;
 		if (now - sl->stamp_ns < CALLER_TTL_NS && slot_alive(c, sl)) {
-			slot_use(c, sl, ret);
+			slot_use(c, sl, now, ret);
 			pthread_mutex_unlock(&set->lock);
 			return 0;
 		}
@@ -459,7 +473,8 @@ int caller_get(struct caller_cache *c, pid_t pid, struct caller *ret)
 	victim->stamp_ns = stamp; /* the age of its oldest item (the machine's, from the memo) */
 	victim->snap = snap;	  /* the cache's reference: the one snap_resolve() made */
 	cg_sample_cache_init(&victim->sample_cache);
-	slot_use(c, victim, ret);
+	victim->sample_checked_ns = 0;
+	slot_use(c, victim, now, ret);
 	pthread_mutex_unlock(&set->lock);
 	return 0;
 }
