@@ -343,12 +343,14 @@ static struct caller_snap *snap_resolve(struct caller_cache *c, pid_t pid, uint6
 	if (!snap)
 		return NULL;
 	atomic_init(&snap->refs, 1);
+	snap->machine_hash = 0;
 	*ret_stamp = now;
 	caller_config(c, pid, &snap->config);
 	r = machine_find(c->src, pid, snap->config.machine[0] ? snap->config.machine : NULL,
 			 &snap->machine);
 	if (r >= 0) {
 		hash = machine_hash(&snap->machine);
+		snap->machine_hash = hash;
 		if (!memo_get(c, hash, now, &snap->machine, ret_stamp)) {
 			/* else found per read */
 			(void)cg_machine_resolve_start(c->src, &snap->machine);

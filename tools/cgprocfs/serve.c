@@ -10,7 +10,8 @@
  * never EIO for a readable host file.
  *
  * Per request, only what moves is read: input files through kept fds (source.h, src_fdcache: a
- * pread instead of openat + read + close, forgotten every FDS_TTL_NS), /proc/meminfo and
+ * pread instead of openat + read + close, forgotten every FDS_TTL_NS; one cache per shard of
+ * machines, so that many containers do not evict each other's), /proc/meminfo and
  * /proc/cpuinfo through the text cache (as the shim keeps them), in working memory kept between
  * requests (a small pool: no page faults and no heap trimming per request).
  *
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,7 +42,9 @@
 #define RENDER_MAX (64 * 1024 * 1024)
 #define WORK_KEEP 8		    /* working areas kept between requests */
 #define WORK_KEEP_MAX (1024 * 1024) /* larger ones are freed after use */
-#define FDS_MIN 64		    /* kept input fds are dup'd at or above this number */
+#define FDS_SHARDS 8 /* kept-fd caches, each for the machines whose hash falls in it */
+#define FDS_NOFILE (4096 + FDS_SHARDS * SRC_FDCACHE_SLOTS) /* RLIMIT_NOFILE wanted */
+#define FDS_MIN 64 /* kept input fds are dup'd at or above this number */
 #define FDS_TTL_NS                                                                                 \
 	1000000000ULL		       /* kept fds are forgotten this often (a cgroup removed and  \
 					  made again under the same name) */
@@ -92,7 +96,7 @@ struct stash {
 
 struct serve {
 	struct cg_src src;
-	struct src_fdcache *fds;
+	struct src_fdcache *fds; /* [FDS_SHARDS] */
 	struct src_textcache *texts;
 	_Atomic uint64_t fds_stamp_ns; /* when the kept fds were last forgotten */
 	struct caller_cache *callers;
@@ -332,7 +336,8 @@ static void fds_age(struct serve *s)
 
 	if (now - then >= FDS_TTL_NS &&
 	    atomic_compare_exchange_strong(&s->fds_stamp_ns, &then, now))
-		src_fdcache_invalidate(s->fds);
+		for (unsigned i = 0; i < FDS_SHARDS; i++)
+			src_fdcache_invalidate(&s->fds[i]);
 }
 
 /* The host file's bytes: the fallback for every failure. */
@@ -383,6 +388,7 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 {
 	struct caller c = {0};
 	struct work *w = NULL;
+	struct cg_src src = s->src;
 	int r;
 
 	fds_age(s);
@@ -395,6 +401,7 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 		r = -EPERM; /* switched off for this caller: the host file, as the shim would */
 		goto fallback;
 	}
+	src.fds = &s->fds[c.snap->machine_hash % FDS_SHARDS];
 	w = work_get(s);
 	if (!w) {
 		r = -ENOMEM;
@@ -402,7 +409,7 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 	}
 	for (;;) {
 		struct vfile_req req = {
-			.src = &s->src,
+			.src = &src,
 			.machine = &c.snap->machine,
 			.config = &c.snap->config,
 			.sample = c.has_sample ? &c.sample : NULL,
@@ -466,6 +473,19 @@ static void node_stat(const struct serve *s, const struct node *n, size_t size, 
 	st->st_mtime = st->st_ctime = st->st_atime = s->mtime;
 }
 
+/* Kept fds (up to FDS_SHARDS * SRC_FDCACHE_SLOTS, plus a pidfd per kept caller) must not take
+ * the descriptors that reading other files needs: raise the soft limit toward the hard one. */
+static void nofile_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= FDS_NOFILE)
+		return;
+	rl.rlim_cur =
+		rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FDS_NOFILE ? FDS_NOFILE : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static void serve_fini(void *state)
 {
 	struct serve *s = state;
@@ -475,9 +495,10 @@ static void serve_fini(void *state)
 	caller_cache_free(s->callers);
 	if (s->fds) {
 		/* nothing else in this process closes them: every kept fd is still ours */
-		for (size_t i = 0; i < SRC_FDCACHE_SLOTS; i++)
-			if (s->fds->slot[i].fd >= 0)
-				close(s->fds->slot[i].fd);
+		for (unsigned k = 0; k < FDS_SHARDS; k++)
+			for (size_t i = 0; i < SRC_FDCACHE_SLOTS; i++)
+				if (s->fds[k].slot[i].fd >= 0)
+					close(s->fds[k].slot[i].fd);
 		free(s->fds);
 	}
 	free(s->texts);
@@ -523,20 +544,23 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 		goto fail;
 	/* Kept input fds and texts for every request (thread-safe: lock-free slots, seqlocked
 	 * texts). Per-process files are never kept (src.self_pid 0). */
-	s->fds = malloc(sizeof(*s->fds));
+	s->fds = malloc(FDS_SHARDS * sizeof(*s->fds));
 	s->texts = calloc(1, sizeof(*s->texts));
 	if (!s->fds || !s->texts) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	src_fdcache_init(s->fds, FDS_MIN);
+	for (unsigned i = 0; i < FDS_SHARDS; i++)
+		src_fdcache_init(&s->fds[i], FDS_MIN);
+	nofile_raise();
 	(void)src_textcache_add(s->texts, "proc/cpuinfo", HOST_TEXT_AGE_NS);
 	(void)src_textcache_add(s->texts, "proc/meminfo", HOST_TEXT_AGE_NS);
 	/* the daemon's own mounts, parsed for every new caller (callers.c keeps callers that long)
 	 */
 	(void)src_textcache_add(s->texts, "proc/self/mountinfo", HOST_TEXT_AGE_NS);
 	atomic_init(&s->fds_stamp_ns, now_ns());
-	s->src.fds = s->fds;
+	/* s->src.fds stays NULL: resolutions (callers.c, about once a second per machine) read
+	 * without keeping; renders use their machine's shard */
 	s->src.texts = s->texts;
 	r = caller_cache_new(&s->src, &s->config, &s->callers);
 	if (r < 0)
