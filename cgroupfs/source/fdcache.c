@@ -191,7 +191,12 @@ static int fdcache_read(const struct cg_src *src, const char *relpath, bool bene
 		if (match && slot_fd_ours(s)) {
 			r = fd_pread(s->fd, buf, size, ret_len);
 			reader_release(s);
-			return r;
+			if (r == 0 || r == -ENOBUFS)
+				return r;
+			/* The file went away under the kept fd (a removed cgroup reads ENODEV,
+			 * perhaps made again under the same name): open the path again. */
+			victim = s;
+			break;
 		}
 		reader_release(s);
 		/* a stale, foreign or empty slot: the first such may be replaced */

@@ -805,9 +805,9 @@ static pid_t pid_reader_run(struct cgdirs *cg, const char *path, pid_t want,
  * The daemon keeps what it resolved about a caller (callers.c), and that must never answer for
  * another process: a pid reused by a process in another cgroup gets its own cgroup at once; a
  * process moved to another cgroup (cgroup.procs) sees it within the one-second freshness; a
- * changed memory limit shows on the next read.
+ * changed memory limit shows on the next read; a cgroup removed and made again is read anew.
  */
-Test(cgprocfs, kept_callers_follow_pid_reuse_moves_and_limits, .timeout = 120)
+Test(cgprocfs, kept_state_follows_pid_reuse_moves_limits_and_remade_cgroups, .timeout = 120)
 {
 	static const char *limits[2] = {"268435456", "469762048"};
 	char path[4096], last[32];
@@ -815,6 +815,7 @@ Test(cgprocfs, kept_callers_follow_pid_reuse_moves_and_limits, .timeout = 120)
 	int status = 0, go[2], res[2];
 	pid_t first, again = 0, mover;
 	struct timespec t0, t1;
+	const char *memdir = NULL;
 	long waited_ms;
 
 	fs_start();
@@ -891,4 +892,22 @@ Test(cgprocfs, kept_callers_follow_pid_reuse_moves_and_limits, .timeout = 120)
 	close(go[1]);
 	close(res[0]);
 	close(res[1]);
+
+	/* 4: the memory cgroup removed and made again under the same name (a container restarted)
+	 * right after a read: the daemon's kept fds of the old one must not answer (they read
+	 * ENODEV; the host's file would be served). */
+	for (int i = 0; i < cgs[1].n && !memdir; i++)
+		if (strstr(cgs[1].ctrl[i], "memory") || strcmp(cgs[1].ctrl[i], "unified") == 0)
+			memdir = cgs[1].dir[i];
+	cr_assert(memdir, "no memory hierarchy in the test cgroup");
+	pid_reader_run(&cgs[1], path, 0, &kb, &status);
+	cr_assert_eq(kb, limit_kb_of("402653184"));
+	for (int tries = 0; rmdir(memdir) < 0 && tries < 100; tries++)
+		usleep(10000); /* the reader's exit may still be leaving the cgroup */
+	cr_assert_eq(mkdir(memdir, 0755), 0, "%s: %s", memdir, strerror(errno));
+	if (testcg_write(&cgs[1], "memory.limit_in_bytes", "335544320") == -ENOENT)
+		cr_assert_eq(testcg_write(&cgs[1], "memory.max", "335544320"), 0);
+	pid_reader_run(&cgs[1], path, 0, &kb, &status);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader: %#x", status);
+	cr_expect_eq(kb, limit_kb_of("335544320"), "the re-made cgroup read as %llu kB", kb);
 }

@@ -45,10 +45,10 @@
 #define FDS_SHARDS 8 /* kept-fd caches, each for the machines whose hash falls in it */
 #define FDS_NOFILE (4096 + FDS_SHARDS * SRC_FDCACHE_SLOTS) /* RLIMIT_NOFILE wanted */
 #define FDS_MIN 64 /* kept input fds are dup'd at or above this number */
-#define FDS_TTL_NS                                                                                 \
-	1000000000ULL		       /* kept fds are forgotten this often (a cgroup removed and  \
-					  made again under the same name) */
-#define HOST_TEXT_AGE_NS 1000000000ULL /* meminfo, cpuinfo: the shim's age (preload/machine.c) */
+/* Kept fds are forgotten this often: a cgroup removed and made again under the same name is
+ * read through an old fd for no longer. */
+#define FDS_TTL_NS 1000000000ULL
+#define HOST_TEXT_AGE_NS 1000000000ULL /* kept host texts: the shim's age (preload/machine.c) */
 #define ENTRY_TIMEOUT 1.0	       /* names never change */
 #define DIR_ATTR_TIMEOUT 1.0	       /* directories look the same to everyone */
 #define STASH_SLOTS 16
