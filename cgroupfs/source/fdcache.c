@@ -57,11 +57,14 @@ static unsigned path_hash(const char *p)
 	return h;
 }
 
-/* Whether the kept fd still is the file that was opened. */
-static bool slot_fd_ours(const struct src_fdslot *s)
+/* Whether the kept fd still is the file that was opened (without asking the kernel when the
+ * front end owns every fd of its process). */
+static bool slot_fd_ours(const struct src_fdcache *c, const struct src_fdslot *s)
 {
 	struct stat st;
 
+	if (s->fd >= 0 && c->owns_fds)
+		return true;
 	return s->fd >= 0 && src_fstat(s->fd, &st) == 0 && (uint64_t)st.st_dev == s->dev &&
 	       (uint64_t)st.st_ino == s->ino;
 }
@@ -135,7 +138,7 @@ static int slot_fill(const struct cg_src *src, struct src_fdslot *s, unsigned ge
 	struct stat st;
 	int fd, hi, r;
 
-	if (slot_fd_ours(s))
+	if (slot_fd_ours(src->fds, s))
 		close(s->fd);
 	s->fd = -1;
 	s->err = 0;
@@ -188,7 +191,7 @@ static int fdcache_read(const struct cg_src *src, const char *relpath, bool bene
 			reader_release(s);
 			return r;
 		}
-		if (match && slot_fd_ours(s)) {
+		if (match && slot_fd_ours(c, s)) {
 			r = fd_pread(s->fd, buf, size, ret_len);
 			reader_release(s);
 			if (r == 0 || r == -ENOBUFS)
@@ -232,13 +235,13 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 	int fd, hi;
 
 	if (reader_claim(s)) {
-		if (s->gen == gen && slot_fd_ours(s))
+		if (s->gen == gen && slot_fd_ours(c, s))
 			return s->fd;
 		reader_release(s);
 	}
 	if (!writer_claim(s))
 		return -EAGAIN;
-	if (slot_fd_ours(s))
+	if (slot_fd_ours(c, s))
 		close(s->fd);
 	s->fd = -1;
 	s->gen = 0;

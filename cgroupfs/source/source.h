@@ -68,6 +68,9 @@ struct src_fdcache {
 	int min_fd;
 	struct src_fdslot slot[SRC_FDCACHE_SLOTS];
 	struct src_fdslot root; /* the process's "/", for src_fdcache_root_hold() */
+	/* Set after init by a front end that owns every descriptor of its process (cgprocfs: no
+	 * foreign code closes fds there): kept fds are used without the fstat check. */
+	bool owns_fds;
 };
 /* An empty cache keeping fds at >= @min_fd. */
 void src_fdcache_init(struct src_fdcache *c, int min_fd);

@@ -550,8 +550,10 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 		r = -ENOMEM;
 		goto fail;
 	}
-	for (unsigned i = 0; i < FDS_SHARDS; i++)
+	for (unsigned i = 0; i < FDS_SHARDS; i++) {
 		src_fdcache_init(&s->fds[i], FDS_MIN);
+		s->fds[i].owns_fds = true; /* no code in this daemon closes fds it does not own */
+	}
 	nofile_raise();
 	(void)src_textcache_add(s->texts, "proc/cpuinfo", HOST_TEXT_AGE_NS);
 	(void)src_textcache_add(s->texts, "proc/meminfo", HOST_TEXT_AGE_NS);
