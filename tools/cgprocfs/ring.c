@@ -134,6 +134,9 @@ struct ring {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	enum ring_state state;
+	unsigned setup_flags; /* IORING_SETUP_* besides SQE128 */
+	unsigned prepared;    /* queue threads done with their setup */
+	int setup_err;	      /* the first one's error */
 	/* INIT bookkeeping: set by the reader that saw FUSE_INIT, used by its reply */
 	bool init_pending;
 	uint64_t init_unique;
@@ -211,9 +214,9 @@ static void uring_close(struct uring *u)
 	u->fd = -1;
 }
 
-static int uring_open(struct uring *u, unsigned entries)
+static int uring_open(struct uring *u, unsigned entries, unsigned flags)
 {
-	struct io_uring_params p = {.flags = IORING_SETUP_SQE128};
+	struct io_uring_params p = {.flags = IORING_SETUP_SQE128 | flags};
 	int r;
 
 	u->fd = (int)syscall(__NR_io_uring_setup, entries, &p);
@@ -440,12 +443,26 @@ static void *queue_thread(void *arg)
 	sigset_t all;
 	unsigned live = RING_DEPTH;
 	enum ring_state s;
+	int err;
 	struct io_uring_sqe *sqe;
 
 	/* signals are for the /dev/fuse loop and the reload thread */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* the ring is made by the thread that will submit to it (IORING_SETUP_SINGLE_ISSUER) */
+	err = uring_open(&q->u, 2 * (RING_DEPTH + 1), r->setup_flags);
+	if (err == -EINVAL) /* kernels before 6.1 (not FUSE-over-io_uring ones, but cheap) */
+		err = uring_open(&q->u, 2 * (RING_DEPTH + 1), 0);
+	if (err == 0) {
+		q->efd = eventfd(0, EFD_CLOEXEC);
+		if (q->efd < 0)
+			err = -errno;
+	}
 	pthread_mutex_lock(&r->lock);
+	r->prepared++;
+	if (err < 0 && r->setup_err == 0)
+		r->setup_err = err;
+	pthread_cond_broadcast(&r->cond);
 	while (r->state == RING_WAIT)
 		pthread_cond_wait(&r->cond, &r->lock);
 	s = r->state;
@@ -466,7 +483,7 @@ static void *queue_thread(void *arg)
 	}
 	for (;;) {
 		unsigned head, tail;
-		int err = uring_submit_wait(&q->u);
+		err = uring_submit_wait(&q->u);
 
 		if (err < 0 && err != -EINTR && err != -EAGAIN && err != -EBUSY) {
 			fprintf(stderr, "cgprocfs: ring q%u: io_uring_enter: %s\n", q->qid,
@@ -534,6 +551,10 @@ int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **
 	r->quiet = quiet;
 	r->nq = (unsigned)n;
 	r->state = RING_WAIT;
+	/* only the queue's thread submits and waits: completions run in its io_uring_enter()
+	 * (measured here: ~0.5 us less per round trip than the default task-work signalling;
+	 * COOP_TASKRUN was worse) */
+	r->setup_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
 	for (unsigned i = 0; i < r->nq; i++) {
 		r->q[i].u.fd = -1;
 		r->q[i].efd = -1;
@@ -547,14 +568,6 @@ int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **
 		q->qid = i;
 		for (unsigned k = 0; k < RING_DEPTH; k++)
 			q->ent[k].q = q;
-		err = uring_open(&q->u, 2 * (RING_DEPTH + 1));
-		if (err < 0)
-			goto fail;
-		q->efd = eventfd(0, EFD_CLOEXEC);
-		if (q->efd < 0) {
-			err = -errno;
-			goto fail;
-		}
 		pthread_attr_init(&attr);
 		CPU_ZERO(&cpus);
 		CPU_SET(i, &cpus);
@@ -567,6 +580,13 @@ int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **
 			goto fail;
 		q->thread = true;
 	}
+	pthread_mutex_lock(&r->lock);
+	while (r->prepared < r->nq)
+		pthread_cond_wait(&r->cond, &r->lock);
+	err = r->setup_err;
+	pthread_mutex_unlock(&r->lock);
+	if (err < 0)
+		goto fail;
 	*ret = r;
 	return 0;
 fail:
