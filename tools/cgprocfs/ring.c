@@ -31,6 +31,12 @@
  * fuse_session_process_buf(); the handler replies synchronously through the session's custom
  * writev, which finds the thread's current entry and fills it instead of writing /dev/fuse.
  * A request the handler did not answer gets -EIO, never a hang.
+ *
+ * Lifetime: ring_prepare() (before seccomp) starts the pinned threads, each of which makes its
+ * own io_uring and eventfd and then waits. The INIT reply either asks for the ring (buffers are
+ * allocated for the negotiated sizes, the threads register their entries and serve) or not (the
+ * threads close their rings and exit). ring_free() wakes running threads through the eventfd
+ * each keeps a poll on; unmount or abort ends them with -ENOTCONN.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -277,8 +283,15 @@ static struct io_uring_sqe *uring_sqe(struct uring *u)
 	unsigned idx;
 	struct io_uring_sqe *sqe;
 
-	if (u->sq_local - head >= u->sq_entries)
-		return NULL;
+	if (u->sq_local - head >= u->sq_entries) {
+		/* cannot happen with one SQE per entry between two waits, but a lost commit
+		 * would leave a caller waiting: hand the queued ones over and look again */
+		__atomic_store_n(u->sq_tail, u->sq_local, __ATOMIC_RELEASE);
+		syscall(__NR_io_uring_enter, u->fd, u->sq_local - head, 0, 0, NULL, 0);
+		head = __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
+		if (u->sq_local - head >= u->sq_entries)
+			return NULL;
+	}
 	idx = u->sq_local & u->sq_mask;
 	sqe = (struct io_uring_sqe *)((char *)u->sqes + (size_t)idx * SQE_SIZE);
 	memset(sqe, 0, SQE_SIZE);
