@@ -980,13 +980,9 @@ Test(cgprocfs, each_cpu_is_served_by_its_own_queue)
 	sched_setaffinity(0, sizeof(saved), &saved);
 }
 
-/* --no-io-uring: the classic loop only, even where the kernel offers the ring. */
-Test(cgprocfs, no_io_uring_option_serves_through_dev_fuse)
+/* A second private daemon (@opt: an extra option or NULL), its stderr in @log (or NULL). */
+static void extra_start(const char *opt, const char *fault, const char *log)
 {
-	unsigned long long cqes[RINGS_MAX];
-	char path[4200], *content;
-	int n = -1;
-
 	harness_require_root();
 	harness_require(access("/dev/fuse", R_OK | W_OK) == 0, "needs /dev/fuse");
 	snprintf(extra_mnt, sizeof(extra_mnt), "/tmp/cgproc-fuse-XXXXXX");
@@ -994,20 +990,86 @@ Test(cgprocfs, no_io_uring_option_serves_through_dev_fuse)
 	extra_daemon = fork();
 	cr_assert_geq(extra_daemon, 0);
 	if (extra_daemon == 0) {
-		execl(build_path("tools/cgprocfs/cgprocfs"), "cgprocfs", "--quiet", "--no-io-uring",
-		      extra_mnt, (char *)NULL);
+		int fd = log ? open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+		if (fault)
+			setenv("CGPROCFS_TEST_RING_FAULT", fault, 1);
+		if (opt)
+			execl(build_path("tools/cgprocfs/cgprocfs"), "cgprocfs", opt, extra_mnt,
+			      (char *)NULL);
+		else
+			execl(build_path("tools/cgprocfs/cgprocfs"), "cgprocfs", extra_mnt,
+			      (char *)NULL);
 		_exit(127);
 	}
 	for (int waited = 0; waited < 5000 && !is_mounted(extra_mnt); waited += 10)
 		usleep(10000);
-	cr_assert(is_mounted(extra_mnt), "cgprocfs --no-io-uring did not mount");
-	snprintf(path, sizeof(path), "%s/proc/meminfo", extra_mnt);
-	for (int i = 0; i < 20; i++) {
-		content = file_read(path);
-		cr_assert(content, "%s: %s", path, strerror(errno));
-		cr_assert(strstr(content, "MemTotal:"));
-		free(content);
+	cr_assert(is_mounted(extra_mnt), "the second cgprocfs did not mount");
+}
+
+/* Reads from every CPU in turn: each must complete (a request stuck on a queue would hang the
+ * test into its timeout) with the right content. */
+static void read_on_every_cpu(const char *mountpoint, int times)
+{
+	char path[4200];
+	cpu_set_t saved;
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(saved), &saved), 0);
+	snprintf(path, sizeof(path), "%s/proc/meminfo", mountpoint);
+	for (int cpu = 0; cpu < get_nprocs_conf(); cpu++) {
+		if (!pin_to(cpu))
+			continue;
+		for (int i = 0; i < times; i++) {
+			char *content = file_read(path);
+
+			cr_assert(content, "%s on CPU %d: %s", path, cpu, strerror(errno));
+			cr_assert(strstr(content, "MemTotal:"), "%s", content);
+			free(content);
+		}
 	}
+	sched_setaffinity(0, sizeof(saved), &saved);
+}
+
+/* --no-io-uring: the classic loop only, even where the kernel offers the ring. */
+Test(cgprocfs, no_io_uring_option_serves_through_dev_fuse)
+{
+	unsigned long long cqes[RINGS_MAX];
+	int n;
+
+	extra_start("--no-io-uring", NULL, NULL);
+	read_on_every_cpu(extra_mnt, 10);
 	n = daemon_rings(extra_daemon, cqes);
 	cr_assert_eq(n, 0, "%d io_uring instances despite --no-io-uring", n);
+}
+
+/*
+ * After the INIT reply asked for the ring, the kernel refuses a queue's REGISTER (a fault the
+ * daemon injects for tests: a payload buffer shorter than the kernel wants). The kernel then
+ * turns the ring off for the connection and /dev/fuse serves: no request hangs, no ring serves.
+ */
+Test(cgprocfs, ring_refused_after_init_falls_back_to_dev_fuse)
+{
+	unsigned long long before[RINGS_MAX], after[RINGS_MAX];
+	char log[64], *text;
+	int n;
+
+	snprintf(log, sizeof(log), "/tmp/cgprocfs-fault-%d.log", (int)getpid());
+	extra_start(NULL, "register", log);
+	read_on_every_cpu(extra_mnt, 2);
+	n = daemon_rings(extra_daemon, before);
+	read_on_every_cpu(extra_mnt, 10);
+	cr_assert_eq(daemon_rings(extra_daemon, after), n);
+	/* the refused queue's thread has left; any other ring never got a request */
+	for (int i = 0; i < n; i++)
+		cr_expect_eq(after[i], before[i], "ring %d served after the refusal", i);
+	text = file_read(log);
+	unlink(log);
+	cr_assert(text);
+	if (transport == TRANSPORT_IO_URING)
+		cr_expect(strstr(text, "io_uring queue 0 refused (Invalid argument): serving "
+				       "through /dev/fuse"),
+			  "%s", text);
+	free(text);
 }
