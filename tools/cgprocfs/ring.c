@@ -111,6 +111,8 @@ struct ent {
 	uint64_t unique;
 	bool replied;
 	bool registered; /* the kernel has handed it a request */
+	bool committing; /* its last command is a COMMIT_AND_FETCH */
+	unsigned reregistered;
 	bool dead;
 };
 
@@ -338,6 +340,7 @@ static int ent_register(struct queue *q, unsigned i)
 	sqe_cmd(sqe, q->r->fuse_fd, CG_URING_CMD_REGISTER, i, (uint16_t)q->qid, 0);
 	sqe->addr = (uint64_t)(uintptr_t)q->ent[i].iov;
 	sqe->len = 2;
+	q->ent[i].committing = false;
 	if (q->r->fault_register && q->qid == 0)
 		q->ent[i].iov[1].iov_len = 4096; /* the kernel refuses it: -EINVAL */
 	return 0;
@@ -350,6 +353,7 @@ static int ent_commit(struct queue *q, unsigned i, uint64_t commit_id)
 	if (!sqe)
 		return -EBUSY;
 	sqe_cmd(sqe, q->r->fuse_fd, CG_URING_CMD_COMMIT_AND_FETCH, i, (uint16_t)q->qid, commit_id);
+	q->ent[i].committing = true;
 	return 0;
 }
 
@@ -533,8 +537,20 @@ static void *queue_thread(void *arg)
 			}
 			if (res == -ENOTCONN || res == -ECONNABORTED || res == -ECANCELED)
 				return NULL; /* unmounted or aborted */
+			/* a refused commit (the kernel no longer knows the request, e.g. -ENOENT)
+			 * leaves the kernel's entry behind in "userspace": register the buffers
+			 * again as a new entry, so that the queue keeps its depth */
+			if (q->ent[tag].committing && q->ent[tag].reregistered < 16) {
+				fprintf(stderr,
+					"cgprocfs: ring q%u entry %u: commit refused (%s), "
+					"registering it again\n",
+					q->qid, (unsigned)tag, strerror(-res));
+				q->ent[tag].reregistered++;
+				ent_register(q, (unsigned)tag);
+				continue;
+			}
 			/* a refused REGISTER turns the connection's ring off: the kernel is back on
-			 * /dev/fuse (a failed commit would be a bug here: say it loudly) */
+			 * /dev/fuse */
 			if (r->debug || q->ent[tag].registered)
 				fprintf(stderr, "cgprocfs: ring q%u entry %u: %s\n", q->qid,
 					(unsigned)tag, strerror(-res));
