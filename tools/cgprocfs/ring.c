@@ -52,12 +52,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ring.h"
 #include "serve.h"
+#include "uring.h"
 
 /* From include/uapi/linux/fuse.h 7.42 (Debian 12's headers are 7.38). */
 #define CG_FUSE_OVER_IO_URING2 (1u << (41 - 32)) /* in flags2 */
@@ -85,21 +85,10 @@ struct cg_uring_cmd_req {
 	uint8_t padding[6];
 };
 
-#define SQE_SIZE 128 /* IORING_SETUP_SQE128 */
-#define SQE_CMD_OFFSET 48
 #define RING_DEPTH 4 /* entries per queue */
 #define EVENT_TAG UINT64_MAX
 #define PAGE 4096
 #define PREFIX PAGE /* room for the rebuilt in header + op header before the payload */
-
-struct uring {
-	int fd;
-	void *sq_map, *cq_map, *sqes;
-	size_t sq_len, cq_len, sqes_len;
-	unsigned *sq_head, *sq_tail, *sq_array, sq_mask, sq_entries, sq_local;
-	unsigned *cq_head, *cq_tail, cq_mask;
-	struct io_uring_cqe *cqes;
-};
 
 struct ent {
 	struct queue *q;
@@ -210,118 +199,10 @@ static bool uring_enabled(void)
 	return c == 'Y' || c == '1';
 }
 
-static void uring_close(struct uring *u)
-{
-	if (u->sqes)
-		munmap(u->sqes, u->sqes_len);
-	if (u->cq_map && u->cq_map != u->sq_map)
-		munmap(u->cq_map, u->cq_len);
-	if (u->sq_map)
-		munmap(u->sq_map, u->sq_len);
-	if (u->fd >= 0)
-		close(u->fd);
-	memset(u, 0, sizeof(*u));
-	u->fd = -1;
-}
-
-static int uring_open(struct uring *u, unsigned entries, unsigned flags)
-{
-	struct io_uring_params p = {.flags = IORING_SETUP_SQE128 | flags};
-	int r;
-
-	u->fd = (int)syscall(__NR_io_uring_setup, entries, &p);
-	if (u->fd < 0) {
-		u->fd = -1;
-		return -errno;
-	}
-	u->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-	u->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	if (p.features & IORING_FEAT_SINGLE_MMAP) {
-		if (u->cq_len > u->sq_len)
-			u->sq_len = u->cq_len;
-		u->cq_len = u->sq_len;
-	}
-	u->sq_map = mmap(NULL, u->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
-			 IORING_OFF_SQ_RING);
-	if (u->sq_map == MAP_FAILED) {
-		u->sq_map = NULL;
-		goto fail;
-	}
-	if (p.features & IORING_FEAT_SINGLE_MMAP) {
-		u->cq_map = u->sq_map;
-	} else {
-		u->cq_map = mmap(NULL, u->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-				 u->fd, IORING_OFF_CQ_RING);
-		if (u->cq_map == MAP_FAILED) {
-			u->cq_map = NULL;
-			goto fail;
-		}
-	}
-	u->sqes_len = (size_t)p.sq_entries * SQE_SIZE;
-	u->sqes = mmap(NULL, u->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, u->fd,
-		       IORING_OFF_SQES);
-	if (u->sqes == MAP_FAILED) {
-		u->sqes = NULL;
-		goto fail;
-	}
-	u->sq_head = (unsigned *)((char *)u->sq_map + p.sq_off.head);
-	u->sq_tail = (unsigned *)((char *)u->sq_map + p.sq_off.tail);
-	u->sq_array = (unsigned *)((char *)u->sq_map + p.sq_off.array);
-	u->sq_mask = *(unsigned *)((char *)u->sq_map + p.sq_off.ring_mask);
-	u->sq_entries = p.sq_entries;
-	u->sq_local = *u->sq_tail;
-	u->cq_head = (unsigned *)((char *)u->cq_map + p.cq_off.head);
-	u->cq_tail = (unsigned *)((char *)u->cq_map + p.cq_off.tail);
-	u->cq_mask = *(unsigned *)((char *)u->cq_map + p.cq_off.ring_mask);
-	u->cqes = (struct io_uring_cqe *)((char *)u->cq_map + p.cq_off.cqes);
-	return 0;
-fail:
-	r = -errno;
-	uring_close(u);
-	return r;
-}
-
-static struct io_uring_sqe *uring_sqe(struct uring *u)
-{
-	unsigned head = __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
-	unsigned idx;
-	struct io_uring_sqe *sqe;
-
-	if (u->sq_local - head >= u->sq_entries) {
-		/* cannot happen with one SQE per entry between two waits, but a lost commit
-		 * would leave a caller waiting: hand the queued ones over and look again */
-		__atomic_store_n(u->sq_tail, u->sq_local, __ATOMIC_RELEASE);
-		syscall(__NR_io_uring_enter, u->fd, u->sq_local - head, 0, 0, NULL, 0);
-		head = __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
-		if (u->sq_local - head >= u->sq_entries)
-			return NULL;
-	}
-	idx = u->sq_local & u->sq_mask;
-	sqe = (struct io_uring_sqe *)((char *)u->sqes + (size_t)idx * SQE_SIZE);
-	memset(sqe, 0, SQE_SIZE);
-	u->sq_array[idx] = idx;
-	u->sq_local++;
-	return sqe;
-}
-
-/* Publish the prepared SQEs, submit them and wait for at least one completion. */
-static int uring_submit_wait(struct uring *u)
-{
-	unsigned pending;
-	long n;
-
-	__atomic_store_n(u->sq_tail, u->sq_local, __ATOMIC_RELEASE);
-	pending = u->sq_local - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
-	n = syscall(__NR_io_uring_enter, u->fd, pending, 1, IORING_ENTER_GETEVENTS, NULL, 0);
-	if (n < 0)
-		return -errno;
-	return 0;
-}
-
 static void sqe_cmd(struct io_uring_sqe *sqe, int fuse_fd, unsigned op, uint64_t tag, uint16_t qid,
 		    uint64_t commit_id)
 {
-	struct cg_uring_cmd_req *req = (void *)((char *)sqe + SQE_CMD_OFFSET);
+	struct cg_uring_cmd_req *req = (void *)((char *)sqe + URING_SQE_CMD_OFFSET);
 
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = fuse_fd;
@@ -333,7 +214,7 @@ static void sqe_cmd(struct io_uring_sqe *sqe, int fuse_fd, unsigned op, uint64_t
 
 static int ent_register(struct queue *q, unsigned i)
 {
-	struct io_uring_sqe *sqe = uring_sqe(&q->u);
+	struct io_uring_sqe *sqe = uring_sqe_get(&q->u);
 
 	if (!sqe)
 		return -EBUSY;
@@ -348,7 +229,7 @@ static int ent_register(struct queue *q, unsigned i)
 
 static int ent_commit(struct queue *q, unsigned i, uint64_t commit_id)
 {
-	struct io_uring_sqe *sqe = uring_sqe(&q->u);
+	struct io_uring_sqe *sqe = uring_sqe_get(&q->u);
 
 	if (!sqe)
 		return -EBUSY;
@@ -495,7 +376,7 @@ static void *queue_thread(void *arg)
 
 	for (unsigned i = 0; i < RING_DEPTH; i++)
 		ent_register(q, i);
-	sqe = uring_sqe(&q->u);
+	sqe = uring_sqe_get(&q->u);
 	if (sqe) {
 		sqe->opcode = IORING_OP_POLL_ADD;
 		sqe->fd = q->efd;
@@ -512,7 +393,7 @@ static void *queue_thread(void *arg)
 			return NULL;
 		}
 		head = *q->u.cq_head;
-		tail = __atomic_load_n(q->u.cq_tail, __ATOMIC_ACQUIRE);
+		tail = uring_cq_tail(&q->u);
 		for (; head != tail; head++) {
 			struct io_uring_cqe *cqe = &q->u.cqes[head & q->u.cq_mask];
 			uint64_t tag = cqe->user_data;
@@ -563,11 +444,11 @@ static void *queue_thread(void *arg)
 				return NULL;
 			}
 		}
-		__atomic_store_n(q->u.cq_head, head, __ATOMIC_RELEASE);
+		uring_cq_advance(&q->u, head);
 	}
 }
 
-int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **ret)
+int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **ret_ring)
 {
 	struct ring *r;
 	int n, err;
@@ -633,7 +514,7 @@ int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **
 	pthread_mutex_unlock(&r->lock);
 	if (err < 0)
 		goto fail;
-	*ret = r;
+	*ret_ring = r;
 	return 0;
 fail:
 	ring_free(r);

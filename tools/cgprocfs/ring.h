@@ -23,7 +23,7 @@ struct ring;
  * pinned, waiting thread per possible CPU. Returns -EOPNOTSUPP when enable_uring is off, another
  * -errno when a setup step failed (the caller serves through /dev/fuse only). @quiet: no info.
  */
-int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **ret);
+int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **ret_ring);
 
 /* fuse_custom_io hooks (@r may be NULL: plain read/writev of @fd). */
 ssize_t ring_read(struct ring *r, int fd, void *buf, size_t len);
