@@ -85,6 +85,10 @@ struct cg_uring_cmd_req {
 	uint8_t padding[6];
 };
 
+_Static_assert(sizeof(struct cg_uring_req_header) == 288, "fuse_uring_req_header layout");
+_Static_assert(sizeof(struct cg_uring_cmd_req) == 24, "fuse_uring_cmd_req layout");
+_Static_assert(sizeof(struct cg_uring_cmd_req) <= 80, "the SQE128 command area is 80 bytes");
+
 #define RING_DEPTH 4 /* entries per queue */
 #define EVENT_TAG UINT64_MAX
 #define PAGE 4096
@@ -186,7 +190,7 @@ static int cpus_possible(void)
 	return count > 0 ? count : -EINVAL;
 }
 
-static bool uring_enabled(void)
+static bool module_uring_enabled(void)
 {
 	char c = 0;
 	int fd = open("/sys/module/fuse/parameters/enable_uring", O_RDONLY | O_CLOEXEC);
@@ -453,7 +457,7 @@ int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **
 	struct ring *r;
 	int n, err;
 
-	if (!uring_enabled())
+	if (!module_uring_enabled())
 		return -EOPNOTSUPP;
 	n = cpus_possible();
 	if (n < 0)
@@ -557,13 +561,16 @@ ssize_t ring_read(struct ring *r, int fd, void *buf, size_t len)
 {
 	ssize_t n = read(fd, buf, len);
 	const struct fuse_in_header *in = buf;
+	const size_t flags2_end = offsetof(struct fuse_init_in, flags2) + sizeof(uint32_t);
 
-	if (r && n >= (ssize_t)(sizeof(*in) + sizeof(struct fuse_init_in)) &&
+	/* INIT's argument grew over the years: flags2 exists when FUSE_INIT_EXT is set */
+	if (r && n >= (ssize_t)(sizeof(*in) + offsetof(struct fuse_init_in, flags2)) &&
 	    in->opcode == FUSE_INIT) {
 		const struct fuse_init_in *arg = (const void *)(in + 1);
 
 		r->init_unique = in->unique;
-		r->offered = (arg->flags & FUSE_INIT_EXT) && (arg->flags2 & CG_FUSE_OVER_IO_URING2);
+		r->offered = n >= (ssize_t)(sizeof(*in) + flags2_end) &&
+			     (arg->flags & FUSE_INIT_EXT) && (arg->flags2 & CG_FUSE_OVER_IO_URING2);
 		r->init_pending = true;
 	}
 	return n;
@@ -588,12 +595,16 @@ static ssize_t ring_init_reply(struct ring *r, int fd, struct iovec *iov, int co
 			why = "out of memory";
 	}
 	if (why) {
+		int saved;
+
 		n = writev(fd, iov, count);
+		saved = errno; /* libfuse reads it when n < 0 */
 		ring_set_state(r, RING_STOP);
 		if (!r->quiet)
 			fprintf(stderr,
 				"cgprocfs: io_uring not used (%s): serving through /dev/fuse\n",
 				why);
+		errno = saved;
 		return n;
 	}
 	init.flags |= FUSE_INIT_EXT;
