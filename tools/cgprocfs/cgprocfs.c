@@ -669,6 +669,9 @@ out:
 		fuse_loop_cfg_destroy(loop_cfg);
 	if (mounted)
 		fuse_session_unmount(h.se);
+	if (ring_active(h.ring) && !quiet)
+		fprintf(stderr, "cgprocfs: %llu requests served through io_uring\n",
+			(unsigned long long)ring_served(h.ring));
 	ring_free(h.ring); /* after the unmount: a queue thread may serve until then */
 	if (handlers)
 		fuse_remove_signal_handlers(h.se);
