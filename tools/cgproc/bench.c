@@ -393,7 +393,9 @@ static void measure_rss(struct run *run)
 
 		for (int k = 0; k < 2; k++) {
 			r = worker_start(&w[k], &run->cg, k ? b->shim.path : lib0,
-					 k ? "shim" : lib0 ? "empty" : "native");
+					 k	? "shim"
+					 : lib0 ? "empty"
+						: "native");
 			if (r < 0) {
 				if (k)
 					worker_stop(&w[0]);
