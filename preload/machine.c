@@ -33,7 +33,6 @@
  * never read through an old fd for more than the machine's TTL.
  */
 #define KEPT_FD_MIN 1000
-static struct src_fdcache kept_fds;
 
 /*
  * Host texts that may be a little old (source.h, struct src_textcache): cpuinfo (static but for
@@ -42,13 +41,32 @@ static struct src_fdcache kept_fds;
  * model: "host's static fields cached"). /proc/stat, uptime and loadavg stay fresh.
  */
 #define HOST_TEXT_AGE_NS 1000000000ULL
-static struct src_textcache kept_texts;
+
+/*
+ * Together, so that what every request touches shares pages (issue 3: pages dirtied per
+ * process): the text entries, the fd cache's slot heads and the used start of its path pool.
+ * The texts are in pages mapped for them (a page each for cpuinfo and meminfo of a small host;
+ * a .bss buffer would start anywhere in a page and often take two).
+ */
+static struct {
+	struct src_textcache texts;
+	struct src_fdcache fds;
+} kept;
+#define kept_fds (kept.fds)
+#define kept_texts (kept.texts)
 
 void shim_kept_init(void)
 {
+	char *buf;
+
 	src_fdcache_init(&kept_fds, KEPT_FD_MIN);
-	(void)src_textcache_add(&kept_texts, "proc/cpuinfo", HOST_TEXT_AGE_NS);
-	(void)src_textcache_add(&kept_texts, "proc/meminfo", HOST_TEXT_AGE_NS);
+	buf = raw_mmap(2 * SRC_TEXTCACHE_MAX);
+	if (!buf)
+		return; /* no kept texts: the files are read each time */
+	(void)src_textcache_add(&kept_texts, "proc/cpuinfo", HOST_TEXT_AGE_NS, buf,
+				SRC_TEXTCACHE_MAX);
+	(void)src_textcache_add(&kept_texts, "proc/meminfo", HOST_TEXT_AGE_NS,
+				buf + SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
 }
 
 static long long mono_ns(void)

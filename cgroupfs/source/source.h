@@ -113,11 +113,13 @@ int src_root_check(const struct cg_src *src);
  * the cgroup; of the host's only MemTotal and SwapTotal are used, the rest is copied through).
  * src_read() of such a path copies the kept text while it is younger than its age, else reads
  * the file and keeps the new text. Each entry is a seqlock (readers copy and retry, never wait;
- * one writer claimed by compare-and-swap, never waited for). Texts longer than
- * SRC_TEXTCACHE_MAX are not kept. The memory belongs to the front end.
+ * one writer claimed by compare-and-swap, never waited for). Texts that do not fit the entry's
+ * buffer are not kept. The memory belongs to the front end: the entries (small, with its other
+ * hot data) and each entry's text buffer (its own, so that only the pages a text takes are
+ * touched: issue 3).
  */
 #define SRC_TEXTCACHE_ENTRIES 4
-#define SRC_TEXTCACHE_MAX (64u << 10)
+#define SRC_TEXTCACHE_MAX (64u << 10) /* a good buffer size: cpuinfo of ~50 CPUs */
 #define SRC_TEXTCACHE_PATH 64
 struct src_textentry {
 	atomic_uint seq;     /* odd while written */
@@ -126,14 +128,17 @@ struct src_textentry {
 	char path[SRC_TEXTCACHE_PATH];
 	int64_t stamp_ns; /* CLOCK_MONOTONIC of the read; 0 = nothing kept */
 	size_t len;
-	char text[SRC_TEXTCACHE_MAX];
+	char *text; /* the front end's buffer of @size bytes */
+	size_t size;
 };
 struct src_textcache {
 	struct src_textentry e[SRC_TEXTCACHE_ENTRIES];
 };
-/* Declare @relpath ("proc/cpuinfo") kept for up to @max_age_ns. Before any reader runs.
- * -ENOSPC when all entries are used, -ENAMETOOLONG. */
-int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max_age_ns);
+/* Declare @relpath ("proc/cpuinfo") kept for up to @max_age_ns in @buf (@size bytes, texts of up
+ * to @size - 1 bytes). Before any reader runs. -ENOSPC when all entries are used,
+ * -ENAMETOOLONG, -EINVAL. */
+int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max_age_ns, char *buf,
+		      size_t size);
 
 /* Read @relpath (no leading '/') under the root. -ENOBUFS when @size was too small. */
 int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
