@@ -368,7 +368,7 @@ static int cmp_long(const void *x, const void *y)
 	return a < c ? -1 : a > c;
 }
 
-#define RSS_PAIRS 3
+#define RSS_PAIRS 7 /* the stack's pages vary by one or two between processes (alignment, depth) */
 
 /*
  * Memory the shim adds to a process: fresh worker pairs (an empty preloaded library, the shim)
