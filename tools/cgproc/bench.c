@@ -368,7 +368,8 @@ static int cmp_long(const void *x, const void *y)
 	return a < c ? -1 : a > c;
 }
 
-#define RSS_PAIRS 7 /* the stack's pages vary by one or two between processes (alignment, depth) */
+/* the stack's pages vary by one or two between processes (alignment, depth) */
+#define RSS_PAIRS 7
 
 /*
  * Memory the shim adds to a process: fresh worker pairs (an empty preloaded library, the shim)
