@@ -48,6 +48,7 @@
 /* Kept fds are forgotten this often: a cgroup removed and made again under the same name is
  * read through an old fd for no longer. */
 #define FDS_TTL_NS 1000000000ULL
+#define HOST_TEXTS 3
 #define HOST_TEXT_AGE_NS 1000000000ULL /* kept host texts: the shim's age (preload/machine.c) */
 #define ENTRY_TIMEOUT 1.0	       /* names never change */
 #define DIR_ATTR_TIMEOUT 1.0	       /* directories look the same to everyone */
@@ -98,6 +99,7 @@ struct serve {
 	struct cg_src src;
 	struct src_fdcache *fds; /* [FDS_SHARDS] */
 	struct src_textcache *texts;
+	char *text_bufs;	       /* [HOST_TEXTS][SRC_TEXTCACHE_MAX]: the kept texts */
 	_Atomic uint64_t fds_stamp_ns; /* when the kept fds were last forgotten */
 	struct caller_cache *callers;
 	struct work_pool work;
@@ -502,6 +504,7 @@ static void serve_fini(void *state)
 		free(s->fds);
 	}
 	free(s->texts);
+	free(s->text_bufs);
 	while (s->work.free) {
 		struct work *w = s->work.free;
 
@@ -546,7 +549,8 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 	 * texts). Per-process files are never kept (src.self_pid 0). */
 	s->fds = malloc(FDS_SHARDS * sizeof(*s->fds));
 	s->texts = calloc(1, sizeof(*s->texts));
-	if (!s->fds || !s->texts) {
+	s->text_bufs = malloc(HOST_TEXTS * SRC_TEXTCACHE_MAX);
+	if (!s->fds || !s->texts || !s->text_bufs) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -555,11 +559,14 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 		s->fds[i].owns_fds = true; /* no code in this daemon closes fds it does not own */
 	}
 	nofile_raise();
-	(void)src_textcache_add(s->texts, "proc/cpuinfo", HOST_TEXT_AGE_NS);
-	(void)src_textcache_add(s->texts, "proc/meminfo", HOST_TEXT_AGE_NS);
+	(void)src_textcache_add(s->texts, "proc/cpuinfo", HOST_TEXT_AGE_NS, s->text_bufs,
+				SRC_TEXTCACHE_MAX);
+	(void)src_textcache_add(s->texts, "proc/meminfo", HOST_TEXT_AGE_NS,
+				s->text_bufs + SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
 	/* the daemon's own mounts, parsed for every new caller (callers.c keeps callers that long)
 	 */
-	(void)src_textcache_add(s->texts, "proc/self/mountinfo", HOST_TEXT_AGE_NS);
+	(void)src_textcache_add(s->texts, "proc/self/mountinfo", HOST_TEXT_AGE_NS,
+				s->text_bufs + 2 * SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
 	atomic_init(&s->fds_stamp_ns, now_ns());
 	/* s->src.fds stays NULL: resolutions (callers.c, about once a second per machine) read
 	 * without keeping; renders use their machine's shard */
