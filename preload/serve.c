@@ -227,7 +227,8 @@ static int write_all(int fd, const char *data, size_t len)
  * a failing write's errno or a read-only fd's access mode, so the re-open is not done. The
  * /dev/shm fallback cannot be sealed: it is still re-opened read-only.
  */
-static int snapshot_open(const struct vfile *vf, const char *data, size_t len, bool cloexec)
+static int snapshot_open(const struct vfile *vf, const char *data, size_t len, bool cloexec,
+			 bool *ret_sealed)
 {
 	char name[48], path[40];
 	struct buf b;
@@ -247,6 +248,7 @@ static int snapshot_open(const struct vfile *vf, const char *data, size_t len, b
 			raw_close(wfd);
 			return r;
 		}
+		*ret_sealed = true;
 		return wfd;
 	}
 	wfd = raw_openat(AT_FDCWD, "/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -271,6 +273,7 @@ static int snapshot_open(const struct vfile *vf, const char *data, size_t len, b
 		raw_close(wfd);
 		return r;
 	}
+	*ret_sealed = false;
 	return wfd;
 }
 
@@ -296,88 +299,233 @@ static void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid
 }
 
 /*
- * Snapshots that seldom change (the CPU lists, cpuinfo whose host text is kept for a second,
- * swaps, loadavg without a sampler) are kept: one sealed memfd per file at a high fd number, and
- * an open whose render equals its bytes gets a new O_RDONLY description of it (openat of
- * /proc/self/fd/N, ~3 us) instead of a new memfd (create, write, seal, and the caller's close
- * then frees it: ~9 us). The kept fd is checked (fstat) like the kept input fds; claims are a
- * reader count and a writer bit per file, never waited for.
+ * The last snapshot of every file is kept (a sealed memfd at a high fd number), and an open
+ * whose fresh render has exactly its bytes gets a new O_RDONLY description of it instead of a
+ * new memfd: openat() of its number in a kept O_PATH fd of /proc/self/fd (~3 us with the
+ * caller's close) instead of memfd_create, pwrite, F_ADD_SEALS and fstat (~9-10 us, and the
+ * caller's close then frees it). Renders repeat far more often than they change: uptime and
+ * loadavg move every 10 ms and 5 s, /proc/stat's ticks every 10 ms of the cgroup's CPU time,
+ * meminfo with a page of usage.
+ *
+ * Equality is exact: a 64-bit hash and the length skip the compare when they differ; small
+ * snapshots are compared with a copy kept here, larger ones with a pread() of the reopened
+ * description (no per-file copy: issue 3, RSS). The kept memfd and the /proc/self/fd dirfd are
+ * checked (fstat: dev and ino) before the openat(), so a number closed and reused by the program
+ * (closefrom, dup2) only costs a fresh memfd, never an open of the program's FIFO or device. The
+ * dirfd is the process's: a fork child (another pid) opens its own. Like "/proc/self/fd/N", it
+ * shows the thread group leader's fd table: a thread that unshared its own (CLONE_FILES) has its
+ * number checked in its table and opened in the leader's, which holds the same memfd unless one
+ * of them closed that number since (the leader's not ours: snapshots larger than SNAP_SMALL are
+ * compared after the open, smaller ones are not).
+ *
+ * Per-process files (/proc/<pid>/stat) are not kept: their renders differ per pid and change
+ * with every tick. A file whose renders keep changing (a busy cgroup's meminfo) is kept only
+ * every KEEP_EVERY-th time after KEEP_MISSES misses in a row: keeping costs a dup and a close.
+ * Claims are a reader count and a writer bit per file, never waited for.
  */
 #define KEPT_SNAP_MIN_FD 1000
+#define SNAP_SMALL 128
+#define KEEP_MISSES 8
+#define KEEP_EVERY 16
 static struct {
-	atomic_uint state; /* 2 * readers + 1 while a writer holds it */
+	atomic_uint state;  /* 2 * readers + 1 while a writer holds it */
+	atomic_uint misses; /* renders in a row that differed from the kept one */
 	int fd;
-	uint64_t dev, ino;
+	uint64_t dev, ino, hash;
 	size_t len;
+	char small[SNAP_SMALL]; /* the bytes, when len <= SNAP_SMALL */
 } kept_snap[_VFILE_MAX];
 
-static bool snap_keepable(enum vfile_id id)
+static struct {
+	atomic_uint state;
+	int fd;
+	pid_t pid;
+	uint64_t dev, ino;
+} fd_dir = {.fd = -1};
+
+static bool claim_read(atomic_uint *state)
 {
-	switch (id) {
-	case VFILE_PROC_CPUINFO:
-	case VFILE_PROC_SWAPS:
-	case VFILE_PROC_LOADAVG:
-	case VFILE_SYS_CPU_ONLINE:
-	case VFILE_SYS_CPU_POSSIBLE:
-	case VFILE_SYS_CPU_PRESENT:
-		return true;
-	default:
-		return false;
-	}
+	unsigned st = atomic_load_explicit(state, memory_order_relaxed);
+
+	return !(st & 1) && atomic_compare_exchange_strong_explicit(
+				    state, &st, st + 2, memory_order_acquire, memory_order_relaxed);
 }
 
-static bool snap_ours(enum vfile_id id)
+static void release_read(atomic_uint *state)
+{
+	atomic_fetch_sub_explicit(state, 2, memory_order_release);
+}
+
+static bool claim_write(atomic_uint *state)
+{
+	unsigned zero = 0;
+
+	return atomic_compare_exchange_strong_explicit(state, &zero, 1, memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+static void release_write(atomic_uint *state)
+{
+	atomic_store_explicit(state, 0, memory_order_release);
+}
+
+/* Whether @fd (a number we kept) still is the file we kept there. */
+static bool fd_is(int fd, uint64_t dev, uint64_t ino)
 {
 	struct stat st;
 
-	return kept_snap[id].fd > 0 && raw_fstat(kept_snap[id].fd, &st) == 0 &&
-	       (uint64_t)st.st_dev == kept_snap[id].dev && (uint64_t)st.st_ino == kept_snap[id].ino;
+	return fd >= KEPT_SNAP_MIN_FD && raw_fstat(fd, &st) == 0 && (uint64_t)st.st_dev == dev &&
+	       (uint64_t)st.st_ino == ino;
 }
 
-/* A new description of the kept snapshot of @id when its bytes are @data; -1 otherwise.
- * @scratch (@size bytes) is free memory to compare in. */
-static int snap_reuse(enum vfile_id id, const char *data, size_t len, char *scratch, size_t size,
-		      bool cloexec, struct stat *ret_st)
+/* A word at a time (a byte-wise FNV would cost ~2 us on meminfo); only a filter before memcmp. */
+static uint64_t snap_hash(const char *p, size_t len)
 {
-	unsigned st = atomic_load_explicit(&kept_snap[id].state, memory_order_relaxed);
-	char path[40];
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
+}
+
+static bool snap_reusable(const struct vfile *vf)
+{
+	return !(vf->flags & VFILE_PER_PROCESS);
+}
+
+/* Move @fd to a close-on-exec number >= KEPT_SNAP_MIN_FD (@fd stays open); -errno. */
+static int fd_high(int fd)
+{
+	return raw_fcntl(fd, F_DUPFD_CLOEXEC, KEPT_SNAP_MIN_FD);
+}
+
+/* The kept /proc/self/fd dirfd of process @pid, with a reader claim on it; -1 when there is none
+ * to be had. */
+static int fd_dir_hold(pid_t pid)
+{
+	struct stat st;
+	int fd, hi;
+
+	if (claim_read(&fd_dir.state)) {
+		if (fd_dir.pid == pid && fd_is(fd_dir.fd, fd_dir.dev, fd_dir.ino))
+			return fd_dir.fd;
+		release_read(&fd_dir.state);
+	}
+	if (!claim_write(&fd_dir.state))
+		return -1;
+	/* the parent's, in a fork child, or still ours after a failed open: never someone else's */
+	if (fd_is(fd_dir.fd, fd_dir.dev, fd_dir.ino))
+		raw_close(fd_dir.fd);
+	fd_dir.fd = -1;
+	fd = raw_openat(AT_FDCWD, "/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	hi = fd >= 0 ? fd_high(fd) : -1;
+	if (fd >= 0)
+		raw_close(fd);
+	if (hi >= 0 && raw_fstat(hi, &st) < 0) {
+		raw_close(hi);
+		hi = -1;
+	}
+	if (hi < 0) {
+		release_write(&fd_dir.state);
+		return -1;
+	}
+	fd_dir.fd = hi;
+	fd_dir.pid = pid;
+	fd_dir.dev = (uint64_t)st.st_dev;
+	fd_dir.ino = (uint64_t)st.st_ino;
+	/* the writer claim becomes a reader claim */
+	atomic_store_explicit(&fd_dir.state, 2, memory_order_release);
+	return hi;
+}
+
+/*
+ * A new description of the kept snapshot fd of @id; -1 when it is not ours any more. Both fds
+ * are checked before the open, not after: opening whatever a program put on those numbers could
+ * block (a FIFO) or have a device's side effects.
+ */
+static int snap_reopen(enum vfile_id id, pid_t pid, bool cloexec, struct stat *ret_st)
+{
+	char name[24];
+	struct buf b;
+	int dfd, fd;
+
+	if (!fd_is(kept_snap[id].fd, kept_snap[id].dev, kept_snap[id].ino))
+		return -1;
+	dfd = fd_dir_hold(pid);
+	if (dfd < 0)
+		return -1;
+	buf_init(&b, name, sizeof(name) - 1);
+	buf_put_u64(&b, (uint64_t)kept_snap[id].fd);
+	name[b.len] = '\0';
+	fd = raw_openat(dfd, name, O_RDONLY | (cloexec ? O_CLOEXEC : 0), 0);
+	release_read(&fd_dir.state);
+	if (fd < 0)
+		return -1;
+	memset(ret_st, 0, sizeof(*ret_st));
+	ret_st->st_dev = (dev_t)kept_snap[id].dev;
+	ret_st->st_ino = (ino_t)kept_snap[id].ino;
+	return fd;
+}
+
+/* A new description of the kept snapshot of @id when its bytes are @data (hash @h); -1
+ * otherwise. @scratch (@size bytes) is free memory to compare in. */
+static int snap_reuse(enum vfile_id id, const char *data, size_t len, uint64_t h, pid_t pid,
+		      char *scratch, size_t size, bool cloexec, struct stat *ret_st)
+{
 	int fd = -1;
 
-	if ((st & 1) || !atomic_compare_exchange_strong(&kept_snap[id].state, &st, st + 2))
+	if (!claim_read(&kept_snap[id].state))
 		return -1;
-	if (kept_snap[id].len == len && len <= size && snap_ours(id) &&
-	    raw_pread(kept_snap[id].fd, scratch, len, 0) == (ssize_t)len &&
-	    memcmp(scratch, data, len) == 0) {
-		fd_path(path, sizeof(path), kept_snap[id].fd);
-		fd = raw_openat(AT_FDCWD, path, O_RDONLY | (cloexec ? O_CLOEXEC : 0), 0);
-		if (fd >= 0) {
-			memset(ret_st, 0, sizeof(*ret_st));
-			ret_st->st_dev = (dev_t)kept_snap[id].dev;
-			ret_st->st_ino = (ino_t)kept_snap[id].ino;
+	if (kept_snap[id].fd >= KEPT_SNAP_MIN_FD && kept_snap[id].len == len &&
+	    kept_snap[id].hash == h &&
+	    (len > SNAP_SMALL || memcmp(kept_snap[id].small, data, len) == 0)) {
+		fd = snap_reopen(id, pid, cloexec, ret_st);
+		if (fd >= 0 && len > SNAP_SMALL &&
+		    (len > size || raw_pread(fd, scratch, len, 0) != (ssize_t)len ||
+		     memcmp(scratch, data, len) != 0)) {
+			raw_close(fd);
+			fd = -1;
 		}
 	}
-	atomic_fetch_sub(&kept_snap[id].state, 2);
-	return fd < 0 ? -1 : fd;
+	release_read(&kept_snap[id].state);
+	return fd;
 }
 
-/* Keep @fd (a fresh snapshot of @id, identified by @st) as the one to reuse. */
-static void snap_keep(enum vfile_id id, int fd, size_t len, const struct stat *st)
+/* Whether a fresh snapshot of @id (its render differed from the kept one) should be kept. */
+static bool snap_keep_worth(enum vfile_id id)
 {
-	unsigned zero = 0;
+	unsigned n = atomic_fetch_add_explicit(&kept_snap[id].misses, 1, memory_order_relaxed);
+
+	return n < KEEP_MISSES || n % KEEP_EVERY == 0;
+}
+
+/* Keep @fd (a fresh snapshot of @id: @data, hash @h, identified by @st) as the one to reuse. */
+static void snap_keep(enum vfile_id id, int fd, const char *data, size_t len, uint64_t h,
+		      const struct stat *st)
+{
 	int hi;
 
-	if (!atomic_compare_exchange_strong(&kept_snap[id].state, &zero, 1))
+	if (!claim_write(&kept_snap[id].state))
 		return;
-	hi = raw_fcntl(fd, F_DUPFD_CLOEXEC, KEPT_SNAP_MIN_FD);
+	hi = fd_high(fd);
 	if (hi >= 0) {
-		if (snap_ours(id))
+		if (fd_is(kept_snap[id].fd, kept_snap[id].dev, kept_snap[id].ino))
 			raw_close(kept_snap[id].fd);
 		kept_snap[id].fd = hi;
 		kept_snap[id].dev = (uint64_t)st->st_dev;
 		kept_snap[id].ino = (uint64_t)st->st_ino;
 		kept_snap[id].len = len;
+		kept_snap[id].hash = h;
+		if (len <= SNAP_SMALL)
+			memcpy(kept_snap[id].small, data, len);
 	}
-	atomic_store_explicit(&kept_snap[id].state, 0, memory_order_release);
+	release_write(&kept_snap[id].state);
 }
 
 /* Render @vf into a new snapshot fd (the lowest free number); *ret_st identifies it. */
@@ -386,7 +534,8 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 {
 	struct shim_ctx ctx;
 	const char *data;
-	bool keep;
+	bool reuse, sealed;
+	uint64_t h = 0;
 	size_t len;
 	int fd, r;
 
@@ -398,27 +547,34 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 		shim_ctx_close(&ctx);
 		return r;
 	}
-	keep = snap_keepable(vf->id);
-	if (keep) {
+	reuse = snap_reusable(vf);
+	if (reuse) {
+		h = snap_hash(data, len);
 		/* the render is done: its scratch memory is free */
-		fd = snap_reuse(vf->id, data, len, ctx.req.scratch, ctx.req.scratch_size, cloexec,
-				ret_st);
+		fd = snap_reuse(vf->id, data, len, h, ctx.src.self_pid, ctx.req.scratch,
+				ctx.req.scratch_size, cloexec, ret_st);
 		if (fd >= 0) {
+			atomic_store_explicit(&kept_snap[vf->id].misses, 0, memory_order_relaxed);
 			shim_ctx_close(&ctx);
 			return fd;
 		}
+		reuse = snap_keep_worth(vf->id);
 	}
-	fd = snapshot_open(vf, data, len, cloexec);
-	shim_ctx_close(&ctx);
-	if (fd < 0)
+	fd = snapshot_open(vf, data, len, cloexec, &sealed);
+	if (fd < 0) {
+		shim_ctx_close(&ctx);
 		return fd;
+	}
 	r = raw_fstat(fd, ret_st);
 	if (r < 0) {
+		shim_ctx_close(&ctx);
 		raw_close(fd);
 		return r;
 	}
-	if (keep)
-		snap_keep(vf->id, fd, len, ret_st);
+	/* only a sealed memfd: the /dev/shm fallback's bytes could be changed through its name */
+	if (reuse && sealed)
+		snap_keep(vf->id, fd, data, len, h, ret_st);
+	shim_ctx_close(&ctx);
 	return fd;
 }
 
