@@ -620,6 +620,67 @@ static void check_kept_fifo(void)
 	close(rd);
 }
 
+/*
+ * A fork child inherits the kept snapshots and the shim's /proc/self/fd dirfd, which still shows
+ * the parent's fd table: the child must open its own. Checked by giving the parent's kept
+ * numbers to a FIFO with no writer once the child is forked: a child that opened through the
+ * parent's table would block (and die of its alarm).
+ */
+static void check_kept_fork(void)
+{
+	char buf[256], first[256] = "", fifo[64], go;
+	int kept[128], n, rd, sync[2], status, fd;
+	pid_t pid;
+
+	for (int i = 0; i < 2; i++) {
+		fd = open("/sys/devices/system/cpu/online", O_RDONLY);
+		if (fd >= 0) {
+			read_all(fd, first, sizeof(first));
+			close(fd);
+		}
+	}
+	snprintf(fifo, sizeof(fifo), "/tmp/cgproc-probe-fifo2-%d", (int)getpid());
+	unlink(fifo);
+	if (mkfifo(fifo, 0600) != 0 || pipe(sync) != 0) {
+		CHECK(false, "fork check: FIFO and pipe made");
+		return;
+	}
+	rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	unlink(fifo);
+	pid = fork();
+	if (pid == 0) {
+		bool ok = true;
+
+		alarm(20);
+		close(sync[1]);
+		if (read(sync[0], &go, 1) != 1)
+			_exit(2);
+		for (int i = 0; i < 3 && ok; i++) {
+			fd = open("/sys/devices/system/cpu/online", O_RDONLY);
+			ok = fd >= 0 && fd_is_snapshot(fd) && read_all(fd, buf, sizeof(buf)) > 0 &&
+			     strcmp(buf, first) == 0;
+			if (fd >= 0)
+				close(fd);
+		}
+		_exit(ok ? 0 : 1);
+	}
+	close(sync[0]);
+	n = fds_from(KEPT_FD_MIN, kept, 128);
+	for (int i = 0; i < n; i++)
+		dup2(rd, kept[i]);
+	CHECK(pid > 0 && rd >= 0 && write(sync[1], "g", 1) == 1, "fork check: child started");
+	close(sync[1]);
+	status = -1;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "fork child: CPU list served through its own fd table (status %d)", status);
+	for (int i = 0; i < n; i++)
+		close(kept[i]);
+	if (rd >= 0)
+		close(rd);
+}
+
 /* The shim's kept fds (>= KEPT_FD_MIN) taken away: closed (closefrom) and their numbers reused
  * by the program. Virtual files must still be right, and the program's files left alone. */
 static void mode_keptfds(void)
@@ -650,6 +711,7 @@ static void mode_keptfds(void)
 			bad++;
 	CHECK(bad == 0, "the shim left the program's fds alone (%d of %d changed)", bad, n);
 	check_kept_fifo();
+	check_kept_fork();
 	/* closefrom(KEPT_FD_MIN): everything at and above is gone */
 	n = fds_from(KEPT_FD_MIN, kept, 128);
 	for (int i = 0; i < n; i++)
