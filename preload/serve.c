@@ -16,6 +16,7 @@
  *
  * Any failure leaves the caller with the real fd. Nothing here allocates, locks or prints.
  */
+#include <limits.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
@@ -49,13 +50,70 @@ static bool file_enabled(enum vfile_id id)
 	return (shim_config.files >> id) & 1;
 }
 
-/* True when @base is the last component of some table path. */
-static bool prefilter(const char *base)
+/*
+ * Where each table path's last component starts and how long it is, learned on first use (the
+ * same values whichever thread writes them): the prefilter runs on every open of the process,
+ * and a strrchr() per table entry per open was most of its cost.
+ */
+static struct {
+	atomic_uchar off, len; /* len 0: not learned yet */
+} table_base[_VFILE_MAX];
+
+static bool base_is(const struct vfile *vf, const char *base, size_t blen)
 {
-	if (!base[0])
+	size_t len = atomic_load_explicit(&table_base[vf->id].len, memory_order_relaxed);
+	size_t off = atomic_load_explicit(&table_base[vf->id].off, memory_order_relaxed);
+
+	if (len == 0) {
+		const char *b = base_of(vf->path);
+
+		off = (size_t)(b - vf->path);
+		len = strlen(b);
+		if (off > UCHAR_MAX || len == 0 || len > UCHAR_MAX)
+			return strcmp(base, b) == 0;
+		atomic_store_explicit(&table_base[vf->id].off, (unsigned char)off,
+				      memory_order_relaxed);
+		atomic_store_explicit(&table_base[vf->id].len, (unsigned char)len,
+				      memory_order_relaxed);
+	}
+	return len == blen && memcmp(base, vf->path + off, len) == 0;
+}
+
+/* Lengths (bit min(len, 63)) and first bytes of the table's last components: most names are
+ * rejected by two bit tests. Learned once, the same values whichever thread does it. */
+static atomic_uint_least64_t quick_len, quick_first[4];
+static atomic_bool quick_ready;
+
+static void quick_learn(void)
+{
+	vfile_foreach (vf) {
+		const char *b = base_of(vf->path);
+		size_t len = strlen(b);
+		unsigned char c = (unsigned char)b[0];
+
+		atomic_fetch_or_explicit(&quick_len, 1ULL << (len < 63 ? len : 63),
+					 memory_order_relaxed);
+		atomic_fetch_or_explicit(&quick_first[c >> 6], 1ULL << (c & 63),
+					 memory_order_relaxed);
+	}
+	atomic_store_explicit(&quick_ready, true, memory_order_release);
+}
+
+/* True when @base is the last component of some table path. */
+static bool prefilter(const char *base, size_t blen)
+{
+	unsigned char c = (unsigned char)base[0];
+
+	if (!blen)
+		return false;
+	if (!atomic_load_explicit(&quick_ready, memory_order_acquire))
+		quick_learn();
+	if (!(atomic_load_explicit(&quick_len, memory_order_relaxed) >> (blen < 63 ? blen : 63) &
+	      1) ||
+	    !(atomic_load_explicit(&quick_first[c >> 6], memory_order_relaxed) >> (c & 63) & 1))
 		return false;
 	vfile_foreach (vf) {
-		if (strcmp(base, base_of(vf->path)) == 0)
+		if (base_is(vf, base, blen))
 			return true;
 	}
 	return false;
@@ -160,7 +218,8 @@ static bool pidstat_identify(int fd, pid_t *ret_pid, pid_t *ret_tid)
 	return true;
 }
 
-static const struct vfile *identify(int fd, const char *base, pid_t *ret_pid, pid_t *ret_tid)
+static const struct vfile *identify(int fd, const char *base, size_t blen, pid_t *ret_pid,
+				    pid_t *ret_tid)
 {
 	struct stat st;
 	const struct vfile *pidstat;
@@ -169,7 +228,7 @@ static const struct vfile *identify(int fd, const char *base, pid_t *ret_pid, pi
 		return NULL;
 	vfile_foreach (vf) {
 		if ((vf->flags & VFILE_PER_PROCESS) || !file_enabled(vf->id) ||
-		    strcmp(base, base_of(vf->path)) != 0)
+		    !base_is(vf, base, blen))
 			continue;
 		if (learned_match(vf, &st)) {
 			*ret_pid = 0;
@@ -178,7 +237,7 @@ static const struct vfile *identify(int fd, const char *base, pid_t *ret_pid, pi
 		}
 	}
 	pidstat = vfile_by_id(VFILE_PROC_PID_STAT);
-	if (pidstat && file_enabled(pidstat->id) && strcmp(base, base_of(pidstat->path)) == 0 &&
+	if (pidstat && file_enabled(pidstat->id) && base_is(pidstat, base, blen) &&
 	    pidstat_identify(fd, ret_pid, ret_tid))
 		return pidstat;
 	return NULL;
@@ -709,13 +768,15 @@ int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 	struct shim_guard g;
 	struct stat st;
 	pid_t pid = 0, tid = 0;
+	size_t blen;
 	int r = SHIM_OPEN_PASS, fd;
 
 	if (!path || (flags & O_ACCMODE) != O_RDONLY || (flags & (O_PATH | O_DIRECTORY)) ||
 	    !shim_active())
 		return SHIM_OPEN_PASS;
 	base = base_of(path);
-	if (!prefilter(base) || per_cpu_online(path))
+	blen = strlen(base);
+	if (!prefilter(base, blen) || per_cpu_online(path))
 		return SHIM_OPEN_PASS;
 	if ((flags & ~PRE_FLAGS_OK) || !shim_stack_ok())
 		return SHIM_OPEN_LATE;
@@ -724,7 +785,7 @@ int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 		goto out;
 	vfile_foreach (v) {
 		if ((v->flags & VFILE_PER_PROCESS) || !file_enabled(v->id) ||
-		    strcmp(base, base_of(v->path)) != 0)
+		    !base_is(v, base, blen))
 			continue;
 		if (learned_match(v, &st)) {
 			vf = v;
@@ -732,8 +793,7 @@ int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 		}
 	}
 	pidstat = vfile_by_id(VFILE_PROC_PID_STAT);
-	if (!vf && pidstat && file_enabled(pidstat->id) &&
-	    strcmp(base, base_of(pidstat->path)) == 0) {
+	if (!vf && pidstat && file_enabled(pidstat->id) && base_is(pidstat, base, blen)) {
 		/* "/proc/self/stat", "/proc/<pid>[/task/<tid>]/stat" on the procfs we know;
 		 * any other spelling on a procfs is resolved after the open. */
 		if (path[0] == '/' && on_learned_proc(&st) &&
@@ -766,16 +826,18 @@ int shim_open_hook(int fd, const char *path, int flags)
 	const char *base;
 	struct shim_guard g;
 	pid_t pid, tid;
+	size_t blen;
 	int r;
 
 	if (fd < 0 || !path || (flags & O_ACCMODE) != O_RDONLY ||
 	    (flags & (O_PATH | O_DIRECTORY)) || !shim_active())
 		return fd;
 	base = base_of(path);
-	if (!prefilter(base) || !shim_stack_ok())
+	blen = strlen(base);
+	if (!prefilter(base, blen) || !shim_stack_ok())
 		return fd;
 	shim_enter(&g);
-	vf = identify(fd, base, &pid, &tid);
+	vf = identify(fd, base, blen, &pid, &tid);
 	if (vf) {
 		r = serve(fd, vf, pid, tid, flags & O_CLOEXEC);
 		if (r < 0)
