@@ -448,20 +448,35 @@ static bool fd_is(int fd, uint64_t dev, uint64_t ino)
 	       (uint64_t)st.st_ino == ino;
 }
 
-/* A word at a time (a byte-wise FNV would cost ~2 us on meminfo); only a filter before memcmp. */
+/*
+ * Only a filter before the exact compare, and only for snapshots larger than SNAP_SMALL (smaller
+ * ones are compared with their copy). Four independent lanes of 8 bytes: a single multiply chain
+ * cost ~1,500 instructions and as many cycles on meminfo, this a quarter of the cycles.
+ */
 static uint64_t snap_hash(const char *p, size_t len)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+	uint64_t h[4] = {0x9e3779b97f4a7c15ULL ^ len, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL,
+			 0x27d4eb2f165667c5ULL};
+	uint64_t w, r;
 
+	for (; len >= 32; p += 32, len -= 32) {
+		for (int i = 0; i < 4; i++) {
+			memcpy(&w, p + 8 * i, 8);
+			h[i] = (h[i] ^ w) * 0xff51afd7ed558ccdULL;
+			h[i] ^= h[i] >> 32;
+		}
+	}
+	r = h[0] ^ (h[1] * 0x9e3779b97f4a7c15ULL) ^ (h[2] * 0xc4ceb9fe1a85ec53ULL) ^
+	    (h[3] * 0xff51afd7ed558ccdULL);
 	for (; len >= 8; p += 8, len -= 8) {
 		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
+		r = (r ^ w) * 0xff51afd7ed558ccdULL;
+		r ^= r >> 32;
 	}
 	w = 0;
 	memcpy(&w, p, len);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 29);
+	r = (r ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return r ^ (r >> 29);
 }
 
 static bool snap_reusable(const struct vfile *vf)
@@ -657,7 +672,7 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 	}
 	reuse = snap_reusable(vf);
 	if (reuse) {
-		h = snap_hash(data, len);
+		h = len > SNAP_SMALL ? snap_hash(data, len) : 0;
 		/* the render is done: its scratch memory is free */
 		fd = snap_reuse(vf->id, data, len, h, ctx.src.self_pid, ctx.req.scratch,
 				ctx.req.scratch_size, cloexec, ret_st);
@@ -680,7 +695,7 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 				shim_ctx_close(&ctx);
 				return r;
 			}
-			h = snap_hash(data, len);
+			h = len > SNAP_SMALL ? snap_hash(data, len) : 0;
 			break;
 		}
 	}
