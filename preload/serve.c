@@ -406,11 +406,15 @@ static struct {
 	char small[SNAP_SMALL]; /* the bytes, when len <= SNAP_SMALL */
 } kept_snap[_VFILE_MAX];
 
+#define FD_DIR_RETRY 64
 static struct {
 	atomic_uint state;
 	int fd;
 	pid_t pid;
 	uint64_t dev, ino;
+	pid_t failed_pid; /* its open failed in this process: tried again every FD_DIR_RETRY-th time
+			   */
+	unsigned failed_skips;
 } fd_dir = {.fd = -1};
 
 static bool claim_read(atomic_uint *state)
@@ -504,6 +508,10 @@ static int fd_dir_hold(pid_t pid)
 	}
 	if (!claim_write(&fd_dir.state))
 		return -1;
+	if (fd_dir.failed_pid == pid && ++fd_dir.failed_skips % FD_DIR_RETRY != 0) {
+		release_write(&fd_dir.state);
+		return -1;
+	}
 	/* the parent's, in a fork child, or still ours after a failed open: never someone else's */
 	if (fd_is(fd_dir.fd, fd_dir.dev, fd_dir.ino))
 		raw_close(fd_dir.fd);
@@ -517,9 +525,11 @@ static int fd_dir_hold(pid_t pid)
 		hi = -1;
 	}
 	if (hi < 0) {
+		fd_dir.failed_pid = pid;
 		release_write(&fd_dir.state);
 		return -1;
 	}
+	fd_dir.failed_pid = 0;
 	fd_dir.fd = hi;
 	fd_dir.pid = pid;
 	fd_dir.dev = (uint64_t)st.st_dev;
