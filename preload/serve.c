@@ -366,16 +366,16 @@ static void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid
  * loadavg move every 10 ms and 5 s, /proc/stat's ticks every 10 ms of the cgroup's CPU time,
  * meminfo with a page of usage.
  *
- * Equality is exact: a 64-bit hash and the length skip the compare when they differ; small
- * snapshots are compared with a copy kept here, larger ones with a pread() of the reopened
- * description (no per-file copy: issue 3, RSS). The kept memfd and the /proc/self/fd dirfd are
- * checked (fstat: dev and ino) before the openat(), so a number closed and reused by the program
- * (closefrom, dup2) only costs a fresh memfd, never an open of the program's FIFO or device. The
- * dirfd is the process's: a fork child (another pid) opens its own. Like "/proc/self/fd/N", it
- * shows the thread group leader's fd table: a thread that unshared its own (CLONE_FILES) has its
- * number checked in its table and opened in the leader's, which holds the same memfd unless one
- * of them closed that number since (the leader's not ours: snapshots larger than SNAP_SMALL are
- * compared after the open, smaller ones are not).
+ * Equality is exact: snapshots of up to SNAP_SMALL bytes are compared with a copy kept here;
+ * for larger ones (no per-file copy: issue 3, RSS) a 64-bit hash and the length rule most
+ * differences out, then a pread() of the reopened description is compared. The kept memfd and the
+ * /proc/self/fd dirfd are checked (fstat: dev and ino) before the openat(), so a number closed and
+ * reused by the program (closefrom, dup2) only costs a fresh memfd, never an open of the program's
+ * FIFO or device. The dirfd is the process's: a fork child (another pid) opens its own. Like
+ * "/proc/self/fd/N", it shows the thread group leader's fd table: a thread that unshared its own
+ * (CLONE_FILES) has its number checked in its table and opened in the leader's, which holds the
+ * same memfd unless one of them closed that number since (the leader's not ours: snapshots larger
+ * than SNAP_SMALL are compared after the open, smaller ones are not).
  *
  * A snapshot's own memory moves the cgroup's usage: its page is charged from the per-CPU charge
  * stock (usage unchanged) and uncharged straight from the counter when the memfd is freed (usage
@@ -412,8 +412,8 @@ static struct {
 	int fd;
 	pid_t pid;
 	uint64_t dev, ino;
-	pid_t failed_pid; /* its open failed in this process: tried again every FD_DIR_RETRY-th time
-			   */
+	/* the open failed in this process: tried again every FD_DIR_RETRY-th time only */
+	pid_t failed_pid;
 	unsigned failed_skips;
 } fd_dir = {.fd = -1};
 
