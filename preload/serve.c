@@ -381,11 +381,12 @@ static void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid
  * stock (usage unchanged) and uncharged straight from the counter when the memfd is freed (usage
  * down a page). So freeing the kept snapshot when a new one replaces it makes the next meminfo
  * render differ from the new one by a page, and a program reading meminfo in a loop would never
- * see two equal renders (measured: 999 of 1000). When a miss follows a miss, the kept snapshot
- * is therefore dropped first and the file rendered again: that render already counts the free,
- * and the next open gets it back. Should that not help (the usage really moves on every open),
- * a re-render is not tried again for RERENDER_BACKOFF misses, and only every KEEP_EVERY-th
- * snapshot is kept meanwhile (keeping costs a dup and a close).
+ * see two equal renders (measured: 999 of 1000). When a miss of meminfo or swaps follows a
+ * miss, the kept snapshot is therefore dropped first and the file rendered again: that render
+ * already counts the free, and the next open gets it back. Should that not help (the usage
+ * really moves on every open), a re-render is not tried again for RERENDER_BACKOFF misses. A file
+ * that misses again and again (other files: loadavg's last pid on a busy host) keeps only every
+ * KEEP_EVERY-th snapshot meanwhile: keeping costs a dup and a close.
  *
  * Per-process files (/proc/<pid>/stat) are not kept: their renders differ per pid and change
  * with every tick. Claims are a reader count and a writer bit per file, never waited for; the
@@ -599,11 +600,19 @@ enum snap_miss {
 	SNAP_MISS_RERENDER, /* drop the kept one, render again, then keep */
 };
 
+/* Files whose render counts the cgroup's memory usage, which the snapshots' own pages move. */
+static bool snap_feedback(enum vfile_id id)
+{
+	return id == VFILE_PROC_MEMINFO || id == VFILE_PROC_SWAPS;
+}
+
 static enum snap_miss snap_miss_policy(enum vfile_id id)
 {
 	unsigned n = atomic_fetch_add_explicit(&kept_snap[id].misses, 1, memory_order_relaxed);
 	unsigned b = atomic_load_explicit(&kept_snap[id].backoff, memory_order_relaxed);
 
+	if (!snap_feedback(id))
+		return n < 2 || n % KEEP_EVERY == 0 ? SNAP_MISS_KEEP : SNAP_MISS_SKIP;
 	if (atomic_exchange_explicit(&kept_snap[id].rerender, false, memory_order_relaxed)) {
 		/* rendered again last time and still a miss: the usage really moves */
 		atomic_store_explicit(&kept_snap[id].backoff, RERENDER_BACKOFF,
