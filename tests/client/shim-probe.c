@@ -722,6 +722,66 @@ static void mode_keptfds(void)
 	CHECK(fds_from(KEPT_FD_MIN, kept, 128) > 0, "kept fds made again");
 }
 
+/* The kept root ("/" at >= KEPT_FD_MIN) closed and its number taken by a directory of the
+ * program's that looks like a root (proc/meminfo, sys/fs/cgroup): the shim checks the kept root
+ * before it resolves a path through it (lazily, not on every open), so nothing is read from that
+ * tree, the number stays the program's, and the virtual file stays right. */
+static void mode_keptroot(void)
+{
+	char tmpl[] = "/tmp/cgproc-keptroot-XXXXXX", path[128];
+	int kept[128], n, root = -1, fake, bad = 0;
+	struct stat want, st;
+	FILE *f;
+
+	errno = 1234;
+	check_meminfo_fd("first open", open("/proc/meminfo", O_RDONLY));
+	/* the first open's machine lookup began a new generation of kept fds: the second keeps
+	 * the root that the opens after it take without a check */
+	errno = 1234;
+	check_meminfo_fd("second open", open("/proc/meminfo", O_RDONLY));
+	n = fds_from(KEPT_FD_MIN, kept, 128);
+	for (int i = 0; i < n; i++) {
+		char link[64], target[8];
+		ssize_t len;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", kept[i]);
+		len = readlink(link, target, sizeof(target));
+		if (len == 1 && target[0] == '/')
+			root = kept[i];
+	}
+	CHECK(root >= KEPT_FD_MIN, "the shim keeps a root fd (%d)", root);
+	CHECK(mkdtemp(tmpl) != NULL, "a directory of the program's own");
+	snprintf(path, sizeof(path), "%s/proc", tmpl);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/meminfo", tmpl);
+	f = fopen(path, "we");
+	if (f) {
+		fputs("MemTotal:       1 kB\nMemFree:        1 kB\n", f);
+		fclose(f);
+	}
+	fake = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(fake >= 0 && fstat(fake, &want) == 0, "its fd");
+	/* closefrom(KEPT_FD_MIN), then the root's number is the program's directory */
+	for (int i = 0; i < n; i++)
+		close(kept[i]);
+	CHECK(root >= 0 && dup2(fake, root) == root, "the root's number now is that directory");
+	for (int round = 0; round < 3; round++) {
+		errno = 1234;
+		check_meminfo_fd("root number reused", open("/proc/meminfo", O_RDONLY));
+	}
+	if (root >= 0 &&
+	    (fstat(root, &st) != 0 || st.st_ino != want.st_ino || st.st_dev != want.st_dev))
+		bad++;
+	CHECK(bad == 0, "the shim left the program's directory fd alone");
+	if (root >= 0)
+		close(root);
+	close(fake);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/proc", tmpl);
+	rmdir(path);
+	rmdir(tmpl);
+}
+
 static void mode_libc(void)
 {
 	struct sysinfo si;
@@ -1026,6 +1086,8 @@ int main(int argc, char **argv)
 		mode_libc();
 	else if (strcmp(mode, "keptfds") == 0)
 		mode_keptfds();
+	else if (strcmp(mode, "keptroot") == 0)
+		mode_keptroot();
 	else if (strcmp(mode, "secure") == 0)
 		mode_secure();
 	else if (strcmp(mode, "disabled") == 0)
