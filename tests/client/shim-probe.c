@@ -565,6 +565,122 @@ static int fds_from(int from, int *out, int max)
 	return n;
 }
 
+/*
+ * Kept snapshots are handed out by opening their number in /proc/self/fd: when the program put a
+ * FIFO with no writer there, that open would block (and a device's could have side effects).
+ * The shim must check the number first: opens of unchanged files return at once, right.
+ */
+static void check_kept_fifo(void)
+{
+	static const char *const paths[] = {"/sys/devices/system/cpu/online", "/proc/uptime",
+					    "/proc/swaps"};
+	char before[3][4096], got[4096], fifo[64];
+	int kept[128], n, rd, bad = 0, fd;
+
+	for (int k = 0; k < 3; k++) {
+		fd = open(paths[k], O_RDONLY);
+		before[k][0] = '\0';
+		if (fd >= 0) {
+			read_all(fd, before[k], sizeof(before[k]));
+			close(fd);
+		}
+	}
+	snprintf(fifo, sizeof(fifo), "/tmp/cgproc-probe-fifo-%d", (int)getpid());
+	unlink(fifo);
+	CHECK(mkfifo(fifo, 0600) == 0, "a FIFO of the program's own");
+	rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	unlink(fifo);
+	CHECK(rd >= 0, "its read end, no writer");
+	if (rd < 0)
+		return;
+	n = fds_from(KEPT_FD_MIN, kept, 128);
+	for (int i = 0; i < n; i++)
+		if (dup2(rd, kept[i]) != kept[i])
+			bad++;
+	CHECK(n > 0 && bad == 0, "every kept number now is the FIFO (%d)", n);
+	alarm(20); /* a blocked open fails the test instead of hanging it */
+	for (int k = 0; k < 3; k++) {
+		for (int round = 0; round < 2; round++) {
+			errno = 1234;
+			fd = open(paths[k], O_RDONLY);
+			CHECK(fd >= 0 && errno == 1234, "%s over a FIFO: open ok", paths[k]);
+			if (fd < 0)
+				continue;
+			CHECK(fd_is_snapshot(fd), "%s over a FIFO: a snapshot", paths[k]);
+			/* uptime moves: its length is what stays */
+			read_all(fd, got, sizeof(got));
+			CHECK(k == 1 ? got[0] >= '0' && got[0] <= '9' : strcmp(got, before[k]) == 0,
+			      "%s over a FIFO: the same text as before", paths[k]);
+			close(fd);
+		}
+	}
+	alarm(0);
+	for (int i = 0; i < n; i++)
+		close(kept[i]);
+	close(rd);
+}
+
+/*
+ * A fork child inherits the kept snapshots and the shim's /proc/self/fd dirfd, which still shows
+ * the parent's fd table: the child must open its own. Checked by giving the parent's kept
+ * numbers to a FIFO with no writer once the child is forked: a child that opened through the
+ * parent's table would block (and die of its alarm).
+ */
+static void check_kept_fork(void)
+{
+	char buf[256], first[256] = "", fifo[64], go;
+	int kept[128], n, rd, sync[2], status, fd;
+	pid_t pid;
+
+	for (int i = 0; i < 2; i++) {
+		fd = open("/sys/devices/system/cpu/online", O_RDONLY);
+		if (fd >= 0) {
+			read_all(fd, first, sizeof(first));
+			close(fd);
+		}
+	}
+	snprintf(fifo, sizeof(fifo), "/tmp/cgproc-probe-fifo2-%d", (int)getpid());
+	unlink(fifo);
+	if (mkfifo(fifo, 0600) != 0 || pipe(sync) != 0) {
+		CHECK(false, "fork check: FIFO and pipe made");
+		return;
+	}
+	rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	unlink(fifo);
+	pid = fork();
+	if (pid == 0) {
+		bool ok = true;
+
+		alarm(20);
+		close(sync[1]);
+		if (read(sync[0], &go, 1) != 1)
+			_exit(2);
+		for (int i = 0; i < 3 && ok; i++) {
+			fd = open("/sys/devices/system/cpu/online", O_RDONLY);
+			ok = fd >= 0 && fd_is_snapshot(fd) && read_all(fd, buf, sizeof(buf)) > 0 &&
+			     strcmp(buf, first) == 0;
+			if (fd >= 0)
+				close(fd);
+		}
+		_exit(ok ? 0 : 1);
+	}
+	close(sync[0]);
+	n = fds_from(KEPT_FD_MIN, kept, 128);
+	for (int i = 0; i < n; i++)
+		dup2(rd, kept[i]);
+	CHECK(pid > 0 && rd >= 0 && write(sync[1], "g", 1) == 1, "fork check: child started");
+	close(sync[1]);
+	status = -1;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "fork child: CPU list served through its own fd table (status %d)", status);
+	for (int i = 0; i < n; i++)
+		close(kept[i]);
+	if (rd >= 0)
+		close(rd);
+}
+
 /* The shim's kept fds (>= KEPT_FD_MIN) taken away: closed (closefrom) and their numbers reused
  * by the program. Virtual files must still be right, and the program's files left alone. */
 static void mode_keptfds(void)
@@ -594,6 +710,8 @@ static void mode_keptfds(void)
 		    st.st_dev != want.st_dev)
 			bad++;
 	CHECK(bad == 0, "the shim left the program's fds alone (%d of %d changed)", bad, n);
+	check_kept_fifo();
+	check_kept_fork();
 	/* closefrom(KEPT_FD_MIN): everything at and above is gone */
 	n = fds_from(KEPT_FD_MIN, kept, 128);
 	for (int i = 0; i < n; i++)
