@@ -19,6 +19,8 @@ struct cg_memstat {
 	uint64_t slab, slab_reclaimable, slab_unreclaimable;
 	/* v1 only: limits the kernel computed over all ancestors; UINT64_MAX when absent. */
 	uint64_t hierarchical_memory_limit, hierarchical_memsw_limit;
+	/* v1: the key was in the file (kernels before 2.6.29 have neither). */
+	bool has_hierarchical_memory_limit, has_hierarchical_memsw_limit;
 };
 
 /* @v1 selects total_* keys. Missing keys read as 0; a garbage value is -EINVAL. */

@@ -94,7 +94,7 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 {
 	const char *self = m->paths.path[CG_MEMORY];
 	char text[MEMSTAT_SIZE];
-	uint64_t memsw_limit, memsw_usage, v;
+	uint64_t memsw_limit, memsw_usage;
 	bool has_hier, has_hier_sw;
 	size_t len;
 	int r;
@@ -102,10 +102,9 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 	r = stat_read(src, m, true, text, sizeof(text), &len, mem);
 	if (r < 0)
 		return r;
-	/* The parser reports "no limit" and "no such key" alike; only the key's absence (kernels
-	 * before 2.6.29) needs the walk. */
-	has_hier = keyed_u64((struct span){text, len}, "hierarchical_memory_limit", &v) == 0;
-	has_hier_sw = keyed_u64((struct span){text, len}, "hierarchical_memsw_limit", &v) == 0;
+	/* Only the keys' absence (kernels before 2.6.29) needs the walk. */
+	has_hier = mem->stat.has_hierarchical_memory_limit;
+	has_hier_sw = mem->stat.has_hierarchical_memsw_limit;
 
 	r = read_u64_at(src, m, self, "memory.usage_in_bytes", &mem->usage);
 	if (r < 0)
