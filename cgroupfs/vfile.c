@@ -73,18 +73,26 @@ static int out_result(int r, const struct buf *out)
 	return buf_result(out);
 }
 
-/* Memory view: cgroup inputs, the sampler's effective limits, the host's numbers. */
-static int mem_view_read(const struct vfile_req *req, struct span host_meminfo,
-			 struct mem_view *ret)
+/*
+ * Memory view: cgroup inputs, the sampler's effective limits, the host's numbers. @what: the
+ * parts of the view the caller shows (CG_MEM_STAT: memory, CG_MEM_SWAP: swap). Swap is read only
+ * when the host has swap at all: the view's swap is capped by the host's, so without host swap
+ * it is 0 whatever the cgroup says (no memsw or swap files read). memory.stat goes into @a's free
+ * memory.
+ */
+static int mem_view_read(const struct vfile_req *req, struct arena *a, struct span host_meminfo,
+			 unsigned what, struct mem_view *ret)
 {
 	struct host_memory host;
 	struct cg_memory mem;
 	int r;
 
-	r = host_memory_parse(host_meminfo, &host);
+	r = host_memory_parse_totals(host_meminfo, true, &host);
 	if (r < 0)
 		return r;
-	r = cg_read_memory(req->src, req->machine, &mem);
+	if (host.swap_total == 0)
+		what &= ~CG_MEM_SWAP;
+	r = cg_read_memory_scratch(req->src, req->machine, what, a->p, a->left, &mem);
 	if (r < 0)
 		return r;
 	if (req->sample) {
@@ -98,8 +106,8 @@ static int mem_view_read(const struct vfile_req *req, struct span host_meminfo,
 }
 
 /* The host's /proc/meminfo (kept in @a while @ret_host is used) and the memory view. */
-static int mem_view_load(const struct vfile_req *req, struct arena *a, struct span *ret_host,
-			 struct mem_view *ret)
+static int mem_view_load(const struct vfile_req *req, struct arena *a, unsigned what,
+			 struct span *ret_host, struct mem_view *ret)
 {
 	struct span host;
 	int r;
@@ -107,7 +115,7 @@ static int mem_view_load(const struct vfile_req *req, struct arena *a, struct sp
 	r = arena_read(req, a, "proc/meminfo", &host);
 	if (r < 0)
 		return r;
-	r = mem_view_read(req, host, ret);
+	r = mem_view_read(req, a, host, what, ret);
 	if (r < 0)
 		return r;
 	*ret_host = host;
@@ -159,7 +167,7 @@ static int render_meminfo(const struct vfile_req *req, struct buf *out)
 	struct span host;
 	int r;
 
-	r = mem_view_load(req, &a, &host, &v);
+	r = mem_view_load(req, &a, CG_MEM_STAT | CG_MEM_SWAP, &host, &v);
 	if (r < 0)
 		return r;
 	return out_result(meminfo_render(host, &v, out), out);
@@ -172,7 +180,8 @@ static int render_swaps(const struct vfile_req *req, struct buf *out)
 	struct span host;
 	int r;
 
-	r = mem_view_load(req, &a, &host, &v);
+	/* swap alone: no memory.stat on v2, nothing at all without host swap */
+	r = mem_view_load(req, &a, CG_MEM_SWAP, &host, &v);
 	if (r < 0)
 		return r;
 	return out_result(swaps_render(&v, out), out);
@@ -565,7 +574,7 @@ int vfile_sysinfo(const struct vfile_req *req, struct sysinfo *inout)
 		return -EINVAL;
 	if (req->config && !req->config->enabled)
 		return -ENODATA;
-	r = mem_view_load(req, &a, &host, &v);
+	r = mem_view_load(req, &a, CG_MEM_STAT | CG_MEM_SWAP, &host, &v);
 	if (r < 0)
 		return r;
 	r = clock_read(req, &up, &shift);

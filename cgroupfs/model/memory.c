@@ -148,8 +148,7 @@ static int value_scan(const char *p, const char *end, uint64_t *ret, const char 
 	const char *start = p, *d, *eol;
 	uint64_t v = 0;
 
-	while (p < end && is_blank(*p))
-		p++;
+	p = scan_blanks(p, end);
 	d = p;
 	while (p < end && (unsigned)(*p - '0') <= 9) {
 		v = v * 10 + (uint64_t)(*p - '0');
@@ -177,8 +176,7 @@ static int word_u64_scan(const char *p, const char *end, uint64_t *ret, const ch
 	uint64_t v = 0;
 	int r;
 
-	while (p < end && is_blank(*p))
-		p++;
+	p = scan_blanks(p, end);
 	w = p;
 	while (p < end && (unsigned)(*p - '0') <= 9) {
 		v = v * 10 + (uint64_t)(*p - '0');
@@ -475,8 +473,7 @@ static void mi_line_scan(const char *p, const char *end, struct mi_line *l)
 		goto line_end;
 	l->colon = true;
 	p++;
-	while (p < end && is_blank(*p))
-		p++;
+	p = scan_blanks(p, end);
 	w = p;
 	while (p < end && (unsigned)(*p - '0') <= 9) {
 		v = v * 10 + (uint64_t)(*p - '0');
@@ -579,15 +576,23 @@ static unsigned host_field_of(const char *p, size_t n, size_t *ret_key_len)
 
 int host_memory_parse(struct span meminfo, struct host_memory *ret)
 {
+	return host_memory_parse_totals(meminfo, false, ret);
+}
+
+int host_memory_parse_totals(struct span meminfo, bool totals_only, struct host_memory *ret)
+{
 	const char *p = meminfo.p, *end = meminfo.p + meminfo.len;
 	uint64_t h[sizeof(struct host_memory) / sizeof(uint64_t)] = {0};
 	unsigned found = 0, all = (1u << (sizeof(h) / sizeof(h[0]))) - 1;
+
+	if (totals_only)
+		all = 1u << HOST_IDX(mem_total) | 1u << HOST_IDX(swap_total);
 
 	/* One pass (the first line of each key counts, like meminfo_u64()), stopping once every
 	 * field is found; a line is looked at only when its first letter may start a field. A
 	 * field's line that does not parse is an error; a missing one reads 0, but MemTotal is the
 	 * one field a view cannot do without. */
-	while (found != all && p < end) {
+	while ((found & all) != all && p < end) {
 		size_t key_len = 0;
 		unsigned idx = HOST_NONE;
 		const char *nl;

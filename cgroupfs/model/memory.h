@@ -41,6 +41,9 @@ struct host_memory {
 	uint64_t mem_total, mem_free, mem_available, buffers, cached, swap_total, swap_free, shmem;
 };
 int host_memory_parse(struct span meminfo, struct host_memory *ret);
+/* With @totals_only, the parse stops once MemTotal and SwapTotal are found (all a view needs:
+ * mem_view_compute() reads no other host field); fields after them may read 0. */
+int host_memory_parse_totals(struct span meminfo, bool totals_only, struct host_memory *ret);
 
 /* What the machine looks like, kB. Invariant: every field <= total; swap_free <= swap_total. */
 struct mem_view {

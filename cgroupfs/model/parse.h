@@ -87,6 +87,26 @@ static inline const char *scan_word_end(const char *p, const char *end)
 	return p;
 }
 
+/* The first byte at or after @p that is not a blank (' ', '\t'), or @end. */
+static inline const char *scan_blanks(const char *p, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (end - p >= 8) {
+		uint64_t x = scan_load(p);
+		uint64_t other = ~(scan_zero_bytes(x ^ (SCAN_ONES * ' ')) |
+				   scan_zero_bytes(x ^ (SCAN_ONES * '\t'))) &
+				 SCAN_HIGHS;
+
+		if (other)
+			return p + (__builtin_ctzll(other) >> 3);
+		p += 8;
+	}
+#endif
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
 /* Going back from @b (exclusive) to @p: the start of the run of blanks (' ', '\t') ending at @b. */
 static inline const char *scan_back_blanks(const char *p, const char *b)
 {

@@ -235,3 +235,33 @@ Test(memory_diff, mutations)
 		check_render(t, n, &v, rnd() % 3 == 0 ? (size_t)(rnd() % 2048) : sizeof(t) * 2);
 	}
 }
+
+Test(memory_diff, totals_only)
+{
+	static char t[8192];
+
+	/* the totals-only parse stops early but agrees with the whole parse on both totals */
+	for (unsigned i = 0; i < 20000; i++) {
+		size_t n = mutate(meminfo_text, strlen(meminfo_text), t, sizeof(t));
+		struct host_memory a, b;
+
+		if (host_memory_parse((struct span){t, n}, &a) < 0)
+			continue;
+		cr_assert_eq(host_memory_parse_totals((struct span){t, n}, true, &b), 0);
+		cr_assert_eq(a.mem_total, b.mem_total);
+		cr_assert_eq(a.swap_total, b.swap_total);
+	}
+	/* a garbled line after both totals no longer matters to it */
+	{
+		static const char g[] = "MemTotal: 5 kB\nSwapTotal: 7 kB\nShmem: x kB\n";
+		struct host_memory h;
+
+		cr_assert_eq(host_memory_parse((struct span){g, strlen(g)}, &h), -EINVAL);
+		cr_assert_eq(host_memory_parse_totals((struct span){g, strlen(g)}, true, &h), 0);
+		cr_assert_eq(h.mem_total, 5);
+		cr_assert_eq(h.swap_total, 7);
+		cr_assert_eq(
+			host_memory_parse_totals((struct span){"SwapTotal: 7 kB\n", 16}, true, &h),
+			-EINVAL, "MemTotal is still required");
+	}
+}
