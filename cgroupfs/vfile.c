@@ -123,9 +123,9 @@ static int mem_view_load(const struct vfile_req *req, struct arena *a, unsigned 
 }
 
 /* CPU inputs; @a supplies v1's per-CPU usage (kept in the arena while @ret is used). NULL @a:
- * the limits only (no CPU time). */
-static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu *ret,
-		    struct cpuset *ret_view)
+ * the limits only (no CPU time). @ret->visible becomes the CPUs the machine shows (the view),
+ * computed in place: one cpuset on the caller's stack, not three. */
+static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu *ret)
 {
 	const struct cg_sample *s = req->sample;
 	int r;
@@ -148,15 +148,10 @@ static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu 
 			ret->quota_us = s->quota_us;
 			ret->period_us = s->period_us;
 		}
-		if (s->has_cpuset) {
-			struct cpuset both = ret->visible;
-
-			cpuset_and(&both, &s->cpuset);
-			if (!cpuset_empty(&both))
-				ret->visible = both;
-		}
+		if (s->has_cpuset && cpuset_intersects(&ret->visible, &s->cpuset))
+			cpuset_and(&ret->visible, &s->cpuset);
 	}
-	cpu_view_set(ret, req->config && req->config->quota_view, ret_view);
+	cpu_view_set(ret, req->config && req->config->quota_view, &ret->visible);
 	return 0;
 }
 
@@ -190,30 +185,29 @@ static int render_swaps(const struct vfile_req *req, struct buf *out)
 static int render_cpuinfo(const struct vfile_req *req, struct buf *out)
 {
 	struct arena a = arena_of(req);
-	struct cpuset view;
 	struct cg_cpu cpu;
 	struct span host;
 	int r;
 
-	r = cpu_read(req, NULL, &cpu, &view);
+	r = cpu_read(req, NULL, &cpu);
 	if (r < 0)
 		return r;
 	r = arena_read(req, &a, "proc/cpuinfo", &host);
 	if (r < 0)
 		return r;
-	return out_result(cpuinfo_render(host, &view, out), out);
+	/* the topology table goes after the host text */
+	return out_result(cpuinfo_render_work(host, &cpu.visible, a.p, a.left, out), out);
 }
 
 static int render_cpulist(const struct vfile_req *req, struct buf *out)
 {
-	struct cpuset view;
 	struct cg_cpu cpu;
 	int r;
 
-	r = cpu_read(req, NULL, &cpu, &view);
+	r = cpu_read(req, NULL, &cpu);
 	if (r < 0)
 		return r;
-	return out_result(cpulist_render(&view, out), out);
+	return out_result(cpulist_render(&cpu.visible, out), out);
 }
 
 /* The machine's uptime and how far its start lies after the host's boot. */
@@ -234,13 +228,12 @@ static int render_stat(const struct vfile_req *req, struct buf *out)
 {
 	struct arena a = arena_of(req);
 	struct stat_clock clk;
-	struct cpuset view;
 	struct cg_cpu cpu;
 	uint64_t up, shift, btime;
 	struct span host;
 	int r;
 
-	r = cpu_read(req, &a, &cpu, &view);
+	r = cpu_read(req, &a, &cpu);
 	if (r < 0)
 		return r;
 	r = arena_read(req, &a, "proc/stat", &host);
@@ -257,7 +250,7 @@ static int render_stat(const struct vfile_req *req, struct buf *out)
 		.uptime_cs = up,
 		.btime = btime + shift / 100,
 	};
-	return out_result(stat_render(host, &cpu, &view, &clk, out), out);
+	return out_result(stat_render(host, &cpu, &cpu.visible, &clk, out), out);
 }
 
 /* Idle of /proc/uptime: the machine's elapsed CPU time minus what its cgroup used. */
@@ -274,7 +267,6 @@ static uint64_t idle_cs(uint64_t up_cs, const struct cg_cpu *cpu, const struct c
 static int render_uptime(const struct vfile_req *req, struct buf *out)
 {
 	struct arena a = {NULL, 0}; /* the totals only: no per-CPU split */
-	struct cpuset view;
 	struct cg_cpu cpu;
 	uint64_t up, shift;
 	int r;
@@ -282,10 +274,10 @@ static int render_uptime(const struct vfile_req *req, struct buf *out)
 	r = clock_read(req, &up, &shift);
 	if (r < 0)
 		return r;
-	r = cpu_read(req, &a, &cpu, &view);
+	r = cpu_read(req, &a, &cpu);
 	if (r < 0)
 		return r;
-	return out_result(uptime_render(up, idle_cs(up, &cpu, &view), out), out);
+	return out_result(uptime_render(up, idle_cs(up, &cpu, &cpu.visible), out), out);
 }
 
 /* The machine's load: the sampler's averages with the host's last pid. */
@@ -603,7 +595,6 @@ int vfile_sysinfo(const struct vfile_req *req, struct sysinfo *inout)
 
 int vfile_nprocs(const struct vfile_req *req, bool conf, unsigned *ret)
 {
-	struct cpuset view;
 	struct cg_cpu cpu;
 	unsigned n;
 	int r;
@@ -614,10 +605,10 @@ int vfile_nprocs(const struct vfile_req *req, bool conf, unsigned *ret)
 		return -ENODATA;
 	/* _SC_NPROCESSORS_CONF and _ONLN are the same visible set: a container has no offline CPUs
 	 * of its own. CPU time is not needed. */
-	r = cpu_read(req, NULL, &cpu, &view);
+	r = cpu_read(req, NULL, &cpu);
 	if (r < 0)
 		return r;
-	n = cpuset_count(&view);
+	n = cpuset_count(&cpu.visible);
 	if (n == 0)
 		return -ENODATA;
 	*ret = n;

@@ -102,7 +102,8 @@ void cpu_view_set(const struct cg_cpu *c, bool quota_view, struct cpuset *ret)
 	uint64_t n;
 
 	if (!quota_view || c->quota_us == UINT64_MAX || c->period_us == 0) {
-		*ret = c->visible;
+		if (ret != &c->visible)
+			*ret = c->visible;
 		return;
 	}
 	n = c->quota_us / c->period_us + (c->quota_us % c->period_us != 0);
@@ -275,12 +276,28 @@ static void put_info_value(struct buf *out, struct span line, const char *end, u
 		buf_putc(out, '\n');
 }
 
+_Static_assert(sizeof(struct cpu_topo) + 8 <= CPUINFO_WORK_SIZE, "CPUINFO_WORK_SIZE too small");
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wframe-larger-than="
 int cpuinfo_render(struct span host_cpuinfo, const struct cpuset *cpus, struct buf *out)
 {
-	struct cpu_topo topo;
+	_Alignas(8) char work[CPUINFO_WORK_SIZE];
+
+	return cpuinfo_render_work(host_cpuinfo, cpus, work, sizeof(work), out);
+}
+#pragma GCC diagnostic pop
+
+int cpuinfo_render_work(struct span host_cpuinfo, const struct cpuset *cpus, void *work,
+			size_t size, struct buf *out)
+{
+	uintptr_t at = ((uintptr_t)work + 7) & ~(uintptr_t)7;
+	struct cpu_topo *t = (struct cpu_topo *)at;
 	struct span rest = host_cpuinfo, block;
 
-	cpu_topo_collect(host_cpuinfo, cpus, &topo);
+	if (!work || size < CPUINFO_WORK_SIZE)
+		return -ENOBUFS;
+	cpu_topo_collect(host_cpuinfo, cpus, t);
 	while (block_next(&rest, &block)) {
 		const char *end = block.p + block.len;
 		struct cpuinfo_block b;
@@ -291,9 +308,9 @@ int cpuinfo_render(struct span host_cpuinfo, const struct cpuset *cpus, struct b
 		cpuinfo_block_scan(block, &b);
 		if (!cpuinfo_block_shown(&b, cpus))
 			continue;
-		rewrite = b.has_proc && b.has_phys && !topo.overflow;
+		rewrite = b.has_proc && b.has_phys && !t->overflow;
 		if (rewrite)
-			cpu_topo_count(&topo, b.phys, &siblings, &cores);
+			cpu_topo_count(t, b.phys, &siblings, &cores);
 		while (line_next(&block, &line)) {
 			struct span key, val;
 

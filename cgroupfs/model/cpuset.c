@@ -64,21 +64,37 @@ void cpuset_and(struct cpuset *dst, const struct cpuset *other)
 
 void cpuset_first_n(const struct cpuset *s, unsigned n, struct cpuset *ret)
 {
-	struct cpuset out;
+	size_t i;
 
-	cpuset_clear(&out);
-	for (size_t i = 0; i < WORDS && n > 0; i++) {
-		uint64_t w = s->bits[i];
+	/* In place (@ret may be @s): no second set on the stack. */
+	if (ret != s)
+		*ret = *s;
+	for (i = 0; i < WORDS && n > 0; i++) {
+		uint64_t w = ret->bits[i];
+		unsigned c = (unsigned)__builtin_popcountll(w);
 
-		while (w && n > 0) {
-			uint64_t low = w & -w;
-
-			out.bits[i] |= low;
-			w &= ~low;
-			n--;
+		if (c <= n) {
+			n -= c;
+			continue;
 		}
+		/* keep the lowest n bits of this word */
+		while (c > n) {
+			w &= ~(UINT64_C(1) << (63 - __builtin_clzll(w)));
+			c--;
+		}
+		ret->bits[i] = w;
+		n = 0;
 	}
-	*ret = out;
+	for (; i < WORDS; i++)
+		ret->bits[i] = 0;
+}
+
+bool cpuset_intersects(const struct cpuset *a, const struct cpuset *b)
+{
+	for (size_t i = 0; i < WORDS; i++)
+		if (a->bits[i] & b->bits[i])
+			return true;
+	return false;
 }
 
 /* One CPU id: decimal digits only, < CPUSET_MAX. */
