@@ -339,29 +339,69 @@ enum stat_kind {
 	STAT_BTIME,
 };
 
-static enum stat_kind stat_line_kind(struct span line, uint64_t *ret_cpu)
+static bool stat_blank(char c)
 {
-	struct span rest = line, w;
-	uint64_t n;
+	return c == ' ' || c == '\t';
+}
 
-	if (!word_next(&rest, &w))
-		return STAT_OTHER;
-	if (span_eq(w, "cpu"))
-		return STAT_CPU_ALL;
-	if (span_eq(w, "btime"))
+/* The kind of the line (its first word, blanks before it skipped) at [p, eol). */
+static enum stat_kind stat_line_kind(const char *p, const char *eol, uint64_t *ret_cpu)
+{
+	const char *d;
+	uint64_t n = 0;
+
+	while (p < eol && stat_blank(*p))
+		p++;
+	if (eol - p >= 5 && memcmp(p, "btime", 5) == 0 && (eol - p == 5 || stat_blank(p[5])))
 		return STAT_BTIME;
-	if (w.len > 3 && span_startswith(w, "cpu")) {
-		w.p += 3;
-		w.len -= 3;
-		/* a cpu id is digits only (parse_u64 would take "max"); one too big to parse is
-		 * still a CPU line, just never a shown one */
-		for (size_t i = 0; i < w.len; i++)
-			if (w.p[i] < '0' || w.p[i] > '9')
-				return STAT_OTHER;
-		*ret_cpu = parse_u64(w, &n) == 0 ? n : UINT64_MAX;
-		return STAT_CPU_N;
+	if (eol - p < 3 || memcmp(p, "cpu", 3) != 0)
+		return STAT_OTHER;
+	p += 3;
+	if (p == eol || stat_blank(*p))
+		return STAT_CPU_ALL;
+	/* a cpu id is digits only; one too big to parse is still a CPU line, just never a shown
+	 * one */
+	for (d = p; p < eol && !stat_blank(*p); p++) {
+		if ((unsigned)(*p - '0') > 9)
+			return STAT_OTHER;
+		n = n * 10 + (uint64_t)(*p - '0');
 	}
-	return STAT_OTHER;
+	if (p - d > 19 && parse_u64((struct span){d, (size_t)(p - d)}, &n) < 0)
+		n = UINT64_MAX;
+	*ret_cpu = n;
+	return STAT_CPU_N;
+}
+
+/* The next line of @rest: [*ret_p, *ret_eol); false at the end. */
+static bool stat_line_next(struct span *rest, const char **ret_p, const char **ret_eol)
+{
+	const char *nl;
+
+	if (rest->len == 0)
+		return false;
+	nl = memchr(rest->p, '\n', rest->len);
+	*ret_p = rest->p;
+	*ret_eol = nl ? nl : rest->p + rest->len;
+	rest->len -= (size_t)(*ret_eol - rest->p) + (nl != NULL);
+	rest->p = nl ? nl + 1 : rest->p + rest->len;
+	return true;
+}
+
+/* Digits at *@p up to a blank or @eol: 1 to 19 of them, else false. */
+static bool usage_digits(const char **p, const char *eol, uint64_t *ret)
+{
+	const char *q = *p, *d;
+	uint64_t v = 0;
+
+	while (q < eol && stat_blank(*q))
+		q++;
+	for (d = q; q < eol && (unsigned)(*q - '0') <= 9; q++)
+		v = v * 10 + (uint64_t)(*q - '0');
+	if (q == d || q - d > 19 || (q < eol && !stat_blank(*q)))
+		return false;
+	*p = q;
+	*ret = v;
+	return true;
 }
 
 /* One "N user system" line of cpuacct.usage_all for @cpu; the cursor makes the usual ascending
@@ -374,8 +414,25 @@ static bool usage_all_lookup(struct span all, struct span *cursor, uint64_t cpu,
 
 		while (line_next(cursor, &line)) {
 			struct span rest = line, w_id, w_user, w_sys;
+			const char *p = line.p, *eol = line.p + line.len;
 			uint64_t id, user, sys;
 
+			/* the header and anything else not starting with a number is no CPU's line
+			 * (parse_u64 would take only "max", which is refused) */
+			while (p < eol && stat_blank(*p))
+				p++;
+			if (p == eol || (unsigned)(*p - '0') > 9)
+				continue;
+			/* the kernel's "N USER SYSTEM" read in one go; anything else word by word
+			 */
+			if (usage_digits(&p, eol, &id) && usage_digits(&p, eol, &user) &&
+			    usage_digits(&p, eol, &sys)) {
+				if (id != cpu)
+					continue;
+				*ret_user = user;
+				*ret_sys = sys;
+				return true;
+			}
 			if (!word_next(&rest, &w_id) || !word_next(&rest, &w_user) ||
 			    !word_next(&rest, &w_sys))
 				continue;
@@ -425,16 +482,47 @@ static struct cpu_ticks cpu_ticks_of(const struct cg_cpu *c, const struct stat_c
 
 static void put_cpu_line(struct buf *out, const char *name, const uint64_t *id, struct cpu_ticks t)
 {
-	buf_puts(out, name);
+	static const char zeros[] = " 0 0 0 0 0 0\n";
+	char d[4][20];
+	size_t n[4] = {0, 0, 0, 0}, name_len = strlen(name), len;
+	char *o;
+
 	if (id)
-		buf_put_u64(out, *id);
-	buf_putc(out, ' ');
-	buf_put_u64(out, t.user);
-	buf_puts(out, " 0 ");
-	buf_put_u64(out, t.system);
-	buf_putc(out, ' ');
-	buf_put_u64(out, t.idle);
-	buf_puts(out, " 0 0 0 0 0 0\n");
+		n[0] = buf_u64_digits(*id, d[0]);
+	n[1] = buf_u64_digits(t.user, d[1]);
+	n[2] = buf_u64_digits(t.system, d[2]);
+	n[3] = buf_u64_digits(t.idle, d[3]);
+	len = name_len + n[0] + 1 + n[1] + 3 + n[2] + 1 + n[3] + sizeof(zeros) - 1;
+	o = buf_room(out, len);
+	if (!o) {
+		buf_puts(out, name);
+		buf_putn(out, d[0] + 20 - n[0], n[0]);
+		buf_putc(out, ' ');
+		buf_putn(out, d[1] + 20 - n[1], n[1]);
+		buf_puts(out, " 0 ");
+		buf_putn(out, d[2] + 20 - n[2], n[2]);
+		buf_putc(out, ' ');
+		buf_putn(out, d[3] + 20 - n[3], n[3]);
+		buf_puts(out, zeros);
+		return;
+	}
+	/* built in place: the line is short and fits in the common case */
+	memcpy(o, name, name_len);
+	o += name_len;
+	memcpy(o, d[0] + 20 - n[0], n[0]);
+	o += n[0];
+	*o++ = ' ';
+	memcpy(o, d[1] + 20 - n[1], n[1]);
+	o += n[1];
+	memcpy(o, " 0 ", 3);
+	o += 3;
+	memcpy(o, d[2] + 20 - n[2], n[2]);
+	o += n[2];
+	*o++ = ' ';
+	memcpy(o, d[3] + 20 - n[3], n[3]);
+	o += n[3];
+	memcpy(o, zeros, sizeof(zeros) - 1);
+	buf_commit(out, len);
 }
 
 static bool stat_cpu_shown(const struct cpuset *cpus, uint64_t cpu)
@@ -445,34 +533,51 @@ static bool stat_cpu_shown(const struct cpuset *cpus, uint64_t cpu)
 int stat_render(struct span host_stat, const struct cg_cpu *c, const struct cpuset *cpus,
 		const struct stat_clock *clk, struct buf *out)
 {
-	const char *end = host_stat.p + host_stat.len;
+	const char *end = host_stat.p + host_stat.len, *p, *eol, *run = NULL;
 	struct cpu_ticks sum = {0, 0, 0};
-	struct span rest = host_stat, cursor = c->usage_all, line;
+	struct span rest = host_stat, cursor = c->usage_all;
 	uint64_t k = 0, i = 0, cpu;
 	bool sum_done = false;
 
-	/* Pass 1: how many CPU lines are shown, and their sum for the "cpu" line. */
-	while (line_next(&rest, &line))
-		if (stat_line_kind(line, &cpu) == STAT_CPU_N && stat_cpu_shown(cpus, cpu))
-			k++;
-	rest = host_stat;
-	while (line_next(&rest, &line)) {
+	/* Pass 1: how many CPU lines are shown, and their sum for the "cpu" line. With usage_all
+	 * a CPU's ticks do not depend on how many are shown: counted and summed in one pass. */
+	if (c->usage_all.len == 0) {
+		while (stat_line_next(&rest, &p, &eol))
+			if (stat_line_kind(p, eol, &cpu) == STAT_CPU_N && stat_cpu_shown(cpus, cpu))
+				k++;
+		rest = host_stat;
+	}
+	while (stat_line_next(&rest, &p, &eol)) {
 		struct cpu_ticks t;
 
-		if (stat_line_kind(line, &cpu) != STAT_CPU_N || !stat_cpu_shown(cpus, cpu))
+		if (stat_line_kind(p, eol, &cpu) != STAT_CPU_N || !stat_cpu_shown(cpus, cpu))
 			continue;
 		t = cpu_ticks_of(c, clk, &cursor, cpu, i++, k);
 		sum.user = sat_add(sum.user, t.user);
 		sum.system = sat_add(sum.system, t.system);
 		sum.idle = sat_add(sum.idle, t.idle);
 	}
+	if (c->usage_all.len > 0)
+		k = i;
 
-	/* Pass 2: emit, with the same walk so every cpuN line matches what was summed. */
+	/* Pass 2: emit, with the same walk so every cpuN line matches what was summed. Lines
+	 * copied through are copied in runs. */
 	rest = host_stat;
 	cursor = c->usage_all;
 	i = 0;
-	while (line_next(&rest, &line)) {
-		switch (stat_line_kind(line, &cpu)) {
+	while (stat_line_next(&rest, &p, &eol)) {
+		enum stat_kind kind = stat_line_kind(p, eol, &cpu);
+
+		if (kind == STAT_OTHER) {
+			if (!run)
+				run = p;
+			continue;
+		}
+		if (run) {
+			buf_putn(out, run, (size_t)(p - run));
+			run = NULL;
+		}
+		switch (kind) {
 		case STAT_CPU_ALL:
 			if (!sum_done)
 				put_cpu_line(out, "cpu ", NULL, sum);
@@ -491,11 +596,13 @@ int stat_render(struct span host_stat, const struct cg_cpu *c, const struct cpus
 			buf_put_u64(out, clk->btime);
 			buf_putc(out, '\n');
 			break;
-		case STAT_OTHER:
-			put_line(out, line, end);
+		default:
 			break;
 		}
 	}
+	/* the run ends with the text: its last line keeps its '\n' only when it had one */
+	if (run)
+		buf_putn(out, run, (size_t)(end - run));
 	return buf_result(out);
 }
 
