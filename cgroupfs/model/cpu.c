@@ -47,19 +47,39 @@ int cpustat_v2_parse(struct span text, struct cg_cpu *ret)
 	return -ENOENT;
 }
 
+/* @key ("user") is the first word of @line (blanks before it skipped): the rest in @ret_rest. */
+static bool line_key(struct span line, const char *key, size_t klen, struct span *ret_rest)
+{
+	while (line.len > 0 && (line.p[0] == ' ' || line.p[0] == '\t')) {
+		line.p++;
+		line.len--;
+	}
+	if (line.len < klen || memcmp(line.p, key, klen) != 0 ||
+	    (line.len > klen && line.p[klen] != ' ' && line.p[klen] != '\t'))
+		return false;
+	*ret_rest = (struct span){line.p + klen, line.len - klen};
+	return true;
+}
+
 int cpuacct_stat_parse(struct span text, uint64_t ticks_per_sec, struct cg_cpu *ret)
 {
-	uint64_t user, sys;
-	int r;
+	uint64_t user = 0, sys = 0;
+	int r_user = -ENOENT, r_sys = -ENOENT;
+	struct span line, rest;
 
 	if (ticks_per_sec == 0)
 		return -EINVAL;
-	r = keyed_u64(text, "user", &user);
-	if (r < 0)
-		return r == -ERANGE ? -EINVAL : r;
-	r = keyed_u64(text, "system", &sys);
-	if (r < 0)
-		return r == -ERANGE ? -EINVAL : r;
+	/* One pass; the first line of each key counts, as keyed_u64() reads it. */
+	while ((r_user == -ENOENT || r_sys == -ENOENT) && line_next(&text, &line)) {
+		if (r_user == -ENOENT && line_key(line, "user", 4, &rest))
+			r_user = parse_u64(rest, &user);
+		else if (r_sys == -ENOENT && line_key(line, "system", 6, &rest))
+			r_sys = parse_u64(rest, &sys);
+	}
+	if (r_user < 0)
+		return r_user == -ERANGE ? -EINVAL : r_user;
+	if (r_sys < 0)
+		return r_sys == -ERANGE ? -EINVAL : r_sys;
 	ret->user_ns = muldiv_sat(user, NSEC_PER_SEC, ticks_per_sec);
 	ret->system_ns = muldiv_sat(sys, NSEC_PER_SEC, ticks_per_sec);
 	return 0;

@@ -6,6 +6,7 @@
  * same, byte for byte, and so must what a too small buffer reports.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
 
 #include "cpu-ref.h"
@@ -134,5 +135,42 @@ Test(stat_diff, mutations)
 		}
 		check((struct span){host, hn}, &c, &cpus, &clk,
 		      rnd() % 4 == 0 ? (size_t)(rnd() % 600) : 8192);
+	}
+}
+
+/* cpuacct.stat in one pass reads what a search for each key reads (keyed_u64). */
+static int ref_cpuacct(struct span text, uint64_t *ret_user, uint64_t *ret_sys)
+{
+	int r = keyed_u64(text, "user", ret_user);
+
+	if (r < 0)
+		return r == -ERANGE ? -EINVAL : r;
+	r = keyed_u64(text, "system", ret_sys);
+	if (r < 0)
+		return r == -ERANGE ? -EINVAL : r;
+	return 0;
+}
+
+Test(stat_diff, cpuacct_stat)
+{
+	static const char base[] = "user 1162461\nsystem 516593\n";
+	static char t[512];
+
+	for (unsigned round = 0; round < 30000; round++) {
+		size_t n = mutate(round % 2 ? base : "system 5\n user\t7 \nuser 9\n",
+				  round % 2 ? strlen(base) : 24, t, sizeof(t));
+		struct cg_cpu c = {0};
+		uint64_t u = 0, s = 0;
+		int r = cpuacct_stat_parse((struct span){t, n}, 100, &c);
+		int rr = ref_cpuacct((struct span){t, n}, &u, &s);
+
+		cr_assert_eq(r, rr, "%d vs %d on:\n%.*s", r, rr, (int)n, t);
+		if (r == 0) {
+			/* ticks of 1/100 s in ns, saturated */
+			cr_assert_eq(c.user_ns,
+				     u > UINT64_MAX / 10000000 ? UINT64_MAX : u * 10000000);
+			cr_assert_eq(c.system_ns,
+				     s > UINT64_MAX / 10000000 ? UINT64_MAX : s * 10000000);
+		}
 	}
 }
