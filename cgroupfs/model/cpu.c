@@ -136,18 +136,31 @@ void cpu_view_set(const struct cg_cpu *c, bool quota_view, struct cpuset *ret)
 
 /* ---- /proc/cpuinfo ---- */
 
+/* Only blanks (span_trim() would leave nothing): false on the first other byte. */
 static bool is_blank_line(struct span line)
 {
-	return span_trim(line).len == 0;
+	for (size_t i = 0; i < line.len; i++)
+		if (line.p[i] != ' ' && line.p[i] != '\t' && line.p[i] != '\n')
+			return false;
+	return true;
 }
+
+struct cpuinfo_block {
+	bool has_proc, has_phys, has_core;
+	uint64_t proc, phys, core;
+};
+
+static void cpuinfo_line_scan(struct span line, struct cpuinfo_block *b);
 
 /*
  * Next block: its non-blank lines and the blank lines after them, so that a kept block keeps its
- * separator and a dropped one takes it along.
+ * separator and a dropped one takes it along. Its processor, physical id and core id are read on
+ * the same walk over its lines.
  */
-static bool block_next(struct span *rest, struct span *ret_block)
+static bool block_next(struct span *rest, struct span *ret_block, struct cpuinfo_block *ret_scan)
 {
 	struct span probe = *rest, line;
+	struct cpuinfo_block b = {0};
 	bool content = false, gap = false;
 
 	if (rest->len == 0)
@@ -165,12 +178,15 @@ static bool block_next(struct span *rest, struct span *ret_block)
 		}
 		if (blank && content)
 			gap = true;
-		if (!blank)
+		if (!blank) {
 			content = true;
+			cpuinfo_line_scan(line, &b);
+		}
 	}
 	ret_block->p = rest->p;
 	ret_block->len = (size_t)(probe.p - rest->p);
 	*rest = probe;
+	*ret_scan = b;
 	return true;
 }
 
@@ -189,27 +205,24 @@ static bool info_line(struct span line, struct span *ret_key, struct span *ret_v
 	return true;
 }
 
-struct cpuinfo_block {
-	bool has_proc, has_phys, has_core;
-	uint64_t proc, phys, core;
-};
-
-static void cpuinfo_block_scan(struct span block, struct cpuinfo_block *ret)
+static void cpuinfo_line_scan(struct span line, struct cpuinfo_block *b)
 {
-	struct cpuinfo_block b = {0};
-	struct span line, key, val;
+	/* the three keys start with 'p' or 'c': other lines are not looked into */
+	const char *p = line.p, *e = line.p + line.len;
+	struct span key, val;
 
-	while (line_next(&block, &line)) {
-		if (!info_line(line, &key, &val))
-			continue;
-		if (!b.has_proc && span_eq(key, "processor"))
-			b.has_proc = parse_u64(val, &b.proc) == 0;
-		else if (!b.has_phys && span_eq(key, "physical id"))
-			b.has_phys = parse_u64(val, &b.phys) == 0;
-		else if (!b.has_core && span_eq(key, "core id"))
-			b.has_core = parse_u64(val, &b.core) == 0;
-	}
-	*ret = b;
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == e || (*p != 'p' && *p != 'c'))
+		return;
+	if (!info_line(line, &key, &val))
+		return;
+	if (!b->has_proc && span_eq(key, "processor"))
+		b->has_proc = parse_u64(val, &b->proc) == 0;
+	else if (!b->has_phys && span_eq(key, "physical id"))
+		b->has_phys = parse_u64(val, &b->phys) == 0;
+	else if (!b->has_core && span_eq(key, "core id"))
+		b->has_core = parse_u64(val, &b->core) == 0;
 }
 
 static bool cpuinfo_block_shown(const struct cpuinfo_block *b, const struct cpuset *cpus)
@@ -230,14 +243,12 @@ struct cpu_topo {
 
 static void cpu_topo_collect(struct span host, const struct cpuset *cpus, struct cpu_topo *t)
 {
+	struct cpuinfo_block b;
 	struct span block;
 
 	t->n = 0;
 	t->overflow = false;
-	while (block_next(&host, &block)) {
-		struct cpuinfo_block b;
-
-		cpuinfo_block_scan(block, &b);
+	while (block_next(&host, &block, &b)) {
 		if (!b.has_proc || !b.has_phys || !cpuinfo_block_shown(&b, cpus))
 			continue;
 		if (b.phys > UINT32_MAX || b.core > UINT32_MAX) {
@@ -276,14 +287,6 @@ static void cpu_topo_count(const struct cpu_topo *t, uint64_t phys, uint64_t *re
 	*ret_cores = cores;
 }
 
-/* Line with its '\n' when it had one in the host text ending at @end. */
-static void put_line(struct buf *out, struct span line, const char *end)
-{
-	buf_putn(out, line.p, line.len);
-	if (line.p + line.len < end)
-		buf_putc(out, '\n');
-}
-
 /* "key\t: " kept from the host line, then @v. */
 static void put_info_value(struct buf *out, struct span line, const char *end, uint64_t v)
 {
@@ -314,38 +317,48 @@ int cpuinfo_render_work(struct span host_cpuinfo, const struct cpuset *cpus, voi
 	uintptr_t at = ((uintptr_t)work + 7) & ~(uintptr_t)7;
 	struct cpu_topo *t = (struct cpu_topo *)at;
 	struct span rest = host_cpuinfo, block;
+	struct cpuinfo_block b;
 
 	if (!work || size < CPUINFO_WORK_SIZE)
 		return -ENOBUFS;
 	cpu_topo_collect(host_cpuinfo, cpus, t);
-	while (block_next(&rest, &block)) {
-		const char *end = block.p + block.len;
-		struct cpuinfo_block b;
+	while (block_next(&rest, &block, &b)) {
+		const char *end = block.p + block.len, *run;
 		uint64_t siblings = 0, cores = 0;
 		bool rewrite;
 		struct span line;
 
-		cpuinfo_block_scan(block, &b);
 		if (!cpuinfo_block_shown(&b, cpus))
 			continue;
 		rewrite = b.has_proc && b.has_phys && !t->overflow;
-		if (rewrite)
-			cpu_topo_count(t, b.phys, &siblings, &cores);
-		while (line_next(&block, &line)) {
-			struct span key, val;
-
-			if (rewrite && info_line(line, &key, &val)) {
-				if (span_eq(key, "siblings") && siblings > 0) {
-					put_info_value(out, line, end, siblings);
-					continue;
-				}
-				if (span_eq(key, "cpu cores") && cores > 0) {
-					put_info_value(out, line, end, cores);
-					continue;
-				}
-			}
-			put_line(out, line, end);
+		if (!rewrite) {
+			buf_putn(out, block.p, block.len); /* every line as it is */
+			continue;
 		}
+		cpu_topo_count(t, b.phys, &siblings, &cores);
+		run = block.p;
+		while (line_next(&block, &line)) {
+			const char *p = line.p, *e = line.p + line.len;
+			struct span key, val;
+			uint64_t v;
+
+			/* only "siblings" and "cpu cores" change; the lines in between are copied
+			 * in one piece */
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			if (p == e || (*p != 's' && *p != 'c') || !info_line(line, &key, &val))
+				continue;
+			if (span_eq(key, "siblings") && siblings > 0)
+				v = siblings;
+			else if (span_eq(key, "cpu cores") && cores > 0)
+				v = cores;
+			else
+				continue;
+			buf_putn(out, run, (size_t)(line.p - run));
+			put_info_value(out, line, end, v);
+			run = line.p + line.len + (line.p + line.len < end);
+		}
+		buf_putn(out, run, (size_t)(end - run));
 	}
 	return buf_result(out);
 }

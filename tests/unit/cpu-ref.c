@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Reference /proc/stat renderer for the differential tests of test-cpu.c: the straightforward
- * three-pass, word-by-word version model/cpu.c had before its fast paths. Both must give the
- * same bytes for any input.
+ * Reference /proc/stat and /proc/cpuinfo renderers for the differential tests: the
+ * straightforward line-by-line, word-by-word versions model/cpu.c had before its fast paths.
+ * Both must give the same bytes for any input.
  */
 #include <errno.h>
 #include <string.h>
@@ -193,6 +193,198 @@ int ref_stat_render(struct span host_stat, const struct cg_cpu *c, const struct 
 		case STAT_OTHER:
 			put_line(out, line, end);
 			break;
+		}
+	}
+	return buf_result(out);
+}
+
+/* ---- /proc/cpuinfo ---- */
+
+static bool is_blank_line(struct span line)
+{
+	return span_trim(line).len == 0;
+}
+
+/*
+ * Next block: its non-blank lines and the blank lines after them, so that a kept block keeps its
+ * separator and a dropped one takes it along.
+ */
+static bool block_next(struct span *rest, struct span *ret_block)
+{
+	struct span probe = *rest, line;
+	bool content = false, gap = false;
+
+	if (rest->len == 0)
+		return false;
+	for (;;) {
+		struct span before = probe;
+		bool blank;
+
+		if (!line_next(&probe, &line))
+			break;
+		blank = is_blank_line(line);
+		if (!blank && gap) {
+			probe = before;
+			break;
+		}
+		if (blank && content)
+			gap = true;
+		if (!blank)
+			content = true;
+	}
+	ret_block->p = rest->p;
+	ret_block->len = (size_t)(probe.p - rest->p);
+	*rest = probe;
+	return true;
+}
+
+/* "key\t\t: value" -> key without trailing blanks, value trimmed. */
+static bool info_line(struct span line, struct span *ret_key, struct span *ret_val)
+{
+	const char *colon = memchr(line.p, ':', line.len);
+	struct span key, val;
+
+	if (!colon)
+		return false;
+	key = span_trim((struct span){line.p, (size_t)(colon - line.p)});
+	val = span_trim((struct span){colon + 1, line.len - (size_t)(colon - line.p) - 1});
+	*ret_key = key;
+	*ret_val = val;
+	return true;
+}
+
+struct cpuinfo_block {
+	bool has_proc, has_phys, has_core;
+	uint64_t proc, phys, core;
+};
+
+static void cpuinfo_block_scan(struct span block, struct cpuinfo_block *ret)
+{
+	struct cpuinfo_block b = {0};
+	struct span line, key, val;
+
+	while (line_next(&block, &line)) {
+		if (!info_line(line, &key, &val))
+			continue;
+		if (!b.has_proc && span_eq(key, "processor"))
+			b.has_proc = parse_u64(val, &b.proc) == 0;
+		else if (!b.has_phys && span_eq(key, "physical id"))
+			b.has_phys = parse_u64(val, &b.phys) == 0;
+		else if (!b.has_core && span_eq(key, "core id"))
+			b.has_core = parse_u64(val, &b.core) == 0;
+	}
+	*ret = b;
+}
+
+static bool cpuinfo_block_shown(const struct cpuinfo_block *b, const struct cpuset *cpus)
+{
+	if (!b->has_proc)
+		return true;
+	return b->proc < CPUSET_MAX && cpuset_test(cpus, (unsigned)b->proc);
+}
+
+struct cpu_topo {
+	unsigned n;
+	bool overflow;
+	uint32_t phys[CPUINFO_TOPO_MAX];
+	uint32_t core[CPUINFO_TOPO_MAX];
+	bool has_core[CPUINFO_TOPO_MAX];
+	bool first_core[CPUINFO_TOPO_MAX]; /* first shown CPU with this (phys, core) */
+};
+
+static void cpu_topo_collect(struct span host, const struct cpuset *cpus, struct cpu_topo *t)
+{
+	struct span block;
+
+	t->n = 0;
+	t->overflow = false;
+	while (block_next(&host, &block)) {
+		struct cpuinfo_block b;
+
+		cpuinfo_block_scan(block, &b);
+		if (!b.has_proc || !b.has_phys || !cpuinfo_block_shown(&b, cpus))
+			continue;
+		if (b.phys > UINT32_MAX || b.core > UINT32_MAX) {
+			t->overflow = true; /* no real topology looks like this: leave it alone */
+			return;
+		}
+		if (t->n == CPUINFO_TOPO_MAX) {
+			t->overflow = true;
+			return;
+		}
+		t->phys[t->n] = (uint32_t)b.phys;
+		t->core[t->n] = (uint32_t)b.core;
+		t->has_core[t->n] = b.has_core;
+		t->n++;
+	}
+	for (unsigned i = 0; i < t->n; i++) {
+		t->first_core[i] = t->has_core[i];
+		for (unsigned j = 0; j < i && t->first_core[i]; j++)
+			if (t->has_core[j] && t->phys[j] == t->phys[i] && t->core[j] == t->core[i])
+				t->first_core[i] = false;
+	}
+}
+
+static void cpu_topo_count(const struct cpu_topo *t, uint64_t phys, uint64_t *ret_siblings,
+			   uint64_t *ret_cores)
+{
+	uint64_t siblings = 0, cores = 0;
+
+	for (unsigned i = 0; i < t->n; i++) {
+		if (t->phys[i] != phys)
+			continue;
+		siblings++;
+		cores += t->first_core[i];
+	}
+	*ret_siblings = siblings;
+	*ret_cores = cores;
+}
+
+/* "key\t: " kept from the host line, then @v. */
+static void put_info_value(struct buf *out, struct span line, const char *end, uint64_t v)
+{
+	const char *colon = memchr(line.p, ':', line.len);
+
+	buf_putn(out, line.p, (size_t)(colon - line.p) + 1);
+	buf_putc(out, ' ');
+	buf_put_u64(out, v);
+	if (line.p + line.len < end)
+		buf_putc(out, '\n');
+}
+
+int ref_cpuinfo_render(struct span host_cpuinfo, const struct cpuset *cpus, struct buf *out)
+{
+	static struct cpu_topo topo; /* 5 KiB: off the test's stack */
+	struct span rest = host_cpuinfo, block;
+
+	cpu_topo_collect(host_cpuinfo, cpus, &topo);
+	while (block_next(&rest, &block)) {
+		const char *end = block.p + block.len;
+		struct cpuinfo_block b;
+		uint64_t siblings = 0, cores = 0;
+		bool rewrite;
+		struct span line;
+
+		cpuinfo_block_scan(block, &b);
+		if (!cpuinfo_block_shown(&b, cpus))
+			continue;
+		rewrite = b.has_proc && b.has_phys && !topo.overflow;
+		if (rewrite)
+			cpu_topo_count(&topo, b.phys, &siblings, &cores);
+		while (line_next(&block, &line)) {
+			struct span key, val;
+
+			if (rewrite && info_line(line, &key, &val)) {
+				if (span_eq(key, "siblings") && siblings > 0) {
+					put_info_value(out, line, end, siblings);
+					continue;
+				}
+				if (span_eq(key, "cpu cores") && cores > 0) {
+					put_info_value(out, line, end, cores);
+					continue;
+				}
+			}
+			put_line(out, line, end);
 		}
 	}
 	return buf_result(out);

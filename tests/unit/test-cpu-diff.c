@@ -174,3 +174,64 @@ Test(stat_diff, cpuacct_stat)
 		}
 	}
 }
+
+static const char cpuinfo_text[] = "processor\t: 0\n"
+				   "vendor_id\t: AuthenticAMD\n"
+				   "cpu family\t: 25\n"
+				   "model name\t: AMD EPYC 7B13\n"
+				   "physical id\t: 0\n"
+				   "siblings\t: 4\n"
+				   "core id\t\t: 0\n"
+				   "cpu cores\t: 2\n"
+				   "flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr\n"
+				   "\n"
+				   "processor\t: 1\n"
+				   "physical id\t: 0\n"
+				   "siblings\t: 4\n"
+				   "core id\t\t: 0\n"
+				   "cpu cores\t: 2\n"
+				   "\n"
+				   "processor\t: 2\n"
+				   "physical id\t: 0\n"
+				   "siblings\t: 4\n"
+				   "core id\t\t: 1\n"
+				   "cpu cores\t: 2\n"
+				   "\n"
+				   "processor\t: 3\n"
+				   "physical id\t: 1\n"
+				   "siblings\t: 4\n"
+				   "core id\t\t: 1\n"
+				   "cpu cores\t: 2\n"
+				   "power management:\n"
+				   "\n";
+
+Test(cpuinfo_diff, mutations)
+{
+	static char t[4096], oa[8192], ob[8192];
+
+	for (unsigned round = 0; round < 30000; round++) {
+		size_t n = mutate(cpuinfo_text, strlen(cpuinfo_text), t, sizeof(t));
+		size_t cap = rnd() % 4 == 0 ? (size_t)(rnd() % 700) : sizeof(oa);
+		struct cpuset cpus;
+		struct buf a, b;
+		int ra, rb;
+
+		cpuset_clear(&cpus);
+		for (unsigned id = 0; id < 6; id++)
+			if (rnd() % 3)
+				cpuset_set(&cpus, id);
+		/* extra mutations the generic ones rarely make here */
+		if (n > 0 && rnd() % 4 == 0)
+			t[rnd() % n] = ":ps \t"[rnd() % 5];
+		buf_init(&a, oa, cap);
+		buf_init(&b, ob, cap);
+		ra = cpuinfo_render((struct span){t, n}, &cpus, &a);
+		rb = ref_cpuinfo_render((struct span){t, n}, &cpus, &b);
+		cr_assert_eq(ra, rb);
+		cr_assert_eq(a.need, b.need, "need %zu vs %zu on:\n%.*s", a.need, b.need, (int)n,
+			     t);
+		cr_assert(a.len == b.len && memcmp(oa, ob, a.len) == 0,
+			  "output differs on:\n%.*s\n---\n%.*s\n---\n%.*s", (int)n, t, (int)a.len,
+			  oa, (int)b.len, ob);
+	}
+}
