@@ -143,6 +143,11 @@ int cgtable_read_header(int fd, struct cgtable_header *ret)
 
 	if (src_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h))
 		return -ENODATA;
+	/* Its numbers go to every process on the host, setuid ones included: trust a table only
+	 * when nobody but root (cgprocd) or the reader itself could have written it. The file is
+	 * replaced by rename(2), so its owner is whoever wrote the last one. */
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
 	r = read_all_at(fd, raw, sizeof(raw), 0);
 	if (r < 0)
 		return r;

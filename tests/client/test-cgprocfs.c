@@ -4,6 +4,11 @@
  * the test and always stopped and unmounted in .fini), real cgroups (harness), real programs
  * (busybox-static, a static probe) in a private mount namespace with the served files bound over
  * /proc, and sysinfo(2) answered by the seccomp listener.
+ *
+ * meson runs this program twice: CGPROC_TEST_FUSE_TRANSPORT=io_uring (the fuse module's
+ * enable_uring set to Y: every test is served through the daemon's per-CPU io_uring queues, which
+ * fs_start() proves) and =dev-fuse (enable_uring N: the classic /dev/fuse loop). The parameter is
+ * host-wide; it is restored in .fini and the two runs are not parallel to other tests.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -14,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,16 +40,199 @@ static struct run_fuse rf = RUN_FUSE_INIT;
 static struct cgdirs cgs[NCG];
 static char cgprocfs_bin[4096];
 
+#define ENABLE_URING "/sys/module/fuse/parameters/enable_uring"
+
+enum transport {
+	TRANSPORT_ANY,
+	TRANSPORT_IO_URING,
+	TRANSPORT_DEV_FUSE
+};
+static enum transport transport;
+static char uring_saved; /* enable_uring before the test ('Y'/'N'), 0: untouched */
+static pid_t extra_daemon;
+static char extra_mnt[64];
+
+static int uring_param(char *ret_value)
+{
+	char c;
+	int fd = open(ENABLE_URING, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, &c, 1);
+	close(fd);
+	if (n != 1)
+		return -EIO;
+	*ret_value = c;
+	return 0;
+}
+
+static int uring_param_set(char value)
+{
+	int fd = open(ENABLE_URING, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, &value, 1);
+	close(fd);
+	return n == 1 ? 0 : -EIO;
+}
+
 static void setup(void)
 {
+	const char *t = getenv("CGPROC_TEST_FUSE_TRANSPORT");
+
 	testcg_sweep();
+	transport = !t				 ? TRANSPORT_ANY
+		    : strcmp(t, "io_uring") == 0 ? TRANSPORT_IO_URING
+						 : TRANSPORT_DEV_FUSE;
+	uring_saved = 0;
+	if (transport == TRANSPORT_ANY)
+		return;
+	if (transport == TRANSPORT_DEV_FUSE && access(ENABLE_URING, F_OK) != 0)
+		return; /* a kernel without FUSE-over-io_uring: /dev/fuse it is */
+	harness_require(uring_param(&uring_saved) == 0,
+			"needs " ENABLE_URING " (CONFIG_FUSE_IO_URING, kernel 6.14+)");
+	cr_assert_eq(uring_param_set(transport == TRANSPORT_IO_URING ? 'Y' : 'N'), 0);
 }
 
 static void teardown(void)
 {
 	run_fuse_stop(&rf);
+	if (extra_daemon > 0) {
+		kill(extra_daemon, SIGTERM);
+		waitpid(extra_daemon, NULL, 0);
+		extra_daemon = 0;
+	}
+	if (extra_mnt[0]) {
+		umount2(extra_mnt, MNT_DETACH);
+		rmdir(extra_mnt);
+		extra_mnt[0] = 0;
+	}
+	if (uring_saved)
+		uring_param_set(uring_saved == 'Y' || uring_saved == '1' ? 'Y' : 'N');
 	for (int i = 0; i < NCG; i++)
 		testcg_destroy(&cgs[i]);
+}
+
+/*
+ * The daemon's io_uring instances (cgprocfs makes one per possible CPU) and the completions
+ * each has posted so far (CqTail in its fdinfo), in fd order (queue order).
+ */
+#define RINGS_MAX 64
+static int daemon_rings(pid_t pid, unsigned long long cqes[RINGS_MAX])
+{
+	char dir[64], link[PATH_MAX], path[PATH_MAX + 64];
+	int fds[RINGS_MAX], n = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	cr_assert(d, "%s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) && n < RINGS_MAX) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = 0;
+		if (strcmp(link, "anon_inode:[io_uring]") == 0)
+			fds[n++] = atoi(de->d_name);
+	}
+	closedir(d);
+	for (int i = 1; i < n; i++) /* insertion sort: fd order */
+		for (int k = i; k > 0 && fds[k - 1] > fds[k]; k--) {
+			int t = fds[k];
+
+			fds[k] = fds[k - 1];
+			fds[k - 1] = t;
+		}
+	for (int i = 0; i < n; i++) {
+		FILE *f;
+		char line[256];
+
+		cqes[i] = 0;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fds[i]);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "CqTail: %llu", &cqes[i]) == 1)
+				break;
+		fclose(f);
+	}
+	return n;
+}
+
+static unsigned long long sum(const unsigned long long *v, int n)
+{
+	unsigned long long s = 0;
+
+	for (int i = 0; i < n; i++)
+		s += v[i];
+	return s;
+}
+
+static char *file_read(const char *path);
+
+/* CPUs in /sys/devices/system/cpu/possible ("0-3,8-11"): the kernel's number of queues. */
+static int cpus_possible(void)
+{
+	char *text = file_read("/sys/devices/system/cpu/possible"), *p;
+	int count = 0;
+
+	cr_assert(text);
+	for (p = text; *p && *p != '\n';) {
+		char *end;
+		long a = strtol(p, &end, 10), b = a;
+
+		cr_assert_neq(end, p, "possible: %s", text);
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		count += (int)(b - a + 1);
+		p = *end == ',' ? end + 1 : end;
+	}
+	free(text);
+	return count;
+}
+
+/* The transport this run is about: the ring serves (io_uring) or no ring exists (dev-fuse). */
+static void transport_check(pid_t pid, const char *mountpoint)
+{
+	unsigned long long before[RINGS_MAX], after[RINGS_MAX];
+	char path[4200], *content;
+	int n = 0;
+
+	if (transport == TRANSPORT_ANY)
+		return;
+	snprintf(path, sizeof(path), "%s/proc/uptime", mountpoint);
+	content = file_read(path); /* INIT is answered by now */
+	cr_assert(content, "%s: %s", path, strerror(errno));
+	free(content);
+	if (transport == TRANSPORT_DEV_FUSE) {
+		/* queue threads made before INIT close their rings when it is not used */
+		for (int waited = 0; waited < 2000; waited += 10) {
+			n = daemon_rings(pid, before);
+			if (n == 0)
+				break;
+			usleep(10000);
+		}
+		cr_assert_eq(n, 0, "%d io_uring instances with enable_uring=N", n);
+		return;
+	}
+	n = daemon_rings(pid, before);
+	cr_assert_eq(n, cpus_possible(), "%d io_uring queues for %d possible CPUs", n,
+		     cpus_possible());
+	content = file_read(path);
+	cr_assert(content);
+	free(content);
+	cr_assert_eq(daemon_rings(pid, after), n);
+	/* open, read, read at EOF, release: at least two requests through the rings */
+	cr_assert_geq(sum(after, n) - sum(before, n), 2, "the rings served nothing");
 }
 
 /* A private cgprocfs on a temporary mountpoint (never the shared /var/lib/cgproc). */
@@ -58,6 +248,7 @@ static void fs_start(void)
 	rf.private_instance = true;
 	cr_assert_eq(run_fuse_start(&rf), 0, "cgprocfs did not come up");
 	cr_assert_gt(rf.daemon, 0);
+	transport_check(rf.daemon, rf.mountpoint);
 }
 
 static void cg_make(int i, const char *mem_bytes)
@@ -749,5 +940,157 @@ Test(cgprocfs, namespaced_reader_gets_its_namespace_root)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader: %#x", status);
 	cr_expect_eq(field_after(text, "MemTotal:"), limit_kb_of("268435456"), "%s", text);
 	cr_assert_eq(kill(rf.daemon, 0), 0, "daemon died (seccomp?)");
+	free(text);
+}
+
+/* Pin this thread to @cpu; false when the CPU is not online. */
+static bool pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
+/*
+ * FUSE-over-io_uring: a request is served by the queue of the CPU its caller runs on. Reading
+ * pinned to each CPU in turn moves the completions of one ring each, a different ring per CPU.
+ * With /dev/fuse only, the same reads work from every CPU.
+ */
+Test(cgprocfs, each_cpu_is_served_by_its_own_queue)
+{
+	unsigned long long before[RINGS_MAX], after[RINGS_MAX];
+	int ncpu = get_nprocs_conf(), served_by[RINGS_MAX];
+	cpu_set_t saved;
+	char path[4200];
+
+	fs_start();
+	cr_assert_lt(ncpu, RINGS_MAX);
+	cr_assert_eq(sched_getaffinity(0, sizeof(saved), &saved), 0);
+	snprintf(path, sizeof(path), "%s/proc/meminfo", rf.mountpoint);
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		int n = 0, best = -1;
+
+		served_by[cpu] = -1;
+		if (!pin_to(cpu))
+			continue;
+		if (transport == TRANSPORT_IO_URING)
+			n = daemon_rings(rf.daemon, before);
+		for (int i = 0; i < 50; i++) {
+			char *content = file_read(path);
+
+			cr_assert(content, "%s on CPU %d: %s", path, cpu, strerror(errno));
+			cr_assert(strstr(content, "MemTotal:"), "%s", content);
+			free(content);
+		}
+		if (transport != TRANSPORT_IO_URING)
+			continue;
+		cr_assert_eq(daemon_rings(rf.daemon, after), n);
+		for (int q = 0; q < n; q++)
+			if (best < 0 || after[q] - before[q] > after[best] - before[best])
+				best = q;
+		/* 50 x (open, read, read at EOF, release): at least 100 on this CPU's queue */
+		cr_assert_geq(after[best] - before[best], 100, "CPU %d: busiest ring moved %llu",
+			      cpu, after[best] - before[best]);
+		served_by[cpu] = best;
+		for (int other = 0; other < cpu; other++)
+			cr_expect(served_by[other] != best,
+				  "CPUs %d and %d were served by the same ring", other, cpu);
+	}
+	sched_setaffinity(0, sizeof(saved), &saved);
+}
+
+/* A second private daemon (@opt: an extra option or NULL), its stderr in @log (or NULL). */
+static void extra_start(const char *opt, const char *fault, const char *log)
+{
+	harness_require_root();
+	harness_require(access("/dev/fuse", R_OK | W_OK) == 0, "needs /dev/fuse");
+	snprintf(extra_mnt, sizeof(extra_mnt), "/tmp/cgproc-fuse-XXXXXX");
+	cr_assert(mkdtemp(extra_mnt));
+	extra_daemon = fork();
+	cr_assert_geq(extra_daemon, 0);
+	if (extra_daemon == 0) {
+		int fd = log ? open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+		if (fault)
+			setenv("CGPROCFS_TEST_RING_FAULT", fault, 1);
+		if (opt)
+			execl(build_path("tools/cgprocfs/cgprocfs"), "cgprocfs", opt, extra_mnt,
+			      (char *)NULL);
+		else
+			execl(build_path("tools/cgprocfs/cgprocfs"), "cgprocfs", extra_mnt,
+			      (char *)NULL);
+		_exit(127);
+	}
+	for (int waited = 0; waited < 5000 && !is_mounted(extra_mnt); waited += 10)
+		usleep(10000);
+	cr_assert(is_mounted(extra_mnt), "the second cgprocfs did not mount");
+}
+
+/* Reads from every CPU in turn: each must complete (a request stuck on a queue would hang the
+ * test into its timeout) with the right content. */
+static void read_on_every_cpu(const char *mountpoint, int times)
+{
+	char path[4200];
+	cpu_set_t saved;
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(saved), &saved), 0);
+	snprintf(path, sizeof(path), "%s/proc/meminfo", mountpoint);
+	for (int cpu = 0; cpu < get_nprocs_conf(); cpu++) {
+		if (!pin_to(cpu))
+			continue;
+		for (int i = 0; i < times; i++) {
+			char *content = file_read(path);
+
+			cr_assert(content, "%s on CPU %d: %s", path, cpu, strerror(errno));
+			cr_assert(strstr(content, "MemTotal:"), "%s", content);
+			free(content);
+		}
+	}
+	sched_setaffinity(0, sizeof(saved), &saved);
+}
+
+/* --no-io-uring: the classic loop only, even where the kernel offers the ring. */
+Test(cgprocfs, no_io_uring_option_serves_through_dev_fuse)
+{
+	unsigned long long cqes[RINGS_MAX];
+	int n;
+
+	extra_start("--no-io-uring", NULL, NULL);
+	read_on_every_cpu(extra_mnt, 10);
+	n = daemon_rings(extra_daemon, cqes);
+	cr_assert_eq(n, 0, "%d io_uring instances despite --no-io-uring", n);
+}
+
+/*
+ * After the INIT reply asked for the ring, the kernel refuses a queue's REGISTER (a fault the
+ * daemon injects for tests: a payload buffer shorter than the kernel wants). The kernel then
+ * turns the ring off for the connection and /dev/fuse serves: no request hangs, no ring serves.
+ */
+Test(cgprocfs, ring_refused_after_init_falls_back_to_dev_fuse)
+{
+	unsigned long long before[RINGS_MAX], after[RINGS_MAX];
+	char log[64], *text;
+	int n;
+
+	snprintf(log, sizeof(log), "/tmp/cgprocfs-fault-%d.log", (int)getpid());
+	extra_start(NULL, "register", log);
+	read_on_every_cpu(extra_mnt, 2);
+	n = daemon_rings(extra_daemon, before);
+	read_on_every_cpu(extra_mnt, 10);
+	cr_assert_eq(daemon_rings(extra_daemon, after), n);
+	/* the refused queue's thread has left; any other ring never got a request */
+	for (int i = 0; i < n; i++)
+		cr_expect_eq(after[i], before[i], "ring %d served after the refusal", i);
+	text = file_read(log);
+	unlink(log);
+	cr_assert(text);
+	if (transport == TRANSPORT_IO_URING)
+		cr_expect(strstr(text, "io_uring queue 0 refused (Invalid argument): serving "
+				       "through /dev/fuse"),
+			  "%s", text);
 	free(text);
 }

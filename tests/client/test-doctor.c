@@ -66,3 +66,27 @@ Test(doctor, usage_error)
 
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2);
 }
+
+/* The FUSE-over-io_uring line follows the fuse module's enable_uring, read here directly. */
+Test(doctor, fuse_io_uring_line_follows_the_module_parameter)
+{
+	char *argv[] = {(char *)build_path("tools/cgproc"), "doctor", NULL}, *out = NULL;
+	FILE *f = fopen("/sys/module/fuse/parameters/enable_uring", "re");
+	int c = f ? fgetc(f) : EOF;
+
+	if (f)
+		fclose(f);
+	harness_require_root();
+	harness_run(argv, NULL, &out, NULL);
+	cr_assert(out);
+	if (c == EOF)
+		cr_expect(strstr(out, "ok    fuse io_uring          not in this kernel"), "%s",
+			  out);
+	else if (c == 'Y')
+		cr_expect(strstr(out, "ok    fuse io_uring          enabled"), "%s", out);
+	else
+		cr_expect(strstr(out, "warn  fuse io_uring          off: ") &&
+				  strstr(out, "echo Y > /sys/module/fuse/parameters/enable_uring"),
+			  "%s", out);
+	free(out);
+}

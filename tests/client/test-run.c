@@ -8,7 +8,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -375,19 +375,54 @@ Test(run, killed_status)
 		     128 + SIGKILL);
 }
 
+static const char *walk_name;
+static int walk_found;
+
+static int walk_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	if (type == FTW_D && strcmp(path + ftw->base, walk_name) == 0)
+		walk_found++;
+	return 0;
+}
+
+/* How many cgroup directories called @name exist, at any depth of any hierarchy (`cgproc run`
+ * makes its group under the caller's own cgroup). */
 static int hierarchies_with(const char *name)
 {
-	char pattern[512];
-	glob_t g;
-	int n;
-
-	snprintf(pattern, sizeof(pattern), "/sys/fs/cgroup/*/%s", name);
-	if (glob(pattern, GLOB_ONLYDIR, NULL, &g) != 0)
-		return 0;
-	n = (int)g.gl_pathc;
-	globfree(&g);
-	return n;
+	walk_name = name;
+	walk_found = 0;
+	nftw("/sys/fs/cgroup", walk_one, 32, FTW_PHYS);
+	return walk_found;
 }
+
+/* This test's own cgroup directory in the v1 hierarchy of @ctrl, where `cgproc run` started
+ * from here makes its group. */
+static void own_v1_dir(const char *ctrl, char *ret, size_t size)
+{
+	char *cg = harness_slurp_fd(open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC)), *line, *save;
+	char key[64];
+
+	cr_assert(cg, "/proc/self/cgroup");
+	snprintf(key, sizeof(key), ":%s:", ctrl);
+	for (line = strtok_r(cg, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *p = strstr(line, key);
+
+		if (p) {
+			p += strlen(key);
+			snprintf(ret, size, "/sys/fs/cgroup/%s%s", ctrl, strcmp(p, "/") ? p : "");
+			free(cg);
+			return;
+		}
+	}
+	cr_assert_fail("no %s line in /proc/self/cgroup", ctrl);
+}
+
+/* Shell: "$d" = the command's own cgroup in the hierarchy of $c ("" for cgroup2), from
+ * /proc/self/cgroup; comma-joined controller lists (cpu,cpuacct) count. */
+#define SH_OWN_CG                                                                                  \
+	"own() { awk -F: -v c=\"$1\" '{ n = split($2, a, \",\"); if (c == \"\" && $1 == \"0\")"    \
+	" print $3; for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' /proc/self/cgroup; };"
 
 /* The default name is cgproc-run-<pid of cgproc>; learn it from inside, check it is gone after. */
 Test(run, cgroup_removed)
@@ -407,8 +442,8 @@ Test(run, cgroup_removed)
 	st = cgproc_run(no_shim, (const char *const[]){"cat", "/proc/self/cgroup", NULL}, NULL,
 			&out, &err);
 	cr_assert_eq(exit_code(st), 0, "%s", err);
-	p = strstr(out, ":/cgproc-run-");
-	cr_assert(p && sscanf(p, ":/%127[^\n]", name) == 1, "not in a cgproc-run group: %s", out);
+	p = strstr(out, "/cgproc-run-");
+	cr_assert(p && sscanf(p, "/%127[^\n/]", name) == 1, "not in a cgproc-run group: %s", out);
 	/* on this host's hierarchies: every line but name=systemd names it */
 	cr_assert_eq(hierarchies_with(name), 0, "%s still exists after exit", name);
 	free(out);
@@ -423,37 +458,32 @@ Test(run, named_cgroup_and_limits)
 	int st;
 
 	snprintf(name, sizeof(name), "cgproc-test-%d-runname", (int)getpid());
-	/* print each limit from whichever hierarchy has it (v1 names, then v2 names) */
+	/* print each limit from whichever hierarchy has it (v1 names, then v2 names), in the
+	 * command's own cgroups */
 	snprintf(
 		script, sizeof(script),
-		"for f in memory/%1$s/memory.limit_in_bytes memory/%1$s/memory.memsw.limit_in_bytes"
-		" cpuset/%1$s/cpuset.cpus cpuset/%1$s/cpuset.mems cpu/%1$s/cpu.cfs_period_us"
-		" cpu/%1$s/cpu.cfs_quota_us %1$s/memory.max %1$s/memory.swap.max %1$s/cpuset.cpus"
-		" %1$s/cpu.max; do [ -e /sys/fs/cgroup/$f ] && echo \"$f=$(cat "
-		"/sys/fs/cgroup/$f)\";"
-		" done; echo in=$(grep -c :/%1$s /proc/self/cgroup)",
+		SH_OWN_CG
+		"for f in memory/memory.limit_in_bytes memory/memory.memsw.limit_in_bytes"
+		" cpuset/cpuset.cpus cpuset/cpuset.mems cpu/cpu.cfs_period_us cpu/cpu.cfs_quota_us;"
+		" do c=${f%%%%/*}; d=$(own $c); [ -n \"$d\" ] && [ -e /sys/fs/cgroup/$c$d/${f#*/} ]"
+		" && echo \"$f=$(cat /sys/fs/cgroup/$c$d/${f#*/})\"; done; d=$(own '');"
+		" for f in memory.max memory.swap.max cpuset.cpus cpu.max; do"
+		" [ -e /sys/fs/cgroup$d/$f ] && echo \"v2/$f=$(cat /sys/fs/cgroup$d/$f)\"; done;"
+		" echo in=$(grep -c '/%s$' /proc/self/cgroup)",
 		name);
 	st = cgproc_run(opts, (const char *const[]){"sh", "-c", script, NULL}, NULL, &out, &err);
 	cr_assert_eq(exit_code(st), 0, "%s", err);
 	if (strstr(out, "memory.limit_in_bytes")) { /* v1 */
-		char want[256];
-
-		snprintf(want, sizeof(want), "memory/%s/memory.limit_in_bytes=536870912\n", name);
-		cr_assert(strstr(out, want), "%s", out);
-		snprintf(want, sizeof(want), "memory/%s/memory.memsw.limit_in_bytes=805306368\n",
-			 name);
-		cr_assert(strstr(out, want), "%s", out);
-		snprintf(want, sizeof(want), "cpuset/%s/cpuset.cpus=0\n", name);
-		cr_assert(strstr(out, want), "%s", out);
-		snprintf(want, sizeof(want), "cpu/%s/cpu.cfs_period_us=100000\n", name);
-		cr_assert(strstr(out, want), "%s", out);
-		snprintf(want, sizeof(want), "cpu/%s/cpu.cfs_quota_us=50000\n", name);
-		cr_assert(strstr(out, want), "%s", out);
+		cr_assert(strstr(out, "memory/memory.limit_in_bytes=536870912\n"), "%s", out);
+		cr_assert(strstr(out, "memory/memory.memsw.limit_in_bytes=805306368\n"), "%s", out);
+		cr_assert(strstr(out, "cpuset/cpuset.cpus=0\n"), "%s", out);
+		cr_assert(strstr(out, "cpu/cpu.cfs_period_us=100000\n"), "%s", out);
+		cr_assert(strstr(out, "cpu/cpu.cfs_quota_us=50000\n"), "%s", out);
 	} else { /* v2 */
-		cr_assert(strstr(out, "/memory.max=536870912\n"), "%s", out);
-		cr_assert(strstr(out, "/memory.swap.max=268435456\n"), "%s", out);
-		cr_assert(strstr(out, "/cpuset.cpus=0\n"), "%s", out);
-		cr_assert(strstr(out, "/cpu.max=50000 100000\n"), "%s", out);
+		cr_assert(strstr(out, "v2/memory.max=536870912\n"), "%s", out);
+		cr_assert(strstr(out, "v2/memory.swap.max=268435456\n"), "%s", out);
+		cr_assert(strstr(out, "v2/cpuset.cpus=0\n"), "%s", out);
+		cr_assert(strstr(out, "v2/cpu.max=50000 100000\n"), "%s", out);
 	}
 	cr_assert(strstr(out, "in="), "%s", out);
 	cr_assert_geq(atoi(strstr(out, "in=") + 3), 2, "not in %s on 2+ hierarchies: %s", name,
@@ -465,12 +495,13 @@ Test(run, named_cgroup_and_limits)
 
 Test(run, existing_name_refused)
 {
-	char name[64], dir[128], *err;
+	char name[64], parent[PATH_MAX], dir[PATH_MAX + 64], *err;
 	int st;
 
 	snprintf(name, sizeof(name), "cgproc-test-%d-taken", (int)getpid());
-	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/memory/%s", name);
 	harness_require(access("/sys/fs/cgroup/memory", F_OK) == 0, "needs a v1 memory hierarchy");
+	own_v1_dir("memory", parent, sizeof(parent));
+	snprintf(dir, sizeof(dir), "%s/%s", parent, name);
 	cr_assert_eq(mkdir(dir, 0755), 0, "%s: %s", dir, strerror(errno));
 	st = cgproc_run((const char *const[]){"--no-shim", "--name", name, NULL},
 			(const char *const[]){"true", NULL}, NULL, NULL, &err);
@@ -670,7 +701,7 @@ Test(run, no_cgroup_fs)
  * run; a live pid's group is not touched. */
 Test(run, stale_group_swept)
 {
-	char dead_dir[128], live_dir[128];
+	char parent[PATH_MAX], dead_dir[PATH_MAX + 32], live_dir[PATH_MAX + 32];
 	pid_t dead = fork();
 	int st;
 
@@ -679,8 +710,9 @@ Test(run, stale_group_swept)
 	if (dead == 0)
 		_exit(0);
 	cr_assert_eq(waitpid(dead, NULL, 0), dead);
-	snprintf(dead_dir, sizeof(dead_dir), "/sys/fs/cgroup/memory/cgproc-run-%d", (int)dead);
-	snprintf(live_dir, sizeof(live_dir), "/sys/fs/cgroup/memory/cgproc-run-%d", (int)getpid());
+	own_v1_dir("memory", parent, sizeof(parent));
+	snprintf(dead_dir, sizeof(dead_dir), "%s/cgproc-run-%d", parent, (int)dead);
+	snprintf(live_dir, sizeof(live_dir), "%s/cgproc-run-%d", parent, (int)getpid());
 	cr_assert_eq(mkdir(dead_dir, 0755), 0, "%s: %s", dead_dir, strerror(errno));
 	cr_assert_eq(mkdir(live_dir, 0755), 0, "%s: %s", live_dir, strerror(errno));
 	st = cgproc_run(no_shim, (const char *const[]){"true", NULL}, NULL, NULL, NULL);
@@ -728,13 +760,13 @@ Test(run, cpu_quota_enforced)
 	int st;
 
 	snprintf(name, sizeof(name), "cgproc-test-%d-quota", (int)getpid());
-	snprintf(
-		script, sizeof(script),
-		"timeout 1 sh -c 'while :; do :; done';"
-		" if [ -e /sys/fs/cgroup/cpuacct/%1$s/cpuacct.usage ]; then"
-		"  echo $(cat /sys/fs/cgroup/cpuacct/%1$s/cpuacct.usage) 1000000000;"
-		" else echo $(sed -n 's/^usage_usec //p' /sys/fs/cgroup/%1$s/cpu.stat) 1000000; fi",
-		name);
+	snprintf(script, sizeof(script),
+		 SH_OWN_CG "timeout 1 sh -c 'while :; do :; done'; d=$(own cpuacct);"
+			   " case $d in */%s) echo $(cat /sys/fs/cgroup/cpuacct$d/cpuacct.usage)"
+			   " 1000000000;; *) d=$(own '');"
+			   " echo $(sed -n 's/^usage_usec //p' /sys/fs/cgroup$d/cpu.stat) 1000000;;"
+			   " esac",
+		 name);
 	st = cgproc_run(opts, (const char *const[]){"sh", "-c", script, NULL}, NULL, &out, &err);
 	cr_assert_eq(exit_code(st), 0, "%s", err);
 	{
@@ -744,6 +776,34 @@ Test(run, cpu_quota_enforced)
 		secs = used / unit;
 	}
 	cr_assert(secs > 0.05 && secs < 0.45, "%.3f s of CPU in 1 s under a 0.2 CPU quota", secs);
+	free(out);
+	free(err);
+}
+
+/* The group is made under the caller's own cgroup: a `cgproc run` inside another one stays inside
+ * the outer limits, and the command sees the tighter of the two (256 MiB, not its own 512). */
+Test(run, nested_run_keeps_outer_limits)
+{
+	char *out, *err;
+	const char *opts[] = {"--memory", "256M", NULL};
+	const char *cmd[] = {
+		cgproc(),   "run",
+		"--memory", "512M",
+		"--",	    "sh",
+		"-c",	    "grep MemTotal /proc/meminfo; grep :memory: /proc/self/cgroup",
+		NULL};
+	int st = cgproc_run(opts, cmd, NULL, &out, &err);
+
+	cr_assert_eq(exit_code(st), 0, "%s", err);
+	cr_assert_eq(
+		strtoull(strstr(out, "MemTotal:") ? strstr(out, "MemTotal:") + 9 : "0", NULL, 10),
+		256ULL * 1024, "the inner run escaped the outer 256 MiB:\n%s", out);
+	if (access("/sys/fs/cgroup/memory", F_OK) == 0) {
+		const char *p = strstr(out, "/cgproc-run-");
+
+		/* the inner group (named after the inner cgproc) sits in the outer one */
+		cr_assert(p && strstr(p + 1, "/cgproc-run-"), "not nested: %s", out);
+	}
 	free(out);
 	free(err);
 }

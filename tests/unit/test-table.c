@@ -76,6 +76,7 @@ static int memfd_with(const void *p, size_t len)
 
 	cr_assert(fd >= 0);
 	cr_assert(write(fd, p, len) == (ssize_t)len);
+	cr_assert_eq(fchmod(fd, 0644), 0); /* as cgprocd writes it (a memfd starts at 0777) */
 	return fd;
 }
 
@@ -145,6 +146,31 @@ Test(table, reader_round_trip_fd)
 	unsigned char *t = table_make(boottime(), &len);
 
 	cr_assert_eq(reader_verdict(t, len), 0);
+	free(t);
+}
+
+/* A table that someone other than root or the reader could have written is not read. */
+Test(table, untrusted_owner_or_mode)
+{
+	struct cgtable_header h;
+	size_t len;
+	unsigned char *t = table_make(boottime(), &len);
+	int fd = memfd_with(t, len);
+
+	cr_assert_eq(cgtable_read_header(fd, &h), 0);
+	cr_assert_eq(fchmod(fd, 0664), 0);
+	cr_assert_eq(cgtable_read_header(fd, &h), -EPERM, "group-writable table trusted");
+	cr_assert_eq(fchmod(fd, 0646), 0);
+	cr_assert_eq(cgtable_read_header(fd, &h), -EPERM, "world-writable table trusted");
+	cr_assert_eq(fchmod(fd, 0644), 0);
+	if (geteuid() == 0) {
+		/* another user's file; root reading it must refuse */
+		cr_assert_eq(fchown(fd, 65534, 65534), 0);
+		cr_assert_eq(cgtable_read_header(fd, &h), -EPERM, "nobody's table trusted by root");
+		cr_assert_eq(fchown(fd, 0, 0), 0);
+		cr_assert_eq(cgtable_read_header(fd, &h), 0);
+	}
+	close(fd);
 	free(t);
 }
 

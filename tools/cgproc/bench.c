@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -58,6 +59,10 @@ static void usage(FILE *f)
 		"  --plot FILE.png    draw per-file bars with gnuplot\n"
 		"  --callgrind        count instructions per call of the shim with valgrind\n"
 		"  --quick            a short run (seconds) for tests\n"
+		"  --no-io-uring      cgprocfs through /dev/fuse only (default: "
+		"FUSE-over-io_uring\n"
+		"                     where the kernel has it; the fuse module's enable_uring is\n"
+		"                     set to Y for the mount and restored right after)\n"
 		"  -h, --help         show this help\n");
 }
 
@@ -438,6 +443,100 @@ static void measure_rss(struct run *run)
 
 /* ---- the run -------------------------------------------------------------------------------- */
 
+#define ENABLE_URING "/sys/module/fuse/parameters/enable_uring"
+
+/* The fuse module's enable_uring ('Y'/'N'), 0 when the kernel has no FUSE-over-io_uring. */
+static char uring_param(void)
+{
+	char c = 0;
+	int fd = open(ENABLE_URING, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == '1' ? 'Y' : c == '0' ? 'N' : c;
+}
+
+static bool uring_param_set(char value)
+{
+	int fd = open(ENABLE_URING, O_WRONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, &value, 1) == 1;
+	close(fd);
+	return ok;
+}
+
+/* io_uring instances of @pid: cgprocfs has one per CPU queue while the ring serves. */
+static int io_urings_of(pid_t pid)
+{
+	char dir[64], path[400], link[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len > 0) {
+			link[len] = 0;
+			n += strcmp(link, "anon_inode:[io_uring]") == 0;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * cgprocfs asks for FUSE-over-io_uring when the kernel offers it, and the kernel offers it only
+ * with enable_uring=Y, which is host-wide (it affects FUSE mounts made while it is set, nothing
+ * already mounted). The bench sets it for its own mount only, says so, and restores it once the
+ * mount answers (the connection keeps the ring after that).
+ */
+static void cgprocfs_mount(struct bench *b, struct bench_fs *fs)
+{
+	char was = b->no_io_uring ? 0 : uring_param();
+	bool flipped = false;
+	int rings;
+
+	if (was == 'N') {
+		flipped = uring_param_set('Y');
+		fprintf(stderr,
+			"cgproc bench: %s for the cgprocfs mount (" ENABLE_URING " N -> Y, "
+			"restored right after)\n",
+			flipped ? "enabling FUSE-over-io_uring"
+				: "cannot enable FUSE-over-io_uring");
+	}
+	if (b->no_io_uring) {
+		char *argv[] = {b->cgprocfs.path, "-f", "--no-io-uring", fs->mnt, NULL};
+
+		bench_fs_start(fs, argv);
+	} else {
+		char *argv[] = {b->cgprocfs.path, "-f", fs->mnt, NULL};
+
+		bench_fs_start(fs, argv);
+	}
+	/* the mount answered statfs: INIT is done and the ring, if any, is registered */
+	if (flipped && !uring_param_set('N'))
+		fprintf(stderr, "cgproc bench: could not restore " ENABLE_URING " to N: %s\n",
+			strerror(errno));
+	if (fs->pid <= 0)
+		return;
+	rings = io_urings_of(fs->pid);
+	fprintf(stderr, "cgproc bench: cgprocfs serves through %s\n",
+		rings > 0 ? "FUSE-over-io_uring (a queue per CPU)" : "/dev/fuse");
+}
+
 static void fs_setup(struct run *run)
 {
 	struct bench *b = run->b;
@@ -448,10 +547,8 @@ static void fs_setup(struct run *run)
 	snprintf(fs->mnt, sizeof(fs->mnt), "%s/cgprocfs", run->tmp);
 	snprintf(fs->log, sizeof(fs->log), "%s/cgprocfs.log", run->tmp);
 	if (b->cgprocfs.ok) {
-		char *argv[] = {b->cgprocfs.path, "-f", fs->mnt, NULL};
-
 		fprintf(stderr, "cgproc bench: mounting cgprocfs on %s\n", fs->mnt);
-		bench_fs_start(fs, argv);
+		cgprocfs_mount(b, fs);
 	} else {
 		snprintf(fs->reason, sizeof(fs->reason), "%s", b->cgprocfs.reason);
 	}
@@ -604,6 +701,7 @@ int cmd_bench(int argc, char **argv)
 		{"plot", required_argument, NULL, 'p'},
 		{"callgrind", no_argument, NULL, 'c'},
 		{"quick", no_argument, NULL, 'q'},
+		{"no-io-uring", no_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -660,6 +758,9 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case 'q':
 			b.quick = true;
+			break;
+		case 'U':
+			b.no_io_uring = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -140,6 +140,7 @@ struct bench {
 	long iterations, exec_iterations;
 	int rounds;
 	bool quick, callgrind;
+	bool no_io_uring; /* cgprocfs --no-io-uring, enable_uring left alone */
 	const char *json_path, *plot_path;
 	unsigned ncpus;
 

@@ -163,6 +163,19 @@ static void check_kernel(struct report *r)
 		say(r, WARN, "/dev/fuse", "%s: cgprocfs (static binaries, Go, musl) cannot run",
 		    strerror(errno));
 
+	/* FUSE-over-io_uring (kernel 6.14+): cgprocfs then serves each CPU's requests on that CPU
+	 */
+	if (!read_small("/sys/module/fuse/parameters/enable_uring", buf, sizeof(buf)))
+		say(r, OK, "fuse io_uring",
+		    "not in this kernel (6.14+, CONFIG_FUSE_IO_URING): cgprocfs uses /dev/fuse");
+	else if (buf[0] == 'Y' || buf[0] == '1')
+		say(r, OK, "fuse io_uring",
+		    "enabled (cgprocfs serves each CPU from its own queue, same-CPU round trips)");
+	else
+		say(r, WARN, "fuse io_uring",
+		    "off: cgprocfs uses /dev/fuse; to enable (host-wide, new mounts only): "
+		    "echo Y > /sys/module/fuse/parameters/enable_uring");
+
 	if (read_small("/proc/sys/kernel/seccomp/actions_avail", buf, sizeof(buf)) &&
 	    strstr(buf, "user_notif"))
 		say(r, OK, "seccomp user_notif",

@@ -15,6 +15,15 @@
  *    the whole group; enabling it first lets an optional controller (io, pids) be left out.
  * Killing what is left uses cgroup.kill where v2 has it, else SIGKILL through pidfds taken from
  * cgroup.procs, so that a pid reused by an unrelated process is never signalled.
+ *
+ * Where: under the caller's own cgroup in each hierarchy (/proc/self/cgroup), not at the root, so
+ * that whatever limits the caller (an outer `cgproc run`, a container, a systemd slice) still
+ * limit the command; the shim then shows the tighter of the two (limits are walked up the tree).
+ * On cgroup2 a cgroup that holds processes cannot hand controllers to children (the "no internal
+ * processes" rule of cgroup-v2.rst), so the group goes under the nearest ancestor that can: for
+ * a login shell on a systemd host that is its user slice rather than its session scope. The
+ * caller's cgroup is used when it is visible under the mount; otherwise (another cgroup
+ * namespace, a bind mount of a subtree) the mount's root, as before.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -120,15 +129,60 @@ static int cgroup2_mount(char *ret, size_t size)
 	return r;
 }
 
-/* Whether @word is one of the space-separated words of @list. */
-static bool word_in(const char *list, const char *word)
+/* Whether @word is one of the @sep-separated words of @list. */
+static bool word_in(const char *list, const char *word, char sep)
 {
 	size_t len = strlen(word);
 
 	for (const char *p = list; (p = strstr(p, word)); p += len)
-		if ((p == list || p[-1] == ' ') && (p[len] == 0 || p[len] == ' '))
+		if ((p == list || p[-1] == sep) && (p[len] == 0 || p[len] == sep))
 			return true;
 	return false;
+}
+
+/* The caller's cgroup ("/" or "/a/b") in the hierarchy of @controller, or in the cgroup2 one
+ * when @controller is NULL, as /proc/self/cgroup lists it ("ID:controllers:path"). */
+static int own_cgroup(const char *controller, char *ret, size_t size)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[4096];
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (r == -ENOENT && fgets(line, sizeof(line), f)) {
+		char *ctls = strchr(line, ':'), *path;
+
+		if (!ctls || !(path = strchr(++ctls, ':')))
+			continue;
+		*path++ = 0;
+		path[strcspn(path, "\n")] = 0;
+		if (controller ? !word_in(ctls, controller, ',')
+			       : strncmp(line, "0:", 2) != 0 || ctls[0] != 0)
+			continue;
+		if (path[0] != '/' || strlen(path) >= size)
+			r = -EINVAL;
+		else {
+			strcpy(ret, path);
+			r = 0;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+/* The directory to make the group in, in the hierarchy mounted at @mount (@controller as for
+ * own_cgroup): the caller's cgroup when it is there, else the mount's root. */
+static void base_dir(const char *mount, const char *controller, char *ret, size_t size)
+{
+	char own[512];
+	struct stat st;
+
+	if (own_cgroup(controller, own, sizeof(own)) == 0 && strcmp(own, "/") != 0 &&
+	    (size_t)snprintf(ret, size, "%s%s", mount, own) < size && stat(ret, &st) == 0 &&
+	    S_ISDIR(st.st_mode))
+		return;
+	snprintf(ret, size, "%s", mount);
 }
 
 /* v2: a child of @mount only gets @ctl's files once the parent delegates it. */
@@ -141,7 +195,7 @@ static int v2_enable(const char *mount, const char *ctl)
 	r = read_file(path, val, sizeof(val));
 	if (r < 0)
 		return r;
-	if (word_in(val, ctl))
+	if (word_in(val, ctl, ' '))
 		return 0;
 	snprintf(plus, sizeof(plus), "+%s", ctl);
 	r = file_write_str(path, plus);
@@ -174,12 +228,12 @@ static void sweep_stale(const char *mount)
 	closedir(d);
 }
 
-/* Record the directory of @name under @mount once (co-mounted controllers share one). */
-static int dir_add(struct runcg *cg, const char *mount, bool manual)
+/* Record the directory of @name under @parent once (co-mounted controllers share one). */
+static int dir_add(struct runcg *cg, const char *parent, bool manual)
 {
 	char dir[512];
 
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", mount, cg->name) >= sizeof(dir))
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", parent, cg->name) >= sizeof(dir))
 		return -ENAMETOOLONG;
 	for (int i = 0; i < cg->n; i++)
 		if (strcmp(cg->dir[i], dir) == 0)
@@ -212,7 +266,7 @@ static int add_str(struct cgroup_controller *ctl, const char *file, const char *
 	return r ? -ENOMEM : 0;
 }
 
-static int limits_memory(struct cgroup_controller *ctl, const char *mount, bool v2,
+static int limits_memory(struct cgroup_controller *ctl, const char *parent, bool v2,
 			 const struct runcg_limits *lim)
 {
 	char path[600];
@@ -230,7 +284,7 @@ static int limits_memory(struct cgroup_controller *ctl, const char *mount, bool 
 	r = add_u64(ctl, "memory.limit_in_bytes", lim->memory);
 	if (r < 0 || !lim->has_swap)
 		return r;
-	snprintf(path, sizeof(path), "%s/memory.memsw.limit_in_bytes", mount);
+	snprintf(path, sizeof(path), "%s/memory.memsw.limit_in_bytes", parent);
 	if (access(path, F_OK) != 0) {
 		err("--swap: swap accounting is off on this host (no %s; boot with swapaccount=1)",
 		    path);
@@ -241,7 +295,7 @@ static int limits_memory(struct cgroup_controller *ctl, const char *mount, bool 
 	return add_u64(ctl, "memory.memsw.limit_in_bytes", lim->memory + lim->swap);
 }
 
-static int limits_cpuset(struct cgroup_controller *ctl, const char *mount, bool v2,
+static int limits_cpuset(struct cgroup_controller *ctl, const char *parent, bool v2,
 			 const struct runcg_limits *lim)
 {
 	char path[600], cpus[4096], mems[4096];
@@ -251,11 +305,11 @@ static int limits_cpuset(struct cgroup_controller *ctl, const char *mount, bool 
 		return lim->cpus ? add_str(ctl, "cpuset.cpus", lim->cpus) : 0;
 	/* v1: a task can only join a cpuset whose cpus and mems are both set; nothing is
 	 * inherited unless cgroup.clone_children is on, so copy the parent's. */
-	snprintf(path, sizeof(path), "%s/cpuset.cpus", mount);
+	snprintf(path, sizeof(path), "%s/cpuset.cpus", parent);
 	r = read_file(path, cpus, sizeof(cpus));
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "%s/cpuset.mems", mount);
+	snprintf(path, sizeof(path), "%s/cpuset.mems", parent);
 	r = read_file(path, mems, sizeof(mems));
 	if (r < 0)
 		return r;
@@ -306,15 +360,95 @@ static const struct {
 	{"pids", 0, NULL},
 };
 
+/* The libcgroup group for @parent (a directory under @mount): one per distinct path. */
+static struct cgroup *group_for(struct runcg *cg, const char *mount, const char *parent)
+{
+	char rel[512];
+	int k;
+
+	if ((size_t)snprintf(rel, sizeof(rel), "%s/%s", parent + strlen(mount), cg->name) >=
+	    sizeof(rel))
+		return NULL;
+	for (k = 0; k < cg->ngroups; k++)
+		if (strcmp(cg->rel[k], rel) == 0)
+			return cg->lcg[k];
+	if (k >= RUNCG_MAX_GROUPS)
+		return NULL;
+	cg->lcg[k] = cgroup_new_cgroup(rel);
+	if (!cg->lcg[k])
+		return NULL;
+	strcpy(cg->rel[k], rel);
+	cg->ngroups++;
+	return cg->lcg[k];
+}
+
+/*
+ * cgroup2: the directory under which every controller in @need can be handed to a child — the
+ * caller's cgroup or its nearest ancestor that can (see the head comment) — into @ret. Empty
+ * when no controller lives on cgroup2.
+ */
+static int v2_parent(unsigned need, char *ret, size_t size)
+{
+	char *mount = NULL;
+	size_t mlen;
+	int r = 0;
+
+	ret[0] = 0;
+	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && !mount; i++) {
+		if (cgroup_get_subsys_mount_point(controllers[i].name, &mount) == 0 && mount &&
+		    !is_cgroup2(mount)) {
+			free(mount);
+			mount = NULL;
+		}
+	}
+	if (!mount)
+		return 0;
+	base_dir(mount, NULL, ret, size);
+	mlen = strlen(mount);
+	for (;;) {
+		size_t failed = 0;
+
+		r = 0;
+		for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && r == 0;
+		     i++) {
+			char *m = NULL;
+
+			if (!(need & controllers[i].need) ||
+			    cgroup_get_subsys_mount_point(controllers[i].name, &m) != 0 || !m)
+				continue;
+			if (strcmp(m, mount) == 0) {
+				r = v2_enable(ret, controllers[i].name);
+				failed = i;
+			}
+			free(m);
+		}
+		if (r == 0 || strlen(ret) <= mlen) {
+			if (r < 0)
+				err("%s: cannot enable the %s controller in "
+				    "%s/cgroup.subtree_control: "
+				    "%s",
+				    controllers[failed].option, controllers[failed].name, ret,
+				    strerror(-r));
+			break;
+		}
+		verbose("%s cannot hand %s to a child (%s): trying its parent", ret,
+			controllers[failed].name, strerror(-r));
+		*strrchr(ret, '/') = 0;
+	}
+	free(mount);
+	return r;
+}
+
 /* Add controllers[@i] with its limits to the group, or skip it when it is not mounted and not
- * @need'ed. */
+ * @need'ed. @v2dir: where cgroup2 controllers go (v2_parent). */
 static int controller_add(struct runcg *cg, size_t i, unsigned need, const struct runcg_limits *lim,
-			  bool *have_v2)
+			  const char *v2dir, bool *have_v2)
 {
 	const char *c = controllers[i].name;
 	bool needed = need & controllers[i].need;
 	struct cgroup_controller *ctl;
-	char *mount = NULL;
+	struct cgroup *lcg;
+	char *mount = NULL, parent[512];
 	bool v2;
 	int r;
 
@@ -326,30 +460,31 @@ static int controller_add(struct runcg *cg, size_t i, unsigned need, const struc
 		return -EOPNOTSUPP;
 	}
 	v2 = is_cgroup2(mount);
-	if (v2 && (r = v2_enable(mount, c)) < 0) {
-		if (needed) {
-			err("%s: cannot enable the %s controller in %s/cgroup.subtree_control: %s",
-			    controllers[i].option, c, mount, strerror(-r));
-		} else {
-			verbose("leaving out %s: %s", c, strerror(-r));
-			r = 0;
-		}
+	if (v2)
+		snprintf(parent, sizeof(parent), "%s", v2dir[0] ? v2dir : mount);
+	else
+		base_dir(mount, c, parent, sizeof(parent));
+	/* needed ones were enabled by v2_parent; an optional one may be left out */
+	if (v2 && (r = v2_enable(parent, c)) < 0) {
+		verbose("leaving out %s: %s", c, strerror(-r));
+		r = needed ? r : 0;
 		goto out;
 	}
-	sweep_stale(mount);
-	r = dir_add(cg, mount, false);
+	sweep_stale(parent);
+	r = dir_add(cg, parent, false);
 	if (r < 0)
 		goto out;
 	*have_v2 |= v2;
-	ctl = cgroup_add_controller(cg->lcg, c);
+	lcg = group_for(cg, mount, parent);
+	ctl = lcg ? cgroup_add_controller(lcg, c) : NULL;
 	if (!ctl) {
 		r = -ENOMEM;
 		goto out;
 	}
 	if (strcmp(c, "memory") == 0)
-		r = limits_memory(ctl, mount, v2, lim);
+		r = limits_memory(ctl, parent, v2, lim);
 	else if (strcmp(c, "cpuset") == 0)
-		r = limits_cpuset(ctl, mount, v2, lim);
+		r = limits_cpuset(ctl, parent, v2, lim);
 	else if (strcmp(c, "cpu") == 0)
 		r = limits_cpu(ctl, v2, lim);
 out:
@@ -357,11 +492,17 @@ out:
 	return r;
 }
 
+/* libcgroup's error for a call that returned @r, as text. */
+static const char *lcg_strerror(int r)
+{
+	return r == ECGOTHER ? strerror(cgroup_get_last_errno()) : cgroup_strerror(r);
+}
+
 int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *lim, bool verbose_)
 {
 	unsigned need = (lim->memory ? NEED_MEMORY : 0) | (lim->cpus ? NEED_CPUSET : 0) |
 			(lim->quota_us ? NEED_CPU : 0);
-	char v2mount[512];
+	char v2mount[512], v2dir[512];
 	bool have_v2 = false;
 	int r;
 
@@ -377,20 +518,22 @@ int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *
 		err("no usable cgroup file system: %s", cgroup_strerror(r));
 		return -ENODEV;
 	}
-	cg->lcg = cgroup_new_cgroup(name);
-	if (!cg->lcg)
-		return -ENOMEM;
-
+	r = v2_parent(need, v2dir, sizeof(v2dir));
+	if (r < 0)
+		goto fail;
 	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
-		r = controller_add(cg, i, need, lim, &have_v2);
+		r = controller_add(cg, i, need, lim, v2dir, &have_v2);
 		if (r < 0)
 			goto fail;
 	}
 	/* Hybrid host: the unified hierarchy holds none of our controllers (see the head
 	 * comment), so libcgroup cannot reach it. */
 	if (!have_v2 && cgroup2_mount(v2mount, sizeof(v2mount)) == 0) {
-		sweep_stale(v2mount);
-		r = dir_add(cg, v2mount, true);
+		char parent[512];
+
+		base_dir(v2mount, NULL, parent, sizeof(parent));
+		sweep_stale(parent);
+		r = dir_add(cg, parent, true);
 		if (r < 0)
 			goto fail;
 	}
@@ -400,13 +543,14 @@ int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *
 		goto fail;
 	}
 
-	cg->made = true;
-	r = cgroup_create_cgroup(cg->lcg, 1);
-	if (r) {
-		err("cannot create cgroup %s: %s", name,
-		    r == ECGOTHER ? strerror(cgroup_get_last_errno()) : cgroup_strerror(r));
-		r = -EIO;
-		goto fail;
+	for (int k = 0; k < cg->ngroups; k++) {
+		cg->made = k + 1;
+		r = cgroup_create_cgroup(cg->lcg[k], 1);
+		if (r) {
+			err("cannot create cgroup %s: %s", cg->rel[k], lcg_strerror(r));
+			r = -EIO;
+			goto fail;
+		}
 	}
 	for (int i = 0; i < cg->n; i++) {
 		if (cg->manual[i] && mkdir(cg->dir[i], 0755) < 0) {
@@ -427,11 +571,13 @@ int runcg_attach(struct runcg *cg, pid_t pid)
 	char val[32];
 	int r;
 
-	r = cgroup_attach_task_pid(cg->lcg, pid);
-	if (r) {
-		err("cannot move process %d into cgroup %s: %s", (int)pid, cg->name,
-		    r == ECGOTHER ? strerror(cgroup_get_last_errno()) : cgroup_strerror(r));
-		return -EIO;
+	for (int k = 0; k < cg->ngroups; k++) {
+		r = cgroup_attach_task_pid(cg->lcg[k], pid);
+		if (r) {
+			err("cannot move process %d into cgroup %s: %s", (int)pid, cg->rel[k],
+			    lcg_strerror(r));
+			return -EIO;
+		}
 	}
 	snprintf(val, sizeof(val), "%d", (int)pid);
 	for (int i = 0; i < cg->n; i++) {
@@ -546,16 +692,18 @@ int runcg_kill(struct runcg *cg, unsigned timeout_ms)
 
 void runcg_destroy(struct runcg *cg)
 {
-	if (cg->lcg) {
-		/* Tasks still inside (only when runcg_kill gave up) go to the parent. */
-		/* Quiet: on v2 every controller names the same directory, and deleting it again
-		 * is an error to libcgroup. What really stays behind is reported below. */
+	/* Quiet: on v2 every controller names the same directory, and deleting it again is an
+	 * error to libcgroup. What really stays behind is reported below. */
+	if (cg->ngroups)
 		cgroup_set_loglevel(cg->verbose ? CGROUP_LOG_WARNING : 0);
-		if (cg->made)
-			cgroup_delete_cgroup_ext(cg->lcg, CGFLAG_DELETE_IGNORE_MIGRATION);
-		cgroup_free(&cg->lcg);
+	for (int k = 0; k < cg->ngroups; k++) {
+		/* Tasks still inside (only when runcg_kill gave up) go to the parent. */
+		if (k < cg->made)
+			cgroup_delete_cgroup_ext(cg->lcg[k], CGFLAG_DELETE_IGNORE_MIGRATION);
+		cgroup_free(&cg->lcg[k]);
 	}
-	cg->made = false;
+	cg->ngroups = 0;
+	cg->made = 0;
 	/* Whatever libcgroup did not remove (manual groups; a half-made create): by hand. A group
 	 * whose last task has just died can stay busy for a moment: retry, bounded. */
 	for (int i = cg->n - 1; i >= 0; i--) {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The transient cgroup of `cgproc run`: made with libcgroup at the root of every hierarchy the
- * command's machine needs (v1, v2 or hybrid), limits written, the command attached, and on the
- * way out everything left in it killed and the group removed everywhere. Messages go to stderr
+ * The transient cgroup of `cgproc run`: made with libcgroup in every hierarchy the command's
+ * machine needs (v1, v2 or hybrid), as a child of the caller's own cgroup there so that limits
+ * around the caller (an outer `cgproc run`, a container) still bind the command; limits written,
+ * the command attached, and on the way out everything left in it killed and the group removed
+ * everywhere. Messages go to stderr
  * prefixed "cgproc run:"; functions return >= 0 or -errno.
  */
 #pragma once
@@ -21,14 +23,20 @@ struct runcg_limits {
 };
 
 #define RUNCG_MAX_DIRS 12
+#define RUNCG_MAX_GROUPS 8
 
 struct cgroup; /* libcgroup */
 
 struct runcg {
 	char name[256];
-	struct cgroup *lcg; /* libcgroup's handle on the controllers it manages */
-	bool made;	    /* cgroup_create_cgroup() was called: libcgroup deletes too */
-	int n;		    /* directories (possibly) created, one per hierarchy */
+	/* libcgroup handles, one per distinct path below the hierarchy roots: the caller may sit
+	 * in different cgroups in different v1 hierarchies, and libcgroup names one group by one
+	 * path in all the controllers it holds. */
+	int ngroups;
+	struct cgroup *lcg[RUNCG_MAX_GROUPS];
+	char rel[RUNCG_MAX_GROUPS][512]; /* "parent/path/NAME", relative to each mount */
+	int made; /* groups cgroup_create_cgroup() was called for: libcgroup deletes those */
+	int n;	  /* directories (possibly) created, one per hierarchy */
 	char dir[RUNCG_MAX_DIRS][512];
 	bool manual[RUNCG_MAX_DIRS]; /* made with mkdir(2), not libcgroup: attach by hand */
 	bool verbose;

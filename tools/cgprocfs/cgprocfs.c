@@ -10,6 +10,10 @@
  * working. (libfuse cannot resume an initialized session in a new process, which is why the
  * upgrade is in-process.)
  *
+ * Transport: /dev/fuse through libfuse's multi-threaded loop, plus, when the kernel offers it,
+ * FUSE-over-io_uring (ring.c): per-CPU queues served by threads pinned to their CPU, installed
+ * as the session's custom I/O. Both paths call the same trampolines, so the gate covers them.
+ *
  * Must not: serve anything itself (that is the library's job), or keep a request waiting longer
  * than one in-flight request takes.
  */
@@ -30,6 +34,7 @@
 
 #include "cgproc-config.h"
 #include "confine.h"
+#include "ring.h"
 #include "serve.h"
 
 #define DEFAULT_MOUNTPOINT "/var/lib/cgproc"
@@ -58,6 +63,7 @@ struct host {
 	unsigned generation;
 	int reload_pipe[2];
 	struct fuse_session *se;
+	struct ring *ring; /* NULL: /dev/fuse only */
 };
 
 static int reload_wfd = -1; /* for the SIGUSR1 handler only */
@@ -353,6 +359,22 @@ static const struct fuse_lowlevel_ops host_ops = {
 	.releasedir = tr_releasedir,
 };
 
+/* The session's custom I/O (userdata is the session's, our host): see ring.c. */
+static ssize_t host_io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	return ring_read(((struct host *)userdata)->ring, fd, buf, len);
+}
+
+static ssize_t host_io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	return ring_writev(((struct host *)userdata)->ring, fd, iov, count);
+}
+
+static const struct fuse_custom_io host_io = {
+	.read = host_io_read,
+	.writev = host_io_writev,
+};
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -374,6 +396,8 @@ static void usage(FILE *f)
 		"      --serve-lib PATH  serving library (default: next to the binary, then\n"
 		"                        " CGPROC_LIBDIR "/cgproc/" CGPROCFS_SERVE_LIB ")\n"
 		"      --no-seccomp      do not confine the daemon (debugging only)\n"
+		"      --no-io-uring     serve through /dev/fuse only, even when the kernel\n"
+		"                        offers FUSE-over-io_uring (enable_uring=Y)\n"
 		"  -h, --help            show this help\n"
 		"  -v, --version         show the version\n"
 		"\n"
@@ -448,6 +472,7 @@ enum {
 	OPT_RUNDIR = 0x100,
 	OPT_SERVE_LIB,
 	OPT_NO_SECCOMP,
+	OPT_NO_IO_URING,
 };
 
 int main(int argc, char **argv)
@@ -460,13 +485,14 @@ int main(int argc, char **argv)
 		{"rundir", required_argument, NULL, OPT_RUNDIR},
 		{"serve-lib", required_argument, NULL, OPT_SERVE_LIB},
 		{"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+		{"no-io-uring", no_argument, NULL, OPT_NO_IO_URING},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'v'},
 		{0},
 	};
 	const char *mountpoint = DEFAULT_MOUNTPOINT, *pidfile = NULL, *extra_opts = NULL;
 	const char *rundir = NULL; /* cgproc.conf rundir=, else CGPROC_RUNDIR */
-	bool debug = false, quiet = false, seccomp = true;
+	bool debug = false, quiet = false, seccomp = true, io_uring = true;
 	char mount_opts[4096];
 	struct host h = {
 		.gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false},
@@ -511,6 +537,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_SECCOMP:
 			seccomp = false;
+			break;
+		case OPT_NO_IO_URING:
+			io_uring = false;
 			break;
 		case 'h':
 			usage(stdout);
@@ -587,6 +616,22 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	mounted = true;
+	/* the rings and their pinned threads are made before confinement; the INIT reply decides
+	 * whether they serve */
+	if (io_uring) {
+		r = ring_prepare(h.se, debug, quiet, &h.ring);
+		if (r < 0 && !quiet)
+			fprintf(stderr,
+				"cgprocfs: io_uring not used (%s): serving through /dev/fuse\n",
+				r == -EOPNOTSUPP ? "fuse enable_uring is off" : strerror(-r));
+		if (r == 0 && fuse_session_custom_io(h.se, &host_io, fuse_session_fd(h.se)) < 0) {
+			ring_free(h.ring);
+			h.ring = NULL;
+			if (!quiet)
+				fprintf(stderr, "cgprocfs: io_uring not used (custom I/O refused): "
+						"serving through /dev/fuse\n");
+		}
+	}
 	if (seccomp) {
 		r = confine_apply();
 		if (r < 0) {
@@ -624,6 +669,10 @@ out:
 		fuse_loop_cfg_destroy(loop_cfg);
 	if (mounted)
 		fuse_session_unmount(h.se);
+	if (ring_active(h.ring) && !quiet)
+		fprintf(stderr, "cgprocfs: %llu requests served through io_uring\n",
+			(unsigned long long)ring_served(h.ring));
+	ring_free(h.ring); /* after the unmount: a queue thread may serve until then */
 	if (handlers)
 		fuse_remove_signal_handlers(h.se);
 	if (h.se)

@@ -5,7 +5,8 @@
  * The list was found by running the client suite with the daemon under `strace -f -c` and
  * covers: the FUSE loop (read/writev on /dev/fuse, worker threads), the core (read-only opens
  * and reads of /proc and cgroup files, directory scans), live upgrade (memfd copy + dlopen of the
- * serving library), signals and exit (umount2 of our own mount, unlink of the pidfile).
+ * serving library), signals and exit (umount2 of our own mount, unlink of the pidfile), and the
+ * io_uring queues' waits and submissions (io_uring_enter only: ring.c sets up before confinement).
  * Default action: kill the process, so a missing entry is loud in tests, never a silent EPERM.
  */
 #include <errno.h>
@@ -44,6 +45,8 @@ static const char *const allowed[] = {
 	"fcntl",
 	"poll",
 	"ppoll",
+	/* FUSE-over-io_uring queues (ring.c): rings and threads exist before confinement */
+	"io_uring_enter",
 	/* memory, threads, time */
 	"mmap",
 	"munmap",
