@@ -366,9 +366,6 @@ static int render_diskstats(const struct vfile_req *req, struct buf *out)
 	if (!m->cgroupns && strcmp(m->paths.path[CG_IO], "/") == 0 &&
 	    strcmp(m->mounts.root[CG_IO], "/") == 0)
 		return -ENODATA;
-	r = arena_read(req, &a, "proc/diskstats", &host);
-	if (r < 0)
-		return r;
 	if (req->machine->mounts.v2[CG_IO]) {
 		r = arena_cg_read(req, &a, CG_IO, "io.stat", &iostat);
 	} else {
@@ -379,6 +376,12 @@ static int render_diskstats(const struct vfile_req *req, struct buf *out)
 						 "blkio.throttle.io_service_bytes_recursive",
 						 "blkio.throttle.io_service_bytes", &bytes);
 	}
+	if (r < 0)
+		return r;
+	/* A machine that did no I/O shows no device: the host's (slow) file is not read. */
+	if (!diskstats_io_any(iostat, serviced, bytes))
+		return buf_result(out);
+	r = arena_read(req, &a, "proc/diskstats", &host);
 	if (r < 0)
 		return r;
 	return out_result(diskstats_render(host, iostat, serviced, bytes, out), out);
