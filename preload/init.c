@@ -115,11 +115,13 @@ static void resolve_all(void)
 	RESOLVE(real_getloadavg, "getloadavg");
 }
 
-/* The file is trusted only when root owns it and nobody else can write it. */
+/* The file is trusted only when root owns it and nobody else can write it. Read into pages
+ * mapped for it and given back afterwards: not .bss, that would keep them in every process. */
+#define CONF_TEXT_MAX 16384
 static void config_read_file(struct cgproc_config *cfg)
 {
-	static char text[16384];
 	struct stat st;
+	char *text;
 	ssize_t n;
 	int fd;
 
@@ -131,10 +133,16 @@ static void config_read_file(struct cgproc_config *cfg)
 		raw_close(fd);
 		return;
 	}
-	n = raw_read(fd, text, sizeof(text));
+	text = raw_mmap(CONF_TEXT_MAX);
+	if (!text) {
+		raw_close(fd);
+		return;
+	}
+	n = raw_read(fd, text, CONF_TEXT_MAX);
 	raw_close(fd);
 	if (n > 0)
 		config_apply_text(cfg, (struct span){text, (size_t)n});
+	raw_munmap(text, CONF_TEXT_MAX);
 }
 
 static void config_read_env(struct cgproc_config *cfg)

@@ -33,7 +33,6 @@
  * never read through an old fd for more than the machine's TTL.
  */
 #define KEPT_FD_MIN 1000
-static struct src_fdcache kept_fds;
 
 /*
  * Host texts that may be a little old (source.h, struct src_textcache): cpuinfo (static but for
@@ -42,13 +41,32 @@ static struct src_fdcache kept_fds;
  * model: "host's static fields cached"). /proc/stat, uptime and loadavg stay fresh.
  */
 #define HOST_TEXT_AGE_NS 1000000000ULL
-static struct src_textcache kept_texts;
+
+/*
+ * Together, so that what every request touches shares pages (issue 3: pages dirtied per
+ * process): the text entries, the fd cache's slot heads and the used start of its path pool.
+ * The texts are in pages mapped for them (a page each for cpuinfo and meminfo of a small host;
+ * a .bss buffer would start anywhere in a page and often take two).
+ */
+static struct {
+	struct src_textcache texts;
+	struct src_fdcache fds;
+} kept;
+#define kept_fds (kept.fds)
+#define kept_texts (kept.texts)
 
 void shim_kept_init(void)
 {
+	char *buf;
+
 	src_fdcache_init(&kept_fds, KEPT_FD_MIN);
-	(void)src_textcache_add(&kept_texts, "proc/cpuinfo", HOST_TEXT_AGE_NS);
-	(void)src_textcache_add(&kept_texts, "proc/meminfo", HOST_TEXT_AGE_NS);
+	buf = raw_mmap(2 * SRC_TEXTCACHE_MAX);
+	if (!buf)
+		return; /* no kept texts: the files are read each time */
+	(void)src_textcache_add(&kept_texts, "proc/cpuinfo", HOST_TEXT_AGE_NS, buf,
+				SRC_TEXTCACHE_MAX);
+	(void)src_textcache_add(&kept_texts, "proc/meminfo", HOST_TEXT_AGE_NS,
+				buf + SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
 }
 
 static long long mono_ns(void)
@@ -73,22 +91,29 @@ struct shim_mem {
 	pid_t machine_pid;
 	int machine_rc;
 	long long machine_stamp;
-#ifdef SHIM_HAVE_TABLE
-	struct cg_sample_cache sample_cache;
-	struct cg_sample sample;
-#endif
 	char *area;
 	size_t scratch, out;
 	bool area_own; /* area is a private, grown mapping */
 	int arena;     /* index, or -1 for a private block */
 };
 
+/*
+ * Pages a process keeps dirty (issue 3): the head (the machine snapshot, 4 pages), the first page
+ * of the scratch and the first of the output. The request's sampler values are not in the head
+ * (it would take a fifth page) but at the start of the scratch, whose first page every render
+ * writes anyway: the render's scratch begins after them (SAMPLE_SPACE).
+ */
 #define SCRATCH_MIN (256u << 10)
 #define OUT_MIN (64u << 10)
 #define AREA_MAX (64u << 20)
 #define MEM_HEAD ((sizeof(struct shim_mem) + 4095) & ~(size_t)4095)
 #define MEM_BLOCK (MEM_HEAD + SCRATCH_MIN + OUT_MIN)
 #define ARENA_N 8
+#ifdef SHIM_HAVE_TABLE
+#define SAMPLE_SPACE ((sizeof(struct cg_sample) + 63) & ~(size_t)63)
+#else
+#define SAMPLE_SPACE 0
+#endif
 
 static struct {
 	atomic_int busy;
@@ -146,14 +171,20 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 	area = raw_mmap(scratch + out);
 	if (!area)
 		return -ENOMEM;
+#ifdef SHIM_HAVE_TABLE
+	if (ctx->req.sample) {
+		memcpy(area, ctx->req.sample, sizeof(struct cg_sample));
+		ctx->req.sample = (struct cg_sample *)area;
+	}
+#endif
 	if (mem->area_own)
 		raw_munmap(mem->area, mem->scratch + mem->out);
 	mem->area = area;
 	mem->area_own = true;
 	mem->scratch = scratch;
 	mem->out = out;
-	ctx->req.scratch = area;
-	ctx->req.scratch_size = scratch;
+	ctx->req.scratch = area + SAMPLE_SPACE;
+	ctx->req.scratch_size = scratch - SAMPLE_SPACE;
 	return 0;
 }
 
@@ -170,6 +201,11 @@ static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long
 		*ret_stamp = mem->machine_stamp;
 		return mem->machine_rc;
 	}
+	/* the lookup resolves paths through the root: the kept one must still be "/" (a failure
+	 * is not kept: the next request opens "/" again) */
+	rc = src_root_check(src);
+	if (rc < 0)
+		return rc;
 	mem->machine_kept = false;
 	*ret_stamp = now;
 	src_fdcache_invalidate(&kept_fds);
@@ -195,6 +231,22 @@ static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long
 	return rc;
 }
 
+#ifdef SHIM_HAVE_TABLE
+/* The sampler's values at the start of the area. Its own frame: the private copy of the
+ * process's sample cache (1 KiB) is not on the stack under the machine lookup's deeper frames. */
+__attribute__((noinline)) static int ctx_sample(struct shim_ctx *ctx, long long stamp)
+{
+	struct cg_sample_cache priv;
+	struct cg_sample *sample = (struct cg_sample *)ctx->mem->area;
+	int r;
+
+	r = shim_sample_get(&ctx->src, &ctx->mem->machine, stamp, &priv, sample);
+	if (r == 0)
+		ctx->req.sample = sample;
+	return r == -ESTALE ? r : 0; /* the kept root is not ours: fail the request */
+}
+#endif
+
 int shim_ctx_open(struct shim_ctx *ctx)
 {
 	struct shim_mem *mem;
@@ -210,6 +262,10 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	ctx->mem = mem;
 	ctx->src.rootfd = src_fdcache_root_hold(&kept_fds);
 	ctx->root_held = ctx->src.rootfd >= 0;
+	ctx->root_kept = ctx->src.rootfd;
+	/* checked only when a path is resolved through it (source.h): most requests are served
+	 * from kept fds and texts alone */
+	ctx->src.root_unchecked = ctx->root_held;
 	if (!ctx->root_held)
 		ctx->src.rootfd = raw_openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 	if (ctx->src.rootfd < 0) {
@@ -230,6 +286,10 @@ int shim_ctx_open(struct shim_ctx *ctx)
 		if (r < 0)
 			break;
 	}
+	/* without a known start, uptime renders walk the machine's cgroup.procs through the root
+	 * (source/uptime.c), outside the kept fds: check it now */
+	if (r >= 0 && !mem->machine.start_known)
+		r = src_root_check(&ctx->src);
 	if (r < 0)
 		goto fail;
 	ctx->req.src = &ctx->src;
@@ -237,11 +297,12 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	ctx->req.config = &shim_config;
 	ctx->req.sample = NULL;
 #ifdef SHIM_HAVE_TABLE
-	if (shim_sample_get(&ctx->src, &mem->machine, stamp, &mem->sample_cache, &mem->sample) == 0)
-		ctx->req.sample = &mem->sample;
+	r = ctx_sample(ctx, stamp);
+	if (r < 0)
+		goto fail;
 #endif
-	ctx->req.scratch = mem->area;
-	ctx->req.scratch_size = mem->scratch;
+	ctx->req.scratch = mem->area + SAMPLE_SPACE;
+	ctx->req.scratch_size = mem->scratch - SAMPLE_SPACE;
 	return 0;
 fail:
 	shim_ctx_close(ctx);
@@ -252,7 +313,8 @@ void shim_ctx_close(struct shim_ctx *ctx)
 {
 	if (ctx->root_held)
 		src_fdcache_root_release(&kept_fds);
-	else if (ctx->src.rootfd >= 0)
+	/* our own "/": opened here, or by src_root_check() in place of a kept one not ours */
+	if (ctx->src.rootfd >= 0 && (!ctx->root_held || ctx->src.rootfd != ctx->root_kept))
 		raw_close(ctx->src.rootfd);
 	ctx->root_held = false;
 	ctx->src.rootfd = -1;

@@ -93,6 +93,10 @@ int shim_sample_get(const struct cg_src *src, const struct cg_machine *m, long l
 		*ret = priv->sample;
 		return 0;
 	}
+	/* the lookup stats and opens the table through the root */
+	r = src_root_check(src);
+	if (r < 0)
+		return r;
 	r = cg_sample_lookup_cached(src, m, shim_config.rundir, priv, ret);
 	if (priv->valid)
 		sslot_write(priv, machine_stamp, now);

@@ -16,6 +16,7 @@
  *
  * Any failure leaves the caller with the real fd. Nothing here allocates, locks or prints.
  */
+#include <limits.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
@@ -49,13 +50,70 @@ static bool file_enabled(enum vfile_id id)
 	return (shim_config.files >> id) & 1;
 }
 
-/* True when @base is the last component of some table path. */
-static bool prefilter(const char *base)
+/*
+ * Where each table path's last component starts and how long it is, learned on first use (the
+ * same values whichever thread writes them): the prefilter runs on every open of the process,
+ * and a strrchr() per table entry per open was most of its cost.
+ */
+static struct {
+	atomic_uchar off, len; /* len 0: not learned yet */
+} table_base[_VFILE_MAX];
+
+static bool base_is(const struct vfile *vf, const char *base, size_t blen)
 {
-	if (!base[0])
+	size_t len = atomic_load_explicit(&table_base[vf->id].len, memory_order_relaxed);
+	size_t off = atomic_load_explicit(&table_base[vf->id].off, memory_order_relaxed);
+
+	if (len == 0) {
+		const char *b = base_of(vf->path);
+
+		off = (size_t)(b - vf->path);
+		len = strlen(b);
+		if (off > UCHAR_MAX || len == 0 || len > UCHAR_MAX)
+			return strcmp(base, b) == 0;
+		atomic_store_explicit(&table_base[vf->id].off, (unsigned char)off,
+				      memory_order_relaxed);
+		atomic_store_explicit(&table_base[vf->id].len, (unsigned char)len,
+				      memory_order_relaxed);
+	}
+	return len == blen && memcmp(base, vf->path + off, len) == 0;
+}
+
+/* Lengths (bit min(len, 63)) and first bytes of the table's last components: most names are
+ * rejected by two bit tests. Learned once, the same values whichever thread does it. */
+static atomic_uint_least64_t quick_len, quick_first[4];
+static atomic_bool quick_ready;
+
+static void quick_learn(void)
+{
+	vfile_foreach (vf) {
+		const char *b = base_of(vf->path);
+		size_t len = strlen(b);
+		unsigned char c = (unsigned char)b[0];
+
+		atomic_fetch_or_explicit(&quick_len, 1ULL << (len < 63 ? len : 63),
+					 memory_order_relaxed);
+		atomic_fetch_or_explicit(&quick_first[c >> 6], 1ULL << (c & 63),
+					 memory_order_relaxed);
+	}
+	atomic_store_explicit(&quick_ready, true, memory_order_release);
+}
+
+/* True when @base is the last component of some table path. */
+static bool prefilter(const char *base, size_t blen)
+{
+	unsigned char c = (unsigned char)base[0];
+
+	if (!blen)
+		return false;
+	if (!atomic_load_explicit(&quick_ready, memory_order_acquire))
+		quick_learn();
+	if (!(atomic_load_explicit(&quick_len, memory_order_relaxed) >> (blen < 63 ? blen : 63) &
+	      1) ||
+	    !(atomic_load_explicit(&quick_first[c >> 6], memory_order_relaxed) >> (c & 63) & 1))
 		return false;
 	vfile_foreach (vf) {
-		if (strcmp(base, base_of(vf->path)) == 0)
+		if (base_is(vf, base, blen))
 			return true;
 	}
 	return false;
@@ -160,7 +218,8 @@ static bool pidstat_identify(int fd, pid_t *ret_pid, pid_t *ret_tid)
 	return true;
 }
 
-static const struct vfile *identify(int fd, const char *base, pid_t *ret_pid, pid_t *ret_tid)
+static const struct vfile *identify(int fd, const char *base, size_t blen, pid_t *ret_pid,
+				    pid_t *ret_tid)
 {
 	struct stat st;
 	const struct vfile *pidstat;
@@ -169,7 +228,7 @@ static const struct vfile *identify(int fd, const char *base, pid_t *ret_pid, pi
 		return NULL;
 	vfile_foreach (vf) {
 		if ((vf->flags & VFILE_PER_PROCESS) || !file_enabled(vf->id) ||
-		    strcmp(base, base_of(vf->path)) != 0)
+		    !base_is(vf, base, blen))
 			continue;
 		if (learned_match(vf, &st)) {
 			*ret_pid = 0;
@@ -178,7 +237,7 @@ static const struct vfile *identify(int fd, const char *base, pid_t *ret_pid, pi
 		}
 	}
 	pidstat = vfile_by_id(VFILE_PROC_PID_STAT);
-	if (pidstat && file_enabled(pidstat->id) && strcmp(base, base_of(pidstat->path)) == 0 &&
+	if (pidstat && file_enabled(pidstat->id) && base_is(pidstat, base, blen) &&
 	    pidstat_identify(fd, ret_pid, ret_tid))
 		return pidstat;
 	return NULL;
@@ -227,7 +286,8 @@ static int write_all(int fd, const char *data, size_t len)
  * a failing write's errno or a read-only fd's access mode, so the re-open is not done. The
  * /dev/shm fallback cannot be sealed: it is still re-opened read-only.
  */
-static int snapshot_open(const struct vfile *vf, const char *data, size_t len, bool cloexec)
+static int snapshot_open(const struct vfile *vf, const char *data, size_t len, bool cloexec,
+			 bool *ret_sealed)
 {
 	char name[48], path[40];
 	struct buf b;
@@ -247,6 +307,7 @@ static int snapshot_open(const struct vfile *vf, const char *data, size_t len, b
 			raw_close(wfd);
 			return r;
 		}
+		*ret_sealed = true;
 		return wfd;
 	}
 	wfd = raw_openat(AT_FDCWD, "/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -271,6 +332,7 @@ static int snapshot_open(const struct vfile *vf, const char *data, size_t len, b
 		raw_close(wfd);
 		return r;
 	}
+	*ret_sealed = false;
 	return wfd;
 }
 
@@ -296,88 +358,316 @@ static void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid
 }
 
 /*
- * Snapshots that seldom change (the CPU lists, cpuinfo whose host text is kept for a second,
- * swaps, loadavg without a sampler) are kept: one sealed memfd per file at a high fd number, and
- * an open whose render equals its bytes gets a new O_RDONLY description of it (openat of
- * /proc/self/fd/N, ~3 us) instead of a new memfd (create, write, seal, and the caller's close
- * then frees it: ~9 us). The kept fd is checked (fstat) like the kept input fds; claims are a
- * reader count and a writer bit per file, never waited for.
+ * The last snapshot of every file is kept (a sealed memfd at a high fd number), and an open
+ * whose fresh render has exactly its bytes gets a new O_RDONLY description of it instead of a
+ * new memfd: openat() of its number in a kept O_PATH fd of /proc/self/fd (~3 us with the
+ * caller's close) instead of memfd_create, pwrite, F_ADD_SEALS and fstat (~9-10 us, and the
+ * caller's close then frees it). Renders repeat far more often than they change: uptime and
+ * loadavg move every 10 ms and 5 s, /proc/stat's ticks every 10 ms of the cgroup's CPU time,
+ * meminfo with a page of usage.
+ *
+ * Equality is exact: snapshots of up to SNAP_SMALL bytes are compared with a copy kept here;
+ * for larger ones (no per-file copy: issue 3, RSS) a 64-bit hash and the length rule most
+ * differences out, then a pread() of the reopened description is compared. The kept memfd and the
+ * /proc/self/fd dirfd are checked (fstat: dev and ino) before the openat(), so a number closed and
+ * reused by the program (closefrom, dup2) only costs a fresh memfd, never an open of the program's
+ * FIFO or device. The dirfd is the process's: a fork child (another pid) opens its own. Like
+ * "/proc/self/fd/N", it shows the thread group leader's fd table: a thread that unshared its own
+ * (CLONE_FILES) has its number checked in its table and opened in the leader's, which holds the
+ * same memfd unless one of them closed that number since (the leader's not ours: snapshots larger
+ * than SNAP_SMALL are compared after the open, smaller ones are not).
+ *
+ * A snapshot's own memory moves the cgroup's usage: its page is charged from the per-CPU charge
+ * stock (usage unchanged) and uncharged straight from the counter when the memfd is freed (usage
+ * down a page). So freeing the kept snapshot when a new one replaces it makes the next meminfo
+ * render differ from the new one by a page, and a program reading meminfo in a loop would never
+ * see two equal renders (measured: 999 of 1000). When a miss of meminfo or swaps follows a
+ * miss, the kept snapshot is therefore dropped first and the file rendered again: that render
+ * already counts the free, and the next open gets it back. Should that not help (the usage
+ * really moves on every open), a re-render is not tried again for RERENDER_BACKOFF misses. A file
+ * that misses again and again (other files: loadavg's last pid on a busy host) keeps only every
+ * KEEP_EVERY-th snapshot meanwhile: keeping costs a dup and a close.
+ *
+ * Per-process files (/proc/<pid>/stat) are not kept: their renders differ per pid and change
+ * with every tick. Claims are a reader count and a writer bit per file, never waited for; the
+ * policy counters are hints (racing threads only change what is tried, never what is served).
  */
 #define KEPT_SNAP_MIN_FD 1000
+#define SNAP_SMALL 128
+#define KEEP_EVERY 16
+#define RERENDER_BACKOFF 32
 static struct {
-	atomic_uint state; /* 2 * readers + 1 while a writer holds it */
+	atomic_uint state;    /* 2 * readers + 1 while a writer holds it */
+	atomic_uint misses;   /* renders in a row that differed from the kept one */
+	atomic_uint backoff;  /* misses to go before a re-render is tried again */
+	atomic_bool rerender; /* the last miss was rendered again */
 	int fd;
-	uint64_t dev, ino;
+	uint64_t dev, ino, hash;
 	size_t len;
+	char small[SNAP_SMALL]; /* the bytes, when len <= SNAP_SMALL */
 } kept_snap[_VFILE_MAX];
 
-static bool snap_keepable(enum vfile_id id)
+#define FD_DIR_RETRY 64
+static struct {
+	atomic_uint state;
+	int fd;
+	pid_t pid;
+	uint64_t dev, ino;
+	/* the open failed in this process: tried again every FD_DIR_RETRY-th time only */
+	pid_t failed_pid;
+	unsigned failed_skips;
+} fd_dir = {.fd = -1};
+
+static bool claim_read(atomic_uint *state)
 {
-	switch (id) {
-	case VFILE_PROC_CPUINFO:
-	case VFILE_PROC_SWAPS:
-	case VFILE_PROC_LOADAVG:
-	case VFILE_SYS_CPU_ONLINE:
-	case VFILE_SYS_CPU_POSSIBLE:
-	case VFILE_SYS_CPU_PRESENT:
-		return true;
-	default:
-		return false;
-	}
+	unsigned st = atomic_load_explicit(state, memory_order_relaxed);
+
+	return !(st & 1) && atomic_compare_exchange_strong_explicit(
+				    state, &st, st + 2, memory_order_acquire, memory_order_relaxed);
 }
 
-static bool snap_ours(enum vfile_id id)
+static void release_read(atomic_uint *state)
+{
+	atomic_fetch_sub_explicit(state, 2, memory_order_release);
+}
+
+static bool claim_write(atomic_uint *state)
+{
+	unsigned zero = 0;
+
+	return atomic_compare_exchange_strong_explicit(state, &zero, 1, memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+static void release_write(atomic_uint *state)
+{
+	atomic_store_explicit(state, 0, memory_order_release);
+}
+
+/* Whether @fd (a number we kept) still is the file we kept there. */
+static bool fd_is(int fd, uint64_t dev, uint64_t ino)
 {
 	struct stat st;
 
-	return kept_snap[id].fd > 0 && raw_fstat(kept_snap[id].fd, &st) == 0 &&
-	       (uint64_t)st.st_dev == kept_snap[id].dev && (uint64_t)st.st_ino == kept_snap[id].ino;
+	return fd >= KEPT_SNAP_MIN_FD && raw_fstat(fd, &st) == 0 && (uint64_t)st.st_dev == dev &&
+	       (uint64_t)st.st_ino == ino;
 }
 
-/* A new description of the kept snapshot of @id when its bytes are @data; -1 otherwise.
- * @scratch (@size bytes) is free memory to compare in. */
-static int snap_reuse(enum vfile_id id, const char *data, size_t len, char *scratch, size_t size,
-		      bool cloexec, struct stat *ret_st)
+/*
+ * Only a filter before the exact compare, and only for snapshots larger than SNAP_SMALL (smaller
+ * ones are compared with their copy). Four independent lanes of 8 bytes: a single multiply chain
+ * cost ~1,500 instructions and as many cycles on meminfo, this a quarter of the cycles.
+ */
+static uint64_t snap_hash(const char *p, size_t len)
 {
-	unsigned st = atomic_load_explicit(&kept_snap[id].state, memory_order_relaxed);
-	char path[40];
-	int fd = -1;
+	uint64_t h[4] = {0x9e3779b97f4a7c15ULL ^ len, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL,
+			 0x27d4eb2f165667c5ULL};
+	uint64_t w, r;
 
-	if ((st & 1) || !atomic_compare_exchange_strong(&kept_snap[id].state, &st, st + 2))
-		return -1;
-	if (kept_snap[id].len == len && len <= size && snap_ours(id) &&
-	    raw_pread(kept_snap[id].fd, scratch, len, 0) == (ssize_t)len &&
-	    memcmp(scratch, data, len) == 0) {
-		fd_path(path, sizeof(path), kept_snap[id].fd);
-		fd = raw_openat(AT_FDCWD, path, O_RDONLY | (cloexec ? O_CLOEXEC : 0), 0);
-		if (fd >= 0) {
-			memset(ret_st, 0, sizeof(*ret_st));
-			ret_st->st_dev = (dev_t)kept_snap[id].dev;
-			ret_st->st_ino = (ino_t)kept_snap[id].ino;
+	for (; len >= 32; p += 32, len -= 32) {
+		for (int i = 0; i < 4; i++) {
+			memcpy(&w, p + 8 * i, 8);
+			h[i] = (h[i] ^ w) * 0xff51afd7ed558ccdULL;
+			h[i] ^= h[i] >> 32;
 		}
 	}
-	atomic_fetch_sub(&kept_snap[id].state, 2);
-	return fd < 0 ? -1 : fd;
+	r = h[0] ^ (h[1] * 0x9e3779b97f4a7c15ULL) ^ (h[2] * 0xc4ceb9fe1a85ec53ULL) ^
+	    (h[3] * 0xff51afd7ed558ccdULL);
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		r = (r ^ w) * 0xff51afd7ed558ccdULL;
+		r ^= r >> 32;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	r = (r ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return r ^ (r >> 29);
 }
 
-/* Keep @fd (a fresh snapshot of @id, identified by @st) as the one to reuse. */
-static void snap_keep(enum vfile_id id, int fd, size_t len, const struct stat *st)
+static bool snap_reusable(const struct vfile *vf)
 {
-	unsigned zero = 0;
+	return !(vf->flags & VFILE_PER_PROCESS);
+}
+
+/* Move @fd to a close-on-exec number >= KEPT_SNAP_MIN_FD (@fd stays open); -errno. */
+static int fd_high(int fd)
+{
+	return raw_fcntl(fd, F_DUPFD_CLOEXEC, KEPT_SNAP_MIN_FD);
+}
+
+/* The kept /proc/self/fd dirfd of process @pid, with a reader claim on it; -1 when there is none
+ * to be had. */
+static int fd_dir_hold(pid_t pid)
+{
+	struct stat st;
+	int fd, hi;
+
+	if (claim_read(&fd_dir.state)) {
+		if (fd_dir.pid == pid && fd_is(fd_dir.fd, fd_dir.dev, fd_dir.ino))
+			return fd_dir.fd;
+		release_read(&fd_dir.state);
+	}
+	if (!claim_write(&fd_dir.state))
+		return -1;
+	if (fd_dir.failed_pid == pid && ++fd_dir.failed_skips % FD_DIR_RETRY != 0) {
+		release_write(&fd_dir.state);
+		return -1;
+	}
+	/* the parent's, in a fork child, or still ours after a failed open: never someone else's */
+	if (fd_is(fd_dir.fd, fd_dir.dev, fd_dir.ino))
+		raw_close(fd_dir.fd);
+	fd_dir.fd = -1;
+	fd = raw_openat(AT_FDCWD, "/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	hi = fd >= 0 ? fd_high(fd) : -1;
+	if (fd >= 0)
+		raw_close(fd);
+	if (hi >= 0 && raw_fstat(hi, &st) < 0) {
+		raw_close(hi);
+		hi = -1;
+	}
+	if (hi < 0) {
+		fd_dir.failed_pid = pid;
+		release_write(&fd_dir.state);
+		return -1;
+	}
+	fd_dir.failed_pid = 0;
+	fd_dir.fd = hi;
+	fd_dir.pid = pid;
+	fd_dir.dev = (uint64_t)st.st_dev;
+	fd_dir.ino = (uint64_t)st.st_ino;
+	/* the writer claim becomes a reader claim */
+	atomic_store_explicit(&fd_dir.state, 2, memory_order_release);
+	return hi;
+}
+
+/*
+ * A new description of the kept snapshot fd of @id; -1 when it is not ours any more. Both fds
+ * are checked before the open, not after: opening whatever a program put on those numbers could
+ * block (a FIFO) or have a device's side effects.
+ */
+static int snap_reopen(enum vfile_id id, pid_t pid, bool cloexec, struct stat *ret_st)
+{
+	char name[24];
+	struct buf b;
+	int dfd, fd;
+
+	if (!fd_is(kept_snap[id].fd, kept_snap[id].dev, kept_snap[id].ino))
+		return -1;
+	dfd = fd_dir_hold(pid);
+	if (dfd < 0)
+		return -1;
+	buf_init(&b, name, sizeof(name) - 1);
+	buf_put_u64(&b, (uint64_t)kept_snap[id].fd);
+	name[b.len] = '\0';
+	fd = raw_openat(dfd, name, O_RDONLY | (cloexec ? O_CLOEXEC : 0), 0);
+	release_read(&fd_dir.state);
+	if (fd < 0)
+		return -1;
+	memset(ret_st, 0, sizeof(*ret_st));
+	ret_st->st_dev = (dev_t)kept_snap[id].dev;
+	ret_st->st_ino = (ino_t)kept_snap[id].ino;
+	return fd;
+}
+
+/* A new description of the kept snapshot of @id when its bytes are @data (hash @h); -1
+ * otherwise. @scratch (@size bytes) is free memory to compare in. */
+static int snap_reuse(enum vfile_id id, const char *data, size_t len, uint64_t h, pid_t pid,
+		      char *scratch, size_t size, bool cloexec, struct stat *ret_st)
+{
+	int fd = -1;
+
+	if (!claim_read(&kept_snap[id].state))
+		return -1;
+	if (kept_snap[id].fd >= KEPT_SNAP_MIN_FD && kept_snap[id].len == len &&
+	    kept_snap[id].hash == h &&
+	    (len > SNAP_SMALL || memcmp(kept_snap[id].small, data, len) == 0)) {
+		fd = snap_reopen(id, pid, cloexec, ret_st);
+		if (fd >= 0 && len > SNAP_SMALL &&
+		    (len > size || raw_pread(fd, scratch, len, 0) != (ssize_t)len ||
+		     memcmp(scratch, data, len) != 0)) {
+			raw_close(fd);
+			fd = -1;
+		}
+	}
+	release_read(&kept_snap[id].state);
+	return fd;
+}
+
+/* What to do on a miss of @id (a render that differed from the kept snapshot). */
+enum snap_miss {
+	SNAP_MISS_SKIP,	    /* serve a fresh memfd, do not keep it */
+	SNAP_MISS_KEEP,	    /* serve a fresh memfd and keep it */
+	SNAP_MISS_RERENDER, /* drop the kept one, render again, then keep */
+};
+
+/* Files whose render counts the cgroup's memory usage, which the snapshots' own pages move. */
+static bool snap_feedback(enum vfile_id id)
+{
+	return id == VFILE_PROC_MEMINFO || id == VFILE_PROC_SWAPS;
+}
+
+static enum snap_miss snap_miss_policy(enum vfile_id id)
+{
+	unsigned n = atomic_fetch_add_explicit(&kept_snap[id].misses, 1, memory_order_relaxed);
+	unsigned b = atomic_load_explicit(&kept_snap[id].backoff, memory_order_relaxed);
+
+	if (!snap_feedback(id))
+		return n < 2 || n % KEEP_EVERY == 0 ? SNAP_MISS_KEEP : SNAP_MISS_SKIP;
+	if (atomic_exchange_explicit(&kept_snap[id].rerender, false, memory_order_relaxed)) {
+		/* rendered again last time and still a miss: the usage really moves */
+		atomic_store_explicit(&kept_snap[id].backoff, RERENDER_BACKOFF,
+				      memory_order_relaxed);
+		return SNAP_MISS_SKIP;
+	}
+	if (b > 0) {
+		atomic_store_explicit(&kept_snap[id].backoff, b - 1, memory_order_relaxed);
+		return b % KEEP_EVERY == 0 ? SNAP_MISS_KEEP : SNAP_MISS_SKIP;
+	}
+	if (n == 0)
+		return SNAP_MISS_KEEP;
+	atomic_store_explicit(&kept_snap[id].rerender, true, memory_order_relaxed);
+	return SNAP_MISS_RERENDER;
+}
+
+static void snap_hit(enum vfile_id id)
+{
+	atomic_store_explicit(&kept_snap[id].misses, 0, memory_order_relaxed);
+	atomic_store_explicit(&kept_snap[id].rerender, false, memory_order_relaxed);
+}
+
+/* Close the kept snapshot of @id (its memory is given back now); false when it is claimed. */
+static bool snap_drop(enum vfile_id id)
+{
+	if (!claim_write(&kept_snap[id].state))
+		return false;
+	if (fd_is(kept_snap[id].fd, kept_snap[id].dev, kept_snap[id].ino))
+		raw_close(kept_snap[id].fd);
+	kept_snap[id].fd = -1;
+	release_write(&kept_snap[id].state);
+	return true;
+}
+
+/* Keep @fd (a fresh snapshot of @id: @data, hash @h, identified by @st) as the one to reuse. */
+static void snap_keep(enum vfile_id id, int fd, const char *data, size_t len, uint64_t h,
+		      const struct stat *st)
+{
 	int hi;
 
-	if (!atomic_compare_exchange_strong(&kept_snap[id].state, &zero, 1))
+	if (!claim_write(&kept_snap[id].state))
 		return;
-	hi = raw_fcntl(fd, F_DUPFD_CLOEXEC, KEPT_SNAP_MIN_FD);
+	hi = fd_high(fd);
 	if (hi >= 0) {
-		if (snap_ours(id))
+		if (fd_is(kept_snap[id].fd, kept_snap[id].dev, kept_snap[id].ino))
 			raw_close(kept_snap[id].fd);
 		kept_snap[id].fd = hi;
 		kept_snap[id].dev = (uint64_t)st->st_dev;
 		kept_snap[id].ino = (uint64_t)st->st_ino;
 		kept_snap[id].len = len;
+		kept_snap[id].hash = h;
+		if (len <= SNAP_SMALL)
+			memcpy(kept_snap[id].small, data, len);
 	}
-	atomic_store_explicit(&kept_snap[id].state, 0, memory_order_release);
+	release_write(&kept_snap[id].state);
 }
 
 /* Render @vf into a new snapshot fd (the lowest free number); *ret_st identifies it. */
@@ -386,7 +676,8 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 {
 	struct shim_ctx ctx;
 	const char *data;
-	bool keep;
+	bool reuse, sealed;
+	uint64_t h = 0;
 	size_t len;
 	int fd, r;
 
@@ -398,27 +689,50 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 		shim_ctx_close(&ctx);
 		return r;
 	}
-	keep = snap_keepable(vf->id);
-	if (keep) {
+	reuse = snap_reusable(vf);
+	if (reuse) {
+		h = len > SNAP_SMALL ? snap_hash(data, len) : 0;
 		/* the render is done: its scratch memory is free */
-		fd = snap_reuse(vf->id, data, len, ctx.req.scratch, ctx.req.scratch_size, cloexec,
-				ret_st);
+		fd = snap_reuse(vf->id, data, len, h, ctx.src.self_pid, ctx.req.scratch,
+				ctx.req.scratch_size, cloexec, ret_st);
 		if (fd >= 0) {
+			snap_hit(vf->id);
 			shim_ctx_close(&ctx);
 			return fd;
 		}
+		switch (snap_miss_policy(vf->id)) {
+		case SNAP_MISS_SKIP:
+			reuse = false;
+			break;
+		case SNAP_MISS_KEEP:
+			break;
+		case SNAP_MISS_RERENDER:
+			if (!snap_drop(vf->id))
+				break;
+			r = shim_ctx_render(&ctx, vf, pid, tid, &data, &len);
+			if (r < 0) {
+				shim_ctx_close(&ctx);
+				return r;
+			}
+			h = len > SNAP_SMALL ? snap_hash(data, len) : 0;
+			break;
+		}
 	}
-	fd = snapshot_open(vf, data, len, cloexec);
-	shim_ctx_close(&ctx);
-	if (fd < 0)
+	fd = snapshot_open(vf, data, len, cloexec, &sealed);
+	if (fd < 0) {
+		shim_ctx_close(&ctx);
 		return fd;
+	}
 	r = raw_fstat(fd, ret_st);
 	if (r < 0) {
+		shim_ctx_close(&ctx);
 		raw_close(fd);
 		return r;
 	}
-	if (keep)
-		snap_keep(vf->id, fd, len, ret_st);
+	/* only a sealed memfd: the /dev/shm fallback's bytes could be changed through its name */
+	if (reuse && sealed)
+		snap_keep(vf->id, fd, data, len, h, ret_st);
+	shim_ctx_close(&ctx);
 	return fd;
 }
 
@@ -488,13 +802,15 @@ int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 	struct shim_guard g;
 	struct stat st;
 	pid_t pid = 0, tid = 0;
+	size_t blen;
 	int r = SHIM_OPEN_PASS, fd;
 
 	if (!path || (flags & O_ACCMODE) != O_RDONLY || (flags & (O_PATH | O_DIRECTORY)) ||
 	    !shim_active())
 		return SHIM_OPEN_PASS;
 	base = base_of(path);
-	if (!prefilter(base) || per_cpu_online(path))
+	blen = strlen(base);
+	if (!prefilter(base, blen) || per_cpu_online(path))
 		return SHIM_OPEN_PASS;
 	if ((flags & ~PRE_FLAGS_OK) || !shim_stack_ok())
 		return SHIM_OPEN_LATE;
@@ -503,7 +819,7 @@ int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 		goto out;
 	vfile_foreach (v) {
 		if ((v->flags & VFILE_PER_PROCESS) || !file_enabled(v->id) ||
-		    strcmp(base, base_of(v->path)) != 0)
+		    !base_is(v, base, blen))
 			continue;
 		if (learned_match(v, &st)) {
 			vf = v;
@@ -511,8 +827,7 @@ int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 		}
 	}
 	pidstat = vfile_by_id(VFILE_PROC_PID_STAT);
-	if (!vf && pidstat && file_enabled(pidstat->id) &&
-	    strcmp(base, base_of(pidstat->path)) == 0) {
+	if (!vf && pidstat && file_enabled(pidstat->id) && base_is(pidstat, base, blen)) {
 		/* "/proc/self/stat", "/proc/<pid>[/task/<tid>]/stat" on the procfs we know;
 		 * any other spelling on a procfs is resolved after the open. */
 		if (path[0] == '/' && on_learned_proc(&st) &&
@@ -545,16 +860,18 @@ int shim_open_hook(int fd, const char *path, int flags)
 	const char *base;
 	struct shim_guard g;
 	pid_t pid, tid;
+	size_t blen;
 	int r;
 
 	if (fd < 0 || !path || (flags & O_ACCMODE) != O_RDONLY ||
 	    (flags & (O_PATH | O_DIRECTORY)) || !shim_active())
 		return fd;
 	base = base_of(path);
-	if (!prefilter(base) || !shim_stack_ok())
+	blen = strlen(base);
+	if (!prefilter(base, blen) || !shim_stack_ok())
 		return fd;
 	shim_enter(&g);
-	vf = identify(fd, base, &pid, &tid);
+	vf = identify(fd, base, blen, &pid, &tid);
 	if (vf) {
 		r = serve(fd, vf, pid, tid, flags & O_CLOEXEC);
 		if (r < 0)

@@ -104,7 +104,8 @@ struct shim_ctx {
 	struct cg_src src;
 	struct vfile_req req;
 	struct shim_mem *mem;
-	bool root_held; /* src.rootfd is the kept root (machine.c), released, not closed */
+	bool root_held; /* root_kept is the kept root (machine.c), released, not closed */
+	int root_kept;	/* src.rootfd may be replaced by a "/" of the request's own (source.h) */
 };
 int shim_ctx_open(struct shim_ctx *ctx);
 /* Once, in the constructor: the kept input fds (machine.c). */
@@ -130,7 +131,8 @@ int shim_open_hook(int fd, const char *path, int flags);
 void shim_rewind_hook(int fd);
 #ifdef SHIM_HAVE_TABLE
 /* The sampler's values for @m through the process-wide table cache (sample.c); @priv is request
- * memory for a private copy of that cache. 0 or -ENODATA (no fresh table: host values). */
+ * memory for a private copy of that cache. 0 or -ENODATA (no fresh table: host values);
+ * -ESTALE: the kept root fd is not ours any more (src_root_check). */
 int shim_sample_get(const struct cg_src *src, const struct cg_machine *m, long long machine_stamp,
 		    struct cg_sample_cache *priv, struct cg_sample *ret);
 #endif

@@ -13,16 +13,26 @@
 #include "internal.h"
 #include "source.h"
 
-#define PROBES 4
-
+/*
+ * The slot heads are reset; the path pages are not touched (a cache in .bss keeps them as
+ * untouched pages until slots are filled). A slot whose gen is 0 was never filled: its fd is not
+ * looked at. Generations start at 1.
+ */
 void src_fdcache_init(struct src_fdcache *c, int min_fd)
 {
-	memset(c, 0, sizeof(*c));
 	c->min_fd = min_fd;
 	atomic_store(&c->gen, 1);
-	for (unsigned i = 0; i < SRC_FDCACHE_SLOTS; i++)
-		c->slot[i].fd = -1;
+	atomic_store(&c->used, 0);
+	atomic_store(&c->pool_used, 0);
+	atomic_store(&c->root.state, 0);
+	atomic_store(&c->root.gen, 0);
 	c->root.fd = -1;
+	for (unsigned i = 0; i < SRC_FDCACHE_SLOTS; i++) {
+		atomic_store(&c->slot[i].state, 0);
+		atomic_store(&c->slot[i].gen, 0);
+		c->slot[i].fd = -1;
+		c->slot[i].path_cap = 0;
+	}
 }
 
 void src_fdcache_invalidate(struct src_fdcache *c)
@@ -48,21 +58,24 @@ static bool keepable(const struct cg_src *src, const char *relpath)
 		 (relpath[0] >= '0' && relpath[0] <= '9'));
 }
 
-static unsigned path_hash(const char *p)
+static unsigned path_hash(const char *p, size_t *ret_len)
 {
+	const char *start = p;
 	unsigned h = 2166136261u;
 
 	while (*p)
 		h = (h ^ (unsigned char)*p++) * 16777619u;
+	*ret_len = (size_t)(p - start);
 	return h;
 }
 
-/* Whether the kept fd still is the file that was opened. */
+/* Whether the kept fd still is the file that was opened (never for a slot never filled). */
 static bool slot_fd_ours(const struct src_fdslot *s)
 {
 	struct stat st;
 
-	return s->fd >= 0 && src_fstat(s->fd, &st) == 0 && (uint64_t)st.st_dev == s->dev &&
+	return atomic_load_explicit(&s->gen, memory_order_relaxed) != 0 && s->fd >= 0 &&
+	       src_fstat(s->fd, &st) == 0 && (uint64_t)st.st_dev == s->dev &&
 	       (uint64_t)st.st_ino == s->ino;
 }
 
@@ -128,18 +141,49 @@ static int fd_move_high(int fd, int min_fd, struct stat *st)
 	return hi;
 }
 
-/* Under the writer claim: drop what @s keeps, open @relpath, keep it high, read it. */
-static int slot_fill(const struct cg_src *src, struct src_fdslot *s, unsigned gen,
-		     const char *relpath, bool beneath, char *buf, size_t size, size_t *ret_len)
+/* Under the writer claim: room in the pool for a path of @len bytes in @s. */
+static bool slot_path_room(struct src_fdcache *c, struct src_fdslot *s, size_t len)
 {
+	unsigned cap = 64, off;
+
+	if (s->path_cap > len)
+		return true;
+	while (cap <= len)
+		cap *= 2;
+	off = atomic_fetch_add_explicit(&c->pool_used, cap, memory_order_relaxed);
+	if (off > SRC_FDCACHE_POOL - cap) {
+		atomic_fetch_sub_explicit(&c->pool_used, cap, memory_order_relaxed);
+		return false;
+	}
+	s->path_off = (uint16_t)off;
+	s->path_cap = (uint16_t)cap;
+	return true;
+}
+
+static bool slot_path_is(const struct src_fdcache *c, const struct src_fdslot *s,
+			 const char *relpath, size_t len)
+{
+	return s->path_cap > len && memcmp(c->pool + s->path_off, relpath, len + 1) == 0;
+}
+
+/* Under the writer claim: drop what slot @i keeps, open @relpath (@len bytes, hash @h), keep it
+ * high, read it. The slot's gen is set last: a lookup that sees it sees the rest. */
+static int slot_fill(const struct cg_src *src, unsigned i, unsigned gen, unsigned h,
+		     const char *relpath, size_t len, bool beneath, char *buf, size_t size,
+		     size_t *ret_len)
+{
+	struct src_fdcache *c = src->fds;
+	struct src_fdslot *s = &c->slot[i];
 	struct stat st;
 	int fd, hi, r;
 
 	if (slot_fd_ours(s))
 		close(s->fd);
+	atomic_store_explicit(&s->gen, 0, memory_order_relaxed);
 	s->fd = -1;
 	s->err = 0;
-	s->gen = 0;
+	if (!slot_path_room(c, s, len))
+		return -EAGAIN;
 	fd = beneath ? src_open_beneath(src, relpath, O_RDONLY)
 		     : openat(src->rootfd, relpath, SRC_OPEN_FLAGS);
 	if (fd < 0) {
@@ -147,42 +191,70 @@ static int slot_fill(const struct cg_src *src, struct src_fdslot *s, unsigned ge
 		if (r == -ENOENT || r == -ENOTDIR) {
 			/* remembered: optional cgroup files are asked for on every render */
 			s->err = r;
-			s->gen = gen;
-			memcpy(s->path, relpath, strlen(relpath) + 1);
+			memcpy(c->pool + s->path_off, relpath, len + 1);
+			atomic_store_explicit(&s->hash, h, memory_order_relaxed);
+			atomic_store_explicit(&s->gen, gen, memory_order_release);
 		}
 		return r;
 	}
-	hi = fd_move_high(fd, src->fds->min_fd, &st);
+	hi = fd_move_high(fd, c->min_fd, &st);
 	if (hi < 0)
 		return -EAGAIN; /* RLIMIT_NOFILE below min_fd: read it the ordinary way */
 	s->fd = hi;
 	s->dev = (uint64_t)st.st_dev;
 	s->ino = (uint64_t)st.st_ino;
-	s->gen = gen;
-	memcpy(s->path, relpath, strlen(relpath) + 1);
+	memcpy(c->pool + s->path_off, relpath, len + 1);
+	atomic_store_explicit(&s->hash, h, memory_order_relaxed);
+	atomic_store_explicit(&s->gen, gen, memory_order_release);
 	return fd_pread(hi, buf, size, ret_len);
 }
 
-/* src_read() through the cache; -EAGAIN: read it the ordinary way. */
+/* -EAGAIN (the caller opens the file through the root), once the root is known to be ours. */
+static int not_kept(const struct cg_src *src)
+{
+	int r = src_root_check(src);
+
+	return r < 0 ? r : -EAGAIN;
+}
+
+/*
+ * src_read() through the cache; -EAGAIN: read it the ordinary way. A lookup scans the used slots
+ * with plain loads of gen and hash (the candidates' lines only), claims only a slot whose key
+ * matches, and checks it under the claim. A miss fills the first stale slot (an older
+ * generation, or its fd gone), else the next never-used one, else the path's home slot.
+ */
 static int fdcache_read(const struct cg_src *src, const char *relpath, bool beneath, char *buf,
 			size_t size, size_t *ret_len)
 {
 	struct src_fdcache *c = src->fds;
-	struct src_fdslot *victim = NULL;
-	unsigned gen, h;
+	unsigned gen, h, used, victim = SRC_FDCACHE_SLOTS;
+	size_t len;
 	int r;
 
-	if (!keepable(src, relpath) || strlen(relpath) >= SRC_FDCACHE_PATH)
-		return -EAGAIN;
+	if (!keepable(src, relpath))
+		return not_kept(src);
+	h = path_hash(relpath, &len);
+	if (len >= SRC_FDCACHE_PATH)
+		return not_kept(src);
 	gen = atomic_load_explicit(&c->gen, memory_order_acquire);
-	h = path_hash(relpath);
-	for (unsigned i = 0; i < PROBES; i++) {
-		struct src_fdslot *s = &c->slot[(h + i) % SRC_FDCACHE_SLOTS];
+	used = atomic_load_explicit(&c->used, memory_order_acquire);
+	if (used > SRC_FDCACHE_SLOTS)
+		used = SRC_FDCACHE_SLOTS;
+	for (unsigned i = 0; i < used; i++) {
+		struct src_fdslot *s = &c->slot[i];
+		unsigned sgen = atomic_load_explicit(&s->gen, memory_order_relaxed);
 		bool match;
 
-		if (!reader_claim(s))
+		if (sgen != gen) {
+			if (victim == SRC_FDCACHE_SLOTS)
+				victim = i;
 			continue;
-		match = s->gen == gen && strcmp(s->path, relpath) == 0;
+		}
+		if (atomic_load_explicit(&s->hash, memory_order_relaxed) != h || !reader_claim(s))
+			continue;
+		match = atomic_load_explicit(&s->gen, memory_order_relaxed) == gen &&
+			atomic_load_explicit(&s->hash, memory_order_relaxed) == h &&
+			slot_path_is(c, s, relpath, len);
 		if (match && s->fd < 0 && s->err < 0) {
 			r = s->err;
 			reader_release(s);
@@ -194,16 +266,28 @@ static int fdcache_read(const struct cg_src *src, const char *relpath, bool bene
 			return r;
 		}
 		reader_release(s);
-		/* a stale, foreign or empty slot: the first such may be replaced */
-		if (!victim && (match || s->gen != gen || s->fd < 0))
-			victim = s;
+		/* its fd was closed behind our back: refill it in place */
+		if (match) {
+			victim = i;
+			break;
+		}
 	}
-	if (!victim)
-		victim = &c->slot[h % SRC_FDCACHE_SLOTS]; /* all taken: the home slot */
-	if (!writer_claim(victim))
+	/* a miss: a path is resolved through the root from here on */
+	r = src_root_check(src);
+	if (r < 0)
+		return r;
+	if (victim == SRC_FDCACHE_SLOTS) {
+		/* a never-used slot; all used: the home slot */
+		unsigned next = atomic_fetch_add_explicit(&c->used, 1, memory_order_acq_rel);
+
+		victim = next < SRC_FDCACHE_SLOTS ? next : h % SRC_FDCACHE_SLOTS;
+		if (next >= SRC_FDCACHE_SLOTS)
+			atomic_store_explicit(&c->used, SRC_FDCACHE_SLOTS, memory_order_relaxed);
+	}
+	if (!writer_claim(&c->slot[victim]))
 		return -EAGAIN;
-	r = slot_fill(src, victim, gen, relpath, beneath, buf, size, ret_len);
-	writer_release(victim);
+	r = slot_fill(src, victim, gen, h, relpath, len, beneath, buf, size, ret_len);
+	writer_release(&c->slot[victim]);
 	return r;
 }
 
@@ -227,16 +311,16 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 	int fd, hi;
 
 	if (reader_claim(s)) {
-		if (s->gen == gen && slot_fd_ours(s))
-			return s->fd;
+		if (atomic_load_explicit(&s->gen, memory_order_relaxed) == gen && s->fd >= 0)
+			return s->fd; /* checked lazily: src_root_check() */
 		reader_release(s);
 	}
 	if (!writer_claim(s))
 		return -EAGAIN;
 	if (slot_fd_ours(s))
 		close(s->fd);
+	atomic_store_explicit(&s->gen, 0, memory_order_relaxed);
 	s->fd = -1;
-	s->gen = 0;
 	fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	hi = fd >= 0 ? fd_move_high(fd, c->min_fd, &st) : -1;
 	if (hi < 0) {
@@ -246,7 +330,7 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 	s->fd = hi;
 	s->dev = (uint64_t)st.st_dev;
 	s->ino = (uint64_t)st.st_ino;
-	s->gen = gen;
+	atomic_store_explicit(&s->gen, gen, memory_order_relaxed);
 	/* the writer claim becomes our reader claim */
 	atomic_store_explicit(&s->state, 2, memory_order_release);
 	return hi;
@@ -255,4 +339,29 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 void src_fdcache_root_release(struct src_fdcache *c)
 {
 	reader_release(&c->root);
+}
+
+int src_root_check(const struct cg_src *src)
+{
+	struct src_fdslot *s;
+	int fd;
+
+	if (!src->root_unchecked || !src->fds)
+		return 0;
+	s = &src->fds->root;
+	if (s->fd == src->rootfd && slot_fd_ours(s)) {
+		/* the request's own, writable cg_src (source.h) */
+		((struct cg_src *)src)->root_unchecked = false;
+		return 0;
+	}
+	/* Not ours any more (closefrom, say): the next hold opens "/" again (our reader claim keeps
+	 * the slot from being refilled under us; a writer finds it stale), and this request goes
+	 * on with a "/" of its own, which the front end closes. */
+	atomic_store_explicit(&s->gen, 0, memory_order_relaxed);
+	fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESTALE;
+	((struct cg_src *)src)->rootfd = fd;
+	((struct cg_src *)src)->root_unchecked = false;
+	return 0;
 }

@@ -35,6 +35,12 @@ struct cg_src {
 	/* With fds: the caller's own pid, whose "proc/<pid>/stat" may be kept too (it cannot be
 	 * reused while the caller reads it); 0: no per-process file is kept. */
 	pid_t self_pid;
+	/* With fds: rootfd is the cache's kept root, handed out by src_fdcache_root_hold() without
+	 * the check that it still is the directory that was opened (a program may have closed the
+	 * number and reused it); src_root_check() makes it, once per request, before a path is
+	 * resolved through rootfd for the first time, and clears this (and may replace rootfd).
+	 * The front end sets it on its own, writable cg_src only. */
+	bool root_unchecked;
 };
 
 /*
@@ -52,32 +58,54 @@ struct cg_src {
  * handlers and across fork (the child inherits the fds; the check still holds).
  * src_fdcache_invalidate() forgets every entry (the front end calls it when the machine
  * changes); the old fds are closed as their slots are reused.
+ *
+ * Memory (issue 3: the cache lives in every process the shim is in): lookups only load; a slot
+ * is written only when it is filled. Slots are filled from the front (stale ones first, then the
+ * next never-used one), and each slot's path takes a region of a shared pool sized to it (64,
+ * 128 or 256 bytes, taken once and kept; a longer path later takes a bigger one), so the ~20
+ * files of a process's renders dirty about one page, not the whole cache. The pool holds three
+ * regions per slot: it cannot run out.
  */
 #define SRC_FDCACHE_SLOTS 64
 #define SRC_FDCACHE_PATH 256
+#define SRC_FDCACHE_POOL (SRC_FDCACHE_SLOTS * (64 + 128 + 256))
 struct src_fdslot {
-	atomic_uint state; /* 2 * readers + 1 while a writer holds it */
-	unsigned gen;	   /* the cache generation it was filled in */
-	int fd;		   /* -1: nothing kept */
-	int err;	   /* fd < 0 and err < 0: the file was missing (-errno) */
+	atomic_uint state;	     /* 2 * readers + 1 while a writer holds it */
+	atomic_uint gen;	     /* the cache generation it was filled in (0: never) */
+	atomic_uint hash;	     /* of its path */
+	int fd;			     /* -1: nothing kept */
+	int err;		     /* fd < 0 and err < 0: the file was missing (-errno) */
+	uint16_t path_off, path_cap; /* its path in the pool; cap 0: none yet */
 	uint64_t dev, ino;
-	char path[SRC_FDCACHE_PATH];
 };
 struct src_fdcache {
 	atomic_uint gen;
+	atomic_uint used;      /* slots [0, used) have been filled at some time */
+	atomic_uint pool_used; /* bytes of the pool given to slots */
 	int min_fd;
-	struct src_fdslot slot[SRC_FDCACHE_SLOTS];
 	struct src_fdslot root; /* the process's "/", for src_fdcache_root_hold() */
+	struct src_fdslot slot[SRC_FDCACHE_SLOTS];
+	char pool[SRC_FDCACHE_POOL];
 };
 /* An empty cache keeping fds at >= @min_fd. */
 void src_fdcache_init(struct src_fdcache *c, int min_fd);
 /* Forget every entry (new generation). */
 void src_fdcache_invalidate(struct src_fdcache *c);
 /* A kept O_PATH fd of the process's root directory ("/" now, or when the generation began),
- * checked like the others, to use as a cg_src rootfd until src_fdcache_root_release(): an
- * openat and a close fewer per request. -EAGAIN: open one yourself. */
+ * to use as a cg_src rootfd until src_fdcache_root_release(): an openat and a close fewer per
+ * request. Not checked here: the caller sets root_unchecked in its cg_src (a request served
+ * from kept fds and texts then resolves no path through it and needs no check: one fstat fewer
+ * per request). -EAGAIN: open one yourself. */
 int src_fdcache_root_hold(struct src_fdcache *c);
 void src_fdcache_root_release(struct src_fdcache *c);
+/* With src->root_unchecked: whether rootfd still is the kept root (one fstat), then clears the
+ * flag. When it is not, the kept root is forgotten (the next hold opens "/" again) and rootfd is
+ * replaced with a new fd of "/" that the front end closes after the request (rootfd differs from
+ * what the hold returned); -ESTALE when that open fails. Without the flag: 0. Every resolution
+ * through rootfd in source/ is preceded by it: src_read()/src_read_beneath() through src_fdcache_*
+ * (which call it before they answer -EAGAIN or open), the machine lookup and sample lookup of
+ * the front end (which call it first). */
+int src_root_check(const struct cg_src *src);
 
 /*
  * Kept text of a few host files that a front end declares slow-moving, each with its own maximum
@@ -85,11 +113,13 @@ void src_fdcache_root_release(struct src_fdcache *c);
  * the cgroup; of the host's only MemTotal and SwapTotal are used, the rest is copied through).
  * src_read() of such a path copies the kept text while it is younger than its age, else reads
  * the file and keeps the new text. Each entry is a seqlock (readers copy and retry, never wait;
- * one writer claimed by compare-and-swap, never waited for). Texts longer than
- * SRC_TEXTCACHE_MAX are not kept. The memory belongs to the front end.
+ * one writer claimed by compare-and-swap, never waited for). Texts that do not fit the entry's
+ * buffer are not kept. The memory belongs to the front end: the entries (small, with its other
+ * hot data) and each entry's text buffer (its own, so that only the pages a text takes are
+ * touched: issue 3).
  */
 #define SRC_TEXTCACHE_ENTRIES 4
-#define SRC_TEXTCACHE_MAX (64u << 10)
+#define SRC_TEXTCACHE_MAX (64u << 10) /* a good buffer size: cpuinfo of ~50 CPUs */
 #define SRC_TEXTCACHE_PATH 64
 struct src_textentry {
 	atomic_uint seq;     /* odd while written */
@@ -98,14 +128,17 @@ struct src_textentry {
 	char path[SRC_TEXTCACHE_PATH];
 	int64_t stamp_ns; /* CLOCK_MONOTONIC of the read; 0 = nothing kept */
 	size_t len;
-	char text[SRC_TEXTCACHE_MAX];
+	char *text; /* the front end's buffer of @size bytes */
+	size_t size;
 };
 struct src_textcache {
 	struct src_textentry e[SRC_TEXTCACHE_ENTRIES];
 };
-/* Declare @relpath ("proc/cpuinfo") kept for up to @max_age_ns. Before any reader runs.
- * -ENOSPC when all entries are used, -ENAMETOOLONG. */
-int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max_age_ns);
+/* Declare @relpath ("proc/cpuinfo") kept for up to @max_age_ns in @buf (@size bytes, texts of up
+ * to @size - 1 bytes). Before any reader runs. -ENOSPC when all entries are used,
+ * -ENAMETOOLONG, -EINVAL. */
+int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max_age_ns, char *buf,
+		      size_t size);
 
 /* Read @relpath (no leading '/') under the root. -ENOBUFS when @size was too small. */
 int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,

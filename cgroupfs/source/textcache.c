@@ -13,18 +13,23 @@
 #include "internal.h"
 #include "source.h"
 
-int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max_age_ns)
+int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max_age_ns, char *buf,
+		      size_t size)
 {
 	size_t n = strlen(relpath);
 
 	if (n >= SRC_TEXTCACHE_PATH)
 		return -ENAMETOOLONG;
+	if (!buf || size < 2)
+		return -EINVAL;
 	for (unsigned i = 0; i < SRC_TEXTCACHE_ENTRIES; i++) {
 		struct src_textentry *e = &c->e[i];
 
 		if (e->max_age_ns != 0)
 			continue;
 		memcpy(e->path, relpath, n + 1);
+		e->text = buf;
+		e->size = size;
 		e->stamp_ns = 0;
 		e->max_age_ns = max_age_ns ? max_age_ns : 1;
 		return 0;
@@ -55,7 +60,7 @@ static int entry_copy(struct src_textentry *e, int64_t now, char *buf, size_t si
 		stamp = e->stamp_ns;
 		len = e->len;
 		if (stamp == 0 || now < stamp || (uint64_t)(now - stamp) >= e->max_age_ns ||
-		    len >= SRC_TEXTCACHE_MAX)
+		    len >= e->size)
 			r = -EAGAIN;
 		else if (len >= size)
 			r = -ENOBUFS;
@@ -78,7 +83,7 @@ static void entry_store(struct src_textentry *e, int64_t now, const char *text, 
 {
 	unsigned zero = 0, s;
 
-	if (len >= SRC_TEXTCACHE_MAX ||
+	if (len >= e->size ||
 	    !atomic_compare_exchange_strong_explicit(&e->writer, &zero, 1, memory_order_acquire,
 						     memory_order_relaxed))
 		return;

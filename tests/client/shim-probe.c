@@ -565,6 +565,122 @@ static int fds_from(int from, int *out, int max)
 	return n;
 }
 
+/*
+ * Kept snapshots are handed out by opening their number in /proc/self/fd: when the program put a
+ * FIFO with no writer there, that open would block (and a device's could have side effects).
+ * The shim must check the number first: opens of unchanged files return at once, right.
+ */
+static void check_kept_fifo(void)
+{
+	static const char *const paths[] = {"/sys/devices/system/cpu/online", "/proc/uptime",
+					    "/proc/swaps"};
+	char before[3][4096], got[4096], fifo[64];
+	int kept[128], n, rd, bad = 0, fd;
+
+	for (int k = 0; k < 3; k++) {
+		fd = open(paths[k], O_RDONLY);
+		before[k][0] = '\0';
+		if (fd >= 0) {
+			read_all(fd, before[k], sizeof(before[k]));
+			close(fd);
+		}
+	}
+	snprintf(fifo, sizeof(fifo), "/tmp/cgproc-probe-fifo-%d", (int)getpid());
+	unlink(fifo);
+	CHECK(mkfifo(fifo, 0600) == 0, "a FIFO of the program's own");
+	rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	unlink(fifo);
+	CHECK(rd >= 0, "its read end, no writer");
+	if (rd < 0)
+		return;
+	n = fds_from(KEPT_FD_MIN, kept, 128);
+	for (int i = 0; i < n; i++)
+		if (dup2(rd, kept[i]) != kept[i])
+			bad++;
+	CHECK(n > 0 && bad == 0, "every kept number now is the FIFO (%d)", n);
+	alarm(20); /* a blocked open fails the test instead of hanging it */
+	for (int k = 0; k < 3; k++) {
+		for (int round = 0; round < 2; round++) {
+			errno = 1234;
+			fd = open(paths[k], O_RDONLY);
+			CHECK(fd >= 0 && errno == 1234, "%s over a FIFO: open ok", paths[k]);
+			if (fd < 0)
+				continue;
+			CHECK(fd_is_snapshot(fd), "%s over a FIFO: a snapshot", paths[k]);
+			/* uptime moves: its length is what stays */
+			read_all(fd, got, sizeof(got));
+			CHECK(k == 1 ? got[0] >= '0' && got[0] <= '9' : strcmp(got, before[k]) == 0,
+			      "%s over a FIFO: the same text as before", paths[k]);
+			close(fd);
+		}
+	}
+	alarm(0);
+	for (int i = 0; i < n; i++)
+		close(kept[i]);
+	close(rd);
+}
+
+/*
+ * A fork child inherits the kept snapshots and the shim's /proc/self/fd dirfd, which still shows
+ * the parent's fd table: the child must open its own. Checked by giving the parent's kept
+ * numbers to a FIFO with no writer once the child is forked: a child that opened through the
+ * parent's table would block (and die of its alarm).
+ */
+static void check_kept_fork(void)
+{
+	char buf[256], first[256] = "", fifo[64], go;
+	int kept[128], n, rd, sync[2], status, fd;
+	pid_t pid;
+
+	for (int i = 0; i < 2; i++) {
+		fd = open("/sys/devices/system/cpu/online", O_RDONLY);
+		if (fd >= 0) {
+			read_all(fd, first, sizeof(first));
+			close(fd);
+		}
+	}
+	snprintf(fifo, sizeof(fifo), "/tmp/cgproc-probe-fifo2-%d", (int)getpid());
+	unlink(fifo);
+	if (mkfifo(fifo, 0600) != 0 || pipe(sync) != 0) {
+		CHECK(false, "fork check: FIFO and pipe made");
+		return;
+	}
+	rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	unlink(fifo);
+	pid = fork();
+	if (pid == 0) {
+		bool ok = true;
+
+		alarm(20);
+		close(sync[1]);
+		if (read(sync[0], &go, 1) != 1)
+			_exit(2);
+		for (int i = 0; i < 3 && ok; i++) {
+			fd = open("/sys/devices/system/cpu/online", O_RDONLY);
+			ok = fd >= 0 && fd_is_snapshot(fd) && read_all(fd, buf, sizeof(buf)) > 0 &&
+			     strcmp(buf, first) == 0;
+			if (fd >= 0)
+				close(fd);
+		}
+		_exit(ok ? 0 : 1);
+	}
+	close(sync[0]);
+	n = fds_from(KEPT_FD_MIN, kept, 128);
+	for (int i = 0; i < n; i++)
+		dup2(rd, kept[i]);
+	CHECK(pid > 0 && rd >= 0 && write(sync[1], "g", 1) == 1, "fork check: child started");
+	close(sync[1]);
+	status = -1;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "fork child: CPU list served through its own fd table (status %d)", status);
+	for (int i = 0; i < n; i++)
+		close(kept[i]);
+	if (rd >= 0)
+		close(rd);
+}
+
 /* The shim's kept fds (>= KEPT_FD_MIN) taken away: closed (closefrom) and their numbers reused
  * by the program. Virtual files must still be right, and the program's files left alone. */
 static void mode_keptfds(void)
@@ -594,6 +710,8 @@ static void mode_keptfds(void)
 		    st.st_dev != want.st_dev)
 			bad++;
 	CHECK(bad == 0, "the shim left the program's fds alone (%d of %d changed)", bad, n);
+	check_kept_fifo();
+	check_kept_fork();
 	/* closefrom(KEPT_FD_MIN): everything at and above is gone */
 	n = fds_from(KEPT_FD_MIN, kept, 128);
 	for (int i = 0; i < n; i++)
@@ -602,6 +720,66 @@ static void mode_keptfds(void)
 	errno = 1234;
 	check_meminfo_fd("after closefrom", open("/proc/meminfo", O_RDONLY));
 	CHECK(fds_from(KEPT_FD_MIN, kept, 128) > 0, "kept fds made again");
+}
+
+/* The kept root ("/" at >= KEPT_FD_MIN) closed and its number taken by a directory of the
+ * program's that looks like a root (proc/meminfo, sys/fs/cgroup): the shim checks the kept root
+ * before it resolves a path through it (lazily, not on every open), so nothing is read from that
+ * tree, the number stays the program's, and the virtual file stays right. */
+static void mode_keptroot(void)
+{
+	char tmpl[] = "/tmp/cgproc-keptroot-XXXXXX", path[128];
+	int kept[128], n, root = -1, fake, bad = 0;
+	struct stat want, st;
+	FILE *f;
+
+	errno = 1234;
+	check_meminfo_fd("first open", open("/proc/meminfo", O_RDONLY));
+	/* the first open's machine lookup began a new generation of kept fds: the second keeps
+	 * the root that the opens after it take without a check */
+	errno = 1234;
+	check_meminfo_fd("second open", open("/proc/meminfo", O_RDONLY));
+	n = fds_from(KEPT_FD_MIN, kept, 128);
+	for (int i = 0; i < n; i++) {
+		char link[64], target[8];
+		ssize_t len;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", kept[i]);
+		len = readlink(link, target, sizeof(target));
+		if (len == 1 && target[0] == '/')
+			root = kept[i];
+	}
+	CHECK(root >= KEPT_FD_MIN, "the shim keeps a root fd (%d)", root);
+	CHECK(mkdtemp(tmpl) != NULL, "a directory of the program's own");
+	snprintf(path, sizeof(path), "%s/proc", tmpl);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/meminfo", tmpl);
+	f = fopen(path, "we");
+	if (f) {
+		fputs("MemTotal:       1 kB\nMemFree:        1 kB\n", f);
+		fclose(f);
+	}
+	fake = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(fake >= 0 && fstat(fake, &want) == 0, "its fd");
+	/* closefrom(KEPT_FD_MIN), then the root's number is the program's directory */
+	for (int i = 0; i < n; i++)
+		close(kept[i]);
+	CHECK(root >= 0 && dup2(fake, root) == root, "the root's number now is that directory");
+	for (int round = 0; round < 3; round++) {
+		errno = 1234;
+		check_meminfo_fd("root number reused", open("/proc/meminfo", O_RDONLY));
+	}
+	if (root >= 0 &&
+	    (fstat(root, &st) != 0 || st.st_ino != want.st_ino || st.st_dev != want.st_dev))
+		bad++;
+	CHECK(bad == 0, "the shim left the program's directory fd alone");
+	if (root >= 0)
+		close(root);
+	close(fake);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/proc", tmpl);
+	rmdir(path);
+	rmdir(tmpl);
 }
 
 static void mode_libc(void)
@@ -908,6 +1086,8 @@ int main(int argc, char **argv)
 		mode_libc();
 	else if (strcmp(mode, "keptfds") == 0)
 		mode_keptfds();
+	else if (strcmp(mode, "keptroot") == 0)
+		mode_keptroot();
 	else if (strcmp(mode, "secure") == 0)
 		mode_secure();
 	else if (strcmp(mode, "disabled") == 0)

@@ -77,6 +77,11 @@ Test(shim, kept_fds_closed_and_reused, .init = setup, .fini = teardown)
 	run("keptfds");
 }
 
+Test(shim, kept_root_reused_by_a_directory, .init = setup, .fini = teardown)
+{
+	run("keptroot");
+}
+
 Test(shim, libc_calls, .init = setup, .fini = teardown)
 {
 	run("libc");

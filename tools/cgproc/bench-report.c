@@ -266,7 +266,10 @@ void bench_print_table(const struct bench *b, FILE *f)
 			fprintf(f, "  n/a: %s\n",
 				b->exec.c[v].active ? b->exec.c[v].s.reason : b->exec.c[v].reason);
 
-	fprintf(f, "\nmemory added per process by the shim (paused worker, smaps_rollup): ");
+	fprintf(f,
+		"\nmemory added per process by the shim (paused worker after one open of every "
+		"virtual file, vs %s, smaps_rollup): ",
+		b->rss.vs_empty ? "an empty preloaded library" : "no preload");
 	if (b->rss.ok)
 		fprintf(f,
 			"Rss %+ld KiB, Pss %+ld KiB, Private_Dirty %+ld KiB, Anonymous %+ld KiB\n",
@@ -467,10 +470,11 @@ int bench_write_json(const struct bench *b, const char *path)
 		fprintf(f,
 			"\"status\": \"ok\", \"rss_kib\": %ld, \"pss_kib\": %ld, "
 			"\"private_dirty_kib\": %ld, \"anonymous_kib\": %ld, "
-			"\"native_rss_kib\": %ld, \"shim_rss_kib\": %ld}",
+			"\"baseline\": \"%s\", \"baseline_rss_kib\": %ld, \"shim_rss_kib\": %ld}",
 			b->rss.rss_kb[1] - b->rss.rss_kb[0], b->rss.pss_kb[1] - b->rss.pss_kb[0],
 			b->rss.private_dirty_kb[1] - b->rss.private_dirty_kb[0],
-			b->rss.anon_kb[1] - b->rss.anon_kb[0], b->rss.rss_kb[0], b->rss.rss_kb[1]);
+			b->rss.anon_kb[1] - b->rss.anon_kb[0], b->rss.vs_empty ? "empty" : "none",
+			b->rss.rss_kb[0], b->rss.rss_kb[1]);
 	else {
 		fprintf(f, "\"status\": \"n/a\", \"reason\": ");
 		json_str(f, b->rss.reason);

@@ -368,13 +368,18 @@ static int cmp_long(const void *x, const void *y)
 	return a < c ? -1 : a > c;
 }
 
-#define RSS_PAIRS 3
+/* the stack's pages vary by one or two between processes (alignment, depth) */
+#define RSS_PAIRS 7
 
 /*
- * Memory the shim adds to a process: fresh worker pairs (without, with the shim) make exactly
- * the same calls (every file once, each libc call once), then wait for a command (paused) while
- * their smaps_rollup is read. Fresh workers, because the measuring workers did different
- * things (the native one also forked for the exec rows). Median delta over RSS_PAIRS pairs.
+ * Memory the shim adds to a process: fresh worker pairs (an empty preloaded library, the shim)
+ * make exactly the same calls (every virtual file of the table once, whatever --files says, so
+ * that the number does not depend on the selection; each libc call once), then wait for a
+ * command (paused) while their smaps_rollup is read. The baseline preloads libempty.so, so that
+ * what any LD_PRELOAD costs (the loader's mapping of one more object, its link map) is not
+ * counted as the shim's, as for the exec row; without libempty.so it preloads nothing. Fresh
+ * workers, because the measuring workers did different things (the native one also forked for
+ * the exec rows). Median delta over RSS_PAIRS pairs.
  */
 static void measure_rss(struct run *run)
 {
@@ -385,14 +390,18 @@ static void measure_rss(struct run *run)
 		snprintf(b->rss.reason, sizeof(b->rss.reason), "%s", b->shim.reason);
 		return;
 	}
+	b->rss.vs_empty = b->empty.ok;
 	for (int pair = 0; pair < RSS_PAIRS; pair++) {
+		const char *lib0 = b->empty.ok ? b->empty.path : NULL;
 		struct worker w[2];
 		long v[2][4];
 		int r = 0;
 
 		for (int k = 0; k < 2; k++) {
-			r = worker_start(&w[k], &run->cg, k ? b->shim.path : NULL,
-					 k ? "shim" : "native");
+			r = worker_start(&w[k], &run->cg, k ? b->shim.path : lib0,
+					 k	? "shim"
+					 : lib0 ? "empty"
+						: "native");
 			if (r < 0) {
 				if (k)
 					worker_stop(&w[0]);
@@ -406,8 +415,13 @@ static void measure_rss(struct run *run)
 			char cmd[600];
 			int64_t ns;
 
-			for (int i = 0; i < b->nfiles && r == 0; i++) {
-				snprintf(cmd, sizeof(cmd), "open %s 1", b->files[i].path);
+			vfile_foreach (vf) {
+				bool pp = vf->flags & VFILE_PER_PROCESS;
+
+				if (r < 0)
+					break;
+				snprintf(cmd, sizeof(cmd), "open %s 1",
+					 pp ? "/proc/self/stat" : vf->path);
 				r = worker_call(&w[k], cmd, &ns);
 			}
 			for (size_t i = 0; i < 3 && r == 0; i++)

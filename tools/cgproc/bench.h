@@ -157,7 +157,8 @@ struct bench {
 		bool ok;
 		char reason[160];
 		long rss_kb[2], pss_kb[2], private_dirty_kb[2],
-			anon_kb[2]; /* [0] native [1] shim */
+			anon_kb[2]; /* [0] baseline [1] shim */
+		bool vs_empty;	    /* the baseline preloads libempty.so (else: no preload) */
 	} rss;
 
 	struct sampler_cost cgprocd_cost, lxcfs_cost;
