@@ -73,18 +73,26 @@ static int out_result(int r, const struct buf *out)
 	return buf_result(out);
 }
 
-/* Memory view: cgroup inputs, the sampler's effective limits, the host's numbers. */
-static int mem_view_read(const struct vfile_req *req, struct span host_meminfo,
-			 struct mem_view *ret)
+/*
+ * Memory view: cgroup inputs, the sampler's effective limits, the host's numbers. @what: the
+ * parts of the view the caller shows (CG_MEM_STAT: memory, CG_MEM_SWAP: swap). Swap is read only
+ * when the host has swap at all: the view's swap is capped by the host's, so without host swap
+ * it is 0 whatever the cgroup says (no memsw or swap files read). memory.stat goes into @a's free
+ * memory.
+ */
+static int mem_view_read(const struct vfile_req *req, struct arena *a, struct span host_meminfo,
+			 unsigned what, struct mem_view *ret)
 {
 	struct host_memory host;
 	struct cg_memory mem;
 	int r;
 
-	r = host_memory_parse(host_meminfo, &host);
+	r = host_memory_parse_totals(host_meminfo, true, &host);
 	if (r < 0)
 		return r;
-	r = cg_read_memory(req->src, req->machine, &mem);
+	if (host.swap_total == 0)
+		what &= ~CG_MEM_SWAP;
+	r = cg_read_memory_scratch(req->src, req->machine, what, a->p, a->left, &mem);
 	if (r < 0)
 		return r;
 	if (req->sample) {
@@ -98,8 +106,8 @@ static int mem_view_read(const struct vfile_req *req, struct span host_meminfo,
 }
 
 /* The host's /proc/meminfo (kept in @a while @ret_host is used) and the memory view. */
-static int mem_view_load(const struct vfile_req *req, struct arena *a, struct span *ret_host,
-			 struct mem_view *ret)
+static int mem_view_load(const struct vfile_req *req, struct arena *a, unsigned what,
+			 struct span *ret_host, struct mem_view *ret)
 {
 	struct span host;
 	int r;
@@ -107,7 +115,7 @@ static int mem_view_load(const struct vfile_req *req, struct arena *a, struct sp
 	r = arena_read(req, a, "proc/meminfo", &host);
 	if (r < 0)
 		return r;
-	r = mem_view_read(req, host, ret);
+	r = mem_view_read(req, a, host, what, ret);
 	if (r < 0)
 		return r;
 	*ret_host = host;
@@ -115,9 +123,9 @@ static int mem_view_load(const struct vfile_req *req, struct arena *a, struct sp
 }
 
 /* CPU inputs; @a supplies v1's per-CPU usage (kept in the arena while @ret is used). NULL @a:
- * the limits only (no CPU time). */
-static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu *ret,
-		    struct cpuset *ret_view)
+ * the limits only (no CPU time). @ret->visible becomes the CPUs the machine shows (the view),
+ * computed in place: one cpuset on the caller's stack, not three. */
+static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu *ret)
 {
 	const struct cg_sample *s = req->sample;
 	int r;
@@ -140,15 +148,10 @@ static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu 
 			ret->quota_us = s->quota_us;
 			ret->period_us = s->period_us;
 		}
-		if (s->has_cpuset) {
-			struct cpuset both = ret->visible;
-
-			cpuset_and(&both, &s->cpuset);
-			if (!cpuset_empty(&both))
-				ret->visible = both;
-		}
+		if (s->has_cpuset && cpuset_intersects(&ret->visible, &s->cpuset))
+			cpuset_and(&ret->visible, &s->cpuset);
 	}
-	cpu_view_set(ret, req->config && req->config->quota_view, ret_view);
+	cpu_view_set(ret, req->config && req->config->quota_view, &ret->visible);
 	return 0;
 }
 
@@ -159,7 +162,7 @@ static int render_meminfo(const struct vfile_req *req, struct buf *out)
 	struct span host;
 	int r;
 
-	r = mem_view_load(req, &a, &host, &v);
+	r = mem_view_load(req, &a, CG_MEM_STAT | CG_MEM_SWAP, &host, &v);
 	if (r < 0)
 		return r;
 	return out_result(meminfo_render(host, &v, out), out);
@@ -172,7 +175,8 @@ static int render_swaps(const struct vfile_req *req, struct buf *out)
 	struct span host;
 	int r;
 
-	r = mem_view_load(req, &a, &host, &v);
+	/* swap alone: no memory.stat on v2, nothing at all without host swap */
+	r = mem_view_load(req, &a, CG_MEM_SWAP, &host, &v);
 	if (r < 0)
 		return r;
 	return out_result(swaps_render(&v, out), out);
@@ -181,30 +185,29 @@ static int render_swaps(const struct vfile_req *req, struct buf *out)
 static int render_cpuinfo(const struct vfile_req *req, struct buf *out)
 {
 	struct arena a = arena_of(req);
-	struct cpuset view;
 	struct cg_cpu cpu;
 	struct span host;
 	int r;
 
-	r = cpu_read(req, NULL, &cpu, &view);
+	r = cpu_read(req, NULL, &cpu);
 	if (r < 0)
 		return r;
 	r = arena_read(req, &a, "proc/cpuinfo", &host);
 	if (r < 0)
 		return r;
-	return out_result(cpuinfo_render(host, &view, out), out);
+	/* the topology table goes after the host text */
+	return out_result(cpuinfo_render_work(host, &cpu.visible, a.p, a.left, out), out);
 }
 
 static int render_cpulist(const struct vfile_req *req, struct buf *out)
 {
-	struct cpuset view;
 	struct cg_cpu cpu;
 	int r;
 
-	r = cpu_read(req, NULL, &cpu, &view);
+	r = cpu_read(req, NULL, &cpu);
 	if (r < 0)
 		return r;
-	return out_result(cpulist_render(&view, out), out);
+	return out_result(cpulist_render(&cpu.visible, out), out);
 }
 
 /* The machine's uptime and how far its start lies after the host's boot. */
@@ -225,13 +228,12 @@ static int render_stat(const struct vfile_req *req, struct buf *out)
 {
 	struct arena a = arena_of(req);
 	struct stat_clock clk;
-	struct cpuset view;
 	struct cg_cpu cpu;
 	uint64_t up, shift, btime;
 	struct span host;
 	int r;
 
-	r = cpu_read(req, &a, &cpu, &view);
+	r = cpu_read(req, &a, &cpu);
 	if (r < 0)
 		return r;
 	r = arena_read(req, &a, "proc/stat", &host);
@@ -248,7 +250,7 @@ static int render_stat(const struct vfile_req *req, struct buf *out)
 		.uptime_cs = up,
 		.btime = btime + shift / 100,
 	};
-	return out_result(stat_render(host, &cpu, &view, &clk, out), out);
+	return out_result(stat_render(host, &cpu, &cpu.visible, &clk, out), out);
 }
 
 /* Idle of /proc/uptime: the machine's elapsed CPU time minus what its cgroup used. */
@@ -265,7 +267,6 @@ static uint64_t idle_cs(uint64_t up_cs, const struct cg_cpu *cpu, const struct c
 static int render_uptime(const struct vfile_req *req, struct buf *out)
 {
 	struct arena a = {NULL, 0}; /* the totals only: no per-CPU split */
-	struct cpuset view;
 	struct cg_cpu cpu;
 	uint64_t up, shift;
 	int r;
@@ -273,10 +274,10 @@ static int render_uptime(const struct vfile_req *req, struct buf *out)
 	r = clock_read(req, &up, &shift);
 	if (r < 0)
 		return r;
-	r = cpu_read(req, &a, &cpu, &view);
+	r = cpu_read(req, &a, &cpu);
 	if (r < 0)
 		return r;
-	return out_result(uptime_render(up, idle_cs(up, &cpu, &view), out), out);
+	return out_result(uptime_render(up, idle_cs(up, &cpu, &cpu.visible), out), out);
 }
 
 /* The machine's load: the sampler's averages with the host's last pid. */
@@ -365,9 +366,6 @@ static int render_diskstats(const struct vfile_req *req, struct buf *out)
 	if (!m->cgroupns && strcmp(m->paths.path[CG_IO], "/") == 0 &&
 	    strcmp(m->mounts.root[CG_IO], "/") == 0)
 		return -ENODATA;
-	r = arena_read(req, &a, "proc/diskstats", &host);
-	if (r < 0)
-		return r;
 	if (req->machine->mounts.v2[CG_IO]) {
 		r = arena_cg_read(req, &a, CG_IO, "io.stat", &iostat);
 	} else {
@@ -378,6 +376,12 @@ static int render_diskstats(const struct vfile_req *req, struct buf *out)
 						 "blkio.throttle.io_service_bytes_recursive",
 						 "blkio.throttle.io_service_bytes", &bytes);
 	}
+	if (r < 0)
+		return r;
+	/* A machine that did no I/O shows no device: the host's (slow) file is not read. */
+	if (!diskstats_io_any(iostat, serviced, bytes))
+		return buf_result(out);
+	r = arena_read(req, &a, "proc/diskstats", &host);
 	if (r < 0)
 		return r;
 	return out_result(diskstats_render(host, iostat, serviced, bytes, out), out);
@@ -565,7 +569,7 @@ int vfile_sysinfo(const struct vfile_req *req, struct sysinfo *inout)
 		return -EINVAL;
 	if (req->config && !req->config->enabled)
 		return -ENODATA;
-	r = mem_view_load(req, &a, &host, &v);
+	r = mem_view_load(req, &a, CG_MEM_STAT | CG_MEM_SWAP, &host, &v);
 	if (r < 0)
 		return r;
 	r = clock_read(req, &up, &shift);
@@ -594,7 +598,6 @@ int vfile_sysinfo(const struct vfile_req *req, struct sysinfo *inout)
 
 int vfile_nprocs(const struct vfile_req *req, bool conf, unsigned *ret)
 {
-	struct cpuset view;
 	struct cg_cpu cpu;
 	unsigned n;
 	int r;
@@ -605,10 +608,10 @@ int vfile_nprocs(const struct vfile_req *req, bool conf, unsigned *ret)
 		return -ENODATA;
 	/* _SC_NPROCESSORS_CONF and _ONLN are the same visible set: a container has no offline CPUs
 	 * of its own. CPU time is not needed. */
-	r = cpu_read(req, NULL, &cpu, &view);
+	r = cpu_read(req, NULL, &cpu);
 	if (r < 0)
 		return r;
-	n = cpuset_count(&view);
+	n = cpuset_count(&cpu.visible);
 	if (n == 0)
 		return -ENODATA;
 	*ret = n;

@@ -28,8 +28,7 @@ void buf_putc(struct buf *b, char c)
 	b->need++;
 }
 
-/* The digits of @v, at the end of @d; returns their count. */
-static size_t u64_digits(uint64_t v, char d[20])
+size_t buf_u64_digits(uint64_t v, char d[20])
 {
 	size_t n = 0;
 
@@ -43,7 +42,7 @@ static size_t u64_digits(uint64_t v, char d[20])
 void buf_put_u64(struct buf *b, uint64_t v)
 {
 	char d[20];
-	size_t n = u64_digits(v, d);
+	size_t n = buf_u64_digits(v, d);
 
 	buf_putn(b, d + 20 - n, n);
 }
@@ -51,7 +50,7 @@ void buf_put_u64(struct buf *b, uint64_t v)
 void buf_put_u64_width(struct buf *b, uint64_t v, unsigned width)
 {
 	char d[20];
-	size_t n = u64_digits(v, d);
+	size_t n = buf_u64_digits(v, d);
 
 	if (n < width)
 		buf_put_spaces(b, width - n);

@@ -40,5 +40,24 @@ void buf_put_spaces(struct buf *b, size_t n);
 /* @hundredths as "I.FF" (like "%.2f" of hundredths / 100.0). */
 void buf_put_centi(struct buf *b, uint64_t hundredths);
 
+/*
+ * Direct writes for renderers that build a line in place: buf_room() is where @n bytes go when
+ * they all fit (NULL otherwise: use the put functions, which cut and count), buf_commit() then
+ * counts the @n bytes written there.
+ */
+static inline char *buf_room(struct buf *b, size_t n)
+{
+	return b->cap - b->len >= n && b->need == b->len ? b->data + b->len : NULL;
+}
+
+static inline void buf_commit(struct buf *b, size_t n)
+{
+	b->len += n;
+	b->need += n;
+}
+
+/* The decimal digits of @v at the end of @d[20]; returns their count. */
+size_t buf_u64_digits(uint64_t v, char d[20]);
+
 /* 0 when everything fit, -ENOBUFS when output was cut (b->need says how much was wanted). */
 int buf_result(const struct buf *b);

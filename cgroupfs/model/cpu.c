@@ -47,19 +47,39 @@ int cpustat_v2_parse(struct span text, struct cg_cpu *ret)
 	return -ENOENT;
 }
 
+/* @key ("user") is the first word of @line (blanks before it skipped): the rest in @ret_rest. */
+static bool line_key(struct span line, const char *key, size_t klen, struct span *ret_rest)
+{
+	while (line.len > 0 && (line.p[0] == ' ' || line.p[0] == '\t')) {
+		line.p++;
+		line.len--;
+	}
+	if (line.len < klen || memcmp(line.p, key, klen) != 0 ||
+	    (line.len > klen && line.p[klen] != ' ' && line.p[klen] != '\t'))
+		return false;
+	*ret_rest = (struct span){line.p + klen, line.len - klen};
+	return true;
+}
+
 int cpuacct_stat_parse(struct span text, uint64_t ticks_per_sec, struct cg_cpu *ret)
 {
-	uint64_t user, sys;
-	int r;
+	uint64_t user = 0, sys = 0;
+	int r_user = -ENOENT, r_sys = -ENOENT;
+	struct span line, rest;
 
 	if (ticks_per_sec == 0)
 		return -EINVAL;
-	r = keyed_u64(text, "user", &user);
-	if (r < 0)
-		return r == -ERANGE ? -EINVAL : r;
-	r = keyed_u64(text, "system", &sys);
-	if (r < 0)
-		return r == -ERANGE ? -EINVAL : r;
+	/* One pass; the first line of each key counts, as keyed_u64() reads it. */
+	while ((r_user == -ENOENT || r_sys == -ENOENT) && line_next(&text, &line)) {
+		if (r_user == -ENOENT && line_key(line, "user", 4, &rest))
+			r_user = parse_u64(rest, &user);
+		else if (r_sys == -ENOENT && line_key(line, "system", 6, &rest))
+			r_sys = parse_u64(rest, &sys);
+	}
+	if (r_user < 0)
+		return r_user == -ERANGE ? -EINVAL : r_user;
+	if (r_sys < 0)
+		return r_sys == -ERANGE ? -EINVAL : r_sys;
 	ret->user_ns = muldiv_sat(user, NSEC_PER_SEC, ticks_per_sec);
 	ret->system_ns = muldiv_sat(sys, NSEC_PER_SEC, ticks_per_sec);
 	return 0;
@@ -102,7 +122,8 @@ void cpu_view_set(const struct cg_cpu *c, bool quota_view, struct cpuset *ret)
 	uint64_t n;
 
 	if (!quota_view || c->quota_us == UINT64_MAX || c->period_us == 0) {
-		*ret = c->visible;
+		if (ret != &c->visible)
+			*ret = c->visible;
 		return;
 	}
 	n = c->quota_us / c->period_us + (c->quota_us % c->period_us != 0);
@@ -115,18 +136,31 @@ void cpu_view_set(const struct cg_cpu *c, bool quota_view, struct cpuset *ret)
 
 /* ---- /proc/cpuinfo ---- */
 
+/* Only blanks (span_trim() would leave nothing): false on the first other byte. */
 static bool is_blank_line(struct span line)
 {
-	return span_trim(line).len == 0;
+	for (size_t i = 0; i < line.len; i++)
+		if (line.p[i] != ' ' && line.p[i] != '\t' && line.p[i] != '\n')
+			return false;
+	return true;
 }
+
+struct cpuinfo_block {
+	bool has_proc, has_phys, has_core;
+	uint64_t proc, phys, core;
+};
+
+static void cpuinfo_line_scan(struct span line, struct cpuinfo_block *b);
 
 /*
  * Next block: its non-blank lines and the blank lines after them, so that a kept block keeps its
- * separator and a dropped one takes it along.
+ * separator and a dropped one takes it along. Its processor, physical id and core id are read on
+ * the same walk over its lines.
  */
-static bool block_next(struct span *rest, struct span *ret_block)
+static bool block_next(struct span *rest, struct span *ret_block, struct cpuinfo_block *ret_scan)
 {
 	struct span probe = *rest, line;
+	struct cpuinfo_block b = {0};
 	bool content = false, gap = false;
 
 	if (rest->len == 0)
@@ -144,12 +178,15 @@ static bool block_next(struct span *rest, struct span *ret_block)
 		}
 		if (blank && content)
 			gap = true;
-		if (!blank)
+		if (!blank) {
 			content = true;
+			cpuinfo_line_scan(line, &b);
+		}
 	}
 	ret_block->p = rest->p;
 	ret_block->len = (size_t)(probe.p - rest->p);
 	*rest = probe;
+	*ret_scan = b;
 	return true;
 }
 
@@ -168,27 +205,24 @@ static bool info_line(struct span line, struct span *ret_key, struct span *ret_v
 	return true;
 }
 
-struct cpuinfo_block {
-	bool has_proc, has_phys, has_core;
-	uint64_t proc, phys, core;
-};
-
-static void cpuinfo_block_scan(struct span block, struct cpuinfo_block *ret)
+static void cpuinfo_line_scan(struct span line, struct cpuinfo_block *b)
 {
-	struct cpuinfo_block b = {0};
-	struct span line, key, val;
+	/* the three keys start with 'p' or 'c': other lines are not looked into */
+	const char *p = line.p, *e = line.p + line.len;
+	struct span key, val;
 
-	while (line_next(&block, &line)) {
-		if (!info_line(line, &key, &val))
-			continue;
-		if (!b.has_proc && span_eq(key, "processor"))
-			b.has_proc = parse_u64(val, &b.proc) == 0;
-		else if (!b.has_phys && span_eq(key, "physical id"))
-			b.has_phys = parse_u64(val, &b.phys) == 0;
-		else if (!b.has_core && span_eq(key, "core id"))
-			b.has_core = parse_u64(val, &b.core) == 0;
-	}
-	*ret = b;
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == e || (*p != 'p' && *p != 'c'))
+		return;
+	if (!info_line(line, &key, &val))
+		return;
+	if (!b->has_proc && span_eq(key, "processor"))
+		b->has_proc = parse_u64(val, &b->proc) == 0;
+	else if (!b->has_phys && span_eq(key, "physical id"))
+		b->has_phys = parse_u64(val, &b->phys) == 0;
+	else if (!b->has_core && span_eq(key, "core id"))
+		b->has_core = parse_u64(val, &b->core) == 0;
 }
 
 static bool cpuinfo_block_shown(const struct cpuinfo_block *b, const struct cpuset *cpus)
@@ -209,14 +243,12 @@ struct cpu_topo {
 
 static void cpu_topo_collect(struct span host, const struct cpuset *cpus, struct cpu_topo *t)
 {
+	struct cpuinfo_block b;
 	struct span block;
 
 	t->n = 0;
 	t->overflow = false;
-	while (block_next(&host, &block)) {
-		struct cpuinfo_block b;
-
-		cpuinfo_block_scan(block, &b);
+	while (block_next(&host, &block, &b)) {
 		if (!b.has_proc || !b.has_phys || !cpuinfo_block_shown(&b, cpus))
 			continue;
 		if (b.phys > UINT32_MAX || b.core > UINT32_MAX) {
@@ -255,14 +287,6 @@ static void cpu_topo_count(const struct cpu_topo *t, uint64_t phys, uint64_t *re
 	*ret_cores = cores;
 }
 
-/* Line with its '\n' when it had one in the host text ending at @end. */
-static void put_line(struct buf *out, struct span line, const char *end)
-{
-	buf_putn(out, line.p, line.len);
-	if (line.p + line.len < end)
-		buf_putc(out, '\n');
-}
-
 /* "key\t: " kept from the host line, then @v. */
 static void put_info_value(struct buf *out, struct span line, const char *end, uint64_t v)
 {
@@ -275,40 +299,66 @@ static void put_info_value(struct buf *out, struct span line, const char *end, u
 		buf_putc(out, '\n');
 }
 
+_Static_assert(sizeof(struct cpu_topo) + 8 <= CPUINFO_WORK_SIZE, "CPUINFO_WORK_SIZE too small");
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wframe-larger-than="
 int cpuinfo_render(struct span host_cpuinfo, const struct cpuset *cpus, struct buf *out)
 {
-	struct cpu_topo topo;
-	struct span rest = host_cpuinfo, block;
+	_Alignas(8) char work[CPUINFO_WORK_SIZE];
 
-	cpu_topo_collect(host_cpuinfo, cpus, &topo);
-	while (block_next(&rest, &block)) {
-		const char *end = block.p + block.len;
-		struct cpuinfo_block b;
+	return cpuinfo_render_work(host_cpuinfo, cpus, work, sizeof(work), out);
+}
+#pragma GCC diagnostic pop
+
+int cpuinfo_render_work(struct span host_cpuinfo, const struct cpuset *cpus, void *work,
+			size_t size, struct buf *out)
+{
+	uintptr_t at = ((uintptr_t)work + 7) & ~(uintptr_t)7;
+	struct cpu_topo *t = (struct cpu_topo *)at;
+	struct span rest = host_cpuinfo, block;
+	struct cpuinfo_block b;
+
+	if (!work || size < CPUINFO_WORK_SIZE)
+		return -ENOBUFS;
+	cpu_topo_collect(host_cpuinfo, cpus, t);
+	while (block_next(&rest, &block, &b)) {
+		const char *end = block.p + block.len, *run;
 		uint64_t siblings = 0, cores = 0;
 		bool rewrite;
 		struct span line;
 
-		cpuinfo_block_scan(block, &b);
 		if (!cpuinfo_block_shown(&b, cpus))
 			continue;
-		rewrite = b.has_proc && b.has_phys && !topo.overflow;
-		if (rewrite)
-			cpu_topo_count(&topo, b.phys, &siblings, &cores);
-		while (line_next(&block, &line)) {
-			struct span key, val;
-
-			if (rewrite && info_line(line, &key, &val)) {
-				if (span_eq(key, "siblings") && siblings > 0) {
-					put_info_value(out, line, end, siblings);
-					continue;
-				}
-				if (span_eq(key, "cpu cores") && cores > 0) {
-					put_info_value(out, line, end, cores);
-					continue;
-				}
-			}
-			put_line(out, line, end);
+		rewrite = b.has_proc && b.has_phys && !t->overflow;
+		if (!rewrite) {
+			buf_putn(out, block.p, block.len); /* every line as it is */
+			continue;
 		}
+		cpu_topo_count(t, b.phys, &siblings, &cores);
+		run = block.p;
+		while (line_next(&block, &line)) {
+			const char *p = line.p, *e = line.p + line.len;
+			struct span key, val;
+			uint64_t v;
+
+			/* only "siblings" and "cpu cores" change; the lines in between are copied
+			 * in one piece */
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			if (p == e || (*p != 's' && *p != 'c') || !info_line(line, &key, &val))
+				continue;
+			if (span_eq(key, "siblings") && siblings > 0)
+				v = siblings;
+			else if (span_eq(key, "cpu cores") && cores > 0)
+				v = cores;
+			else
+				continue;
+			buf_putn(out, run, (size_t)(line.p - run));
+			put_info_value(out, line, end, v);
+			run = line.p + line.len + (line.p + line.len < end);
+		}
+		buf_putn(out, run, (size_t)(end - run));
 	}
 	return buf_result(out);
 }
@@ -322,29 +372,69 @@ enum stat_kind {
 	STAT_BTIME,
 };
 
-static enum stat_kind stat_line_kind(struct span line, uint64_t *ret_cpu)
+static bool stat_blank(char c)
 {
-	struct span rest = line, w;
-	uint64_t n;
+	return c == ' ' || c == '\t';
+}
 
-	if (!word_next(&rest, &w))
-		return STAT_OTHER;
-	if (span_eq(w, "cpu"))
-		return STAT_CPU_ALL;
-	if (span_eq(w, "btime"))
+/* The kind of the line (its first word, blanks before it skipped) at [p, eol). */
+static enum stat_kind stat_line_kind(const char *p, const char *eol, uint64_t *ret_cpu)
+{
+	const char *d;
+	uint64_t n = 0;
+
+	while (p < eol && stat_blank(*p))
+		p++;
+	if (eol - p >= 5 && memcmp(p, "btime", 5) == 0 && (eol - p == 5 || stat_blank(p[5])))
 		return STAT_BTIME;
-	if (w.len > 3 && span_startswith(w, "cpu")) {
-		w.p += 3;
-		w.len -= 3;
-		/* a cpu id is digits only (parse_u64 would take "max"); one too big to parse is
-		 * still a CPU line, just never a shown one */
-		for (size_t i = 0; i < w.len; i++)
-			if (w.p[i] < '0' || w.p[i] > '9')
-				return STAT_OTHER;
-		*ret_cpu = parse_u64(w, &n) == 0 ? n : UINT64_MAX;
-		return STAT_CPU_N;
+	if (eol - p < 3 || memcmp(p, "cpu", 3) != 0)
+		return STAT_OTHER;
+	p += 3;
+	if (p == eol || stat_blank(*p))
+		return STAT_CPU_ALL;
+	/* a cpu id is digits only; one too big to parse is still a CPU line, just never a shown
+	 * one */
+	for (d = p; p < eol && !stat_blank(*p); p++) {
+		if ((unsigned)(*p - '0') > 9)
+			return STAT_OTHER;
+		n = n * 10 + (uint64_t)(*p - '0');
 	}
-	return STAT_OTHER;
+	if (p - d > 19 && parse_u64((struct span){d, (size_t)(p - d)}, &n) < 0)
+		n = UINT64_MAX;
+	*ret_cpu = n;
+	return STAT_CPU_N;
+}
+
+/* The next line of @rest: [*ret_p, *ret_eol); false at the end. */
+static bool stat_line_next(struct span *rest, const char **ret_p, const char **ret_eol)
+{
+	const char *nl;
+
+	if (rest->len == 0)
+		return false;
+	nl = memchr(rest->p, '\n', rest->len);
+	*ret_p = rest->p;
+	*ret_eol = nl ? nl : rest->p + rest->len;
+	rest->len -= (size_t)(*ret_eol - rest->p) + (nl != NULL);
+	rest->p = nl ? nl + 1 : rest->p + rest->len;
+	return true;
+}
+
+/* Digits at *@p up to a blank or @eol: 1 to 19 of them, else false. */
+static bool usage_digits(const char **p, const char *eol, uint64_t *ret)
+{
+	const char *q = *p, *d;
+	uint64_t v = 0;
+
+	while (q < eol && stat_blank(*q))
+		q++;
+	for (d = q; q < eol && (unsigned)(*q - '0') <= 9; q++)
+		v = v * 10 + (uint64_t)(*q - '0');
+	if (q == d || q - d > 19 || (q < eol && !stat_blank(*q)))
+		return false;
+	*p = q;
+	*ret = v;
+	return true;
 }
 
 /* One "N user system" line of cpuacct.usage_all for @cpu; the cursor makes the usual ascending
@@ -357,8 +447,25 @@ static bool usage_all_lookup(struct span all, struct span *cursor, uint64_t cpu,
 
 		while (line_next(cursor, &line)) {
 			struct span rest = line, w_id, w_user, w_sys;
+			const char *p = line.p, *eol = line.p + line.len;
 			uint64_t id, user, sys;
 
+			/* the header and anything else not starting with a number is no CPU's line
+			 * (parse_u64 would take only "max", which is refused) */
+			while (p < eol && stat_blank(*p))
+				p++;
+			if (p == eol || (unsigned)(*p - '0') > 9)
+				continue;
+			/* the kernel's "N USER SYSTEM" read in one go; anything else word by word
+			 */
+			if (usage_digits(&p, eol, &id) && usage_digits(&p, eol, &user) &&
+			    usage_digits(&p, eol, &sys)) {
+				if (id != cpu)
+					continue;
+				*ret_user = user;
+				*ret_sys = sys;
+				return true;
+			}
 			if (!word_next(&rest, &w_id) || !word_next(&rest, &w_user) ||
 			    !word_next(&rest, &w_sys))
 				continue;
@@ -408,16 +515,47 @@ static struct cpu_ticks cpu_ticks_of(const struct cg_cpu *c, const struct stat_c
 
 static void put_cpu_line(struct buf *out, const char *name, const uint64_t *id, struct cpu_ticks t)
 {
-	buf_puts(out, name);
+	static const char zeros[] = " 0 0 0 0 0 0\n";
+	char d[4][20];
+	size_t n[4] = {0, 0, 0, 0}, name_len = strlen(name), len;
+	char *o;
+
 	if (id)
-		buf_put_u64(out, *id);
-	buf_putc(out, ' ');
-	buf_put_u64(out, t.user);
-	buf_puts(out, " 0 ");
-	buf_put_u64(out, t.system);
-	buf_putc(out, ' ');
-	buf_put_u64(out, t.idle);
-	buf_puts(out, " 0 0 0 0 0 0\n");
+		n[0] = buf_u64_digits(*id, d[0]);
+	n[1] = buf_u64_digits(t.user, d[1]);
+	n[2] = buf_u64_digits(t.system, d[2]);
+	n[3] = buf_u64_digits(t.idle, d[3]);
+	len = name_len + n[0] + 1 + n[1] + 3 + n[2] + 1 + n[3] + sizeof(zeros) - 1;
+	o = buf_room(out, len);
+	if (!o) {
+		buf_puts(out, name);
+		buf_putn(out, d[0] + 20 - n[0], n[0]);
+		buf_putc(out, ' ');
+		buf_putn(out, d[1] + 20 - n[1], n[1]);
+		buf_puts(out, " 0 ");
+		buf_putn(out, d[2] + 20 - n[2], n[2]);
+		buf_putc(out, ' ');
+		buf_putn(out, d[3] + 20 - n[3], n[3]);
+		buf_puts(out, zeros);
+		return;
+	}
+	/* built in place: the line is short and fits in the common case */
+	memcpy(o, name, name_len);
+	o += name_len;
+	memcpy(o, d[0] + 20 - n[0], n[0]);
+	o += n[0];
+	*o++ = ' ';
+	memcpy(o, d[1] + 20 - n[1], n[1]);
+	o += n[1];
+	memcpy(o, " 0 ", 3);
+	o += 3;
+	memcpy(o, d[2] + 20 - n[2], n[2]);
+	o += n[2];
+	*o++ = ' ';
+	memcpy(o, d[3] + 20 - n[3], n[3]);
+	o += n[3];
+	memcpy(o, zeros, sizeof(zeros) - 1);
+	buf_commit(out, len);
 }
 
 static bool stat_cpu_shown(const struct cpuset *cpus, uint64_t cpu)
@@ -428,34 +566,51 @@ static bool stat_cpu_shown(const struct cpuset *cpus, uint64_t cpu)
 int stat_render(struct span host_stat, const struct cg_cpu *c, const struct cpuset *cpus,
 		const struct stat_clock *clk, struct buf *out)
 {
-	const char *end = host_stat.p + host_stat.len;
+	const char *end = host_stat.p + host_stat.len, *p, *eol, *run = NULL;
 	struct cpu_ticks sum = {0, 0, 0};
-	struct span rest = host_stat, cursor = c->usage_all, line;
+	struct span rest = host_stat, cursor = c->usage_all;
 	uint64_t k = 0, i = 0, cpu;
 	bool sum_done = false;
 
-	/* Pass 1: how many CPU lines are shown, and their sum for the "cpu" line. */
-	while (line_next(&rest, &line))
-		if (stat_line_kind(line, &cpu) == STAT_CPU_N && stat_cpu_shown(cpus, cpu))
-			k++;
-	rest = host_stat;
-	while (line_next(&rest, &line)) {
+	/* Pass 1: how many CPU lines are shown, and their sum for the "cpu" line. With usage_all
+	 * a CPU's ticks do not depend on how many are shown: counted and summed in one pass. */
+	if (c->usage_all.len == 0) {
+		while (stat_line_next(&rest, &p, &eol))
+			if (stat_line_kind(p, eol, &cpu) == STAT_CPU_N && stat_cpu_shown(cpus, cpu))
+				k++;
+		rest = host_stat;
+	}
+	while (stat_line_next(&rest, &p, &eol)) {
 		struct cpu_ticks t;
 
-		if (stat_line_kind(line, &cpu) != STAT_CPU_N || !stat_cpu_shown(cpus, cpu))
+		if (stat_line_kind(p, eol, &cpu) != STAT_CPU_N || !stat_cpu_shown(cpus, cpu))
 			continue;
 		t = cpu_ticks_of(c, clk, &cursor, cpu, i++, k);
 		sum.user = sat_add(sum.user, t.user);
 		sum.system = sat_add(sum.system, t.system);
 		sum.idle = sat_add(sum.idle, t.idle);
 	}
+	if (c->usage_all.len > 0)
+		k = i;
 
-	/* Pass 2: emit, with the same walk so every cpuN line matches what was summed. */
+	/* Pass 2: emit, with the same walk so every cpuN line matches what was summed. Lines
+	 * copied through are copied in runs. */
 	rest = host_stat;
 	cursor = c->usage_all;
 	i = 0;
-	while (line_next(&rest, &line)) {
-		switch (stat_line_kind(line, &cpu)) {
+	while (stat_line_next(&rest, &p, &eol)) {
+		enum stat_kind kind = stat_line_kind(p, eol, &cpu);
+
+		if (kind == STAT_OTHER) {
+			if (!run)
+				run = p;
+			continue;
+		}
+		if (run) {
+			buf_putn(out, run, (size_t)(p - run));
+			run = NULL;
+		}
+		switch (kind) {
 		case STAT_CPU_ALL:
 			if (!sum_done)
 				put_cpu_line(out, "cpu ", NULL, sum);
@@ -474,11 +629,13 @@ int stat_render(struct span host_stat, const struct cg_cpu *c, const struct cpus
 			buf_put_u64(out, clk->btime);
 			buf_putc(out, '\n');
 			break;
-		case STAT_OTHER:
-			put_line(out, line, end);
+		default:
 			break;
 		}
 	}
+	/* the run ends with the text: its last line keeps its '\n' only when it had one */
+	if (run)
+		buf_putn(out, run, (size_t)(end - run));
 	return buf_result(out);
 }
 

@@ -13,8 +13,9 @@
 #include "cpuset.h"
 #include "parse.h"
 
-/* Shown CPUs up to which cpuinfo_render rewrites the topology lines (5 KiB of stack). */
+/* Shown CPUs up to which cpuinfo_render rewrites the topology lines (5 KiB of working memory). */
 #define CPUINFO_TOPO_MAX 512
+#define CPUINFO_WORK_SIZE (CPUINFO_TOPO_MAX * 10 + 32)
 
 struct cg_cpu {
 	struct cpuset visible; /* effective cpuset of the machine cgroup, real ids */
@@ -46,7 +47,7 @@ int cpuacct_stat_parse(struct span text, uint64_t ticks_per_sec, struct cg_cpu *
 int cpumax_parse(struct span text, uint64_t *ret_quota_us, uint64_t *ret_period_us);
 
 /* How many CPUs the machine shows: the visible set, or with @quota_view its first
- * ceil(quota/period) CPUs. Never empty when @c->visible is not. */
+ * ceil(quota/period) CPUs. Never empty when @c->visible is not. @ret may be &@c->visible. */
 void cpu_view_set(const struct cg_cpu *c, bool quota_view, struct cpuset *ret);
 
 /*
@@ -58,6 +59,10 @@ void cpu_view_set(const struct cg_cpu *c, bool quota_view, struct cpuset *ret);
  * other line is verbatim.
  */
 int cpuinfo_render(struct span host_cpuinfo, const struct cpuset *cpus, struct buf *out);
+/* The same with the caller's working memory (@size >= CPUINFO_WORK_SIZE, else -ENOBUFS) instead
+ * of 5 KiB of stack. */
+int cpuinfo_render_work(struct span host_cpuinfo, const struct cpuset *cpus, void *work,
+			size_t size, struct buf *out);
 
 struct stat_clock {
 	uint64_t ticks_per_sec; /* USER_HZ (sysconf(_SC_CLK_TCK)) */

@@ -28,7 +28,10 @@ unsigned cpuset_count(const struct cpuset *s);
 bool cpuset_empty(const struct cpuset *s);
 /* @dst &= @other */
 void cpuset_and(struct cpuset *dst, const struct cpuset *other);
-/* The @n lowest ids of @s (all of @s when it has fewer). Used by the opt-in quota view. */
+/* The @n lowest ids of @s (all of @s when it has fewer). Used by the opt-in quota view. @ret may
+ * be @s. */
 void cpuset_first_n(const struct cpuset *s, unsigned n, struct cpuset *ret);
+/* Whether @a and @b share a CPU. */
+bool cpuset_intersects(const struct cpuset *a, const struct cpuset *b);
 /* Canonical list format without newline; the empty set prints nothing. */
 void cpuset_format(const struct cpuset *s, struct buf *out);

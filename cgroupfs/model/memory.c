@@ -5,6 +5,7 @@
  * Pure: no I/O, no allocation, no snprintf (render paths must be async-signal-safe).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "memory.h"
@@ -13,159 +14,604 @@
  * pages); anything this large is no limit. */
 #define V1_UNLIMITED_MIN (UINT64_C(1) << 62)
 
-struct memstat_key {
-	const char *v2;
-	const char *v1; /* NULL: the key does not exist on v1 (reads 0) */
-	size_t off;
-	size_t v2_len, v1_len; /* strlen: most keys are rejected on it alone */
-};
-
-#define MK(v2, v1, field)                                                                          \
-	{                                                                                          \
-		v2, v1, offsetof(struct cg_memstat, field), sizeof(v2) - 1, sizeof(v1) - 1         \
-	}
-#define MK2(v2, field)                                                                             \
-	{                                                                                          \
-		v2, NULL, offsetof(struct cg_memstat, field), sizeof(v2) - 1, 0                    \
-	}
-
-/* v1 names are the hierarchical total_* keys: the cgroup and all its descendants, like v2. */
-static const struct memstat_key memstat_keys[] = {
-	MK("anon", "total_rss", anon),
-	MK("file", "total_cache", file),
-	MK("shmem", "total_shmem", shmem),
-	MK("file_mapped", "total_mapped_file", file_mapped),
-	MK("file_dirty", "total_dirty", file_dirty),
-	MK("file_writeback", "total_writeback", file_writeback),
-	MK("anon_thp", "total_rss_huge", anon_thp),
-	MK("active_anon", "total_active_anon", active_anon),
-	MK("inactive_anon", "total_inactive_anon", inactive_anon),
-	MK("active_file", "total_active_file", active_file),
-	MK("inactive_file", "total_inactive_file", inactive_file),
-	MK("unevictable", "total_unevictable", unevictable),
-	MK2("slab", slab),
-	MK2("slab_reclaimable", slab_reclaimable),
-	MK2("slab_unreclaimable", slab_unreclaimable),
-};
-
-#undef MK
-#undef MK2
-
 static uint64_t v1_limit(uint64_t v)
 {
 	return v >= V1_UNLIMITED_MIN ? UINT64_MAX : v;
 }
 
+/* Blanks between words of proc and cgroup files. */
+static inline bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* @lit is the @n bytes at @k (with constant @lit, memcmp compiles to a load and a compare). */
+#define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
+
+#define MS_NONE (-1)
+#define MS(field) ((int)offsetof(struct cg_memstat, field))
+
+/* The keys v1 and v2 spell alike (v1 after its "total_" prefix). */
+static int memstat_key_common(const char *k, size_t n)
+{
+	switch (k[0]) {
+	case 'a':
+		if (KEY_IS(k, n, "active_anon"))
+			return MS(active_anon);
+		if (KEY_IS(k, n, "active_file"))
+			return MS(active_file);
+		break;
+	case 'i':
+		if (KEY_IS(k, n, "inactive_anon"))
+			return MS(inactive_anon);
+		if (KEY_IS(k, n, "inactive_file"))
+			return MS(inactive_file);
+		break;
+	case 's':
+		if (KEY_IS(k, n, "shmem"))
+			return MS(shmem);
+		break;
+	case 'u':
+		if (KEY_IS(k, n, "unevictable"))
+			return MS(unevictable);
+		break;
+	}
+	return MS_NONE;
+}
+
+/* v2 names. */
+static int memstat_key_v2(const char *k, size_t n)
+{
+	switch (k[0]) {
+	case 'a':
+		if (KEY_IS(k, n, "anon"))
+			return MS(anon);
+		if (KEY_IS(k, n, "anon_thp"))
+			return MS(anon_thp);
+		break;
+	case 'f':
+		if (KEY_IS(k, n, "file"))
+			return MS(file);
+		if (KEY_IS(k, n, "file_mapped"))
+			return MS(file_mapped);
+		if (KEY_IS(k, n, "file_dirty"))
+			return MS(file_dirty);
+		if (KEY_IS(k, n, "file_writeback"))
+			return MS(file_writeback);
+		return MS_NONE;
+	case 's':
+		if (KEY_IS(k, n, "slab"))
+			return MS(slab);
+		if (KEY_IS(k, n, "slab_reclaimable"))
+			return MS(slab_reclaimable);
+		if (KEY_IS(k, n, "slab_unreclaimable"))
+			return MS(slab_unreclaimable);
+		break;
+	}
+	return memstat_key_common(k, n);
+}
+
+/* v1 names after "total_": the hierarchical counters (the cgroup and its descendants, like v2). */
+static int memstat_key_v1_total(const char *k, size_t n)
+{
+	switch (k[0]) {
+	case 'r':
+		if (KEY_IS(k, n, "rss"))
+			return MS(anon);
+		if (KEY_IS(k, n, "rss_huge"))
+			return MS(anon_thp);
+		return MS_NONE;
+	case 'c':
+		if (KEY_IS(k, n, "cache"))
+			return MS(file);
+		return MS_NONE;
+	case 'm':
+		if (KEY_IS(k, n, "mapped_file"))
+			return MS(file_mapped);
+		return MS_NONE;
+	case 'd':
+		if (KEY_IS(k, n, "dirty"))
+			return MS(file_dirty);
+		return MS_NONE;
+	case 'w':
+		if (KEY_IS(k, n, "writeback"))
+			return MS(file_writeback);
+		return MS_NONE;
+	}
+	return memstat_key_common(k, n);
+}
+
+/* Where the v1 limits go: past the counters, told apart from them. */
+#define MS_HIER_MEM MS(hierarchical_memory_limit)
+#define MS_HIER_MEMSW MS(hierarchical_memsw_limit)
+
+/* v1: only total_* and hierarchical_* keys are read; the other half of the file is rejected on
+ * its first letter. */
+static int memstat_key_v1(const char *k, size_t n)
+{
+	if (n > 6 && memcmp(k, "total_", 6) == 0)
+		return memstat_key_v1_total(k + 6, n - 6);
+	if (KEY_IS(k, n, "hierarchical_memory_limit"))
+		return MS_HIER_MEM;
+	if (KEY_IS(k, n, "hierarchical_memsw_limit"))
+		return MS_HIER_MEMSW;
+	return MS_NONE;
+}
+
+/*
+ * The value after a key: [p, end) up to the end of the line, blanks around it, digits only (or
+ * "max", as parse_u64() reads it). Sets *@ret_next past the line. The common case, digits then
+ * '\n', is scanned once; anything else goes through parse_u64() for its exact verdict.
+ */
+static int value_scan(const char *p, const char *end, uint64_t *ret, const char **ret_next)
+{
+	const char *start = p, *d, *eol;
+	uint64_t v = 0;
+
+	p = scan_blanks(p, end);
+	d = p;
+	while (p < end && (unsigned)(*p - '0') <= 9) {
+		v = v * 10 + (uint64_t)(*p - '0');
+		p++;
+	}
+	if (p > d && p - d <= 19 && (p == end || *p == '\n')) {
+		*ret_next = p < end ? p + 1 : end;
+		*ret = v;
+		return 0;
+	}
+	eol = memchr(p, '\n', (size_t)(end - p));
+	if (!eol)
+		eol = end;
+	*ret_next = eol < end ? eol + 1 : end;
+	return parse_u64((struct span){start, (size_t)(eol - start)}, ret);
+}
+
+/*
+ * The first word of [p, end) (leading blanks skipped) as parse_u64() reads it; the rest of the
+ * line is ignored. Sets *@ret_next past the line. Digits are scanned once in the common case.
+ */
+static int word_u64_scan(const char *p, const char *end, uint64_t *ret, const char **ret_next)
+{
+	const char *w, *eol;
+	uint64_t v = 0;
+	int r;
+
+	p = scan_blanks(p, end);
+	w = p;
+	while (p < end && (unsigned)(*p - '0') <= 9) {
+		v = v * 10 + (uint64_t)(*p - '0');
+		p++;
+	}
+	if (p > w && p - w <= 19 && (p == end || is_blank(*p) || *p == '\n')) {
+		*ret = v;
+		r = 0;
+	} else {
+		while (p < end && !is_blank(*p) && *p != '\n')
+			p++;
+		r = p == w ? -EINVAL : parse_u64((struct span){w, (size_t)(p - w)}, ret);
+	}
+	eol = memchr(p, '\n', (size_t)(end - p));
+	*ret_next = eol ? eol + 1 : end;
+	return r;
+}
+
 int memstat_parse(struct span text, bool v1, struct cg_memstat *ret)
 {
+	const char *p = text.p, *end = text.p + text.len;
 	struct cg_memstat st = {0};
-	struct span line;
 
 	st.hierarchical_memory_limit = UINT64_MAX;
 	st.hierarchical_memsw_limit = UINT64_MAX;
 
-	/* One pass over the file; keys are matched exactly (the whole first word), so
-	 * "total_rss_huge" never reads "total_rss" and vice versa. */
-	while (line_next(&text, &line)) {
-		struct span key;
+	/* One pass over the file, each byte looked at about once; keys are matched exactly (the
+	 * whole first word), so "total_rss_huge" never reads "total_rss" and vice versa. */
+	while (p < end) {
+		const char *k, *nl;
 		uint64_t v;
-		int r;
+		int off;
 
-		/* v1: only total_* and hierarchical_* keys are read; the other half of the file is
-		 * rejected on its first letter, before its key is scanned. */
-		if (v1) {
-			while (line.len > 0 && (line.p[0] == ' ' || line.p[0] == '\t')) {
-				line.p++;
-				line.len--;
-			}
-			if (line.len == 0 || (line.p[0] != 't' && line.p[0] != 'h'))
-				continue;
+		while (p < end && is_blank(*p))
+			p++;
+		k = p;
+		if (p < end && (!v1 || *p == 't' || *p == 'h')) {
+			p = scan_word_end(p, end);
+			off = p == k ? MS_NONE
+				     : (v1 ? memstat_key_v1 : memstat_key_v2)(k, (size_t)(p - k));
+		} else {
+			off = MS_NONE;
 		}
-		if (!word_next(&line, &key))
+		if (off == MS_NONE) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			p = nl ? nl + 1 : end;
 			continue;
-		if (v1 && span_eq(key, "hierarchical_memory_limit")) {
-			r = parse_u64(line, &v);
-			if (r < 0)
-				return -EINVAL;
+		}
+		if (value_scan(p, end, &v, &p) < 0)
+			return -EINVAL;
+		if (off == MS_HIER_MEM) {
 			st.hierarchical_memory_limit = v1_limit(v);
-			continue;
-		}
-		if (v1 && span_eq(key, "hierarchical_memsw_limit")) {
-			r = parse_u64(line, &v);
-			if (r < 0)
-				return -EINVAL;
+			st.has_hierarchical_memory_limit = true;
+		} else if (off == MS_HIER_MEMSW) {
 			st.hierarchical_memsw_limit = v1_limit(v);
-			continue;
-		}
-		for (size_t i = 0; i < sizeof(memstat_keys) / sizeof(memstat_keys[0]); i++) {
-			const char *name = v1 ? memstat_keys[i].v1 : memstat_keys[i].v2;
-			size_t len = v1 ? memstat_keys[i].v1_len : memstat_keys[i].v2_len;
-
-			if (!name || key.len != len || memcmp(key.p, name, len) != 0)
-				continue;
-			r = parse_u64(line, &v);
-			if (r < 0)
-				return -EINVAL;
-			memcpy((char *)&st + memstat_keys[i].off, &v, sizeof(v));
-			break;
+			st.has_hierarchical_memsw_limit = true;
+		} else {
+			memcpy((char *)&st + off, &v, sizeof(v));
 		}
 	}
 	*ret = st;
 	return 0;
 }
 
-/* The host lines a view reads, in /proc/meminfo spelling. */
-struct host_field {
-	const char *key;
-	size_t len;
-	size_t off; /* in struct host_memory */
+/*
+ * The /proc/meminfo keys the model knows, and what a render does with each: a field of the view
+ * (MI_FIELD), a constant 0 (MI_ZERO), the host's value bounded by a field of the view
+ * (MI_BOUNDED), the host's value verbatim (MI_VERBATIM). Any other "Key: N kB" line is clamped to
+ * MemTotal. @host: where host_memory_parse() keeps the value (HOST_NONE: it does not).
+ */
+enum mi_kind {
+	MI_OTHER,
+	MI_FIELD,
+	MI_ZERO,
+	MI_BOUNDED,
+	MI_VERBATIM
 };
 
-#define HF(key, field)                                                                             \
-	{                                                                                          \
-		key, sizeof(key) - 1, offsetof(struct host_memory, field)                          \
+enum mi_id {
+	MI_MEMTOTAL,
+	MI_MEMFREE,
+	MI_MEMAVAILABLE,
+	MI_BUFFERS,
+	MI_CACHED,
+	MI_SWAPCACHED,
+	MI_ACTIVE,
+	MI_INACTIVE,
+	MI_ACTIVE_ANON,
+	MI_INACTIVE_ANON,
+	MI_ACTIVE_FILE,
+	MI_INACTIVE_FILE,
+	MI_UNEVICTABLE,
+	MI_SWAPTOTAL,
+	MI_SWAPFREE,
+	MI_DIRTY,
+	MI_WRITEBACK,
+	MI_ANONPAGES,
+	MI_MAPPED,
+	MI_SHMEM,
+	MI_SLAB,
+	MI_SRECLAIMABLE,
+	MI_SUNRECLAIM,
+	MI_ANONHUGEPAGES,
+	/* Host-wide lines a machine figure bounds: mlocked pages sit on the unevictable list,
+	 * and reclaimable kernel memory charged to a cgroup is its reclaimable slab. Without this
+	 * a 512 MiB container would report the whole host's Mlocked (seen: 19 MiB with no usage
+	 * at all). */
+	MI_MLOCKED,
+	MI_KRECLAIMABLE,
+	/* Address space, not memory: never clamped to MemTotal. */
+	MI_VMALLOCTOTAL,
+	MI_VMALLOCUSED,
+	MI_VMALLOCCHUNK,
+	MI_UNKNOWN,
+};
+
+#define HOST_NONE 0xff
+#define HOST_IDX(field) (offsetof(struct host_memory, field) / sizeof(uint64_t))
+#define VIEW_IDX(field) (offsetof(struct mem_view, field) / sizeof(uint64_t))
+
+struct mi_key {
+	unsigned char kind;
+	unsigned char view; /* index of the uint64_t in struct mem_view */
+	unsigned char host; /* index of the uint64_t in struct host_memory, or HOST_NONE */
+};
+
+#define MIF(id, field) [id] = {MI_FIELD, VIEW_IDX(field), HOST_NONE}
+#define MIH(id, field, hfield) [id] = {MI_FIELD, VIEW_IDX(field), HOST_IDX(hfield)}
+
+static const struct mi_key mi_keys[] = {
+	MIH(MI_MEMTOTAL, total, mem_total),
+	MIH(MI_MEMFREE, free, mem_free),
+	MIH(MI_MEMAVAILABLE, available, mem_available),
+	MIH(MI_BUFFERS, buffers, buffers),
+	MIH(MI_CACHED, cached, cached),
+	[MI_SWAPCACHED] = {MI_ZERO, 0, HOST_NONE},
+	MIF(MI_ACTIVE, active),
+	MIF(MI_INACTIVE, inactive),
+	MIF(MI_ACTIVE_ANON, active_anon),
+	MIF(MI_INACTIVE_ANON, inactive_anon),
+	MIF(MI_ACTIVE_FILE, active_file),
+	MIF(MI_INACTIVE_FILE, inactive_file),
+	MIF(MI_UNEVICTABLE, unevictable),
+	MIH(MI_SWAPTOTAL, swap_total, swap_total),
+	MIH(MI_SWAPFREE, swap_free, swap_free),
+	MIF(MI_DIRTY, dirty),
+	MIF(MI_WRITEBACK, writeback),
+	MIF(MI_ANONPAGES, anon_pages),
+	MIF(MI_MAPPED, mapped),
+	MIH(MI_SHMEM, shmem, shmem),
+	MIF(MI_SLAB, slab),
+	MIF(MI_SRECLAIMABLE, sreclaimable),
+	MIF(MI_SUNRECLAIM, sunreclaim),
+	MIF(MI_ANONHUGEPAGES, anon_huge),
+	[MI_MLOCKED] = {MI_BOUNDED, VIEW_IDX(unevictable), HOST_NONE},
+	[MI_KRECLAIMABLE] = {MI_BOUNDED, VIEW_IDX(sreclaimable), HOST_NONE},
+	[MI_VMALLOCTOTAL] = {MI_VERBATIM, 0, HOST_NONE},
+	[MI_VMALLOCUSED] = {MI_VERBATIM, 0, HOST_NONE},
+	[MI_VMALLOCCHUNK] = {MI_VERBATIM, 0, HOST_NONE},
+	[MI_UNKNOWN] = {MI_OTHER, 0, HOST_NONE},
+};
+
+#undef MIF
+#undef MIH
+
+/* The key's id: a switch on the first letter, then whole-key compares of known length. */
+static enum mi_id mi_lookup(const char *k, size_t n)
+{
+	if (n == 0)
+		return MI_UNKNOWN;
+	switch (k[0]) {
+	case 'A':
+		if (KEY_IS(k, n, "Active"))
+			return MI_ACTIVE;
+		if (KEY_IS(k, n, "Active(anon)"))
+			return MI_ACTIVE_ANON;
+		if (KEY_IS(k, n, "Active(file)"))
+			return MI_ACTIVE_FILE;
+		if (KEY_IS(k, n, "AnonPages"))
+			return MI_ANONPAGES;
+		if (KEY_IS(k, n, "AnonHugePages"))
+			return MI_ANONHUGEPAGES;
+		break;
+	case 'B':
+		if (KEY_IS(k, n, "Buffers"))
+			return MI_BUFFERS;
+		break;
+	case 'C':
+		if (KEY_IS(k, n, "Cached"))
+			return MI_CACHED;
+		break;
+	case 'D':
+		if (KEY_IS(k, n, "Dirty"))
+			return MI_DIRTY;
+		break;
+	case 'I':
+		if (KEY_IS(k, n, "Inactive"))
+			return MI_INACTIVE;
+		if (KEY_IS(k, n, "Inactive(anon)"))
+			return MI_INACTIVE_ANON;
+		if (KEY_IS(k, n, "Inactive(file)"))
+			return MI_INACTIVE_FILE;
+		break;
+	case 'K':
+		if (KEY_IS(k, n, "KReclaimable"))
+			return MI_KRECLAIMABLE;
+		break;
+	case 'M':
+		if (KEY_IS(k, n, "MemTotal"))
+			return MI_MEMTOTAL;
+		if (KEY_IS(k, n, "MemFree"))
+			return MI_MEMFREE;
+		if (KEY_IS(k, n, "MemAvailable"))
+			return MI_MEMAVAILABLE;
+		if (KEY_IS(k, n, "Mapped"))
+			return MI_MAPPED;
+		if (KEY_IS(k, n, "Mlocked"))
+			return MI_MLOCKED;
+		break;
+	case 'S':
+		if (KEY_IS(k, n, "SwapCached"))
+			return MI_SWAPCACHED;
+		if (KEY_IS(k, n, "SwapTotal"))
+			return MI_SWAPTOTAL;
+		if (KEY_IS(k, n, "SwapFree"))
+			return MI_SWAPFREE;
+		if (KEY_IS(k, n, "Shmem"))
+			return MI_SHMEM;
+		if (KEY_IS(k, n, "Slab"))
+			return MI_SLAB;
+		if (KEY_IS(k, n, "SReclaimable"))
+			return MI_SRECLAIMABLE;
+		if (KEY_IS(k, n, "SUnreclaim"))
+			return MI_SUNRECLAIM;
+		break;
+	case 'U':
+		if (KEY_IS(k, n, "Unevictable"))
+			return MI_UNEVICTABLE;
+		break;
+	case 'V':
+		if (KEY_IS(k, n, "VmallocTotal"))
+			return MI_VMALLOCTOTAL;
+		if (KEY_IS(k, n, "VmallocUsed"))
+			return MI_VMALLOCUSED;
+		if (KEY_IS(k, n, "VmallocChunk"))
+			return MI_VMALLOCCHUNK;
+		break;
+	case 'W':
+		if (KEY_IS(k, n, "Writeback"))
+			return MI_WRITEBACK;
+		break;
 	}
+	return MI_UNKNOWN;
+}
 
-static const struct host_field host_fields[] = {
-	HF("MemTotal", mem_total), HF("MemFree", mem_free), HF("MemAvailable", mem_available),
-	HF("Buffers", buffers),	   HF("Cached", cached),    HF("SwapTotal", swap_total),
-	HF("SwapFree", swap_free), HF("Shmem", shmem),
+/*
+ * One line of a meminfo text from @p: the key before the first ':' and, when the line is exactly
+ * "Key: WORD kB" (blanks around the words), WORD with its value (ok: it parses as parse_u64()
+ * reads it). @next is where the next line starts.
+ */
+struct mi_line {
+	const char *key, *next;
+	size_t key_len;
+	bool colon, kb_form, ok;
+	bool val_pending; /* ok, and @val still to be read from @word (1 to 19 digits) */
+	struct span word;
+	uint64_t val;
 };
 
-#undef HF
+static uint64_t mi_line_val(struct mi_line *l)
+{
+	if (l->val_pending) {
+		uint64_t v = 0;
 
-#define HOST_FIELDS (sizeof(host_fields) / sizeof(host_fields[0]))
+		for (size_t i = 0; i < l->word.len; i++)
+			v = v * 10 + (uint64_t)(l->word.p[i] - '0');
+		l->val = v;
+		l->val_pending = false;
+	}
+	return l->val;
+}
+
+static void mi_line_scan(const char *p, const char *end, struct mi_line *l)
+{
+	const char *w, *eol;
+	uint64_t v = 0;
+
+	l->key = p;
+	l->colon = l->kb_form = l->ok = l->val_pending = false;
+	while (p < end && *p != ':' && *p != '\n')
+		p++;
+	l->key_len = (size_t)(p - l->key);
+	if (p == end || *p == '\n')
+		goto line_end;
+	l->colon = true;
+	p++;
+	p = scan_blanks(p, end);
+	w = p;
+	while (p < end && (unsigned)(*p - '0') <= 9) {
+		v = v * 10 + (uint64_t)(*p - '0');
+		p++;
+	}
+	l->ok = p > w && p - w <= 19;
+	while (p < end && !is_blank(*p) && *p != '\n') {
+		l->ok = false;
+		p++;
+	}
+	if (p == w)
+		goto line_end;
+	l->word = (struct span){w, (size_t)(p - w)};
+	while (p < end && is_blank(*p))
+		p++;
+	if (end - p < 2 || p[0] != 'k' || p[1] != 'B')
+		goto line_end;
+	p += 2;
+	while (p < end && is_blank(*p))
+		p++;
+	if (p < end && *p != '\n')
+		goto line_end;
+	l->kb_form = true;
+	if (l->ok)
+		l->val = v;
+	else
+		l->ok = parse_u64(l->word, &l->val) == 0; /* "max", 20 digits */
+line_end:
+	eol = p < end && *p == '\n' ? p : memchr(p, '\n', (size_t)(end - p));
+	l->next = eol ? eol + 1 : end;
+}
+
+static bool is_digit(char c)
+{
+	return (unsigned)(c - '0') <= 9;
+}
+
+/*
+ * mi_line_scan() for the kernel's own layout, "Key:<blanks>DIGITS kB\n" (one blank at least), read
+ * from the line's end after one memchr() for it: the key bytes are not scanned. false: not that
+ * layout, scan the line with mi_line_scan(). The key found here ends at the last ':' before the
+ * blanks; a key with a ':' of its own is no "Key: N kB" line at all (mi_line_scan() would see
+ * three words after the first ':', the blanks split the last two), which the caller checks
+ * before it rewrites a line of a key it does not know.
+ */
+static bool mi_line_fast(const char *p, const char *end, struct mi_line *l)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end, *d, *b;
+
+	if (eol - p < 6 || eol[-1] != 'B' || eol[-2] != 'k' || !is_blank(eol[-3]) ||
+	    !is_digit(eol[-4]))
+		return false;
+	d = scan_back_digits(p, eol - 4);
+	if (eol - 3 - d > 19)
+		return false;
+	b = scan_back_blanks(p, d);
+	if (b == d || b == p || b[-1] != ':')
+		return false;
+	l->key = p;
+	l->key_len = (size_t)(b - 1 - p);
+	l->next = nl ? nl + 1 : end;
+	l->colon = l->kb_form = l->ok = true;
+	l->word = (struct span){d, (size_t)(eol - 3 - d)};
+	l->val_pending = true; /* digits only: word_value() reads them when needed */
+	return true;
+}
+
+/* @lit ("MemTotal:") starts the @n bytes at @p. */
+#define LINE_HAS(p, n, lit) ((n) >= sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
+/* The host field whose "Key:" starts the line at @p (@n bytes to its end), or HOST_NONE. */
+static unsigned host_field_of(const char *p, size_t n, size_t *ret_key_len)
+{
+#define HOST_TRY(lit, field)                                                                       \
+	if (LINE_HAS(p, n, lit ":")) {                                                             \
+		*ret_key_len = sizeof(lit) - 1;                                                    \
+		return HOST_IDX(field);                                                            \
+	}
+	switch (n > 0 ? p[0] : 0) {
+	case 'M':
+		HOST_TRY("MemTotal", mem_total);
+		HOST_TRY("MemFree", mem_free);
+		HOST_TRY("MemAvailable", mem_available);
+		break;
+	case 'B':
+		HOST_TRY("Buffers", buffers);
+		break;
+	case 'C':
+		HOST_TRY("Cached", cached);
+		break;
+	case 'S':
+		HOST_TRY("SwapTotal", swap_total);
+		HOST_TRY("SwapFree", swap_free);
+		HOST_TRY("Shmem", shmem);
+		break;
+	}
+#undef HOST_TRY
+	return HOST_NONE;
+}
 
 int host_memory_parse(struct span meminfo, struct host_memory *ret)
 {
-	struct host_memory h = {0};
-	struct span line;
-	unsigned found = 0, all = (1u << HOST_FIELDS) - 1;
+	return host_memory_parse_totals(meminfo, false, ret);
+}
+
+int host_memory_parse_totals(struct span meminfo, bool totals_only, struct host_memory *ret)
+{
+	const char *p = meminfo.p, *end = meminfo.p + meminfo.len;
+	uint64_t h[sizeof(struct host_memory) / sizeof(uint64_t)] = {0};
+	unsigned found = 0, all = (1u << (sizeof(h) / sizeof(h[0]))) - 1;
+
+	if (totals_only)
+		all = 1u << HOST_IDX(mem_total) | 1u << HOST_IDX(swap_total);
 
 	/* One pass (the first line of each key counts, like meminfo_u64()), stopping once every
-	 * field is found. A field's line that does not parse is an error; a missing one reads 0,
-	 * but MemTotal is the one field a view cannot do without. */
-	while (found != all && line_next(&meminfo, &line)) {
-		for (size_t i = 0; i < HOST_FIELDS; i++) {
-			const struct host_field *f = &host_fields[i];
-			struct span w;
-			uint64_t v;
+	 * field is found; a line is looked at only when its first letter may start a field. A
+	 * field's line that does not parse is an error; a missing one reads 0, but MemTotal is the
+	 * one field a view cannot do without. */
+	while ((found & all) != all && p < end) {
+		size_t key_len = 0;
+		unsigned idx = HOST_NONE;
+		const char *nl;
 
-			if ((found >> i) & 1 || line.len <= f->len || line.p[f->len] != ':' ||
-			    line.p[0] != f->key[0] || memcmp(line.p, f->key, f->len) != 0)
-				continue;
-			line.p += f->len + 1;
-			line.len -= f->len + 1;
-			if (!word_next(&line, &w) || parse_u64(w, &v) < 0)
-				return -EINVAL;
-			memcpy((char *)&h + f->off, &v, sizeof(v));
-			found |= 1u << i;
-			break;
+		if (*p == 'M' || *p == 'B' || *p == 'C' || *p == 'S')
+			idx = host_field_of(p, (size_t)(end - p), &key_len);
+		if (idx == HOST_NONE || ((found >> idx) & 1)) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			p = nl ? nl + 1 : end;
+			continue;
 		}
+		/* "Key:" then the first word, which must be the number */
+		if (word_u64_scan(p + key_len + 1, end, &h[idx], &p) < 0)
+			return -EINVAL;
+		found |= 1u << idx;
 	}
-	if (!(found & 1))
+	if (!(found & (1u << HOST_IDX(mem_total))))
 		return -EINVAL;
-	*ret = h;
+	memcpy(ret, h, sizeof(*ret));
 	return 0;
 }
 
@@ -242,126 +688,93 @@ int mem_view_compute(const struct host_memory *host, const struct cg_memory *cg,
 	return 0;
 }
 
-/* Lines whose value is the view's, in /proc/meminfo spelling. */
-struct meminfo_field {
-	const char *key;
-	size_t len; /* strlen(key): most lines are rejected on it alone */
-	size_t off; /* offset in struct mem_view, or SIZE_MAX for a constant 0 */
-};
-
-#define MF(key, field)                                                                             \
-	{                                                                                          \
-		key, sizeof(key) - 1, offsetof(struct mem_view, field)                             \
-	}
-
-static const struct meminfo_field meminfo_fields[] = {
-	MF("MemTotal", total),
-	MF("MemFree", free),
-	MF("MemAvailable", available),
-	MF("Buffers", buffers),
-	MF("Cached", cached),
-	{"SwapCached", sizeof("SwapCached") - 1, SIZE_MAX},
-	MF("Active", active),
-	MF("Inactive", inactive),
-	MF("Active(anon)", active_anon),
-	MF("Inactive(anon)", inactive_anon),
-	MF("Active(file)", active_file),
-	MF("Inactive(file)", inactive_file),
-	MF("Unevictable", unevictable),
-	MF("SwapTotal", swap_total),
-	MF("SwapFree", swap_free),
-	MF("Dirty", dirty),
-	MF("Writeback", writeback),
-	MF("AnonPages", anon_pages),
-	MF("Mapped", mapped),
-	MF("Shmem", shmem),
-	MF("Slab", slab),
-	MF("SReclaimable", sreclaimable),
-	MF("SUnreclaim", sunreclaim),
-	MF("AnonHugePages", anon_huge),
-};
-
-/* Host-wide lines a machine figure bounds: mlocked pages sit on the unevictable list, and
- * reclaimable kernel memory charged to a cgroup is its reclaimable slab. Without this a 512 MiB
- * container would report the whole host's Mlocked (seen: 19 MiB with no usage at all). */
-static const struct meminfo_field meminfo_bounded[] = {
-	MF("Mlocked", unevictable),
-	MF("KReclaimable", sreclaimable),
-};
-
-#undef MF
-
-static bool meminfo_lookup(const struct meminfo_field *table, size_t n, struct span key,
-			   const struct mem_view *v, uint64_t *ret)
+/* fs/proc/meminfo.c show_val_kb(): "Key:" padded to 16 columns, the value right-aligned in 8,
+ * then " kB". Built in place when it fits. */
+static void meminfo_line(struct buf *out, const char *key, size_t key_len, uint64_t val)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (key.len != table[i].len || key.p[0] != table[i].key[0] ||
-		    memcmp(key.p, table[i].key, key.len) != 0)
-			continue;
-		*ret = 0;
-		if (table[i].off != SIZE_MAX)
-			memcpy(ret, (const char *)v + table[i].off, sizeof(*ret));
-		return true;
+	char d[20];
+	size_t n = buf_u64_digits(val, d);
+	size_t pad = (key_len + 1 < 16 ? 15 - key_len : 1) + (n < 8 ? 8 - n : 0);
+	size_t len = key_len + 1 + pad + n + 4;
+	char *o = buf_room(out, len);
+
+	if (!o) {
+		buf_putn(out, key, key_len);
+		buf_putc(out, ':');
+		buf_put_spaces(out, pad);
+		buf_putn(out, d + 20 - n, n);
+		buf_putn(out, " kB\n", 4);
+		return;
 	}
-	return false;
+	memcpy(o, key, key_len);
+	o += key_len;
+	*o++ = ':';
+	memset(o, ' ', pad);
+	o += pad;
+	memcpy(o, d + 20 - n, n);
+	memcpy(o + n, " kB\n", 4);
+	buf_commit(out, len);
 }
 
-/* Address space, not memory: never clamped to MemTotal. */
-static const char *const meminfo_verbatim[] = {"VmallocTotal", "VmallocUsed", "VmallocChunk"};
-
-/* fs/proc/meminfo.c show_val_kb(): "Key:" padded to 16 columns, the value right-aligned in 8,
- * then " kB". */
-static void meminfo_line(struct buf *out, struct span key, uint64_t val)
+static uint64_t view_get(const struct mem_view *v, unsigned idx)
 {
-	buf_putn(out, key.p, key.len);
-	buf_putc(out, ':');
-	buf_put_spaces(out, key.len + 1 < 16 ? 15 - key.len : 1);
-	buf_put_u64_width(out, val, 8);
-	buf_putn(out, " kB\n", 4);
+	uint64_t x;
+
+	memcpy(&x, (const char *)v + idx * sizeof(uint64_t), sizeof(x));
+	return x;
 }
 
 int meminfo_render(struct span host_meminfo, const struct mem_view *v, struct buf *out)
 {
-	struct span rest = host_meminfo, line;
+	const char *p = host_meminfo.p, *end = host_meminfo.p + host_meminfo.len;
+	const char *run = p; /* start of the verbatim lines not yet copied */
 
-	while (line_next(&rest, &line)) {
-		const char *colon = memchr(line.p, ':', line.len);
-		struct span key, tail, w, unit;
-		uint64_t val, bound;
+	/* One pass; only "Key: N kB" lines are touched (HugePages_Total etc. stay as they are), and
+	 * the lines in between are copied in one piece. */
+	while (p < end) {
+		const struct mi_key *k;
+		struct mi_line l;
+		uint64_t val;
 
-		if (!colon)
-			goto verbatim;
-		key = (struct span){line.p, (size_t)(colon - line.p)};
-		tail = (struct span){colon + 1, line.len - key.len - 1};
-		/* Only "Key: N kB" lines are touched; HugePages_Total etc. stay as they are. */
-		if (!word_next(&tail, &w) || !word_next(&tail, &unit) || !span_eq(unit, "kB") ||
-		    word_next(&tail, &unit))
-			goto verbatim;
-		if (meminfo_lookup(meminfo_fields,
-				   sizeof(meminfo_fields) / sizeof(meminfo_fields[0]), key, v,
-				   &val)) {
-			meminfo_line(out, key, val);
+		if (!mi_line_fast(p, end, &l))
+			mi_line_scan(p, end, &l);
+		p = l.next;
+		if (!l.kb_form)
 			continue;
-		}
-		if (meminfo_lookup(meminfo_bounded,
-				   sizeof(meminfo_bounded) / sizeof(meminfo_bounded[0]), key, v,
-				   &bound) &&
-		    parse_u64(w, &val) == 0) {
-			meminfo_line(out, key, u64_min(val, bound));
+		k = &mi_keys[mi_lookup(l.key, l.key_len)];
+		switch (k->kind) {
+		case MI_FIELD:
+			val = view_get(v, k->view);
+			break;
+		case MI_ZERO:
+			val = 0;
+			break;
+		case MI_BOUNDED:
+			if (!l.ok)
+				continue;
+			val = u64_min(mi_line_val(&l), view_get(v, k->view));
+			break;
+		case MI_VERBATIM:
 			continue;
+		default:
+			/* Anything else (CommitLimit, DirectMap*, ...) must not exceed MemTotal. */
+			if (!l.ok || mi_line_val(&l) <= v->total)
+				continue;
+			/* the fast scan's key runs to the last ':'; with an earlier one the line
+			 * is not "Key: N kB" (see mi_line_fast) */
+			if (memchr(l.key, ':', l.key_len))
+				continue;
+			val = v->total;
+			break;
 		}
-		for (size_t i = 0; i < sizeof(meminfo_verbatim) / sizeof(meminfo_verbatim[0]); i++)
-			if (span_eq(key, meminfo_verbatim[i]))
-				goto verbatim;
-		/* Anything else (Mlocked, CommitLimit, DirectMap*, ...) must not exceed MemTotal.
-		 */
-		if (parse_u64(w, &val) == 0 && val > v->total) {
-			meminfo_line(out, key, v->total);
-			continue;
-		}
-	verbatim:
-		buf_putn(out, line.p, line.len);
-		buf_putc(out, '\n');
+		buf_putn(out, run, (size_t)(l.key - run));
+		meminfo_line(out, l.key, l.key_len, val);
+		run = p;
+	}
+	if (run < end) {
+		buf_putn(out, run, (size_t)(end - run));
+		if (end[-1] != '\n')
+			buf_putc(out, '\n');
 	}
 	return buf_result(out);
 }

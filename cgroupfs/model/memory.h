@@ -19,6 +19,8 @@ struct cg_memstat {
 	uint64_t slab, slab_reclaimable, slab_unreclaimable;
 	/* v1 only: limits the kernel computed over all ancestors; UINT64_MAX when absent. */
 	uint64_t hierarchical_memory_limit, hierarchical_memsw_limit;
+	/* v1: the key was in the file (kernels before 2.6.29 have neither). */
+	bool has_hierarchical_memory_limit, has_hierarchical_memsw_limit;
 };
 
 /* @v1 selects total_* keys. Missing keys read as 0; a garbage value is -EINVAL. */
@@ -39,6 +41,9 @@ struct host_memory {
 	uint64_t mem_total, mem_free, mem_available, buffers, cached, swap_total, swap_free, shmem;
 };
 int host_memory_parse(struct span meminfo, struct host_memory *ret);
+/* With @totals_only, the parse stops once MemTotal and SwapTotal are found (all a view needs:
+ * mem_view_compute() reads no other host field); fields after them may read 0. */
+int host_memory_parse_totals(struct span meminfo, bool totals_only, struct host_memory *ret);
 
 /* What the machine looks like, kB. Invariant: every field <= total; swap_free <= swap_total. */
 struct mem_view {

@@ -224,11 +224,28 @@ static void blkio_find(struct span text, uint64_t major, uint64_t minor, uint64_
 	}
 }
 
+static bool span_has_colon(struct span s)
+{
+	return s.len > 0 && memchr(s.p, ':', s.len);
+}
+
+bool diskstats_io_any(struct span iostat, struct span v1_serviced, struct span v1_bytes)
+{
+	if (iostat.len > 0)
+		return span_has_colon(iostat);
+	return span_has_colon(v1_serviced) || span_has_colon(v1_bytes);
+}
+
 int diskstats_render(struct span host_diskstats, struct span iostat, struct span v1_serviced,
 		     struct span v1_bytes, struct buf *out)
 {
 	struct span rest = host_diskstats, line;
 
+	/* A device is only ever found on a "MAJ:MIN" word: without any ':' in the cgroup's files
+	 * (a cgroup that did no I/O: "Total 0") no line is shown, and the host file need not be
+	 * read through. */
+	if (!diskstats_io_any(iostat, v1_serviced, v1_bytes))
+		return buf_result(out);
 	while (line_next(&rest, &line)) {
 		struct span wmaj, wmin, name;
 		struct io_dev d = {0};

@@ -44,6 +44,9 @@ int loadavg_render(const struct loadavg *l, struct buf *out);
  * Device names and order come from the host file; devices the cgroup never touched are omitted.
  * Pass @v1_serviced/@v1_bytes empty for v2, @iostat empty for v1.
  */
+/* Whether the cgroup's I/O files name any device ("MAJ:MIN"): without, diskstats_render() shows
+ * nothing, whatever the host file says (it need not even be read). */
+bool diskstats_io_any(struct span iostat, struct span v1_serviced, struct span v1_bytes);
 int diskstats_render(struct span host_diskstats, struct span iostat, struct span v1_serviced,
 		     struct span v1_bytes, struct buf *out);
 

@@ -47,6 +47,106 @@ static inline bool span_startswith(struct span s, const char *lit)
 struct span span_trim(struct span s);
 
 /*
+ * Byte scans over [p, end) eight bytes at a time (SWAR, little-endian hosts; a byte loop on
+ * others and for the last few bytes). For parsers that run over whole proc files per render.
+ */
+#define SCAN_ONES UINT64_C(0x0101010101010101)
+#define SCAN_HIGHS UINT64_C(0x8080808080808080)
+
+/* High bit of each byte of @x that is 0, exactly (no false positives next to a zero byte). */
+static inline uint64_t scan_zero_bytes(uint64_t x)
+{
+	return ~(((x & ~SCAN_HIGHS) + ~SCAN_HIGHS) | x) & SCAN_HIGHS;
+}
+
+static inline uint64_t scan_load(const char *p)
+{
+	uint64_t x;
+
+	__builtin_memcpy(&x, p, sizeof(x));
+	return x;
+}
+
+/* The first ' ', '\t' or '\n' at or after @p, or @end. */
+static inline const char *scan_word_end(const char *p, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (end - p >= 8) {
+		uint64_t x = scan_load(p);
+		uint64_t m = scan_zero_bytes(x ^ (SCAN_ONES * ' ')) |
+			     scan_zero_bytes(x ^ (SCAN_ONES * '\t')) |
+			     scan_zero_bytes(x ^ (SCAN_ONES * '\n'));
+
+		if (m)
+			return p + (__builtin_ctzll(m) >> 3);
+		p += 8;
+	}
+#endif
+	while (p < end && *p != ' ' && *p != '\t' && *p != '\n')
+		p++;
+	return p;
+}
+
+/* The first byte at or after @p that is not a blank (' ', '\t'), or @end. */
+static inline const char *scan_blanks(const char *p, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (end - p >= 8) {
+		uint64_t x = scan_load(p);
+		uint64_t other = ~(scan_zero_bytes(x ^ (SCAN_ONES * ' ')) |
+				   scan_zero_bytes(x ^ (SCAN_ONES * '\t'))) &
+				 SCAN_HIGHS;
+
+		if (other)
+			return p + (__builtin_ctzll(other) >> 3);
+		p += 8;
+	}
+#endif
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* Going back from @b (exclusive) to @p: the start of the run of blanks (' ', '\t') ending at @b. */
+static inline const char *scan_back_blanks(const char *p, const char *b)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (b - p >= 8) {
+		uint64_t x = scan_load(b - 8);
+		uint64_t other = ~(scan_zero_bytes(x ^ (SCAN_ONES * ' ')) |
+				   scan_zero_bytes(x ^ (SCAN_ONES * '\t'))) &
+				 SCAN_HIGHS;
+
+		if (other)
+			return b - (__builtin_clzll(other) >> 3);
+		b -= 8;
+	}
+#endif
+	while (b > p && (b[-1] == ' ' || b[-1] == '\t'))
+		b--;
+	return b;
+}
+
+/* Going back from @b (exclusive) to @p: the start of the run of decimal digits ending at @b. */
+static inline const char *scan_back_digits(const char *p, const char *b)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (b - p >= 8) {
+		uint64_t t = scan_load(b - 8) ^ (SCAN_ONES * '0');
+		/* high bit of each byte whose value, xor '0', is above 9 (not a digit) */
+		uint64_t other = (((t & ~SCAN_HIGHS) + SCAN_ONES * (0x7f - 9)) | t) & SCAN_HIGHS;
+
+		if (other)
+			return b - (__builtin_clzll(other) >> 3);
+		b -= 8;
+	}
+#endif
+	while (b > p && (unsigned)(b[-1] - '0') <= 9)
+		b--;
+	return b;
+}
+
+/*
  * Parse a whole span as an unsigned decimal, surrounding whitespace and one trailing newline
  * allowed. "max" is UINT64_MAX (cgroup v2 spelling of "no limit"). Overflow, sign, empty input
  * or trailing garbage: -EINVAL / -ERANGE. @ret written only on success.

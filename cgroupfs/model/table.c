@@ -8,16 +8,21 @@
 
 #include "table.h"
 
-uint64_t cgtable_hash(const void *p, size_t len)
+/* FNV-1a of @len bytes at @p, continuing from @h. */
+static uint64_t hash_more(uint64_t h, const void *p, size_t len)
 {
 	const unsigned char *s = p;
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
 
 	for (size_t i = 0; i < len; i++) {
 		h ^= s[i];
 		h *= UINT64_C(0x100000001b3);
 	}
 	return h;
+}
+
+uint64_t cgtable_hash(const void *p, size_t len)
+{
+	return hash_more(UINT64_C(0xcbf29ce484222325), p, len);
 }
 
 uint32_t cgtable_cpu_words(unsigned ncpus)
@@ -122,7 +127,6 @@ static bool cpuset_words_empty(const uint64_t *w, uint32_t n)
 int cgtable_entry_decode(const struct cgtable_header *h, struct span raw, struct cgtable_entry *ret,
 			 struct cpuset *ret_cpuset)
 {
-	unsigned char copy[sizeof(struct cgtable_entry) + CPUSET_MAX / 8];
 	struct cgtable_entry e;
 	uint64_t words[CPUSET_MAX / 64];
 	uint32_t check;
@@ -130,15 +134,16 @@ int cgtable_entry_decode(const struct cgtable_header *h, struct span raw, struct
 	if (h->cpu_words < 1 || h->cpu_words > CPUSET_MAX / 64 ||
 	    h->entry_size != cgtable_entry_size(h->cpu_words) || raw.len < h->entry_size)
 		return -ENODATA;
-	memcpy(copy, raw.p, h->entry_size);
-	memcpy(&e, copy, sizeof(e));
+	/* One copy of the entry (the table may change under a reader), checked and used as copied;
+	 * the hash runs over the fixed part with its check zeroed, then the cpuset words. */
+	memcpy(&e, raw.p, sizeof(e));
+	memcpy(words, raw.p + sizeof(e), (size_t)h->cpu_words * 8);
 	check = e.check;
 	e.check = 0;
-	memcpy(copy, &e, sizeof(e));
-	if ((uint32_t)cgtable_hash(copy, h->entry_size) != check)
+	if ((uint32_t)hash_more(cgtable_hash(&e, sizeof(e)), words, (size_t)h->cpu_words * 8) !=
+	    check)
 		return -ENODATA;
 	e.check = check;
-	memcpy(words, copy + sizeof(e), (size_t)h->cpu_words * 8);
 
 	if (e.flags & ~CGTABLE_FLAGS_ALL)
 		return -ENODATA;

@@ -11,8 +11,73 @@
 #include "internal.h"
 #include "source.h"
 
+/*
+ * Small files (cpusets, cpuacct.stat, cpu.stat) are read into a small buffer on the stack; only a
+ * file that does not fit (a long cpuset list) is read again into a big one, in a function of its
+ * own, so that the common path touches no more than SMALL_TRY bytes of the caller's stack (the
+ * shim runs in other people's threads, where every page of stack counts).
+ */
+#define SMALL_TRY 1024
 #define SMALL_SIZE 4096
 
+/* A small input file: a cgroup file (@m set) or a host file under the root (@m NULL). */
+struct small_file {
+	const struct cg_src *src;
+	const struct cg_machine *m;
+	enum cg_controller c;
+	const char *cgpath; /* NULL: the machine cgroup of @c */
+	const char *file;
+};
+
+typedef int (*small_parse_fn)(struct span text, void *arg);
+
+static int small_read(const struct small_file *f, char *buf, size_t size, size_t *ret_len)
+{
+	if (!f->m)
+		return src_read(f->src, f->file, buf, size, ret_len);
+	if (!f->cgpath)
+		return cg_read(f->src, f->m, f->c, f->file, buf, size, ret_len);
+	return cg_read_at(f->src, f->m, f->c, f->cgpath, f->file, buf, size, ret_len);
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wframe-larger-than="
+static __attribute__((noinline)) int small_parse_big(const struct small_file *f,
+						     small_parse_fn parse, void *arg)
+{
+	char text[SMALL_SIZE];
+	size_t len;
+	int r;
+
+	r = small_read(f, text, sizeof(text), &len);
+	if (r < 0)
+		return r;
+	return parse((struct span){text, len}, arg);
+}
+#pragma GCC diagnostic pop
+
+/* Read @f and hand its text to @parse. */
+static __attribute__((noinline)) int small_parse(const struct small_file *f, small_parse_fn parse,
+						 void *arg)
+{
+	char text[SMALL_TRY];
+	size_t len;
+	int r;
+
+	r = small_read(f, text, sizeof(text), &len);
+	if (r == -ENOBUFS)
+		return small_parse_big(f, parse, arg);
+	if (r < 0)
+		return r;
+	return parse((struct span){text, len}, arg);
+}
+
+static int parse_cpuset(struct span text, void *arg)
+{
+	return cpuset_parse(text, arg);
+}
+
+/* The cgroup's effective cpuset into @ret (which a failure may have changed). */
 static int cpuset_read_at(const struct cg_src *src, const struct cg_machine *m, const char *cgpath,
 			  struct cpuset *ret)
 {
@@ -20,25 +85,19 @@ static int cpuset_read_at(const struct cg_src *src, const struct cg_machine *m, 
 	static const char *const v2_files[] = {"cpuset.cpus.effective", "cpuset.cpus"};
 	static const char *const v1_files[] = {"cpuset.effective_cpus", "cpuset.cpus"};
 	const char *const *files = m->mounts.v2[CG_CPUSET] ? v2_files : v1_files;
-	char text[SMALL_SIZE];
 	int r = -ENODATA;
 
 	for (unsigned i = 0; i < 2; i++) {
-		struct cpuset set;
-		size_t len;
+		struct small_file f = {src, m, CG_CPUSET, cgpath, files[i]};
 
-		r = cg_read_at(src, m, CG_CPUSET, cgpath, files[i], text, sizeof(text), &len);
+		/* parsed straight into @ret: no second cpuset on the stack */
+		r = small_parse(&f, parse_cpuset, ret);
 		if (r == -ENODATA)
 			continue;
 		if (r < 0)
 			return r;
-		r = cpuset_parse((struct span){text, len}, &set);
-		if (r < 0)
-			return r;
-		if (!cpuset_empty(&set)) {
-			*ret = set;
+		if (!cpuset_empty(ret))
 			return 0;
-		}
 		r = -ENODATA;
 	}
 	return r;
@@ -46,14 +105,9 @@ static int cpuset_read_at(const struct cg_src *src, const struct cg_machine *m, 
 
 static int host_online(const struct cg_src *src, struct cpuset *ret)
 {
-	char text[SMALL_SIZE];
-	size_t len;
-	int r;
+	struct small_file f = {src, NULL, 0, NULL, "sys/devices/system/cpu/online"};
 
-	r = src_read(src, "sys/devices/system/cpu/online", text, sizeof(text), &len);
-	if (r < 0)
-		return r;
-	return cpuset_parse((struct span){text, len}, ret);
+	return small_parse(&f, parse_cpuset, ret);
 }
 
 static int visible_read(const struct cg_src *src, const struct cg_machine *m, struct cpuset *ret)
@@ -154,19 +208,37 @@ static int quota_read(const struct cg_src *src, const struct cg_machine *m, uint
 	return 0;
 }
 
+struct usage_parse {
+	uint64_t ticks_per_sec;
+	struct cg_cpu *c;
+};
+
+static int parse_cpuacct_stat(struct span text, void *arg)
+{
+	struct usage_parse *u = arg;
+
+	return cpuacct_stat_parse(text, u->ticks_per_sec, u->c);
+}
+
+static int parse_cpustat_v2(struct span text, void *arg)
+{
+	struct usage_parse *u = arg;
+
+	return cpustat_v2_parse(text, u->c);
+}
+
 static int usage_read(const struct cg_src *src, const struct cg_machine *m, char *scratch,
 		      size_t size, struct cg_cpu *c)
 {
-	char text[SMALL_SIZE];
+	struct usage_parse u = {src->ticks_per_sec, c};
 	size_t len;
 	int r;
 
 	if (m->paths.present[CG_CPUACCT] && m->mounts.present[CG_CPUACCT] &&
 	    !m->mounts.v2[CG_CPUACCT]) {
-		r = cg_read(src, m, CG_CPUACCT, "cpuacct.stat", text, sizeof(text), &len);
-		if (r < 0)
-			return r;
-		r = cpuacct_stat_parse((struct span){text, len}, src->ticks_per_sec, c);
+		struct small_file f = {src, m, CG_CPUACCT, NULL, "cpuacct.stat"};
+
+		r = small_parse(&f, parse_cpuacct_stat, &u);
 		if (r < 0)
 			return r;
 		/* Per-CPU split; a kernel without usage_all gets the even spread of v2. */
@@ -181,15 +253,14 @@ static int usage_read(const struct cg_src *src, const struct cg_machine *m, char
 	/* v2: cpu.stat exists in every cgroup, with or without the cpu controller. */
 	for (unsigned i = 0; i < 2; i++) {
 		enum cg_controller ctl = i == 0 ? CG_CPU : CG_UNIFIED;
+		struct small_file f = {src, m, ctl, NULL, "cpu.stat"};
 
 		if (!m->paths.present[ctl] || !m->mounts.present[ctl] || !m->mounts.v2[ctl])
 			continue;
-		r = cg_read(src, m, ctl, "cpu.stat", text, sizeof(text), &len);
+		r = small_parse(&f, parse_cpustat_v2, &u);
 		if (r == -ENODATA)
 			continue;
-		if (r < 0)
-			return r;
-		return cpustat_v2_parse((struct span){text, len}, c);
+		return r;
 	}
 	return -ENODATA;
 }

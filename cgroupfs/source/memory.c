@@ -65,9 +65,9 @@ static int walk_min(const struct cg_src *src, const struct cg_machine *m, const 
 	return 0;
 }
 
-/* Reads and parses the cgroup's memory.stat; @text keeps the file for further keys. */
+/* Reads and parses the cgroup's memory.stat into @text. */
 static int stat_read(const struct cg_src *src, const struct cg_machine *m, bool v1, char *text,
-		     size_t size, size_t *ret_len, struct cg_memory *mem)
+		     size_t size, struct cg_memory *mem)
 {
 	size_t len;
 	int r;
@@ -75,11 +75,7 @@ static int stat_read(const struct cg_src *src, const struct cg_machine *m, bool 
 	r = cg_read(src, m, CG_MEMORY, "memory.stat", text, size, &len);
 	if (r < 0)
 		return r;
-	r = memstat_parse((struct span){text, len}, v1, &mem->stat);
-	if (r < 0)
-		return r;
-	*ret_len = len;
-	return 0;
+	return memstat_parse((struct span){text, len}, v1, &mem->stat);
 }
 
 /* No swap accounting: no swap limit, none used. */
@@ -90,29 +86,40 @@ static void swap_unaccounted(struct cg_memory *mem)
 	mem->swap_usage = 0;
 }
 
-static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct cg_memory *mem)
+/*
+ * v1: memory.stat is read in any case, for its hierarchical limits (swap alone is memsw - mem:
+ * both limits are needed). Swap only: memsw.usage_in_bytes first, since without swap accounting
+ * nothing else is needed.
+ */
+static int read_v1(const struct cg_src *src, const struct cg_machine *m, unsigned what, char *text,
+		   size_t size, struct cg_memory *mem)
 {
 	const char *self = m->paths.path[CG_MEMORY];
-	char text[MEMSTAT_SIZE];
-	uint64_t memsw_limit, memsw_usage, v;
-	bool has_hier, has_hier_sw;
-	size_t len;
+	uint64_t memsw_limit, memsw_usage = 0;
+	bool has_memsw = false;
 	int r;
 
-	r = stat_read(src, m, true, text, sizeof(text), &len, mem);
+	if ((what & CG_MEM_SWAP) && !(what & CG_MEM_STAT)) {
+		r = read_u64_at(src, m, self, "memory.memsw.usage_in_bytes", &memsw_usage);
+		if (r == -ENODATA) {
+			swap_unaccounted(mem);
+			return 0;
+		}
+		if (r < 0)
+			return r;
+		has_memsw = true;
+	}
+	r = stat_read(src, m, true, text, size, mem);
 	if (r < 0)
 		return r;
-	/* The parser reports "no limit" and "no such key" alike; only the key's absence (kernels
-	 * before 2.6.29) needs the walk. */
-	has_hier = keyed_u64((struct span){text, len}, "hierarchical_memory_limit", &v) == 0;
-	has_hier_sw = keyed_u64((struct span){text, len}, "hierarchical_memsw_limit", &v) == 0;
 
 	r = read_u64_at(src, m, self, "memory.usage_in_bytes", &mem->usage);
 	if (r < 0)
 		return r;
 	/* The kernel's hierarchical limit already is the minimum over the cgroup and all its
-	 * ancestors: no walk, not even the cgroup's own file. */
-	if (has_hier) {
+	 * ancestors: no walk, not even the cgroup's own file. Only the key's absence (kernels
+	 * before 2.6.29) needs the walk. */
+	if (mem->stat.has_hierarchical_memory_limit) {
 		mem->limit = mem->stat.hierarchical_memory_limit;
 	} else {
 		r = walk_min(src, m, "memory.limit_in_bytes", &mem->limit);
@@ -120,16 +127,22 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 			return r;
 	}
 	mem->limit = v1_limit(mem->limit);
-
-	/* memsw files exist only with swap accounting (swapaccount=1 / CONFIG_MEMCG_SWAP). */
-	r = read_u64_at(src, m, self, "memory.memsw.usage_in_bytes", &memsw_usage);
-	if (r == -ENODATA) {
+	if (!(what & CG_MEM_SWAP)) {
 		swap_unaccounted(mem);
 		return 0;
 	}
-	if (r < 0)
-		return r;
-	if (has_hier_sw) {
+
+	/* memsw files exist only with swap accounting (swapaccount=1 / CONFIG_MEMCG_SWAP). */
+	if (!has_memsw) {
+		r = read_u64_at(src, m, self, "memory.memsw.usage_in_bytes", &memsw_usage);
+		if (r == -ENODATA) {
+			swap_unaccounted(mem);
+			return 0;
+		}
+		if (r < 0)
+			return r;
+	}
+	if (mem->stat.has_hierarchical_memsw_limit) {
 		memsw_limit = mem->stat.hierarchical_memsw_limit;
 	} else {
 		r = walk_min(src, m, "memory.memsw.limit_in_bytes", &memsw_limit);
@@ -146,22 +159,28 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, struct 
 	return 0;
 }
 
-static int read_v2(const struct cg_src *src, const struct cg_machine *m, struct cg_memory *mem)
+/* v2: memory and swap have files of their own; each part reads only its own. */
+static int read_v2(const struct cg_src *src, const struct cg_machine *m, unsigned what, char *text,
+		   size_t size, struct cg_memory *mem)
 {
 	const char *self = m->paths.path[CG_MEMORY];
-	char text[MEMSTAT_SIZE];
-	size_t len;
 	int r;
 
-	r = stat_read(src, m, false, text, sizeof(text), &len, mem);
-	if (r < 0)
-		return r;
-	r = read_u64_at(src, m, self, "memory.current", &mem->usage);
-	if (r < 0)
-		return r;
-	r = walk_min(src, m, "memory.max", &mem->limit);
-	if (r < 0)
-		return r;
+	if (what & CG_MEM_STAT) {
+		r = stat_read(src, m, false, text, size, mem);
+		if (r < 0)
+			return r;
+		r = read_u64_at(src, m, self, "memory.current", &mem->usage);
+		if (r < 0)
+			return r;
+		r = walk_min(src, m, "memory.max", &mem->limit);
+		if (r < 0)
+			return r;
+	}
+	if (!(what & CG_MEM_SWAP)) {
+		swap_unaccounted(mem);
+		return 0;
+	}
 	r = read_u64_at(src, m, self, "memory.swap.current", &mem->swap_usage);
 	if (r == -ENODATA) {
 		swap_unaccounted(mem);
@@ -173,19 +192,41 @@ static int read_v2(const struct cg_src *src, const struct cg_machine *m, struct 
 	return walk_min(src, m, "memory.swap.max", &mem->swap_limit);
 }
 
-int cg_read_memory(const struct cg_src *src, const struct cg_machine *m, struct cg_memory *ret)
+int cg_read_memory_scratch(const struct cg_src *src, const struct cg_machine *m, unsigned what,
+			   char *scratch, size_t size, struct cg_memory *ret)
 {
 	struct cg_memory mem;
 	int r;
 
-	if (!src || !m || !ret)
+	if (!src || !m || !ret || (what & ~(CG_MEM_STAT | CG_MEM_SWAP)) || (!scratch && size))
 		return -EINVAL;
 	if (!m->paths.present[CG_MEMORY] || !m->mounts.present[CG_MEMORY])
 		return -ENODATA;
 	memset(&mem, 0, sizeof(mem));
-	r = m->mounts.v2[CG_MEMORY] ? read_v2(src, m, &mem) : read_v1(src, m, &mem);
-	if (r < 0)
-		return r;
+	mem.limit = UINT64_MAX;
+	mem.stat.hierarchical_memory_limit = UINT64_MAX;
+	mem.stat.hierarchical_memsw_limit = UINT64_MAX;
+	swap_unaccounted(&mem);
+	if (what) {
+		/* memory.stat is read on v1 in any case, on v2 for the counters */
+		if (size == 0 && (what & CG_MEM_STAT || !m->mounts.v2[CG_MEMORY]))
+			return -ENOBUFS;
+		r = m->mounts.v2[CG_MEMORY] ? read_v2(src, m, what, scratch, size, &mem)
+					    : read_v1(src, m, what, scratch, size, &mem);
+		if (r < 0)
+			return r;
+	}
 	*ret = mem;
 	return 0;
 }
+
+/* Not on the shim's path (front ends pass their scratch memory): a memory.stat on the stack. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wframe-larger-than="
+int cg_read_memory(const struct cg_src *src, const struct cg_machine *m, struct cg_memory *ret)
+{
+	char text[MEMSTAT_SIZE];
+
+	return cg_read_memory_scratch(src, m, CG_MEM_STAT | CG_MEM_SWAP, text, sizeof(text), ret);
+}
+#pragma GCC diagnostic pop

@@ -187,6 +187,18 @@ int cg_read(const struct cg_src *src, const struct cg_machine *m, enum cg_contro
 
 /* Limits walked from the machine cgroup up to m->top, usage and memory.stat; v1 and v2. */
 int cg_read_memory(const struct cg_src *src, const struct cg_machine *m, struct cg_memory *ret);
+/*
+ * The same reading only what @what asks for, with memory.stat read into @scratch (no big stack
+ * frame). CG_MEM_STAT: limit, usage and memory.stat; CG_MEM_SWAP: swap usage and limit (without
+ * it swap reads as unaccounted: no reads of memsw or swap files). The fields of a part not asked
+ * for are those of no limit and nothing used, except that v1 reads memory.stat, usage and the
+ * limit for swap too (swap alone is memsw - memory). 0 = no reads at all, only the check that the
+ * memory controller is there (-ENODATA). -ENOBUFS: @scratch is too small for memory.stat.
+ */
+#define CG_MEM_STAT 0x1u
+#define CG_MEM_SWAP 0x2u
+int cg_read_memory_scratch(const struct cg_src *src, const struct cg_machine *m, unsigned what,
+			   char *scratch, size_t size, struct cg_memory *ret);
 /* cpuset, quota (tightest over ancestors), CPU time; v1 usage_all is read into @scratch. */
 int cg_read_cpu(const struct cg_src *src, const struct cg_machine *m, char *scratch, size_t size,
 		struct cg_cpu *ret);

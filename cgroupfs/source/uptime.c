@@ -60,9 +60,10 @@ static void walk_pid(struct walk *w, struct span word)
 	}
 }
 
-static void walk_procs(struct walk *w, int dirfd)
+/* Not inlined into the recursive walk_dir(): its buffer is on the stack once, not per level. */
+static __attribute__((noinline)) void walk_procs(struct walk *w, int dirfd)
 {
-	char text[4096];
+	char text[1024]; /* read in chunks: any size works, whole lines are kept across reads */
 	size_t keep = 0;
 	int fd;
 

@@ -343,3 +343,52 @@ Test(facts, cgroup_paths)
 	cr_expect_eq(uptime_parse_cs((struct span){"-1.00 2", 7}, &cs), -EINVAL);
 	cr_expect_eq(uptime_parse_cs((struct span){"1.x0 2", 6}, &cs), -EINVAL);
 }
+
+/* cg_read_memory_scratch() reading only some parts gives exactly those parts of the full read. */
+Test(facts, memory_parts)
+{
+	static const struct {
+		const char *tree;
+		pid_t pid;
+	} cases[] = {{"v1", 200},     {"v1", 301}, {"v1", 400}, {"hybrid", 200},
+		     {"hybrid", 400}, {"v2", 200}, {"v2", 301}, {"v2", 400}};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cg_src src;
+		struct cg_machine m;
+		struct cg_memory full, part;
+		char scratch[8192];
+
+		machine_of(cases[i].tree, cases[i].pid, &src, &m);
+		cr_assert_eq(cg_read_memory(&src, &m, &full), 0);
+
+		cr_assert_eq(cg_read_memory_scratch(&src, &m, CG_MEM_SWAP, scratch, sizeof(scratch),
+						    &part),
+			     0);
+		cr_expect_eq(part.swap_accounted, full.swap_accounted, "%s %d", cases[i].tree,
+			     (int)cases[i].pid);
+		cr_expect_eq(part.swap_limit, full.swap_limit);
+		cr_expect_eq(part.swap_usage, full.swap_usage);
+
+		cr_assert_eq(cg_read_memory_scratch(&src, &m, CG_MEM_STAT, scratch, sizeof(scratch),
+						    &part),
+			     0);
+		cr_expect_eq(part.limit, full.limit);
+		cr_expect_eq(part.usage, full.usage);
+		cr_expect(memcmp(&part.stat, &full.stat, sizeof(part.stat)) == 0);
+		cr_expect(!part.swap_accounted && part.swap_usage == 0 &&
+			  part.swap_limit == UINT64_MAX);
+
+		/* nothing asked: nothing read, no limit */
+		cr_assert_eq(cg_read_memory_scratch(&src, &m, 0, NULL, 0, &part), 0);
+		cr_expect(part.limit == UINT64_MAX && !part.swap_accounted);
+		/* memory.stat does not fit */
+		cr_expect_eq(cg_read_memory_scratch(&src, &m, CG_MEM_STAT, scratch, 16, &part),
+			     -ENOBUFS);
+		cr_expect_eq(cg_read_memory_scratch(&src, &m, CG_MEM_STAT, NULL, 0, &part),
+			     -ENOBUFS);
+		cr_expect_eq(cg_read_memory_scratch(&src, &m, 4, scratch, sizeof(scratch), &part),
+			     -EINVAL);
+		close(src.rootfd);
+	}
+}

@@ -648,3 +648,36 @@ Test(cpulist, render)
 	cr_assert_eq(cpulist_render(&s, &b), 0);
 	cr_assert_eq(b.len, 1);
 }
+
+/* The caller's working memory gives the same text as the stack version, at any alignment. */
+Test(cpuinfo, work_memory)
+{
+	static char work[CPUINFO_WORK_SIZE + 16];
+	static const char *const hosts[] = {host_cpuinfo, smt_cpuinfo, arm_cpuinfo};
+	char a[8192], b2[8192];
+	struct cpuset cpus;
+
+	cr_assert_eq(cpuset_parse(S("0-1,3"), &cpus), 0);
+	for (size_t h = 0; h < 3; h++) {
+		for (size_t off = 0; off < 8; off++) {
+			struct buf x, y;
+
+			buf_init(&x, a, sizeof(a));
+			buf_init(&y, b2, sizeof(b2));
+			cr_assert_eq(cpuinfo_render(S(hosts[h]), &cpus, &x), 0);
+			cr_assert_eq(cpuinfo_render_work(S(hosts[h]), &cpus, work + off,
+							 CPUINFO_WORK_SIZE, &y),
+				     0);
+			cr_assert_eq(x.len, y.len);
+			cr_assert(memcmp(a, b2, x.len) == 0);
+		}
+		{
+			struct buf y;
+
+			buf_init(&y, b2, sizeof(b2));
+			cr_assert_eq(cpuinfo_render_work(S(hosts[h]), &cpus, work,
+							 CPUINFO_WORK_SIZE - 1, &y),
+				     -ENOBUFS);
+		}
+	}
+}

@@ -137,6 +137,36 @@ Test(cpuset, set_and_first_n)
 	cr_assert(cpuset_empty(&r));
 	cpuset_first_n(&a, 100, &r);
 	cr_assert(memcmp(&r, &a, sizeof(r)) == 0);
+	cr_assert(cpuset_intersects(&a, &b));
+	cpuset_clear(&r);
+	cpuset_set(&r, 3);
+	cr_assert(!cpuset_intersects(&a, &r));
+}
+
+/* first_n in place and within one word agrees with taking the lowest ids one by one. */
+Test(cpuset, first_n_in_place)
+{
+	unsigned seed = 777;
+
+	for (unsigned round = 0; round < 300; round++) {
+		struct cpuset a, r, want;
+		unsigned n = (unsigned)(rand_r(&seed) % 200), left;
+
+		cpuset_clear(&a);
+		for (unsigned k = 0; k < 150; k++)
+			cpuset_set(&a, (unsigned)(rand_r(&seed) % (round % 2 ? 130 : 8192)));
+		cpuset_clear(&want);
+		left = n;
+		for (unsigned id = 0; id < CPUSET_MAX && left > 0; id++)
+			if (cpuset_test(&a, id)) {
+				cpuset_set(&want, id);
+				left--;
+			}
+		cpuset_first_n(&a, n, &r);
+		cr_assert(memcmp(&r, &want, sizeof(r)) == 0, "round %u n %u", round, n);
+		cpuset_first_n(&a, n, &a);
+		cr_assert(memcmp(&a, &want, sizeof(a)) == 0, "in place, round %u", round);
+	}
 }
 
 /* Random sets survive format -> parse unchanged, and format is canonical. */

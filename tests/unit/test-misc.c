@@ -330,3 +330,24 @@ Test(sysinfo, huge_values_scale_mem_unit)
 		     (unsigned __int128)ULONG_MAX);
 	cr_assert_eq(si.uptime, LONG_MAX);
 }
+
+/* A cgroup that did no I/O has no device lines: nothing is shown, whatever the host has; a
+ * device line in only one of the v1 files still counts. */
+Test(diskstats, no_device_lines)
+{
+	char out[1024];
+
+	RENDER(diskstats_render(S(host_diskstats), S(""), S("Total 0\n"), S("Total 0\n"), &b_),
+	       out);
+	cr_assert_str_eq(out, "");
+	RENDER(diskstats_render(S(host_diskstats), S("\n"), S(""), S(""), &b_), out);
+	cr_assert_str_eq(out, "");
+	RENDER(diskstats_render(S(host_diskstats), S(""), S("8:0 Read 7\nTotal 7\n"),
+				S("Total 0\n"), &b_),
+	       out);
+	cr_assert_str_eq(out, "   8       0 sda 7 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+	RENDER(diskstats_render(S(host_diskstats), S(""), S("Total 0\n"), S("8:0 Write 4096\n"),
+				&b_),
+	       out);
+	cr_assert_str_eq(out, "   8       0 sda 0 0 0 0 0 0 8 0 0 0 0 0 0 0 0 0 0\n");
+}
