@@ -69,13 +69,17 @@ static unsigned path_hash(const char *p, size_t *ret_len)
 	return h;
 }
 
-/* Whether the kept fd still is the file that was opened (never for a slot never filled). */
-static bool slot_fd_ours(const struct src_fdslot *s)
+/* Whether the kept fd still is the file that was opened (never for a slot never filled; without
+ * asking the kernel when the front end owns every fd of its process). */
+static bool slot_fd_ours(const struct src_fdcache *c, const struct src_fdslot *s)
 {
 	struct stat st;
 
-	return atomic_load_explicit(&s->gen, memory_order_relaxed) != 0 && s->fd >= 0 &&
-	       src_fstat(s->fd, &st) == 0 && (uint64_t)st.st_dev == s->dev &&
+	if (atomic_load_explicit(&s->gen, memory_order_relaxed) == 0 || s->fd < 0)
+		return false;
+	if (c->owns_fds)
+		return true;
+	return src_fstat(s->fd, &st) == 0 && (uint64_t)st.st_dev == s->dev &&
 	       (uint64_t)st.st_ino == s->ino;
 }
 
@@ -177,7 +181,7 @@ static int slot_fill(const struct cg_src *src, unsigned i, unsigned gen, unsigne
 	struct stat st;
 	int fd, hi, r;
 
-	if (slot_fd_ours(s))
+	if (slot_fd_ours(src->fds, s))
 		close(s->fd);
 	atomic_store_explicit(&s->gen, 0, memory_order_relaxed);
 	s->fd = -1;
@@ -260,10 +264,15 @@ static int fdcache_read(const struct cg_src *src, const char *relpath, bool bene
 			reader_release(s);
 			return r;
 		}
-		if (match && slot_fd_ours(s)) {
+		if (match && slot_fd_ours(c, s)) {
 			r = fd_pread(s->fd, buf, size, ret_len);
 			reader_release(s);
-			return r;
+			if (r == 0 || r == -ENOBUFS)
+				return r;
+			/* The file went away under the kept fd (a removed cgroup reads ENODEV,
+			 * perhaps made again under the same name): open the path again. */
+			victim = i;
+			break;
 		}
 		reader_release(s);
 		/* its fd was closed behind our back: refill it in place */
@@ -317,7 +326,7 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 	}
 	if (!writer_claim(s))
 		return -EAGAIN;
-	if (slot_fd_ours(s))
+	if (slot_fd_ours(c, s))
 		close(s->fd);
 	atomic_store_explicit(&s->gen, 0, memory_order_relaxed);
 	s->fd = -1;
@@ -349,7 +358,7 @@ int src_root_check(const struct cg_src *src)
 	if (!src->root_unchecked || !src->fds)
 		return 0;
 	s = &src->fds->root;
-	if (s->fd == src->rootfd && slot_fd_ours(s)) {
+	if (s->fd == src->rootfd && slot_fd_ours(src->fds, s)) {
 		/* the request's own, writable cg_src (source.h) */
 		((struct cg_src *)src)->root_unchecked = false;
 		return 0;

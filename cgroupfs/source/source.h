@@ -84,6 +84,9 @@ struct src_fdcache {
 	atomic_uint pool_used; /* bytes of the pool given to slots */
 	int min_fd;
 	struct src_fdslot root; /* the process's "/", for src_fdcache_root_hold() */
+	/* Set after init by a front end that owns every descriptor of its process (cgprocfs: no
+	 * foreign code closes fds there): kept fds are used without the fstat check. */
+	bool owns_fds;
 	struct src_fdslot slot[SRC_FDCACHE_SLOTS];
 	char pool[SRC_FDCACHE_POOL];
 };

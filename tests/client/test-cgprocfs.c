@@ -943,6 +943,166 @@ Test(cgprocfs, namespaced_reader_gets_its_namespace_root)
 	free(text);
 }
 
+/* MemTotal (kB) of one read of @path, 0 on failure. */
+static unsigned long long memtotal_read(const char *path)
+{
+	char buf[8192], *p;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strstr(buf, "MemTotal:");
+	return p ? strtoull(p + 9, NULL, 10) : 0;
+}
+
+/* Fork a child that joins @cg and reports one MemTotal of @path, unless its pid is not @want
+ * (then it exits 99 without reading). Returns the child's pid; *ret_kb gets its MemTotal. */
+static pid_t pid_reader_run(struct cgdirs *cg, const char *path, pid_t want,
+			    unsigned long long *ret_kb, int *ret_status)
+{
+	unsigned long long kb = 0;
+	int res[2];
+	pid_t pid;
+
+	cr_assert_eq(pipe(res), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(res[0]);
+		if (want > 0 && getpid() != want)
+			_exit(99);
+		if (testcg_attach(cg, getpid()) < 0)
+			_exit(124);
+		kb = memtotal_read(path);
+		_exit(write(res[1], &kb, sizeof(kb)) == sizeof(kb) ? 0 : 125);
+	}
+	close(res[1]);
+	if (read(res[0], &kb, sizeof(kb)) != sizeof(kb))
+		kb = 0;
+	close(res[0]);
+	waitpid(pid, ret_status, 0);
+	*ret_kb = kb;
+	return pid;
+}
+
+/*
+ * The daemon keeps what it resolved about a caller (callers.c), and that must never answer for
+ * another process: a pid reused by a process in another cgroup gets its own cgroup at once; a
+ * process moved to another cgroup (cgroup.procs) sees it within the one-second freshness; a
+ * changed memory limit shows on the next read; a cgroup removed and made again is read anew.
+ */
+Test(cgprocfs, kept_state_follows_pid_reuse_moves_limits_and_remade_cgroups, .timeout = 120)
+{
+	static const char *limits[2] = {"268435456", "469762048"};
+	char path[4096], last[32];
+	unsigned long long kb = 0;
+	int status = 0, go[2], res[2];
+	pid_t first, again = 0, mover;
+	struct timespec t0, t1;
+	const char *memdir = NULL;
+	long waited_ms;
+
+	fs_start();
+	cg_make(0, limits[0]);
+	cg_make(1, limits[1]);
+	snprintf(path, sizeof(path), "%s/proc/meminfo", rf.mountpoint);
+
+	/* 1: pid reuse. Ask the kernel for the same pid again through ns_last_pid (root, initial
+	 * pid namespace); other processes forking meanwhile may take it: retry. */
+	first = pid_reader_run(&cgs[0], path, 0, &kb, &status);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "first reader: %#x", status);
+	cr_assert_eq(kb, limit_kb_of(limits[0]));
+	for (int attempt = 0; attempt < 200 && again != first; attempt++) {
+		int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+		int len = snprintf(last, sizeof(last), "%d", (int)first - 1);
+
+		harness_require(fd >= 0, "needs /proc/sys/kernel/ns_last_pid (root)");
+		cr_assert_eq(write(fd, last, (size_t)len), len);
+		close(fd);
+		again = pid_reader_run(&cgs[1], path, first, &kb, &status);
+		if (again != first)
+			cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 99);
+	}
+	harness_require(again == first, "the first reader's pid was never handed out again");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "second reader: %#x", status);
+	cr_expect_eq(kb, limit_kb_of(limits[1]), "pid %d reused in another cgroup: %llu kB",
+		     (int)first, kb);
+
+	/* 2: a move between cgroups, then 3: a changed limit */
+	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(res), 0);
+	mover = fork();
+	cr_assert_geq(mover, 0);
+	if (mover == 0) {
+		long ms = -1;
+		char c;
+
+		if (testcg_attach(&cgs[0], getpid()) < 0 ||
+		    memtotal_read(path) != limit_kb_of(limits[0]))
+			_exit(124);
+		if (read(go[0], &c, 1) != 1) /* moved to cgroup 1 by the parent */
+			_exit(125);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (;;) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+			if (memtotal_read(path) == limit_kb_of(limits[1]) || ms > 5000)
+				break;
+			usleep(1000);
+		}
+		if (write(res[1], &ms, sizeof(ms)) != sizeof(ms))
+			_exit(126);
+		if (read(go[0], &c, 1) != 1) /* cgroup 1's limit changed by the parent */
+			_exit(127);
+		ms = (long)memtotal_read(path);
+		_exit(write(res[1], &ms, sizeof(ms)) == sizeof(ms) ? 0 : 126);
+	}
+	usleep(100000);
+	cr_assert_eq(testcg_attach(&cgs[1], mover), 0);
+	cr_assert_eq(write(go[1], "m", 1), 1);
+	cr_assert_eq(read(res[0], &waited_ms, sizeof(waited_ms)), sizeof(waited_ms));
+	cr_expect(waited_ms >= 0 && waited_ms <= 1500,
+		  "a moved process saw its new cgroup after %ld ms (kept for 1 s at most)",
+		  waited_ms);
+	if (testcg_write(&cgs[1], "memory.limit_in_bytes", "402653184") == -ENOENT)
+		cr_assert_eq(testcg_write(&cgs[1], "memory.max", "402653184"), 0);
+	cr_assert_eq(write(go[1], "l", 1), 1);
+	cr_assert_eq(read(res[0], &waited_ms, sizeof(waited_ms)), sizeof(waited_ms));
+	cr_expect_eq((unsigned long long)waited_ms, limit_kb_of("402653184"),
+		     "a changed limit did not show on the next read");
+	waitpid(mover, &status, 0);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "mover: %#x", status);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+
+	/* 4: the memory cgroup removed and made again under the same name (a container restarted)
+	 * right after a read: the daemon's kept fds of the old one must not answer (they read
+	 * ENODEV; the host's file would be served). */
+	for (int i = 0; i < cgs[1].n && !memdir; i++)
+		if (strstr(cgs[1].ctrl[i], "memory") || strcmp(cgs[1].ctrl[i], "unified") == 0)
+			memdir = cgs[1].dir[i];
+	cr_assert(memdir, "no memory hierarchy in the test cgroup");
+	pid_reader_run(&cgs[1], path, 0, &kb, &status);
+	cr_assert_eq(kb, limit_kb_of("402653184"));
+	for (int tries = 0; rmdir(memdir) < 0 && tries < 100; tries++)
+		usleep(10000); /* the reader's exit may still be leaving the cgroup */
+	cr_assert_eq(mkdir(memdir, 0755), 0, "%s: %s", memdir, strerror(errno));
+	if (testcg_write(&cgs[1], "memory.limit_in_bytes", "335544320") == -ENOENT)
+		cr_assert_eq(testcg_write(&cgs[1], "memory.max", "335544320"), 0);
+	pid_reader_run(&cgs[1], path, 0, &kb, &status);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader: %#x", status);
+	cr_expect_eq(kb, limit_kb_of("335544320"), "the re-made cgroup read as %llu kB", kb);
+}
+
 /* Pin this thread to @cpu; false when the CPU is not online. */
 static bool pin_to(int cpu)
 {

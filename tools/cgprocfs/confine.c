@@ -83,6 +83,8 @@ static const char *const allowed[] = {
 	"tgkill",
 	"tkill",
 	"restart_syscall",
+	/* callers.c: a kept caller is held by a pidfd, polled for its exit */
+	"pidfd_open",
 	/* live upgrade: copy the library into a memfd and dlopen it */
 	"memfd_create",
 	/* shutdown: our own mount and pidfile */

@@ -4,9 +4,16 @@
  * replaced) by the thin host in cgprocfs.c. See serve.h for what must stay stable across copies.
  *
  * Every request is answered for the calling process: its host pid (from the FUSE request) is
- * resolved to its machine cgroup with cg_machine_find() on the host root, and the file is
- * rendered with vfile_render(). The tree is built from vfile_table (never a second list of
- * paths). Policy on any failure: serve the host file's bytes, never EIO for a readable host file.
+ * resolved to its machine cgroup with cg_machine_find() on the host root (kept about a second per
+ * caller, callers.c), and the file is rendered with vfile_render(). The tree is built from
+ * vfile_table (never a second list of paths). Policy on any failure: serve the host file's bytes,
+ * never EIO for a readable host file.
+ *
+ * Per request, only what moves is read: input files through kept fds (source.h, src_fdcache: a
+ * pread instead of openat + read + close, forgotten every FDS_TTL_NS; one cache per shard of
+ * machines, so that many containers do not evict each other's), /proc/meminfo and
+ * /proc/cpuinfo through the text cache (as the shim keeps them), in working memory kept between
+ * requests (a small pool: no page faults and no heap trimming per request).
  *
  * Must not: keep state in globals (each loaded copy gets its own struct serve), write anything
  * under the root, or open anything but read-only.
@@ -16,10 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "callers.h"
 #include "cgproc-config.h"
 #include "serve.h"
 #include "source/table.h"
@@ -31,13 +40,22 @@
 #define DIR_INO_FLAG (1ULL << 62)  /* directory inode = flag | FNV-1a of its path */
 #define RENDER_START (64 * 1024)
 #define RENDER_MAX (64 * 1024 * 1024)
-#define MCACHE_SLOTS 64
-#define MCACHE_TTL_NS 1000000000ULL /* per-pid machine lookups are reused for 1 s */
-#define ENTRY_TIMEOUT 1.0	    /* names never change */
-#define DIR_ATTR_TIMEOUT 1.0	    /* directories look the same to everyone */
+#define WORK_KEEP 8		    /* working areas kept between requests */
+#define WORK_KEEP_MAX (1024 * 1024) /* larger ones are freed after use */
+#define FDS_SHARDS 8 /* kept-fd caches, each for the machines whose hash falls in it */
+#define FDS_NOFILE (4096 + FDS_SHARDS * SRC_FDCACHE_SLOTS) /* RLIMIT_NOFILE wanted */
+#define FDS_MIN 64 /* kept input fds are dup'd at or above this number */
+/* Kept fds are forgotten this often: a cgroup removed and made again under the same name is
+ * read through an old fd for no longer. */
+#define FDS_TTL_NS 1000000000ULL
+#define HOST_TEXTS 3
+#define HOST_TEXT_AGE_NS 1000000000ULL /* kept host texts: the shim's age (preload/machine.c) */
+#define ENTRY_TIMEOUT 1.0	       /* names never change */
+#define DIR_ATTR_TIMEOUT 1.0	       /* directories look the same to everyone */
 #define STASH_SLOTS 16
 #define STASH_TTL_NS 100000000ULL /* a getattr's rendering is reused by an open within 100 ms */
 #define ATTR_TIMEOUT 0.0	  /* st_size depends on the caller: never cache it */
+#define READ_STACK (16 * 1024)	  /* replies up to this size are copied on the stack */
 
 struct node {
 	fuse_ino_t ino;
@@ -46,27 +64,17 @@ struct node {
 	const struct vfile *vf; /* NULL for a directory */
 };
 
-/* What a request needs to know about its caller, as the shim in that process would know it. */
-struct caller {
-	struct cg_machine machine;
-	struct cgproc_config config; /* cgproc.conf, then the caller's CGPROC_* environment */
-	struct cg_sample sample;
-	bool has_sample;
+/* Working memory of one render: kept in a pool between requests. */
+struct work {
+	struct work *next;
+	char *scratch, *out;
+	size_t scap, ocap;
 };
 
-struct mcache_slot {
-	pid_t pid;
-	int r;
-	uint64_t stamp_ns;
-	struct caller caller;
-	struct cg_sample_cache
-		sample_cache; /* per machine: one stat while the table is unchanged */
-};
-
-/* Per-pid machine lookups, direct-mapped by pid. Owned by one struct serve. */
-struct machine_cache {
+struct work_pool {
 	pthread_mutex_t lock;
-	struct mcache_slot slot[MCACHE_SLOTS];
+	struct work *free;
+	unsigned n_free;
 };
 
 /*
@@ -89,6 +97,12 @@ struct stash {
 
 struct serve {
 	struct cg_src src;
+	struct src_fdcache *fds; /* [FDS_SHARDS] */
+	struct src_textcache *texts;
+	char *text_bufs;	       /* [HOST_TEXTS][SRC_TEXTCACHE_MAX]: the kept texts */
+	_Atomic uint64_t fds_stamp_ns; /* when the kept fds were last forgotten */
+	struct caller_cache *callers;
+	struct work_pool work;
 	struct stash stash;
 	struct cgproc_config config;
 	bool debug;
@@ -96,7 +110,6 @@ struct serve {
 	time_t mtime;
 	size_t n_nodes;
 	struct node nodes[NODE_MAX];
-	struct machine_cache cache;
 };
 
 static uint64_t now_ns(void)
@@ -246,111 +259,87 @@ static void config_load(struct serve *s)
 	close(fd);
 }
 
-/* Was @pid started AT_SECURE (setuid, file caps)? Then, like the shim, ignore its environment. */
-static bool caller_secure(const struct serve *s, const char *procdir)
+static void work_free(struct work *w)
 {
-	char path[64];
-	uint64_t auxv[512];
-	size_t len;
-
-	snprintf(path, sizeof(path), "%s/auxv", procdir);
-	if (src_read(&s->src, path, (char *)auxv, sizeof(auxv), &len) < 0)
-		return true; /* unknown: the safe answer */
-	for (size_t i = 0; i + 1 < len / sizeof(uint64_t); i += 2)
-		if (auxv[i] == 23 /* AT_SECURE */)
-			return auxv[i + 1] != 0;
-	return false;
-}
-
-/* The configuration the caller's shim would run with: the daemon's cgproc.conf, then the
- * caller's CGPROC_* environment unless it is AT_SECURE. */
-static void caller_config(const struct serve *s, pid_t pid, struct cgproc_config *cfg)
-{
-	char procdir[32], path[64];
-	size_t len;
-	char *env;
-
-	*cfg = s->config;
-	snprintf(procdir, sizeof(procdir), "proc/%d", (int)pid);
-	snprintf(path, sizeof(path), "%s/environ", procdir);
-	env = malloc(RENDER_START);
-	if (env && !caller_secure(s, procdir) &&
-	    src_read(&s->src, path, env, RENDER_START, &len) == 0) {
-		for (size_t i = 0; i < len;) {
-			const char *e = env + i, *eq;
-			size_t n = strnlen(e, len - i);
-
-			i += n + 1;
-			if (n <= 7 || strncmp(e, "CGPROC_", 7) != 0)
-				continue;
-			eq = memchr(e, '=', n);
-			if (eq)
-				(void)config_apply(cfg, (struct span){e + 7, (size_t)(eq - e - 7)},
-						   (struct span){eq + 1, n - (size_t)(eq - e) - 1});
-		}
+	if (w) {
+		free(w->scratch);
+		free(w->out);
+		free(w);
 	}
-	free(env);
-	(void)config_files_resolve(cfg, vfile_names, _VFILE_MAX);
 }
 
-static int machine_find(const struct serve *s, pid_t pid, const char *override,
-			struct cg_machine *ret)
+/* A working area of at least RENDER_START each for scratch and output. */
+static struct work *work_get(struct serve *s)
 {
-	int r = cg_machine_find(&s->src, pid, override, ret);
+	struct work *w;
 
-	/* a big mountinfo: retry with heap scratch */
-	for (size_t size = 256 * 1024; r == -ENOBUFS && size <= RENDER_MAX; size *= 2) {
-		char *scratch = malloc(size);
+	pthread_mutex_lock(&s->work.lock);
+	w = s->work.free;
+	if (w) {
+		s->work.free = w->next;
+		s->work.n_free--;
+	}
+	pthread_mutex_unlock(&s->work.lock);
+	if (w)
+		return w;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->scratch = malloc(RENDER_START);
+	w->out = malloc(RENDER_START);
+	if (!w->scratch || !w->out) {
+		work_free(w);
+		return NULL;
+	}
+	w->scap = w->ocap = RENDER_START;
+	return w;
+}
 
-		if (!scratch)
-			return -ENOMEM;
-		r = cg_machine_find_scratch(&s->src, pid, override, scratch, size, ret);
+static void work_put(struct serve *s, struct work *w)
+{
+	if (w->scap + w->ocap <= WORK_KEEP_MAX) {
+		pthread_mutex_lock(&s->work.lock);
+		if (s->work.n_free < WORK_KEEP) {
+			w->next = s->work.free;
+			s->work.free = w;
+			s->work.n_free++;
+			w = NULL;
+		}
+		pthread_mutex_unlock(&s->work.lock);
+	}
+	work_free(w);
+}
+
+/* Grow @w to @scap and @ocap (contents are not kept). */
+static int work_grow(struct work *w, size_t scap, size_t ocap)
+{
+	char *scratch = malloc(scap), *out = malloc(ocap);
+
+	if (!scratch || !out) {
 		free(scratch);
+		free(out);
+		return -ENOMEM;
 	}
-	return r;
+	free(w->scratch);
+	free(w->out);
+	w->scratch = scratch;
+	w->out = out;
+	w->scap = scap;
+	w->ocap = ocap;
+	return 0;
 }
 
-/* Everything about caller @pid, from the cache when younger than MCACHE_TTL_NS. */
-static int caller_get(struct serve *s, pid_t pid, struct caller *ret)
+/* Forget the kept fds every FDS_TTL_NS: a cgroup removed and made again under the same name is
+ * never read through an old fd for longer (the shim forgets its own with its machine). */
+static void fds_age(struct serve *s)
 {
-	struct mcache_slot *slot = &s->cache.slot[(unsigned)pid % MCACHE_SLOTS];
-	uint64_t now = now_ns();
-	int r;
+	uint64_t now = now_ns(),
+		 then = atomic_load_explicit(&s->fds_stamp_ns, memory_order_relaxed);
 
-	pthread_mutex_lock(&s->cache.lock);
-	if (slot->pid == pid && now - slot->stamp_ns < MCACHE_TTL_NS) {
-		r = slot->r;
-		if (r >= 0) {
-			*ret = slot->caller;
-			/* the sampler publishes every period: look it up on each request */
-			ret->has_sample =
-				cg_sample_lookup_cached(&s->src, &ret->machine, ret->config.rundir,
-							&slot->sample_cache, &ret->sample) == 0;
-		}
-		pthread_mutex_unlock(&s->cache.lock);
-		return r;
-	}
-	pthread_mutex_unlock(&s->cache.lock);
-
-	caller_config(s, pid, &ret->config);
-	r = machine_find(s, pid, ret->config.machine[0] ? ret->config.machine : NULL,
-			 &ret->machine);
-	if (r >= 0)
-		(void)cg_machine_resolve_start(&s->src, &ret->machine); /* else: found per read */
-
-	pthread_mutex_lock(&s->cache.lock);
-	slot->pid = pid;
-	slot->r = r < 0 ? r : 0;
-	slot->stamp_ns = now;
-	if (r >= 0) {
-		cg_sample_cache_init(&slot->sample_cache);
-		ret->has_sample =
-			cg_sample_lookup_cached(&s->src, &ret->machine, ret->config.rundir,
-						&slot->sample_cache, &ret->sample) == 0;
-		slot->caller = *ret;
-	}
-	pthread_mutex_unlock(&s->cache.lock);
-	return r < 0 ? r : 0;
+	if (now - then >= FDS_TTL_NS &&
+	    atomic_compare_exchange_strong(&s->fds_stamp_ns, &then, now))
+		for (unsigned i = 0; i < FDS_SHARDS; i++)
+			src_fdcache_invalidate(&s->fds[i]);
 }
 
 /* The host file's bytes: the fallback for every failure. */
@@ -399,66 +388,72 @@ static int host_read(const struct serve *s, const struct vfile *vf, char **ret_d
 static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char **ret_data,
 		      size_t *ret_len)
 {
-	size_t scap = RENDER_START, ocap = RENDER_START;
-	struct caller *c = NULL;
-	int r = -ESRCH;
+	struct caller c = {0};
+	struct work *w = NULL;
+	struct cg_src src = s->src;
+	int r;
 
-	if (pid <= 0)
-		goto fallback;
-	c = malloc(sizeof(*c));
-	if (!c) {
-		r = -ENOMEM;
-		goto fallback;
-	}
-	r = caller_get(s, pid, c);
+	fds_age(s);
+	r = caller_get(s->callers, pid, &c);
+	if (r >= 0)
+		r = c.snap->r;
 	if (r < 0)
 		goto fallback;
-	if (!c->config.enabled || !(c->config.files & (1ULL << vf->id))) {
+	if (!c.snap->config.enabled || !(c.snap->config.files & (1ULL << vf->id))) {
 		r = -EPERM; /* switched off for this caller: the host file, as the shim would */
 		goto fallback;
 	}
+	src.fds = &s->fds[c.snap->machine_hash % FDS_SHARDS];
+	w = work_get(s);
+	if (!w) {
+		r = -ENOMEM;
+		goto fallback;
+	}
 	for (;;) {
-		char *scratch = malloc(scap), *out = malloc(ocap);
 		struct vfile_req req = {
-			.src = &s->src,
-			.machine = &c->machine,
-			.config = &c->config,
-			.sample = c->has_sample ? &c->sample : NULL,
+			.src = &src,
+			.machine = &c.snap->machine,
+			.config = &c.snap->config,
+			.sample = c.has_sample ? &c.sample : NULL,
 			.pid = pid,
 			.tid = 0,
-			.scratch = scratch,
-			.scratch_size = scap,
+			.scratch = w->scratch,
+			.scratch_size = w->scap,
 		};
 		struct buf b;
 
-		if (!scratch || !out) {
-			free(scratch);
-			free(out);
-			r = -ENOMEM;
-			break;
-		}
-		buf_init(&b, out, ocap);
+		buf_init(&b, w->out, w->ocap);
 		r = vfile_render(vf, &req, &b);
 		if (r >= 0)
 			r = buf_result(&b);
-		free(scratch);
 		if (r >= 0) {
-			free(c);
-			*ret_data = out;
+			char *data = malloc(b.len ? b.len : 1);
+
+			if (!data) {
+				r = -ENOMEM;
+				break;
+			}
+			memcpy(data, w->out, b.len);
+			work_put(s, w);
+			caller_put(&c);
+			*ret_data = data;
 			*ret_len = b.len;
 			return 0;
 		}
-		free(out);
-		if (r != -ENOBUFS || ocap >= RENDER_MAX)
+		if (r != -ENOBUFS || w->ocap >= RENDER_MAX)
 			break;
-		ocap = b.need > ocap ? b.need + 1 : ocap * 2;
-		scap *= 2;
+		r = work_grow(w, w->scap * 2, b.need > w->ocap ? b.need + 1 : w->ocap * 2);
+		if (r < 0)
+			break;
 	}
 fallback:
 	if (s->debug)
 		fprintf(stderr, "cgprocfs: %s for pid %d: host file (%s)\n", vf->path, (int)pid,
 			strerror(-r));
-	free(c);
+	if (w)
+		work_put(s, w);
+	if (c.snap)
+		caller_put(&c);
 	return host_read(s, vf, ret_data, ret_len);
 }
 
@@ -480,37 +475,17 @@ static void node_stat(const struct serve *s, const struct node *n, size_t size, 
 	st->st_mtime = st->st_ctime = st->st_atime = s->mtime;
 }
 
-static int serve_init(const struct cgprocfs_params *params, void **ret_state)
+/* Kept fds (up to FDS_SHARDS * SRC_FDCACHE_SLOTS, plus a pidfd per kept caller) must not take
+ * the descriptors that reading other files needs: raise the soft limit toward the hard one. */
+static void nofile_raise(void)
 {
-	struct serve *s = calloc(1, sizeof(*s));
-	long hz = sysconf(_SC_CLK_TCK);
-	int r;
+	struct rlimit rl;
 
-	if (!s)
-		return -ENOMEM;
-	s->src.rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->src.rootfd < 0) {
-		r = -errno;
-		free(s);
-		return r;
-	}
-	s->src.ticks_per_sec = hz > 0 ? (uint64_t)hz : 100;
-	s->debug = params->debug;
-	snprintf(s->rundir, sizeof(s->rundir), "%s", params->rundir ? params->rundir : "");
-	s->mtime = time(NULL);
-	pthread_mutex_init(&s->cache.lock, NULL);
-	pthread_mutex_init(&s->stash.lock, NULL);
-	config_load(s);
-	if (s->rundir[0])
-		snprintf(s->config.rundir, sizeof(s->config.rundir), "%s", s->rundir);
-	r = tree_build(s);
-	if (r < 0) {
-		close(s->src.rootfd);
-		free(s);
-		return r;
-	}
-	*ret_state = s;
-	return 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= FDS_NOFILE)
+		return;
+	rl.rlim_cur =
+		rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FDS_NOFILE ? FDS_NOFILE : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 static void serve_fini(void *state)
@@ -519,12 +494,91 @@ static void serve_fini(void *state)
 
 	if (!s)
 		return;
-	close(s->src.rootfd);
+	caller_cache_free(s->callers);
+	if (s->fds) {
+		/* nothing else in this process closes them: every kept fd is still ours */
+		for (unsigned k = 0; k < FDS_SHARDS; k++)
+			for (size_t i = 0; i < SRC_FDCACHE_SLOTS; i++)
+				if (s->fds[k].slot[i].fd >= 0)
+					close(s->fds[k].slot[i].fd);
+		free(s->fds);
+	}
+	free(s->texts);
+	free(s->text_bufs);
+	while (s->work.free) {
+		struct work *w = s->work.free;
+
+		s->work.free = w->next;
+		work_free(w);
+	}
+	if (s->src.rootfd >= 0)
+		close(s->src.rootfd);
 	for (size_t i = 0; i < STASH_SLOTS; i++)
 		free(s->stash.slot[i].data);
 	pthread_mutex_destroy(&s->stash.lock);
-	pthread_mutex_destroy(&s->cache.lock);
+	pthread_mutex_destroy(&s->work.lock);
 	free(s);
+}
+
+static int serve_init(const struct cgprocfs_params *params, void **ret_state)
+{
+	struct serve *s = calloc(1, sizeof(*s));
+	long hz = sysconf(_SC_CLK_TCK);
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->stash.lock, NULL);
+	pthread_mutex_init(&s->work.lock, NULL);
+	s->src.rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->src.rootfd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	s->src.ticks_per_sec = hz > 0 ? (uint64_t)hz : 100;
+	s->debug = params->debug;
+	snprintf(s->rundir, sizeof(s->rundir), "%s", params->rundir ? params->rundir : "");
+	s->mtime = time(NULL);
+	config_load(s);
+	if (s->rundir[0])
+		snprintf(s->config.rundir, sizeof(s->config.rundir), "%s", s->rundir);
+	r = tree_build(s);
+	if (r < 0)
+		goto fail;
+	/* Kept input fds and texts for every request (thread-safe: lock-free slots, seqlocked
+	 * texts). Per-process files are never kept (src.self_pid 0). */
+	s->fds = malloc(FDS_SHARDS * sizeof(*s->fds));
+	s->texts = calloc(1, sizeof(*s->texts));
+	s->text_bufs = malloc(HOST_TEXTS * SRC_TEXTCACHE_MAX);
+	if (!s->fds || !s->texts || !s->text_bufs) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned i = 0; i < FDS_SHARDS; i++) {
+		src_fdcache_init(&s->fds[i], FDS_MIN);
+		s->fds[i].owns_fds = true; /* no code in this daemon closes fds it does not own */
+	}
+	nofile_raise();
+	(void)src_textcache_add(s->texts, "proc/cpuinfo", HOST_TEXT_AGE_NS, s->text_bufs,
+				SRC_TEXTCACHE_MAX);
+	(void)src_textcache_add(s->texts, "proc/meminfo", HOST_TEXT_AGE_NS,
+				s->text_bufs + SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
+	/* the daemon's own mounts, parsed for every new caller (callers.c keeps callers that long)
+	 */
+	(void)src_textcache_add(s->texts, "proc/self/mountinfo", HOST_TEXT_AGE_NS,
+				s->text_bufs + 2 * SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
+	atomic_init(&s->fds_stamp_ns, now_ns());
+	/* s->src.fds stays NULL: resolutions (callers.c, about once a second per machine) read
+	 * without keeping; renders use their machine's shard */
+	s->src.texts = s->texts;
+	r = caller_cache_new(&s->src, &s->config, &s->callers);
+	if (r < 0)
+		goto fail;
+	*ret_state = s;
+	return 0;
+fail:
+	serve_fini(s);
+	return r;
 }
 
 static void serve_lookup(void *state, fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -626,7 +680,7 @@ static void serve_read(void *state, fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct serve *s = state;
 	struct cgprocfs_file *f = (struct cgprocfs_file *)(uintptr_t)fi->fh;
-	char *copy = NULL;
+	char small[READ_STACK], *copy = NULL;
 	size_t len = 0;
 
 	if (!f || f->vfile_id >= _VFILE_MAX || off < 0) {
@@ -650,7 +704,7 @@ static void serve_read(void *state, fuse_req_t req, fuse_ino_t ino, size_t size,
 	 * file and the release (another thread) frees @f, lock included. */
 	if ((size_t)off < f->len) {
 		len = size < f->len - (size_t)off ? size : f->len - (size_t)off;
-		copy = malloc(len);
+		copy = len <= sizeof(small) ? small : malloc(len);
 		if (copy)
 			memcpy(copy, f->data + off, len);
 	}
@@ -659,7 +713,8 @@ static void serve_read(void *state, fuse_req_t req, fuse_ino_t ino, size_t size,
 		fuse_reply_err(req, ENOMEM);
 	else
 		fuse_reply_buf(req, copy, len);
-	free(copy);
+	if (copy != small)
+		free(copy);
 }
 
 static void serve_release(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
