@@ -388,10 +388,11 @@ static void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid
  * that misses again and again (other files: loadavg's last pid on a busy host) keeps only every
  * KEEP_EVERY-th snapshot meanwhile: keeping costs a dup and a close.
  *
- * A snapshot confirmed by a render that began less than SNAP_FRESH_NS ago (one USER_HZ tick,
- * 10 ms: the resolution of the CPU times in stat and of uptime; the kernel's own meminfo and
- * memory.stat counters are folded from per-CPU deltas far more lazily) is reused without
- * rendering again, by the process that rendered it (a fork child renders its own). Programs
+ * A snapshot confirmed by a render that began less than reuse_ms ago (default 10 ms, one USER_HZ
+ * tick: the resolution of the CPU times in stat and of uptime; the kernel's own meminfo and
+ * memory.stat counters are folded from per-CPU deltas far more lazily, cgroup v2's memory.stat
+ * up to 2 s late) is reused without rendering again, by the process that rendered it (a fork
+ * child renders its own); reuse_ms = 0 renders on every open. Programs
  * that re-read every second (top, vmstat 1, monitoring agents) always get a fresh render; one
  * that reads in a tight loop gets each tick's numbers once per tick instead of paying for a
  * render per read.
@@ -404,7 +405,6 @@ static void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid
 #define SNAP_SMALL 128
 #define KEEP_EVERY 16
 #define RERENDER_BACKOFF 32
-#define SNAP_FRESH_NS 10000000LL
 static struct {
 	atomic_uint state;    /* 2 * readers + 1 while a writer holds it */
 	atomic_uint misses;   /* renders in a row that differed from the kept one */
@@ -667,15 +667,15 @@ static void snap_hit(enum vfile_id id, pid_t pid, long long t0)
 }
 
 /* A new description of the kept snapshot of @id when a render of @pid confirmed it less than
- * SNAP_FRESH_NS before @now; -1 otherwise. */
+ * reuse_ms before @now; -1 otherwise. */
 static int snap_recent(enum vfile_id id, pid_t pid, long long now, bool cloexec,
 		       struct stat *ret_st)
 {
 	long long t = atomic_load_explicit(&kept_snap[id].fresh_ns, memory_order_relaxed);
 	int fd = -1;
 
-	if (t <= 0 || now <= 0 || now - t >= SNAP_FRESH_NS || now < t ||
-	    t < atomic_load_explicit(&kept_snap[id].served_ns, memory_order_relaxed) ||
+	if (t <= 0 || now <= 0 || now - t >= (long long)shim_config.reuse_ms * 1000000LL ||
+	    now < t || t < atomic_load_explicit(&kept_snap[id].served_ns, memory_order_relaxed) ||
 	    atomic_load_explicit(&kept_snap[id].fresh_pid, memory_order_relaxed) != pid ||
 	    !claim_read(&kept_snap[id].state))
 		return -1;
@@ -741,7 +741,8 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 	reuse = snap_reusable(vf);
 	if (reuse) {
 		t0 = shim_mono_ns();
-		fd = snap_recent(vf->id, raw_getpid(), t0, cloexec, ret_st);
+		fd = shim_config.reuse_ms ? snap_recent(vf->id, raw_getpid(), t0, cloexec, ret_st)
+					  : -1;
 		if (fd >= 0)
 			return fd;
 	}
