@@ -39,15 +39,6 @@ struct answer {
 
 static struct answer kept_sysinfo, kept_nprocs;
 
-static long long answer_now(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static bool answer_get(struct answer *a, pid_t pid, long long now, struct sysinfo *ret_si,
 		       unsigned *ret_n)
 {
@@ -127,7 +118,7 @@ static int machine_sysinfo(struct sysinfo *info)
 	struct shim_ctx ctx;
 	struct sysinfo si = *info;
 	pid_t pid = raw_getpid();
-	long long now = answer_now();
+	long long now = shim_mono_ns();
 	int r;
 
 	if (answer_get(&kept_sysinfo, pid, now, info, NULL))
@@ -154,7 +145,7 @@ static int machine_nprocs(bool conf, unsigned *ret)
 {
 	struct shim_ctx ctx;
 	pid_t pid = raw_getpid();
-	long long now = answer_now();
+	long long now = shim_mono_ns();
 	unsigned n;
 	int r;
 

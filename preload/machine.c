@@ -69,7 +69,8 @@ void shim_kept_init(void)
 				buf + SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
 }
 
-static long long mono_ns(void)
+/* CLOCK_MONOTONIC in nanoseconds (the vDSO: no system call); 0 when unavailable. */
+long long shim_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -193,7 +194,7 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long *ret_stamp)
 {
 	pid_t pid = src->self_pid; /* getpid() of this request (shim_ctx_open) */
-	long long now = mono_ns();
+	long long now = shim_mono_ns();
 	int rc;
 
 	if (mem->machine_kept && mem->machine_pid == pid && now >= mem->machine_stamp &&

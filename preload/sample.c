@@ -31,15 +31,6 @@ struct sample_slot {
  * the sampler publishes every 5 s). */
 #define SAMPLE_RECHECK_NS 250000000LL
 
-static long long sample_now(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static struct sample_slot sslot;
 
 static bool sslot_read(struct cg_sample_cache *ret, long long *ret_stamp, long long *ret_checked)
@@ -80,7 +71,7 @@ static void sslot_write(const struct cg_sample_cache *c, long long stamp, long l
 int shim_sample_get(const struct cg_src *src, const struct cg_machine *m, long long machine_stamp,
 		    struct cg_sample_cache *priv, struct cg_sample *ret)
 {
-	long long stamp = 0, checked = 0, now = sample_now();
+	long long stamp = 0, checked = 0, now = shim_mono_ns();
 	int r;
 
 	if (!sslot_read(priv, &stamp, &checked))

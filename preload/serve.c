@@ -388,6 +388,15 @@ static void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid
  * that misses again and again (other files: loadavg's last pid on a busy host) keeps only every
  * KEEP_EVERY-th snapshot meanwhile: keeping costs a dup and a close.
  *
+ * A snapshot confirmed by a render that began less than reuse_ms ago (default 10 ms, one USER_HZ
+ * tick: the resolution of the CPU times in stat and of uptime; the kernel's own meminfo and
+ * memory.stat counters are folded from per-CPU deltas far more lazily, cgroup v2's memory.stat
+ * up to 2 s late) is reused without rendering again, by the process that rendered it (a fork
+ * child renders its own); reuse_ms = 0 renders on every open. Programs
+ * that re-read every second (top, vmstat 1, monitoring agents) always get a fresh render; one
+ * that reads in a tight loop gets each tick's numbers once per tick instead of paying for a
+ * render per read.
+ *
  * Per-process files (/proc/<pid>/stat) are not kept: their renders differ per pid and change
  * with every tick. Claims are a reader count and a writer bit per file, never waited for; the
  * policy counters are hints (racing threads only change what is tried, never what is served).
@@ -401,6 +410,11 @@ static struct {
 	atomic_uint misses;   /* renders in a row that differed from the kept one */
 	atomic_uint backoff;  /* misses to go before a re-render is tried again */
 	atomic_bool rerender; /* the last miss was rendered again */
+	/* Start of the newest render that produced the kept bytes, and whose it was; start of the
+	 * newest render served that differed from them (the kept bytes are older than what a
+	 * reader may already have seen while fresh_ns < served_ns). */
+	atomic_llong fresh_ns, served_ns;
+	atomic_int fresh_pid;
 	int fd;
 	uint64_t dev, ino, hash;
 	size_t len;
@@ -629,10 +643,46 @@ static enum snap_miss snap_miss_policy(enum vfile_id id)
 	return SNAP_MISS_RERENDER;
 }
 
-static void snap_hit(enum vfile_id id)
+static void max_store(atomic_llong *a, long long v)
+{
+	long long cur = atomic_load_explicit(a, memory_order_relaxed);
+
+	while (cur < v && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
+								 memory_order_relaxed))
+		;
+}
+
+/* The kept bytes of @id equal a render by @pid begun at @t0. */
+static void snap_fresh(enum vfile_id id, pid_t pid, long long t0)
+{
+	atomic_store_explicit(&kept_snap[id].fresh_pid, pid, memory_order_relaxed);
+	max_store(&kept_snap[id].fresh_ns, t0);
+}
+
+static void snap_hit(enum vfile_id id, pid_t pid, long long t0)
 {
 	atomic_store_explicit(&kept_snap[id].misses, 0, memory_order_relaxed);
 	atomic_store_explicit(&kept_snap[id].rerender, false, memory_order_relaxed);
+	snap_fresh(id, pid, t0);
+}
+
+/* A new description of the kept snapshot of @id when a render of @pid confirmed it less than
+ * reuse_ms before @now; -1 otherwise. */
+static int snap_recent(enum vfile_id id, pid_t pid, long long now, bool cloexec,
+		       struct stat *ret_st)
+{
+	long long t = atomic_load_explicit(&kept_snap[id].fresh_ns, memory_order_relaxed);
+	int fd = -1;
+
+	if (t <= 0 || now <= 0 || now - t >= (long long)shim_config.reuse_ms * 1000000LL ||
+	    now < t || t < atomic_load_explicit(&kept_snap[id].served_ns, memory_order_relaxed) ||
+	    atomic_load_explicit(&kept_snap[id].fresh_pid, memory_order_relaxed) != pid ||
+	    !claim_read(&kept_snap[id].state))
+		return -1;
+	if (kept_snap[id].fd >= KEPT_SNAP_MIN_FD)
+		fd = snap_reopen(id, pid, cloexec, ret_st);
+	release_read(&kept_snap[id].state);
+	return fd;
 }
 
 /* Close the kept snapshot of @id (its memory is given back now); false when it is claimed. */
@@ -648,13 +698,18 @@ static bool snap_drop(enum vfile_id id)
 }
 
 /* Keep @fd (a fresh snapshot of @id: @data, hash @h, identified by @st) as the one to reuse. */
-static void snap_keep(enum vfile_id id, int fd, const char *data, size_t len, uint64_t h,
-		      const struct stat *st)
+static bool snap_keep(enum vfile_id id, int fd, const char *data, size_t len, uint64_t h,
+		      const struct stat *st, long long t0)
 {
 	int hi;
 
 	if (!claim_write(&kept_snap[id].state))
-		return;
+		return false;
+	/* a slow render older than bytes already served is not kept */
+	if (t0 < atomic_load_explicit(&kept_snap[id].served_ns, memory_order_relaxed)) {
+		release_write(&kept_snap[id].state);
+		return false;
+	}
 	hi = fd_high(fd);
 	if (hi >= 0) {
 		if (fd_is(kept_snap[id].fd, kept_snap[id].dev, kept_snap[id].ino))
@@ -668,6 +723,7 @@ static void snap_keep(enum vfile_id id, int fd, const char *data, size_t len, ui
 			memcpy(kept_snap[id].small, data, len);
 	}
 	release_write(&kept_snap[id].state);
+	return hi >= 0;
 }
 
 /* Render @vf into a new snapshot fd (the lowest free number); *ret_st identifies it. */
@@ -678,9 +734,18 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 	const char *data;
 	bool reuse, sealed;
 	uint64_t h = 0;
+	long long t0 = 0;
 	size_t len;
 	int fd, r;
 
+	reuse = snap_reusable(vf);
+	if (reuse) {
+		t0 = shim_mono_ns();
+		fd = shim_config.reuse_ms ? snap_recent(vf->id, raw_getpid(), t0, cloexec, ret_st)
+					  : -1;
+		if (fd >= 0)
+			return fd;
+	}
 	r = shim_ctx_open(&ctx);
 	if (r < 0)
 		return r;
@@ -689,17 +754,18 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 		shim_ctx_close(&ctx);
 		return r;
 	}
-	reuse = snap_reusable(vf);
 	if (reuse) {
 		h = len > SNAP_SMALL ? snap_hash(data, len) : 0;
 		/* the render is done: its scratch memory is free */
 		fd = snap_reuse(vf->id, data, len, h, ctx.src.self_pid, ctx.req.scratch,
 				ctx.req.scratch_size, cloexec, ret_st);
 		if (fd >= 0) {
-			snap_hit(vf->id);
+			snap_hit(vf->id, ctx.src.self_pid, t0);
 			shim_ctx_close(&ctx);
 			return fd;
 		}
+		/* newer bytes than the kept ones go out now */
+		max_store(&kept_snap[vf->id].served_ns, t0);
 		switch (snap_miss_policy(vf->id)) {
 		case SNAP_MISS_SKIP:
 			reuse = false;
@@ -730,8 +796,8 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 		return r;
 	}
 	/* only a sealed memfd: the /dev/shm fallback's bytes could be changed through its name */
-	if (reuse && sealed)
-		snap_keep(vf->id, fd, data, len, h, ret_st);
+	if (reuse && sealed && snap_keep(vf->id, fd, data, len, h, ret_st, t0))
+		snap_fresh(vf->id, ctx.src.self_pid, t0);
 	shim_ctx_close(&ctx);
 	return fd;
 }

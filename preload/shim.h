@@ -108,6 +108,8 @@ struct shim_ctx {
 	int root_kept;	/* src.rootfd may be replaced by a "/" of the request's own (source.h) */
 };
 int shim_ctx_open(struct shim_ctx *ctx);
+/* CLOCK_MONOTONIC in nanoseconds, 0 when unavailable. */
+long long shim_mono_ns(void);
 /* Once, in the constructor: the kept input fds (machine.c). */
 void shim_kept_init(void);
 void shim_ctx_close(struct shim_ctx *ctx);

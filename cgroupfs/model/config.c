@@ -17,6 +17,7 @@ void config_defaults(struct cgproc_config *ret)
 	ret->files = UINT64_MAX;
 	strcpy(ret->files_list, "all");
 	strcpy(ret->rundir, CGPROC_RUNDIR_DEFAULT);
+	ret->reuse_ms = CGPROC_REUSE_MS_DEFAULT;
 }
 
 static char lower(char c)
@@ -178,6 +179,14 @@ int config_apply(struct cgproc_config *cfg, struct span key, struct span value)
 		return path_set(cfg->rundir, sizeof(cfg->rundir), value, false);
 	if (span_ieq(key, "log"))
 		return path_set(cfg->log, sizeof(cfg->log), value, true);
+	if (span_ieq(key, "reuse_ms")) {
+		uint64_t v;
+
+		if (parse_u64(value, &v) < 0 || v > CGPROC_REUSE_MS_MAX)
+			return -EINVAL;
+		cfg->reuse_ms = (unsigned)v;
+		return 0;
+	}
 	return -EINVAL;
 }
 

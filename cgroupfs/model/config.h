@@ -6,7 +6,8 @@
  *
  * Keys: enabled (yes|no), cpu_view (cpuset|quota), files (comma list of vfile names or "all"),
  * machine (a cgroup path that overrides machine discovery), rundir (sampler table directory),
- * log (a file path for debug logging; empty = off).
+ * log (a file path for debug logging; empty = off), reuse_ms (0-1000: how long the shim serves a
+ * snapshot again without rendering it anew; 0 = render every open).
  *
  * The vfile names behind "files" belong to cgroupfs/vfile.c, which model/ must not depend on.
  * config_apply() therefore only checks the list's spelling and keeps it in files_list; the front
@@ -23,6 +24,8 @@
 
 #define CGPROC_CONF_PATH "/etc/cgproc.conf"
 #define CGPROC_RUNDIR_DEFAULT "/run/cgproc"
+#define CGPROC_REUSE_MS_DEFAULT 10
+#define CGPROC_REUSE_MS_MAX 1000
 
 struct cgproc_config {
 	bool enabled;
@@ -31,7 +34,8 @@ struct cgproc_config {
 	char files_list[512]; /* the raw "files" value, "all" by default */
 	char machine[512];    /* "" = discover */
 	char rundir[256];
-	char log[256]; /* "" = off */
+	char log[256];	   /* "" = off */
+	unsigned reuse_ms; /* 0 = render on every open */
 };
 
 void config_defaults(struct cgproc_config *ret);

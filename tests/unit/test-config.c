@@ -27,6 +27,25 @@ Test(config, defaults)
 	cr_assert_str_eq(c.machine, "");
 	cr_assert_str_eq(c.rundir, CGPROC_RUNDIR_DEFAULT);
 	cr_assert_str_eq(c.log, "");
+	cr_assert_eq(c.reuse_ms, CGPROC_REUSE_MS_DEFAULT);
+}
+
+Test(config, reuse_ms)
+{
+	struct cgproc_config c;
+
+	config_defaults(&c);
+	cr_assert_eq(config_apply(&c, S("REUSE_MS"), S("0")), 0);
+	cr_assert_eq(c.reuse_ms, 0);
+	cr_assert_eq(config_apply(&c, S("reuse_ms"), S(" 1000 ")), 0);
+	cr_assert_eq(c.reuse_ms, 1000);
+	/* refused values leave the last good one */
+	cr_assert_eq(config_apply(&c, S("reuse_ms"), S("1001")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("reuse_ms"), S("-1")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("reuse_ms"), S("10ms")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("reuse_ms"), S("")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("reuse_ms"), S("99999999999999999999999")), -EINVAL);
+	cr_assert_eq(c.reuse_ms, 1000);
 }
 
 Test(config, apply_pairs_env_form)
