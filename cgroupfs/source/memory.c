@@ -86,6 +86,18 @@ static void swap_unaccounted(struct cg_memory *mem)
 	mem->swap_usage = 0;
 }
 
+/* memory.memsw.usage_in_bytes of @self into *ret: 1, or 0 when swap is not accounted (the memsw
+ * files exist only with swapaccount=1 / CONFIG_MEMCG_SWAP), or -errno. */
+static int memsw_usage_read(const struct cg_src *src, const struct cg_machine *m, const char *self,
+			    uint64_t *ret)
+{
+	int r = read_u64_at(src, m, self, "memory.memsw.usage_in_bytes", ret);
+
+	if (r == -ENODATA)
+		return 0;
+	return r < 0 ? r : 1;
+}
+
 /*
  * v1: memory.stat is read in any case, for its hierarchical limits (swap alone is memsw - mem:
  * both limits are needed). Swap only: memsw.usage_in_bytes first, since without swap accounting
@@ -100,13 +112,12 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, unsigne
 	int r;
 
 	if ((what & CG_MEM_SWAP) && !(what & CG_MEM_STAT)) {
-		r = read_u64_at(src, m, self, "memory.memsw.usage_in_bytes", &memsw_usage);
-		if (r == -ENODATA) {
-			swap_unaccounted(mem);
-			return 0;
-		}
-		if (r < 0)
+		r = memsw_usage_read(src, m, self, &memsw_usage);
+		if (r <= 0) {
+			if (r == 0)
+				swap_unaccounted(mem);
 			return r;
+		}
 		has_memsw = true;
 	}
 	r = stat_read(src, m, true, text, size, mem);
@@ -132,15 +143,13 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, unsigne
 		return 0;
 	}
 
-	/* memsw files exist only with swap accounting (swapaccount=1 / CONFIG_MEMCG_SWAP). */
 	if (!has_memsw) {
-		r = read_u64_at(src, m, self, "memory.memsw.usage_in_bytes", &memsw_usage);
-		if (r == -ENODATA) {
-			swap_unaccounted(mem);
-			return 0;
-		}
-		if (r < 0)
+		r = memsw_usage_read(src, m, self, &memsw_usage);
+		if (r <= 0) {
+			if (r == 0)
+				swap_unaccounted(mem);
 			return r;
+		}
 	}
 	if (mem->stat.has_hierarchical_memsw_limit) {
 		memsw_limit = mem->stat.hierarchical_memsw_limit;
