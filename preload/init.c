@@ -147,8 +147,8 @@ static void config_read_file(struct cgproc_config *cfg)
 
 static void config_read_env(struct cgproc_config *cfg)
 {
-	static const char *const keys[] = {"ENABLED", "CPU_VIEW", "FILES",
-					   "MACHINE", "RUNDIR",	  "LOG"};
+	static const char *const keys[] = {"ENABLED", "CPU_VIEW", "FILES",   "MACHINE",
+					   "RUNDIR",  "LOG",	  "REUSE_MS"};
 	char name[32] = "CGPROC_";
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

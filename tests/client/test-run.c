@@ -807,3 +807,30 @@ Test(run, nested_run_keeps_outer_limits)
 	free(out);
 	free(err);
 }
+
+/* reuse_ms: one process reading /proc/uptime twice 0.3 s apart gets the first snapshot again
+ * within a 1000 ms window, and moving numbers with the window off (uptime moves every 10 ms). */
+Test(run, reuse_window_from_the_environment)
+{
+	static const char *const py[] = {
+		"/usr/bin/python3", "-c",
+		"import time\n"
+		"a = open('/proc/uptime').read()\n"
+		"time.sleep(0.3)\n"
+		"b = open('/proc/uptime').read()\n"
+		"print('same' if a == b else 'moved', a.split()[0], b.split()[0])",
+		NULL};
+	char *out, *err;
+	int st;
+
+	st = cgproc_run(NULL, py, (char *const[]){"CGPROC_REUSE_MS=1000", NULL}, &out, &err);
+	cr_assert_eq(exit_code(st), 0, "%s", err);
+	cr_assert(strncmp(out, "same ", 5) == 0, "a 1000 ms window re-rendered: %s", out);
+	free(out);
+	free(err);
+	st = cgproc_run(NULL, py, (char *const[]){"CGPROC_REUSE_MS=0", NULL}, &out, &err);
+	cr_assert_eq(exit_code(st), 0, "%s", err);
+	cr_assert(strncmp(out, "moved ", 6) == 0, "no window, yet the same snapshot: %s", out);
+	free(out);
+	free(err);
+}
