@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cpu-ref.h"
+#include "mutate.h"
 
 static const char stat_text[] =
 	"cpu  1321540 0 606413 519368 21159 0 1208 7108 0 0\n"
@@ -31,64 +32,36 @@ static const char usage_text[] = "cpu user system\n"
 				 "2 100000000 200000000\n"
 				 "3 300000000 400000000\n";
 
-static uint64_t lcg_state = 0x9E3779B97F4A7C15ULL;
+static const char *const inserts[] = {" ",
+				      "\t",
+				      "\n",
+				      "cpu",
+				      "cpu9 ",
+				      "max",
+				      "0",
+				      "99999999999999999999",
+				      "18446744073709551615",
+				      "btime",
+				      "x",
+				      "cpu ",
+				      "\t\t",
+				      "-1"};
+
+static struct mutator mut = {.state = 0x9E3779B97F4A7C15ULL,
+			     .inserts = inserts,
+			     .n_inserts = sizeof(inserts) / sizeof(inserts[0]),
+			     .bytes = " \t\n0123456789cpux",
+			     .min_edits = 0,
+			     .delete_len = 2};
 
 static uint64_t rnd(void)
 {
-	lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
-	return lcg_state >> 17;
+	return mutator_rnd(&mut);
 }
 
 static size_t mutate(const char *src, size_t len, char *out, size_t cap)
 {
-	static const char *const inserts[] = {" ",
-					      "\t",
-					      "\n",
-					      "cpu",
-					      "cpu9 ",
-					      "max",
-					      "0",
-					      "99999999999999999999",
-					      "18446744073709551615",
-					      "btime",
-					      "x",
-					      "cpu ",
-					      "\t\t",
-					      "-1"};
-	size_t n = len < cap ? len : cap;
-	unsigned edits = (unsigned)(rnd() % 4);
-
-	memcpy(out, src, n);
-	for (unsigned e = 0; e < edits && n > 0; e++) {
-		size_t at = (size_t)(rnd() % n);
-
-		switch (rnd() % 4) {
-		case 0:
-			out[at] = " \t\n0123456789cpux"[rnd() % 17];
-			break;
-		case 1: {
-			const char *s = inserts[rnd() % (sizeof(inserts) / sizeof(inserts[0]))];
-			size_t k = strlen(s);
-
-			if (n + k > cap)
-				break;
-			memmove(out + at + k, out + at, n - at);
-			memcpy(out + at, s, k);
-			n += k;
-			break;
-		}
-		case 2:
-			if (at + 2 <= n) {
-				memmove(out + at, out + at + 2, n - at - 2);
-				n -= 2;
-			}
-			break;
-		default:
-			n = at;
-			break;
-		}
-	}
-	return n;
+	return mutator_apply(&mut, src, len, out, cap);
 }
 
 static void check(struct span host, const struct cg_cpu *c, const struct cpuset *cpus,

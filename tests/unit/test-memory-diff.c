@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "memory-ref.h"
+#include "mutate.h"
 
 static const char meminfo_text[] = "MemTotal:       24684084 kB\n"
 				   "MemFree:        24107208 kB\n"
@@ -66,67 +67,38 @@ static const char memstat_v2_text[] =
 	"inactive_file 100\nactive_file 110\nunevictable 120\nslab_reclaimable 130\n"
 	"slab_unreclaimable 140\nslab 270\npgfault 12345\n";
 
-static uint64_t lcg_state = 0x2545F4914F6CDD1DULL;
+static const char *const inserts[] = {" ",
+				      "\t",
+				      ":",
+				      "\n",
+				      "max",
+				      "0",
+				      "9",
+				      "18446744073709551616",
+				      "99999999999999999999",
+				      " kB",
+				      "kB",
+				      "x",
+				      ":",
+				      "total_",
+				      "\r",
+				      "0000000"};
+
+static struct mutator mut = {.state = 0x2545F4914F6CDD1DULL,
+			     .inserts = inserts,
+			     .n_inserts = sizeof(inserts) / sizeof(inserts[0]),
+			     .bytes = " \t:\n0123456789kBx",
+			     .min_edits = 1,
+			     .delete_len = 3};
 
 static uint64_t rnd(void)
 {
-	lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
-	return lcg_state >> 17;
+	return mutator_rnd(&mut);
 }
 
-/* @src mutated into @out (up to @cap bytes); returns the length. */
 static size_t mutate(const char *src, size_t len, char *out, size_t cap)
 {
-	static const char *const inserts[] = {" ",
-					      "\t",
-					      ":",
-					      "\n",
-					      "max",
-					      "0",
-					      "9",
-					      "18446744073709551616",
-					      "99999999999999999999",
-					      " kB",
-					      "kB",
-					      "x",
-					      ":",
-					      "total_",
-					      "\r",
-					      "0000000"};
-	size_t n = len < cap ? len : cap;
-	unsigned edits = (unsigned)(rnd() % 4) + 1;
-
-	memcpy(out, src, n);
-	for (unsigned e = 0; e < edits && n > 0; e++) {
-		size_t at = (size_t)(rnd() % n);
-
-		switch (rnd() % 4) {
-		case 0: /* replace a byte */
-			out[at] = " \t:\n0123456789kBx"[rnd() % 17];
-			break;
-		case 1: { /* insert a string */
-			const char *s = inserts[rnd() % (sizeof(inserts) / sizeof(inserts[0]))];
-			size_t k = strlen(s);
-
-			if (n + k > cap)
-				break;
-			memmove(out + at + k, out + at, n - at);
-			memcpy(out + at, s, k);
-			n += k;
-			break;
-		}
-		case 2: /* delete a few bytes */
-			if (at + 3 <= n) {
-				memmove(out + at, out + at + 3, n - at - 3);
-				n -= 3;
-			}
-			break;
-		default: /* cut the text */
-			n = at;
-			break;
-		}
-	}
-	return n;
+	return mutator_apply(&mut, src, len, out, cap);
 }
 
 static void check_memstat(const char *t, size_t n, bool v1)
