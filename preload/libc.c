@@ -123,7 +123,7 @@ static int machine_sysinfo(struct sysinfo *info)
 
 	if (answer_get(&kept_sysinfo, pid, now, info, NULL))
 		return 0;
-	r = shim_ctx_open(&ctx);
+	r = shim_ctx_open(&ctx, pid);
 	if (r < 0)
 		return r;
 	do {
@@ -152,7 +152,7 @@ static int machine_nprocs(bool conf, unsigned *ret)
 	/* _CONF and _ONLN are one answer (vfile_nprocs) */
 	if (answer_get(&kept_nprocs, pid, now, NULL, ret))
 		return 0;
-	r = shim_ctx_open(&ctx);
+	r = shim_ctx_open(&ctx, pid);
 	if (r < 0)
 		return r;
 	do
@@ -332,7 +332,7 @@ SHIM_EXPORT int getloadavg(double loadavg[], int nelem)
 	int r = -1;
 
 	if (nelem >= 0 && enter(&g)) {
-		if (shim_ctx_open(&ctx) >= 0) {
+		if (shim_ctx_open(&ctx, 0) >= 0) {
 			r = vfile_loadavg(&ctx.req, l);
 			shim_ctx_close(&ctx);
 		}

@@ -248,7 +248,7 @@ __attribute__((noinline)) static int ctx_sample(struct shim_ctx *ctx, long long 
 }
 #endif
 
-int shim_ctx_open(struct shim_ctx *ctx)
+int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 {
 	struct shim_mem *mem;
 	long long stamp = 0;
@@ -276,7 +276,7 @@ int shim_ctx_open(struct shim_ctx *ctx)
 	ctx->src.fds = &kept_fds;
 	ctx->src.texts = &kept_texts;
 	ctx->src.clock_live = true;
-	ctx->src.self_pid = raw_getpid();
+	ctx->src.self_pid = self > 0 ? self : raw_getpid();
 	hz = getauxval(AT_CLKTCK);
 	ctx->src.ticks_per_sec = hz ? hz : 100;
 	for (;;) {

@@ -735,18 +735,22 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 	bool reuse, sealed;
 	uint64_t h = 0;
 	long long t0 = 0;
+	pid_t self = 0;
 	size_t len;
 	int fd, r;
 
 	reuse = snap_reusable(vf);
 	if (reuse) {
 		t0 = shim_mono_ns();
-		fd = shim_config.reuse_ms ? snap_recent(vf->id, raw_getpid(), t0, cloexec, ret_st)
-					  : -1;
-		if (fd >= 0)
-			return fd;
+		if (shim_config.reuse_ms) {
+			/* the render below reuses the pid: one getpid() per open */
+			self = raw_getpid();
+			fd = snap_recent(vf->id, self, t0, cloexec, ret_st);
+			if (fd >= 0)
+				return fd;
+		}
 	}
-	r = shim_ctx_open(&ctx);
+	r = shim_ctx_open(&ctx, self);
 	if (r < 0)
 		return r;
 	r = shim_ctx_render(&ctx, vf, pid, tid, &data, &len);

@@ -107,7 +107,8 @@ struct shim_ctx {
 	bool root_held; /* root_kept is the kept root (machine.c), released, not closed */
 	int root_kept;	/* src.rootfd may be replaced by a "/" of the request's own (source.h) */
 };
-int shim_ctx_open(struct shim_ctx *ctx);
+/* @self: getpid() when the caller already has it, 0 to look it up. */
+int shim_ctx_open(struct shim_ctx *ctx, pid_t self);
 /* CLOCK_MONOTONIC in nanoseconds, 0 when unavailable. */
 long long shim_mono_ns(void);
 /* Once, in the constructor: the kept input fds (machine.c). */

@@ -60,21 +60,10 @@ static bool leftovers(void)
 	return any;
 }
 
-/* The fuse module's enable_uring ('Y'/'N'), 0 when the kernel has no FUSE-over-io_uring. */
-static char uring_param(void)
-{
-	FILE *f = fopen("/sys/module/fuse/parameters/enable_uring", "re");
-	int c = f ? fgetc(f) : EOF;
-
-	if (f)
-		fclose(f);
-	return c == EOF ? 0 : (char)c;
-}
-
 Test(bench, quick_run_is_complete_and_valid, .fini = json_cleanup, .timeout = 120)
 {
 	char *out = NULL, *err = NULL;
-	char uring_before = uring_param();
+	char uring_before = harness_fuse_uring();
 	int st;
 
 	harness_require_root();
@@ -95,7 +84,7 @@ Test(bench, quick_run_is_complete_and_valid, .fini = json_cleanup, .timeout = 12
 	cr_assert(strstr(out, "meminfo"), "no meminfo row in:\n%s", out);
 	/* cgprocfs through FUSE-over-io_uring where the kernel has it; the host-wide switch the
 	 * bench flips for its mount is back as it was */
-	cr_assert_eq(uring_param(), uring_before, "enable_uring not restored");
+	cr_assert_eq(harness_fuse_uring(), uring_before, "enable_uring not restored");
 	if (uring_before)
 		cr_expect(strstr(err, "cgprocfs serves through FUSE-over-io_uring"), "%s", err);
 	if (uring_before == 'N')

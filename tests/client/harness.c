@@ -253,3 +253,29 @@ void harness_kill(pid_t pid)
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 }
+
+char harness_fuse_uring(void)
+{
+	char c = 0;
+	int fd = open(HARNESS_FUSE_URING, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == '1' ? 'Y' : c == '0' ? 'N' : c;
+}
+
+int harness_fuse_uring_set(char value)
+{
+	char c = value == 'Y' ? 'Y' : 'N';
+	int fd = open(HARNESS_FUSE_URING, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, &c, 1) != 1)
+		r = -EIO;
+	close(fd);
+	return r;
+}

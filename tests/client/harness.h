@@ -58,3 +58,9 @@ void testcg_sweep(void);
 pid_t testcg_spawn(struct cgdirs *cg, char *const argv[]);
 /* SIGKILL and reap a pid this test started. */
 void harness_kill(pid_t pid);
+
+#define HARNESS_FUSE_URING "/sys/module/fuse/parameters/enable_uring"
+/* The fuse module's enable_uring, 'Y' or 'N'; 0 when the kernel has no FUSE-over-io_uring. */
+char harness_fuse_uring(void);
+/* Set it to 'Y' or 'N': 0 or -errno. */
+int harness_fuse_uring_set(char value);

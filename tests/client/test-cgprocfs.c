@@ -40,7 +40,7 @@ static struct run_fuse rf = RUN_FUSE_INIT;
 static struct cgdirs cgs[NCG];
 static char cgprocfs_bin[4096];
 
-#define ENABLE_URING "/sys/module/fuse/parameters/enable_uring"
+#define ENABLE_URING HARNESS_FUSE_URING
 
 enum transport {
 	TRANSPORT_ANY,
@@ -51,34 +51,6 @@ static enum transport transport;
 static char uring_saved; /* enable_uring before the test ('Y'/'N'), 0: untouched */
 static pid_t extra_daemon;
 static char extra_mnt[64];
-
-static int uring_param(char *ret_value)
-{
-	char c;
-	int fd = open(ENABLE_URING, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, &c, 1);
-	close(fd);
-	if (n != 1)
-		return -EIO;
-	*ret_value = c;
-	return 0;
-}
-
-static int uring_param_set(char value)
-{
-	int fd = open(ENABLE_URING, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, &value, 1);
-	close(fd);
-	return n == 1 ? 0 : -EIO;
-}
 
 static void setup(void)
 {
@@ -93,9 +65,10 @@ static void setup(void)
 		return;
 	if (transport == TRANSPORT_DEV_FUSE && access(ENABLE_URING, F_OK) != 0)
 		return; /* a kernel without FUSE-over-io_uring: /dev/fuse it is */
-	harness_require(uring_param(&uring_saved) == 0,
+	uring_saved = harness_fuse_uring();
+	harness_require(uring_saved != 0,
 			"needs " ENABLE_URING " (CONFIG_FUSE_IO_URING, kernel 6.14+)");
-	cr_assert_eq(uring_param_set(transport == TRANSPORT_IO_URING ? 'Y' : 'N'), 0);
+	cr_assert_eq(harness_fuse_uring_set(transport == TRANSPORT_IO_URING ? 'Y' : 'N'), 0);
 }
 
 static void teardown(void)
@@ -112,7 +85,7 @@ static void teardown(void)
 		extra_mnt[0] = 0;
 	}
 	if (uring_saved)
-		uring_param_set(uring_saved == 'Y' || uring_saved == '1' ? 'Y' : 'N');
+		harness_fuse_uring_set(uring_saved);
 	for (int i = 0; i < NCG; i++)
 		testcg_destroy(&cgs[i]);
 }

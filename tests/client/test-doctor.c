@@ -71,15 +71,12 @@ Test(doctor, usage_error)
 Test(doctor, fuse_io_uring_line_follows_the_module_parameter)
 {
 	char *argv[] = {(char *)build_path("tools/cgproc"), "doctor", NULL}, *out = NULL;
-	FILE *f = fopen("/sys/module/fuse/parameters/enable_uring", "re");
-	int c = f ? fgetc(f) : EOF;
+	char c = harness_fuse_uring();
 
-	if (f)
-		fclose(f);
 	harness_require_root();
 	harness_run(argv, NULL, &out, NULL);
 	cr_assert(out);
-	if (c == EOF)
+	if (c == 0)
 		cr_expect(strstr(out, "ok    fuse io_uring          not in this kernel"), "%s",
 			  out);
 	else if (c == 'Y')

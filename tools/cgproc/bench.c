@@ -462,27 +462,16 @@ static void measure_rss(struct run *run)
 /* The fuse module's enable_uring ('Y'/'N'), 0 when the kernel has no FUSE-over-io_uring. */
 static char uring_param(void)
 {
-	char c = 0;
-	int fd = open(ENABLE_URING, O_RDONLY | O_CLOEXEC);
+	char v[8];
 
-	if (fd < 0)
+	if (file_read_str(ENABLE_URING, v, sizeof(v)) < 1)
 		return 0;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c == '1' ? 'Y' : c == '0' ? 'N' : c;
+	return v[0] == '1' ? 'Y' : v[0] == '0' ? 'N' : v[0];
 }
 
 static bool uring_param_set(char value)
 {
-	int fd = open(ENABLE_URING, O_WRONLY | O_CLOEXEC);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, &value, 1) == 1;
-	close(fd);
-	return ok;
+	return file_write_str(ENABLE_URING, value == 'Y' ? "Y" : "N") == 0;
 }
 
 /* io_uring instances of @pid: cgprocfs has one per CPU queue while the ring serves. */

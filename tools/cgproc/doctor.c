@@ -20,6 +20,7 @@
 
 #include "cgproc-config.h"
 #include "cgproc.h"
+#include "util.h"
 #include "model/cgpath.h"
 #include "paths.h"
 #include "source/source.h"
@@ -49,21 +50,6 @@ __attribute__((format(printf, 4, 5))) static void say(struct report *r, enum lev
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
-}
-
-static bool read_small(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = 0;
-	return true;
 }
 
 static void check_layout(struct report *r, const struct cg_mounts *mnt)
@@ -133,7 +119,8 @@ static void check_shim(struct report *r)
 		return;
 	}
 	say(r, OK, "shim", "%s", path);
-	if (read_small("/etc/ld.so.preload", preload, sizeof(preload)) && strstr(preload, "cgproc"))
+	if (file_read_str("/etc/ld.so.preload", preload, sizeof(preload)) >= 0 &&
+	    strstr(preload, "cgproc"))
 		say(r, OK, "ld.so.preload", "system-wide mode is on (/etc/ld.so.preload)");
 	else
 		say(r, OK, "ld.so.preload", "not used (application mode: cgproc run / LD_PRELOAD)");
@@ -165,7 +152,7 @@ static void check_kernel(struct report *r)
 
 	/* FUSE-over-io_uring (kernel 6.14+): cgprocfs then serves each CPU's requests on that CPU
 	 */
-	if (!read_small("/sys/module/fuse/parameters/enable_uring", buf, sizeof(buf)))
+	if (file_read_str("/sys/module/fuse/parameters/enable_uring", buf, sizeof(buf)) < 0)
 		say(r, OK, "fuse io_uring",
 		    "not in this kernel (6.14+, CONFIG_FUSE_IO_URING): cgprocfs uses /dev/fuse");
 	else if (buf[0] == 'Y' || buf[0] == '1')
@@ -176,7 +163,7 @@ static void check_kernel(struct report *r)
 		    "off: cgprocfs uses /dev/fuse; to enable (host-wide, new mounts only): "
 		    "echo Y > /sys/module/fuse/parameters/enable_uring");
 
-	if (read_small("/proc/sys/kernel/seccomp/actions_avail", buf, sizeof(buf)) &&
+	if (file_read_str("/proc/sys/kernel/seccomp/actions_avail", buf, sizeof(buf)) >= 0 &&
 	    strstr(buf, "user_notif"))
 		say(r, OK, "seccomp user_notif",
 		    "available (sysinfo listener for cgproc run --fuse)");
@@ -233,7 +220,7 @@ int cmd_doctor(int argc, char **argv)
 	src.ticks_per_sec = (uint64_t)sysconf(_SC_CLK_TCK);
 	mnt = calloc(1, sizeof(*mnt));
 	if (src.rootfd < 0 || !mnt ||
-	    !read_small("/proc/self/mountinfo", mountinfo, sizeof(mountinfo)) ||
+	    file_read_str("/proc/self/mountinfo", mountinfo, sizeof(mountinfo)) < 0 ||
 	    mountinfo_parse_cgroups((struct span){mountinfo, strlen(mountinfo)}, mnt) < 0) {
 		say(&r, FAIL, "cgroup layout", "no cgroup file system is mounted");
 	} else {
