@@ -25,6 +25,7 @@
 
 #include "model/buf.h"
 #include "model/config.h"
+#include "next.h"
 #include "raw.h"
 #include "shim.h"
 
@@ -39,80 +40,89 @@ __asm__(".symver pthread_setcancelstate,pthread_setcancelstate@GLIBC_2.2.5");
 #endif
 #define SHIM_RTLD_NEXT ((void *)-1L)
 
-int (*real_open)(const char *, int, ...);
-int (*real_open64)(const char *, int, ...);
-int (*real_openat)(int, const char *, int, ...);
-int (*real_openat64)(int, const char *, int, ...);
-int (*real_open_2)(const char *, int);
-int (*real_open64_2)(const char *, int);
-int (*real_openat_2)(int, const char *, int);
-int (*real_openat64_2)(int, const char *, int);
-FILE *(*real_fopen)(const char *, const char *);
-FILE *(*real_fopen64)(const char *, const char *);
-FILE *(*real_freopen)(const char *, const char *, FILE *);
-FILE *(*real_freopen64)(const char *, const char *, FILE *);
-off_t (*real_lseek)(int, off_t, int);
-off_t (*real_lseek64)(int, off_t, int);
-ssize_t (*real_pread)(int, void *, size_t, off_t);
-ssize_t (*real_pread64)(int, void *, size_t, off_t);
-ssize_t (*real_pread_chk)(int, void *, size_t, off_t, size_t);
-ssize_t (*real_pread64_chk)(int, void *, size_t, off_t, size_t);
-void (*real_rewind)(FILE *);
-int (*real_fseek)(FILE *, long, int);
-int (*real_fseeko)(FILE *, off_t, int);
-int (*real_fseeko64)(FILE *, off_t, int);
-int (*real_sysinfo)(struct sysinfo *);
-long (*real_sysconf)(int);
-int (*real_get_nprocs)(void);
-int (*real_get_nprocs_conf)(void);
-long (*real_get_phys_pages)(void);
-long (*real_get_avphys_pages)(void);
-int (*real_getloadavg)(double *, int);
+/*
+ * What the constructor writes, in .data: the first page of the writable segment, which ld.so
+ * writes anyway (it clears the rest of that page for .bss). In .bss it would be one more page
+ * fault in every process (issue 3: process start).
+ */
+#define SHIM_BOOT __attribute__((section(".data.shim_boot")))
+
+int (*real_open)(const char *, int, ...) SHIM_BOOT;
+int (*real_open64)(const char *, int, ...) SHIM_BOOT;
+int (*real_openat)(int, const char *, int, ...) SHIM_BOOT;
+int (*real_openat64)(int, const char *, int, ...) SHIM_BOOT;
+int (*real_open_2)(const char *, int) SHIM_BOOT;
+int (*real_open64_2)(const char *, int) SHIM_BOOT;
+int (*real_openat_2)(int, const char *, int) SHIM_BOOT;
+int (*real_openat64_2)(int, const char *, int) SHIM_BOOT;
+FILE *(*real_fopen)(const char *, const char *)SHIM_BOOT;
+FILE *(*real_fopen64)(const char *, const char *)SHIM_BOOT;
+FILE *(*real_freopen)(const char *, const char *, FILE *)SHIM_BOOT;
+FILE *(*real_freopen64)(const char *, const char *, FILE *)SHIM_BOOT;
+off_t (*real_lseek)(int, off_t, int) SHIM_BOOT;
+off_t (*real_lseek64)(int, off_t, int) SHIM_BOOT;
+ssize_t (*real_pread)(int, void *, size_t, off_t) SHIM_BOOT;
+ssize_t (*real_pread64)(int, void *, size_t, off_t) SHIM_BOOT;
+ssize_t (*real_pread_chk)(int, void *, size_t, off_t, size_t) SHIM_BOOT;
+ssize_t (*real_pread64_chk)(int, void *, size_t, off_t, size_t) SHIM_BOOT;
+void (*real_rewind)(FILE *) SHIM_BOOT;
+int (*real_fseek)(FILE *, long, int) SHIM_BOOT;
+int (*real_fseeko)(FILE *, off_t, int) SHIM_BOOT;
+int (*real_fseeko64)(FILE *, off_t, int) SHIM_BOOT;
+int (*real_sysinfo)(struct sysinfo *) SHIM_BOOT;
+long (*real_sysconf)(int) SHIM_BOOT;
+int (*real_get_nprocs)(void) SHIM_BOOT;
+int (*real_get_nprocs_conf)(void) SHIM_BOOT;
+long (*real_get_phys_pages)(void) SHIM_BOOT;
+long (*real_get_avphys_pages)(void) SHIM_BOOT;
+int (*real_getloadavg)(double *, int) SHIM_BOOT;
 
 __thread int shim_busy __attribute__((tls_model("initial-exec")));
-atomic_bool shim_ready;
+atomic_bool shim_ready SHIM_BOOT;
 struct cgproc_config shim_config;
 bool shim_secure;
 
-#define RESOLVE(ptr, name)                                                                         \
-	do {                                                                                       \
-		void *_p = dlsym(SHIM_RTLD_NEXT, name);                                            \
-		memcpy(&(ptr), &_p, sizeof(_p));                                                   \
-	} while (0)
+/* The wrapped names, in the order of next_slot[] (one string: no pointer to relocate per name).
+ * Not const: .rodata would be one more page touched at start-up. */
+static char next_names[] SHIM_BOOT = "open\0open64\0openat\0openat64\0"
+				     "__open_2\0__open64_2\0__openat_2\0__openat64_2\0"
+				     "fopen\0fopen64\0freopen\0freopen64\0"
+				     "lseek\0lseek64\0pread\0pread64\0__pread_chk\0__pread64_chk\0"
+				     "rewind\0fseek\0fseeko\0fseeko64\0"
+				     "sysinfo\0sysconf\0get_nprocs\0get_nprocs_conf\0"
+				     "get_phys_pages\0get_avphys_pages\0getloadavg";
+static void *const next_slot[] = {
+	&real_open,	  &real_open64,		 &real_openat,	       &real_openat64,
+	&real_open_2,	  &real_open64_2,	 &real_openat_2,       &real_openat64_2,
+	&real_fopen,	  &real_fopen64,	 &real_freopen,	       &real_freopen64,
+	&real_lseek,	  &real_lseek64,	 &real_pread,	       &real_pread64,
+	&real_pread_chk,  &real_pread64_chk,	 &real_rewind,	       &real_fseek,
+	&real_fseeko,	  &real_fseeko64,	 &real_sysinfo,	       &real_sysconf,
+	&real_get_nprocs, &real_get_nprocs_conf, &real_get_phys_pages, &real_get_avphys_pages,
+	&real_getloadavg,
+};
+#define NEXT_N (sizeof(next_slot) / sizeof(next_slot[0]))
 
-static void resolve_all(void)
+/*
+ * All next symbols at once (next.c: one walk of the loaded objects, ~30 hash lookups), dlsym() for
+ * any it could not decide (and for all of them where next.c does not apply).
+ */
+SHIM_STARTUP static void resolve_all(void)
 {
-	if (!dlsym)
-		return;
-	RESOLVE(real_open, "open");
-	RESOLVE(real_open64, "open64");
-	RESOLVE(real_openat, "openat");
-	RESOLVE(real_openat64, "openat64");
-	RESOLVE(real_open_2, "__open_2");
-	RESOLVE(real_open64_2, "__open64_2");
-	RESOLVE(real_openat_2, "__openat_2");
-	RESOLVE(real_openat64_2, "__openat64_2");
-	RESOLVE(real_fopen, "fopen");
-	RESOLVE(real_fopen64, "fopen64");
-	RESOLVE(real_freopen, "freopen");
-	RESOLVE(real_freopen64, "freopen64");
-	RESOLVE(real_lseek, "lseek");
-	RESOLVE(real_lseek64, "lseek64");
-	RESOLVE(real_pread, "pread");
-	RESOLVE(real_pread64, "pread64");
-	RESOLVE(real_pread_chk, "__pread_chk");
-	RESOLVE(real_pread64_chk, "__pread64_chk");
-	RESOLVE(real_rewind, "rewind");
-	RESOLVE(real_fseek, "fseek");
-	RESOLVE(real_fseeko, "fseeko");
-	RESOLVE(real_fseeko64, "fseeko64");
-	RESOLVE(real_sysinfo, "sysinfo");
-	RESOLVE(real_sysconf, "sysconf");
-	RESOLVE(real_get_nprocs, "get_nprocs");
-	RESOLVE(real_get_nprocs_conf, "get_nprocs_conf");
-	RESOLVE(real_get_phys_pages, "get_phys_pages");
-	RESOLVE(real_get_avphys_pages, "get_avphys_pages");
-	RESOLVE(real_getloadavg, "getloadavg");
+	void *p[NEXT_N];
+	const char *name = next_names;
+
+	if (next_find_all(next_names, p, NEXT_N) > 0) {
+		int saved = errno;
+
+		for (size_t k = 0; k < NEXT_N; k++, name += strlen(name) + 1) {
+			if (p[k] == NEXT_UNKNOWN_PTR)
+				p[k] = dlsym ? dlsym(SHIM_RTLD_NEXT, name) : NULL;
+		}
+		errno = saved;
+	}
+	for (size_t k = 0; k < NEXT_N; k++)
+		memcpy(next_slot[k], &p[k], sizeof(p[k]));
 }
 
 /* The file is trusted only when root owns it and nobody else can write it. Read into pages
@@ -186,27 +196,72 @@ void *shim_next_early(const char *name)
 	return dlsym ? dlsym(SHIM_RTLD_NEXT, name) : NULL;
 }
 
-__attribute__((constructor)) static void shim_init(void)
-{
-	int saved = errno;
+/*
+ * The configuration, on the first call that may take the virtual path (shim_active()), not in the
+ * constructor: a program that never reaches a wrapper (most short-lived ones) pays nothing for it
+ * (issue 3: process start), and the pages it writes stay untouched.
+ *
+ * Once per process, from any context a wrapper runs in, without locks: the first caller claims the
+ * set-up with a compare-and-swap (its thread id in the word) and publishes SHIM_SETUP_DONE. A call
+ * that finds it under way in its own thread (a signal handler that interrupted it) passes through.
+ * Other threads wait for it, a bounded time, with sched_yield(): it is a few system calls
+ * (secure_getenv, one file read). A claim whose thread is gone (a fork() from another thread
+ * while it ran: the child has only the forking thread) is taken over.
+ */
+#define SETUP_SPIN 20000
+atomic_int shim_setup_state;
 
-	shim_busy++;
-	resolve_all();
+static void setup_run(void)
+{
+	struct cgproc_config *cfg = &shim_config;
+
 	shim_secure = getauxval(AT_SECURE) != 0;
-	config_defaults(&shim_config);
-	config_read_file(&shim_config);
+	config_defaults(cfg);
+	config_read_file(cfg);
 	if (!shim_secure)
-		config_read_env(&shim_config);
+		config_read_env(cfg);
 	else
-		shim_config.log[0] = '\0';
-	config_resolve_files(&shim_config);
-	shim_kept_init();
+		cfg->log[0] = '\0';
+	config_resolve_files(cfg);
 	/* Without the next symbols there is nothing to fall back to: stay a passthrough. */
 	if (!real_openat || !real_open || !real_fopen || !real_sysconf)
-		shim_config.enabled = false;
-	shim_busy--;
+		cfg->enabled = false;
+}
+
+bool shim_setup(void)
+{
+	int tid = (int)RAW0(SYS_gettid);
+
+	for (int spin = 0; spin < SETUP_SPIN; spin++) {
+		int s = atomic_load_explicit(&shim_setup_state, memory_order_acquire);
+
+		if (s == SHIM_SETUP_DONE)
+			return true;
+		if (s == tid)
+			return false; /* re-entered (a signal handler) while setting up */
+		if (s == 0 || RAW3(SYS_tgkill, raw_getpid(), s, 0) == -ESRCH) {
+			int saved = errno;
+
+			if (!atomic_compare_exchange_strong(&shim_setup_state, &s, tid))
+				continue;
+			shim_busy++;
+			setup_run();
+			shim_busy--;
+			errno = saved;
+			atomic_store_explicit(&shim_setup_state, SHIM_SETUP_DONE,
+					      memory_order_release);
+			return true;
+		}
+		RAW0(SYS_sched_yield);
+	}
+	return false;
+}
+
+/* errno is left alone (dl_iterate_phdr does not set it; resolve_all() keeps it around dlsym). */
+__attribute__((constructor)) SHIM_STARTUP static void shim_init(void)
+{
+	resolve_all();
 	atomic_store_explicit(&shim_ready, true, memory_order_release);
-	errno = saved;
 }
 
 void shim_enter(struct shim_guard *g)

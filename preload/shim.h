@@ -57,15 +57,25 @@ extern int (*real_getloadavg)(double *, int);
  * handler that interrupts us) pass straight through. initial-exec: no allocation on access. */
 extern __thread int shim_busy __attribute__((tls_model("initial-exec")));
 
-/* Set at the end of the constructor; the configuration is immutable afterwards. */
+/* Set at the end of the constructor (real_* resolved). */
 extern atomic_bool shim_ready;
+/* Read on the first shim_active() call after the constructor (shim_setup()), immutable then. */
 extern struct cgproc_config shim_config;
-extern bool shim_secure; /* AT_SECURE */
+extern bool shim_secure;	    /* AT_SECURE */
+extern atomic_int shim_setup_state; /* 0, the id of the thread setting up, or SHIM_SETUP_DONE */
+#define SHIM_SETUP_DONE (-1)
+/* The configuration, once per process: true when it is set (init.c). */
+bool shim_setup(void);
 
+/* Whether a wrapper may take the virtual path now. The first call sets the configuration up. */
 static inline bool shim_active(void)
 {
-	return atomic_load_explicit(&shim_ready, memory_order_acquire) && shim_config.enabled &&
-	       !shim_busy;
+	if (shim_busy || !atomic_load_explicit(&shim_ready, memory_order_acquire))
+		return false;
+	if (atomic_load_explicit(&shim_setup_state, memory_order_acquire) != SHIM_SETUP_DONE &&
+	    !shim_setup())
+		return false;
+	return shim_config.enabled;
 }
 
 /*
@@ -111,8 +121,6 @@ struct shim_ctx {
 int shim_ctx_open(struct shim_ctx *ctx, pid_t self);
 /* CLOCK_MONOTONIC in nanoseconds, 0 when unavailable. */
 long long shim_mono_ns(void);
-/* Once, in the constructor: the kept input fds (machine.c). */
-void shim_kept_init(void);
 void shim_ctx_close(struct shim_ctx *ctx);
 /* Render @vf (pid/tid for the per-process stat); *ret_data points into ctx memory. */
 int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid_t tid,
