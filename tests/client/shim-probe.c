@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -961,6 +962,84 @@ static void on_alarm(int sig)
 	errno = e;
 }
 
+/*
+ * The shim sets its configuration up on the first call that may take the virtual path, not in
+ * its constructor (init.c, shim_setup). These modes make that first call from a signal handler
+ * and from many threads at once: each must still see the virtual file. Nothing before them in
+ * this program calls an interposed function.
+ */
+static volatile unsigned long long first_sig_kb;
+static volatile int first_sig_errno;
+
+static void first_sig_handler(int sig)
+{
+	char buf[8192];
+	int fd, e = errno;
+
+	(void)sig;
+	errno = 4321;
+	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	first_sig_errno = errno;
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+		buf[n > 0 ? n : 0] = '\0';
+		first_sig_kb = meminfo_kb(buf, "MemTotal:");
+		close(fd);
+	}
+	errno = e;
+}
+
+static void mode_firstsig(void)
+{
+	struct sigaction sa = {.sa_handler = first_sig_handler};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	CHECK(first_sig_kb == expect_kb,
+	      "first interposed call in a signal handler: MemTotal %llu kB", first_sig_kb);
+	CHECK(first_sig_errno == 4321, "errno kept in the handler (%d)", first_sig_errno);
+}
+
+#define FIRST_THREADS 8
+static atomic_int first_go;
+static unsigned long long first_kb[FIRST_THREADS];
+
+static void *first_thread(void *arg)
+{
+	char buf[8192];
+	int fd;
+
+	while (!atomic_load(&first_go))
+		;
+	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+		buf[n > 0 ? n : 0] = '\0';
+		first_kb[(intptr_t)arg] = meminfo_kb(buf, "MemTotal:");
+		close(fd);
+	}
+	return NULL;
+}
+
+static void mode_firstthreads(void)
+{
+	pthread_t t[FIRST_THREADS];
+	int bad = 0;
+
+	for (intptr_t i = 0; i < FIRST_THREADS; i++)
+		pthread_create(&t[i], NULL, first_thread, (void *)i);
+	atomic_store(&first_go, 1);
+	for (int i = 0; i < FIRST_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		bad += first_kb[i] != expect_kb;
+	}
+	CHECK(bad == 0, "%d threads' first interposed call at once: %d saw another MemTotal",
+	      FIRST_THREADS, bad);
+}
+
 static bool well_formed(const char *buf, ssize_t n, bool meminfo)
 {
 	if (n < 10 || buf[n - 1] != '\n')
@@ -1102,6 +1181,10 @@ int main(int argc, char **argv)
 		mode_missing();
 	else if (strcmp(mode, "overlay") == 0)
 		mode_overlay();
+	else if (strcmp(mode, "firstsig") == 0)
+		mode_firstsig();
+	else if (strcmp(mode, "firstthreads") == 0)
+		mode_firstthreads();
 	else if (strcmp(mode, "stress") == 0)
 		mode_stress(32, 10000, false);
 	else if (strcmp(mode, "stress-fork") == 0)

@@ -47,6 +47,18 @@ Test(shim, probe_fails_without_shim, .init = setup, .fini = teardown)
 	free(out);
 }
 
+/* The configuration is set up by the first interposed call (init.c): from a signal handler, from
+ * threads racing. */
+Test(shim, first_call_in_signal_handler, .init = setup, .fini = teardown)
+{
+	run("firstsig");
+}
+
+Test(shim, first_call_from_threads_at_once, .init = setup, .fini = teardown)
+{
+	run("firstthreads");
+}
+
 Test(shim, cloexec, .init = setup, .fini = teardown)
 {
 	run("cloexec");

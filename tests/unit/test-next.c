@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The shim's next-symbol lookup (preload/next.c) against dlsym(RTLD_NEXT) called from the same
+ * object: this test program, whose next objects are its libraries, libc among them. Every name
+ * the shim wraps must be decided without dlsym on this glibc, to the very address dlsym gives;
+ * what it cannot decide (an IFUNC, a name libc lacks) must be left to dlsym, never guessed.
+ */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <string.h>
+
+#include "next.h"
+
+/* the shim's list (init.c), then versioned names with a hidden older version in libc */
+static const char names[] = "open\0open64\0openat\0openat64\0"
+			    "__open_2\0__open64_2\0__openat_2\0__openat64_2\0"
+			    "fopen\0fopen64\0freopen\0freopen64\0"
+			    "lseek\0lseek64\0pread\0pread64\0__pread_chk\0__pread64_chk\0"
+			    "rewind\0fseek\0fseeko\0fseeko64\0"
+			    "sysinfo\0sysconf\0get_nprocs\0get_nprocs_conf\0"
+			    "get_phys_pages\0get_avphys_pages\0getloadavg\0"
+			    "pthread_cond_wait\0realpath\0sched_setaffinity";
+#define N_WRAPPED 29
+#define N_NAMES 32
+
+Test(next, same_as_dlsym_rtld_next)
+{
+	void *p[N_NAMES];
+	const char *name = names;
+	int unknown = next_find_all(names, p, N_NAMES);
+
+	cr_expect_eq(unknown, 0, "%d names left to dlsym", unknown);
+	for (int k = 0; k < N_NAMES; k++, name += strlen(name) + 1) {
+		void *want = dlsym(RTLD_NEXT, name);
+
+		cr_assert_not_null(want, "%s: dlsym has it", name);
+		cr_expect_eq(p[k], want, "%s: %p, dlsym %p", name, p[k], want);
+	}
+	cr_expect_eq(name - names, (long)sizeof(names), "the list has %d names", N_NAMES);
+	(void)N_WRAPPED;
+}
+
+Test(next, undecided_left_to_dlsym)
+{
+	/* memcpy is an IFUNC in glibc: dlsym calls its resolver, next.c must not answer */
+	static const char odd[] = "memcpy\0cgproc_no_such_symbol\0open";
+	void *p[3];
+	int unknown = next_find_all(odd, p, 3);
+
+	cr_expect_eq(p[0], NEXT_UNKNOWN_PTR, "IFUNC decided: %p", p[0]);
+	cr_expect_eq(p[1], NEXT_UNKNOWN_PTR, "a missing name decided: %p", p[1]);
+	cr_expect_eq(p[2], dlsym(RTLD_NEXT, "open"));
+	cr_expect_eq(unknown, 2);
+}
