@@ -9,7 +9,7 @@
  * (.text.unlikely), so that starting a process maps in one fault-around window of the shim's
  * text, not two (issue 3: process start).
  */
-#define SHIM_STARTUP __attribute__((cold))
+#define SHIM_STARTUP __attribute__((section(".text.startup")))
 
 /* A name next_find_all() could not decide: the caller asks dlsym(RTLD_NEXT). */
 #define NEXT_UNKNOWN_PTR ((void *)-1L)
