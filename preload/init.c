@@ -40,89 +40,85 @@ __asm__(".symver pthread_setcancelstate,pthread_setcancelstate@GLIBC_2.2.5");
 #endif
 #define SHIM_RTLD_NEXT ((void *)-1L)
 
-/*
- * What the constructor writes, in .data: the first page of the writable segment, which ld.so
- * writes anyway (it clears the rest of that page for .bss). In .bss it would be one more page
- * fault in every process (issue 3: process start).
- */
-#define SHIM_BOOT __attribute__((section(".data.shim_boot")))
-
-int (*real_open)(const char *, int, ...) SHIM_BOOT;
-int (*real_open64)(const char *, int, ...) SHIM_BOOT;
-int (*real_openat)(int, const char *, int, ...) SHIM_BOOT;
-int (*real_openat64)(int, const char *, int, ...) SHIM_BOOT;
-int (*real_open_2)(const char *, int) SHIM_BOOT;
-int (*real_open64_2)(const char *, int) SHIM_BOOT;
-int (*real_openat_2)(int, const char *, int) SHIM_BOOT;
-int (*real_openat64_2)(int, const char *, int) SHIM_BOOT;
-FILE *(*real_fopen)(const char *, const char *)SHIM_BOOT;
-FILE *(*real_fopen64)(const char *, const char *)SHIM_BOOT;
-FILE *(*real_freopen)(const char *, const char *, FILE *)SHIM_BOOT;
-FILE *(*real_freopen64)(const char *, const char *, FILE *)SHIM_BOOT;
-off_t (*real_lseek)(int, off_t, int) SHIM_BOOT;
-off_t (*real_lseek64)(int, off_t, int) SHIM_BOOT;
-ssize_t (*real_pread)(int, void *, size_t, off_t) SHIM_BOOT;
-ssize_t (*real_pread64)(int, void *, size_t, off_t) SHIM_BOOT;
-ssize_t (*real_pread_chk)(int, void *, size_t, off_t, size_t) SHIM_BOOT;
-ssize_t (*real_pread64_chk)(int, void *, size_t, off_t, size_t) SHIM_BOOT;
-void (*real_rewind)(FILE *) SHIM_BOOT;
-int (*real_fseek)(FILE *, long, int) SHIM_BOOT;
-int (*real_fseeko)(FILE *, off_t, int) SHIM_BOOT;
-int (*real_fseeko64)(FILE *, off_t, int) SHIM_BOOT;
-int (*real_sysinfo)(struct sysinfo *) SHIM_BOOT;
-long (*real_sysconf)(int) SHIM_BOOT;
-int (*real_get_nprocs)(void) SHIM_BOOT;
-int (*real_get_nprocs_conf)(void) SHIM_BOOT;
-long (*real_get_phys_pages)(void) SHIM_BOOT;
-long (*real_get_avphys_pages)(void) SHIM_BOOT;
-int (*real_getloadavg)(double *, int) SHIM_BOOT;
+/* The next definitions (shim.h): NULL until looked up, SHIM_NEXT_NONE when there is none. */
+void *shim_next[SHIM_NEXT_MAX] NEXT_BOOT;
 
 __thread int shim_busy __attribute__((tls_model("initial-exec")));
-atomic_bool shim_ready SHIM_BOOT;
+atomic_bool shim_ready NEXT_BOOT;
 struct cgproc_config shim_config;
 bool shim_secure;
 
-/* The wrapped names, in the order of next_slot[] (one string: no pointer to relocate per name).
- * Not const: .rodata would be one more page touched at start-up. */
-static char next_names[] SHIM_BOOT = "open\0open64\0openat\0openat64\0"
+/* The wrapped names, in the order of enum shim_next_id (one string: no pointer to relocate per
+ * name). Not const: .rodata would be one more page touched at start-up. */
+static char next_names[] NEXT_BOOT = "open\0open64\0openat\0openat64\0"
 				     "__open_2\0__open64_2\0__openat_2\0__openat64_2\0"
 				     "fopen\0fopen64\0freopen\0freopen64\0"
 				     "lseek\0lseek64\0pread\0pread64\0__pread_chk\0__pread64_chk\0"
 				     "rewind\0fseek\0fseeko\0fseeko64\0"
 				     "sysinfo\0sysconf\0get_nprocs\0get_nprocs_conf\0"
 				     "get_phys_pages\0get_avphys_pages\0getloadavg";
-static void *const next_slot[] = {
-	&real_open,	  &real_open64,		 &real_openat,	       &real_openat64,
-	&real_open_2,	  &real_open64_2,	 &real_openat_2,       &real_openat64_2,
-	&real_fopen,	  &real_fopen64,	 &real_freopen,	       &real_freopen64,
-	&real_lseek,	  &real_lseek64,	 &real_pread,	       &real_pread64,
-	&real_pread_chk,  &real_pread64_chk,	 &real_rewind,	       &real_fseek,
-	&real_fseeko,	  &real_fseeko64,	 &real_sysinfo,	       &real_sysconf,
-	&real_get_nprocs, &real_get_nprocs_conf, &real_get_phys_pages, &real_get_avphys_pages,
-	&real_getloadavg,
-};
-#define NEXT_N (sizeof(next_slot) / sizeof(next_slot[0]))
+/* set by the constructor: the names are looked up on first use (next_find) */
+static bool next_lazy NEXT_BOOT;
+
+static const char *next_name(unsigned id)
+{
+	const char *name = next_names;
+
+	while (id--)
+		name += strlen(name) + 1;
+	return name;
+}
 
 /*
- * All next symbols at once (next.c: one walk of the loaded objects, ~30 hash lookups), dlsym() for
- * any it could not decide (and for all of them where next.c does not apply).
+ * The next symbols. Usually (next_check: no object between the shim and libc may define one of
+ * the names) only a note of the loaded objects, and each name is looked up on its first use
+ * (shim_next_slow). Otherwise, or where next.c does not apply, all at once here, with dlsym()
+ * for what next.c cannot decide: the constructor is the one place dlsym() is safe to call.
  */
 SHIM_STARTUP static void resolve_all(void)
 {
-	void *p[NEXT_N];
-	const char *name = next_names;
+	bool known = next_init() == 0;
+	int saved;
 
-	if (next_find_all(next_names, p, NEXT_N) > 0) {
-		int saved = errno;
-
-		for (size_t k = 0; k < NEXT_N; k++, name += strlen(name) + 1) {
-			if (p[k] == NEXT_UNKNOWN_PTR)
-				p[k] = dlsym ? dlsym(SHIM_RTLD_NEXT, name) : NULL;
-		}
-		errno = saved;
+	if (known && next_check(next_names, SHIM_NEXT_MAX) == 0) {
+		next_lazy = true;
+		return;
 	}
-	for (size_t k = 0; k < NEXT_N; k++)
-		memcpy(next_slot[k], &p[k], sizeof(p[k]));
+	saved = errno;
+	for (unsigned k = 0; k < SHIM_NEXT_MAX; k++) {
+		const char *name = next_name(k);
+		void *p = known ? next_find(name) : NEXT_UNKNOWN_PTR;
+
+		if (p == NEXT_UNKNOWN_PTR)
+			p = dlsym ? dlsym(SHIM_RTLD_NEXT, name) : NULL;
+		shim_next[k] = p ? p : SHIM_NEXT_NONE;
+	}
+	errno = saved;
+}
+
+/*
+ * First use of a next symbol after the constructor: looked up (next.c: no lock, no allocation,
+ * no libc call, so from any context) and kept. Before the constructor: NULL, not kept (the
+ * wrappers then use system calls). A name next.c cannot decide here is taken as absent (the
+ * wrappers' system-call paths): dlsym() must not be called from a wrapper, and with next_check()
+ * passed only libc could define it, as a kind of symbol no glibc uses for these names
+ * (tests/unit/test-next.c).
+ */
+void *shim_next_slow(unsigned id)
+{
+	void *p;
+
+	if (id >= SHIM_NEXT_MAX || !atomic_load_explicit(&shim_ready, memory_order_acquire))
+		return NULL;
+	p = shim_next[id];
+	if (!p && next_lazy) {
+		p = next_find(next_name(id));
+		if (p == NEXT_UNKNOWN_PTR)
+			p = NULL;
+		p = p ? p : SHIM_NEXT_NONE;
+		__atomic_store_n(&shim_next[id], p, __ATOMIC_RELAXED);
+	}
+	return p;
 }
 
 /* The file is trusted only when root owns it and nobody else can write it. Read into pages
@@ -257,7 +253,8 @@ bool shim_setup(void)
 	return false;
 }
 
-/* errno is left alone (dl_iterate_phdr does not set it; resolve_all() keeps it around dlsym). */
+/* errno is left alone (dl_iterate_phdr does not set it; resolve_all() keeps it around dlsym). The
+ * configuration is read on first use (shim_setup). */
 __attribute__((constructor)) SHIM_STARTUP static void shim_init(void)
 {
 	resolve_all();

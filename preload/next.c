@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The next definitions of the wrapped names, all at once, for the constructor: what
- * dlsym(RTLD_NEXT, name) would return, found with one walk of the loaded objects and a GNU hash
- * lookup per name, instead of ~30 dlsym() calls (each ~850 instructions of locking, error
- * catching and a generic lookup: 25,000 instructions, 13% of starting /bin/true; issue 3).
+ * The next definitions of the wrapped names: what dlsym(RTLD_NEXT, name) would return, found
+ * with a GNU hash lookup in the objects after this one, noted once by the constructor, instead of
+ * ~30 dlsym() calls at start-up (each ~850 instructions of locking, error catching and a generic
+ * lookup: 25,000 instructions, 13% of starting /bin/true; issue 3). A lookup takes no lock and
+ * calls nothing, so a name can be looked up on its first use, from any context (init.c).
  *
  * dlsym(RTLD_NEXT) searches the caller's scope after the caller. For an object of the initial
  * load (LD_PRELOAD, /etc/ld.so.preload, a DT_NEEDED of the program) that scope is the program's
@@ -32,7 +33,7 @@
 /* The load address of this object: its ELF header (the first PT_LOAD is at 0). */
 extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
 
-#define NEXT_OBJS 16
+#define NEXT_OBJS 12
 
 struct next_obj {
 	ElfW(Addr) base;
@@ -60,7 +61,7 @@ SHIM_STARTUP static const void *dyn_ptr(ElfW(Addr) base, ElfW(Addr) v)
  * Own string loops: every libc function called here costs a lazy-binding fixup (~750
  * instructions, the shim is linked without -z now) on the way to the first real work.
  */
-SHIM_STARTUP static bool str_eq(const char *a, const char *b)
+static bool str_eq(const char *a, const char *b)
 {
 	while (*a && *a == *b)
 		a++, b++;
@@ -118,7 +119,7 @@ SHIM_STARTUP static int walk_one(struct dl_phdr_info *info, size_t size, void *d
 }
 
 /* The GNU hash of @s; *ret_end: past its NUL. */
-SHIM_STARTUP static uint32_t gnu_hash(const char *s, const char **ret_end)
+static uint32_t gnu_hash(const char *s, const char **ret_end)
 {
 	uint32_t h = 5381;
 
@@ -128,26 +129,34 @@ SHIM_STARTUP static uint32_t gnu_hash(const char *s, const char **ret_end)
 	return h;
 }
 
-/* In one object: 0 with *ret (NULL: not defined here), or -1: undecided. */
-SHIM_STARTUP static int obj_find(const struct next_obj *o, const char *name, uint32_t h, void **ret)
+/* Whether @o's Bloom filter lets @h through (a name it may define). */
+static bool bloom_has(const struct next_obj *o, uint32_t h)
 {
-	const uint32_t nbuckets = o->hash[0], symoffset = o->hash[1], bloom_size = o->hash[2],
-		       shift = o->hash[3];
+	const uint32_t bloom_size = o->hash[2], shift = o->hash[3];
+	const ElfW(Addr) *bloom = (const ElfW(Addr) *)(o->hash + 4);
+	const unsigned bits = sizeof(ElfW(Addr)) * 8;
+	ElfW(Addr) word, mask;
+
+	if (o->hash[0] == 0 || bloom_size == 0)
+		return false;
+	word = bloom[(h / bits) % bloom_size];
+	mask = ((ElfW(Addr))1 << (h % bits)) | ((ElfW(Addr))1 << ((h >> shift) % bits));
+	return (word & mask) == mask;
+}
+
+/* In one object: 0 with *ret (NULL: not defined here), or -1: undecided. */
+static int obj_find(const struct next_obj *o, const char *name, uint32_t h, void **ret)
+{
+	const uint32_t nbuckets = o->hash[0], symoffset = o->hash[1], bloom_size = o->hash[2];
 	const ElfW(Addr) *bloom = (const ElfW(Addr) *)(o->hash + 4);
 	const uint32_t *buckets = (const uint32_t *)(bloom + bloom_size);
 	const uint32_t *chain = buckets + nbuckets;
-	const unsigned bits = sizeof(ElfW(Addr)) * 8;
 	const ElfW(Sym) *found = NULL;
 	unsigned versions = 0;
-	ElfW(Addr) word, mask;
 	uint32_t i;
 
 	*ret = NULL;
-	if (nbuckets == 0 || bloom_size == 0)
-		return 0;
-	word = bloom[(h / bits) % bloom_size];
-	mask = ((ElfW(Addr))1 << (h % bits)) | ((ElfW(Addr))1 << ((h >> shift) % bits));
-	if ((word & mask) != mask)
+	if (!bloom_has(o, h))
 		return 0;
 	i = buckets[h % nbuckets];
 	if (i < symoffset)
@@ -184,45 +193,75 @@ SHIM_STARTUP static int obj_find(const struct next_obj *o, const char *name, uin
 	return 0;
 }
 
-int next_find_all(const char *names, void **ret, unsigned n)
+/* The objects after this one up to libc, from the constructor (next_init); read-only after. */
+static struct next_walk next_objs NEXT_BOOT;
+
+SHIM_STARTUP int next_init(void)
 {
-	struct next_walk w = {.self = (ElfW(Addr)) & __ehdr_start};
-	int unknown = 0;
+	struct next_walk *w = &next_objs;
 
-	dl_iterate_phdr(walk_one, &w);
-	if (w.bad || !w.libc_seen) {
-		for (unsigned k = 0; k < n; k++)
-			ret[k] = NEXT_UNKNOWN_PTR;
-		return (int)n;
+	w->self = (ElfW(Addr)) & __ehdr_start;
+	dl_iterate_phdr(walk_one, w);
+	if (w->bad || !w->libc_seen) {
+		w->n = 0;
+		return -1;
 	}
+	return 0;
+}
+
+SHIM_STARTUP int next_check(const char *names, unsigned n)
+{
+	const struct next_walk *w = &next_objs;
+	int hits = 0;
+
+	if (w->n < 2)
+		return 0;
 	for (unsigned k = 0; k < n; k++) {
-		const char *name = names;
-		uint32_t h = gnu_hash(name, &names);
+		uint32_t h = gnu_hash(names, &names);
 
-		ret[k] = NEXT_UNKNOWN_PTR;
-		for (unsigned j = 0; j < w.n; j++) {
-			void *p;
-
-			if (obj_find(&w.obj[j], name, h, &p) < 0)
-				break;
-			if (p) {
-				ret[k] = p;
-				break;
-			}
-		}
-		unknown += ret[k] == NEXT_UNKNOWN_PTR;
+		for (unsigned j = 0; j + 1 < w->n; j++)
+			hits += bloom_has(&w->obj[j], h);
 	}
-	return unknown;
+	return hits;
+}
+
+void *next_find(const char *name)
+{
+	const struct next_walk *w = &next_objs;
+	const char *end;
+	uint32_t h = gnu_hash(name, &end);
+
+	for (unsigned j = 0; j < w->n; j++) {
+		void *p;
+
+		if (obj_find(&w->obj[j], name, h, &p) < 0)
+			return NEXT_UNKNOWN_PTR;
+		if (p)
+			return p;
+	}
+	return NEXT_UNKNOWN_PTR; /* not up to libc: an object after it may have it */
 }
 
 #else
 
-int next_find_all(const char *names, void **ret, unsigned n)
+static bool next_none NEXT_BOOT;
+
+int next_init(void)
+{
+	next_none = true;
+	return -1;
+}
+
+int next_check(const char *names, unsigned n)
 {
 	(void)names;
-	for (unsigned k = 0; k < n; k++)
-		ret[k] = NEXT_UNKNOWN_PTR;
 	return (int)n;
+}
+
+void *next_find(const char *name)
+{
+	(void)name;
+	return NEXT_UNKNOWN_PTR;
 }
 
 #endif
