@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libcgproc.so start-up: resolve the next symbols, read the configuration, publish "ready".
+ * libcgproc.so start-up: note where the next symbols are, publish "ready"; read the
+ * configuration on first use.
+ *
+ * Start-up is kept to what every process pays for (issue 3: process start within 5% of an empty
+ * preloaded library): the constructor only walks the loaded objects (next.c); each wrapped name
+ * is looked up on its first use with a lock-free hash lookup, and the configuration and the
+ * kept caches are set up by the first call that may take the virtual path (shim_setup,
+ * machine.c). What the constructor writes is in .data and its code next to the PLT (next.h).
  *
  * The constructor may run after other libraries' constructors have already called open() or
  * sysconf() (ELF init order): until shim_ready is set every wrapper passes through with raw
- * system calls. dlsym() is called only here, only for symbols that exist (a failed dlsym
- * allocates; see research/interposition.md 4.1), and never from a wrapper.
+ * system calls. dlsym() is called only in the constructor, and only when next.c cannot decide
+ * (an object between the shim and libc may define a wrapped name, the shim was dlopen()ed, not
+ * glibc), never from a wrapper (it takes the loader's lock; a failed dlsym allocates:
+ * research/interposition.md 4.1).
  *
  * Symbol versions: dlsym is bound to dlsym@GLIBC_2.2.5 (the compat version that glibc >= 2.34
  * still exports) instead of the default dlsym@GLIBC_2.34, so the shim loads on older glibc too.

@@ -121,13 +121,14 @@ extern atomic_int shim_setup_state; /* 0, the id of the thread setting up, or SH
 /* The configuration, once per process: true when it is set (init.c). */
 bool shim_setup(void);
 
-/* Whether a wrapper may take the virtual path now. The first call sets the configuration up. */
+/* Whether a wrapper may take the virtual path now. The first call after the constructor sets the
+ * configuration up (set up implies ready: one load on the common path). */
 static inline bool shim_active(void)
 {
-	if (shim_busy || !atomic_load_explicit(&shim_ready, memory_order_acquire))
+	if (shim_busy)
 		return false;
 	if (atomic_load_explicit(&shim_setup_state, memory_order_acquire) != SHIM_SETUP_DONE &&
-	    !shim_setup())
+	    (!atomic_load_explicit(&shim_ready, memory_order_acquire) || !shim_setup()))
 		return false;
 	return shim_config.enabled;
 }
