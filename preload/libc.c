@@ -221,6 +221,12 @@ static long phys_pages(bool avail)
 	return v;
 }
 
+/* This sysconf, by a hidden name: taking the address of the exported one would be a symbol
+ * lookup by ld.so in every process (a GLOB_DAT relocation; issue 3: process start). */
+long sysconf(int name);
+extern long sysconf_self(int name)
+	__attribute__((alias("sysconf"), visibility("hidden"), nothrow, leaf));
+
 static long sysconf_early(int name)
 {
 	struct sysinfo si;
@@ -253,7 +259,7 @@ static long sysconf_early(int name)
 		long (*next)(int) = NULL;
 
 		memcpy(&next, &p, sizeof(p));
-		if (next && next != sysconf)
+		if (next && next != sysconf_self)
 			return next(name);
 		errno = EINVAL;
 		return -1;
