@@ -6,6 +6,7 @@
  * except in its signal handler.
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -1040,6 +1041,51 @@ static void mode_firstthreads(void)
 	      FIRST_THREADS, bad);
 }
 
+/*
+ * "nextspy SPY": re-executed with SPY (tests/client/next-spy.c, another interposer of open())
+ * preloaded after the shim; an ordinary open() must then go through the shim to SPY's open, the
+ * next definition after the shim (preload/next.c looks up what dlsym(RTLD_NEXT) would give, here
+ * at start-up because an object before libc defines a wrapped name), and a virtual file must
+ * still be served.
+ */
+static void mode_nextspy(int argc, char **argv)
+{
+	int (*count)(void);
+	void *p;
+	char buf[8192];
+	int before, fd;
+
+	if (!getenv("CGPROC_TEST_SPY")) {
+		char preload[4096];
+
+		snprintf(preload, sizeof(preload), "%s %s", getenv("LD_PRELOAD"),
+			 argc > 3 ? argv[3] : "");
+		setenv("LD_PRELOAD", preload, 1);
+		setenv("CGPROC_TEST_SPY", "1", 1);
+		execv("/proc/self/exe", argv);
+		CHECK(false, "re-exec with the spy: %s", strerror(errno));
+		return;
+	}
+	p = dlsym(RTLD_DEFAULT, "spy_opens");
+	CHECK(p != NULL, "the spy is loaded (%s)", getenv("LD_PRELOAD"));
+	if (!p)
+		return;
+	*(void **)&count = p;
+	before = count();
+	fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && count() == before + 1,
+	      "an ordinary open goes to the next open after the shim (spy calls %d -> %d)", before,
+	      count());
+	if (fd >= 0)
+		close(fd);
+	errno = 1234;
+	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && read_all(fd, buf, sizeof(buf)) > 0 &&
+		      meminfo_kb(buf, "MemTotal:") == expect_kb,
+	      "virtual meminfo with a second interposer: MemTotal %llu kB",
+	      meminfo_kb(buf, "MemTotal:"));
+}
+
 static bool well_formed(const char *buf, ssize_t n, bool meminfo)
 {
 	if (n < 10 || buf[n - 1] != '\n')
@@ -1181,6 +1227,8 @@ int main(int argc, char **argv)
 		mode_missing();
 	else if (strcmp(mode, "overlay") == 0)
 		mode_overlay();
+	else if (strcmp(mode, "nextspy") == 0)
+		mode_nextspy(argc, argv);
 	else if (strcmp(mode, "firstsig") == 0)
 		mode_firstsig();
 	else if (strcmp(mode, "firstthreads") == 0)

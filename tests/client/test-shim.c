@@ -59,6 +59,17 @@ Test(shim, first_call_from_threads_at_once, .init = setup, .fini = teardown)
 	run("firstthreads");
 }
 
+/* A second interposer of open() preloaded after the shim: the shim's next open() is that one. */
+Test(shim, next_interposer_after_the_shim, .init = setup, .fini = teardown)
+{
+	char *out = NULL;
+	int status = shim_probe(&cg, true, "nextspy", NULL,
+				build_path("tests/client/libnext-spy.so"), &out);
+
+	shim_assert_probe(status, out);
+	free(out);
+}
+
 Test(shim, cloexec, .init = setup, .fini = teardown)
 {
 	run("cloexec");
