@@ -42,8 +42,17 @@ Test(next, same_as_dlsym_rtld_next, .init = init)
 
 Test(next, undecided_left_to_dlsym, .init = init)
 {
-	/* memcpy is an IFUNC in glibc: dlsym calls its resolver, next.c must not answer */
-	cr_expect_eq(next_find("memcpy"), NEXT_UNKNOWN_PTR);
+	/* memcpy is an IFUNC in glibc: dlsym calls its resolver, next.c must not answer (under ASan
+	 * the runtime's plain memcpy comes first: then it is that one) */
+	void *mc = dlsym(RTLD_NEXT, "memcpy"), *got = next_find("memcpy");
+	Dl_info info;
+
+	cr_assert(dladdr(mc, &info) && info.dli_fname);
+	if (strstr(info.dli_fname, "/libc.so"))
+		cr_expect_eq(got, NEXT_UNKNOWN_PTR, "IFUNC decided: %p", got);
+	else
+		cr_expect(got == NEXT_UNKNOWN_PTR || got == mc, "memcpy of %s: %p, dlsym %p",
+			  info.dli_fname, got, mc);
 	cr_expect_eq(next_find("cgproc_no_such_symbol"), NEXT_UNKNOWN_PTR);
 	cr_expect_eq(next_find("open"), dlsym(RTLD_NEXT, "open"));
 }
