@@ -140,8 +140,8 @@ void bench_targets(struct bench *b)
 	target_set(t, "exec", "exec within 5% of an empty preloaded library", v, 1.05, true);
 	if (have(&b->exec.c[EXEC_PAIRED]))
 		snprintf(t->detail, sizeof(t->detail),
-			 "median of %d rounds of %ld back-to-back pairs, p10-p90 %.3f-%.3f",
-			 b->exec.c[EXEC_PAIRED].n, b->exec_pairs, b->exec.c[EXEC_PAIRED].s.p10,
+			 "median of %d rounds of %ld A-B-B-A blocks, p10-p90 %.3f-%.3f",
+			 b->exec.c[EXEC_PAIRED].n, b->exec_pairs / 2, b->exec.c[EXEC_PAIRED].s.p10,
 			 b->exec.c[EXEC_PAIRED].s.p90);
 	t++;
 	v = b->rss.ok ? (double)(b->rss.rss_kb[1] - b->rss.rss_kb[0]) : NAN;
@@ -284,9 +284,9 @@ void bench_print_table(const struct bench *b, FILE *f)
 	if (have(&b->exec.c[EXEC_PAIRED]))
 		fprintf(f,
 			"  shim/empty: median over %d rounds of each round's median over %ld "
-			"back-to-back pairs (p10-p90 %.3f-%.3f); ratio of the column medians "
-			"%.3f\n",
-			b->exec.c[EXEC_PAIRED].n, b->exec_pairs, b->exec.c[EXEC_PAIRED].s.p10,
+			"blocks of back-to-back execs, empty shim shim empty (p10-p90 "
+			"%.3f-%.3f); ratio of the column medians %.3f\n",
+			b->exec.c[EXEC_PAIRED].n, b->exec_pairs / 2, b->exec.c[EXEC_PAIRED].s.p10,
 			b->exec.c[EXEC_PAIRED].s.p90, ratio(&b->exec.c[2], &b->exec.c[1]));
 	else if (b->exec.c[EXEC_PAIRED].active || have(&b->exec.c[1]))
 		fprintf(f, "  shim/empty is the ratio of the column medians (pairs n/a: %s)\n",

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -201,11 +202,13 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /*
- * "execpair LIB_A,LIB_B N": N pairs of back-to-back execs of /bin/true, with LD_PRELOAD=LIB_A and
- * =LIB_B, the order alternating from pair to pair; the median over pairs of t(B) / t(A), times
- * 1e6. The two execs of a pair run a millisecond apart: a neighbour's load, the CPU's clock and
- * the page cache are nearly the same for both, where separate blocks of execs see the noise of a
- * busy 2-CPU VM (+-10-16% between runs) as a difference.
+ * "execpair LIB_A,LIB_B N": N pairs of back-to-back execs of /bin/true with LD_PRELOAD=LIB_A and
+ * =LIB_B, the order alternating (A B, B A, A B, ...: blocks of A B B A); per block the geometric
+ * mean of its two ratios t(B)/t(A), which cancels what the position in a pair does (the second
+ * exec of a pair runs right after the other library's, the first after its own); the median
+ * over blocks, times 1e6. The execs of a block run within a few milliseconds: a neighbour's load,
+ * the CPU's clock and the page cache are nearly the same for all four, where separate blocks of
+ * execs see the noise of a busy 2-CPU VM (+-10-16% between runs) as a difference.
  */
 static int64_t time_exec_pair(char *libs, long n)
 {
@@ -213,22 +216,24 @@ static int64_t time_exec_pair(char *libs, long n)
 	char *envp_a[3] = {"PATH=/usr/bin:/bin", pa, NULL};
 	char *envp_b[3] = {"PATH=/usr/bin:/bin", pb, NULL};
 	char *comma = strchr(libs, ',');
-	double *ratio;
+	long blocks = n / 2;
+	double *ratio, prev = 0;
 	int64_t r = 0;
 
-	if (!comma)
+	if (!comma || blocks < 1)
 		return -EINVAL;
 	*comma = 0;
 	snprintf(pa, sizeof(pa), "LD_PRELOAD=%s", libs);
 	snprintf(pb, sizeof(pb), "LD_PRELOAD=%s", comma + 1);
-	ratio = calloc((size_t)n, sizeof(double));
+	ratio = calloc((size_t)blocks, sizeof(double));
 	if (!ratio)
 		return -ENOMEM;
 	/* one untimed pair: the libraries in the page cache, the first fork's faults */
 	if ((r = exec_once(envp_a)) < 0 || (r = exec_once(envp_b)) < 0)
 		goto out;
-	for (long i = 0; i < n; i++) {
+	for (long i = 0; i < 2 * blocks; i++) {
 		int64_t ta, tb;
+		double q;
 
 		if (i & 1) {
 			tb = exec_once(envp_b);
@@ -241,10 +246,15 @@ static int64_t time_exec_pair(char *libs, long n)
 			r = ta < 0 ? ta : tb;
 			goto out;
 		}
-		ratio[i] = (double)tb / (double)(ta > 0 ? ta : 1);
+		q = (double)(tb > 0 ? tb : 1) / (double)(ta > 0 ? ta : 1);
+		if (i & 1)
+			ratio[i / 2] = sqrt(prev * q);
+		prev = q;
 	}
-	qsort(ratio, (size_t)n, sizeof(double), cmp_double);
-	r = (int64_t)((n & 1 ? ratio[n / 2] : (ratio[n / 2 - 1] + ratio[n / 2]) / 2) * 1e6);
+	qsort(ratio, (size_t)blocks, sizeof(double), cmp_double);
+	r = (int64_t)((blocks & 1 ? ratio[blocks / 2]
+				  : (ratio[blocks / 2 - 1] + ratio[blocks / 2]) / 2) *
+		      1e6);
 out:
 	free(ratio);
 	return r;

@@ -818,12 +818,12 @@ int cmd_bench(int argc, char **argv)
 	}
 	b.iterations = iterations ? iterations : b.quick ? 50 : 500;
 	b.rounds = (int)(rounds ? rounds : b.quick ? 3 : 15);
-	/* 50 execs per column and 75 pairs per round: 300 execs a round, as with 100 per column
-	 * before the paired estimator */
+	/* 50 execs per column and 76 pairs (38 blocks of A B B A) per round: ~300 execs a round, as
+	 * with 100 per column before the paired estimator */
 	b.exec_iterations = b.quick ? 10 : 50;
 	if (b.iterations < b.exec_iterations)
 		b.exec_iterations = b.iterations;
-	b.exec_pairs = b.quick ? 15 : 75;
+	b.exec_pairs = b.quick ? 16 : 76;
 	b.ncpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	if (b.plot_path) {
 		char gp[PATH_MAX];

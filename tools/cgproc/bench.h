@@ -20,8 +20,9 @@
  *   open PATH N        N x (open, read 64 KiB, close); answer: elapsed ns, or -errno
  *   sysconf N | sysinfo N | nprocs N    N calls of that libc function; answer: elapsed ns
  *   exec LIB|- N       N x fork + execve(/bin/true) with LD_PRELOAD=LIB (or none) + wait
- *   execpair A,B N     N pairs of such execs with LIB A and LIB B back to back (the order
- *                      alternating); answer: the median over pairs of t(B)/t(A), times 1e6
+ *   execpair A,B N     N pairs of such execs with LIB A and LIB B back to back (A B, B A, ...);
+ *                      answer: the median over blocks of two pairs of the geometric mean of
+ *                      their t(B)/t(A), times 1e6
  *   threads K          start K sleeping threads (for the sampler cost); answer: 0
  *   quit               exit 0
  * `cgproc bench --worker PATH N`: one open loop (for callgrind), elapsed ns on stdout.
@@ -97,8 +98,9 @@ enum variant {
 	_V_MAX,
 };
 
-/* The exec row's fourth cell: per round, the median over back-to-back pairs of execs of
- * t(shim) / t(empty library) (worker "execpair"): the exec target's estimator. */
+/* The exec row's fourth cell: per round, the median over blocks of back-to-back execs (empty
+ * library and shim, A B B A) of t(shim) / t(empty library) (worker "execpair"): the exec
+ * target's estimator. */
 #define EXEC_PAIRED 3
 
 struct cell {
