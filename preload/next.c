@@ -108,7 +108,7 @@ SHIM_STARTUP static int walk_one(struct dl_phdr_info *info, size_t size, void *d
 			o.ver = dyn_ptr(o.base, dyn->d_un.d_ptr);
 	}
 	if (!dyn)
-		return 0; /* nothing to look up in (the program itself can have no symbols) */
+		return 0; /* no dynamic section: nothing to look up in */
 	if (!o.sym || !o.str || !o.hash || w->n == NEXT_OBJS) {
 		w->bad = true;
 		return 1;
