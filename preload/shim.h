@@ -73,6 +73,14 @@ static inline void *shim_next_get(unsigned id)
 	return p == SHIM_NEXT_NONE ? NULL : p;
 }
 
+/* real_X args when there is an X, else @fallback: one lookup (real_X ? real_X args : ... would
+ * make two). */
+#define NEXT_CALL(real, args, fallback)                                                            \
+	__extension__({                                                                            \
+		__typeof__(real) next_ = (real);                                                   \
+		next_ ? next_ args : (fallback);                                                   \
+	})
+
 #define real_open ((int (*)(const char *, int, ...))shim_next_get(SHIM_NEXT_OPEN))
 #define real_open64 ((int (*)(const char *, int, ...))shim_next_get(SHIM_NEXT_OPEN64))
 #define real_openat ((int (*)(int, const char *, int, ...))shim_next_get(SHIM_NEXT_OPENAT))
