@@ -18,11 +18,13 @@
  *
  * Symbol versions: dlsym is bound to dlsym@GLIBC_2.2.5 (the compat version that glibc >= 2.34
  * still exports) instead of the default dlsym@GLIBC_2.34, so the shim loads on older glibc too.
- * It is a weak reference: on glibc < 2.34 without libdl loaded it is NULL and the shim stays a
- * pure passthrough instead of stopping every program from starting.
+ * It is a weak reference: on glibc < 2.34 without libdl loaded it is NULL, and what next.c cannot
+ * decide is taken as absent (the wrappers' system-call paths) instead of stopping every program
+ * from starting.
  *
- * Configuration: /etc/cgproc.conf only when root-owned and not group/world-writable; CGPROC_*
- * via secure_getenv and only when not AT_SECURE. Logging only when not AT_SECURE, to a file.
+ * Configuration: /etc/cgproc.conf only when root-owned and not group/world-writable; the CGPROC_*
+ * entries of the environment the process started with (noted by the constructor), only when not
+ * AT_SECURE. Logging only when not AT_SECURE, to a file.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -69,12 +71,16 @@ static char next_names[] NEXT_BOOT = "open\0open64\0openat\0openat64\0"
 /* set by the constructor: the names are looked up on first use (next_find) */
 static bool next_lazy NEXT_BOOT;
 
+/* No libc call (a first use from a wrapper: no lazy-binding fixup on its way). */
 static const char *next_name(unsigned id)
 {
 	const char *name = next_names;
 
-	while (id--)
-		name += strlen(name) + 1;
+	while (id--) {
+		while (*name)
+			name++;
+		name++;
+	}
 	return name;
 }
 
@@ -160,20 +166,51 @@ static void config_read_file(struct cgproc_config *cfg)
 	raw_munmap(text, CONF_TEXT_MAX);
 }
 
+/*
+ * The CGPROC_* entries of the environment as the process started, noted by the constructor (the
+ * configuration itself is read later, on first use): a program that changes its environment
+ * before its first call (clearenv(), a shell's unset) keeps the configuration it was started
+ * with, as when the constructor read it all, and the first use may be in a signal handler, where
+ * a scan of an environment setenv() is rewriting is not safe. Not noted under AT_SECURE. The
+ * strings stay: glibc never frees the environment's strings (its own setenv() ones neither).
+ */
+#define ENV_NOTE_MAX 16
+static const char *env_note[ENV_NOTE_MAX] NEXT_BOOT;
+static unsigned env_notes NEXT_BOOT;
+static bool env_secure NEXT_BOOT;
+
+SHIM_STARTUP static void env_note_all(char **envp)
+{
+	env_secure = getauxval(AT_SECURE) != 0;
+	if (env_secure)
+		return;
+	for (char **e = envp; e && *e && env_notes < ENV_NOTE_MAX; e++) {
+		const char *v = *e;
+
+		if (v[0] == 'C' && v[1] == 'G' && v[2] == 'P' && v[3] == 'R' && v[4] == 'O' &&
+		    v[5] == 'C' && v[6] == '_')
+			env_note[env_notes++] = v;
+	}
+}
+
 static void config_read_env(struct cgproc_config *cfg)
 {
 	static const char *const keys[] = {"ENABLED", "CPU_VIEW", "FILES",   "MACHINE",
 					   "RUNDIR",  "LOG",	  "REUSE_MS"};
-	char name[32] = "CGPROC_";
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const char *v;
+	/* backwards: the first of two entries of one name wins, as with getenv() */
+	for (unsigned n = env_notes; n-- > 0;) {
+		const char *key = env_note[n] + 7, *eq = strchr(key, '=');
 
-		strcpy(name + 7, keys[i]);
-		v = secure_getenv(name);
-		if (v)
-			config_apply(cfg, (struct span){keys[i], strlen(keys[i])},
-				     (struct span){v, strlen(v)});
+		if (!eq)
+			continue;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			size_t len = strlen(keys[i]);
+
+			if ((size_t)(eq - key) == len && memcmp(key, keys[i], len) == 0)
+				config_apply(cfg, (struct span){keys[i], len},
+					     (struct span){eq + 1, strlen(eq + 1)});
+		}
 	}
 }
 
@@ -209,8 +246,8 @@ void *shim_next_early(const char *name)
  * Once per process, from any context a wrapper runs in, without locks: the first caller claims the
  * set-up with a compare-and-swap (its thread id in the word) and publishes SHIM_SETUP_DONE. A call
  * that finds it under way in its own thread (a signal handler that interrupted it) passes through.
- * Other threads wait for it, a bounded time, with sched_yield(): it is a few system calls
- * (secure_getenv, one file read). A claim whose thread is gone (a fork() from another thread
+ * Other threads wait for it, a bounded time, with sched_yield(): it is a file read and a parse
+ * of a few environment entries. A claim whose thread is gone (a fork() from another thread
  * while it ran: the child has only the forking thread) is taken over.
  */
 #define SETUP_SPIN 20000
@@ -220,7 +257,7 @@ static void setup_run(void)
 {
 	struct cgproc_config *cfg = &shim_config;
 
-	shim_secure = getauxval(AT_SECURE) != 0;
+	shim_secure = env_secure;
 	config_defaults(cfg);
 	config_read_file(cfg);
 	if (!shim_secure)
@@ -262,11 +299,27 @@ bool shim_setup(void)
 	return false;
 }
 
-/* errno is left alone (dl_iterate_phdr does not set it; resolve_all() keeps it around dlsym). The
- * configuration is read on first use (shim_setup). */
+/*
+ * glibc calls constructors with (argc, argv, envp), envp being the environment as the program
+ * started (or, under dlopen(), as it is then): the environment without an import of environ (a
+ * symbol lookup at every start). Elsewhere environ.
+ *
+ * errno is left alone (dl_iterate_phdr and getauxval(AT_SECURE) do not set it; resolve_all()
+ * keeps it around dlsym). The configuration is read on first use (shim_setup).
+ */
+#ifdef __GLIBC__
+__attribute__((constructor)) SHIM_STARTUP static void shim_init(int argc, char **argv, char **envp)
+{
+	(void)argc;
+	(void)argv;
+#else
+extern char **environ;
 __attribute__((constructor)) SHIM_STARTUP static void shim_init(void)
 {
+	char **envp = environ;
+#endif
 	resolve_all();
+	env_note_all(envp);
 	atomic_store_explicit(&shim_ready, true, memory_order_release);
 }
 

@@ -837,6 +837,26 @@ static void check_real(const char *how, const char *path)
 	CHECK(strncmp(got, real, 24) == 0, "%s: first line is the kernel's", how);
 }
 
+/*
+ * Started with CGPROC_ENABLED=0, the program empties its environment before its first call: the
+ * shim reads its configuration on first use but from the environment the process started with
+ * (init.c), so it stays off. And a CGPROC_ENABLED=0 set after the start changes nothing.
+ */
+static void mode_envstart(void)
+{
+	bool started_off = getenv("CGPROC_ENABLED") != NULL;
+
+	clearenv();
+	if (started_off) {
+		check_real("CGPROC_ENABLED=0 at start, environment cleared since", "/proc/meminfo");
+	} else {
+		setenv("CGPROC_ENABLED", "0", 1);
+		errno = 1234;
+		check_meminfo_fd("CGPROC_ENABLED=0 set after the start",
+				 open("/proc/meminfo", O_RDONLY));
+	}
+}
+
 /* Under AT_SECURE (setuid via ld.so.preload): the shim is on although CGPROC_ENABLED=0. */
 static void mode_secure(void)
 {
@@ -1227,6 +1247,8 @@ int main(int argc, char **argv)
 		mode_missing();
 	else if (strcmp(mode, "overlay") == 0)
 		mode_overlay();
+	else if (strcmp(mode, "envstart") == 0)
+		mode_envstart();
 	else if (strcmp(mode, "nextspy") == 0)
 		mode_nextspy(argc, argv);
 	else if (strcmp(mode, "firstsig") == 0)
