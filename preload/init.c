@@ -112,12 +112,23 @@ SHIM_STARTUP static void resolve_all(void)
 }
 
 /*
+ * Whether a first use of @id may call dlsym() (the loader's lock): only for the functions that
+ * are not async-signal-safe themselves (stdio, sysconf and friends: a caller in a signal handler
+ * is outside their contract already). The open family, lseek and pread stay lock-free: for them
+ * an undecided name is taken as absent and the wrappers use system calls.
+ */
+static bool next_may_dlsym(unsigned id)
+{
+	return (id >= SHIM_NEXT_FOPEN && id <= SHIM_NEXT_FREOPEN64) || id >= SHIM_NEXT_REWIND;
+}
+
+/*
  * First use of a next symbol after the constructor: looked up (next.c: no lock, no allocation,
  * no libc call, so from any context) and kept. Before the constructor: NULL, not kept (the
- * wrappers then use system calls). A name next.c cannot decide here is taken as absent (the
- * wrappers' system-call paths): dlsym() must not be called from a wrapper, and with next_check()
- * passed only libc could define it, as a kind of symbol no glibc uses for these names
- * (tests/unit/test-next.c).
+ * wrappers then use system calls). With next_check() passed only libc can define the name; a
+ * name next.c cannot decide there (two visible versions, an IFUNC: no x86-64 glibc has either
+ * for these names, tests/unit/test-next.c, but other ABIs have compat versions of fopen) goes to
+ * dlsym() where next_may_dlsym() allows it.
  */
 void *shim_next_slow(unsigned id)
 {
@@ -128,8 +139,13 @@ void *shim_next_slow(unsigned id)
 	p = shim_next[id];
 	if (!p && next_lazy) {
 		p = next_find(next_name(id));
-		if (p == NEXT_UNKNOWN_PTR)
-			p = NULL;
+		if (p == NEXT_UNKNOWN_PTR) {
+			int saved = errno;
+
+			p = next_may_dlsym(id) && dlsym ? dlsym(SHIM_RTLD_NEXT, next_name(id))
+							: NULL;
+			errno = saved;
+		}
 		p = p ? p : SHIM_NEXT_NONE;
 		__atomic_store_n(&shim_next[id], p, __ATOMIC_RELAXED);
 	}
