@@ -122,16 +122,21 @@ static int mem_view_load(const struct vfile_req *req, struct arena *a, unsigned 
 	return 0;
 }
 
-/* CPU inputs; @a supplies v1's per-CPU usage (kept in the arena while @ret is used). NULL @a:
- * the limits only (no CPU time). @ret->visible becomes the CPUs the machine shows (the view),
- * computed in place: one cpuset on the caller's stack, not three. */
+/* CPU inputs; @a supplies v1's per-CPU usage (kept in the arena while @ret is used), for the
+ * CPU lines of /proc/stat. An @a without memory: the total CPU time only. NULL @a: the limits
+ * only (no CPU time). @ret->visible becomes the CPUs the machine shows (the view), computed in
+ * place: one cpuset on the caller's stack, not three. */
 static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu *ret)
 {
 	const struct cg_sample *s = req->sample;
 	int r;
 
-	if (a) {
-		r = cg_read_cpu(req->src, req->machine, a->p, a->left, ret);
+	if (a && a->left == 0) {
+		r = cg_read_cpu_total(req->src, req->machine, ret);
+		if (r < 0)
+			return r;
+	} else if (a) {
+		r = cg_read_cpu_split(req->src, req->machine, a->p, a->left, ret);
 		if (r < 0)
 			return r;
 		arena_take(a, ret->usage_all.len);

@@ -202,6 +202,14 @@ int cg_read_memory_scratch(const struct cg_src *src, const struct cg_machine *m,
 /* cpuset, quota (tightest over ancestors), CPU time; v1 usage_all is read into @scratch. */
 int cg_read_cpu(const struct cg_src *src, const struct cg_machine *m, char *scratch, size_t size,
 		struct cg_cpu *ret);
+/* cg_read_cpu() for /proc/stat, whose CPU lines come from the per-CPU split: user_ns and
+ * system_ns are read (v1 cpuacct.stat) only when there is no split (v2, a v1 kernel without
+ * cpuacct.usage_all); one read fewer on v1. */
+int cg_read_cpu_split(const struct cg_src *src, const struct cg_machine *m, char *scratch,
+		      size_t size, struct cg_cpu *ret);
+/* cg_read_cpu() for the total only (uptime's idle): user_ns + system_ns is all CPU time used, the
+ * split between them unspecified (v1: cpuacct.usage, the run time cpuacct.stat is scaled to). */
+int cg_read_cpu_total(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *ret);
 /* cpuset and quota only (user/system 0, usage_all empty): what cpuinfo, the CPU lists and
  * sysconf(_SC_NPROCESSORS_*) need, two to three reads fewer. */
 int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *ret);

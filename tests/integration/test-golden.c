@@ -156,6 +156,52 @@ Test(facts, v2_limits)
 	close(src.rootfd);
 }
 
+/* The narrower CPU readers read only what their file needs, and agree with cg_read_cpu(). */
+Test(facts, cpu_readers)
+{
+	static const char *const trees[] = {"hybrid", "v1", "v2"};
+	static const pid_t pids[] = {400, 400, 200};
+
+	for (unsigned t = 0; t < 3; t++) {
+		struct cg_src src;
+		struct cg_machine m;
+		struct cg_cpu all, split, total;
+		char s1[4096], s2[4096], text[64], path[512];
+		uint64_t usage = 0;
+		size_t len;
+
+		machine_of(trees[t], pids[t], &src, &m);
+		cr_assert_eq(cg_read_cpu(&src, &m, s1, sizeof(s1), &all), 0);
+		cr_assert_eq(cg_read_cpu_split(&src, &m, s2, sizeof(s2), &split), 0);
+		cr_assert_eq(cg_read_cpu_total(&src, &m, &total), 0);
+		/* the same limits and per-CPU split */
+		cr_expect(memcmp(&split.visible, &all.visible, sizeof(all.visible)) == 0);
+		cr_expect_eq(split.quota_us, all.quota_us);
+		cr_expect_eq(split.usage_all.len, all.usage_all.len);
+		cr_expect(memcmp(split.usage_all.p, all.usage_all.p, all.usage_all.len) == 0);
+		if (all.usage_all.len > 0) {
+			/* v1 with usage_all: cpuacct.stat is not read for the split */
+			cr_expect_eq(split.user_ns + split.system_ns, 0, "%s", trees[t]);
+			/* the total is cpuacct.usage, exactly */
+			snprintf(path, sizeof(path), "sys/fs/cgroup/cpuacct%s/cpuacct.usage",
+				 m.paths.path[CG_CPUACCT]);
+			cr_assert_eq(src_read(&src, path, text, sizeof(text), &len), 0, "%s", path);
+			cr_assert_eq(parse_u64((struct span){text, len}, &usage), 0);
+			cr_expect_eq(total.user_ns + total.system_ns, usage, "%s", trees[t]);
+			/* and within a tick per field of cpuacct.stat's (USER_HZ 100) */
+			cr_expect_leq(all.user_ns + all.system_ns, usage + 20000000, "%s",
+				      trees[t]);
+			cr_expect_geq(all.user_ns + all.system_ns + 20000000, usage, "%s",
+				      trees[t]);
+		} else {
+			cr_expect_eq(split.user_ns, all.user_ns);
+			cr_expect_eq(split.system_ns, all.system_ns);
+			cr_expect_eq(total.user_ns + total.system_ns, all.user_ns + all.system_ns);
+		}
+		close(src.rootfd);
+	}
+}
+
 Test(facts, captured_limits)
 {
 	/* capture.sh sets 256 MiB on app, 384 MiB on ct, 200 MiB on pod (above ct2) */
