@@ -114,7 +114,8 @@ long long shim_mono_ns(void);
 /* Once, in the constructor: the kept input fds (machine.c). */
 void shim_kept_init(void);
 void shim_ctx_close(struct shim_ctx *ctx);
-/* Render @vf (pid/tid for the per-process stat); *ret_data points into ctx memory. */
+/* Render @vf (pid/tid for the per-process stat); *ret_data points into ctx memory. 0, or
+ * VFILE_SAME when ctx->req.same was set and the inputs make its key (nothing rendered). */
 int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid_t tid,
 		    const char **ret_data, size_t *ret_len);
 
