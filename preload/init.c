@@ -1,19 +1,30 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libcgproc.so start-up: resolve the next symbols, read the configuration, publish "ready".
+ * libcgproc.so start-up: note where the next symbols are, publish "ready"; read the
+ * configuration on first use.
+ *
+ * Start-up is kept to what every process pays for (issue 3: process start within 5% of an empty
+ * preloaded library): the constructor only walks the loaded objects (next.c); each wrapped name
+ * is looked up on its first use with a lock-free hash lookup, and the configuration and the
+ * kept caches are set up by the first call that may take the virtual path (shim_setup,
+ * machine.c). What the constructor writes is in .data and its code next to the PLT (next.h).
  *
  * The constructor may run after other libraries' constructors have already called open() or
  * sysconf() (ELF init order): until shim_ready is set every wrapper passes through with raw
- * system calls. dlsym() is called only here, only for symbols that exist (a failed dlsym
- * allocates; see research/interposition.md 4.1), and never from a wrapper.
+ * system calls. dlsym() is called only in the constructor, and only when next.c cannot decide
+ * (an object between the shim and libc may define a wrapped name, the shim was dlopen()ed, not
+ * glibc), never from a wrapper (it takes the loader's lock; a failed dlsym allocates:
+ * research/interposition.md 4.1).
  *
  * Symbol versions: dlsym is bound to dlsym@GLIBC_2.2.5 (the compat version that glibc >= 2.34
  * still exports) instead of the default dlsym@GLIBC_2.34, so the shim loads on older glibc too.
- * It is a weak reference: on glibc < 2.34 without libdl loaded it is NULL and the shim stays a
- * pure passthrough instead of stopping every program from starting.
+ * It is a weak reference: on glibc < 2.34 without libdl loaded it is NULL, and what next.c cannot
+ * decide is taken as absent (the wrappers' system-call paths) instead of stopping every program
+ * from starting.
  *
- * Configuration: /etc/cgproc.conf only when root-owned and not group/world-writable; CGPROC_*
- * via secure_getenv and only when not AT_SECURE. Logging only when not AT_SECURE, to a file.
+ * Configuration: /etc/cgproc.conf only when root-owned and not group/world-writable; the CGPROC_*
+ * entries of the environment the process started with (noted by the constructor), only when not
+ * AT_SECURE. Logging only when not AT_SECURE, to a file.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +36,7 @@
 
 #include "model/buf.h"
 #include "model/config.h"
+#include "next.h"
 #include "raw.h"
 #include "shim.h"
 
@@ -39,80 +51,89 @@ __asm__(".symver pthread_setcancelstate,pthread_setcancelstate@GLIBC_2.2.5");
 #endif
 #define SHIM_RTLD_NEXT ((void *)-1L)
 
-int (*real_open)(const char *, int, ...);
-int (*real_open64)(const char *, int, ...);
-int (*real_openat)(int, const char *, int, ...);
-int (*real_openat64)(int, const char *, int, ...);
-int (*real_open_2)(const char *, int);
-int (*real_open64_2)(const char *, int);
-int (*real_openat_2)(int, const char *, int);
-int (*real_openat64_2)(int, const char *, int);
-FILE *(*real_fopen)(const char *, const char *);
-FILE *(*real_fopen64)(const char *, const char *);
-FILE *(*real_freopen)(const char *, const char *, FILE *);
-FILE *(*real_freopen64)(const char *, const char *, FILE *);
-off_t (*real_lseek)(int, off_t, int);
-off_t (*real_lseek64)(int, off_t, int);
-ssize_t (*real_pread)(int, void *, size_t, off_t);
-ssize_t (*real_pread64)(int, void *, size_t, off_t);
-ssize_t (*real_pread_chk)(int, void *, size_t, off_t, size_t);
-ssize_t (*real_pread64_chk)(int, void *, size_t, off_t, size_t);
-void (*real_rewind)(FILE *);
-int (*real_fseek)(FILE *, long, int);
-int (*real_fseeko)(FILE *, off_t, int);
-int (*real_fseeko64)(FILE *, off_t, int);
-int (*real_sysinfo)(struct sysinfo *);
-long (*real_sysconf)(int);
-int (*real_get_nprocs)(void);
-int (*real_get_nprocs_conf)(void);
-long (*real_get_phys_pages)(void);
-long (*real_get_avphys_pages)(void);
-int (*real_getloadavg)(double *, int);
+/* The next definitions (shim.h): NULL until looked up, SHIM_NEXT_NONE when there is none. */
+void *shim_next[SHIM_NEXT_MAX] NEXT_BOOT;
 
 __thread int shim_busy __attribute__((tls_model("initial-exec")));
-atomic_bool shim_ready;
+atomic_bool shim_ready NEXT_BOOT;
 struct cgproc_config shim_config;
 bool shim_secure;
 
-#define RESOLVE(ptr, name)                                                                         \
-	do {                                                                                       \
-		void *_p = dlsym(SHIM_RTLD_NEXT, name);                                            \
-		memcpy(&(ptr), &_p, sizeof(_p));                                                   \
-	} while (0)
+/* The wrapped names, in the order of enum shim_next_id (one string: no pointer to relocate per
+ * name). Not const: .rodata would be one more page touched at start-up. */
+static char next_names[] NEXT_BOOT = "open\0open64\0openat\0openat64\0"
+				     "__open_2\0__open64_2\0__openat_2\0__openat64_2\0"
+				     "fopen\0fopen64\0freopen\0freopen64\0"
+				     "lseek\0lseek64\0pread\0pread64\0__pread_chk\0__pread64_chk\0"
+				     "rewind\0fseek\0fseeko\0fseeko64\0"
+				     "sysinfo\0sysconf\0get_nprocs\0get_nprocs_conf\0"
+				     "get_phys_pages\0get_avphys_pages\0getloadavg";
+/* set by the constructor: the names are looked up on first use (next_find) */
+static bool next_lazy NEXT_BOOT;
 
-static void resolve_all(void)
+/* No libc call (a first use from a wrapper: no lazy-binding fixup on its way). */
+static const char *next_name(unsigned id)
 {
-	if (!dlsym)
+	const char *name = next_names;
+
+	while (id--) {
+		while (*name)
+			name++;
+		name++;
+	}
+	return name;
+}
+
+/*
+ * The next symbols. Usually (next_check: no object between the shim and libc may define one of
+ * the names) only a note of the loaded objects, and each name is looked up on its first use
+ * (shim_next_slow). Otherwise, or where next.c does not apply, all at once here, with dlsym()
+ * for what next.c cannot decide: the constructor is the one place dlsym() is safe to call.
+ */
+SHIM_STARTUP static void resolve_all(void)
+{
+	bool known = next_init() == 0;
+	int saved;
+
+	if (known && next_check(next_names, SHIM_NEXT_MAX) == 0) {
+		next_lazy = true;
 		return;
-	RESOLVE(real_open, "open");
-	RESOLVE(real_open64, "open64");
-	RESOLVE(real_openat, "openat");
-	RESOLVE(real_openat64, "openat64");
-	RESOLVE(real_open_2, "__open_2");
-	RESOLVE(real_open64_2, "__open64_2");
-	RESOLVE(real_openat_2, "__openat_2");
-	RESOLVE(real_openat64_2, "__openat64_2");
-	RESOLVE(real_fopen, "fopen");
-	RESOLVE(real_fopen64, "fopen64");
-	RESOLVE(real_freopen, "freopen");
-	RESOLVE(real_freopen64, "freopen64");
-	RESOLVE(real_lseek, "lseek");
-	RESOLVE(real_lseek64, "lseek64");
-	RESOLVE(real_pread, "pread");
-	RESOLVE(real_pread64, "pread64");
-	RESOLVE(real_pread_chk, "__pread_chk");
-	RESOLVE(real_pread64_chk, "__pread64_chk");
-	RESOLVE(real_rewind, "rewind");
-	RESOLVE(real_fseek, "fseek");
-	RESOLVE(real_fseeko, "fseeko");
-	RESOLVE(real_fseeko64, "fseeko64");
-	RESOLVE(real_sysinfo, "sysinfo");
-	RESOLVE(real_sysconf, "sysconf");
-	RESOLVE(real_get_nprocs, "get_nprocs");
-	RESOLVE(real_get_nprocs_conf, "get_nprocs_conf");
-	RESOLVE(real_get_phys_pages, "get_phys_pages");
-	RESOLVE(real_get_avphys_pages, "get_avphys_pages");
-	RESOLVE(real_getloadavg, "getloadavg");
+	}
+	saved = errno;
+	for (unsigned k = 0; k < SHIM_NEXT_MAX; k++) {
+		const char *name = next_name(k);
+		void *p = known ? next_find(name) : NEXT_UNKNOWN_PTR;
+
+		if (p == NEXT_UNKNOWN_PTR)
+			p = dlsym ? dlsym(SHIM_RTLD_NEXT, name) : NULL;
+		shim_next[k] = p ? p : SHIM_NEXT_NONE;
+	}
+	errno = saved;
+}
+
+/*
+ * First use of a next symbol after the constructor: looked up (next.c: no lock, no allocation,
+ * no libc call, so from any context) and kept. Before the constructor: NULL, not kept (the
+ * wrappers then use system calls). A name next.c cannot decide here is taken as absent (the
+ * wrappers' system-call paths): dlsym() must not be called from a wrapper, and with next_check()
+ * passed only libc could define it, as a kind of symbol no glibc uses for these names
+ * (tests/unit/test-next.c).
+ */
+void *shim_next_slow(unsigned id)
+{
+	void *p;
+
+	if (id >= SHIM_NEXT_MAX || !atomic_load_explicit(&shim_ready, memory_order_acquire))
+		return NULL;
+	p = shim_next[id];
+	if (!p && next_lazy) {
+		p = next_find(next_name(id));
+		if (p == NEXT_UNKNOWN_PTR)
+			p = NULL;
+		p = p ? p : SHIM_NEXT_NONE;
+		__atomic_store_n(&shim_next[id], p, __ATOMIC_RELAXED);
+	}
+	return p;
 }
 
 /* The file is trusted only when root owns it and nobody else can write it. Read into pages
@@ -145,20 +166,51 @@ static void config_read_file(struct cgproc_config *cfg)
 	raw_munmap(text, CONF_TEXT_MAX);
 }
 
+/*
+ * The CGPROC_* entries of the environment as the process started, noted by the constructor (the
+ * configuration itself is read later, on first use): a program that changes its environment
+ * before its first call (clearenv(), a shell's unset) keeps the configuration it was started
+ * with, as when the constructor read it all, and the first use may be in a signal handler, where
+ * a scan of an environment setenv() is rewriting is not safe. Not noted under AT_SECURE. The
+ * strings stay: glibc never frees the environment's strings (its own setenv() ones neither).
+ */
+#define ENV_NOTE_MAX 16
+static const char *env_note[ENV_NOTE_MAX] NEXT_BOOT;
+static unsigned env_notes NEXT_BOOT;
+static bool env_secure NEXT_BOOT;
+
+SHIM_STARTUP static void env_note_all(char **envp)
+{
+	env_secure = getauxval(AT_SECURE) != 0;
+	if (env_secure)
+		return;
+	for (char **e = envp; e && *e && env_notes < ENV_NOTE_MAX; e++) {
+		const char *v = *e;
+
+		if (v[0] == 'C' && v[1] == 'G' && v[2] == 'P' && v[3] == 'R' && v[4] == 'O' &&
+		    v[5] == 'C' && v[6] == '_')
+			env_note[env_notes++] = v;
+	}
+}
+
 static void config_read_env(struct cgproc_config *cfg)
 {
 	static const char *const keys[] = {"ENABLED", "CPU_VIEW", "FILES",   "MACHINE",
 					   "RUNDIR",  "LOG",	  "REUSE_MS"};
-	char name[32] = "CGPROC_";
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const char *v;
+	/* backwards: the first of two entries of one name wins, as with getenv() */
+	for (unsigned n = env_notes; n-- > 0;) {
+		const char *key = env_note[n] + 7, *eq = strchr(key, '=');
 
-		strcpy(name + 7, keys[i]);
-		v = secure_getenv(name);
-		if (v)
-			config_apply(cfg, (struct span){keys[i], strlen(keys[i])},
-				     (struct span){v, strlen(v)});
+		if (!eq)
+			continue;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			size_t len = strlen(keys[i]);
+
+			if ((size_t)(eq - key) == len && memcmp(key, keys[i], len) == 0)
+				config_apply(cfg, (struct span){keys[i], len},
+					     (struct span){eq + 1, strlen(eq + 1)});
+		}
 	}
 }
 
@@ -186,27 +238,89 @@ void *shim_next_early(const char *name)
 	return dlsym ? dlsym(SHIM_RTLD_NEXT, name) : NULL;
 }
 
-__attribute__((constructor)) static void shim_init(void)
-{
-	int saved = errno;
+/*
+ * The configuration, on the first call that may take the virtual path (shim_active()), not in the
+ * constructor: a program that never reaches a wrapper (most short-lived ones) pays nothing for it
+ * (issue 3: process start), and the pages it writes stay untouched.
+ *
+ * Once per process, from any context a wrapper runs in, without locks: the first caller claims the
+ * set-up with a compare-and-swap (its thread id in the word) and publishes SHIM_SETUP_DONE. A call
+ * that finds it under way in its own thread (a signal handler that interrupted it) passes through.
+ * Other threads wait for it, a bounded time, with sched_yield(): it is a file read and a parse
+ * of a few environment entries. A claim whose thread is gone (a fork() from another thread
+ * while it ran: the child has only the forking thread) is taken over.
+ */
+#define SETUP_SPIN 20000
+atomic_int shim_setup_state;
 
-	shim_busy++;
-	resolve_all();
-	shim_secure = getauxval(AT_SECURE) != 0;
-	config_defaults(&shim_config);
-	config_read_file(&shim_config);
+static void setup_run(void)
+{
+	struct cgproc_config *cfg = &shim_config;
+
+	shim_secure = env_secure;
+	config_defaults(cfg);
+	config_read_file(cfg);
 	if (!shim_secure)
-		config_read_env(&shim_config);
+		config_read_env(cfg);
 	else
-		shim_config.log[0] = '\0';
-	config_resolve_files(&shim_config);
-	shim_kept_init();
+		cfg->log[0] = '\0';
+	config_resolve_files(cfg);
 	/* Without the next symbols there is nothing to fall back to: stay a passthrough. */
 	if (!real_openat || !real_open || !real_fopen || !real_sysconf)
-		shim_config.enabled = false;
-	shim_busy--;
+		cfg->enabled = false;
+}
+
+bool shim_setup(void)
+{
+	int tid = (int)RAW0(SYS_gettid);
+
+	for (int spin = 0; spin < SETUP_SPIN; spin++) {
+		int s = atomic_load_explicit(&shim_setup_state, memory_order_acquire);
+
+		if (s == SHIM_SETUP_DONE)
+			return true;
+		if (s == tid)
+			return false; /* re-entered (a signal handler) while setting up */
+		if (s == 0 || RAW3(SYS_tgkill, raw_getpid(), s, 0) == -ESRCH) {
+			int saved = errno;
+
+			if (!atomic_compare_exchange_strong(&shim_setup_state, &s, tid))
+				continue;
+			shim_busy++;
+			setup_run();
+			shim_busy--;
+			errno = saved;
+			atomic_store_explicit(&shim_setup_state, SHIM_SETUP_DONE,
+					      memory_order_release);
+			return true;
+		}
+		RAW0(SYS_sched_yield);
+	}
+	return false;
+}
+
+/*
+ * glibc calls constructors with (argc, argv, envp), envp being the environment as the program
+ * started (or, under dlopen(), as it is then): the environment without an import of environ (a
+ * symbol lookup at every start). Elsewhere environ.
+ *
+ * errno is left alone (dl_iterate_phdr and getauxval(AT_SECURE) do not set it; resolve_all()
+ * keeps it around dlsym). The configuration is read on first use (shim_setup).
+ */
+#ifdef __GLIBC__
+__attribute__((constructor)) SHIM_STARTUP static void shim_init(int argc, char **argv, char **envp)
+{
+	(void)argc;
+	(void)argv;
+#else
+extern char **environ;
+__attribute__((constructor)) SHIM_STARTUP static void shim_init(void)
+{
+	char **envp = environ;
+#endif
+	resolve_all();
+	env_note_all(envp);
 	atomic_store_explicit(&shim_ready, true, memory_order_release);
-	errno = saved;
 }
 
 void shim_enter(struct shim_guard *g)

@@ -180,7 +180,7 @@ SHIM_EXPORT int sysinfo(struct sysinfo *info)
 	struct shim_guard g;
 	int r;
 
-	r = real_sysinfo ? real_sysinfo(info) : raw_sysinfo(info);
+	r = NEXT_CALL(real_sysinfo, (info), raw_sysinfo(info));
 	if (r < 0 || !enter(&g))
 		return r;
 	machine_sysinfo(info);
@@ -221,6 +221,12 @@ static long phys_pages(bool avail)
 	return v;
 }
 
+/* This sysconf, by a hidden name: taking the address of the exported one would be a symbol
+ * lookup by ld.so in every process (a GLOB_DAT relocation; issue 3: process start). */
+long sysconf(int name);
+extern long sysconf_self(int name)
+	__attribute__((alias("sysconf"), visibility("hidden"), nothrow, leaf));
+
 static long sysconf_early(int name)
 {
 	struct sysinfo si;
@@ -253,7 +259,7 @@ static long sysconf_early(int name)
 		long (*next)(int) = NULL;
 
 		memcpy(&next, &p, sizeof(p));
-		if (next && next != sysconf)
+		if (next && next != sysconf_self)
 			return next(name);
 		errno = EINVAL;
 		return -1;
@@ -283,7 +289,7 @@ SHIM_EXPORT long sysconf(int name)
 	}
 	if (v >= 0)
 		return v;
-	return real_sysconf ? real_sysconf(name) : sysconf_early(name);
+	return NEXT_CALL(real_sysconf, (name), sysconf_early(name));
 }
 
 SHIM_EXPORT long __sysconf(int name) __attribute__((alias("sysconf"), nothrow, leaf));
@@ -294,7 +300,7 @@ SHIM_EXPORT int get_nprocs(void)
 
 	if (v >= 0)
 		return (int)v;
-	return real_get_nprocs ? real_get_nprocs() : affinity_count();
+	return NEXT_CALL(real_get_nprocs, (), affinity_count());
 }
 
 SHIM_EXPORT int get_nprocs_conf(void)
@@ -303,7 +309,7 @@ SHIM_EXPORT int get_nprocs_conf(void)
 
 	if (v >= 0)
 		return (int)v;
-	return real_get_nprocs_conf ? real_get_nprocs_conf() : affinity_count();
+	return NEXT_CALL(real_get_nprocs_conf, (), affinity_count());
 }
 
 SHIM_EXPORT long get_phys_pages(void)
@@ -312,7 +318,7 @@ SHIM_EXPORT long get_phys_pages(void)
 
 	if (v >= 0)
 		return v;
-	return real_get_phys_pages ? real_get_phys_pages() : sysconf_early(_SC_PHYS_PAGES);
+	return NEXT_CALL(real_get_phys_pages, (), sysconf_early(_SC_PHYS_PAGES));
 }
 
 SHIM_EXPORT long get_avphys_pages(void)
@@ -321,11 +327,12 @@ SHIM_EXPORT long get_avphys_pages(void)
 
 	if (v >= 0)
 		return v;
-	return real_get_avphys_pages ? real_get_avphys_pages() : sysconf_early(_SC_AVPHYS_PAGES);
+	return NEXT_CALL(real_get_avphys_pages, (), sysconf_early(_SC_AVPHYS_PAGES));
 }
 
 SHIM_EXPORT int getloadavg(double loadavg[], int nelem)
 {
+	int (*next)(double *, int);
 	struct shim_ctx ctx;
 	double l[3];
 	struct shim_guard g;
@@ -345,8 +352,9 @@ SHIM_EXPORT int getloadavg(double loadavg[], int nelem)
 			return n;
 		}
 	}
-	if (real_getloadavg)
-		return real_getloadavg(loadavg, nelem);
+	next = real_getloadavg;
+	if (next)
+		return next(loadavg, nelem);
 	{
 		struct sysinfo si;
 		int n = nelem < 3 ? nelem : 3;

@@ -55,7 +55,14 @@ static struct {
 #define kept_fds (kept.fds)
 #define kept_texts (kept.texts)
 
-void shim_kept_init(void)
+/*
+ * Set up by the first request, not at process start (issue 3: a process that serves no file pays
+ * nothing). Once, without waiting: the first request claims it; a request that finds it under way
+ * (another thread, a signal handler) goes without the kept fds and texts.
+ */
+static atomic_int kept_state; /* 0: not set up, 1: being set up, 2: ready */
+
+static void kept_init(void)
 {
 	char *buf;
 
@@ -67,6 +74,18 @@ void shim_kept_init(void)
 				SRC_TEXTCACHE_MAX);
 	(void)src_textcache_add(&kept_texts, "proc/meminfo", HOST_TEXT_AGE_NS,
 				buf + SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
+}
+
+static bool kept_ready(void)
+{
+	int s = atomic_load_explicit(&kept_state, memory_order_acquire);
+
+	if (s == 0 && atomic_compare_exchange_strong(&kept_state, &s, 1)) {
+		kept_init();
+		atomic_store_explicit(&kept_state, 2, memory_order_release);
+		return true;
+	}
+	return s == 2;
 }
 
 /* CLOCK_MONOTONIC in nanoseconds (the vDSO: no system call); 0 when unavailable. */
@@ -253,6 +272,7 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 	struct shim_mem *mem;
 	long long stamp = 0;
 	unsigned long hz;
+	bool have_kept;
 	int r;
 
 	memset(ctx, 0, sizeof(*ctx));
@@ -261,7 +281,8 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 	if (!mem)
 		return -ENOMEM;
 	ctx->mem = mem;
-	ctx->src.rootfd = src_fdcache_root_hold(&kept_fds);
+	have_kept = kept_ready();
+	ctx->src.rootfd = have_kept ? src_fdcache_root_hold(&kept_fds) : -EAGAIN;
 	ctx->root_held = ctx->src.rootfd >= 0;
 	ctx->root_kept = ctx->src.rootfd;
 	/* checked only when a path is resolved through it (source.h): most requests are served
@@ -273,8 +294,8 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 		r = ctx->src.rootfd;
 		goto fail;
 	}
-	ctx->src.fds = &kept_fds;
-	ctx->src.texts = &kept_texts;
+	ctx->src.fds = have_kept ? &kept_fds : NULL;
+	ctx->src.texts = have_kept ? &kept_texts : NULL;
 	ctx->src.clock_live = true;
 	ctx->src.self_pid = self > 0 ? self : raw_getpid();
 	hz = getauxval(AT_CLKTCK);

@@ -58,8 +58,8 @@ SHIM_EXPORT int open(const char *path, int flags, ...)
 	MODE_ARG(flags, mode);
 	OPEN_PRE(AT_FDCWD, path, flags, late);
 	return open_late(late,
-			 real_open ? real_open(path, flags, mode)
-				   : raw_open_errno(AT_FDCWD, path, flags, mode),
+			 NEXT_CALL(real_open, (path, flags, mode),
+				   raw_open_errno(AT_FDCWD, path, flags, mode)),
 			 path, flags);
 }
 
@@ -71,8 +71,8 @@ SHIM_EXPORT int open64(const char *path, int flags, ...)
 	MODE_ARG(flags, mode);
 	OPEN_PRE(AT_FDCWD, path, flags, late);
 	return open_late(late,
-			 real_open64 ? real_open64(path, flags, mode)
-				     : raw_open_errno(AT_FDCWD, path, flags | O_LARGEFILE, mode),
+			 NEXT_CALL(real_open64, (path, flags, mode),
+				   raw_open_errno(AT_FDCWD, path, flags | O_LARGEFILE, mode)),
 			 path, flags);
 }
 
@@ -89,8 +89,8 @@ SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	MODE_ARG(flags, mode);
 	OPEN_PRE(dirfd, path, flags, late);
 	return open_late(late,
-			 real_openat ? real_openat(dirfd, path, flags, mode)
-				     : raw_open_errno(dirfd, path, flags, mode),
+			 NEXT_CALL(real_openat, (dirfd, path, flags, mode),
+				   raw_open_errno(dirfd, path, flags, mode)),
 			 path, flags);
 }
 
@@ -102,8 +102,8 @@ SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	MODE_ARG(flags, mode);
 	OPEN_PRE(dirfd, path, flags, late);
 	return open_late(late,
-			 real_openat64 ? real_openat64(dirfd, path, flags, mode)
-				       : raw_open_errno(dirfd, path, flags | O_LARGEFILE, mode),
+			 NEXT_CALL(real_openat64, (dirfd, path, flags, mode),
+				   raw_open_errno(dirfd, path, flags | O_LARGEFILE, mode)),
 			 path, flags);
 }
 
@@ -112,10 +112,10 @@ SHIM_EXPORT int __open_2(const char *path, int flags)
 {
 	bool late;
 	OPEN_PRE(AT_FDCWD, path, flags, late);
-	return open_late(late,
-			 real_open_2 ? real_open_2(path, flags)
-				     : raw_open_errno(AT_FDCWD, path, flags, 0),
-			 path, flags);
+	return open_late(
+		late,
+		NEXT_CALL(real_open_2, (path, flags), raw_open_errno(AT_FDCWD, path, flags, 0)),
+		path, flags);
 }
 
 SHIM_EXPORT int __open64_2(const char *path, int flags)
@@ -123,8 +123,8 @@ SHIM_EXPORT int __open64_2(const char *path, int flags)
 	bool late;
 	OPEN_PRE(AT_FDCWD, path, flags, late);
 	return open_late(late,
-			 real_open64_2 ? real_open64_2(path, flags)
-				       : raw_open_errno(AT_FDCWD, path, flags | O_LARGEFILE, 0),
+			 NEXT_CALL(real_open64_2, (path, flags),
+				   raw_open_errno(AT_FDCWD, path, flags | O_LARGEFILE, 0)),
 			 path, flags);
 }
 
@@ -133,8 +133,8 @@ SHIM_EXPORT int __openat_2(int dirfd, const char *path, int flags)
 	bool late;
 	OPEN_PRE(dirfd, path, flags, late);
 	return open_late(late,
-			 real_openat_2 ? real_openat_2(dirfd, path, flags)
-				       : raw_open_errno(dirfd, path, flags, 0),
+			 NEXT_CALL(real_openat_2, (dirfd, path, flags),
+				   raw_open_errno(dirfd, path, flags, 0)),
 			 path, flags);
 }
 
@@ -143,8 +143,8 @@ SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 	bool late;
 	OPEN_PRE(dirfd, path, flags, late);
 	return open_late(late,
-			 real_openat64_2 ? real_openat64_2(dirfd, path, flags)
-					 : raw_open_errno(dirfd, path, flags | O_LARGEFILE, 0),
+			 NEXT_CALL(real_openat64_2, (dirfd, path, flags),
+				   raw_open_errno(dirfd, path, flags | O_LARGEFILE, 0)),
 			 path, flags);
 }
 
@@ -245,7 +245,7 @@ SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
 
 	if (f)
 		return f;
-	f = real_fopen ? real_fopen(path, mode) : fopen_early(path, mode);
+	f = NEXT_CALL(real_fopen, (path, mode), fopen_early(path, mode));
 	return late ? stream_hook(f, path, mode) : f;
 }
 
@@ -256,55 +256,59 @@ SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
 
 	if (f)
 		return f;
-	f = real_fopen64 ? real_fopen64(path, mode) : fopen_early(path, mode);
+	f = NEXT_CALL(real_fopen64, (path, mode), fopen_early(path, mode));
 	return late ? stream_hook(f, path, mode) : f;
 }
 
 /* freopen cannot be emulated before the constructor: ENOSYS there (no program seen doing it). */
 SHIM_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
 {
-	if (!real_freopen) {
+	FILE *(*next)(const char *, const char *, FILE *) = real_freopen;
+
+	if (!next) {
 		errno = ENOSYS;
 		return NULL;
 	}
-	return stream_hook(real_freopen(path, mode, stream), path, mode);
+	return stream_hook(next(path, mode, stream), path, mode);
 }
 
 SHIM_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
 {
-	if (!real_freopen64) {
+	FILE *(*next)(const char *, const char *, FILE *) = real_freopen64;
+
+	if (!next) {
 		errno = ENOSYS;
 		return NULL;
 	}
-	return stream_hook(real_freopen64(path, mode, stream), path, mode);
+	return stream_hook(next(path, mode, stream), path, mode);
 }
 
 SHIM_EXPORT off_t lseek(int fd, off_t off, int whence)
 {
 	if (off == 0 && whence == SEEK_SET)
 		shim_rewind_hook(fd);
-	return real_lseek ? real_lseek(fd, off, whence) : raw_errno(raw_lseek(fd, off, whence));
+	return NEXT_CALL(real_lseek, (fd, off, whence), raw_errno(raw_lseek(fd, off, whence)));
 }
 
 SHIM_EXPORT off_t lseek64(int fd, off_t off, int whence)
 {
 	if (off == 0 && whence == SEEK_SET)
 		shim_rewind_hook(fd);
-	return real_lseek64 ? real_lseek64(fd, off, whence) : raw_errno(raw_lseek(fd, off, whence));
+	return NEXT_CALL(real_lseek64, (fd, off, whence), raw_errno(raw_lseek(fd, off, whence)));
 }
 
 SHIM_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
 	if (off == 0)
 		shim_rewind_hook(fd);
-	return real_pread ? real_pread(fd, buf, n, off) : raw_errno(raw_pread(fd, buf, n, off));
+	return NEXT_CALL(real_pread, (fd, buf, n, off), raw_errno(raw_pread(fd, buf, n, off)));
 }
 
 SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
 {
 	if (off == 0)
 		shim_rewind_hook(fd);
-	return real_pread64 ? real_pread64(fd, buf, n, off) : raw_errno(raw_pread(fd, buf, n, off));
+	return NEXT_CALL(real_pread64, (fd, buf, n, off), raw_errno(raw_pread(fd, buf, n, off)));
 }
 
 /*
@@ -320,18 +324,16 @@ SHIM_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t b
 {
 	if (off == 0)
 		shim_rewind_hook(fd);
-	if (real_pread_chk)
-		return real_pread_chk(fd, buf, n, off, buflen);
-	return raw_errno(raw_pread(fd, buf, n < buflen ? n : buflen, off));
+	return NEXT_CALL(real_pread_chk, (fd, buf, n, off, buflen),
+			 raw_errno(raw_pread(fd, buf, n < buflen ? n : buflen, off)));
 }
 
 SHIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
 	if (off == 0)
 		shim_rewind_hook(fd);
-	if (real_pread64_chk)
-		return real_pread64_chk(fd, buf, n, off, buflen);
-	return raw_errno(raw_pread(fd, buf, n < buflen ? n : buflen, off));
+	return NEXT_CALL(real_pread64_chk, (fd, buf, n, off, buflen),
+			 raw_errno(raw_pread(fd, buf, n < buflen ? n : buflen, off)));
 }
 
 /*
@@ -373,9 +375,12 @@ static int fseek_early(FILE *f, off_t off, int whence)
 
 SHIM_EXPORT void rewind(FILE *f)
 {
+	void (*next)(FILE *);
+
 	shim_rewind_hook(fileno_unlocked(f));
-	if (real_rewind) {
-		real_rewind(f);
+	next = real_rewind;
+	if (next) {
+		next(f);
 	} else {
 		int saved = errno;
 
@@ -389,19 +394,19 @@ SHIM_EXPORT int fseek(FILE *f, long off, int whence)
 {
 	if (off == 0 && whence == SEEK_SET)
 		shim_rewind_hook(fileno_unlocked(f));
-	return real_fseek ? real_fseek(f, off, whence) : fseek_early(f, off, whence);
+	return NEXT_CALL(real_fseek, (f, off, whence), fseek_early(f, off, whence));
 }
 
 SHIM_EXPORT int fseeko(FILE *f, off_t off, int whence)
 {
 	if (off == 0 && whence == SEEK_SET)
 		shim_rewind_hook(fileno_unlocked(f));
-	return real_fseeko ? real_fseeko(f, off, whence) : fseek_early(f, off, whence);
+	return NEXT_CALL(real_fseeko, (f, off, whence), fseek_early(f, off, whence));
 }
 
 SHIM_EXPORT int fseeko64(FILE *f, off_t off, int whence)
 {
 	if (off == 0 && whence == SEEK_SET)
 		shim_rewind_hook(fileno_unlocked(f));
-	return real_fseeko64 ? real_fseeko64(f, off, whence) : fseek_early(f, off, whence);
+	return NEXT_CALL(real_fseeko64, (f, off, whence), fseek_early(f, off, whence));
 }

@@ -22,50 +22,123 @@
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
-/* Next symbols, resolved once in the constructor (NULL before, and when libc lacks one). */
-extern int (*real_open)(const char *, int, ...);
-extern int (*real_open64)(const char *, int, ...);
-extern int (*real_openat)(int, const char *, int, ...);
-extern int (*real_openat64)(int, const char *, int, ...);
-extern int (*real_open_2)(const char *, int);
-extern int (*real_open64_2)(const char *, int);
-extern int (*real_openat_2)(int, const char *, int);
-extern int (*real_openat64_2)(int, const char *, int);
-extern FILE *(*real_fopen)(const char *, const char *);
-extern FILE *(*real_fopen64)(const char *, const char *);
-extern FILE *(*real_freopen)(const char *, const char *, FILE *);
-extern FILE *(*real_freopen64)(const char *, const char *, FILE *);
-extern off_t (*real_lseek)(int, off_t, int);
-extern off_t (*real_lseek64)(int, off_t, int);
-extern ssize_t (*real_pread)(int, void *, size_t, off_t);
-extern ssize_t (*real_pread64)(int, void *, size_t, off_t);
-extern ssize_t (*real_pread_chk)(int, void *, size_t, off_t, size_t);
-extern ssize_t (*real_pread64_chk)(int, void *, size_t, off_t, size_t);
-extern void (*real_rewind)(FILE *);
-extern int (*real_fseek)(FILE *, long, int);
-extern int (*real_fseeko)(FILE *, off_t, int);
-extern int (*real_fseeko64)(FILE *, off_t, int);
-extern int (*real_sysinfo)(struct sysinfo *);
-extern long (*real_sysconf)(int);
-extern int (*real_get_nprocs)(void);
-extern int (*real_get_nprocs_conf)(void);
-extern long (*real_get_phys_pages)(void);
-extern long (*real_get_avphys_pages)(void);
-extern int (*real_getloadavg)(double *, int);
+/*
+ * The next definitions of the wrapped names (what dlsym(RTLD_NEXT) gives), by id, in the order of
+ * init.c's name list. Each is looked up on its first use (init.c, next.c) and kept; real_X is
+ * NULL before the constructor ran and when nothing after the shim defines X: the wrappers then
+ * use system calls.
+ */
+enum shim_next_id {
+	SHIM_NEXT_OPEN,
+	SHIM_NEXT_OPEN64,
+	SHIM_NEXT_OPENAT,
+	SHIM_NEXT_OPENAT64,
+	SHIM_NEXT_OPEN_2,
+	SHIM_NEXT_OPEN64_2,
+	SHIM_NEXT_OPENAT_2,
+	SHIM_NEXT_OPENAT64_2,
+	SHIM_NEXT_FOPEN,
+	SHIM_NEXT_FOPEN64,
+	SHIM_NEXT_FREOPEN,
+	SHIM_NEXT_FREOPEN64,
+	SHIM_NEXT_LSEEK,
+	SHIM_NEXT_LSEEK64,
+	SHIM_NEXT_PREAD,
+	SHIM_NEXT_PREAD64,
+	SHIM_NEXT_PREAD_CHK,
+	SHIM_NEXT_PREAD64_CHK,
+	SHIM_NEXT_REWIND,
+	SHIM_NEXT_FSEEK,
+	SHIM_NEXT_FSEEKO,
+	SHIM_NEXT_FSEEKO64,
+	SHIM_NEXT_SYSINFO,
+	SHIM_NEXT_SYSCONF,
+	SHIM_NEXT_GET_NPROCS,
+	SHIM_NEXT_GET_NPROCS_CONF,
+	SHIM_NEXT_GET_PHYS_PAGES,
+	SHIM_NEXT_GET_AVPHYS_PAGES,
+	SHIM_NEXT_GETLOADAVG,
+	SHIM_NEXT_MAX
+};
+#define SHIM_NEXT_NONE ((void *)1) /* looked up: none */
+extern void *shim_next[SHIM_NEXT_MAX];
+void *shim_next_slow(unsigned id);
+
+static inline void *shim_next_get(unsigned id)
+{
+	void *p = __atomic_load_n(&shim_next[id], __ATOMIC_RELAXED);
+
+	if (__builtin_expect(!p, 0))
+		p = shim_next_slow(id);
+	return p == SHIM_NEXT_NONE ? NULL : p;
+}
+
+/* real_X args when there is an X, else @fallback: one lookup (real_X ? real_X args : ... would
+ * make two). */
+#define NEXT_CALL(real, args, fallback)                                                            \
+	__extension__({                                                                            \
+		__typeof__(real) next_ = (real);                                                   \
+		next_ ? next_ args : (fallback);                                                   \
+	})
+
+#define real_open ((int (*)(const char *, int, ...))shim_next_get(SHIM_NEXT_OPEN))
+#define real_open64 ((int (*)(const char *, int, ...))shim_next_get(SHIM_NEXT_OPEN64))
+#define real_openat ((int (*)(int, const char *, int, ...))shim_next_get(SHIM_NEXT_OPENAT))
+#define real_openat64 ((int (*)(int, const char *, int, ...))shim_next_get(SHIM_NEXT_OPENAT64))
+#define real_open_2 ((int (*)(const char *, int))shim_next_get(SHIM_NEXT_OPEN_2))
+#define real_open64_2 ((int (*)(const char *, int))shim_next_get(SHIM_NEXT_OPEN64_2))
+#define real_openat_2 ((int (*)(int, const char *, int))shim_next_get(SHIM_NEXT_OPENAT_2))
+#define real_openat64_2 ((int (*)(int, const char *, int))shim_next_get(SHIM_NEXT_OPENAT64_2))
+#define real_fopen ((FILE * (*)(const char *, const char *)) shim_next_get(SHIM_NEXT_FOPEN))
+#define real_fopen64 ((FILE * (*)(const char *, const char *)) shim_next_get(SHIM_NEXT_FOPEN64))
+#define real_freopen                                                                               \
+	((FILE * (*)(const char *, const char *, FILE *)) shim_next_get(SHIM_NEXT_FREOPEN))
+#define real_freopen64                                                                             \
+	((FILE * (*)(const char *, const char *, FILE *)) shim_next_get(SHIM_NEXT_FREOPEN64))
+#define real_lseek ((off_t(*)(int, off_t, int))shim_next_get(SHIM_NEXT_LSEEK))
+#define real_lseek64 ((off_t(*)(int, off_t, int))shim_next_get(SHIM_NEXT_LSEEK64))
+#define real_pread ((ssize_t(*)(int, void *, size_t, off_t))shim_next_get(SHIM_NEXT_PREAD))
+#define real_pread64 ((ssize_t(*)(int, void *, size_t, off_t))shim_next_get(SHIM_NEXT_PREAD64))
+#define real_pread_chk                                                                             \
+	((ssize_t(*)(int, void *, size_t, off_t, size_t))shim_next_get(SHIM_NEXT_PREAD_CHK))
+#define real_pread64_chk                                                                           \
+	((ssize_t(*)(int, void *, size_t, off_t, size_t))shim_next_get(SHIM_NEXT_PREAD64_CHK))
+#define real_rewind ((void (*)(FILE *))shim_next_get(SHIM_NEXT_REWIND))
+#define real_fseek ((int (*)(FILE *, long, int))shim_next_get(SHIM_NEXT_FSEEK))
+#define real_fseeko ((int (*)(FILE *, off_t, int))shim_next_get(SHIM_NEXT_FSEEKO))
+#define real_fseeko64 ((int (*)(FILE *, off_t, int))shim_next_get(SHIM_NEXT_FSEEKO64))
+#define real_sysinfo ((int (*)(struct sysinfo *))shim_next_get(SHIM_NEXT_SYSINFO))
+#define real_sysconf ((long (*)(int))shim_next_get(SHIM_NEXT_SYSCONF))
+#define real_get_nprocs ((int (*)(void))shim_next_get(SHIM_NEXT_GET_NPROCS))
+#define real_get_nprocs_conf ((int (*)(void))shim_next_get(SHIM_NEXT_GET_NPROCS_CONF))
+#define real_get_phys_pages ((long (*)(void))shim_next_get(SHIM_NEXT_GET_PHYS_PAGES))
+#define real_get_avphys_pages ((long (*)(void))shim_next_get(SHIM_NEXT_GET_AVPHYS_PAGES))
+#define real_getloadavg ((int (*)(double *, int))shim_next_get(SHIM_NEXT_GETLOADAVG))
 
 /* Set while the shim works on this thread: nested calls (the core's own openat, a signal
  * handler that interrupts us) pass straight through. initial-exec: no allocation on access. */
 extern __thread int shim_busy __attribute__((tls_model("initial-exec")));
 
-/* Set at the end of the constructor; the configuration is immutable afterwards. */
+/* Set at the end of the constructor (real_* resolved). */
 extern atomic_bool shim_ready;
+/* Read on the first shim_active() call after the constructor (shim_setup()), immutable then. */
 extern struct cgproc_config shim_config;
-extern bool shim_secure; /* AT_SECURE */
+extern bool shim_secure;	    /* AT_SECURE */
+extern atomic_int shim_setup_state; /* 0, the id of the thread setting up, or SHIM_SETUP_DONE */
+#define SHIM_SETUP_DONE (-1)
+/* The configuration, once per process: true when it is set (init.c). */
+bool shim_setup(void);
 
+/* Whether a wrapper may take the virtual path now. The first call after the constructor sets the
+ * configuration up (set up implies ready: one load on the common path). */
 static inline bool shim_active(void)
 {
-	return atomic_load_explicit(&shim_ready, memory_order_acquire) && shim_config.enabled &&
-	       !shim_busy;
+	if (shim_busy)
+		return false;
+	if (atomic_load_explicit(&shim_setup_state, memory_order_acquire) != SHIM_SETUP_DONE &&
+	    (!atomic_load_explicit(&shim_ready, memory_order_acquire) || !shim_setup()))
+		return false;
+	return shim_config.enabled;
 }
 
 /*
@@ -111,8 +184,6 @@ struct shim_ctx {
 int shim_ctx_open(struct shim_ctx *ctx, pid_t self);
 /* CLOCK_MONOTONIC in nanoseconds, 0 when unavailable. */
 long long shim_mono_ns(void);
-/* Once, in the constructor: the kept input fds (machine.c). */
-void shim_kept_init(void);
 void shim_ctx_close(struct shim_ctx *ctx);
 /* Render @vf (pid/tid for the per-process stat); *ret_data points into ctx memory. 0, or
  * VFILE_SAME when ctx->req.same was set and the inputs make its key (nothing rendered). */

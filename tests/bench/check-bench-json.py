@@ -65,6 +65,19 @@ if comp["empty_library"]["status"] == "ok":
     positive_cell("exec/empty_library", ex["empty_library"])
 if comp["shim"]["status"] == "ok":
     positive_cell("exec/shim", ex["shim"])
+# The exec target's estimator: per-round medians of back-to-back (empty, shim) pair ratios.
+if comp["shim"]["status"] == "ok" and comp["empty_library"]["status"] == "ok":
+    p = d.get("exec_paired", {})
+    if p.get("status") != "ok":
+        err("exec_paired: expected a measurement, got %r" % p)
+    else:
+        r = p.get("rounds_ratio") or []
+        if len(r) != d["rounds"] or not all(isinstance(v, (int, float)) and v > 0 for v in r):
+            err("exec_paired: rounds_ratio %r, want %d positive ratios" % (r, d["rounds"]))
+        if not (0 < p["p10_ratio"] <= p["median_ratio"] <= p["p90_ratio"]):
+            err("exec_paired: p10 <= median <= p90 violated: %r" % p)
+        if p.get("pairs_per_round", 0) <= 0:
+            err("exec_paired: pairs_per_round %r" % p.get("pairs_per_round"))
     if d["rss_added"]["status"] != "ok":
         err("rss_added: n/a with the shim present (%s)" % d["rss_added"].get("reason"))
 if comp["cgprocd"]["status"] == "ok":

@@ -6,11 +6,13 @@
  * except in its signal handler.
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -934,6 +936,26 @@ static void check_real(const char *how, const char *path)
 	CHECK(strncmp(got, real, 24) == 0, "%s: first line is the kernel's", how);
 }
 
+/*
+ * Started with CGPROC_ENABLED=0, the program empties its environment before its first call: the
+ * shim reads its configuration on first use but from the environment the process started with
+ * (init.c), so it stays off. And a CGPROC_ENABLED=0 set after the start changes nothing.
+ */
+static void mode_envstart(void)
+{
+	bool started_off = getenv("CGPROC_ENABLED") != NULL;
+
+	clearenv();
+	if (started_off) {
+		check_real("CGPROC_ENABLED=0 at start, environment cleared since", "/proc/meminfo");
+	} else {
+		setenv("CGPROC_ENABLED", "0", 1);
+		errno = 1234;
+		check_meminfo_fd("CGPROC_ENABLED=0 set after the start",
+				 open("/proc/meminfo", O_RDONLY));
+	}
+}
+
 /* Under AT_SECURE (setuid via ld.so.preload): the shim is on although CGPROC_ENABLED=0. */
 static void mode_secure(void)
 {
@@ -1058,6 +1080,129 @@ static void on_alarm(int sig)
 	}
 	atomic_fetch_add(&handler_runs, 1);
 	errno = e;
+}
+
+/*
+ * The shim sets its configuration up on the first call that may take the virtual path, not in
+ * its constructor (init.c, shim_setup). These modes make that first call from a signal handler
+ * and from many threads at once: each must still see the virtual file. Nothing before them in
+ * this program calls an interposed function.
+ */
+static volatile unsigned long long first_sig_kb;
+static volatile int first_sig_errno;
+
+static void first_sig_handler(int sig)
+{
+	char buf[8192];
+	int fd, e = errno;
+
+	(void)sig;
+	errno = 4321;
+	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	first_sig_errno = errno;
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+		buf[n > 0 ? n : 0] = '\0';
+		first_sig_kb = meminfo_kb(buf, "MemTotal:");
+		close(fd);
+	}
+	errno = e;
+}
+
+static void mode_firstsig(void)
+{
+	struct sigaction sa = {.sa_handler = first_sig_handler};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	CHECK(first_sig_kb == expect_kb,
+	      "first interposed call in a signal handler: MemTotal %llu kB", first_sig_kb);
+	CHECK(first_sig_errno == 4321, "errno kept in the handler (%d)", first_sig_errno);
+}
+
+#define FIRST_THREADS 8
+static atomic_int first_go;
+static unsigned long long first_kb[FIRST_THREADS];
+
+static void *first_thread(void *arg)
+{
+	char buf[8192];
+	int fd;
+
+	while (!atomic_load(&first_go))
+		;
+	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+		buf[n > 0 ? n : 0] = '\0';
+		first_kb[(intptr_t)arg] = meminfo_kb(buf, "MemTotal:");
+		close(fd);
+	}
+	return NULL;
+}
+
+static void mode_firstthreads(void)
+{
+	pthread_t t[FIRST_THREADS];
+	int bad = 0;
+
+	for (intptr_t i = 0; i < FIRST_THREADS; i++)
+		pthread_create(&t[i], NULL, first_thread, (void *)i);
+	atomic_store(&first_go, 1);
+	for (int i = 0; i < FIRST_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		bad += first_kb[i] != expect_kb;
+	}
+	CHECK(bad == 0, "%d threads' first interposed call at once: %d saw another MemTotal",
+	      FIRST_THREADS, bad);
+}
+
+/*
+ * "nextspy SPY": re-executed with SPY (tests/client/next-spy.c, another interposer of open())
+ * preloaded after the shim; an ordinary open() must then go through the shim to SPY's open, the
+ * next definition after the shim (preload/next.c looks up what dlsym(RTLD_NEXT) would give, here
+ * at start-up because an object before libc defines a wrapped name), and a virtual file must
+ * still be served.
+ */
+static void mode_nextspy(int argc, char **argv)
+{
+	int (*count)(void);
+	void *p;
+	char buf[8192];
+	int before, fd;
+
+	if (!getenv("CGPROC_TEST_SPY")) {
+		char preload[4096];
+
+		snprintf(preload, sizeof(preload), "%s %s", getenv("LD_PRELOAD"),
+			 argc > 3 ? argv[3] : "");
+		setenv("LD_PRELOAD", preload, 1);
+		setenv("CGPROC_TEST_SPY", "1", 1);
+		execv("/proc/self/exe", argv);
+		CHECK(false, "re-exec with the spy: %s", strerror(errno));
+		return;
+	}
+	p = dlsym(RTLD_DEFAULT, "spy_opens");
+	CHECK(p != NULL, "the spy is loaded (%s)", getenv("LD_PRELOAD"));
+	if (!p)
+		return;
+	*(void **)&count = p;
+	before = count();
+	fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && count() == before + 1,
+	      "an ordinary open goes to the next open after the shim (spy calls %d -> %d)", before,
+	      count());
+	if (fd >= 0)
+		close(fd);
+	errno = 1234;
+	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && read_all(fd, buf, sizeof(buf)) > 0 &&
+		      meminfo_kb(buf, "MemTotal:") == expect_kb,
+	      "virtual meminfo with a second interposer: MemTotal %llu kB",
+	      meminfo_kb(buf, "MemTotal:"));
 }
 
 static bool well_formed(const char *buf, ssize_t n, bool meminfo)
@@ -1203,6 +1348,14 @@ int main(int argc, char **argv)
 		mode_missing();
 	else if (strcmp(mode, "overlay") == 0)
 		mode_overlay();
+	else if (strcmp(mode, "envstart") == 0)
+		mode_envstart();
+	else if (strcmp(mode, "nextspy") == 0)
+		mode_nextspy(argc, argv);
+	else if (strcmp(mode, "firstsig") == 0)
+		mode_firstsig();
+	else if (strcmp(mode, "firstthreads") == 0)
+		mode_firstthreads();
 	else if (strcmp(mode, "stress") == 0)
 		mode_stress(32, 10000, false);
 	else if (strcmp(mode, "stress-fork") == 0)

@@ -48,6 +48,15 @@ Test(shim_fault, disabled_by_env, .init = setup, .fini = teardown)
 	run(true, "disabled", env, NULL);
 }
 
+/* The configuration is read on first use, from the environment as the process started. */
+Test(shim_fault, environment_as_started, .init = setup, .fini = teardown)
+{
+	const char *env[] = {"CGPROC_ENABLED=0", NULL};
+
+	run(true, "envstart", env, NULL);
+	run(true, "envstart", NULL, NULL);
+}
+
 Test(shim_fault, machine_cgroup_removed, .init = setup, .fini = teardown)
 {
 	char machine[128], dirs[4096];

@@ -47,6 +47,29 @@ Test(shim, probe_fails_without_shim, .init = setup, .fini = teardown)
 	free(out);
 }
 
+/* The configuration is set up by the first interposed call (init.c): from a signal handler, from
+ * threads racing. */
+Test(shim, first_call_in_signal_handler, .init = setup, .fini = teardown)
+{
+	run("firstsig");
+}
+
+Test(shim, first_call_from_threads_at_once, .init = setup, .fini = teardown)
+{
+	run("firstthreads");
+}
+
+/* A second interposer of open() preloaded after the shim: the shim's next open() is that one. */
+Test(shim, next_interposer_after_the_shim, .init = setup, .fini = teardown)
+{
+	char *out = NULL;
+	int status = shim_probe(&cg, true, "nextspy", NULL,
+				build_path("tests/client/libnext-spy.so"), &out);
+
+	shim_assert_probe(status, out);
+	free(out);
+}
+
 Test(shim, cloexec, .init = setup, .fini = teardown)
 {
 	run("cloexec");

@@ -20,6 +20,9 @@
  *   open PATH N        N x (open, read 64 KiB, close); answer: elapsed ns, or -errno
  *   sysconf N | sysinfo N | nprocs N    N calls of that libc function; answer: elapsed ns
  *   exec LIB|- N       N x fork + execve(/bin/true) with LD_PRELOAD=LIB (or none) + wait
+ *   execpair A,B N     N pairs of such execs with LIB A and LIB B back to back (A B, B A, ...);
+ *                      answer: the median over blocks of two pairs of the geometric mean of
+ *                      their t(B)/t(A), times 1e6
  *   threads K          start K sleeping threads (for the sampler cost); answer: 0
  *   quit               exit 0
  * `cgproc bench --worker PATH N`: one open loop (for callgrind), elapsed ns on stdout.
@@ -85,7 +88,8 @@ struct stat_summary {
 
 void stat_summarize(const double *v, int n, struct stat_summary *ret);
 
-/* The four ways to read a file. For the exec row the columns mean: none, empty library, shim. */
+/* The four ways to read a file. For the exec row the columns mean: none, empty library, shim,
+ * and EXEC_PAIRED. */
 enum variant {
 	V_NATIVE,
 	V_SHIM,
@@ -93,6 +97,11 @@ enum variant {
 	V_LXCFS,
 	_V_MAX,
 };
+
+/* The exec row's fourth cell: per round, the median over blocks of back-to-back execs (empty
+ * library and shim, A B B A) of t(shim) / t(empty library) (worker "execpair"): the exec
+ * target's estimator. */
+#define EXEC_PAIRED 3
 
 struct cell {
 	bool active; /* measured this run (false: n/a, reason says why) */
@@ -137,7 +146,7 @@ struct target {
 #define BENCH_TARGETS 6
 
 struct bench {
-	long iterations, exec_iterations;
+	long iterations, exec_iterations, exec_pairs;
 	int rounds;
 	bool quick, callgrind;
 	bool no_io_uring; /* cgprocfs --no-io-uring, enable_uring left alone */
