@@ -105,33 +105,66 @@ static int mem_view_read(const struct vfile_req *req, struct arena *a, struct sp
 	return mem_view_compute(&host, &mem, ret);
 }
 
-/* The host's /proc/meminfo (kept in @a while @ret_host is used) and the memory view. */
+/* The host's /proc/meminfo (kept in @a while @ret_host is used; its src_read_gen() generation in
+ * @ret_gen) and the memory view. */
 static int mem_view_load(const struct vfile_req *req, struct arena *a, unsigned what,
-			 struct span *ret_host, struct mem_view *ret)
+			 struct span *ret_host, uint64_t *ret_gen, struct mem_view *ret)
 {
 	struct span host;
+	uint64_t gen = 0;
+	size_t len;
 	int r;
 
-	r = arena_read(req, a, "proc/meminfo", &host);
+	if (a->left == 0)
+		return -ENOBUFS;
+	r = src_read_gen(req->src, "proc/meminfo", a->p, a->left, &len, &gen);
 	if (r < 0)
 		return r;
+	host = (struct span){a->p, len};
+	arena_take(a, len);
 	r = mem_view_read(req, a, host, what, ret);
 	if (r < 0)
 		return r;
 	*ret_host = host;
+	*ret_gen = gen;
 	return 0;
 }
 
-/* CPU inputs; @a supplies v1's per-CPU usage (kept in the arena while @ret is used). NULL @a:
- * the limits only (no CPU time). @ret->visible becomes the CPUs the machine shows (the view),
- * computed in place: one cpuset on the caller's stack, not three. */
+/* meminfo's key: the host text (by its generation) and the view, all that its render reads. */
+static bool meminfo_key(uint64_t gen, const struct mem_view *v, struct vfile_key *ret)
+{
+	_Static_assert(sizeof(*v) % sizeof(uint64_t) == 0, "mem_view is uint64_t words");
+	_Static_assert(1 + sizeof(*v) / sizeof(uint64_t) <= VFILE_KEY_WORDS, "key too small");
+
+	ret->n = 0;
+	if (gen == 0)
+		return false; /* a text read from the file: nothing to tell it by */
+	ret->w[0] = gen;
+	memcpy(&ret->w[1], v, sizeof(*v));
+	ret->n = 1 + sizeof(*v) / sizeof(uint64_t);
+	return true;
+}
+
+static bool key_equal(const struct vfile_key *a, const struct vfile_key *b)
+{
+	return a->n > 0 && a->n == b->n && memcmp(a->w, b->w, a->n * sizeof(a->w[0])) == 0;
+}
+
+/* CPU inputs; @a supplies v1's per-CPU usage (kept in the arena while @ret is used), for the
+ * CPU lines of /proc/stat. An @a without memory: the total CPU time only. NULL @a: the limits
+ * only (no CPU time). @ret->visible becomes the CPUs the machine shows (the view), computed in
+ * place: one cpuset on the caller's stack, not three. */
 static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu *ret)
 {
 	const struct cg_sample *s = req->sample;
 	int r;
 
-	if (a) {
-		r = cg_read_cpu(req->src, req->machine, a->p, a->left, ret);
+	if (a && a->left == 0) {
+		r = cg_read_cpu_total(req->src, req->machine, ret);
+		if (r < 0)
+			return r;
+	} else if (a) {
+		r = cg_read_cpu_split(req->src, req->machine, a->p, a->left, ret);
 		if (r < 0)
 			return r;
 		arena_take(a, ret->usage_all.len);
@@ -158,13 +191,23 @@ static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu 
 static int render_meminfo(const struct vfile_req *req, struct buf *out)
 {
 	struct arena a = arena_of(req);
+	struct vfile_key key;
 	struct mem_view v;
 	struct span host;
+	uint64_t gen;
 	int r;
 
-	r = mem_view_load(req, &a, CG_MEM_STAT | CG_MEM_SWAP, &host, &v);
+	r = mem_view_load(req, &a, CG_MEM_STAT | CG_MEM_SWAP, &host, &gen, &v);
 	if (r < 0)
 		return r;
+	if (req->key || req->same) {
+		bool keyed = meminfo_key(gen, &v, &key);
+
+		if (req->key)
+			*req->key = key;
+		if (keyed && req->same && key_equal(&key, req->same))
+			return VFILE_SAME;
+	}
 	return out_result(meminfo_render(host, &v, out), out);
 }
 
@@ -173,10 +216,11 @@ static int render_swaps(const struct vfile_req *req, struct buf *out)
 	struct arena a = arena_of(req);
 	struct mem_view v;
 	struct span host;
+	uint64_t gen;
 	int r;
 
 	/* swap alone: no memory.stat on v2, nothing at all without host swap */
-	r = mem_view_load(req, &a, CG_MEM_SWAP, &host, &v);
+	r = mem_view_load(req, &a, CG_MEM_SWAP, &host, &gen, &v);
 	if (r < 0)
 		return r;
 	return out_result(swaps_render(&v, out), out);
@@ -553,6 +597,8 @@ int vfile_render(const struct vfile *vf, const struct vfile_req *req, struct buf
 		return -EINVAL;
 	if (!vfile_enabled(vf, req->config))
 		return -ENODATA;
+	if (req->key)
+		req->key->n = 0; /* the renderers that know their key set it */
 	return vf->render(req, out);
 }
 
@@ -562,14 +608,14 @@ int vfile_sysinfo(const struct vfile_req *req, struct sysinfo *inout)
 	struct loadavg l, *lp = NULL;
 	struct mem_view v;
 	struct span host;
-	uint64_t up, shift;
+	uint64_t up, shift, gen;
 	int r;
 
 	if (!req || !req->src || !req->machine || !inout)
 		return -EINVAL;
 	if (req->config && !req->config->enabled)
 		return -ENODATA;
-	r = mem_view_load(req, &a, CG_MEM_STAT | CG_MEM_SWAP, &host, &v);
+	r = mem_view_load(req, &a, CG_MEM_STAT | CG_MEM_SWAP, &host, &gen, &v);
 	if (r < 0)
 		return r;
 	r = clock_read(req, &up, &shift);

@@ -65,6 +65,20 @@ const struct vfile *vfile_match(const char *path, pid_t *ret_pid, pid_t *ret_tid
 /* Short names indexed by enum vfile_id, for config_files_resolve() ("files=" in the config). */
 extern const char *const vfile_names[_VFILE_MAX];
 
+/*
+ * What a render's bytes are a function of, for the files whose renderer can say so (meminfo:
+ * the host text's generation, src_read_gen(), and the machine's view): two renders of one file
+ * with equal keys (n > 0) give equal bytes. The inputs are still read on every render; only
+ * turning them into text again is what a key can save.
+ */
+#define VFILE_KEY_WORDS 32
+struct vfile_key {
+	unsigned n; /* words of w in use; 0: no key */
+	uint64_t w[VFILE_KEY_WORDS];
+};
+/* vfile_render(): the inputs make @req->same's key, nothing was written. */
+#define VFILE_SAME 1
+
 /* Everything a render needs. The front end fills it; render only reads it. */
 struct vfile_req {
 	const struct cg_src *src;
@@ -75,9 +89,14 @@ struct vfile_req {
 	pid_t tid;			/* 0 = the process file */
 	char *scratch;			/* inputs (host file, cgroup files) are read here */
 	size_t scratch_size;
+	/* Optional: *key is set to the render's key (n 0: none); when @same is set and the
+	 * inputs make its key, vfile_render() returns VFILE_SAME without rendering. */
+	struct vfile_key *key;
+	const struct vfile_key *same;
 };
 
-/* Render @vf for @req into @out. -ENOBUFS: scratch or out too small (retry bigger). */
+/* Render @vf for @req into @out: 0, VFILE_SAME (see struct vfile_req), -ENOBUFS: scratch or out
+ * too small (retry bigger). */
 int vfile_render(const struct vfile *vf, const struct vfile_req *req, struct buf *out);
 
 /* The same facts for the libc calls: answered from exactly the values the files show. */

@@ -361,7 +361,7 @@ int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid
 		if (r >= 0 && buf_result(&out) == 0) {
 			*ret_data = out.data;
 			*ret_len = out.len;
-			return 0;
+			return r; /* 0, or VFILE_SAME (nothing written) */
 		}
 		if (r >= 0 || r == -ENOBUFS) {
 			if (out.need > out.cap)

@@ -185,7 +185,8 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self);
 /* CLOCK_MONOTONIC in nanoseconds, 0 when unavailable. */
 long long shim_mono_ns(void);
 void shim_ctx_close(struct shim_ctx *ctx);
-/* Render @vf (pid/tid for the per-process stat); *ret_data points into ctx memory. */
+/* Render @vf (pid/tid for the per-process stat); *ret_data points into ctx memory. 0, or
+ * VFILE_SAME when ctx->req.same was set and the inputs make its key (nothing rendered). */
 int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid_t tid,
 		    const char **ret_data, size_t *ret_len);
 

@@ -68,7 +68,7 @@ int src_fdcache_read_beneath(const struct cg_src *src, const char *relpath, char
 
 /* src_read() through src->texts (textcache.c); -EAGAIN: not a kept text. */
 int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
-		       size_t *ret_len);
+		       size_t *ret_len, uint64_t *ret_gen);
 /* src_read() without src->texts (relpath without leading '/'). */
 int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, size_t size,
 		      size_t *ret_len);

@@ -54,19 +54,33 @@ int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, 
 	return read_once(fd, buf, size, ret_len);
 }
 
-int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size, size_t *ret_len)
+int src_read_gen(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		 size_t *ret_len, uint64_t *ret_gen)
 {
+	uint64_t gen = 0;
+	int r;
+
 	if (!src || src->rootfd < 0 || !relpath || !buf || size == 0)
 		return -EINVAL;
 	while (*relpath == '/')
 		relpath++;
 	if (src->texts) {
-		int r = src_textcache_read(src, relpath, buf, size, ret_len);
-
-		if (r != -EAGAIN)
+		r = src_textcache_read(src, relpath, buf, size, ret_len, &gen);
+		if (r != -EAGAIN) {
+			if (r == 0 && ret_gen)
+				*ret_gen = gen;
 			return r;
+		}
 	}
-	return src_read_uncached(src, relpath, buf, size, ret_len);
+	r = src_read_uncached(src, relpath, buf, size, ret_len);
+	if (r == 0 && ret_gen)
+		*ret_gen = 0;
+	return r;
+}
+
+int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size, size_t *ret_len)
+{
+	return src_read_gen(src, relpath, buf, size, ret_len, NULL);
 }
 
 #ifndef SYS_openat2

@@ -130,6 +130,7 @@ struct src_textentry {
 	uint64_t max_age_ns; /* 0: unused entry */
 	char path[SRC_TEXTCACHE_PATH];
 	int64_t stamp_ns; /* CLOCK_MONOTONIC of the read; 0 = nothing kept */
+	uint64_t gen;	  /* stores so far: each kept text has its own (src_read_gen) */
 	size_t len;
 	char *text; /* the front end's buffer of @size bytes */
 	size_t size;
@@ -146,6 +147,11 @@ int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max
 /* Read @relpath (no leading '/') under the root. -ENOBUFS when @size was too small. */
 int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
 	     size_t *ret_len);
+/* src_read(), and in *@ret_gen which kept text it was (src_textcache): two reads of one path
+ * with the same nonzero generation got the same bytes. 0 when the text was read from the file
+ * and is not kept. */
+int src_read_gen(const struct cg_src *src, const char *relpath, char *buf, size_t size,
+		 size_t *ret_len, uint64_t *ret_gen);
 
 /* The machine cgroup of a process: see DESIGN.md "Which cgroup is the machine". */
 struct cg_machine {
@@ -202,6 +208,14 @@ int cg_read_memory_scratch(const struct cg_src *src, const struct cg_machine *m,
 /* cpuset, quota (tightest over ancestors), CPU time; v1 usage_all is read into @scratch. */
 int cg_read_cpu(const struct cg_src *src, const struct cg_machine *m, char *scratch, size_t size,
 		struct cg_cpu *ret);
+/* cg_read_cpu() for /proc/stat, whose CPU lines come from the per-CPU split: user_ns and
+ * system_ns are read (v1 cpuacct.stat) only when there is no split (v2, a v1 kernel without
+ * cpuacct.usage_all); one read fewer on v1. */
+int cg_read_cpu_split(const struct cg_src *src, const struct cg_machine *m, char *scratch,
+		      size_t size, struct cg_cpu *ret);
+/* cg_read_cpu() for the total only (uptime's idle): user_ns + system_ns is all CPU time used, the
+ * split between them unspecified (v1: cpuacct.usage, the run time cpuacct.stat is scaled to). */
+int cg_read_cpu_total(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *ret);
 /* cpuset and quota only (user/system 0, usage_all empty): what cpuinfo, the CPU lists and
  * sysconf(_SC_NPROCESSORS_*) need, two to three reads fewer. */
 int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *ret);

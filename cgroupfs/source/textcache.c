@@ -46,18 +46,22 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* A fresh kept copy into @buf: 0, -ENOBUFS (too small), -EAGAIN (none: read the file). */
-static int entry_copy(struct src_textentry *e, int64_t now, char *buf, size_t size, size_t *ret_len)
+/* A fresh kept copy into @buf (and its generation): 0, -ENOBUFS (too small), -EAGAIN (none: read
+ * the file). */
+static int entry_copy(struct src_textentry *e, int64_t now, char *buf, size_t size, size_t *ret_len,
+		      uint64_t *ret_gen)
 {
 	for (int tries = 0; tries < 4; tries++) {
 		unsigned s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
 		int64_t stamp;
+		uint64_t gen;
 		size_t len;
 		int r = 0;
 
 		if (s1 & 1)
 			return -EAGAIN;
 		stamp = e->stamp_ns;
+		gen = e->gen;
 		len = e->len;
 		if (stamp == 0 || now < stamp || (uint64_t)(now - stamp) >= e->max_age_ns ||
 		    len >= e->size)
@@ -73,32 +77,37 @@ static int entry_copy(struct src_textentry *e, int64_t now, char *buf, size_t si
 			buf[len] = 0;
 			if (ret_len)
 				*ret_len = len;
+			*ret_gen = gen;
 		}
 		return r;
 	}
 	return -EAGAIN;
 }
 
-static void entry_store(struct src_textentry *e, int64_t now, const char *text, size_t len)
+/* Keep @text; its generation, 0 when it was not kept (another writer, too long). */
+static uint64_t entry_store(struct src_textentry *e, int64_t now, const char *text, size_t len)
 {
 	unsigned zero = 0, s;
+	uint64_t gen;
 
 	if (len >= e->size ||
 	    !atomic_compare_exchange_strong_explicit(&e->writer, &zero, 1, memory_order_acquire,
 						     memory_order_relaxed))
-		return;
+		return 0;
 	s = atomic_load_explicit(&e->seq, memory_order_relaxed) | 1;
 	atomic_store_explicit(&e->seq, s, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	memcpy(e->text, text, len);
 	e->len = len;
 	e->stamp_ns = now;
+	gen = ++e->gen;
 	atomic_store_explicit(&e->seq, s + 1, memory_order_release);
 	atomic_store_explicit(&e->writer, 0, memory_order_release);
+	return gen;
 }
 
 int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
-		       size_t *ret_len)
+		       size_t *ret_len, uint64_t *ret_gen)
 {
 	struct src_textentry *e = NULL;
 	size_t len;
@@ -114,13 +123,13 @@ int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf,
 	if (!e)
 		return -EAGAIN;
 	now = mono_ns();
-	r = entry_copy(e, now, buf, size, ret_len);
+	r = entry_copy(e, now, buf, size, ret_len, ret_gen);
 	if (r != -EAGAIN)
 		return r;
 	r = src_read_uncached(src, relpath, buf, size, &len);
 	if (r < 0)
 		return r;
-	entry_store(e, now, buf, len);
+	*ret_gen = entry_store(e, now, buf, len);
 	if (ret_len)
 		*ret_len = len;
 	return 0;

@@ -33,6 +33,9 @@ with open(sys.argv[1]) as f:
     d = json.load(f)
 build = sys.argv[2]
 
+if "shim_reuse_ms" in d and not (isinstance(d["shim_reuse_ms"], int) and 0 <= d["shim_reuse_ms"] <= 1000):
+    err("shim_reuse_ms = %r, want 0..1000" % d["shim_reuse_ms"])
+
 comp = d["components"]
 if not d["files"]:
     err("no files measured")

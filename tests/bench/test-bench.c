@@ -72,6 +72,8 @@ Test(bench, quick_run_is_complete_and_valid, .fini = json_cleanup, .timeout = 12
 		char *argv[] = {(char *)build_path("tools/cgproc"),
 				"bench",
 				"--quick",
+				"--reuse-ms",
+				"0",
 				"--json",
 				json_path,
 				NULL};
@@ -82,6 +84,9 @@ Test(bench, quick_run_is_complete_and_valid, .fini = json_cleanup, .timeout = 12
 		  err);
 	cr_assert(strstr(out, "targets:"), "no targets section in:\n%s", out);
 	cr_assert(strstr(out, "meminfo"), "no meminfo row in:\n%s", out);
+	/* --reuse-ms 0: the shim workers render every open, and the report says so */
+	cr_assert(strstr(out, "shim reuse window off (reuse_ms 0)"), "no reuse window line:\n%s",
+		  out);
 	/* cgprocfs through FUSE-over-io_uring where the kernel has it; the host-wide switch the
 	 * bench flips for its mount is back as it was */
 	cr_assert_eq(harness_fuse_uring(), uring_before, "enable_uring not restored");
@@ -110,10 +115,9 @@ Test(bench, quick_run_is_complete_and_valid, .fini = json_cleanup, .timeout = 12
 Test(bench, bad_arguments_are_refused)
 {
 	static const char *const bad[][3] = {
-		{"--iterations", "0", NULL},
-		{"--rounds", "x", NULL},
-		{"--files", "no-such-file", NULL},
-		{"--bogus", NULL, NULL},
+		{"--iterations", "0", NULL},	   {"--rounds", "x", NULL},
+		{"--files", "no-such-file", NULL}, {"--bogus", NULL, NULL},
+		{"--reuse-ms", "1001", NULL},	   {"--reuse-ms", "-1", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

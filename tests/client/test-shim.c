@@ -80,6 +80,16 @@ Test(shim, rewind_refreshes, .init = setup, .fini = teardown)
 	run("rewind");
 }
 
+Test(shim, unchanged_inputs_reuse_exactly, .init = setup, .fini = teardown)
+{
+	static const char *const env[] = {"CGPROC_REUSE_MS=0", NULL};
+	char *out = NULL;
+	int status = shim_probe(&cg, true, "keyed", env, NULL, &out);
+
+	shim_assert_probe(status, out);
+	free(out);
+}
+
 Test(shim, non_virtual_untouched, .init = setup, .fini = teardown)
 {
 	run("untouched");

@@ -156,6 +156,113 @@ Test(facts, v2_limits)
 	close(src.rootfd);
 }
 
+/* The narrower CPU readers read only what their file needs, and agree with cg_read_cpu(). */
+Test(facts, cpu_readers)
+{
+	static const char *const trees[] = {"hybrid", "v1", "v2"};
+	static const pid_t pids[] = {400, 400, 200};
+
+	for (unsigned t = 0; t < 3; t++) {
+		struct cg_src src;
+		struct cg_machine m;
+		struct cg_cpu all, split, total;
+		char s1[4096], s2[4096], text[64], path[512];
+		uint64_t usage = 0;
+		size_t len;
+
+		machine_of(trees[t], pids[t], &src, &m);
+		cr_assert_eq(cg_read_cpu(&src, &m, s1, sizeof(s1), &all), 0);
+		cr_assert_eq(cg_read_cpu_split(&src, &m, s2, sizeof(s2), &split), 0);
+		cr_assert_eq(cg_read_cpu_total(&src, &m, &total), 0);
+		/* the same limits and per-CPU split */
+		cr_expect(memcmp(&split.visible, &all.visible, sizeof(all.visible)) == 0);
+		cr_expect_eq(split.quota_us, all.quota_us);
+		cr_expect_eq(split.usage_all.len, all.usage_all.len);
+		cr_expect(memcmp(split.usage_all.p, all.usage_all.p, all.usage_all.len) == 0);
+		if (all.usage_all.len > 0) {
+			/* v1 with usage_all: cpuacct.stat is not read for the split */
+			cr_expect_eq(split.user_ns + split.system_ns, 0, "%s", trees[t]);
+			/* the total is cpuacct.usage, exactly */
+			snprintf(path, sizeof(path), "sys/fs/cgroup/cpuacct%s/cpuacct.usage",
+				 m.paths.path[CG_CPUACCT]);
+			cr_assert_eq(src_read(&src, path, text, sizeof(text), &len), 0, "%s", path);
+			cr_assert_eq(parse_u64((struct span){text, len}, &usage), 0);
+			cr_expect_eq(total.user_ns + total.system_ns, usage, "%s", trees[t]);
+			/* and within a tick per field of cpuacct.stat's (USER_HZ 100) */
+			cr_expect_leq(all.user_ns + all.system_ns, usage + 20000000, "%s",
+				      trees[t]);
+			cr_expect_geq(all.user_ns + all.system_ns + 20000000, usage, "%s",
+				      trees[t]);
+		} else {
+			cr_expect_eq(split.user_ns, all.user_ns);
+			cr_expect_eq(split.system_ns, all.system_ns);
+			cr_expect_eq(total.user_ns + total.system_ns, all.user_ns + all.system_ns);
+		}
+		close(src.rootfd);
+	}
+}
+
+/* meminfo's key (vfile.h): known only for a kept host text, equal for equal inputs, different
+ * for another machine, and a render given an equal key writes nothing. */
+static int render_keyed(const struct cg_src *src, const struct cg_machine *m,
+			const struct vfile_key *same, struct vfile_key *key, char *out, size_t size,
+			size_t *ret_len)
+{
+	static char scratch[1 << 16];
+	struct vfile_req req = {.src = src,
+				.machine = m,
+				.scratch = scratch,
+				.scratch_size = sizeof(scratch),
+				.key = key,
+				.same = same};
+	struct buf b;
+	int r;
+
+	buf_init(&b, out, size);
+	r = vfile_render(vfile_lookup("meminfo"), &req, &b);
+	*ret_len = b.len;
+	return r;
+}
+
+Test(facts, meminfo_key)
+{
+	static char text[1 << 16];
+	struct src_textcache texts = {0};
+	struct cg_src src;
+	struct cg_machine m, other;
+	struct vfile_key k1, k2, k3;
+	char a[8192], b[8192];
+	size_t la, lb;
+
+	machine_of("v2", 200, &src, &m);
+	/* without kept texts the host text has no generation: no key */
+	cr_assert_eq(render_keyed(&src, &m, NULL, &k1, a, sizeof(a), &la), 0);
+	cr_expect_eq(k1.n, 0);
+	cr_assert_eq(
+		src_textcache_add(&texts, "proc/meminfo", 60ull * 1000000000, text, sizeof(text)),
+		0);
+	src.texts = &texts;
+	cr_assert_eq(render_keyed(&src, &m, NULL, &k1, a, sizeof(a), &la), 0);
+	cr_assert_gt(k1.n, 1);
+	cr_assert_eq(render_keyed(&src, &m, NULL, &k2, b, sizeof(b), &lb), 0);
+	cr_expect(k2.n == k1.n && memcmp(k1.w, k2.w, k1.n * sizeof(k1.w[0])) == 0);
+	cr_expect(la == lb && memcmp(a, b, la) == 0, "equal keys, equal bytes");
+	/* given an equal key: nothing rendered */
+	cr_expect_eq(render_keyed(&src, &m, &k1, &k3, b, sizeof(b), &lb), VFILE_SAME);
+	cr_expect_eq(lb, 0);
+	/* another machine (another limit): another key, rendered */
+	cr_assert_eq(cg_machine_find(&src, 301, NULL, &other), 0);
+	cr_expect_eq(render_keyed(&src, &other, &k1, &k3, b, sizeof(b), &lb), 0);
+	cr_expect(k3.n == k1.n && memcmp(k1.w, k3.w, k1.n * sizeof(k1.w[0])) != 0);
+	cr_expect(lb > 0 && (lb != la || memcmp(a, b, la) != 0));
+	/* a new host text (the kept one aged out): another generation */
+	texts.e[0].stamp_ns = 1;
+	cr_expect_eq(render_keyed(&src, &m, &k1, &k3, b, sizeof(b), &lb), 0);
+	cr_expect(k3.w[0] != k1.w[0] && memcmp(&k1.w[1], &k3.w[1], (k1.n - 1) * 8) == 0);
+	cr_expect(lb == la && memcmp(a, b, la) == 0);
+	close(src.rootfd);
+}
+
 Test(facts, captured_limits)
 {
 	/* capture.sh sets 256 MiB on app, 384 MiB on ct, 200 MiB on pod (above ct2) */

@@ -194,8 +194,13 @@ void bench_print_table(const struct bench *b, FILE *f)
 		"\ncgproc bench: open+read+close per call, us (median of %d rounds x %ld calls; "
 		"± = half the p10..p90 spread)\n",
 		b->rounds, b->iterations);
-	fprintf(f, "workers in cgroup %s (512 MiB, cpuset 0); host: %u CPUs\n\n", b->cgroup,
+	fprintf(f, "workers in cgroup %s (512 MiB, cpuset 0); host: %u CPUs\n", b->cgroup,
 		b->ncpus);
+	if (b->reuse_ms == 0)
+		fprintf(f, "shim reuse window off (reuse_ms 0): every open renders\n");
+	else if (b->reuse_ms > 0)
+		fprintf(f, "shim reuse window: %d ms\n", b->reuse_ms);
+	fputc('\n', f);
 	fprintf(f, "%-17s %13s %13s %10s %12s %13s %12s %13s\n", "file", "native", "shim",
 		"shim/nat", "lxcfs/shim", "cgprocfs", "lxcfs/cgpfs", "lxcfs");
 	fprintf(f, "%-17s %13s %13s %10s %12s %13s %12s %13s\n", "", "", "", "(<= 2)", "(>= 15)",
@@ -499,7 +504,10 @@ int bench_write_json(const struct bench *b, const char *path)
 		CGPROC_VERSION);
 	fprintf(f, "  \"iterations\": %ld,\n  \"exec_iterations\": %ld,\n  \"rounds\": %d,\n",
 		b->iterations, b->exec_iterations, b->rounds);
-	fprintf(f, "  \"host_cpus\": %u,\n  \"cgroup\": ", b->ncpus);
+	fprintf(f, "  \"host_cpus\": %u,\n", b->ncpus);
+	if (b->reuse_ms >= 0)
+		fprintf(f, "  \"shim_reuse_ms\": %d,\n", b->reuse_ms);
+	fprintf(f, "  \"cgroup\": ");
 	json_str(f, b->cgroup);
 	fprintf(f, ",\n  \"components\": {\n");
 	json_component(f, "shim", &b->shim, false);

@@ -63,6 +63,8 @@ static void usage(FILE *f)
 		"FUSE-over-io_uring\n"
 		"                     where the kernel has it; the fuse module's enable_uring is\n"
 		"                     set to Y for the mount and restored right after)\n"
+		"  --reuse-ms N       the shim's reuse window for the run, 0-1000 ms (0: render\n"
+		"                     every open; default: $CGPROC_REUSE_MS or the shim's 10)\n"
 		"  -h, --help         show this help\n");
 }
 
@@ -744,12 +746,13 @@ int cmd_bench(int argc, char **argv)
 		{"callgrind", no_argument, NULL, 'c'},
 		{"quick", no_argument, NULL, 'q'},
 		{"no-io-uring", no_argument, NULL, 'U'},
+		{"reuse-ms", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
 	struct bench b = {0};
-	const char *files = NULL;
-	long iterations = 0, rounds = 0;
+	const char *files = NULL, *reuse = NULL;
+	long iterations = 0, rounds = 0, reuse_ms = -1;
 	struct sigaction sa = {.sa_handler = on_signal};
 	int c, rc;
 
@@ -804,6 +807,14 @@ int cmd_bench(int argc, char **argv)
 		case 'U':
 			b.no_io_uring = true;
 			break;
+		case 'R':
+			if (!arg_parse_long(optarg, 0, CGPROC_REUSE_MS_MAX, &reuse_ms)) {
+				fprintf(stderr, "cgproc bench: --reuse-ms wants 0..%d, not '%s'\n",
+					CGPROC_REUSE_MS_MAX, optarg);
+				return EXIT_USAGE;
+			}
+			reuse = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -816,6 +827,15 @@ int cmd_bench(int argc, char **argv)
 		fprintf(stderr, "cgproc bench: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
+	/* The workers inherit the environment: the shim reads its window from there. */
+	if (reuse && setenv("CGPROC_REUSE_MS", reuse, 1) < 0) {
+		fprintf(stderr, "cgproc bench: setenv: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	if (!reuse && getenv("CGPROC_REUSE_MS") &&
+	    !arg_parse_long(getenv("CGPROC_REUSE_MS"), 0, CGPROC_REUSE_MS_MAX, &reuse_ms))
+		reuse_ms = -1; /* the shim ignores a bad value too */
+	b.reuse_ms = (int)reuse_ms;
 	b.iterations = iterations ? iterations : b.quick ? 50 : 500;
 	b.rounds = (int)(rounds ? rounds : b.quick ? 3 : 15);
 	/* 50 execs per column and 76 pairs (38 blocks of A B B A) per round: ~300 execs a round, as

@@ -150,6 +150,9 @@ struct bench {
 	int rounds;
 	bool quick, callgrind;
 	bool no_io_uring; /* cgprocfs --no-io-uring, enable_uring left alone */
+	/* The shim workers' reuse window (CGPROC_REUSE_MS in their environment): --reuse-ms, else
+	 * the caller's CGPROC_REUSE_MS; -1 = neither (the shim's default or configuration file). */
+	int reuse_ms;
 	const char *json_path, *plot_path;
 	unsigned ncpus;
 
