@@ -87,7 +87,6 @@ long long shim_mono_ns(void)
  * child has one fewer, nothing else happens.
  */
 struct shim_mem {
-	struct cg_machine machine;
 	bool machine_kept; /* machine, machine_rc are those of machine_pid at machine_stamp */
 	pid_t machine_pid;
 	int machine_rc;
@@ -96,13 +95,17 @@ struct shim_mem {
 	size_t scratch, out;
 	bool area_own; /* area is a private, grown mapping */
 	int arena;     /* index, or -1 for a private block */
+#ifdef SHIM_HAVE_TABLE
+	struct cg_sample sample; /* the request's sampler values */
+#endif
+	/* last: compact (source.h), only its header and the used start of its pool are written */
+	struct cg_machine machine;
 };
 
 /*
- * Pages a process keeps dirty (issue 3): the head (the machine snapshot, 4 pages), the first page
- * of the scratch and the first of the output. The request's sampler values are not in the head
- * (it would take a fifth page) but at the start of the scratch, whose first page every render
- * writes anyway: the render's scratch begins after them (SAMPLE_SPACE).
+ * Pages a process keeps dirty (issue 3): the head's first page (the fields above, the sample, the
+ * machine's header and the start of its string pool: ~3 KiB; the rest of the head's pages is
+ * never written), the first page or two of the scratch and the first of the output.
  */
 #define SCRATCH_MIN (256u << 10)
 #define OUT_MIN (64u << 10)
@@ -110,11 +113,6 @@ struct shim_mem {
 #define MEM_HEAD ((sizeof(struct shim_mem) + 4095) & ~(size_t)4095)
 #define MEM_BLOCK (MEM_HEAD + SCRATCH_MIN + OUT_MIN)
 #define ARENA_N 8
-#ifdef SHIM_HAVE_TABLE
-#define SAMPLE_SPACE ((sizeof(struct cg_sample) + 63) & ~(size_t)63)
-#else
-#define SAMPLE_SPACE 0
-#endif
 
 static struct {
 	atomic_int busy;
@@ -172,20 +170,14 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 	area = raw_mmap(scratch + out);
 	if (!area)
 		return -ENOMEM;
-#ifdef SHIM_HAVE_TABLE
-	if (ctx->req.sample) {
-		memcpy(area, ctx->req.sample, sizeof(struct cg_sample));
-		ctx->req.sample = (struct cg_sample *)area;
-	}
-#endif
 	if (mem->area_own)
 		raw_munmap(mem->area, mem->scratch + mem->out);
 	mem->area = area;
 	mem->area_own = true;
 	mem->scratch = scratch;
 	mem->out = out;
-	ctx->req.scratch = area + SAMPLE_SPACE;
-	ctx->req.scratch_size = scratch - SAMPLE_SPACE;
+	ctx->req.scratch = area;
+	ctx->req.scratch_size = scratch;
 	return 0;
 }
 
@@ -233,12 +225,12 @@ static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long
 }
 
 #ifdef SHIM_HAVE_TABLE
-/* The sampler's values at the start of the area. Its own frame: the private copy of the
- * process's sample cache (1 KiB) is not on the stack under the machine lookup's deeper frames. */
+/* The sampler's values in the head. Its own frame: the private copy of the process's sample
+ * cache (1 KiB) is not on the stack under the machine lookup's deeper frames. */
 __attribute__((noinline)) static int ctx_sample(struct shim_ctx *ctx, long long stamp)
 {
 	struct cg_sample_cache priv;
-	struct cg_sample *sample = (struct cg_sample *)ctx->mem->area;
+	struct cg_sample *sample = &ctx->mem->sample;
 	int r;
 
 	r = shim_sample_get(&ctx->src, &ctx->mem->machine, stamp, &priv, sample);
@@ -302,8 +294,8 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 	if (r < 0)
 		goto fail;
 #endif
-	ctx->req.scratch = mem->area + SAMPLE_SPACE;
-	ctx->req.scratch_size = mem->scratch - SAMPLE_SPACE;
+	ctx->req.scratch = mem->area;
+	ctx->req.scratch_size = mem->scratch;
 	return 0;
 fail:
 	shim_ctx_close(ctx);

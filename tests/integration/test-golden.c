@@ -106,7 +106,7 @@ Test(facts, v2_limits)
 
 	/* rule 4: web.service's own limits (256 MiB, 50000/100000, swap 128 MiB) */
 	machine_of("v2", 200, &src, &m);
-	cr_expect_str_eq(m.paths.path[CG_MEMORY], "/app.slice/web.service");
+	cr_expect_str_eq(cg_machine_path(&m, CG_MEMORY), "/app.slice/web.service");
 	cr_assert_eq(cg_read_memory(&src, &m, &mem), 0);
 	cr_expect_eq(mem.limit, 268435456);
 	cr_expect_eq(mem.swap_limit, 134217728);
@@ -132,7 +132,7 @@ Test(facts, v2_limits)
 
 	/* rule 3: init.scope stripped; ct1's cpuset 2-3 and 1 GiB, machine.slice's 1.5 CPUs */
 	machine_of("v2", 301, &src, &m);
-	cr_expect_str_eq(m.paths.path[CG_MEMORY], "/machine.slice/ct1");
+	cr_expect_str_eq(cg_machine_path(&m, CG_MEMORY), "/machine.slice/ct1");
 	cr_expect_eq(m.init_pid, 300);
 	cr_assert_eq(cg_read_memory(&src, &m, &mem), 0);
 	cr_expect_eq(mem.limit, 1073741824);
@@ -147,7 +147,7 @@ Test(facts, v2_limits)
 
 	/* rule 2: the namespace root ctr, limited by pod1 above it (512 MiB, 1 CPU) */
 	machine_of("v2", 400, &src, &m);
-	cr_expect_str_eq(m.paths.path[CG_MEMORY], "/kubepods/pod1/ctr");
+	cr_expect_str_eq(cg_machine_path(&m, CG_MEMORY), "/kubepods/pod1/ctr");
 	cr_expect(m.cgroupns);
 	cr_assert_eq(cg_read_memory(&src, &m, &mem), 0);
 	cr_expect_eq(mem.limit, 536870912);
@@ -313,27 +313,19 @@ Test(facts, sysinfo_and_load)
 
 Test(facts, cgroup_paths)
 {
-	struct cg_mounts mounts;
+	const char *mnt = "sys/fs/cgroup/memory", *root = "/docker/abc";
 	char out[256];
 	uint64_t cs;
 
-	memset(&mounts, 0, sizeof(mounts));
-	mounts.present[CG_MEMORY] = true;
-	strcpy(mounts.mount[CG_MEMORY], "sys/fs/cgroup/memory");
-	strcpy(mounts.root[CG_MEMORY], "/docker/abc");
 	/* a mount of a subtree (a container without cgroupns): paths are made relative to it */
-	cr_assert_eq(
-		cg_path_at(&mounts, CG_MEMORY, "/docker/abc/sub", "memory.max", out, sizeof(out)),
-		0);
+	cr_assert_eq(cg_path_at(mnt, root, "/docker/abc/sub", "memory.max", out, sizeof(out)), 0);
 	cr_expect_str_eq(out, "sys/fs/cgroup/memory/sub/memory.max");
-	cr_assert_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abc", NULL, out, sizeof(out)), 0);
+	cr_assert_eq(cg_path_at(mnt, root, "/docker/abc", NULL, out, sizeof(out)), 0);
 	cr_expect_str_eq(out, "sys/fs/cgroup/memory");
-	cr_expect_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abcd", NULL, out, sizeof(out)),
-		     -EXDEV);
-	cr_expect_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abc/../x", NULL, out, sizeof(out)),
-		     -EXDEV);
-	cr_expect_eq(cg_path_at(&mounts, CG_CPU, "/", NULL, out, sizeof(out)), -ENODATA);
-	cr_expect_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abc/sub", "memory.max", out, 20),
+	cr_expect_eq(cg_path_at(mnt, root, "/docker/abcd", NULL, out, sizeof(out)), -EXDEV);
+	cr_expect_eq(cg_path_at(mnt, root, "/docker/abc/../x", NULL, out, sizeof(out)), -EXDEV);
+	cr_expect_eq(cg_path_at(NULL, NULL, "/", NULL, out, sizeof(out)), -ENODATA);
+	cr_expect_eq(cg_path_at(mnt, root, "/docker/abc/sub", "memory.max", out, 20),
 		     -ENAMETOOLONG);
 
 	cr_assert_eq(uptime_parse_cs((struct span){"350735.47 1.00\n", 15}, &cs), 0);
