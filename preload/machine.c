@@ -80,39 +80,44 @@ long long shim_mono_ns(void)
 }
 
 /*
- * Request memory: the machine snapshot, and an area split into scratch and output. A few arenas are
- * mapped once per process and reused (claimed with a compare-and-swap, never waited for); when
- * all are taken, or an area must grow, a private mapping is made and unmapped afterwards. An
- * arena claimed by another thread when the process forked stays claimed in the child: the
- * child has one fewer, nothing else happens.
+ * Request memory: the machine snapshot, scratch and output. A few arenas are mapped once per
+ * process and reused (claimed with a compare-and-swap, never waited for); when all are taken a
+ * private block is mapped, and when scratch or output must grow a private area is mapped for
+ * both; either is unmapped afterwards. An arena claimed by another thread when the process
+ * forked stays claimed in the child: the child has one fewer, nothing else happens.
+ *
+ * A block: the head (struct shim_mem), OUT_MIN bytes, then the scratch. The output begins right
+ * after the part of the machine in use (cg_machine_size(): the rest of its string pool is never
+ * touched by the core) and runs to the scratch, so that the head's first page holds the fields,
+ * the machine (~2 KiB) and the first ~2 KiB of output: the pages a process keeps dirty (issue 3)
+ * are that one, the scratch's first (the sampler values, then the render's input text) and more
+ * only for larger texts. The rest of the head's pages is never written.
  */
 struct shim_mem {
 	bool machine_kept; /* machine, machine_rc are those of machine_pid at machine_stamp */
 	pid_t machine_pid;
 	int machine_rc;
 	long long machine_stamp;
-	char *area;
+	char *scratch_at, *out_at;
 	size_t scratch, out;
-	bool area_own; /* area is a private, grown mapping */
+	bool area_own; /* scratch and out are a private, grown mapping (at scratch_at) */
 	int arena;     /* index, or -1 for a private block */
-#ifdef SHIM_HAVE_TABLE
-	struct cg_sample sample; /* the request's sampler values */
-#endif
 	/* last: compact (source.h), only its header and the used start of its pool are written */
 	struct cg_machine machine;
 };
 
-/*
- * Pages a process keeps dirty (issue 3): the head's first page (the fields above, the sample, the
- * machine's header and the start of its string pool: ~3 KiB; the rest of the head's pages is
- * never written), the first page or two of the scratch and the first of the output.
- */
 #define SCRATCH_MIN (256u << 10)
 #define OUT_MIN (64u << 10)
 #define AREA_MAX (64u << 20)
 #define MEM_HEAD ((sizeof(struct shim_mem) + 4095) & ~(size_t)4095)
-#define MEM_BLOCK (MEM_HEAD + SCRATCH_MIN + OUT_MIN)
+#define MEM_BLOCK (MEM_HEAD + OUT_MIN + SCRATCH_MIN)
 #define ARENA_N 8
+/* The request's sampler values at the start of the scratch, the render's scratch after them. */
+#ifdef SHIM_HAVE_TABLE
+#define SAMPLE_SPACE ((sizeof(struct cg_sample) + 63) & ~(size_t)63)
+#else
+#define SAMPLE_SPACE 0
+#endif
 
 static struct {
 	atomic_int busy;
@@ -142,9 +147,10 @@ static struct shim_mem *mem_claim(void)
 		if (i < ARENA_N)
 			arenas[i].mem = mem;
 	}
-	mem->area = (char *)mem + MEM_HEAD;
+	mem->scratch_at = (char *)mem + MEM_HEAD + OUT_MIN;
 	mem->scratch = SCRATCH_MIN;
-	mem->out = OUT_MIN;
+	mem->out_at = NULL; /* mem_out(), once the machine is known */
+	mem->out = 0;
 	mem->area_own = false;
 	mem->arena = i < ARENA_N ? i : -1;
 	return mem;
@@ -153,7 +159,7 @@ static struct shim_mem *mem_claim(void)
 static void mem_release(struct shim_mem *mem)
 {
 	if (mem->area_own)
-		raw_munmap(mem->area, mem->scratch + mem->out);
+		raw_munmap(mem->scratch_at, mem->scratch + mem->out);
 	if (mem->arena >= 0)
 		atomic_store_explicit(&arenas[mem->arena].busy, 0, memory_order_release);
 	else
@@ -170,14 +176,21 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 	area = raw_mmap(scratch + out);
 	if (!area)
 		return -ENOMEM;
+#ifdef SHIM_HAVE_TABLE
+	if (ctx->req.sample) {
+		memcpy(area, ctx->req.sample, sizeof(struct cg_sample));
+		ctx->req.sample = (struct cg_sample *)area;
+	}
+#endif
 	if (mem->area_own)
-		raw_munmap(mem->area, mem->scratch + mem->out);
-	mem->area = area;
+		raw_munmap(mem->scratch_at, mem->scratch + mem->out);
+	mem->scratch_at = area;
+	mem->out_at = area + scratch;
 	mem->area_own = true;
 	mem->scratch = scratch;
 	mem->out = out;
-	ctx->req.scratch = area;
-	ctx->req.scratch_size = scratch;
+	ctx->req.scratch = area + SAMPLE_SPACE;
+	ctx->req.scratch_size = scratch - SAMPLE_SPACE;
 	return 0;
 }
 
@@ -203,7 +216,7 @@ static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long
 	*ret_stamp = now;
 	src_fdcache_invalidate(&kept_fds);
 	rc = cg_machine_find_scratch(src, 0, shim_config.machine[0] ? shim_config.machine : NULL,
-				     mem->area, mem->scratch, &mem->machine);
+				     mem->scratch_at, mem->scratch, &mem->machine);
 	/* The machine's start (a walk of its cgroup.procs) is cached with it; when that fails,
 	 * uptime reads look for it themselves. */
 	if (rc >= 0) {
@@ -219,18 +232,18 @@ static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long
 	}
 	/* The lookup parsed mountinfo in the scratch (several pages on a host with many mounts);
 	 * renders need only a page or two of it, so the rest is not kept dirty in every process
-	 * (issue 3: RSS added per process). Page-aligned: scratch starts an arena's area. */
-	raw_madvise_dontneed(mem->area, mem->scratch & ~(size_t)4095);
+	 * (issue 3: RSS added per process). Page-aligned: an arena's scratch starts a page. */
+	raw_madvise_dontneed(mem->scratch_at, mem->scratch & ~(size_t)4095);
 	return rc;
 }
 
 #ifdef SHIM_HAVE_TABLE
-/* The sampler's values in the head. Its own frame: the private copy of the process's sample
- * cache (1 KiB) is not on the stack under the machine lookup's deeper frames. */
+/* The sampler's values at the start of the scratch. Its own frame: the private copy of the
+ * process's sample cache (1 KiB) is not on the stack under the machine lookup's deeper frames. */
 __attribute__((noinline)) static int ctx_sample(struct shim_ctx *ctx, long long stamp)
 {
 	struct cg_sample_cache priv;
-	struct cg_sample *sample = &ctx->mem->sample;
+	struct cg_sample *sample = (struct cg_sample *)ctx->mem->scratch_at;
 	int r;
 
 	r = shim_sample_get(&ctx->src, &ctx->mem->machine, stamp, &priv, sample);
@@ -275,9 +288,17 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 		r = machine_get(&ctx->src, mem, &stamp);
 		if (r != -ENOBUFS)
 			break;
-		r = mem_area(ctx, mem->scratch * 4, mem->out);
+		r = mem_area(ctx, mem->scratch * 4, OUT_MIN);
 		if (r < 0)
 			break;
+	}
+	/* an arena's output: after the machine as it is now (the lookup may have changed it) */
+	if (!mem->area_own) {
+		uintptr_t at = ((uintptr_t)&mem->machine + cg_machine_size(&mem->machine) + 63) &
+			       ~(uintptr_t)63;
+
+		mem->out_at = (char *)at;
+		mem->out = (size_t)((uintptr_t)mem + MEM_HEAD + OUT_MIN - at);
 	}
 	/* without a known start, uptime renders walk the machine's cgroup.procs through the root
 	 * (source/uptime.c), outside the kept fds: check it now */
@@ -294,8 +315,8 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 	if (r < 0)
 		goto fail;
 #endif
-	ctx->req.scratch = mem->area;
-	ctx->req.scratch_size = mem->scratch;
+	ctx->req.scratch = mem->scratch_at + SAMPLE_SPACE;
+	ctx->req.scratch_size = mem->scratch - SAMPLE_SPACE;
 	return 0;
 fail:
 	shim_ctx_close(ctx);
@@ -327,7 +348,7 @@ int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid
 
 		ctx->req.pid = pid;
 		ctx->req.tid = tid;
-		buf_init(&out, mem->area + mem->scratch, mem->out);
+		buf_init(&out, mem->out_at, mem->out);
 		r = vfile_render(vf, &ctx->req, &out);
 		if (r >= 0 && buf_result(&out) == 0) {
 			*ret_data = out.data;

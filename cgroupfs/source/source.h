@@ -220,6 +220,13 @@ static inline bool cg_machine_has(const struct cg_machine *m, enum cg_controller
 }
 /* No strings, every other field 0; the pool is not touched. */
 void cg_machine_clear(struct cg_machine *m);
+/* Bytes of @m in use: the header and the used start of the pool. The core reads and writes
+ * nothing past them (until cg_machine_set() appends), so a front end that keeps a machine may lend
+ * the rest of the struct out meanwhile (the shim writes a request's output there: issue 3). */
+static inline size_t cg_machine_size(const struct cg_machine *m)
+{
+	return offsetof(struct cg_machine, pool) + m->pool_used;
+}
 /* Set @f of controller @c to @s (NULL: absent). Appends to the pool (an old value's room is not
  * reused): -ENOSPC once the pool is full, -ENAMETOOLONG for @s of CG_PATH_MAX bytes or more. */
 int cg_machine_set(struct cg_machine *m, enum cg_machine_field f, enum cg_controller c,
