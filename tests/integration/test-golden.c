@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,91 @@ static void machine_of(const char *tree, pid_t pid, struct cg_src *src, struct c
 {
 	cr_assert_eq(fixture_open(fixture_dir(tree), src), 0);
 	cr_assert_eq(cg_machine_find(src, pid, NULL, m), 0);
+}
+
+/*
+ * The compact machine (source.h): a lookup writes only the header and the used start of the pool
+ * (the shim lends the rest out as request memory), the used part of every fixture's machine fits
+ * well within a page, and a copy reads the same strings from its own pool.
+ */
+Test(facts, machine_compact)
+{
+	static const struct {
+		const char *tree;
+		pid_t pid;
+	} cases[] = {{"v1", 200},     {"v1", 301}, {"v1", 400}, {"hybrid", 200}, {"hybrid", 301},
+		     {"hybrid", 400}, {"v2", 200}, {"v2", 301}, {"v2", 400}};
+	static struct cg_machine m, copy;
+	size_t scratch_size = 256 << 10;
+	char *scratch = malloc(scratch_size);
+
+	cr_assert(scratch);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cg_src src;
+		unsigned strings = 0;
+		size_t used;
+
+		memset(&src, 0, sizeof(src)); /* no kept fds or texts */
+		cr_assert_eq(fixture_open(fixture_dir(cases[i].tree), &src), 0);
+		memset(&m, 0xa5, sizeof(m));
+		cr_assert_eq(cg_machine_find_scratch(&src, cases[i].pid, NULL, scratch,
+						     scratch_size, &m),
+			     0, "%s %d", cases[i].tree, (int)cases[i].pid);
+		used = cg_machine_size(&m);
+		cr_expect_lt(used, 2048, "%s %d: %zu bytes used", cases[i].tree, (int)cases[i].pid,
+			     used);
+		for (size_t k = used; k < sizeof(m); k++)
+			cr_assert_eq(((unsigned char *)&m)[k], 0xa5,
+				     "%s %d: byte %zu of %zu written", cases[i].tree,
+				     (int)cases[i].pid, k, used);
+		memcpy(&copy, &m, used);
+		for (unsigned f = 0; f < _CG_MACHINE_FIELD_MAX; f++)
+			for (unsigned c = 0; c < _CG_MAX; c++) {
+				const char *a = cg_machine_str(&m, f, c),
+					   *b = cg_machine_str(&copy, f, c);
+
+				cr_assert_eq(!a, !b);
+				if (!a)
+					continue;
+				strings++;
+				cr_expect_str_eq(a, b);
+				cr_expect(b >= copy.pool && b < copy.pool + sizeof(copy.pool));
+			}
+		cr_expect_gt(strings, 0, "%s %d: no strings", cases[i].tree, (int)cases[i].pid);
+		cr_expect_eq(!!cg_machine_mount(&m, CG_MEMORY), !!cg_machine_root(&m, CG_MEMORY));
+		close(src.rootfd);
+	}
+	free(scratch);
+}
+
+Test(facts, machine_set_limits)
+{
+	static struct cg_machine m;
+	char s[CG_PATH_MAX + 1];
+	unsigned n = 0;
+	int r;
+
+	cg_machine_clear(&m);
+	cr_expect_eq(cg_machine_size(&m), offsetof(struct cg_machine, pool));
+	memset(s, 'a', CG_PATH_MAX);
+	s[0] = '/';
+	s[CG_PATH_MAX] = '\0';
+	cr_expect_eq(cg_machine_set(&m, CG_MACHINE_PATH, CG_MEMORY, s), -ENAMETOOLONG);
+	cr_expect_null(cg_machine_path(&m, CG_MEMORY));
+	/* the pool holds every field of every controller at its longest */
+	s[CG_PATH_MAX - 1] = '\0';
+	for (unsigned f = 0; f < _CG_MACHINE_FIELD_MAX; f++)
+		for (unsigned c = 0; c < _CG_MAX; c++) {
+			s[1] = (char)('A' + n % 26);
+			r = cg_machine_set(&m, f, c, s);
+			cr_assert_eq(r, 0, "string %u: %d", n, r);
+			n++;
+		}
+	cr_expect_eq(cg_machine_set(&m, CG_MACHINE_TOP, CG_CPU, "/"), -ENOSPC);
+	cr_expect_eq(cg_machine_str(&m, CG_MACHINE_MOUNT, CG_MEMORY)[1], 'A');
+	cr_expect_eq(strlen(cg_machine_top(&m, _CG_MAX - 1)), CG_PATH_MAX - 1);
+	cr_expect_eq(cg_machine_set(&m, CG_MACHINE_TOP, CG_CPU, NULL), 0);
+	cr_expect_null(cg_machine_top(&m, CG_CPU));
 }
 
 Test(facts, v2_limits)
