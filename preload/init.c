@@ -74,66 +74,45 @@ atomic_bool shim_ready;
 struct cgproc_config shim_config;
 bool shim_secure;
 
-/*
- * The next symbols as two tables walked by one loop (a call per symbol was 0.6 KiB of text, which
- * every process maps: issue 3): where each goes, and its name, in the same order.
- */
-static void *const next_slots[] = {
-	&real_open,	  &real_open64,		 &real_openat,	       &real_openat64,
-	&real_open_2,	  &real_open64_2,	 &real_openat_2,       &real_openat64_2,
-	&real_fopen,	  &real_fopen64,	 &real_freopen,	       &real_freopen64,
-	&real_lseek,	  &real_lseek64,	 &real_pread,	       &real_pread64,
-	&real_pread_chk,  &real_pread64_chk,	 &real_rewind,	       &real_fseek,
-	&real_fseeko,	  &real_fseeko64,	 &real_sysinfo,	       &real_sysconf,
-	&real_get_nprocs, &real_get_nprocs_conf, &real_get_phys_pages, &real_get_avphys_pages,
-	&real_getloadavg,
-};
-static const char next_names[] = "open\0"
-				 "open64\0"
-				 "openat\0"
-				 "openat64\0"
-				 "__open_2\0"
-				 "__open64_2\0"
-				 "__openat_2\0"
-				 "__openat64_2\0"
-				 "fopen\0"
-				 "fopen64\0"
-				 "freopen\0"
-				 "freopen64\0"
-				 "lseek\0"
-				 "lseek64\0"
-				 "pread\0"
-				 "pread64\0"
-				 "__pread_chk\0"
-				 "__pread64_chk\0"
-				 "rewind\0"
-				 "fseek\0"
-				 "fseeko\0"
-				 "fseeko64\0"
-				 "sysinfo\0"
-				 "sysconf\0"
-				 "get_nprocs\0"
-				 "get_nprocs_conf\0"
-				 "get_phys_pages\0"
-				 "get_avphys_pages\0"
-				 "getloadavg\0";
+#define RESOLVE(ptr, name)                                                                         \
+	do {                                                                                       \
+		void *_p = dlsym(SHIM_RTLD_NEXT, name);                                            \
+		memcpy(&(ptr), &_p, sizeof(_p));                                                   \
+	} while (0)
 
 static void resolve_all(void)
 {
-	const char *name = next_names;
-
 	if (!dlsym)
 		return;
-	for (size_t i = 0; i < sizeof(next_slots) / sizeof(next_slots[0]); i++) {
-		void *p;
-
-		if (name >= next_names + sizeof(next_names) - 1)
-			break; /* fewer names than slots: a programming error, the rest stay NULL */
-		p = dlsym(SHIM_RTLD_NEXT, name);
-
-		memcpy(next_slots[i], &p, sizeof(p));
-		name += strlen(name) + 1;
-	}
+	RESOLVE(real_open, "open");
+	RESOLVE(real_open64, "open64");
+	RESOLVE(real_openat, "openat");
+	RESOLVE(real_openat64, "openat64");
+	RESOLVE(real_open_2, "__open_2");
+	RESOLVE(real_open64_2, "__open64_2");
+	RESOLVE(real_openat_2, "__openat_2");
+	RESOLVE(real_openat64_2, "__openat64_2");
+	RESOLVE(real_fopen, "fopen");
+	RESOLVE(real_fopen64, "fopen64");
+	RESOLVE(real_freopen, "freopen");
+	RESOLVE(real_freopen64, "freopen64");
+	RESOLVE(real_lseek, "lseek");
+	RESOLVE(real_lseek64, "lseek64");
+	RESOLVE(real_pread, "pread");
+	RESOLVE(real_pread64, "pread64");
+	RESOLVE(real_pread_chk, "__pread_chk");
+	RESOLVE(real_pread64_chk, "__pread64_chk");
+	RESOLVE(real_rewind, "rewind");
+	RESOLVE(real_fseek, "fseek");
+	RESOLVE(real_fseeko, "fseeko");
+	RESOLVE(real_fseeko64, "fseeko64");
+	RESOLVE(real_sysinfo, "sysinfo");
+	RESOLVE(real_sysconf, "sysconf");
+	RESOLVE(real_get_nprocs, "get_nprocs");
+	RESOLVE(real_get_nprocs_conf, "get_nprocs_conf");
+	RESOLVE(real_get_phys_pages, "get_phys_pages");
+	RESOLVE(real_get_avphys_pages, "get_avphys_pages");
+	RESOLVE(real_getloadavg, "getloadavg");
 }
 
 /* The file is trusted only when root owns it and nobody else can write it. Read into pages
