@@ -361,7 +361,7 @@ static int render_pressure(const struct vfile_req *req, const char *file, struct
 	int r;
 
 	/* PSI exists per cgroup only in the v2 hierarchy (hybrid hosts included). */
-	if (!req->machine->mounts.present[CG_UNIFIED] || !req->machine->mounts.v2[CG_UNIFIED])
+	if (!cg_machine_mount(req->machine, CG_UNIFIED) || !req->machine->v2[CG_UNIFIED])
 		return -ENODATA;
 	r = arena_cg_read(req, &a, CG_UNIFIED, file, &text);
 	if (r < 0)
@@ -403,14 +403,14 @@ static int render_diskstats(const struct vfile_req *req, struct buf *out)
 
 	const struct cg_machine *m = req->machine;
 
-	if (!m->mounts.present[CG_IO] || !m->paths.present[CG_IO])
+	if (!cg_machine_has(m, CG_IO))
 		return -ENODATA;
 	/* The host's own root cgroup is the host: its I/O is the host file (v1 does not even
 	 * account throttled I/O there). */
-	if (!m->cgroupns && strcmp(m->paths.path[CG_IO], "/") == 0 &&
-	    strcmp(m->mounts.root[CG_IO], "/") == 0)
+	if (!m->cgroupns && strcmp(cg_machine_path(m, CG_IO), "/") == 0 &&
+	    strcmp(cg_machine_root(m, CG_IO), "/") == 0)
 		return -ENODATA;
-	if (req->machine->mounts.v2[CG_IO]) {
+	if (req->machine->v2[CG_IO]) {
 		r = arena_cg_read(req, &a, CG_IO, "io.stat", &iostat);
 	} else {
 		r = arena_cg_read_either(req, &a, "blkio.throttle.io_serviced_recursive",

@@ -8,8 +8,9 @@
  * the request arenas below, one per arena:
  *   - an arena is owned by one request at a time (claimed with a compare-and-swap, never waited
  *     for), so its snapshot needs no seqlock and is used in place: no copy per request, and no
- *     second, shared copy of the ~11 KiB struct in every process (issue 3: RSS). A process that
- *     opens virtual files from several threads at once computes one snapshot per arena in use.
+ *     second, shared copy of it in every process (issue 3: RSS; the struct is compact, its used
+ *     part ~2 KiB on a typical host, see source.h). A process that opens virtual files from
+ *     several threads at once computes one snapshot per arena in use.
  *   - keyed by getpid() (fork, vfork and posix_spawn children recompute) with a 1 s TTL (systemd
  *     and runtimes move processes between cgroups after fork).
  * No locks, no malloc: request memory comes from arenas mapped once per process (mmap). A
@@ -99,36 +100,39 @@ long long shim_mono_ns(void)
 }
 
 /*
- * Request memory: the machine snapshot, and an area split into scratch and output. A few arenas are
- * mapped once per process and reused (claimed with a compare-and-swap, never waited for); when
- * all are taken, or an area must grow, a private mapping is made and unmapped afterwards. An
- * arena claimed by another thread when the process forked stays claimed in the child: the
- * child has one fewer, nothing else happens.
+ * Request memory: the machine snapshot, scratch and output. A few arenas are mapped once per
+ * process and reused (claimed with a compare-and-swap, never waited for); when all are taken a
+ * private block is mapped, and when scratch or output must grow a private area is mapped for
+ * both; either is unmapped afterwards. An arena claimed by another thread when the process
+ * forked stays claimed in the child: the child has one fewer, nothing else happens.
+ *
+ * A block: the head (struct shim_mem), OUT_MIN bytes, then the scratch. The output begins right
+ * after the part of the machine in use (cg_machine_size(): the rest of its string pool is never
+ * touched by the core) and runs to the scratch, so that the head's first page holds the fields,
+ * the machine (~2 KiB) and the first ~2 KiB of output: the pages a process keeps dirty (issue 3)
+ * are that one, the scratch's first (the sampler values, then the render's input text) and more
+ * only for larger texts. The rest of the head's pages is never written.
  */
 struct shim_mem {
-	struct cg_machine machine;
 	bool machine_kept; /* machine, machine_rc are those of machine_pid at machine_stamp */
 	pid_t machine_pid;
 	int machine_rc;
 	long long machine_stamp;
-	char *area;
+	char *scratch_at, *out_at;
 	size_t scratch, out;
-	bool area_own; /* area is a private, grown mapping */
+	bool area_own; /* scratch and out are a private, grown mapping (at scratch_at) */
 	int arena;     /* index, or -1 for a private block */
+	/* last: compact (source.h), only its header and the used start of its pool are written */
+	struct cg_machine machine;
 };
 
-/*
- * Pages a process keeps dirty (issue 3): the head (the machine snapshot, 4 pages), the first page
- * of the scratch and the first of the output. The request's sampler values are not in the head
- * (it would take a fifth page) but at the start of the scratch, whose first page every render
- * writes anyway: the render's scratch begins after them (SAMPLE_SPACE).
- */
 #define SCRATCH_MIN (256u << 10)
 #define OUT_MIN (64u << 10)
 #define AREA_MAX (64u << 20)
 #define MEM_HEAD ((sizeof(struct shim_mem) + 4095) & ~(size_t)4095)
-#define MEM_BLOCK (MEM_HEAD + SCRATCH_MIN + OUT_MIN)
+#define MEM_BLOCK (MEM_HEAD + OUT_MIN + SCRATCH_MIN)
 #define ARENA_N 8
+/* The request's sampler values at the start of the scratch, the render's scratch after them. */
 #ifdef SHIM_HAVE_TABLE
 #define SAMPLE_SPACE ((sizeof(struct cg_sample) + 63) & ~(size_t)63)
 #else
@@ -163,9 +167,10 @@ static struct shim_mem *mem_claim(void)
 		if (i < ARENA_N)
 			arenas[i].mem = mem;
 	}
-	mem->area = (char *)mem + MEM_HEAD;
+	mem->scratch_at = (char *)mem + MEM_HEAD + OUT_MIN;
 	mem->scratch = SCRATCH_MIN;
-	mem->out = OUT_MIN;
+	mem->out_at = NULL; /* mem_out(), once the machine is known */
+	mem->out = 0;
 	mem->area_own = false;
 	mem->arena = i < ARENA_N ? i : -1;
 	return mem;
@@ -174,7 +179,7 @@ static struct shim_mem *mem_claim(void)
 static void mem_release(struct shim_mem *mem)
 {
 	if (mem->area_own)
-		raw_munmap(mem->area, mem->scratch + mem->out);
+		raw_munmap(mem->scratch_at, mem->scratch + mem->out);
 	if (mem->arena >= 0)
 		atomic_store_explicit(&arenas[mem->arena].busy, 0, memory_order_release);
 	else
@@ -198,8 +203,9 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 	}
 #endif
 	if (mem->area_own)
-		raw_munmap(mem->area, mem->scratch + mem->out);
-	mem->area = area;
+		raw_munmap(mem->scratch_at, mem->scratch + mem->out);
+	mem->scratch_at = area;
+	mem->out_at = area + scratch;
 	mem->area_own = true;
 	mem->scratch = scratch;
 	mem->out = out;
@@ -230,7 +236,7 @@ static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long
 	*ret_stamp = now;
 	src_fdcache_invalidate(&kept_fds);
 	rc = cg_machine_find_scratch(src, 0, shim_config.machine[0] ? shim_config.machine : NULL,
-				     mem->area, mem->scratch, &mem->machine);
+				     mem->scratch_at, mem->scratch, &mem->machine);
 	/* The machine's start (a walk of its cgroup.procs) is cached with it; when that fails,
 	 * uptime reads look for it themselves. */
 	if (rc >= 0) {
@@ -246,18 +252,18 @@ static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long
 	}
 	/* The lookup parsed mountinfo in the scratch (several pages on a host with many mounts);
 	 * renders need only a page or two of it, so the rest is not kept dirty in every process
-	 * (issue 3: RSS added per process). Page-aligned: scratch starts an arena's area. */
-	raw_madvise_dontneed(mem->area, mem->scratch & ~(size_t)4095);
+	 * (issue 3: RSS added per process). Page-aligned: an arena's scratch starts a page. */
+	raw_madvise_dontneed(mem->scratch_at, mem->scratch & ~(size_t)4095);
 	return rc;
 }
 
 #ifdef SHIM_HAVE_TABLE
-/* The sampler's values at the start of the area. Its own frame: the private copy of the
+/* The sampler's values at the start of the scratch. Its own frame: the private copy of the
  * process's sample cache (1 KiB) is not on the stack under the machine lookup's deeper frames. */
 __attribute__((noinline)) static int ctx_sample(struct shim_ctx *ctx, long long stamp)
 {
 	struct cg_sample_cache priv;
-	struct cg_sample *sample = (struct cg_sample *)ctx->mem->area;
+	struct cg_sample *sample = (struct cg_sample *)ctx->mem->scratch_at;
 	int r;
 
 	r = shim_sample_get(&ctx->src, &ctx->mem->machine, stamp, &priv, sample);
@@ -304,9 +310,17 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 		r = machine_get(&ctx->src, mem, &stamp);
 		if (r != -ENOBUFS)
 			break;
-		r = mem_area(ctx, mem->scratch * 4, mem->out);
+		r = mem_area(ctx, mem->scratch * 4, OUT_MIN);
 		if (r < 0)
 			break;
+	}
+	/* an arena's output: after the machine as it is now (the lookup may have changed it) */
+	if (!mem->area_own) {
+		uintptr_t at = ((uintptr_t)&mem->machine + cg_machine_size(&mem->machine) + 63) &
+			       ~(uintptr_t)63;
+
+		mem->out_at = (char *)at;
+		mem->out = (size_t)((uintptr_t)mem + MEM_HEAD + OUT_MIN - at);
 	}
 	/* without a known start, uptime renders walk the machine's cgroup.procs through the root
 	 * (source/uptime.c), outside the kept fds: check it now */
@@ -323,7 +337,7 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 	if (r < 0)
 		goto fail;
 #endif
-	ctx->req.scratch = mem->area + SAMPLE_SPACE;
+	ctx->req.scratch = mem->scratch_at + SAMPLE_SPACE;
 	ctx->req.scratch_size = mem->scratch - SAMPLE_SPACE;
 	return 0;
 fail:
@@ -356,7 +370,7 @@ int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid
 
 		ctx->req.pid = pid;
 		ctx->req.tid = tid;
-		buf_init(&out, mem->area + mem->scratch, mem->out);
+		buf_init(&out, mem->out_at, mem->out);
 		r = vfile_render(vf, &ctx->req, &out);
 		if (r >= 0 && buf_result(&out) == 0) {
 			*ret_data = out.data;

@@ -232,13 +232,16 @@ static bool cpuinfo_block_shown(const struct cpuinfo_block *b, const struct cpus
 	return b->proc < CPUSET_MAX && cpuset_test(cpus, (unsigned)b->proc);
 }
 
+/* One entry per shown CPU, the fields of a CPU together: a render touches only the memory of the
+ * CPUs it shows (issue 3: the shim's scratch pages), not the start of four 512-entry arrays. */
 struct cpu_topo {
 	unsigned n;
 	bool overflow;
-	uint32_t phys[CPUINFO_TOPO_MAX];
-	uint32_t core[CPUINFO_TOPO_MAX];
-	bool has_core[CPUINFO_TOPO_MAX];
-	bool first_core[CPUINFO_TOPO_MAX]; /* first shown CPU with this (phys, core) */
+	struct {
+		uint32_t phys, core;
+		bool has_core;
+		bool first_core; /* first shown CPU with this (phys, core) */
+	} cpu[CPUINFO_TOPO_MAX];
 };
 
 static void cpu_topo_collect(struct span host, const struct cpuset *cpus, struct cpu_topo *t)
@@ -259,16 +262,17 @@ static void cpu_topo_collect(struct span host, const struct cpuset *cpus, struct
 			t->overflow = true;
 			return;
 		}
-		t->phys[t->n] = (uint32_t)b.phys;
-		t->core[t->n] = (uint32_t)b.core;
-		t->has_core[t->n] = b.has_core;
+		t->cpu[t->n].phys = (uint32_t)b.phys;
+		t->cpu[t->n].core = (uint32_t)b.core;
+		t->cpu[t->n].has_core = b.has_core;
 		t->n++;
 	}
 	for (unsigned i = 0; i < t->n; i++) {
-		t->first_core[i] = t->has_core[i];
-		for (unsigned j = 0; j < i && t->first_core[i]; j++)
-			if (t->has_core[j] && t->phys[j] == t->phys[i] && t->core[j] == t->core[i])
-				t->first_core[i] = false;
+		t->cpu[i].first_core = t->cpu[i].has_core;
+		for (unsigned j = 0; j < i && t->cpu[i].first_core; j++)
+			if (t->cpu[j].has_core && t->cpu[j].phys == t->cpu[i].phys &&
+			    t->cpu[j].core == t->cpu[i].core)
+				t->cpu[i].first_core = false;
 	}
 }
 
@@ -278,10 +282,10 @@ static void cpu_topo_count(const struct cpu_topo *t, uint64_t phys, uint64_t *re
 	uint64_t siblings = 0, cores = 0;
 
 	for (unsigned i = 0; i < t->n; i++) {
-		if (t->phys[i] != phys)
+		if (t->cpu[i].phys != phys)
 			continue;
 		siblings++;
-		cores += t->first_core[i];
+		cores += t->cpu[i].first_core;
 	}
 	*ret_siblings = siblings;
 	*ret_cores = cores;

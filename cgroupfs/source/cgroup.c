@@ -20,19 +20,18 @@ bool cg_path_below(const char *path, const char *top)
 	return strncmp(path, top, n) == 0 && (path[n] == 0 || path[n] == '/');
 }
 
-int cg_path_at(const struct cg_mounts *mounts, enum cg_controller c, const char *cgpath,
-	       const char *file, char *out, size_t size)
+int cg_path_at(const char *mount, const char *root, const char *cgpath, const char *file, char *out,
+	       size_t size)
 {
-	const char *root, *rel;
+	const char *rel;
 	int r;
 
-	if ((unsigned)c >= _CG_MAX || !mounts->present[c])
+	if (!mount || !root)
 		return -ENODATA;
-	root = mounts->root[c];
 	if (!cg_path_below(cgpath, root))
 		return -EXDEV;
 	rel = strcmp(root, "/") == 0 ? cgpath : cgpath + strlen(root);
-	r = path_join(out, size, mounts->mount[c], rel, file);
+	r = path_join(out, size, mount, rel, file);
 	if (r < 0)
 		return r;
 	/* ".." components would leave the hierarchy (in the cgroup path, the mount point from
@@ -49,7 +48,10 @@ int cg_read_at(const struct cg_src *src, const struct cg_machine *m, enum cg_con
 	char path[CG_PATH_MAX * 2 + 64];
 	int r;
 
-	r = cg_path_at(&m->mounts, c, cgpath, file, path, sizeof(path));
+	if ((unsigned)c >= _CG_MAX)
+		return -ENODATA;
+	r = cg_path_at(cg_machine_mount(m, c), cg_machine_root(m, c), cgpath, file, path,
+		       sizeof(path));
 	if (r == -EXDEV)
 		return -ENODATA;
 	if (r < 0)
@@ -65,7 +67,7 @@ int cg_read(const struct cg_src *src, const struct cg_machine *m, enum cg_contro
 {
 	if (!src || !m || !file || (unsigned)c >= _CG_MAX)
 		return -EINVAL;
-	if (!m->paths.present[c])
+	if (!cg_machine_path(m, c))
 		return -ENODATA;
-	return cg_read_at(src, m, c, m->paths.path[c], file, buf, size, ret_len);
+	return cg_read_at(src, m, c, cg_machine_path(m, c), file, buf, size, ret_len);
 }

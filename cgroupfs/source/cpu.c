@@ -84,7 +84,7 @@ static int cpuset_read_at(const struct cg_src *src, const struct cg_machine *m, 
 	/* v2 and v1 spell the effective set differently; a v1 cgroup may also lack it. */
 	static const char *const v2_files[] = {"cpuset.cpus.effective", "cpuset.cpus"};
 	static const char *const v1_files[] = {"cpuset.effective_cpus", "cpuset.cpus"};
-	const char *const *files = m->mounts.v2[CG_CPUSET] ? v2_files : v1_files;
+	const char *const *files = m->v2[CG_CPUSET] ? v2_files : v1_files;
 	int r = -ENODATA;
 
 	for (unsigned i = 0; i < 2; i++) {
@@ -114,9 +114,9 @@ static int visible_read(const struct cg_src *src, const struct cg_machine *m, st
 {
 	char path[CG_PATH_MAX];
 
-	if (!m->paths.present[CG_CPUSET] || !m->mounts.present[CG_CPUSET])
+	if (!cg_machine_has(m, CG_CPUSET))
 		return host_online(src, ret);
-	memcpy(path, m->paths.path[CG_CPUSET], sizeof(path));
+	strcpy(path, cg_machine_path(m, CG_CPUSET)); /* shorter than CG_PATH_MAX */
 	/* v2 cgroups without the cpuset controller enabled have no cpuset files, and v1 children
 	 * start with an empty cpuset.cpus: the nearest ancestor's set applies. */
 	for (unsigned depth = 0; depth < CG_PATH_MAX; depth++) {
@@ -144,7 +144,7 @@ static int quota_read_at(const struct cg_src *src, const struct cg_machine *m, c
 	size_t len;
 	int r;
 
-	if (m->mounts.v2[CG_CPU]) {
+	if (m->v2[CG_CPU]) {
 		r = cg_read_at(src, m, CG_CPU, cgpath, "cpu.max", text, sizeof(text), &len);
 		if (r < 0)
 			return r;
@@ -181,11 +181,11 @@ static int quota_read(const struct cg_src *src, const struct cg_machine *m, uint
 		      uint64_t *ret_period)
 {
 	char path[CG_PATH_MAX];
-	const char *top = m->top.present[CG_CPU] ? m->top.path[CG_CPU] : "/";
+	const char *top = cg_machine_top(m, CG_CPU) ?: "/";
 	uint64_t best_q = UINT64_MAX, best_p = 100000;
 
-	if (m->paths.present[CG_CPU] && m->mounts.present[CG_CPU]) {
-		memcpy(path, m->paths.path[CG_CPU], sizeof(path));
+	if (cg_machine_has(m, CG_CPU)) {
+		strcpy(path, cg_machine_path(m, CG_CPU)); /* shorter than CG_PATH_MAX */
 		if (!cg_path_below(path, top))
 			top = path;
 		for (unsigned depth = 0; depth < CG_PATH_MAX; depth++) {
@@ -255,8 +255,7 @@ static int usage_read(const struct cg_src *src, const struct cg_machine *m, char
 	size_t len;
 	int r;
 
-	if (m->paths.present[CG_CPUACCT] && m->mounts.present[CG_CPUACCT] &&
-	    !m->mounts.v2[CG_CPUACCT]) {
+	if (cg_machine_has(m, CG_CPUACCT) && !m->v2[CG_CPUACCT]) {
 		struct small_file f = {src, m, CG_CPUACCT, NULL, "cpuacct.stat"};
 
 		if (want == USAGE_TOTAL) {
@@ -287,7 +286,7 @@ static int usage_read(const struct cg_src *src, const struct cg_machine *m, char
 		enum cg_controller ctl = i == 0 ? CG_CPU : CG_UNIFIED;
 		struct small_file f = {src, m, ctl, NULL, "cpu.stat"};
 
-		if (!m->paths.present[ctl] || !m->mounts.present[ctl] || !m->mounts.v2[ctl])
+		if (!cg_machine_has(m, ctl) || !m->v2[ctl])
 			continue;
 		r = small_parse(&f, parse_cpustat_v2, &u);
 		if (r == -ENODATA)

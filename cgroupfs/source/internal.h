@@ -99,11 +99,11 @@ int procdir_name(pid_t pid, char *out, size_t size);
 /* First field of /proc/uptime ("350735.47 ...") in hundredths of a second. */
 int uptime_parse_cs(struct span text, uint64_t *ret_cs);
 
-/* Path under the root of @file (may be NULL) in cgroup @cgpath of controller @c: the mount point
- * plus @cgpath made relative to the mount's root. -EXDEV when @cgpath is not below that root,
- * -ENODATA when the controller is not mounted. */
-int cg_path_at(const struct cg_mounts *mounts, enum cg_controller c, const char *cgpath,
-	       const char *file, char *out, size_t size);
+/* Path under the root of @file (may be NULL) in cgroup @cgpath of a hierarchy mounted at @mount
+ * with root @root: the mount point plus @cgpath made relative to the mount's root. -EXDEV when
+ * @cgpath is not below that root, -ENODATA when @mount or @root is NULL (not mounted). */
+int cg_path_at(const char *mount, const char *root, const char *cgpath, const char *file, char *out,
+	       size_t size);
 /* cg_read() for an arbitrary cgroup path of controller @c (ancestor walks). */
 int cg_read_at(const struct cg_src *src, const struct cg_machine *m, enum cg_controller c,
 	       const char *cgpath, const char *file, char *buf, size_t size, size_t *ret_len);

@@ -196,16 +196,69 @@ static int read_mountinfo(const struct cg_src *src, const char *dir, char *text,
 	return mountinfo_parse_cgroups(sp, ret);
 }
 
+/* The lookup's working memory: the parsers' full-size outputs (the machine keeps them compact). */
+struct machine_work {
+	struct cg_mounts mounts;
+	struct cg_paths paths;
+	struct cg_paths top;
+};
+
+void cg_machine_clear(struct cg_machine *m)
+{
+	memset(m, 0, offsetof(struct cg_machine, pool));
+}
+
+int cg_machine_set(struct cg_machine *m, enum cg_machine_field f, enum cg_controller c,
+		   const char *s)
+{
+	size_t len;
+
+	if ((unsigned)f >= _CG_MACHINE_FIELD_MAX || (unsigned)c >= _CG_MAX)
+		return -EINVAL;
+	if (!s) {
+		m->at[f][c] = 0;
+		return 0;
+	}
+	len = strnlen(s, CG_PATH_MAX);
+	if (len >= CG_PATH_MAX)
+		return -ENAMETOOLONG;
+	if (len + 1 > sizeof(m->pool) - m->pool_used)
+		return -ENOSPC;
+	memcpy(m->pool + m->pool_used, s, len + 1);
+	m->at[f][c] = (uint16_t)(m->pool_used + 1);
+	m->pool_used = (uint16_t)(m->pool_used + len + 1);
+	return 0;
+}
+
+/* @w's strings into @m (cleared first). Each string at most once and shorter than CG_PATH_MAX
+ * (the parsers' limit): the pool cannot run out. */
+static void machine_compose(const struct machine_work *w, struct cg_machine *m)
+{
+	cg_machine_clear(m);
+	for (unsigned c = 0; c < _CG_MAX; c++) {
+		if (w->mounts.present[c]) {
+			(void)cg_machine_set(m, CG_MACHINE_MOUNT, c, w->mounts.mount[c]);
+			(void)cg_machine_set(m, CG_MACHINE_ROOT, c, w->mounts.root[c]);
+			m->v2[c] = w->mounts.v2[c];
+		}
+		if (w->paths.present[c])
+			(void)cg_machine_set(m, CG_MACHINE_PATH, c, w->paths.path[c]);
+		if (w->top.present[c])
+			(void)cg_machine_set(m, CG_MACHINE_TOP, c, w->top.path[c]);
+	}
+}
+
 static int machine_find(const struct cg_src *src, pid_t pid, const char *override, char *text,
-			size_t size, struct cg_machine *m)
+			size_t size, struct machine_work *w, struct cg_machine *ret)
 {
 	uint64_t self_cg = 0, self_pid = 0, cg_ns = 0, pid_ns = 0;
-	bool inside_cg, inside_pid;
+	bool inside_cg, inside_pid, cgroupns, pidns;
+	unsigned rule = 0;
 	char dir[32];
 	pid_t init = 0;
 	int r;
 
-	memset(m, 0, sizeof(*m));
+	memset(w, 0, sizeof(*w));
 	r = procdir_name(pid, dir, sizeof(dir));
 	if (r < 0)
 		return r;
@@ -220,16 +273,16 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 		(void)src_ns_inode(src, dir, "cgroup", &cg_ns);
 		(void)src_ns_inode(src, dir, "pid", &pid_ns);
 	}
-	m->cgroupns = cg_ns != 0 && cg_ns != NS_INIT_CGROUP_INO;
-	m->pidns = pid_ns != 0 && pid_ns != NS_INIT_PID_INO;
+	cgroupns = cg_ns != 0 && cg_ns != NS_INIT_CGROUP_INO;
+	pidns = pid_ns != 0 && pid_ns != NS_INIT_PID_INO;
 	inside_cg = pid == 0 || (cg_ns != 0 && cg_ns == self_cg);
 	inside_pid = pid == 0 || (pid_ns != 0 && pid_ns == self_pid);
 
-	r = read_proc_cgroup(src, dir, text, size, &m->paths);
+	r = read_proc_cgroup(src, dir, text, size, &w->paths);
 	if (r < 0)
 		return r;
 
-	if (m->pidns) {
+	if (pidns) {
 		if (inside_pid) {
 			init = 1;
 		} else if (pidns_init_find(src, pid, pid_ns, &init) < 0) {
@@ -240,15 +293,15 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 	if (override && *override) {
 		if (override[0] != '/' || strlen(override) >= CG_PATH_MAX)
 			return -EINVAL;
-		paths_fill(&m->paths, override);
-		m->rule = 1;
-	} else if (m->cgroupns && inside_cg) {
+		paths_fill(&w->paths, override);
+		rule = 1;
+	} else if (cgroupns && inside_cg) {
 		/* From inside, the namespace root is what the process sees as "/". */
 		for (unsigned c = 0; c < _CG_MAX; c++)
-			if (m->paths.present[c])
-				strcpy(m->paths.path[c], "/");
-		m->rule = 2;
-	} else if (m->cgroupns && read_mountinfo(src, dir, text, size, &m->mounts) == 0) {
+			if (w->paths.present[c])
+				strcpy(w->paths.path[c], "/");
+		rule = 2;
+	} else if (cgroupns && read_mountinfo(src, dir, text, size, &w->mounts) == 0) {
 		/* From the host: the "root" of the process's own cgroup mounts is the host path of
 		 * its namespace root. Controllers it has not mounted keep its own cgroup. */
 		unsigned found = 0;
@@ -256,88 +309,86 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 		for (unsigned c = 0; c < _CG_MAX; c++) {
 			/* A root of "/" is the host's own hierarchy (mounts inherited from before
 			 * the unshare): it says nothing about the namespace root. */
-			if (!m->paths.present[c] || !m->mounts.present[c] ||
-			    strcmp(m->mounts.root[c], "/") == 0)
+			if (!w->paths.present[c] || !w->mounts.present[c] ||
+			    strcmp(w->mounts.root[c], "/") == 0)
 				continue;
-			strcpy(m->paths.path[c], m->mounts.root[c]);
+			strcpy(w->paths.path[c], w->mounts.root[c]);
 			found++;
 		}
 		if (found > 0)
-			m->rule = 2;
+			rule = 2;
 	}
-	if (m->rule == 0 && m->pidns && init > 0) {
+	if (rule == 0 && pidns && init > 0) {
 		char initdir[32];
 
-		/* m->top is free until the end: use it for the init's paths. */
+		/* w->top is free until the end: use it for the init's paths. */
 		r = procdir_name(init, initdir, sizeof(initdir));
 		if (r == 0)
-			r = read_proc_cgroup(src, initdir, text, size, &m->top);
+			r = read_proc_cgroup(src, initdir, text, size, &w->top);
 		if (r == 0) {
-			m->paths = m->top;
+			w->paths = w->top;
 			for (unsigned c = 0; c < _CG_MAX; c++)
-				if (m->paths.present[c])
-					cg_path_strip_init_scope(m->paths.path[c]);
-			m->rule = 3;
+				if (w->paths.present[c])
+					cg_path_strip_init_scope(w->paths.path[c]);
+			rule = 3;
 		}
 	}
-	if (m->rule == 0)
-		m->rule = 4;
-	m->init_pid = m->rule == 1 || m->rule == 4 ? 0 : init;
+	if (rule == 0)
+		rule = 4;
 
 	/* Paths under the root fd are the reader's mounts; a fixture without proc/self uses the
 	 * process's own mountinfo. */
-	memset(&m->mounts, 0, sizeof(m->mounts));
-	r = read_mountinfo(src, "proc/self", text, size, &m->mounts);
+	memset(&w->mounts, 0, sizeof(w->mounts));
+	r = read_mountinfo(src, "proc/self", text, size, &w->mounts);
 	if (r < 0 && r != -ENOBUFS && pid != 0)
-		r = read_mountinfo(src, dir, text, size, &m->mounts);
+		r = read_mountinfo(src, dir, text, size, &w->mounts);
 	if (r < 0)
 		return r;
 
 	/* The highest visible ancestor is the root of the reader's mount of each hierarchy. */
-	memset(&m->top, 0, sizeof(m->top));
+	memset(&w->top, 0, sizeof(w->top));
 	for (unsigned c = 0; c < _CG_MAX; c++) {
-		if (!m->mounts.present[c] || !m->paths.present[c])
+		if (!w->mounts.present[c] || !w->paths.present[c])
 			continue;
-		m->top.present[c] = true;
-		strcpy(m->top.path[c], m->mounts.root[c]);
+		w->top.present[c] = true;
+		strcpy(w->top.path[c], w->mounts.root[c]);
 	}
+
+	machine_compose(w, ret);
+	ret->cgroupns = cgroupns;
+	ret->pidns = pidns;
+	ret->rule = rule;
+	ret->init_pid = rule == 1 || rule == 4 ? 0 : init;
 	return 0;
 }
 
+/* Only the machine's header and the used start of its pool are written (issue 3: the shim's
+ * machine is in memory that stays in the process). */
 int cg_machine_find_scratch(const struct cg_src *src, pid_t pid, const char *override,
 			    char *scratch, size_t size, struct cg_machine *ret)
 {
 	uintptr_t p = (uintptr_t)scratch, aligned = (p + 15) & ~(uintptr_t)15;
-	struct cg_machine *work;
+	struct machine_work *work;
 	size_t skip = (size_t)(aligned - p);
-	int r;
 
 	if (!src || !ret || pid < 0 || !scratch)
 		return -EINVAL;
 	if (size < skip + sizeof(*work) + 4096)
 		return -ENOBUFS;
-	work = (struct cg_machine *)aligned;
-	r = machine_find(src, pid, override, (char *)(work + 1), size - skip - sizeof(*work), work);
-	if (r < 0)
-		return r;
-	memcpy(ret, work, sizeof(*ret));
-	return 0;
+	work = (struct machine_work *)aligned;
+	return machine_find(src, pid, override, (char *)(work + 1), size - skip - sizeof(*work),
+			    work, ret);
 }
 
 int cg_machine_find(const struct cg_src *src, pid_t pid, const char *override,
 		    struct cg_machine *ret)
 {
 	struct {
-		struct cg_machine m;
+		struct machine_work w;
 		char text[32768];
 	} work;
-	int r;
 
 	if (!src || !ret || pid < 0)
 		return -EINVAL;
-	r = machine_find(src, pid, override, work.text, sizeof(work.text), &work.m);
-	if (r < 0)
-		return r;
-	memcpy(ret, &work.m, sizeof(*ret));
-	return 0;
+	return machine_find(src, pid, override, work.text, sizeof(work.text), &work.w, ret);
 }

@@ -43,10 +43,10 @@ static int walk_min(const struct cg_src *src, const struct cg_machine *m, const 
 		    uint64_t *ret)
 {
 	char path[CG_PATH_MAX];
-	const char *top = m->top.present[CG_MEMORY] ? m->top.path[CG_MEMORY] : "/";
+	const char *top = cg_machine_top(m, CG_MEMORY) ?: "/";
 	uint64_t best = UINT64_MAX;
 
-	memcpy(path, m->paths.path[CG_MEMORY], sizeof(path));
+	strcpy(path, cg_machine_path(m, CG_MEMORY)); /* shorter than CG_PATH_MAX */
 	if (!cg_path_below(path, top))
 		top = path; /* not below the visible top: the machine cgroup alone */
 	for (unsigned depth = 0; depth < CG_PATH_MAX; depth++) {
@@ -106,7 +106,7 @@ static int memsw_usage_read(const struct cg_src *src, const struct cg_machine *m
 static int read_v1(const struct cg_src *src, const struct cg_machine *m, unsigned what, char *text,
 		   size_t size, struct cg_memory *mem)
 {
-	const char *self = m->paths.path[CG_MEMORY];
+	const char *self = cg_machine_path(m, CG_MEMORY);
 	uint64_t memsw_limit, memsw_usage = 0;
 	bool has_memsw = false;
 	int r;
@@ -172,7 +172,7 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, unsigne
 static int read_v2(const struct cg_src *src, const struct cg_machine *m, unsigned what, char *text,
 		   size_t size, struct cg_memory *mem)
 {
-	const char *self = m->paths.path[CG_MEMORY];
+	const char *self = cg_machine_path(m, CG_MEMORY);
 	int r;
 
 	if (what & CG_MEM_STAT) {
@@ -209,7 +209,7 @@ int cg_read_memory_scratch(const struct cg_src *src, const struct cg_machine *m,
 
 	if (!src || !m || !ret || (what & ~(CG_MEM_STAT | CG_MEM_SWAP)) || (!scratch && size))
 		return -EINVAL;
-	if (!m->paths.present[CG_MEMORY] || !m->mounts.present[CG_MEMORY])
+	if (!cg_machine_has(m, CG_MEMORY))
 		return -ENODATA;
 	memset(&mem, 0, sizeof(mem));
 	mem.limit = UINT64_MAX;
@@ -218,10 +218,10 @@ int cg_read_memory_scratch(const struct cg_src *src, const struct cg_machine *m,
 	swap_unaccounted(&mem);
 	if (what) {
 		/* memory.stat is read on v1 in any case, on v2 for the counters */
-		if (size == 0 && (what & CG_MEM_STAT || !m->mounts.v2[CG_MEMORY]))
+		if (size == 0 && (what & CG_MEM_STAT || !m->v2[CG_MEMORY]))
 			return -ENOBUFS;
-		r = m->mounts.v2[CG_MEMORY] ? read_v2(src, m, what, scratch, size, &mem)
-					    : read_v1(src, m, what, scratch, size, &mem);
+		r = m->v2[CG_MEMORY] ? read_v2(src, m, what, scratch, size, &mem)
+				     : read_v1(src, m, what, scratch, size, &mem);
 		if (r < 0)
 			return r;
 	}

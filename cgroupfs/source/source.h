@@ -153,15 +153,35 @@ int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t si
 int src_read_gen(const struct cg_src *src, const char *relpath, char *buf, size_t size,
 		 size_t *ret_len, uint64_t *ret_gen);
 
-/* The machine cgroup of a process: see DESIGN.md "Which cgroup is the machine". */
+/*
+ * The machine cgroup of a process: see DESIGN.md "Which cgroup is the machine".
+ *
+ * Compact (issue 3: the shim keeps one in every process that opens a virtual file): the strings
+ * of each controller (where its hierarchy is mounted, the mount's own root, the machine cgroup,
+ * the highest ancestor visible to the reader) are kept in a pool at the end of the struct, filled
+ * from its start, each string once; the pool has room for all of them at their longest, so
+ * nothing that fits a cg_mounts and cg_paths is refused, and a typical machine touches only the
+ * first ~2 KiB. Offsets, not pointers: copies stay valid. Read the strings with cg_machine_str()
+ * (or the four wrappers), write them with cg_machine_set(); a zeroed header (cg_machine_clear())
+ * has none.
+ */
+enum cg_machine_field {
+	CG_MACHINE_MOUNT, /* "sys/fs/cgroup/memory": mount point under the src's root, no '/' */
+	CG_MACHINE_ROOT,  /* the mount's root in the hierarchy (mountinfo field 4): "/" or deeper */
+	CG_MACHINE_PATH,  /* the machine cgroup: "/a/b", always starting with '/' */
+	CG_MACHINE_TOP,	  /* the highest ancestor visible to the reader */
+	_CG_MACHINE_FIELD_MAX,
+};
+#define CG_MACHINE_POOL (_CG_MACHINE_FIELD_MAX * _CG_MAX * CG_PATH_MAX)
 struct cg_machine {
-	struct cg_mounts mounts;
-	struct cg_paths paths; /* machine cgroup per controller */
-	struct cg_paths top;   /* highest ancestor visible to the reader, per controller */
-	pid_t init_pid;	       /* pid (in the src's /proc) whose start time is the machine's
-				  start; 0 = the oldest process in the machine cgroup */
-	unsigned rule;	       /* 1..4: which DESIGN.md rule chose the machine */
-	bool cgroupns, pidns;  /* the process is in a non-initial namespace */
+	/* 1 + offset in pool of each string; 0: absent (a ROOT is there when the MOUNT is) */
+	uint16_t at[_CG_MACHINE_FIELD_MAX][_CG_MAX];
+	uint16_t pool_used;
+	bool v2[_CG_MAX];     /* the controller's hierarchy is cgroup v2 */
+	pid_t init_pid;	      /* pid (in the src's /proc) whose start time is the machine's
+				 start; 0 = the oldest process in the machine cgroup */
+	unsigned rule;	      /* 1..4: which DESIGN.md rule chose the machine */
+	bool cgroupns, pidns; /* the process is in a non-initial namespace */
 	/* When the machine started, in clock ticks since boot (field 22 of /proc/<pid>/stat), as
 	 * cg_machine_resolve_start() found it; start_known false = find it on every uptime read.
 	 * start_is_host: the machine is the host's root cgroup, whose uptime is the host's. */
@@ -170,9 +190,53 @@ struct cg_machine {
 	/* The visible CPUs and the tightest CFS quota as cg_machine_resolve_limits() found them;
 	 * limits_known false = read them on every call (cg_read_cpu, cg_read_cpu_limits). */
 	bool limits_known;
-	struct cpuset limits_visible;
 	uint64_t limits_quota_us, limits_period_us;
+	struct cpuset limits_visible;
+	char pool[CG_MACHINE_POOL]; /* last: only its used start is ever touched */
 };
+
+/* @f of controller @c, NULL when absent. */
+static inline const char *cg_machine_str(const struct cg_machine *m, enum cg_machine_field f,
+					 enum cg_controller c)
+{
+	unsigned at = m->at[f][c];
+
+	return at ? m->pool + at - 1 : NULL;
+}
+static inline const char *cg_machine_mount(const struct cg_machine *m, enum cg_controller c)
+{
+	return cg_machine_str(m, CG_MACHINE_MOUNT, c);
+}
+static inline const char *cg_machine_root(const struct cg_machine *m, enum cg_controller c)
+{
+	return cg_machine_str(m, CG_MACHINE_ROOT, c);
+}
+static inline const char *cg_machine_path(const struct cg_machine *m, enum cg_controller c)
+{
+	return cg_machine_str(m, CG_MACHINE_PATH, c);
+}
+static inline const char *cg_machine_top(const struct cg_machine *m, enum cg_controller c)
+{
+	return cg_machine_str(m, CG_MACHINE_TOP, c);
+}
+/* Whether controller @c is mounted and has a machine path: what reading its files needs. */
+static inline bool cg_machine_has(const struct cg_machine *m, enum cg_controller c)
+{
+	return m->at[CG_MACHINE_MOUNT][c] && m->at[CG_MACHINE_PATH][c];
+}
+/* No strings, every other field 0; the pool is not touched. */
+void cg_machine_clear(struct cg_machine *m);
+/* Bytes of @m in use: the header and the used start of the pool. The core reads and writes
+ * nothing past them (until cg_machine_set() appends), so a front end that keeps a machine may lend
+ * the rest of the struct out meanwhile (the shim writes a request's output there: issue 3). */
+static inline size_t cg_machine_size(const struct cg_machine *m)
+{
+	return offsetof(struct cg_machine, pool) + m->pool_used;
+}
+/* Set @f of controller @c to @s (NULL: absent). Appends to the pool (an old value's room is not
+ * reused): -ENOSPC once the pool is full, -ENAMETOOLONG for @s of CG_PATH_MAX bytes or more. */
+int cg_machine_set(struct cg_machine *m, enum cg_machine_field f, enum cg_controller c,
+		   const char *s);
 
 /*
  * @pid as the src's /proc names it (0 = "self"). @override, when not NULL or "", is a cgroup path
@@ -183,7 +247,9 @@ struct cg_machine {
 int cg_machine_find(const struct cg_src *src, pid_t pid, const char *override,
 		    struct cg_machine *ret);
 /* The same with the caller's working memory instead of ~46 KiB of stack (signal handlers, small
- * thread stacks): @scratch holds a struct cg_machine plus the mountinfo text. -ENOBUFS: bigger. */
+ * thread stacks): @scratch holds the lookup's full-size working copies (~14 KiB) plus the
+ * mountinfo text. -ENOBUFS: bigger. Only the header of @ret and the used start of its pool are
+ * written. */
 int cg_machine_find_scratch(const struct cg_src *src, pid_t pid, const char *override,
 			    char *scratch, size_t size, struct cg_machine *ret);
 

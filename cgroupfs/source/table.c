@@ -226,11 +226,13 @@ int cgtable_lookup(int fd, const struct cgtable_header *h, uint64_t dev, uint64_
 /* "sys/fs/cgroup/memory" + the machine's path with the mount's root removed. */
 static int machine_dir(const struct cg_machine *m, enum cg_controller c, char *out, size_t size)
 {
-	const char *mnt = m->mounts.mount[c], *root = m->mounts.root[c], *path = m->paths.path[c];
-	size_t rl = strlen(root), ml, pl;
+	const char *mnt = cg_machine_mount(m, c), *root = cg_machine_root(m, c),
+		   *path = cg_machine_path(m, c);
+	size_t rl, ml, pl;
 
-	if (!m->mounts.present[c] || !m->paths.present[c])
+	if (!mnt || !path)
 		return -ENODATA;
+	rl = strlen(root);
 	/* A mount of a subtree (root "/a") shows "/a/b" as "<mnt>/b". A path outside the mount's
 	 * root (cgroup-namespace relative) is used as it is. */
 	if (rl > 1 && strncmp(path, root, rl) == 0 && (path[rl] == '/' || path[rl] == 0))
@@ -371,9 +373,9 @@ static uint64_t machine_hash(const struct cg_src *src, const struct cg_machine *
 
 	h = hash_str(h, rundir ? rundir : "");
 	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
-		h = hash_str(h, m->mounts.present[cs[i]] ? m->mounts.mount[cs[i]] : "");
-		h = hash_str(h, m->mounts.present[cs[i]] ? m->mounts.root[cs[i]] : "");
-		h = hash_str(h, m->paths.present[cs[i]] ? m->paths.path[cs[i]] : "");
+		h = hash_str(h, cg_machine_mount(m, cs[i]) ?: "");
+		h = hash_str(h, cg_machine_root(m, cs[i]) ?: "");
+		h = hash_str(h, cg_machine_path(m, cs[i]) ?: "");
 	}
 	return h;
 }

@@ -138,9 +138,9 @@ static int walk_controller(const struct cg_machine *m)
 		enum cg_controller c = order[i];
 		size_t len;
 
-		if (!m->paths.present[c] || !m->mounts.present[c])
+		if (!cg_machine_has(m, c))
 			continue;
-		len = strlen(m->paths.path[c]);
+		len = strlen(cg_machine_path(m, c));
 		if (best < 0 || len > best_len) {
 			best = (int)c;
 			best_len = len;
@@ -169,13 +169,13 @@ static int machine_start(const struct cg_src *src, const struct cg_machine *m, b
 	if (c < 0)
 		return -ENODATA;
 	/* The host's own root cgroup is the host: its uptime is the host's. */
-	if (!m->cgroupns && strcmp(m->paths.path[c], "/") == 0 &&
-	    strcmp(m->mounts.root[c], "/") == 0) {
+	if (!m->cgroupns && strcmp(cg_machine_path(m, c), "/") == 0 &&
+	    strcmp(cg_machine_root(m, c), "/") == 0) {
 		*ret_host = true;
 		return 0;
 	}
-	r = cg_path_at(&m->mounts, (enum cg_controller)c, m->paths.path[c], NULL, path,
-		       sizeof(path));
+	r = cg_path_at(cg_machine_mount(m, c), cg_machine_root(m, c), cg_machine_path(m, c), NULL,
+		       path, sizeof(path));
 	if (r < 0)
 		return r == -EXDEV ? -ENODATA : r;
 	fd = src_open_beneath(src, path, O_RDONLY | O_DIRECTORY);

@@ -119,7 +119,7 @@ static int run_daemon(const char *const *extra)
 /* The machine of a test cgroup (or its @sub child) as cg_sample_lookup wants it. */
 static void machine_of(const struct cgdirs *cg, const char *sub, struct cg_machine *m)
 {
-	memset(m, 0, sizeof(*m));
+	cg_machine_clear(m);
 	for (int i = 0; i < cg->n; i++) {
 		static const struct {
 			const char *ctrl;
@@ -131,29 +131,28 @@ static void machine_of(const struct cgdirs *cg, const char *sub, struct cg_machi
 		const char *dir = cg->dir[i], *slash = strrchr(dir, '/');
 
 		for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
-			char ctl[80];
+			char ctl[80], mnt[CG_PATH_MAX], path[CG_PATH_MAX];
 			enum cg_controller c = map[k].c;
 
 			snprintf(ctl, sizeof(ctl), ",%s,", cg->ctrl[i]);
 			if (strcmp(cg->ctrl[i], map[k].ctrl) != 0 &&
 			    !(strstr(ctl, ",cpu,") && c == CG_CPU))
 				continue;
-			m->mounts.present[c] = m->paths.present[c] = true;
-			m->mounts.v2[c] = c == CG_UNIFIED;
-			snprintf(m->mounts.mount[c], CG_PATH_MAX, "%.*s", (int)(slash - dir - 1),
-				 dir + 1);
-			snprintf(m->mounts.root[c], CG_PATH_MAX, "/");
-			snprintf(m->paths.path[c], CG_PATH_MAX, "%s%s%s", slash, sub ? "/" : "",
+			m->v2[c] = c == CG_UNIFIED;
+			snprintf(mnt, sizeof(mnt), "%.*s", (int)(slash - dir - 1), dir + 1);
+			snprintf(path, sizeof(path), "%s%s%s", slash, sub ? "/" : "",
 				 sub ? sub : "");
+			cr_assert_eq(cg_machine_set(m, CG_MACHINE_MOUNT, c, mnt), 0);
+			cr_assert_eq(cg_machine_set(m, CG_MACHINE_ROOT, c, "/"), 0);
+			cr_assert_eq(cg_machine_set(m, CG_MACHINE_PATH, c, path), 0);
 		}
 	}
 	/* a v2-only host: every controller lives in the unified tree */
 	for (int c = 0; c < _CG_MAX; c++)
-		if (!m->mounts.present[c] && m->mounts.present[CG_UNIFIED]) {
-			m->mounts.present[c] = m->paths.present[c] = m->mounts.v2[c] = true;
-			memcpy(m->mounts.mount[c], m->mounts.mount[CG_UNIFIED], CG_PATH_MAX);
-			memcpy(m->mounts.root[c], m->mounts.root[CG_UNIFIED], CG_PATH_MAX);
-			memcpy(m->paths.path[c], m->paths.path[CG_UNIFIED], CG_PATH_MAX);
+		if (!cg_machine_mount(m, c) && cg_machine_mount(m, CG_UNIFIED)) {
+			m->v2[c] = true;
+			for (unsigned f = 0; f < _CG_MACHINE_FIELD_MAX; f++)
+				m->at[f][c] = m->at[f][CG_UNIFIED];
 		}
 }
 

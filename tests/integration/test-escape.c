@@ -124,7 +124,7 @@ static void check_refused(const char *what, const char *override)
 	r = cg_read(&src, &m, CG_MEMORY, "memory.limit_in_bytes", buf, sizeof(buf), &len);
 	cr_expect(r < 0 || strstr(buf, CANARY_LIMIT) == NULL, "%s: cg_read got the canary", what);
 	cr_log_info("ESCAPE %s: machine memory path %s, cg_read -> %d", what,
-		    m.paths.path[CG_MEMORY], r);
+		    cg_machine_path(&m, CG_MEMORY), r);
 	r = cg_read_memory(&src, &m, &mem);
 	cr_expect(r < 0 || mem.limit != 4242424242ULL, "%s: cg_read_memory got the canary", what);
 	vfile_foreach (vf) {

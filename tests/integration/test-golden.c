@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,91 @@ static void machine_of(const char *tree, pid_t pid, struct cg_src *src, struct c
 	cr_assert_eq(cg_machine_find(src, pid, NULL, m), 0);
 }
 
+/*
+ * The compact machine (source.h): a lookup writes only the header and the used start of the pool
+ * (the shim lends the rest out as request memory), the used part of every fixture's machine fits
+ * well within a page, and a copy reads the same strings from its own pool.
+ */
+Test(facts, machine_compact)
+{
+	static const struct {
+		const char *tree;
+		pid_t pid;
+	} cases[] = {{"v1", 200},     {"v1", 301}, {"v1", 400}, {"hybrid", 200}, {"hybrid", 301},
+		     {"hybrid", 400}, {"v2", 200}, {"v2", 301}, {"v2", 400}};
+	static struct cg_machine m, copy;
+	size_t scratch_size = 256 << 10;
+	char *scratch = malloc(scratch_size);
+
+	cr_assert(scratch);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cg_src src;
+		unsigned strings = 0;
+		size_t used;
+
+		memset(&src, 0, sizeof(src)); /* no kept fds or texts */
+		cr_assert_eq(fixture_open(fixture_dir(cases[i].tree), &src), 0);
+		memset(&m, 0xa5, sizeof(m));
+		cr_assert_eq(cg_machine_find_scratch(&src, cases[i].pid, NULL, scratch,
+						     scratch_size, &m),
+			     0, "%s %d", cases[i].tree, (int)cases[i].pid);
+		used = cg_machine_size(&m);
+		cr_expect_lt(used, 2048, "%s %d: %zu bytes used", cases[i].tree, (int)cases[i].pid,
+			     used);
+		for (size_t k = used; k < sizeof(m); k++)
+			cr_assert_eq(((unsigned char *)&m)[k], 0xa5,
+				     "%s %d: byte %zu of %zu written", cases[i].tree,
+				     (int)cases[i].pid, k, used);
+		memcpy(&copy, &m, used);
+		for (unsigned f = 0; f < _CG_MACHINE_FIELD_MAX; f++)
+			for (unsigned c = 0; c < _CG_MAX; c++) {
+				const char *a = cg_machine_str(&m, f, c),
+					   *b = cg_machine_str(&copy, f, c);
+
+				cr_assert_eq(!a, !b);
+				if (!a)
+					continue;
+				strings++;
+				cr_expect_str_eq(a, b);
+				cr_expect(b >= copy.pool && b < copy.pool + sizeof(copy.pool));
+			}
+		cr_expect_gt(strings, 0, "%s %d: no strings", cases[i].tree, (int)cases[i].pid);
+		cr_expect_eq(!!cg_machine_mount(&m, CG_MEMORY), !!cg_machine_root(&m, CG_MEMORY));
+		close(src.rootfd);
+	}
+	free(scratch);
+}
+
+Test(facts, machine_set_limits)
+{
+	static struct cg_machine m;
+	char s[CG_PATH_MAX + 1];
+	unsigned n = 0;
+	int r;
+
+	cg_machine_clear(&m);
+	cr_expect_eq(cg_machine_size(&m), offsetof(struct cg_machine, pool));
+	memset(s, 'a', CG_PATH_MAX);
+	s[0] = '/';
+	s[CG_PATH_MAX] = '\0';
+	cr_expect_eq(cg_machine_set(&m, CG_MACHINE_PATH, CG_MEMORY, s), -ENAMETOOLONG);
+	cr_expect_null(cg_machine_path(&m, CG_MEMORY));
+	/* the pool holds every field of every controller at its longest */
+	s[CG_PATH_MAX - 1] = '\0';
+	for (unsigned f = 0; f < _CG_MACHINE_FIELD_MAX; f++)
+		for (unsigned c = 0; c < _CG_MAX; c++) {
+			s[1] = (char)('A' + n % 26);
+			r = cg_machine_set(&m, f, c, s);
+			cr_assert_eq(r, 0, "string %u: %d", n, r);
+			n++;
+		}
+	cr_expect_eq(cg_machine_set(&m, CG_MACHINE_TOP, CG_CPU, "/"), -ENOSPC);
+	cr_expect_eq(cg_machine_str(&m, CG_MACHINE_MOUNT, CG_MEMORY)[1], 'A');
+	cr_expect_eq(strlen(cg_machine_top(&m, _CG_MAX - 1)), CG_PATH_MAX - 1);
+	cr_expect_eq(cg_machine_set(&m, CG_MACHINE_TOP, CG_CPU, NULL), 0);
+	cr_expect_null(cg_machine_top(&m, CG_CPU));
+}
+
 Test(facts, v2_limits)
 {
 	struct cg_src src;
@@ -106,7 +192,7 @@ Test(facts, v2_limits)
 
 	/* rule 4: web.service's own limits (256 MiB, 50000/100000, swap 128 MiB) */
 	machine_of("v2", 200, &src, &m);
-	cr_expect_str_eq(m.paths.path[CG_MEMORY], "/app.slice/web.service");
+	cr_expect_str_eq(cg_machine_path(&m, CG_MEMORY), "/app.slice/web.service");
 	cr_assert_eq(cg_read_memory(&src, &m, &mem), 0);
 	cr_expect_eq(mem.limit, 268435456);
 	cr_expect_eq(mem.swap_limit, 134217728);
@@ -132,7 +218,7 @@ Test(facts, v2_limits)
 
 	/* rule 3: init.scope stripped; ct1's cpuset 2-3 and 1 GiB, machine.slice's 1.5 CPUs */
 	machine_of("v2", 301, &src, &m);
-	cr_expect_str_eq(m.paths.path[CG_MEMORY], "/machine.slice/ct1");
+	cr_expect_str_eq(cg_machine_path(&m, CG_MEMORY), "/machine.slice/ct1");
 	cr_expect_eq(m.init_pid, 300);
 	cr_assert_eq(cg_read_memory(&src, &m, &mem), 0);
 	cr_expect_eq(mem.limit, 1073741824);
@@ -147,7 +233,7 @@ Test(facts, v2_limits)
 
 	/* rule 2: the namespace root ctr, limited by pod1 above it (512 MiB, 1 CPU) */
 	machine_of("v2", 400, &src, &m);
-	cr_expect_str_eq(m.paths.path[CG_MEMORY], "/kubepods/pod1/ctr");
+	cr_expect_str_eq(cg_machine_path(&m, CG_MEMORY), "/kubepods/pod1/ctr");
 	cr_expect(m.cgroupns);
 	cr_assert_eq(cg_read_memory(&src, &m, &mem), 0);
 	cr_expect_eq(mem.limit, 536870912);
@@ -420,27 +506,19 @@ Test(facts, sysinfo_and_load)
 
 Test(facts, cgroup_paths)
 {
-	struct cg_mounts mounts;
+	const char *mnt = "sys/fs/cgroup/memory", *root = "/docker/abc";
 	char out[256];
 	uint64_t cs;
 
-	memset(&mounts, 0, sizeof(mounts));
-	mounts.present[CG_MEMORY] = true;
-	strcpy(mounts.mount[CG_MEMORY], "sys/fs/cgroup/memory");
-	strcpy(mounts.root[CG_MEMORY], "/docker/abc");
 	/* a mount of a subtree (a container without cgroupns): paths are made relative to it */
-	cr_assert_eq(
-		cg_path_at(&mounts, CG_MEMORY, "/docker/abc/sub", "memory.max", out, sizeof(out)),
-		0);
+	cr_assert_eq(cg_path_at(mnt, root, "/docker/abc/sub", "memory.max", out, sizeof(out)), 0);
 	cr_expect_str_eq(out, "sys/fs/cgroup/memory/sub/memory.max");
-	cr_assert_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abc", NULL, out, sizeof(out)), 0);
+	cr_assert_eq(cg_path_at(mnt, root, "/docker/abc", NULL, out, sizeof(out)), 0);
 	cr_expect_str_eq(out, "sys/fs/cgroup/memory");
-	cr_expect_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abcd", NULL, out, sizeof(out)),
-		     -EXDEV);
-	cr_expect_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abc/../x", NULL, out, sizeof(out)),
-		     -EXDEV);
-	cr_expect_eq(cg_path_at(&mounts, CG_CPU, "/", NULL, out, sizeof(out)), -ENODATA);
-	cr_expect_eq(cg_path_at(&mounts, CG_MEMORY, "/docker/abc/sub", "memory.max", out, 20),
+	cr_expect_eq(cg_path_at(mnt, root, "/docker/abcd", NULL, out, sizeof(out)), -EXDEV);
+	cr_expect_eq(cg_path_at(mnt, root, "/docker/abc/../x", NULL, out, sizeof(out)), -EXDEV);
+	cr_expect_eq(cg_path_at(NULL, NULL, "/", NULL, out, sizeof(out)), -ENODATA);
+	cr_expect_eq(cg_path_at(mnt, root, "/docker/abc/sub", "memory.max", out, 20),
 		     -ENAMETOOLONG);
 
 	cr_assert_eq(uptime_parse_cs((struct span){"350735.47 1.00\n", 15}, &cs), 0);

@@ -462,13 +462,11 @@ static void fixture_machine(struct cg_machine *m)
 		{CG_CPUSET, "sys/fs/cgroup/cpuset"},
 	};
 
-	memset(m, 0, sizeof(*m));
+	cg_machine_clear(m);
 	for (size_t i = 0; i < 3; i++) {
-		m->mounts.present[map[i].c] = true;
-		snprintf(m->mounts.mount[map[i].c], CG_PATH_MAX, "%s", map[i].mnt);
-		snprintf(m->mounts.root[map[i].c], CG_PATH_MAX, "/");
-		m->paths.present[map[i].c] = true;
-		snprintf(m->paths.path[map[i].c], CG_PATH_MAX, "/pod/ctr");
+		cr_assert_eq(cg_machine_set(m, CG_MACHINE_MOUNT, map[i].c, map[i].mnt), 0);
+		cr_assert_eq(cg_machine_set(m, CG_MACHINE_ROOT, map[i].c, "/"), 0);
+		cr_assert_eq(cg_machine_set(m, CG_MACHINE_PATH, map[i].c, "/pod/ctr"), 0);
 	}
 }
 
@@ -518,7 +516,7 @@ Test(lookup, hybrid_merge, .init = fixture_init, .fini = fixture_fini)
 
 	/* a sibling the table does not know */
 	mkdir_p("sys/fs/cgroup/cpu/other");
-	snprintf(m.paths.path[CG_CPU], CG_PATH_MAX, "/other");
+	cr_assert_eq(cg_machine_set(&m, CG_MACHINE_PATH, CG_CPU, "/other"), 0);
 	cr_assert_eq(cg_sample_lookup(&src, &m, "/run/cgproc", &s), -ENODATA);
 	fixture_machine(&m);
 
@@ -570,7 +568,7 @@ Test(lookup, cached_follows_new_tables, .init = fixture_init, .fini = fixture_fi
 	cr_assert_eq(s.load.avg[0], 7 * 2048);
 
 	/* another machine is not answered from the cache */
-	snprintf(m.paths.path[CG_CPU], CG_PATH_MAX, "/pod");
+	cr_assert_eq(cg_machine_set(&m, CG_MACHINE_PATH, CG_CPU, "/pod"), 0);
 	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), -ENODATA);
 	fixture_machine(&m);
 	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), 0);

@@ -101,9 +101,8 @@ static void check_machine(struct report *r, const struct cg_src *src)
 		say(r, FAIL, "machine cgroup", "cannot be found for this process: %s",
 		    strerror(-k));
 	} else {
-		const char *path = m->paths.present[CG_MEMORY]	  ? m->paths.path[CG_MEMORY]
-				   : m->paths.present[CG_UNIFIED] ? m->paths.path[CG_UNIFIED]
-								  : "?";
+		const char *path = cg_machine_path(m, CG_MEMORY)
+					   ?: cg_machine_path(m, CG_UNIFIED) ?: "?";
 		say(r, OK, "machine cgroup", "%s (rule: %s)", path,
 		    rules[m->rule < 5 ? m->rule : 0]);
 	}

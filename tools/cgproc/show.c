@@ -171,13 +171,12 @@ static void explain(const struct show *s)
 	for (unsigned c = 0; c < _CG_MAX; c++) {
 		const char *name = cg_controller_name((enum cg_controller)c);
 
-		if (!m->mounts.present[c] || !m->paths.present[c]) {
+		if (!cg_machine_has(m, c)) {
 			printf("%-10s -   (not mounted)\n", name);
 			continue;
 		}
-		printf("%-10s %-3s /%-27s %-30s %s\n", name, m->mounts.v2[c] ? "v2" : "v1",
-		       m->mounts.mount[c], m->paths.path[c],
-		       m->top.present[c] ? m->top.path[c] : "-");
+		printf("%-10s %-3s /%-27s %-30s %s\n", name, m->v2[c] ? "v2" : "v1",
+		       cg_machine_mount(m, c), cg_machine_path(m, c), cg_machine_top(m, c) ?: "-");
 	}
 }
 

@@ -251,33 +251,32 @@ static uint64_t machine_hash(const struct cg_machine *m)
 
 	h = fnv(h, &m->rule, sizeof(m->rule));
 	h = fnv(h, &m->init_pid, sizeof(m->init_pid));
-	for (unsigned i = 0; i < _CG_MAX; i++)
-		if (m->paths.present[i])
-			h = fnv(h, m->paths.path[i], strlen(m->paths.path[i]));
+	for (unsigned i = 0; i < _CG_MAX; i++) {
+		const char *path = cg_machine_path(m, i);
+
+		if (path)
+			h = fnv(h, path, strlen(path));
+	}
 	return h;
 }
 
-static bool paths_same(const struct cg_paths *a, const struct cg_paths *b)
+static bool str_same(const char *a, const char *b)
 {
-	for (unsigned i = 0; i < _CG_MAX; i++)
-		if (a->present[i] != b->present[i] ||
-		    (a->present[i] && strcmp(a->path[i], b->path[i]) != 0))
-			return false;
-	return true;
+	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
 static bool machine_same(const struct cg_machine *a, const struct cg_machine *b)
 {
 	if (a->rule != b->rule || a->init_pid != b->init_pid || a->cgroupns != b->cgroupns ||
-	    a->pidns != b->pidns || !paths_same(&a->paths, &b->paths) ||
-	    !paths_same(&a->top, &b->top))
+	    a->pidns != b->pidns)
 		return false;
-	for (unsigned i = 0; i < _CG_MAX; i++)
-		if (a->mounts.present[i] != b->mounts.present[i] ||
-		    a->mounts.v2[i] != b->mounts.v2[i] ||
-		    (a->mounts.present[i] && (strcmp(a->mounts.mount[i], b->mounts.mount[i]) != 0 ||
-					      strcmp(a->mounts.root[i], b->mounts.root[i]) != 0)))
+	for (unsigned i = 0; i < _CG_MAX; i++) {
+		if (cg_machine_mount(a, i) && a->v2[i] != b->v2[i])
 			return false;
+		for (unsigned f = 0; f < _CG_MACHINE_FIELD_MAX; f++)
+			if (!str_same(cg_machine_str(a, f, i), cg_machine_str(b, f, i)))
+				return false;
+	}
 	return true;
 }
 
