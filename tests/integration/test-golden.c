@@ -270,7 +270,7 @@ Test(facts, cpu_readers)
 			cr_expect_eq(split.user_ns + split.system_ns, 0, "%s", trees[t]);
 			/* the total is cpuacct.usage, exactly */
 			snprintf(path, sizeof(path), "sys/fs/cgroup/cpuacct%s/cpuacct.usage",
-				 m.paths.path[CG_CPUACCT]);
+				 cg_machine_path(&m, CG_CPUACCT));
 			cr_assert_eq(src_read(&src, path, text, sizeof(text), &len), 0, "%s", path);
 			cr_assert_eq(parse_u64((struct span){text, len}, &usage), 0);
 			cr_expect_eq(total.user_ns + total.system_ns, usage, "%s", trees[t]);
