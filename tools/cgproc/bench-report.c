@@ -391,6 +391,23 @@ static void json_num(FILE *f, double v)
 		fprintf(f, "%.4f", v);
 }
 
+/* A cell's median, p10, p90 and per-round values, their keys suffixed with @unit. */
+static void json_spread(FILE *f, const struct cell *c, const char *unit)
+{
+	fprintf(f, "\"median_%s\": ", unit);
+	json_num(f, c->s.median);
+	fprintf(f, ", \"p10_%s\": ", unit);
+	json_num(f, c->s.p10);
+	fprintf(f, ", \"p90_%s\": ", unit);
+	json_num(f, c->s.p90);
+	fprintf(f, ", \"rounds_%s\": [", unit);
+	for (int i = 0; i < c->n; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		json_num(f, c->samples[i]);
+	}
+	fprintf(f, "]");
+}
+
 static void json_cell(FILE *f, const char *key, const struct cell *c)
 {
 	fprintf(f, "\"%s\": {", key);
@@ -400,20 +417,11 @@ static void json_cell(FILE *f, const char *key, const struct cell *c)
 		fprintf(f, "}");
 		return;
 	}
-	fprintf(f, "\"status\": \"ok\", \"median_us\": ");
-	json_num(f, c->s.median);
-	fprintf(f, ", \"p10_us\": ");
-	json_num(f, c->s.p10);
-	fprintf(f, ", \"p90_us\": ");
-	json_num(f, c->s.p90);
+	fprintf(f, "\"status\": \"ok\", ");
+	json_spread(f, c, "us");
 	fprintf(f, ", \"mad_us\": ");
 	json_num(f, c->s.mad);
-	fprintf(f, ", \"rounds_us\": [");
-	for (int i = 0; i < c->n; i++) {
-		fprintf(f, "%s", i ? ", " : "");
-		json_num(f, c->samples[i]);
-	}
-	fprintf(f, "]}");
+	fprintf(f, "}");
 }
 
 static void json_component(FILE *f, const char *key, const struct component *c, bool last)
@@ -476,19 +484,8 @@ static void json_exec_paired(FILE *f, const struct bench *b)
 		json_str(f, c->active ? c->s.reason : c->reason);
 		return;
 	}
-	fprintf(f,
-		"\"status\": \"ok\", \"pairs_per_round\": %ld, \"median_ratio\": ", b->exec_pairs);
-	json_num(f, c->s.median);
-	fprintf(f, ", \"p10_ratio\": ");
-	json_num(f, c->s.p10);
-	fprintf(f, ", \"p90_ratio\": ");
-	json_num(f, c->s.p90);
-	fprintf(f, ", \"rounds_ratio\": [");
-	for (int i = 0; i < c->n; i++) {
-		fprintf(f, "%s", i ? ", " : "");
-		json_num(f, c->samples[i]);
-	}
-	fprintf(f, "]");
+	fprintf(f, "\"status\": \"ok\", \"pairs_per_round\": %ld, ", b->exec_pairs);
+	json_spread(f, c, "ratio");
 }
 
 int bench_write_json(const struct bench *b, const char *path)

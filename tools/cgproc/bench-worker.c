@@ -136,42 +136,6 @@ static int64_t time_libc(const char *what, long n)
 	return now_ns() - t0;
 }
 
-/* N x fork + execve("/bin/true") + wait, with LD_PRELOAD=@lib or no preload at all. */
-static int64_t time_exec(const char *lib, long n)
-{
-	char preload[4200];
-	char *argv[] = {"true", NULL};
-	char *envp[3] = {"PATH=/usr/bin:/bin", NULL, NULL};
-	int64_t t0 = 0;
-
-	if (strcmp(lib, "-") != 0) {
-		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", lib);
-		envp[1] = preload;
-	}
-	for (int pass = 0; pass < 2; pass++) {
-		long count = pass == 0 ? (n < 3 ? n : 3) : n;
-
-		t0 = now_ns();
-		for (long i = 0; i < count; i++) {
-			int status;
-			pid_t pid = fork();
-
-			if (pid < 0)
-				return -errno;
-			if (pid == 0) {
-				execve("/bin/true", argv, envp);
-				_exit(127);
-			}
-			while (waitpid(pid, &status, 0) < 0)
-				if (errno != EINTR)
-					return -errno;
-			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-				return -ECHILD;
-		}
-	}
-	return now_ns() - t0;
-}
-
 /* One fork + execve("/bin/true") + wait with @envp; ns, or -errno. */
 static int64_t exec_once(char *const envp[])
 {
@@ -191,6 +155,31 @@ static int64_t exec_once(char *const envp[])
 			return -errno;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return -ECHILD;
+	return now_ns() - t0;
+}
+
+/* N x fork + execve("/bin/true") + wait, with LD_PRELOAD=@lib or no preload at all. */
+static int64_t time_exec(const char *lib, long n)
+{
+	char preload[4200];
+	char *envp[3] = {"PATH=/usr/bin:/bin", NULL, NULL};
+	int64_t t0 = 0;
+
+	if (strcmp(lib, "-") != 0) {
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", lib);
+		envp[1] = preload;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		long count = pass == 0 ? (n < 3 ? n : 3) : n;
+
+		t0 = now_ns();
+		for (long i = 0; i < count; i++) {
+			int64_t r = exec_once(envp);
+
+			if (r < 0)
+				return r;
+		}
+	}
 	return now_ns() - t0;
 }
 
