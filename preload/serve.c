@@ -367,11 +367,12 @@ static void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid
  * meminfo with a page of usage.
  *
  * Equality is exact: snapshots of up to SNAP_SMALL bytes are compared with a copy kept here;
- * for larger ones (no per-file copy: issue 3, RSS) a 64-bit hash and the length rule most
- * differences out, then a pread() of the reopened description is compared. The kept memfd and the
- * /proc/self/fd dirfd are checked (fstat: dev and ino) before the openat(), so a number closed and
- * reused by the program (closefrom, dup2) only costs a fresh memfd, never an open of the program's
- * FIFO or device. The dirfd is the process's: a fork child (another pid) opens its own. Like
+ * for larger ones (no per-file copy: issue 3, RSS) a 64-bit hash (hash_bytes) and the length rule
+ * most differences out, then a pread() of the reopened description is compared. The kept memfd and
+ * the /proc/self/fd dirfd are checked (fstat: dev and ino) before the openat(), so a number closed
+ * and reused by the program (closefrom, dup2) only costs a fresh memfd, never an open of the
+ * program's FIFO or device. The dirfd is the process's: a fork child (another pid) opens its own.
+ * Like
  * "/proc/self/fd/N", it shows the thread group leader's fd table: a thread that unshared its own
  * (CLONE_FILES) has its number checked in its table and opened in the leader's, which holds the
  * same memfd unless one of them closed that number since (the leader's not ours: snapshots larger
@@ -482,37 +483,6 @@ static bool fd_is(int fd, uint64_t dev, uint64_t ino)
 
 	return fd >= KEPT_SNAP_MIN_FD && raw_fstat(fd, &st) == 0 && (uint64_t)st.st_dev == dev &&
 	       (uint64_t)st.st_ino == ino;
-}
-
-/*
- * Only a filter before the exact compare, and only for snapshots larger than SNAP_SMALL (smaller
- * ones are compared with their copy). Four independent lanes of 8 bytes: a single multiply chain
- * cost ~1,500 instructions and as many cycles on meminfo, this a quarter of the cycles.
- */
-static uint64_t snap_hash(const char *p, size_t len)
-{
-	uint64_t h[4] = {0x9e3779b97f4a7c15ULL ^ len, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL,
-			 0x27d4eb2f165667c5ULL};
-	uint64_t w, r;
-
-	for (; len >= 32; p += 32, len -= 32) {
-		for (int i = 0; i < 4; i++) {
-			memcpy(&w, p + 8 * i, 8);
-			h[i] = (h[i] ^ w) * 0xff51afd7ed558ccdULL;
-			h[i] ^= h[i] >> 32;
-		}
-	}
-	r = h[0] ^ (h[1] * 0x9e3779b97f4a7c15ULL) ^ (h[2] * 0xc4ceb9fe1a85ec53ULL) ^
-	    (h[3] * 0xff51afd7ed558ccdULL);
-	for (; len >= 8; p += 8, len -= 8) {
-		memcpy(&w, p, 8);
-		r = (r ^ w) * 0xff51afd7ed558ccdULL;
-		r ^= r >> 32;
-	}
-	w = 0;
-	memcpy(&w, p, len);
-	r = (r ^ w) * 0xc4ceb9fe1a85ec53ULL;
-	return r ^ (r >> 29);
 }
 
 static bool snap_reusable(const struct vfile *vf)
@@ -869,7 +839,7 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 		return r;
 	}
 	if (reuse) {
-		h = len > SNAP_SMALL ? snap_hash(data, len) : 0;
+		h = len > SNAP_SMALL ? hash_bytes(data, len) : 0;
 		/* the render is done: its scratch memory is free */
 		fd = snap_reuse(vf->id, data, len, h, ctx.src.self_pid, ctx.req.scratch,
 				ctx.req.scratch_size, cloexec, ret_st, &gen);
@@ -895,7 +865,7 @@ static int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cl
 				shim_ctx_close(&ctx);
 				return r;
 			}
-			h = len > SNAP_SMALL ? snap_hash(data, len) : 0;
+			h = len > SNAP_SMALL ? hash_bytes(data, len) : 0;
 			break;
 		}
 	}

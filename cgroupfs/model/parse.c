@@ -146,3 +146,29 @@ int meminfo_u64(struct span text, const char *key, uint64_t *ret)
 	}
 	return -ENOENT;
 }
+
+uint64_t hash_bytes(const char *p, size_t len)
+{
+	uint64_t h[4] = {0x9e3779b97f4a7c15ULL ^ len, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL,
+			 0x27d4eb2f165667c5ULL};
+	uint64_t w, r;
+
+	for (; len >= 32; p += 32, len -= 32) {
+		for (int i = 0; i < 4; i++) {
+			memcpy(&w, p + 8 * i, 8);
+			h[i] = (h[i] ^ w) * 0xff51afd7ed558ccdULL;
+			h[i] ^= h[i] >> 32;
+		}
+	}
+	r = h[0] ^ (h[1] * 0x9e3779b97f4a7c15ULL) ^ (h[2] * 0xc4ceb9fe1a85ec53ULL) ^
+	    (h[3] * 0xff51afd7ed558ccdULL);
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		r = (r ^ w) * 0xff51afd7ed558ccdULL;
+		r ^= r >> 32;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	r = (r ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return r ^ (r >> 29);
+}

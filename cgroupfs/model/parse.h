@@ -151,6 +151,13 @@ static inline const char *scan_back_digits(const char *p, const char *b)
  * allowed. "max" is UINT64_MAX (cgroup v2 spelling of "no limit"). Overflow, sign, empty input
  * or trailing garbage: -EINVAL / -ERANGE. @ret written only on success.
  */
+/*
+ * A fast non-cryptographic hash of @len bytes at @p: a filter before an exact compare, never
+ * trusted alone (the shim's snapshot reuse, the kept-fd cache's slots). Four independent lanes of
+ * 8 bytes, then a word at a time.
+ */
+uint64_t hash_bytes(const char *p, size_t len);
+
 int parse_u64(struct span s, uint64_t *ret);
 int parse_u64_str(const char *s, uint64_t *ret);
 

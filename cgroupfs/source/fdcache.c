@@ -58,20 +58,12 @@ static bool keepable(const struct cg_src *src, const char *relpath)
 		 (relpath[0] >= '0' && relpath[0] <= '9'));
 }
 
-/* A word at a time: cgroup paths run to 50-100 bytes and every render hashes two or three. */
+/* Cgroup paths run to 50-100 bytes and every render hashes two or three. */
 static unsigned path_hash(const char *p, size_t *ret_len)
 {
-	size_t len = strlen(p), n = len;
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+	size_t len = strlen(p);
+	uint64_t h = hash_bytes(p, len);
 
-	for (; n >= 8; p += 8, n -= 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 29;
-	}
-	w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
 	*ret_len = len;
 	return (unsigned)(h ^ (h >> 32));
 }

@@ -82,3 +82,31 @@ Test(buf, formats_and_overflow)
 	cr_assert_eq(b.len, sizeof(mem), "never writes past cap");
 	cr_assert_eq(b.need, 12 + 20);
 }
+
+/*
+ * hash_bytes() is a filter before exact compares (snapshot reuse, kept fds): every byte of every
+ * length must reach it, the 32-byte lanes, the 8-byte words and the tail alike, and the length
+ * must count (a text and the same text with a NUL appended differ).
+ */
+Test(hash, every_byte_and_the_length_count)
+{
+	char a[200], b[200];
+
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] = (char)('a' + i * 7 % 26);
+	for (size_t len = 0; len <= sizeof(a); len++) {
+		uint64_t h = hash_bytes(a, len);
+
+		cr_assert_eq(hash_bytes(a, len), h, "deterministic at %zu", len);
+		if (len < sizeof(a)) {
+			memcpy(b, a, len);
+			b[len] = 0;
+			cr_expect_neq(hash_bytes(b, len + 1), h, "length counts at %zu", len);
+		}
+		for (size_t pos = 0; pos < len; pos++) {
+			memcpy(b, a, len);
+			b[pos] ^= 1;
+			cr_expect_neq(hash_bytes(b, len), h, "byte %zu of %zu", pos, len);
+		}
+	}
+}
