@@ -34,20 +34,27 @@ static void arena_take(struct arena *a, size_t n)
 }
 
 /* A host file (relative to the src root) into the arena. */
-static int arena_read(const struct vfile_req *req, struct arena *a, const char *relpath,
-		      struct span *ret)
+/* @relpath's text, taken from @a; its src_read_gen() generation in *@ret_gen when not NULL. */
+static int arena_read_gen(const struct vfile_req *req, struct arena *a, const char *relpath,
+			  struct span *ret, uint64_t *ret_gen)
 {
 	size_t len;
 	int r;
 
 	if (a->left == 0)
 		return -ENOBUFS;
-	r = src_read(req->src, relpath, a->p, a->left, &len);
+	r = src_read_gen(req->src, relpath, a->p, a->left, &len, ret_gen);
 	if (r < 0)
 		return r;
 	*ret = (struct span){a->p, len};
 	arena_take(a, len);
 	return 0;
+}
+
+static int arena_read(const struct vfile_req *req, struct arena *a, const char *relpath,
+		      struct span *ret)
+{
+	return arena_read_gen(req, a, relpath, ret, NULL);
 }
 
 static int arena_cg_read(const struct vfile_req *req, struct arena *a, enum cg_controller c,
@@ -112,16 +119,11 @@ static int mem_view_load(const struct vfile_req *req, struct arena *a, unsigned 
 {
 	struct span host;
 	uint64_t gen = 0;
-	size_t len;
 	int r;
 
-	if (a->left == 0)
-		return -ENOBUFS;
-	r = src_read_gen(req->src, "proc/meminfo", a->p, a->left, &len, &gen);
+	r = arena_read_gen(req, a, "proc/meminfo", &host, &gen);
 	if (r < 0)
 		return r;
-	host = (struct span){a->p, len};
-	arena_take(a, len);
 	r = mem_view_read(req, a, host, what, ret);
 	if (r < 0)
 		return r;

@@ -372,9 +372,8 @@ static void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid
  * the /proc/self/fd dirfd are checked (fstat: dev and ino) before the openat(), so a number closed
  * and reused by the program (closefrom, dup2) only costs a fresh memfd, never an open of the
  * program's FIFO or device. The dirfd is the process's: a fork child (another pid) opens its own.
- * Like
- * "/proc/self/fd/N", it shows the thread group leader's fd table: a thread that unshared its own
- * (CLONE_FILES) has its number checked in its table and opened in the leader's, which holds the
+ * Like "/proc/self/fd/N", it shows the thread group leader's fd table: a thread that unshared its
+ * own (CLONE_FILES) has its number checked in its table and opened in the leader's, which holds the
  * same memfd unless one of them closed that number since (the leader's not ours: snapshots larger
  * than SNAP_SMALL are compared after the open, smaller ones are not).
  *
