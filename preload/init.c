@@ -27,7 +27,6 @@
  * AT_SECURE. Logging only when not AT_SECURE, to a file.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
@@ -42,13 +41,6 @@
 
 extern void *dlsym(void *handle, const char *name) __attribute__((weak));
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
-/* In libc.so.6 since 2.2.5 (a forwarder to libpthread before 2.34): no new dependency. */
-/* Not under ASan (tools/run-sanitizers): its runtime defines an unversioned
- * pthread_setcancelstate, and ld 2.40 then drops the versioned reference (a PLT entry without a
- * relocation: the first call jumps into zeros). */
-#ifndef __SANITIZE_ADDRESS__
-__asm__(".symver pthread_setcancelstate,pthread_setcancelstate@GLIBC_2.2.5");
-#endif
 #define SHIM_RTLD_NEXT ((void *)-1L)
 
 /* The next definitions (shim.h): NULL until looked up, SHIM_NEXT_NONE when there is none. */
@@ -337,24 +329,6 @@ __attribute__((constructor)) SHIM_STARTUP static void shim_init(void)
 	resolve_all();
 	env_note_all(envp);
 	atomic_store_explicit(&shim_ready, true, memory_order_release);
-}
-
-void shim_enter(struct shim_guard *g)
-{
-	g->err = errno;
-	if (pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &g->cancel) != 0)
-		g->cancel = -1;
-	shim_busy++;
-}
-
-void shim_leave(const struct shim_guard *g)
-{
-	int dummy;
-
-	shim_busy--;
-	if (g->cancel >= 0)
-		pthread_setcancelstate(g->cancel, &dummy);
-	errno = g->err;
 }
 
 bool shim_stack_ok(void)

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -115,8 +116,13 @@ static inline void *shim_next_get(unsigned id)
 #define real_get_avphys_pages ((long (*)(void))shim_next_get(SHIM_NEXT_GET_AVPHYS_PAGES))
 #define real_getloadavg ((int (*)(double *, int))shim_next_get(SHIM_NEXT_GETLOADAVG))
 
-/* Set while the shim works on this thread: nested calls (the core's own openat, a signal
- * handler that interrupts us) pass straight through. initial-exec: no allocation on access. */
+/*
+ * The one thread-local flag: set while the shim works on this thread. A signal handler that
+ * interrupts that work and calls a wrapper on the same thread passes straight through: the
+ * request's memory, the claims on the kept caches and the set-up are not re-entrant on one
+ * thread. The shim's own work calls no wrapped name (the core goes through source/sys.h, the shim
+ * through raw.h), so nothing else sets it off. initial-exec: no allocation on access.
+ */
 extern __thread int shim_busy __attribute__((tls_model("initial-exec")));
 
 /* Set at the end of the constructor (real_* resolved). */
@@ -149,17 +155,23 @@ static inline bool shim_active(void)
 bool shim_stack_ok(void);
 
 /*
- * Around every stretch of shim work: errno saved and restored, nested calls pass through, and
- * thread cancellation held off (the core reads files through libc, whose read/openat are
- * cancellation points: a cancelled thread would leave an fd, an arena or the cache's writer
- * claim behind).
+ * Around every stretch of shim work: errno saved and restored, a nested call on this thread
+ * passes through. No cancellation point is reached in between (raw system calls only), so a
+ * cancelled thread never leaves an fd, an arena or a cache claim behind.
  */
 struct shim_guard {
 	int err;
-	int cancel;
 };
-void shim_enter(struct shim_guard *g);
-void shim_leave(const struct shim_guard *g);
+static inline void shim_enter(struct shim_guard *g)
+{
+	g->err = errno;
+	shim_busy++;
+}
+static inline void shim_leave(const struct shim_guard *g)
+{
+	shim_busy--;
+	errno = g->err;
+}
 
 /* The next definition of @name, for the few wrappers that must call it before the constructor
  * (NULL when unknown). Not for use after the constructor: real_* are resolved then. */
