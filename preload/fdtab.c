@@ -30,7 +30,7 @@
 #define F_SEAL_WRITE 0x8
 #endif
 
-static void fd_path(char *out, size_t size, int fd)
+void fd_path(char *out, size_t size, int fd)
 {
 	struct buf b;
 

@@ -142,60 +142,21 @@ const struct vfile *vfile_by_id(enum vfile_id id)
 	return NULL;
 }
 
-static bool parse_pid(const char **p, pid_t *ret)
-{
-	unsigned long v = 0;
-	const char *s = *p;
-
-	if (*s < '1' || *s > '9')
-		return false;
-	while (*s >= '0' && *s <= '9' && v < 0x40000000)
-		v = v * 10 + (unsigned long)(*s++ - '0');
-	if (v >= 0x40000000)
-		return false;
-	*ret = (pid_t)v;
-	*p = s;
-	return true;
-}
-
 /* "/proc/<pid>/stat" or "/proc/<pid>/task/<tid>/stat", as the link of /proc/self/fd/N says. */
 static bool pidstat_identify(int fd, pid_t *ret_pid, pid_t *ret_tid)
 {
-	char link[64], path[128];
+	char link[40], path[128];
 	struct statfs sf;
-	const char *p;
-	pid_t pid, tid = 0;
 	ssize_t n;
 
 	if (RAW3(SYS_fstatfs, fd, &sf, 0) < 0 || sf.f_type != PROC_MAGIC)
 		return false;
-	memcpy(link, "/proc/self/fd/", 14);
-	{
-		struct buf b;
-
-		buf_init(&b, link + 14, sizeof(link) - 15);
-		buf_put_u64(&b, (uint64_t)fd);
-		link[14 + b.len] = '\0';
-	}
+	fd_path(link, sizeof(link), fd);
 	n = raw_readlinkat(AT_FDCWD, link, path, sizeof(path) - 1);
 	if (n <= 0)
 		return false;
 	path[n] = '\0';
-	if (strncmp(path, "/proc/", 6) != 0)
-		return false;
-	p = path + 6;
-	if (!parse_pid(&p, &pid))
-		return false;
-	if (strncmp(p, "/task/", 6) == 0) {
-		p += 6;
-		if (!parse_pid(&p, &tid))
-			return false;
-	}
-	if (strcmp(p, "/stat") != 0)
-		return false;
-	*ret_pid = pid;
-	*ret_tid = tid;
-	return true;
+	return vfile_match(path, ret_pid, ret_tid) == vfile_by_id(VFILE_PROC_PID_STAT);
 }
 
 /* The enabled system-wide file named @base (@blen bytes) that @st is; NULL: none. */

@@ -25,6 +25,10 @@
  * Configuration: /etc/cgproc.conf only when root-owned and not group/world-writable; the CGPROC_*
  * entries of the environment the process started with (noted by the constructor), only when not
  * AT_SECURE. Logging only when not AT_SECURE, to a file.
+ *
+ * Owns the next-symbol table, the constructor's words (.data.shim_boot) and shim.config, .secure
+ * and .setup_state (state.h); defines `shim`. Also the helpers every file uses: the stack check
+ * and the debug log. Must not: do I/O in the constructor, or call dlsym() from a wrapper.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -8,6 +8,9 @@
  * Before the constructor the real functions are unknown (and dlsym must not be called here):
  * the answers then come from raw system calls and the aux vector, covering what allocators and
  * runtimes ask during early start-up (page size, CPU count, memory, open files).
+ *
+ * Owns shim.sysinfo and shim.nprocs (state.h). Must not: serve files or keep anything but these
+ * two answers.
  */
 #include <stdlib.h>
 #include <string.h>

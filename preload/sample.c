@@ -7,6 +7,8 @@
  * it back with the time of that check. For SAMPLE_RECHECK_NS after a check, requests for the
  * same machine snapshot take the answer without the stat. Writers claim the slot with a
  * compare-and-swap of their pid and never wait; no locks, no malloc.
+ *
+ * Owns shim.sample (state.h). Must not: write the table (cgprocd does) or render.
  */
 #include <string.h>
 #include <time.h>

@@ -204,6 +204,8 @@ int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cloexec,
  * bytes cannot change (fdtab.c). */
 int snapshot_open(const struct vfile *vf, const char *data, size_t len, bool cloexec,
 		  bool *ret_sealed);
+/* "/proc/self/fd/<fd>" (fdtab.c). */
+void fd_path(char *out, size_t size, int fd);
 /* Render @vf and put a snapshot on @fd (fdtab.c). */
 int snapshot_put(int fd, const struct vfile *vf, pid_t pid, pid_t tid, bool cloexec);
 /* @fd (identified by @st) is a snapshot of @id for @pid/@tid: a rewind re-renders it. */
