@@ -297,9 +297,9 @@ bool shim_setup(void)
 
 			if (!atomic_compare_exchange_strong(&shim.setup_state, &s, tid))
 				continue;
-			shim_busy++;
+			/* no shim_busy: a signal handler that interrupts this on our thread sees
+			 * its own tid in the claim and passes through */
 			setup_run();
-			shim_busy--;
 			errno = saved;
 			atomic_store_explicit(&shim.setup_state, SHIM_SETUP_DONE,
 					      memory_order_release);

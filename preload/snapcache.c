@@ -56,9 +56,9 @@
  * answered with the kept snapshot without turning them into text, hashing the text and reading
  * the kept bytes back to compare them (meminfo: ~19,000 of its 30,000 instructions and a
  * pread). Equal keys give equal bytes, and the kept bytes are sealed: exact. One slot, for
- * meminfo only (issue 3: RSS; the other files' inputs are their text, or nearly). Written under
- * shim.snaps.kept[KEYED_ID].state's writer claim, read under a reader claim; valid while its gen is
- * the kept snapshot's.
+ * meminfo only (every kept byte is Rss in every process; the other files' inputs are their text, or
+ * nearly). Written under shim.snaps.kept[KEYED_ID].state's writer claim, read under a reader claim;
+ * valid while its gen is the kept snapshot's.
  */
 #define KEYED_ID VFILE_PROC_MEMINFO
 
