@@ -2,7 +2,8 @@
 /*
  * The core's system calls (cgroupfs/source/sys.h) for the shim: raw system calls (raw.h). Inside
  * libcgproc.so the core thus never calls a libc name the shim exports itself (its openat64 and
- * pread64 wrappers), never reaches a cancellation point and never touches errno.
+ * pread64 wrappers), never reaches a cancellation point and never touches errno. Must not: add
+ * policy (retries, fallbacks): that is the core's.
  */
 #include "raw.h"
 #include "source/sys.h"
