@@ -136,7 +136,8 @@ Test(vmstat, v1_uses_hierarchical_keys_and_blkio)
 				      "total_cache 8192000\ntotal_rss 40960000\n"
 				      "total_rss_huge 2097152\ntotal_mapped_file 4096\n"
 				      "total_dirty 4096\ntotal_writeback 0\ntotal_pgfault 777\n"
-				      "total_pgmajfault 3\ntotal_pgpgin 999999\n";
+				      "total_pgmajfault 3\ntotal_pgpgin 999999\n"
+				      "total_workingset_refault_file 42\n";
 	static const char v1_oom[] = "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n";
 	static const char v1_bytes[] = "8:0 Read 2097152\n8:0 Write 1024\n8:0 Sync 0\n"
 				       "8:0 Async 2098176\n8:0 Discard 0\n8:0 Total 2098176\n"
@@ -163,6 +164,7 @@ Test(vmstat, v1_uses_hierarchical_keys_and_blkio)
 		     "block reads, not v1's charge events");
 	cr_assert_eq(value_of(out, "pgpgout"), 1);
 	cr_assert_eq(value_of(out, "nr_free_pages"), 256);
+	cr_assert_eq(value_of(out, "workingset_refault_file"), 42);
 	/* v1 has no slab or kernel stack keys: host lines. */
 	cr_assert_eq(value_of(out, "nr_slab_reclaimable"), 39045);
 	cr_assert_eq(value_of(out, "nr_kernel_stack"), 3196);
