@@ -8,10 +8,12 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "model/cpu.h"
 #include "model/memory.h"
 #include "model/misc.h"
+#include "model/vmstat.h"
 #include "source/source.h"
 #include "vfile.h"
 
@@ -387,6 +389,14 @@ static int render_pressure_io(const struct vfile_req *req, struct buf *out)
 	return render_pressure(req, "io.pressure", out);
 }
 
+/* Whether controller @c's machine is the host's own root cgroup, whose figures are the host's
+ * (v1 does not even account throttled I/O or all memory there): its files are the host files. */
+static bool machine_is_host_root(const struct cg_machine *m, enum cg_controller c)
+{
+	return !m->cgroupns && strcmp(cg_machine_path(m, c), "/") == 0 &&
+	       strcmp(cg_machine_root(m, c), "/") == 0;
+}
+
 /* v1 blkio counters: the _recursive files (kernel >= 4.x) include sub-cgroups, like the machine
  * does; older kernels only have the cgroup's own. */
 static int arena_cg_read_either(const struct vfile_req *req, struct arena *a, const char *first,
@@ -407,10 +417,8 @@ static int render_diskstats(const struct vfile_req *req, struct buf *out)
 
 	if (!cg_machine_has(m, CG_IO))
 		return -ENODATA;
-	/* The host's own root cgroup is the host: its I/O is the host file (v1 does not even
-	 * account throttled I/O there). */
-	if (!m->cgroupns && strcmp(cg_machine_path(m, CG_IO), "/") == 0 &&
-	    strcmp(cg_machine_root(m, CG_IO), "/") == 0)
+	/* The host's own root cgroup is the host: its I/O is the host file. */
+	if (machine_is_host_root(m, CG_IO))
 		return -ENODATA;
 	if (req->machine->v2[CG_IO]) {
 		r = arena_cg_read(req, &a, CG_IO, "io.stat", &iostat);
@@ -431,6 +439,61 @@ static int render_diskstats(const struct vfile_req *req, struct buf *out)
 	if (r < 0)
 		return r;
 	return out_result(diskstats_render(host, iostat, serviced, bytes, out), out);
+}
+
+/* The cgroup's block I/O byte counters into *@iostat (v2) or *@v1_bytes (v1); both stay empty
+ * when the I/O controller or its files are absent (a machine without I/O accounting read and
+ * wrote nothing of its own). */
+static int io_bytes_read(const struct vfile_req *req, struct arena *a, struct span *iostat,
+			 struct span *v1_bytes)
+{
+	const struct cg_machine *m = req->machine;
+	int r;
+
+	if (!cg_machine_has(m, CG_IO))
+		return 0;
+	if (m->v2[CG_IO])
+		r = arena_cg_read(req, a, CG_IO, "io.stat", iostat);
+	else
+		r = arena_cg_read_either(req, a, "blkio.throttle.io_service_bytes_recursive",
+					 "blkio.throttle.io_service_bytes", v1_bytes);
+	return r == -ENODATA ? 0 : r;
+}
+
+static int render_vmstat(const struct vfile_req *req, struct buf *out)
+{
+	struct arena a = arena_of(req);
+	struct vmstat_inputs in = {.events = {"", 0}, .iostat = {"", 0}, .v1_io_bytes = {"", 0}};
+	const struct cg_machine *m = req->machine;
+	struct mem_view v;
+	struct span host, host_meminfo;
+	unsigned long page = getauxval(AT_PAGESZ);
+	uint64_t gen;
+	int r;
+
+	if (!cg_machine_has(m, CG_MEMORY) || machine_is_host_root(m, CG_MEMORY))
+		return -ENODATA;
+	in.v1 = !m->v2[CG_MEMORY];
+	in.page_size = page ? page : 4096;
+	r = arena_read(req, &a, "proc/vmstat", &host);
+	if (r < 0)
+		return r;
+	r = arena_cg_read(req, &a, CG_MEMORY, "memory.stat", &in.memstat);
+	if (r < 0)
+		return r;
+	/* oom_kill: v2 memory.events (hierarchical), v1 memory.oom_control (4.13+) */
+	r = arena_cg_read(req, &a, CG_MEMORY, in.v1 ? "memory.oom_control" : "memory.events",
+			  &in.events);
+	if (r < 0 && r != -ENODATA)
+		return r;
+	r = io_bytes_read(req, &a, &in.iostat, &in.v1_io_bytes);
+	if (r < 0)
+		return r;
+	r = mem_view_load(req, &a, CG_MEM_STAT, &host_meminfo, &gen, &v);
+	if (r < 0)
+		return r;
+	in.free_kb = v.free;
+	return out_result(vmstat_render(host, &in, out), out);
 }
 
 /* Decimal pid into @out, for "proc/<pid>/task/<tid>/stat". */
@@ -507,6 +570,7 @@ const struct vfile vfile_table[_VFILE_MAX] = {
 				   "cpu-present", 0, render_cpulist},
 	[VFILE_PROC_PID_STAT] = {VFILE_PROC_PID_STAT, "/proc/<pid>/stat", "pid-stat",
 				 VFILE_PER_PROCESS, render_pid_stat},
+	[VFILE_PROC_VMSTAT] = {VFILE_PROC_VMSTAT, "/proc/vmstat", "vmstat", 0, render_vmstat},
 };
 
 const char *const vfile_names[_VFILE_MAX] = {
@@ -524,6 +588,7 @@ const char *const vfile_names[_VFILE_MAX] = {
 	[VFILE_SYS_CPU_POSSIBLE] = "cpu-possible",
 	[VFILE_SYS_CPU_PRESENT] = "cpu-present",
 	[VFILE_PROC_PID_STAT] = "pid-stat",
+	[VFILE_PROC_VMSTAT] = "vmstat",
 };
 
 const struct vfile *vfile_lookup(const char *path_or_name)

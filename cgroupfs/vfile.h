@@ -36,6 +36,7 @@ enum vfile_id {
 	VFILE_SYS_CPU_POSSIBLE,
 	VFILE_SYS_CPU_PRESENT,
 	VFILE_PROC_PID_STAT, /* /proc/<pid>/stat and /proc/<pid>/task/<tid>/stat: starttime shift */
+	VFILE_PROC_VMSTAT,
 	_VFILE_MAX,
 };
 

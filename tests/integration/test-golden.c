@@ -397,7 +397,7 @@ Test(facts, table_lookup)
 	cr_expect_null(vfile_match("/proc/123/status", NULL, NULL));
 	cr_expect_null(vfile_match("/proc/12a/stat", NULL, NULL));
 	cr_expect_eq(vfile_match("/proc/meminfo", NULL, NULL), &vfile_table[VFILE_PROC_MEMINFO]);
-	cr_expect_null(vfile_lookup("/proc/vmstat"));
+	cr_expect_null(vfile_lookup("/proc/zoneinfo"));
 }
 
 static struct span sp(const char *s)
