@@ -251,7 +251,7 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="cgproc-lxc-")
     c = Container(tmp, "cgproc-test-%d" % os.getpid())
-    cgprocd = None
+    cgprocd = cgprocfs = None
     try:
         rundir = os.path.join(tmp, "run")
         statedir = os.path.join(tmp, "state")
@@ -264,17 +264,35 @@ def main():
         write_config(c, make_include(tmp, rundir, statedir))
         key_dirs = lambda: os.listdir(statedir) if os.path.isdir(statedir) else []  # noqa: E731
 
-        # 1. the hook alone, strictly: an init that prints the preload list and exits
+        # 1. the hooks alone, strictly: a second hook line binds cgprocfs's files (--fuse), and
+        # an init that is a static busybox (no shim) prints the preload list and /proc/meminfo
+        fusedir = os.path.join(tmp, "fuse")
+        os.makedirs(fusedir)
+        cgprocfs = subprocess.Popen([os.path.join(build, "tools", "cgprocfs", "cgprocfs"), "-q",
+                                     fusedir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(100):
+            if run(["findmnt", fusedir]).returncode == 0:
+                break
+            time.sleep(0.1)
+        hook = os.path.join(tmp, "bin", "cgproc-lxc-hook")
         before = tree_listing(c.rootfs)
-        fg = run(["lxc-start", "-F"] + c.base + ["-s", "lxc.init.cmd=/bin/cat /etc/ld.so.preload"],
-                 timeout=120, stdin=subprocess.DEVNULL)
+        fg = run(["lxc-start", "-F"] + c.base + [
+            "-s", "lxc.hook.mount=%s --fuse --no-preload --fusedir %s" % (hook, fusedir),
+            "-s", "lxc.init.cmd=/bin/busybox cat /etc/ld.so.preload /proc/meminfo"],
+            timeout=120, stdin=subprocess.DEVNULL)
         with open(os.path.join(tmp, "console.log"), errors="replace") as f:
             console = f.read()
         tap.ok(fg.returncode == 0 and SHIM_IN_CONTAINER in console,
-               "a start with init = cat /etc/ld.so.preload prints the shim", fg.stderr + console)
+               "a start with init = busybox cat /etc/ld.so.preload: the shim", fg.stderr + console)
+        tap.ok(re.search(r"MemTotal:\s+524288 kB", console) is not None,
+               "--fuse: a static program reads MemTotal 524288 kB from cgprocfs", console)
         tap.eq(listing_diff(before, tree_listing(c.rootfs)), [],
                "rootfs byte-identical around that start (mount and post-stop hooks)")
         tap.eq(key_dirs(), [], "post-stop removed the container's state directory")
+        cgprocfs.terminate()
+        cgprocfs.wait(20)
+        if run(["findmnt", fusedir]).returncode == 0:
+            run(["umount", "-l", fusedir])
 
         # 2. systemd boot, checks, stop
         before = tree_listing(c.rootfs)
@@ -305,9 +323,13 @@ def main():
     finally:
         if c.state() not in ("STOPPED", ""):
             run(["lxc-stop", "-k"] + c.base, timeout=60)
-        if cgprocd:
-            os.kill(cgprocd.pid, signal.SIGTERM)
-            cgprocd.wait(10)
+        for daemon in (cgprocd, cgprocfs):
+            if daemon and daemon.poll() is None:
+                os.kill(daemon.pid, signal.SIGTERM)
+                daemon.wait(20)
+        fusedir = os.path.join(tmp, "fuse")
+        if run(["findmnt", fusedir]).returncode == 0:
+            run(["umount", "-l", fusedir])
         shutil.rmtree(tmp, ignore_errors=True)
         # LXC removes its cgroups when the container stops; check nothing of ours is left
         left = [d for d in ("/sys/fs/cgroup/memory/lxc.payload." + c.name,
