@@ -40,6 +40,26 @@ class Tap:
         sys.exit(1 if self.failed or not self.n else 0)
 
 
+def source_root():
+    return os.environ.get("CGPROC_SOURCE_ROOT") or os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))
+
+
+def preflight(tap, programs, hint):
+    """Root, the programs, and the cached debootstrap rootfs tarball (its path), or cannot_run."""
+    if os.geteuid() != 0:
+        tap.cannot_run("needs root")
+    import shutil
+
+    for prog in programs:
+        if not shutil.which(prog):
+            tap.cannot_run("%s not installed (%s)" % (prog, hint))
+    p = run([os.path.join(source_root(), "tests", "containers", "rootfs.sh")], timeout=1200)
+    if p.returncode != 0:
+        tap.cannot_run("no rootfs tarball: " + p.stderr.strip())
+    return p.stdout.strip()
+
+
 def run(cmd, timeout=120, check=False, **kw):
     """Runs cmd, returns CompletedProcess with text stdout/stderr (never raises on status)."""
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

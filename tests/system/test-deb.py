@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctest import Tap, listing_diff, run, tree_listing  # noqa: E402
+from ctest import Tap, listing_diff, preflight, run, source_root, tree_listing  # noqa: E402
 
 TRIPLET = "x86_64-linux-gnu"
 FILES = ["usr/bin/cgproc", "usr/sbin/cgprocd", "usr/sbin/cgprocfs",
@@ -29,8 +29,7 @@ FILES = ["usr/bin/cgproc", "usr/sbin/cgprocd", "usr/sbin/cgprocfs",
 DPKG_OWN = ("var/lib/dpkg/", "var/log/dpkg.log")
 
 tap = Tap()
-src = os.environ.get("CGPROC_SOURCE_ROOT") or os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__))))
+src = source_root()
 
 
 def copy_tree(dst):
@@ -82,15 +81,8 @@ def install_deps(tmp, root, deb):
 
 
 def main():
-    if os.geteuid() != 0:
-        tap.cannot_run("needs root (chroot, dpkg -i)")
-    for prog in ("dpkg-buildpackage", "dpkg-checkbuilddeps", "lintian", "apt-get"):
-        if not shutil.which(prog):
-            tap.cannot_run("%s not installed (tools/install-deps)" % prog)
-    p = run([os.path.join(src, "tests", "containers", "rootfs.sh")], timeout=1200)
-    if p.returncode != 0:
-        tap.cannot_run("no rootfs tarball: " + p.stderr.strip())
-    tarball = p.stdout.strip()
+    tarball = preflight(tap, ("dpkg-buildpackage", "dpkg-checkbuilddeps", "lintian", "apt-get",
+                              "chroot"), "tools/install-deps")
 
     tmp = tempfile.mkdtemp(prefix="cgproc-deb-")
     root = os.path.join(tmp, "chroot")

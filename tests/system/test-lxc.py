@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctest import Tap, listing_diff, run, tree_listing  # noqa: E402
+from ctest import Tap, listing_diff, preflight, run, source_root, tree_listing  # noqa: E402
 
 SHIM_IN_CONTAINER = "/run/host/cgproc/libcgproc.so"
 # What systemd and its units write into a Debian rootfs while booting and shutting down: the
@@ -32,8 +32,7 @@ GUEST_WRITES = ("etc/machine-id", "var/log/journal", "var/lib/systemd/", "var/lo
                 "var/log/btmp", "var/log/lastlog", "tmp/", "var/tmp/", "var/lib/dbus/machine-id")
 
 tap = Tap()
-src = os.environ.get("CGPROC_SOURCE_ROOT") or os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__))))
+src = source_root()
 build = os.environ.get("CGPROC_BUILD_ROOT") or os.path.join(src, "build")
 
 
@@ -236,18 +235,10 @@ def test_reboot(c):
 
 
 def main():
-    if os.geteuid() != 0:
-        tap.cannot_run("needs root")
-    for prog in ("lxc-start", "lxc-attach", "lxc-stop", "lxc-info"):
-        if not shutil.which(prog):
-            tap.cannot_run("%s not installed (apt-get install lxc)" % prog)
+    tarball = preflight(tap, ("lxc-start", "lxc-attach", "lxc-stop", "lxc-info", "findmnt"),
+                        "tools/install-deps")
     if not os.path.exists(os.path.join(build, "preload", "libcgproc.so")):
         tap.cannot_run("no build at " + build)
-    rootfs_sh = os.path.join(src, "tests", "containers", "rootfs.sh")
-    p = run([rootfs_sh], timeout=1200)
-    if p.returncode != 0:
-        tap.cannot_run("no rootfs tarball: " + p.stderr.strip())
-    tarball = p.stdout.strip()
 
     tmp = tempfile.mkdtemp(prefix="cgproc-lxc-")
     c = Container(tmp, "cgproc-test-%d" % os.getpid())
