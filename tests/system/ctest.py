@@ -2,6 +2,7 @@
 # TAP output and the CI rule for the container tests (Python, run by meson with protocol 'tap'):
 # a test that cannot run skips with its reason, except under CI=true, where it fails.
 import os
+import signal
 import subprocess
 import sys
 
@@ -10,6 +11,9 @@ class Tap:
     def __init__(self):
         self.n = 0
         self.failed = 0
+        # meson ends a test that times out with SIGTERM: exit through the tests' finally blocks,
+        # which stop the container and remove the temporary directory
+        signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
 
     def diag(self, text):
         for line in str(text).splitlines() or [""]:
