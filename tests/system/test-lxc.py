@@ -256,7 +256,8 @@ def main():
         key_dirs = lambda: os.listdir(statedir) if os.path.isdir(statedir) else []  # noqa: E731
 
         # 1. the hooks alone, strictly: a second hook line binds cgprocfs's files (--fuse), and
-        # an init that is a static busybox (no shim) prints the preload list and /proc/meminfo
+        # an init that is a static busybox (no shim) prints the preload list and /proc/meminfo;
+        # new-style hooks (lxc.hook.version 1: the hook type in LXC_HOOK_TYPE, no arguments)
         fusedir = os.path.join(tmp, "fuse")
         os.makedirs(fusedir)
         cgprocfs = subprocess.Popen([os.path.join(build, "tools", "cgprocfs", "cgprocfs"), "-q",
@@ -268,6 +269,7 @@ def main():
         hook = os.path.join(tmp, "bin", "cgproc-lxc-hook")
         before = tree_listing(c.rootfs)
         fg = run(["lxc-start", "-F"] + c.base + [
+            "-s", "lxc.hook.version=1",
             "-s", "lxc.hook.mount=%s --fuse --no-preload --fusedir %s" % (hook, fusedir),
             "-s", "lxc.init.cmd=/bin/busybox cat /etc/ld.so.preload /proc/meminfo"],
             timeout=120, stdin=subprocess.DEVNULL)
