@@ -11,6 +11,7 @@
 #include <sys/auxv.h>
 
 #include "model/cpu.h"
+#include "model/cpusys.h"
 #include "model/memory.h"
 #include "model/misc.h"
 #include "model/vmstat.h"
@@ -256,6 +257,63 @@ static int render_cpulist(const struct vfile_req *req, struct buf *out)
 	if (r < 0)
 		return r;
 	return out_result(cpulist_render(&cpu.visible, out), out);
+}
+
+static bool cpudir_enabled(const struct vfile_req *req)
+{
+	return !req->config ||
+	       (req->config->enabled && (req->config->files & (1ULL << VFILE_SYS_CPU_ONLINE)));
+}
+
+int vfile_cpudir_visible(const struct vfile_req *req, struct cpuset *ret)
+{
+	struct cg_cpu cpu;
+	int r;
+
+	if (!req || !req->src || !req->machine || !ret)
+		return -EINVAL;
+	if (!cpudir_enabled(req))
+		return -ENODATA;
+	r = cpu_read(req, NULL, &cpu);
+	if (r < 0)
+		return r;
+	if (cpuset_empty(&cpu.visible))
+		return -ENODATA;
+	*ret = cpu.visible;
+	return 0;
+}
+
+int vfile_cpudir_render(const struct vfile_req *req, const char *relpath, struct buf *out)
+{
+	static const char dir[] = "sys/devices/system/cpu/";
+	struct arena a = arena_of(req);
+	struct span host = {"", 0};
+	enum cpusys_kind kind;
+	struct cpuset visible;
+	size_t n;
+	int r;
+
+	if (!relpath || !out)
+		return -EINVAL;
+	n = strlen(relpath);
+	kind = cpusys_kind_of((struct span){relpath, n});
+	if (kind == CPUSYS_HOST)
+		return -ENODATA;
+	r = vfile_cpudir_visible(req, &visible);
+	if (r < 0)
+		return r;
+	if (kind == CPUSYS_LIST || kind == CPUSYS_MASK) {
+		char path[256];
+
+		if (sizeof(dir) + n > sizeof(path))
+			return -ENAMETOOLONG;
+		memcpy(path, dir, sizeof(dir) - 1);
+		memcpy(path + sizeof(dir) - 1, relpath, n + 1);
+		r = arena_read(req, &a, path, &host);
+		if (r < 0)
+			return r;
+	}
+	return out_result(cpusys_render(kind, host, &visible, out), out);
 }
 
 /* The machine's uptime and how far its start lies after the host's boot. */

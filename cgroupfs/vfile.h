@@ -100,6 +100,19 @@ struct vfile_req {
  * too small (retry bigger). */
 int vfile_render(const struct vfile *vf, const struct vfile_req *req, struct buf *out);
 
+/*
+ * /sys/devices/system/cpu as a directory (the table's online, possible and present are three of
+ * its files): cgprocfs serves the whole host directory, read-only, with these two answers per
+ * caller. Both follow the "cpu-online" entry of the config's files (off: the host directory).
+ */
+#define VFILE_CPU_DIR "/sys/devices/system/cpu"
+/* The machine's visible CPUs: which cpuN entries the directory lists (cpudir_entry_visible). */
+int vfile_cpudir_visible(const struct vfile_req *req, struct cpuset *ret);
+/* The text of @relpath ("cpu3/topology/core_cpus", relative to VFILE_CPU_DIR) for the machine;
+ * -ENODATA: the host file's bytes are the machine's (cpusys_kind_of() CPUSYS_HOST) or the
+ * machine is unknown. -ENOBUFS as vfile_render(). */
+int vfile_cpudir_render(const struct vfile_req *req, const char *relpath, struct buf *out);
+
 /* The same facts for the libc calls: answered from exactly the values the files show. */
 int vfile_sysinfo(const struct vfile_req *req, struct sysinfo *inout); /* inout: host values */
 int vfile_nprocs(const struct vfile_req *req, bool conf, unsigned *ret);

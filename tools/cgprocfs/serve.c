@@ -18,6 +18,7 @@
  * Must not: keep state in globals (each loaded copy gets its own struct serve), write anything
  * under the root, or open anything but read-only.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,8 +30,10 @@
 #include <unistd.h>
 
 #include "callers.h"
+#include "cpudir.h"
 #include "cgproc-config.h"
 #include "serve.h"
+#include "model/cpusys.h"
 #include "source/table.h"
 #include "vfile.h"
 
@@ -105,6 +108,7 @@ struct serve {
 	struct work_pool work;
 	struct stash stash;
 	struct cgproc_config config;
+	struct cpudir *cpu; /* /sys/devices/system/cpu below its table files; NULL: not served */
 	bool debug;
 	char rundir[256];
 	time_t mtime;
@@ -343,14 +347,13 @@ static void fds_age(struct serve *s)
 }
 
 /* The host file's bytes: the fallback for every failure. */
-static int host_read(const struct serve *s, const struct vfile *vf, char **ret_data,
-		     size_t *ret_len)
+static int host_read(const struct serve *s, const char *relpath, char **ret_data, size_t *ret_len)
 {
 	size_t cap = RENDER_START;
 	char *data = NULL;
 	int fd, r;
 
-	fd = openat(s->src.rootfd, vf->path + 1, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = openat(s->src.rootfd, relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	for (;;) {
@@ -385,8 +388,9 @@ static int host_read(const struct serve *s, const struct vfile *vf, char **ret_d
 	return r;
 }
 
-static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char **ret_data,
-		      size_t *ret_len)
+/* Render @vf, or with @vf NULL the file @relpath below /sys/devices/system/cpu, for @pid. */
+static int render_for(struct serve *s, const struct vfile *vf, const char *relpath, pid_t pid,
+		      char **ret_data, size_t *ret_len)
 {
 	struct caller c = {0};
 	struct work *w = NULL;
@@ -399,7 +403,8 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 		r = c.snap->r;
 	if (r < 0)
 		goto fallback;
-	if (!c.snap->config.enabled || !(c.snap->config.files & (1ULL << vf->id))) {
+	if (!c.snap->config.enabled ||
+	    !(c.snap->config.files & (1ULL << (vf ? vf->id : VFILE_SYS_CPU_ONLINE)))) {
 		r = -EPERM; /* switched off for this caller: the host file, as the shim would */
 		goto fallback;
 	}
@@ -423,7 +428,10 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 		struct buf b;
 
 		buf_init(&b, w->out, w->ocap);
-		r = vfile_render(vf, &req, &b);
+		if (vf)
+			r = vfile_render(vf, &req, &b);
+		else
+			r = vfile_cpudir_render(&req, relpath + sizeof(CPUDIR_REL), &b);
 		if (r >= 0)
 			r = buf_result(&b);
 		if (r >= 0) {
@@ -448,13 +456,13 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 	}
 fallback:
 	if (s->debug)
-		fprintf(stderr, "cgprocfs: %s for pid %d: host file (%s)\n", vf->path, (int)pid,
-			strerror(-r));
+		fprintf(stderr, "cgprocfs: %s for pid %d: host file (%s)\n",
+			vf ? vf->path : relpath, (int)pid, strerror(-r));
 	if (w)
 		work_put(s, w);
 	if (c.snap)
 		caller_put(&c);
-	return host_read(s, vf, ret_data, ret_len);
+	return host_read(s, vf ? vf->path + 1 : relpath, ret_data, ret_len);
 }
 
 static pid_t req_pid(fuse_req_t req)
@@ -462,6 +470,187 @@ static pid_t req_pid(fuse_req_t req)
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
 	return ctx ? ctx->pid : 0;
+}
+
+/* The CPUs the caller @pid's machine sees; -errno: unknown (every host entry is listed). */
+static int caller_visible(struct serve *s, pid_t pid, struct cpuset *ret)
+{
+	struct caller c = {0};
+	int r = caller_get(s->callers, pid, &c);
+
+	if (r >= 0)
+		r = c.snap->r;
+	if (r >= 0) {
+		struct cg_src src = s->src;
+		struct vfile_req req = {
+			.src = &src,
+			.machine = &c.snap->machine,
+			.config = &c.snap->config,
+			.sample = c.has_sample ? &c.sample : NULL,
+			.pid = pid,
+		};
+
+		src.fds = &s->fds[c.snap->machine_hash % FDS_SHARDS];
+		r = vfile_cpudir_visible(&req, ret);
+	}
+	if (c.snap)
+		caller_put(&c);
+	return r;
+}
+
+/* Attributes of host entry @path as inode @ino: its type, read-only. */
+static int pass_stat(const struct serve *s, const char *path, fuse_ino_t ino, struct stat *st)
+{
+	if (fstatat(s->src.rootfd, path, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode) && !S_ISLNK(st->st_mode))
+		return -ENOENT;
+	st->st_ino = ino;
+	st->st_mode = (st->st_mode & S_IFMT) | (S_ISDIR(st->st_mode)   ? 0555
+						: S_ISLNK(st->st_mode) ? 0777
+								       : 0444);
+	st->st_uid = 0;
+	st->st_gid = 0;
+	return 0;
+}
+
+/* The path and attributes of a known inode below the directory. */
+static int pass_known(struct serve *s, fuse_ino_t ino, char *path, struct stat *st)
+{
+	int r = cpudir_path(s->cpu, ino, path, CPUDIR_PATH_MAX);
+
+	return r < 0 ? r : pass_stat(s, path, ino, st);
+}
+
+/* Whether entry @name of the directory @dir is listed for @vis (NULL: every entry). */
+static bool pass_listed(const char *dir, const char *name, const struct cpuset *vis)
+{
+	return !vis || strcmp(dir, CPUDIR_REL) != 0 ||
+	       cpudir_entry_visible((struct span){name, strlen(name)}, vis);
+}
+
+static void pass_lookup(struct serve *s, fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char dir[CPUDIR_PATH_MAX], path[CPUDIR_PATH_MAX];
+	struct fuse_entry_param e = {0};
+	struct cpuset vis;
+	fuse_ino_t ino = 0;
+	int r;
+
+	r = cpudir_path(s->cpu, parent, dir, sizeof(dir));
+	if (r == 0 && (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		r = -ENAMETOOLONG;
+	if (r == 0 &&
+	    !pass_listed(dir, name, caller_visible(s, req_pid(req), &vis) == 0 ? &vis : NULL))
+		r = -ENOENT;
+	if (r == 0)
+		r = cpudir_ino(s->cpu, path, &ino);
+	if (r == 0)
+		r = pass_stat(s, path, ino, &e.attr);
+	if (r < 0) {
+		fuse_reply_err(req, r == -ENAMETOOLONG ? ENAMETOOLONG : ENOENT);
+		return;
+	}
+	e.ino = ino;
+	e.attr_timeout = DIR_ATTR_TIMEOUT;
+	/* whether a cpuN is there depends on who asks: looked up again on every walk */
+	e.entry_timeout = cpudir_is_cpu_entry(path) ? 0.0 : ENTRY_TIMEOUT;
+	fuse_reply_entry(req, &e);
+}
+
+/* The bytes of file @path for @pid: rendered when it names CPUs, else the host's. */
+static int pass_read(struct serve *s, const char *path, pid_t pid, char **ret_data, size_t *ret_len)
+{
+	const char *rel = path + sizeof(CPUDIR_REL);
+
+	if (cpusys_kind_of((struct span){rel, strlen(rel)}) == CPUSYS_HOST)
+		return host_read(s, path, ret_data, ret_len);
+	return render_for(s, NULL, path, pid, ret_data, ret_len);
+}
+
+static void pass_readdir(struct serve *s, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off)
+{
+	char dir[CPUDIR_PATH_MAX], path[CPUDIR_PATH_MAX], out[4096];
+	struct cpuset vis;
+	const struct cpuset *visp = NULL;
+	struct dirent *de;
+	size_t len = 0, idx = 0;
+	DIR *d;
+	int fd, r;
+
+	r = cpudir_path(s->cpu, ino, dir, sizeof(dir));
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fd = openat(s->src.rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		r = errno;
+		if (fd >= 0)
+			close(fd);
+		fuse_reply_err(req, r);
+		return;
+	}
+	if (strcmp(dir, CPUDIR_REL) == 0 && caller_visible(s, req_pid(req), &vis) == 0)
+		visp = &vis;
+	if (size > sizeof(out))
+		size = sizeof(out);
+	/* Offsets: 1 = ".", 2 = "..", 3.. = the listed host entries in the host's order. */
+	while ((de = readdir(d))) {
+		const struct node *n;
+		struct stat st = {0};
+		size_t need;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    !pass_listed(dir, de->d_name, visp))
+			continue;
+		if (idx == 0) {
+			idx = 2;
+			st.st_mode = S_IFDIR;
+			st.st_ino = ino;
+			if (off < 1)
+				len += fuse_add_direntry(req, out + len, size - len, ".", &st, 1);
+			if (off < 2)
+				len += fuse_add_direntry(req, out + len, size - len, "..", &st, 2);
+		}
+		if ((off_t)++idx <= off)
+			continue;
+		n = node_child(s, ino, de->d_name);
+		if (n) {
+			st.st_ino = n->ino;
+		} else if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+				   sizeof(path) ||
+			   cpudir_ino(s->cpu, path, &st.st_ino) < 0) {
+			continue;
+		}
+		st.st_mode = (mode_t)DTTOIF(de->d_type);
+		need = fuse_add_direntry(req, out + len, size - len, de->d_name, &st, (off_t)idx);
+		if (need > size - len)
+			break;
+		len += need;
+	}
+	closedir(d);
+	fuse_reply_buf(req, out, len);
+}
+
+static void serve_readlink(void *state, fuse_req_t req, fuse_ino_t ino)
+{
+	struct serve *s = state;
+	char path[CPUDIR_PATH_MAX], target[CPUDIR_PATH_MAX * 2];
+	ssize_t n;
+
+	if (!cpudir_owns(s->cpu, ino) || cpudir_path(s->cpu, ino, path, sizeof(path)) < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	n = readlinkat(s->src.rootfd, path, target, sizeof(target) - 1);
+	if (n < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	target[n] = 0;
+	fuse_reply_readlink(req, target);
 }
 
 static void node_stat(const struct serve *s, const struct node *n, size_t size, struct stat *st)
@@ -495,6 +684,7 @@ static void serve_fini(void *state)
 	if (!s)
 		return;
 	caller_cache_free(s->callers);
+	cpudir_free(s->cpu);
 	if (s->fds) {
 		/* nothing else in this process closes them: every kept fd is still ours */
 		for (unsigned k = 0; k < FDS_SHARDS; k++)
@@ -545,6 +735,11 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 	r = tree_build(s);
 	if (r < 0)
 		goto fail;
+	if (node_find(s, dir_ino(CPUDIR_REL, sizeof(CPUDIR_REL) - 1))) {
+		r = cpudir_new(dir_ino(CPUDIR_REL, sizeof(CPUDIR_REL) - 1), &s->cpu);
+		if (r < 0)
+			goto fail;
+	}
 	/* Kept input fds and texts for every request (thread-safe: lock-free slots, seqlocked
 	 * texts). Per-process files are never kept (src.self_pid 0). */
 	s->fds = malloc(FDS_SHARDS * sizeof(*s->fds));
@@ -587,6 +782,10 @@ static void serve_lookup(void *state, fuse_req_t req, fuse_ino_t parent, const c
 	const struct node *n = node_child(s, parent, name);
 	struct fuse_entry_param e = {0};
 
+	if (!n && cpudir_owns(s->cpu, parent)) {
+		pass_lookup(s, req, parent, name);
+		return;
+	}
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -607,6 +806,16 @@ static void serve_getattr(void *state, fuse_req_t req, fuse_ino_t ino, struct fu
 	size_t size = 0;
 	struct stat st;
 
+	if (!n && cpudir_owns(s->cpu, ino)) {
+		char path[CPUDIR_PATH_MAX];
+		int r = pass_known(s, ino, path, &st);
+
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_attr(req, &st, DIR_ATTR_TIMEOUT);
+		return;
+	}
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -623,7 +832,7 @@ static void serve_getattr(void *state, fuse_req_t req, fuse_ino_t ino, struct fu
 		char *data;
 		pid_t pid = req_pid(req);
 
-		if (render_for(s, n->vf, pid, &data, &size) == 0)
+		if (render_for(s, n->vf, NULL, pid, &data, &size) == 0)
 			stash_put(s, pid, n->vf->id, data, size);
 	}
 	node_stat(s, n, size, &st);
@@ -634,10 +843,19 @@ static void serve_open(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_
 {
 	struct serve *s = state;
 	const struct node *n = node_find(s, ino);
+	char path[CPUDIR_PATH_MAX];
 	struct cgprocfs_file *f;
+	struct stat st;
+	bool pass = !n && cpudir_owns(s->cpu, ino);
 	int r;
 
-	if (!n || !n->vf) {
+	if (pass) {
+		r = pass_known(s, ino, path, &st);
+		if (r < 0 || !S_ISREG(st.st_mode)) {
+			fuse_reply_err(req, r < 0 ? -r : EISDIR);
+			return;
+		}
+	} else if (!n || !n->vf) {
 		fuse_reply_err(req, n ? EISDIR : ENOENT);
 		return;
 	}
@@ -651,10 +869,12 @@ static void serve_open(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_
 		return;
 	}
 	pthread_mutex_init(&f->lock, NULL);
-	f->vfile_id = n->vf->id;
+	f->vfile_id = pass ? CGPROCFS_FILE_PASS : n->vf->id;
 	r = 0;
-	if (!stash_take(s, req_pid(req), n->vf->id, &f->data, &f->len))
-		r = render_for(s, n->vf, req_pid(req), &f->data, &f->len);
+	if (pass)
+		r = pass_read(s, path, req_pid(req), &f->data, &f->len);
+	else if (!stash_take(s, req_pid(req), n->vf->id, &f->data, &f->len))
+		r = render_for(s, n->vf, NULL, req_pid(req), &f->data, &f->len);
 	if (r < 0) {
 		pthread_mutex_destroy(&f->lock);
 		free(f);
@@ -683,17 +903,18 @@ static void serve_read(void *state, fuse_req_t req, fuse_ino_t ino, size_t size,
 	char small[READ_STACK], *copy = NULL;
 	size_t len = 0;
 
-	if (!f || f->vfile_id >= _VFILE_MAX || off < 0) {
+	if (!f || (f->vfile_id >= _VFILE_MAX && f->vfile_id != CGPROCFS_FILE_PASS) || off < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
 	pthread_mutex_lock(&f->lock);
-	if (off == 0 && !f->fresh) {
+	if (off == 0 && !f->fresh && f->vfile_id < _VFILE_MAX) {
 		/* A rewind (top, vmstat keep the fd): render again for whoever reads now. */
 		char *data;
 		size_t data_len;
 
-		if (render_for(s, &vfile_table[f->vfile_id], req_pid(req), &data, &data_len) == 0) {
+		if (render_for(s, &vfile_table[f->vfile_id], NULL, req_pid(req), &data,
+			       &data_len) == 0) {
 			free(f->data);
 			f->data = data;
 			f->len = data_len;
@@ -733,6 +954,17 @@ static void serve_opendir(void *state, fuse_req_t req, fuse_ino_t ino, struct fu
 {
 	const struct node *n = node_find(state, ino);
 
+	if (!n && cpudir_owns(((struct serve *)state)->cpu, ino)) {
+		char path[CPUDIR_PATH_MAX];
+		struct stat st;
+		int r = pass_known(state, ino, path, &st);
+
+		if (r < 0 || !S_ISDIR(st.st_mode))
+			fuse_reply_err(req, r < 0 ? -r : ENOTDIR);
+		else
+			fuse_reply_open(req, fi);
+		return;
+	}
 	if (!n)
 		fuse_reply_err(req, ENOENT);
 	else if (n->vf)
@@ -749,6 +981,10 @@ static void serve_readdir(void *state, fuse_req_t req, fuse_ino_t ino, size_t si
 	char out[4096];
 	size_t len = 0, idx = 0;
 
+	if (cpudir_owns(s->cpu, ino)) {
+		pass_readdir(s, req, ino, size, off);
+		return;
+	}
 	if (!dir || dir->vf) {
 		fuse_reply_err(req, dir ? ENOTDIR : ENOENT);
 		return;
@@ -802,4 +1038,5 @@ const struct cgprocfs_serve_ops cgprocfs_serve_v1 = {
 	.release = serve_release,
 	.opendir = serve_opendir,
 	.readdir = serve_readdir,
+	.readlink = serve_readlink,
 };
