@@ -790,12 +790,15 @@ static void serve_lookup(void *state, fuse_req_t req, fuse_ino_t parent, const c
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	/* st_size 0 here: with attr_timeout 0 every stat() comes back to getattr, which renders
-	 * for its caller; a lookup's attributes are never shown to anyone. */
+	/* No render here: with attr_timeout 0 every stat() comes back to getattr, which renders
+	 * for its caller. But the kernel reads a file opened right after its lookup with the
+	 * lookup's size until a stat (sendfile(), busybox cat, stops there): files in the CPU
+	 * directory, reached by lookups rather than bound one by one (binding stats them), say
+	 * 4096 as sysfs does of every file; /proc files 0 as procfs does. */
 	e.ino = n->ino;
 	e.attr_timeout = n->vf ? ATTR_TIMEOUT : DIR_ATTR_TIMEOUT;
 	e.entry_timeout = ENTRY_TIMEOUT;
-	node_stat(s, n, 0, &e.attr);
+	node_stat(s, n, n->vf && strncmp(n->vf->path, "/sys/", 5) == 0 ? 4096 : 0, &e.attr);
 	fuse_reply_entry(req, &e);
 }
 
