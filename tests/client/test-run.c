@@ -300,6 +300,29 @@ Test(run, vmstat_paging)
 	free(out);
 }
 
+/* `cgproc show` of the CPU directory, run in the box: the box's entries and files. */
+Test(run, show_cpu_directory)
+{
+	char script[8192];
+	char *out;
+
+	harness_require(access("/sys/devices/system/cpu/cpu1", F_OK) == 0, "needs 2 CPUs");
+	snprintf(script, sizeof(script),
+		 "%s show /sys/devices/system/cpu; echo @@; %s show "
+		 "/sys/devices/system/cpu/online /sys/devices/system/cpu/cpu0/topology/"
+		 "package_cpus_list; %s show /sys/devices/system/cpu/cpu1/topology/core_id "
+		 "&& echo hidden-cpu-shown; true",
+		 cgproc(), cgproc(), cgproc());
+	out = box_sh(script);
+	cr_expect(strncmp(out, "cpu0\n", 5) == 0, "%s", out);
+	cr_expect(!strstr(out, "\ncpu1\n"), "%s", out);
+	cr_expect(strstr(out, "\nkernel_max\n"), "%s", out);
+	cr_expect(strstr(out, "==> /sys/devices/system/cpu/online <==\n0\n"), "%s", out);
+	cr_expect(strstr(out, "package_cpus_list <==\n0\n"), "%s", out);
+	cr_expect(!strstr(out, "hidden-cpu-shown"), "%s", out);
+	free(out);
+}
+
 Test(run, uptime)
 {
 	char *out = box((const char *const[]){"uptime", NULL});
