@@ -14,6 +14,7 @@
 #include "model/cpusys.h"
 #include "model/memory.h"
 #include "model/misc.h"
+#include "model/nodemem.h"
 #include "model/vmstat.h"
 #include "source/source.h"
 #include "vfile.h"
@@ -554,6 +555,50 @@ static int render_vmstat(const struct vfile_req *req, struct buf *out)
 	return out_result(vmstat_render(host, &in, out), out);
 }
 
+/* Whether the host is one NUMA node (node/online is "0"): then node0 is the machine's only node
+ * and its files show the machine. With more nodes they are the host's. */
+static int single_node(const struct vfile_req *req, struct arena a)
+{
+	struct cpuset nodes;
+	struct span text;
+	int r;
+
+	r = arena_read(req, &a, "sys/devices/system/node/online", &text);
+	if (r < 0)
+		return r;
+	r = cpuset_parse(text, &nodes);
+	if (r < 0)
+		return r;
+	return cpuset_count(&nodes) == 1 && cpuset_test(&nodes, 0) ? 0 : -ENODATA;
+}
+
+static int render_node_meminfo(const struct vfile_req *req, struct buf *out)
+{
+	struct arena a = arena_of(req);
+	struct span host, host_meminfo;
+	struct mem_view v;
+	uint64_t gen;
+	int r;
+
+	r = single_node(req, a);
+	if (r < 0)
+		return r;
+	r = arena_read(req, &a, "sys/devices/system/node/node0/meminfo", &host);
+	if (r < 0)
+		return r;
+	r = mem_view_load(req, &a, CG_MEM_STAT, &host_meminfo, &gen, &v);
+	if (r < 0)
+		return r;
+	return out_result(nodememinfo_render(host, &v, out), out);
+}
+
+static int render_node_cpulist(const struct vfile_req *req, struct buf *out)
+{
+	int r = single_node(req, arena_of(req));
+
+	return r < 0 ? r : render_cpulist(req, out);
+}
+
 /* Decimal pid into @out, for "proc/<pid>/task/<tid>/stat". */
 static size_t put_pid(char *out, pid_t pid)
 {
@@ -629,6 +674,12 @@ const struct vfile vfile_table[_VFILE_MAX] = {
 	[VFILE_PROC_PID_STAT] = {VFILE_PROC_PID_STAT, "/proc/<pid>/stat", "pid-stat",
 				 VFILE_PER_PROCESS, render_pid_stat},
 	[VFILE_PROC_VMSTAT] = {VFILE_PROC_VMSTAT, "/proc/vmstat", "vmstat", 0, render_vmstat},
+	[VFILE_SYS_NODE0_MEMINFO] = {VFILE_SYS_NODE0_MEMINFO,
+				     "/sys/devices/system/node/node0/meminfo", "node0-meminfo", 0,
+				     render_node_meminfo},
+	[VFILE_SYS_NODE0_CPULIST] = {VFILE_SYS_NODE0_CPULIST,
+				     "/sys/devices/system/node/node0/cpulist", "node0-cpulist", 0,
+				     render_node_cpulist},
 };
 
 const char *const vfile_names[_VFILE_MAX] = {
@@ -647,6 +698,8 @@ const char *const vfile_names[_VFILE_MAX] = {
 	[VFILE_SYS_CPU_PRESENT] = "cpu-present",
 	[VFILE_PROC_PID_STAT] = "pid-stat",
 	[VFILE_PROC_VMSTAT] = "vmstat",
+	[VFILE_SYS_NODE0_MEMINFO] = "node0-meminfo",
+	[VFILE_SYS_NODE0_CPULIST] = "node0-cpulist",
 };
 
 const struct vfile *vfile_lookup(const char *path_or_name)

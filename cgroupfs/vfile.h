@@ -37,6 +37,8 @@ enum vfile_id {
 	VFILE_SYS_CPU_PRESENT,
 	VFILE_PROC_PID_STAT, /* /proc/<pid>/stat and /proc/<pid>/task/<tid>/stat: starttime shift */
 	VFILE_PROC_VMSTAT,
+	VFILE_SYS_NODE0_MEMINFO, /* node0 files: the machine's where the host is one NUMA node */
+	VFILE_SYS_NODE0_CPULIST,
 	_VFILE_MAX,
 };
 

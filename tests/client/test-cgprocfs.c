@@ -909,16 +909,17 @@ Test(cgprocfs, cpu_directory_under_run_fuse)
 	harness_require_root();
 	harness_require(access("/sys/devices/system/cpu/cpu1", F_OK) == 0, "needs 2 CPUs");
 	snprintf(probe_path, sizeof(probe_path), "%s", build_path("tests/client/static-probe"));
-	snprintf(
-		cmd, sizeof(cmd),
-		"CGPROC_CGPROCFS=%s %s run --fuse --memory 512M --cpus 0 -- sh -c '"
-		"echo ls_begin; ls /sys/devices/system/cpu; echo ls_end; "
-		"echo nproc_all $(nproc --all); echo getconf_conf $(getconf _NPROCESSORS_CONF); "
-		"lscpu; echo py_cpu_count $(python3 -c \"import os; print(os.cpu_count())\"); "
-		"echo hwloc_pus $(lstopo-no-graphics --whole-system --of console | grep -c \"PU "
-		"L#\"); "
-		"echo pkg $(cat /sys/devices/system/cpu/cpu0/topology/package_cpus_list); %s' 2>&1",
-		build_path("tools/cgprocfs/cgprocfs"), build_path("tools/cgproc"), probe_path);
+	snprintf(cmd, sizeof(cmd),
+		 "CGPROC_CGPROCFS=%s %s run --fuse --memory 512M --cpus 0 -- sh -c '"
+		 "echo ls_begin; ls /sys/devices/system/cpu; echo ls_end; "
+		 "echo nproc_all $(nproc --all); echo getconf_conf $(getconf _NPROCESSORS_CONF); "
+		 "lscpu; echo py_cpu_count $(python3 -c \"import os; print(os.cpu_count())\"); "
+		 "echo hwloc_pus $(lstopo-no-graphics --whole-system --of console | grep -c \"PU "
+		 "L#\"); "
+		 "echo pkg $(cat /sys/devices/system/cpu/cpu0/topology/package_cpus_list); "
+		 "echo node_cpulist $(cat /sys/devices/system/node/node0/cpulist); "
+		 "cat /sys/devices/system/node/node0/meminfo; %s' 2>&1",
+		 build_path("tools/cgprocfs/cgprocfs"), build_path("tools/cgproc"), probe_path);
 	status = harness_sh(cmd, &out, NULL);
 	cr_assert_eq(status, 0, "cgproc run --fuse: %#x\n%s", status, out);
 	cr_expect(strstr(out, "ls_begin\ncpu0\n"), "ls: %s", out);
@@ -933,6 +934,9 @@ Test(cgprocfs, cpu_directory_under_run_fuse)
 	cr_expect_eq(field_after(out, "hwloc_pus "), 1, "%s", out);
 	cr_expect(strstr(out, "\npkg 0\n"), "cpu0's package_cpus_list: %s", out);
 	cr_expect_eq(field_after(out, "nprocs_conf "), 1, "%s", out);
+	/* node0: the box's CPU and memory (this host is one NUMA node) */
+	cr_expect(strstr(out, "\nnode_cpulist 0\n"), "%s", out);
+	cr_expect_eq(field_after(out, "Node 0 MemTotal:"), 524288, "%s", out);
 	free(out);
 }
 

@@ -323,6 +323,20 @@ Test(run, show_cpu_directory)
 	free(out);
 }
 
+/* node0's meminfo and cpulist through the shim: the box's memory and CPU (one-node host). */
+Test(run, node0_files)
+{
+	char *out = box_sh("cat /sys/devices/system/node/online; echo @@; "
+			   "cat /sys/devices/system/node/node0/cpulist; "
+			   "cat /sys/devices/system/node/node0/meminfo");
+
+	harness_require(strncmp(out, "0\n@@\n", 5) == 0, "the host has more than one node");
+	cr_expect(strncmp(out + 5, "0\n", 2) == 0, "node0/cpulist: %s", out);
+	cr_expect_eq(meminfo_field(out, "Node 0 MemTotal:"), (long long)BOX_KB, "%s", out);
+	cr_expect_leq(meminfo_field(out, "Node 0 MemFree:"), (long long)BOX_KB, "%s", out);
+	free(out);
+}
+
 Test(run, uptime)
 {
 	char *out = box((const char *const[]){"uptime", NULL});

@@ -140,6 +140,10 @@ done
 for f in online possible present; do
 	cat /sys/devices/system/cpu/$f >"$out/sys/devices/system/cpu/$f"
 done
+mkdir -p "$out/sys/devices/system/node/node0"
+for f in online node0/meminfo node0/cpulist; do
+	cat /sys/devices/system/node/$f >"$out/sys/devices/system/node/$f"
+done
 
 # v1: no cgroup2 line in mountinfo, no "0::" line in /proc/<pid>/cgroup
 # Only the mounts cgproc looks at (cgroup hierarchies, their tmpfs, /, /proc, /sys).
