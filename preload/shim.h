@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -55,6 +56,10 @@ enum shim_next_id {
 	SHIM_NEXT_GET_PHYS_PAGES,
 	SHIM_NEXT_GET_AVPHYS_PAGES,
 	SHIM_NEXT_GETLOADAVG,
+	SHIM_NEXT_READDIR,
+	SHIM_NEXT_READDIR64,
+	SHIM_NEXT_SCANDIR,
+	SHIM_NEXT_SCANDIR64,
 	SHIM_NEXT_MAX
 };
 #define SHIM_NEXT_NONE ((void *)1) /* looked up: none */
@@ -111,6 +116,16 @@ static inline void *shim_next_get(unsigned id)
 #define real_get_phys_pages ((long (*)(void))shim_next_get(SHIM_NEXT_GET_PHYS_PAGES))
 #define real_get_avphys_pages ((long (*)(void))shim_next_get(SHIM_NEXT_GET_AVPHYS_PAGES))
 #define real_getloadavg ((int (*)(double *, int))shim_next_get(SHIM_NEXT_GETLOADAVG))
+#define real_readdir ((struct dirent * (*)(DIR *)) shim_next_get(SHIM_NEXT_READDIR))
+#define real_readdir64 ((struct dirent64 * (*)(DIR *)) shim_next_get(SHIM_NEXT_READDIR64))
+#define real_scandir                                                                               \
+	((int (*)(const char *, struct dirent ***, int (*)(const struct dirent *),                 \
+		  int (*)(const struct dirent **,                                                  \
+			  const struct dirent **)))shim_next_get(SHIM_NEXT_SCANDIR))
+#define real_scandir64                                                                             \
+	((int (*)(const char *, struct dirent64 ***, int (*)(const struct dirent64 *),             \
+		  int (*)(const struct dirent64 **,                                                \
+			  const struct dirent64 **)))shim_next_get(SHIM_NEXT_SCANDIR64))
 
 /*
  * The one thread-local flag: set while the shim works on this thread. A signal handler that
@@ -193,6 +208,17 @@ void shim_ctx_close(struct shim_ctx *ctx);
  * VFILE_SAME when ctx->req.same was set and the inputs make its key (nothing rendered). */
 int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid_t tid,
 		    const char **ret_data, size_t *ret_len);
+
+/* Render file @rel ("cpu0/topology/core_cpus") of /sys/devices/system/cpu; -ENODATA: the host's
+ * bytes are the machine's. */
+int shim_ctx_render_cpudir(struct shim_ctx *ctx, const char *rel, const char **ret_data,
+			   size_t *ret_len);
+/* /sys/devices/system/cpu (cpudir.c): whether @path spells a per-CPU file of it that the machine
+ * sees differently (cpuN/online, cpuN/topology lists and masks), and the open of one: like
+ * shim_open_pre(), SHIM_OPEN_SERVED with a snapshot, or with -1 and errno ENOENT for a CPU the
+ * machine does not have. */
+bool shim_cpufile_named(const char *path);
+int shim_cpufile_open(const char *path, int flags, int *ret_fd);
 
 /* The table's entry for @id (identify.c). */
 const struct vfile *vfile_by_id(enum vfile_id id);

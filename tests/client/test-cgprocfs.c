@@ -941,31 +941,39 @@ Test(cgprocfs, cpu_directory_under_run_fuse)
 }
 
 /* htop's CPU meters: one per entry of /sys/devices/system/cpu it counts ("CPU" alone for one),
- * read from a tmux pane. The session is killed whatever the outcome. */
-Test(cgprocfs, htop_meters_under_run_fuse)
+ * read from a tmux pane, under the shim and under cgprocfs. The session is killed whatever the
+ * outcome. */
+Test(cgprocfs, htop_meters_under_run_and_run_fuse)
 {
-	char session[64], cmd[8192];
-	char *out = NULL;
-	bool one, many;
-	int status;
+	static const char *const modes[] = {"", "--fuse"};
 
 	harness_require_root();
 	harness_require(access("/sys/devices/system/cpu/cpu1", F_OK) == 0, "needs 2 CPUs");
-	snprintf(session, sizeof(session), "cgproc-test-htop-%d", (int)getpid());
-	snprintf(cmd, sizeof(cmd),
-		 "tmux new-session -d -s %s -x 160 -y 40 'TERM=xterm CGPROC_CGPROCFS=%s %s run "
-		 "--fuse --memory 512M --cpus 0 -- htop' && sleep 3 && tmux capture-pane -p -t %s",
-		 session, build_path("tools/cgprocfs/cgprocfs"), build_path("tools/cgproc"),
-		 session);
-	status = harness_sh(cmd, &out, NULL);
-	snprintf(cmd, sizeof(cmd), "tmux send-keys -t %s q; sleep 1; tmux kill-session -t %s",
-		 session, session);
-	(void)harness_sh(cmd, NULL, NULL);
-	cr_assert_eq(status, 0, "tmux: %#x\n%s", status, out);
-	one = strstr(out, "CPU[") != NULL;
-	many = strstr(out, " 0[") != NULL || strstr(out, " 1[") != NULL;
-	cr_expect(one && !many, "htop's CPU meters:\n%s", out);
-	free(out);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char session[64], cmd[8192];
+		char *out = NULL;
+		bool one, many;
+		int status;
+
+		snprintf(session, sizeof(session), "cgproc-test-htop-%d-%zu", (int)getpid(), i);
+		snprintf(
+			cmd, sizeof(cmd),
+			"tmux new-session -d -s %s -x 160 -y 40 'TERM=xterm CGPROC_CGPROCFS=%s %s "
+			"run %s --memory 512M --cpus 0 -- htop' && sleep 3 && tmux capture-pane -p "
+			"-t %s",
+			session, build_path("tools/cgprocfs/cgprocfs"), build_path("tools/cgproc"),
+			modes[i], session);
+		status = harness_sh(cmd, &out, NULL);
+		snprintf(cmd, sizeof(cmd),
+			 "tmux send-keys -t %s q; sleep 1; tmux kill-session -t %s", session,
+			 session);
+		(void)harness_sh(cmd, NULL, NULL);
+		cr_assert_eq(status, 0, "tmux: %#x\n%s", status, out);
+		one = strstr(out, "CPU[") != NULL;
+		many = strstr(out, " 0[") != NULL || strstr(out, " 1[") != NULL;
+		cr_expect(one && !many, "htop's CPU meters (run %s):\n%s", modes[i], out);
+		free(out);
+	}
 }
 
 /* A container-like reader (own pid and cgroup namespaces, in a sub-cgroup of the container's

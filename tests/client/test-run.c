@@ -472,6 +472,10 @@ Test(run, sysinfo_program)
 	cr_assert(strstr(out, "getloadavg=3\n"), "%s", out);
 	cr_assert(strstr(out, "nprocs=1\n"), "%s", out);
 	cr_assert(strstr(out, "meminfo_total_kb=524288\n"), "%s", out);
+	/* /sys/devices/system/cpu through scandir() and readdir(): the box's one CPU */
+	cr_assert(strstr(out, "scandir_cpus=1\n"), "%s", out);
+	cr_assert(strstr(out, "readdir_cpus=1\n"), "%s", out);
+	cr_assert(!strstr(out, "scandir_filter_calls=0\n"), "%s", out);
 	free(out);
 }
 
