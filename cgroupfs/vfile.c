@@ -599,6 +599,27 @@ static int render_node_cpulist(const struct vfile_req *req, struct buf *out)
 	return r < 0 ? r : render_cpulist(req, out);
 }
 
+/* node0/cpumap: the visible CPUs as a bitmap as wide as the host's (lscpu's "NUMA node0 CPU(s)").
+ */
+static int render_node_cpumap(const struct vfile_req *req, struct buf *out)
+{
+	struct arena a = arena_of(req);
+	struct cpuset vis;
+	struct span host;
+	int r;
+
+	r = single_node(req, a);
+	if (r < 0)
+		return r;
+	r = vfile_cpudir_visible(req, &vis);
+	if (r < 0)
+		return r;
+	r = arena_read(req, &a, "sys/devices/system/node/node0/cpumap", &host);
+	if (r < 0)
+		return r;
+	return out_result(cpusys_render(CPUSYS_MASK, host, &vis, out), out);
+}
+
 /* Decimal pid into @out, for "proc/<pid>/task/<tid>/stat". */
 static size_t put_pid(char *out, pid_t pid)
 {
@@ -680,6 +701,8 @@ const struct vfile vfile_table[_VFILE_MAX] = {
 	[VFILE_SYS_NODE0_CPULIST] = {VFILE_SYS_NODE0_CPULIST,
 				     "/sys/devices/system/node/node0/cpulist", "node0-cpulist", 0,
 				     render_node_cpulist},
+	[VFILE_SYS_NODE0_CPUMAP] = {VFILE_SYS_NODE0_CPUMAP, "/sys/devices/system/node/node0/cpumap",
+				    "node0-cpumap", 0, render_node_cpumap},
 };
 
 const char *const vfile_names[_VFILE_MAX] = {
@@ -700,6 +723,7 @@ const char *const vfile_names[_VFILE_MAX] = {
 	[VFILE_PROC_VMSTAT] = "vmstat",
 	[VFILE_SYS_NODE0_MEMINFO] = "node0-meminfo",
 	[VFILE_SYS_NODE0_CPULIST] = "node0-cpulist",
+	[VFILE_SYS_NODE0_CPUMAP] = "node0-cpumap",
 };
 
 const struct vfile *vfile_lookup(const char *path_or_name)

@@ -39,6 +39,7 @@ enum vfile_id {
 	VFILE_PROC_VMSTAT,
 	VFILE_SYS_NODE0_MEMINFO, /* node0 files: the machine's where the host is one NUMA node */
 	VFILE_SYS_NODE0_CPULIST,
+	VFILE_SYS_NODE0_CPUMAP,
 	_VFILE_MAX,
 };
 

@@ -11,7 +11,8 @@
  * readdir too and are not covered (no program we know lists this directory with them).
  *
  * Reading: cpuN/online and cpuN/topology's lists and masks, spelled plainly, are served as
- * snapshots from vfile_cpudir_render(); a hidden CPU's files are ENOENT, like its entry.
+ * snapshots from vfile_cpudir_render(), a visible CPU's other files are the host's (cache,
+ * cpufreq); every file of a hidden CPU is ENOENT, like its entry.
  *
  * Cost on other paths: an entry not named "cpu<digit>" costs four byte compares; a cpuN entry one
  * fstat() of the directory and, in the directory, one machine lookup (request.c keeps the
@@ -213,14 +214,8 @@ SHIM_EXPORT int scandir64(const char *path, struct dirent64 ***list,
 
 bool shim_cpufile_named(const char *path)
 {
-	const char *rel = path + sizeof(CPUDIR_SLASH) - 1;
-	enum cpusys_kind kind;
-
-	if (path[0] != '/' || strncmp(path, CPUDIR_SLASH, sizeof(CPUDIR_SLASH) - 1) != 0 ||
-	    !cpu_named(rel))
-		return false;
-	kind = cpusys_kind_of((struct span){rel, strlen(rel)});
-	return kind == CPUSYS_CPU_ONLINE || kind == CPUSYS_LIST || kind == CPUSYS_MASK;
+	return path[0] == '/' && strncmp(path, CPUDIR_SLASH, sizeof(CPUDIR_SLASH) - 1) == 0 &&
+	       cpu_named(path + sizeof(CPUDIR_SLASH) - 1);
 }
 
 /* Plain read-only opens only, as identify.c's before-the-open path. */
@@ -229,6 +224,7 @@ bool shim_cpufile_named(const char *path)
 int shim_cpufile_open(const char *path, int flags, int *ret_fd)
 {
 	const char *rel = path + sizeof(CPUDIR_SLASH) - 1, *slash = strchr(rel, '/');
+	enum cpusys_kind kind = cpusys_kind_of((struct span){rel, strlen(rel)});
 	struct shim_guard g;
 	struct shim_ctx ctx;
 	struct stat st;
@@ -250,7 +246,7 @@ int shim_cpufile_open(const char *path, int flags, int *ret_fd)
 		    !cpudir_entry_visible((struct span){rel, (size_t)(slash - rel)}, &vis))
 			gone = true;
 	}
-	if (!gone && shim_ctx_render_cpudir(&ctx, rel, &data, &len) == 0)
+	if (!gone && kind != CPUSYS_HOST && shim_ctx_render_cpudir(&ctx, rel, &data, &len) == 0)
 		fd = snapshot_open(vfile_by_id(VFILE_SYS_CPU_ONLINE), data, len, flags & O_CLOEXEC,
 				   &sealed);
 	shim_ctx_close(&ctx);

@@ -213,10 +213,10 @@ int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid
  * bytes are the machine's. */
 int shim_ctx_render_cpudir(struct shim_ctx *ctx, const char *rel, const char **ret_data,
 			   size_t *ret_len);
-/* /sys/devices/system/cpu (cpudir.c): whether @path spells a per-CPU file of it that the machine
- * sees differently (cpuN/online, cpuN/topology lists and masks), and the open of one: like
- * shim_open_pre(), SHIM_OPEN_SERVED with a snapshot, or with -1 and errno ENOENT for a CPU the
- * machine does not have. */
+/* /sys/devices/system/cpu (cpudir.c): whether @path spells a file below one of its cpuN, and the
+ * open of one: like shim_open_pre(), SHIM_OPEN_SERVED with a snapshot (cpuN/online, topology
+ * lists and masks) or with -1 and errno ENOENT (a CPU the machine does not have), else
+ * SHIM_OPEN_PASS. */
 bool shim_cpufile_named(const char *path);
 int shim_cpufile_open(const char *path, int flags, int *ret_fd);
 

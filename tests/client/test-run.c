@@ -300,6 +300,37 @@ Test(run, vmstat_paging)
 	free(out);
 }
 
+/* Programs that count /sys/devices/system/cpu's cpuN entries or read their topology, under the
+ * shim: the box's one CPU (the host has two or more). */
+Test(run, cpu_directory)
+{
+	char *out;
+	const char *p;
+
+	harness_require(access("/sys/devices/system/cpu/cpu1", F_OK) == 0, "needs 2 CPUs");
+	out = box_sh("echo ls_begin; ls /sys/devices/system/cpu; "
+		     "echo getconf_conf $(getconf _NPROCESSORS_CONF); lscpu; "
+		     "echo py $(python3 -c 'import os; print(os.cpu_count(), "
+		     "len([e for e in os.scandir(\"/sys/devices/system/cpu\") "
+		     "if e.name[3:4].isdigit()]))'); "
+		     "echo hwloc_pus $(lstopo-no-graphics --whole-system --of console | "
+		     "grep -c 'PU L#'); "
+		     "echo pkg $(cat /sys/devices/system/cpu/cpu0/topology/package_cpus_list); "
+		     "cat /sys/devices/system/cpu/cpu1/topology/core_id || echo cpu1-gone");
+	cr_expect(strstr(out, "ls_begin\ncpu0\n"), "%s", out);
+	cr_expect(!strstr(out, "\ncpu1\n"), "%s", out);
+	cr_expect(strstr(out, "\ngetconf_conf 1\n"), "%s", out);
+	p = strstr(out, "CPU(s):");
+	cr_expect(p && atoi(p + strlen("CPU(s):") + strspn(p + 7, " ")) == 1, "lscpu: %s", out);
+	p = strstr(out, "NUMA node0 CPU(s):");
+	cr_expect(p && strncmp(p + 18 + strspn(p + 18, " "), "0\n", 2) == 0, "lscpu: %s", out);
+	cr_expect(strstr(out, "\npy 1 1\n"), "%s", out);
+	cr_expect(strstr(out, "\nhwloc_pus 1\n"), "%s", out);
+	cr_expect(strstr(out, "\npkg 0\n"), "%s", out);
+	cr_expect(strstr(out, "\ncpu1-gone\n"), "%s", out);
+	free(out);
+}
+
 /* `cgproc show` of the CPU directory, run in the box: the box's entries and files. */
 Test(run, show_cpu_directory)
 {

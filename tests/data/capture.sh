@@ -141,7 +141,7 @@ for f in online possible present; do
 	cat /sys/devices/system/cpu/$f >"$out/sys/devices/system/cpu/$f"
 done
 mkdir -p "$out/sys/devices/system/node/node0"
-for f in online node0/meminfo node0/cpulist; do
+for f in online node0/meminfo node0/cpulist node0/cpumap; do
 	cat /sys/devices/system/node/$f >"$out/sys/devices/system/node/$f"
 done
 
