@@ -87,6 +87,12 @@ static int memstat_key_v2(const char *k, size_t n)
 		if (KEY_IS(k, n, "slab_unreclaimable"))
 			return MS(slab_unreclaimable);
 		break;
+	case 'z':
+		if (KEY_IS(k, n, "zswap"))
+			return MS(zswap);
+		if (KEY_IS(k, n, "zswapped"))
+			return MS(zswapped);
+		return MS_NONE;
 	}
 	return memstat_key_common(k, n);
 }
@@ -280,6 +286,8 @@ enum mi_id {
 	MI_SRECLAIMABLE,
 	MI_SUNRECLAIM,
 	MI_ANONHUGEPAGES,
+	MI_ZSWAP,
+	MI_ZSWAPPED,
 	/* Host-wide lines a machine figure bounds: mlocked pages sit on the unevictable list,
 	 * and reclaimable kernel memory charged to a cgroup is its reclaimable slab. Without this
 	 * a 512 MiB container would report the whole host's Mlocked (seen: 19 MiB with no usage
@@ -331,6 +339,8 @@ static const struct mi_key mi_keys[] = {
 	MIF(MI_SRECLAIMABLE, sreclaimable),
 	MIF(MI_SUNRECLAIM, sunreclaim),
 	MIF(MI_ANONHUGEPAGES, anon_huge),
+	MIF(MI_ZSWAP, zswap),
+	MIF(MI_ZSWAPPED, zswapped),
 	[MI_MLOCKED] = {MI_BOUNDED, VIEW_IDX(unevictable), HOST_NONE},
 	[MI_KRECLAIMABLE] = {MI_BOUNDED, VIEW_IDX(sreclaimable), HOST_NONE},
 	[MI_VMALLOCTOTAL] = {MI_VERBATIM, 0, HOST_NONE},
@@ -415,6 +425,12 @@ static enum mi_id mi_lookup(const char *k, size_t n)
 	case 'U':
 		if (KEY_IS(k, n, "Unevictable"))
 			return MI_UNEVICTABLE;
+		break;
+	case 'Z':
+		if (KEY_IS(k, n, "Zswap"))
+			return MI_ZSWAP;
+		if (KEY_IS(k, n, "Zswapped"))
+			return MI_ZSWAPPED;
 		break;
 	case 'V':
 		if (KEY_IS(k, n, "VmallocTotal"))
@@ -683,6 +699,10 @@ int mem_view_compute(const struct host_memory *host, const struct cg_memory *cg,
 				       : u64_min(kb(cg->swap_limit), host->swap_total);
 		v.swap_free = v.swap_total - u64_min(kb(cg->swap_usage), v.swap_total);
 	}
+	/* The compressed pool is memory the cgroup is charged for; what it holds was swapped out
+	 * (bounded by the swap the machine shows: none when its swap is not shown). */
+	v.zswap = u64_min(kb(st->zswap), t);
+	v.zswapped = u64_min(kb(st->zswapped), v.swap_total);
 
 	*ret = v;
 	return 0;
