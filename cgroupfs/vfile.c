@@ -87,7 +87,8 @@ static int out_result(int r, const struct buf *out)
 /*
  * Memory view: cgroup inputs, the sampler's effective limits, the host's numbers. @what: the
  * parts of the view the caller shows (CG_MEM_STAT: memory, CG_MEM_SWAP: swap). Swap is read only
- * when the host has swap at all: the view's swap is capped by the host's, so without host swap
+ * when the configuration shows swap (swap = off: none, as if unaccounted) and the host has swap
+ * at all: the view's swap is capped by the host's, so without host swap
  * it is 0 whatever the cgroup says (no memsw or swap files read). memory.stat goes into @a's free
  * memory.
  */
@@ -101,7 +102,7 @@ static int mem_view_read(const struct vfile_req *req, struct arena *a, struct sp
 	r = host_memory_parse_totals(host_meminfo, true, &host);
 	if (r < 0)
 		return r;
-	if (host.swap_total == 0)
+	if (host.swap_total == 0 || (req->config && !req->config->swap))
 		what &= ~CG_MEM_SWAP;
 	r = cg_read_memory_scratch(req->src, req->machine, what, a->p, a->left, &mem);
 	if (r < 0)
@@ -534,6 +535,7 @@ static int render_vmstat(const struct vfile_req *req, struct buf *out)
 		return -ENODATA;
 	in.v1 = !m->v2[CG_MEMORY];
 	in.page_size = page ? page : 4096;
+	in.no_swap = req->config && !req->config->swap;
 	r = arena_read(req, &a, "proc/vmstat", &host);
 	if (r < 0)
 		return r;

@@ -14,6 +14,7 @@ void config_defaults(struct cgproc_config *ret)
 	memset(ret, 0, sizeof(*ret));
 	ret->enabled = true;
 	ret->quota_view = false;
+	ret->swap = true;
 	ret->files = UINT64_MAX;
 	strcpy(ret->files_list, "all");
 	strcpy(ret->rundir, CGPROC_RUNDIR_DEFAULT);
@@ -167,6 +168,15 @@ int config_apply(struct cgproc_config *cfg, struct span key, struct span value)
 			cfg->quota_view = false;
 		else if (span_ieq(value, "quota"))
 			cfg->quota_view = true;
+		else
+			return -EINVAL;
+		return 0;
+	}
+	if (span_ieq(key, "swap")) {
+		if (span_ieq(value, "on"))
+			cfg->swap = true;
+		else if (span_ieq(value, "off"))
+			cfg->swap = false;
 		else
 			return -EINVAL;
 		return 0;

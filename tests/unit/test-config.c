@@ -28,6 +28,25 @@ Test(config, defaults)
 	cr_assert_str_eq(c.rundir, CGPROC_RUNDIR_DEFAULT);
 	cr_assert_str_eq(c.log, "");
 	cr_assert_eq(c.reuse_ms, CGPROC_REUSE_MS_DEFAULT);
+	cr_assert(c.swap);
+}
+
+Test(config, swap)
+{
+	struct cgproc_config c;
+
+	config_defaults(&c);
+	cr_assert_eq(config_apply(&c, S("swap"), S("off")), 0);
+	cr_assert_not(c.swap);
+	cr_assert_eq(config_apply(&c, S("SWAP"), S(" On ")), 0);
+	cr_assert(c.swap);
+	cr_assert_eq(config_apply(&c, S("swap"), S("no")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("swap"), S("")), -EINVAL);
+	cr_assert(c.swap, "a refused value leaves the last good one");
+	cr_assert_eq(
+		config_apply_text(&c, S("# hosts whose swap accounting misleads\nswap = off\n")),
+		0);
+	cr_assert_not(c.swap);
 }
 
 Test(config, reuse_ms)
