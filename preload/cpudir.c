@@ -97,57 +97,27 @@ static bool entry_hidden(int fd, const char *name)
 	return hidden;
 }
 
-SHIM_EXPORT struct dirent *readdir(DIR *d)
-{
-	struct dirent *(*next)(DIR *) = real_readdir;
-	struct dirent *e;
-
-	if (!next)
-		next = (struct dirent * (*)(DIR *)) shim_next_early("readdir");
-	if (!next) {
-		errno = ENOSYS;
-		return NULL;
+/* readdir() and readdir64(): the next entry the machine has. */
+#define READDIR_WRAPPER(NAME, DIRENT, REAL)                                                        \
+	SHIM_EXPORT struct DIRENT *NAME(DIR *d)                                                    \
+	{                                                                                          \
+		__typeof__(REAL) next = REAL;                                                      \
+		struct DIRENT *e;                                                                  \
+                                                                                                   \
+		if (!next)                                                                         \
+			next = (__typeof__(next))shim_next_early(#NAME);                           \
+		if (!next) {                                                                       \
+			errno = ENOSYS;                                                            \
+			return NULL;                                                               \
+		}                                                                                  \
+		do                                                                                 \
+			e = next(d);                                                               \
+		while (e && entry_hidden(dirfd(d), e->d_name));                                    \
+		return e;                                                                          \
 	}
-	do
-		e = next(d);
-	while (e && entry_hidden(dirfd(d), e->d_name));
-	return e;
-}
 
-SHIM_EXPORT struct dirent64 *readdir64(DIR *d)
-{
-	struct dirent64 *(*next)(DIR *) = real_readdir64;
-	struct dirent64 *e;
-
-	if (!next)
-		next = (struct dirent64 * (*)(DIR *)) shim_next_early("readdir64");
-	if (!next) {
-		errno = ENOSYS;
-		return NULL;
-	}
-	do
-		e = next(d);
-	while (e && entry_hidden(dirfd(d), e->d_name));
-	return e;
-}
-
-/* The caller's filter of a scandir() of the CPU directory on this thread (NULL: none). */
-static __thread int (*scan_filter)(const struct dirent *);
-static __thread int (*scan_filter64)(const struct dirent64 *);
-
-static int filter_cpus(const struct dirent *e)
-{
-	if (entry_hidden(-1, e->d_name))
-		return 0;
-	return scan_filter ? scan_filter(e) : 1;
-}
-
-static int filter_cpus64(const struct dirent64 *e)
-{
-	if (entry_hidden(-1, e->d_name))
-		return 0;
-	return scan_filter64 ? scan_filter64(e) : 1;
-}
+READDIR_WRAPPER(readdir, dirent, real_readdir)
+READDIR_WRAPPER(readdir64, dirent64, real_readdir64)
 
 /* Whether @path names the CPU directory: a last component "cpu" (text), then the fstatat. */
 static bool scans_cpudir(const char *path)
@@ -168,49 +138,42 @@ static bool scans_cpudir(const char *path)
 	return yes;
 }
 
-SHIM_EXPORT int scandir(const char *path, struct dirent ***list,
-			int (*filter)(const struct dirent *),
-			int (*compar)(const struct dirent **, const struct dirent **))
-{
-	int (*saved)(const struct dirent *) = scan_filter;
-	__typeof__(real_scandir) next = real_scandir;
-	int r;
-
-	if (!next)
-		next = (__typeof__(next))shim_next_early("scandir");
-	if (!next) {
-		errno = ENOSYS;
-		return -1;
+/*
+ * scandir() and scandir64() (the same code for struct dirent and struct dirent64): the caller's
+ * filter of a scandir() of the CPU directory runs, on this thread, behind FILTER.
+ */
+#define SCANDIR_WRAPPER(NAME, DIRENT, REAL, FILTER, SAVED)                                         \
+	static __thread int (*SAVED)(const struct DIRENT *);                                       \
+	static int FILTER(const struct DIRENT *e)                                                  \
+	{                                                                                          \
+		if (entry_hidden(-1, e->d_name))                                                   \
+			return 0;                                                                  \
+		return SAVED ? SAVED(e) : 1;                                                       \
+	}                                                                                          \
+	SHIM_EXPORT int NAME(const char *path, struct DIRENT ***list,                              \
+			     int (*filter)(const struct DIRENT *),                                 \
+			     int (*compar)(const struct DIRENT **, const struct DIRENT **))        \
+	{                                                                                          \
+		int (*saved)(const struct DIRENT *) = SAVED;                                       \
+		__typeof__(REAL) next = REAL;                                                      \
+		int r;                                                                             \
+                                                                                                   \
+		if (!next)                                                                         \
+			next = (__typeof__(next))shim_next_early(#NAME);                           \
+		if (!next) {                                                                       \
+			errno = ENOSYS;                                                            \
+			return -1;                                                                 \
+		}                                                                                  \
+		if (!scans_cpudir(path))                                                           \
+			return next(path, list, filter, compar);                                   \
+		SAVED = filter;                                                                    \
+		r = next(path, list, FILTER, compar);                                              \
+		SAVED = saved;                                                                     \
+		return r;                                                                          \
 	}
-	if (!scans_cpudir(path))
-		return next(path, list, filter, compar);
-	scan_filter = filter;
-	r = next(path, list, filter_cpus, compar);
-	scan_filter = saved;
-	return r;
-}
 
-SHIM_EXPORT int scandir64(const char *path, struct dirent64 ***list,
-			  int (*filter)(const struct dirent64 *),
-			  int (*compar)(const struct dirent64 **, const struct dirent64 **))
-{
-	int (*saved)(const struct dirent64 *) = scan_filter64;
-	__typeof__(real_scandir64) next = real_scandir64;
-	int r;
-
-	if (!next)
-		next = (__typeof__(next))shim_next_early("scandir64");
-	if (!next) {
-		errno = ENOSYS;
-		return -1;
-	}
-	if (!scans_cpudir(path))
-		return next(path, list, filter, compar);
-	scan_filter64 = filter;
-	r = next(path, list, filter_cpus64, compar);
-	scan_filter64 = saved;
-	return r;
-}
+SCANDIR_WRAPPER(scandir, dirent, real_scandir, filter_cpus, scan_filter)
+SCANDIR_WRAPPER(scandir64, dirent64, real_scandir64, filter_cpus64, scan_filter64)
 
 bool shim_cpufile_named(const char *path)
 {

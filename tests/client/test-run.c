@@ -165,6 +165,16 @@ Test(run, top)
 	free(out);
 }
 
+/* A data line of `vmstat N M` (17 numbers) into @v; false for the headers. */
+static bool vmstat_data_line(const char *line, long long v[17])
+{
+	return sscanf(line,
+		      "%lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld "
+		      "%lld %lld",
+		      &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10],
+		      &v[11], &v[12], &v[13], &v[14], &v[15], &v[16]) == 17;
+}
+
 /*
  * vmstat keeps /proc/stat open and rewinds it for every line: each line must be a fresh view of
  * the box. What moves is the CPU columns (the memory columns do not: procps 4.0.2's vmstat reads
@@ -183,11 +193,7 @@ Test(run, vmstat_refreshes)
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		long long v[17];
 
-		if (sscanf(line,
-			   "%lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld "
-			   "%lld %lld %lld",
-			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
-			   &v[10], &v[11], &v[12], &v[13], &v[14], &v[15], &v[16]) != 17)
+		if (!vmstat_data_line(line, v))
 			continue; /* headers */
 		cr_assert_lt(lines, 3, "more than 3 data lines");
 		free_kb[lines] = v[3];
@@ -285,11 +291,7 @@ Test(run, vmstat_paging)
 	for (line = strtok_r(tail, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		long long v[17];
 
-		if (sscanf(line,
-			   "%lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld "
-			   "%lld %lld %lld",
-			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
-			   &v[10], &v[11], &v[12], &v[13], &v[14], &v[15], &v[16]) != 17)
+		if (!vmstat_data_line(line, v))
 			continue;
 		if (lines++ > 0)
 			bo += v[9]; /* the per-second lines: kB written in that second */

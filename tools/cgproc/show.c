@@ -183,28 +183,35 @@ static void explain(const struct show *s)
 	}
 }
 
-/* Render one file (or print the host's when it is not virtual for this process). */
-static int show_file(struct show *s, const struct vfile *vf, pid_t pid, pid_t tid)
+/* A request for process @pid (@tid: its thread, 0: none), with the show's memory. */
+static struct vfile_req show_req(const struct show *s, pid_t pid, pid_t tid)
 {
-	char host[64];
+	return (struct vfile_req){
+		.src = &s->src,
+		.machine = s->machine,
+		.config = &s->config,
+		.sample = s->has_sample ? &s->sample : NULL,
+		.pid = pid,
+		.tid = tid,
+		.scratch = s->scratch,
+		.scratch_size = s->scratch_size,
+	};
+}
+
+/* Render @vf, or with @vf NULL the file @cpu_rel of the CPU directory, for the process; when it is
+ * not virtual for the process, print the host file @host_rel it reads instead. */
+static int show_render(struct show *s, const struct vfile *vf, const char *cpu_rel, pid_t pid,
+		       pid_t tid, const char *host_rel)
+{
 	size_t len;
 	int r;
 
 	for (;;) {
-		struct vfile_req req = {
-			.src = &s->src,
-			.machine = s->machine,
-			.config = &s->config,
-			.sample = s->has_sample ? &s->sample : NULL,
-			.pid = pid,
-			.tid = tid,
-			.scratch = s->scratch,
-			.scratch_size = s->scratch_size,
-		};
+		struct vfile_req req = show_req(s, pid, tid);
 		struct buf out;
 
 		buf_init(&out, s->out, s->out_size);
-		r = vfile_render(vf, &req, &out);
+		r = vf ? vfile_render(vf, &req, &out) : vfile_cpudir_render(&req, cpu_rel, &out);
 		if (r == 0) {
 			fwrite(out.data, 1, out.len, stdout);
 			return 0;
@@ -214,8 +221,20 @@ static int show_file(struct show *s, const struct vfile *vf, pid_t pid, pid_t ti
 		if (grow(&s->scratch, &s->scratch_size) < 0 || grow(&s->out, &s->out_size) < 0)
 			break;
 	}
+	r = read_whole(s, host_rel, &len);
+	if (r < 0) {
+		fprintf(stderr, "cgproc show: cannot read /%s: %s\n", host_rel, strerror(-r));
+		return 1;
+	}
+	fwrite(s->out, 1, len, stdout);
+	return 0;
+}
 
-	/* Not virtual for this process: it reads the host file. */
+/* Render one file (or print the host's when it is not virtual for this process). */
+static int show_file(struct show *s, const struct vfile *vf, pid_t pid, pid_t tid)
+{
+	char host[64];
+
 	if (vf->flags & VFILE_PER_PROCESS) {
 		if (pid == 0)
 			snprintf(host, sizeof(host), "proc/self");
@@ -228,13 +247,7 @@ static int show_file(struct show *s, const struct vfile *vf, pid_t pid, pid_t ti
 	} else {
 		snprintf(host, sizeof(host), "%s", vf->path + 1);
 	}
-	r = read_whole(s, host, &len);
-	if (r < 0) {
-		fprintf(stderr, "cgproc show: cannot read /%s: %s\n", host, strerror(-r));
-		return 1;
-	}
-	fwrite(s->out, 1, len, stdout);
-	return 0;
+	return show_render(s, vf, NULL, pid, tid, host);
 }
 
 /* @path is /sys/devices/system/cpu or below it (no "." or ".." component). */
@@ -310,55 +323,22 @@ static int show_cpudir_list(struct show *s, const struct vfile_req *req)
 /* A path in the CPU directory: the listing, a file rendered for the process, or the host's. */
 static int show_cpudir(struct show *s, const char *path, pid_t pid)
 {
-	const char *rel = path + strlen(VFILE_CPU_DIR);
-	size_t len;
-	int r;
+	const char *rel = path + strlen(VFILE_CPU_DIR), *slash;
+	struct vfile_req req = show_req(s, pid, 0);
+	struct cpuset vis;
 
-	for (;;) {
-		struct vfile_req req = {
-			.src = &s->src,
-			.machine = s->machine,
-			.config = &s->config,
-			.sample = s->has_sample ? &s->sample : NULL,
-			.pid = pid,
-			.scratch = s->scratch,
-			.scratch_size = s->scratch_size,
-		};
-		struct cpuset vis;
-		struct buf out;
-		const char *slash;
-
-		if (*rel == 0)
-			return show_cpudir_list(s, &req);
-		rel++;
-		/* below a cpuN the process does not see: not there for it */
-		slash = strchr(rel, '/');
-		if (vfile_cpudir_visible(&req, &vis) == 0 &&
-		    !cpudir_entry_visible(
-			    (struct span){rel, slash ? (size_t)(slash - rel) : strlen(rel)},
-			    &vis)) {
-			fprintf(stderr, "cgproc show: %s: not there for this process\n", path);
-			return 1;
-		}
-		buf_init(&out, s->out, s->out_size);
-		r = vfile_cpudir_render(&req, rel, &out);
-		if (r == 0) {
-			fwrite(out.data, 1, out.len, stdout);
-			return 0;
-		}
-		if (r != -ENOBUFS)
-			break;
-		if (grow(&s->scratch, &s->scratch_size) < 0 || grow(&s->out, &s->out_size) < 0)
-			break;
-		rel--;
-	}
-	r = read_whole(s, path + 1, &len);
-	if (r < 0) {
-		fprintf(stderr, "cgproc show: cannot read %s: %s\n", path, strerror(-r));
+	if (*rel == 0)
+		return show_cpudir_list(s, &req);
+	rel++;
+	/* below a cpuN the process does not see: not there for it */
+	slash = strchr(rel, '/');
+	if (vfile_cpudir_visible(&req, &vis) == 0 &&
+	    !cpudir_entry_visible((struct span){rel, slash ? (size_t)(slash - rel) : strlen(rel)},
+				  &vis)) {
+		fprintf(stderr, "cgproc show: %s: not there for this process\n", path);
 		return 1;
 	}
-	fwrite(s->out, 1, len, stdout);
-	return 0;
+	return show_render(s, NULL, rel, pid, 0, path + 1);
 }
 
 static void header(bool *first, const char *path)

@@ -388,6 +388,18 @@ static int host_read(const struct serve *s, const char *relpath, char **ret_data
 	return r;
 }
 
+/* A request for caller @c (host pid @pid) reading through @src; no scratch memory yet. */
+static struct vfile_req caller_req(const struct caller *c, const struct cg_src *src, pid_t pid)
+{
+	return (struct vfile_req){
+		.src = src,
+		.machine = &c->snap->machine,
+		.config = &c->snap->config,
+		.sample = c->has_sample ? &c->sample : NULL,
+		.pid = pid,
+	};
+}
+
 /* Render @vf, or with @vf NULL the file @relpath below /sys/devices/system/cpu, for @pid. */
 static int render_for(struct serve *s, const struct vfile *vf, const char *relpath, pid_t pid,
 		      char **ret_data, size_t *ret_len)
@@ -415,18 +427,11 @@ static int render_for(struct serve *s, const struct vfile *vf, const char *relpa
 		goto fallback;
 	}
 	for (;;) {
-		struct vfile_req req = {
-			.src = &src,
-			.machine = &c.snap->machine,
-			.config = &c.snap->config,
-			.sample = c.has_sample ? &c.sample : NULL,
-			.pid = pid,
-			.tid = 0,
-			.scratch = w->scratch,
-			.scratch_size = w->scap,
-		};
+		struct vfile_req req = caller_req(&c, &src, pid);
 		struct buf b;
 
+		req.scratch = w->scratch;
+		req.scratch_size = w->scap;
 		buf_init(&b, w->out, w->ocap);
 		if (vf)
 			r = vfile_render(vf, &req, &b);
@@ -482,13 +487,7 @@ static int caller_visible(struct serve *s, pid_t pid, struct cpuset *ret)
 		r = c.snap->r;
 	if (r >= 0) {
 		struct cg_src src = s->src;
-		struct vfile_req req = {
-			.src = &src,
-			.machine = &c.snap->machine,
-			.config = &c.snap->config,
-			.sample = c.has_sample ? &c.sample : NULL,
-			.pid = pid,
-		};
+		struct vfile_req req = caller_req(&c, &src, pid);
 
 		src.fds = &s->fds[c.snap->machine_hash % FDS_SHARDS];
 		r = vfile_cpudir_visible(&req, ret);
