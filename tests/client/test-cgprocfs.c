@@ -784,7 +784,7 @@ static bool meminfo_close(const char *a, const char *b, unsigned long long slack
  * shim gives the same process (one `cat` reads both, cgprocfs first). Timing fields are
  * excepted: uptime (both fields), stat (cpu times, and the host's intr/ctxt/processes counters),
  * loadavg (running/total and last pid), pressure (totals and averages), vmstat (the host's
- * numa_*, allocation and compaction counters): for those, lines and
+ * numa_*, allocation and compaction counters), node0/meminfo (the usage): for those, lines and
  * fields must match in shape. meminfo: keys and limits exact, the cgroup's usage within 1 MiB
  * (the shim's first use allocates in the reader between the two reads), host-wide lines in shape.
  * Everything else byte-identical in one of a few attempts (diskstats moves with the rest of the
@@ -812,7 +812,8 @@ Test(cgprocfs, same_bytes_as_the_preload_shim)
 				      vf->id == VFILE_PROC_PRESSURE_CPU ||
 				      vf->id == VFILE_PROC_PRESSURE_MEMORY ||
 				      vf->id == VFILE_PROC_PRESSURE_IO ||
-				      vf->id == VFILE_PROC_VMSTAT; /* host-wide lines move */
+				      vf->id == VFILE_PROC_VMSTAT ||	 /* host-wide lines move */
+				      vf->id == VFILE_SYS_NODE0_MEMINFO; /* usage, as meminfo */
 			bool ok = false;
 			char *out = NULL, *fuse_part = NULL, *shim_part = NULL;
 
