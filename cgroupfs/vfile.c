@@ -485,12 +485,13 @@ static int render_pid_stat(const struct vfile_req *req, struct buf *out)
 }
 
 const struct vfile vfile_table[_VFILE_MAX] = {
-	[VFILE_PROC_MEMINFO] = {VFILE_PROC_MEMINFO, "/proc/meminfo", "meminfo", 0, render_meminfo},
+	[VFILE_PROC_MEMINFO] = {VFILE_PROC_MEMINFO, "/proc/meminfo", "meminfo", VFILE_USAGE,
+				render_meminfo},
 	[VFILE_PROC_CPUINFO] = {VFILE_PROC_CPUINFO, "/proc/cpuinfo", "cpuinfo", 0, render_cpuinfo},
 	[VFILE_PROC_STAT] = {VFILE_PROC_STAT, "/proc/stat", "stat", 0, render_stat},
 	[VFILE_PROC_UPTIME] = {VFILE_PROC_UPTIME, "/proc/uptime", "uptime", 0, render_uptime},
 	[VFILE_PROC_LOADAVG] = {VFILE_PROC_LOADAVG, "/proc/loadavg", "loadavg", 0, render_loadavg},
-	[VFILE_PROC_SWAPS] = {VFILE_PROC_SWAPS, "/proc/swaps", "swaps", 0, render_swaps},
+	[VFILE_PROC_SWAPS] = {VFILE_PROC_SWAPS, "/proc/swaps", "swaps", VFILE_USAGE, render_swaps},
 	[VFILE_PROC_DISKSTATS] = {VFILE_PROC_DISKSTATS, "/proc/diskstats", "diskstats", 0,
 				  render_diskstats},
 	[VFILE_PROC_PRESSURE_CPU] = {VFILE_PROC_PRESSURE_CPU, "/proc/pressure/cpu", "pressure-cpu",
@@ -509,22 +510,14 @@ const struct vfile vfile_table[_VFILE_MAX] = {
 				 VFILE_PER_PROCESS, render_pid_stat},
 };
 
-const char *const vfile_names[_VFILE_MAX] = {
-	[VFILE_PROC_MEMINFO] = "meminfo",
-	[VFILE_PROC_CPUINFO] = "cpuinfo",
-	[VFILE_PROC_STAT] = "stat",
-	[VFILE_PROC_UPTIME] = "uptime",
-	[VFILE_PROC_LOADAVG] = "loadavg",
-	[VFILE_PROC_SWAPS] = "swaps",
-	[VFILE_PROC_DISKSTATS] = "diskstats",
-	[VFILE_PROC_PRESSURE_CPU] = "pressure-cpu",
-	[VFILE_PROC_PRESSURE_MEMORY] = "pressure-memory",
-	[VFILE_PROC_PRESSURE_IO] = "pressure-io",
-	[VFILE_SYS_CPU_ONLINE] = "cpu-online",
-	[VFILE_SYS_CPU_POSSIBLE] = "cpu-possible",
-	[VFILE_SYS_CPU_PRESENT] = "cpu-present",
-	[VFILE_PROC_PID_STAT] = "pid-stat",
-};
+int vfile_config_resolve(struct cgproc_config *cfg)
+{
+	const char *names[_VFILE_MAX];
+
+	vfile_foreach (vf)
+		names[vf - vfile_table] = vf->name;
+	return config_files_resolve(cfg, names, _VFILE_MAX);
+}
 
 const struct vfile *vfile_lookup(const char *path_or_name)
 {
@@ -586,18 +579,11 @@ const struct vfile *vfile_match(const char *path, pid_t *ret_pid, pid_t *ret_tid
 	return &vfile_table[VFILE_PROC_PID_STAT];
 }
 
-static bool vfile_enabled(const struct vfile *vf, const struct cgproc_config *config)
-{
-	if (!config)
-		return true;
-	return config->enabled && (vf->id >= 64 || (config->files & (1ULL << vf->id)));
-}
-
 int vfile_render(const struct vfile *vf, const struct vfile_req *req, struct buf *out)
 {
 	if (!vf || !req || !req->src || !req->machine || !out || (unsigned)vf->id >= _VFILE_MAX)
 		return -EINVAL;
-	if (!vfile_enabled(vf, req->config))
+	if (!vfile_enabled(req->config, vf->id))
 		return -ENODATA;
 	if (req->key)
 		req->key->n = 0; /* the renderers that know their key set it */

@@ -39,7 +39,17 @@ enum vfile_id {
 	_VFILE_MAX,
 };
 
-#define VFILE_PER_PROCESS 0x1 /* path has a pid in it: shim only (cgprocfs cannot overlay it) */
+/* Ids are bits of the configuration's "files=" mask (struct cgproc_config.files) and of the
+ * shim's 6-bit fd-table field; they are append-only because cgprocfs's inode numbers are
+ * derived from them. */
+_Static_assert(_VFILE_MAX <= 64, "vfile ids must fit a 64-bit mask and a 6-bit field");
+
+/* Per-file policy, in struct vfile.flags. VFILE_PER_PROCESS: the path has a pid in it, shim
+ * only (cgprocfs cannot overlay it). VFILE_USAGE: the file shows the cgroup's memory usage,
+ * which the pages of a kept snapshot of the file itself move (the shim renders such a file
+ * again before it keeps a new snapshot). */
+#define VFILE_PER_PROCESS 0x1
+#define VFILE_USAGE 0x2
 
 struct vfile_req;
 
@@ -62,8 +72,14 @@ const struct vfile *vfile_lookup(const char *path_or_name);
  * "/proc/<pid>/task/<tid>/stat" (the per-process entry; pid 0 = self, tid 0 = none). */
 const struct vfile *vfile_match(const char *path, pid_t *ret_pid, pid_t *ret_tid);
 
-/* Short names indexed by enum vfile_id, for config_files_resolve() ("files=" in the config). */
-extern const char *const vfile_names[_VFILE_MAX];
+/* Whether @cfg serves @id (NULL: every file): "enabled" and @id's bit of "files=". */
+static inline bool vfile_enabled(const struct cgproc_config *cfg, enum vfile_id id)
+{
+	return !cfg || (cfg->enabled && (unsigned)id < _VFILE_MAX && ((cfg->files >> id) & 1));
+}
+
+/* cfg->files from cfg->files_list, by the table's short names (config_files_resolve()). */
+int vfile_config_resolve(struct cgproc_config *cfg);
 
 /*
  * What a render's bytes are a function of, for the files whose renderer can say so (meminfo:

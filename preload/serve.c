@@ -47,7 +47,7 @@ static const char *base_of(const char *path)
 
 static bool file_enabled(enum vfile_id id)
 {
-	return (shim_config.files >> id) & 1;
+	return vfile_enabled(&shim_config, id);
 }
 
 /*
@@ -673,7 +673,7 @@ enum snap_miss {
 /* Files whose render counts the cgroup's memory usage, which the snapshots' own pages move. */
 static bool snap_feedback(enum vfile_id id)
 {
-	return id == VFILE_PROC_MEMINFO || id == VFILE_PROC_SWAPS;
+	return vfile_table[id].flags & VFILE_USAGE;
 }
 
 static enum snap_miss snap_miss_policy(enum vfile_id id)

@@ -34,6 +34,25 @@ struct show {
 	size_t scratch_size, out_size;
 };
 
+/* The short names, wrapped at 80 columns: the table's, so the help lists every row. */
+static void usage_names(FILE *f)
+{
+	int col = fprintf(f, "FILE is a short name (");
+
+	vfile_foreach (vf) {
+		int n = (int)strlen(vf->name) + 2;
+
+		if (vf > vfile_table && col + n > 79) {
+			fputs(",\n", f);
+			col = 0;
+		} else if (vf > vfile_table) {
+			col += fprintf(f, ", ");
+		}
+		col += fprintf(f, "%s", vf->name);
+	}
+	fputs(") or a path\n", f);
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: cgproc show [--pid PID] [--root DIR] [--machine PATH] [--explain] [--list] "
@@ -50,14 +69,13 @@ static void usage(FILE *f)
 	      "                      per controller; files follow only when FILE is given\n"
 	      "  -l, --list          list the virtual files: short name and path\n"
 	      "  -h, --help          show this help\n"
-	      "\n"
-	      "FILE is a short name (meminfo, cpuinfo, stat, uptime, loadavg, swaps, diskstats,\n"
-	      "pressure-cpu, pressure-memory, pressure-io, cpu-online, cpu-possible, cpu-present,\n"
-	      "pid-stat) or a path (/proc/meminfo, /sys/devices/system/cpu/online,\n"
-	      "/proc/PID/stat, ...). Without FILE every file is printed, each under a\n"
-	      "\"==> PATH <==\" header. A file cgproc does not virtualize for PID (disabled in "
-	      "the\n"
-	      "configuration, or no cgroup data for it) prints the host's file, as PID would see.\n"
+	      "\n",
+	      f);
+	usage_names(f);
+	fputs("(/proc/meminfo, /sys/devices/system/cpu/online, /proc/PID/stat, ...). Without FILE\n"
+	      "every file is printed, each under a \"==> PATH <==\" header. A file cgproc does\n"
+	      "not virtualize for PID (disabled in the configuration, or no cgroup data for it)\n"
+	      "prints the host's file, as PID would see.\n"
 	      "\n"
 	      "Exit status: 0 on success, 1 when the process or its cgroups cannot be read,\n"
 	      "2 on a usage error.\n",
@@ -125,7 +143,7 @@ static void config_load(struct show *s, const char *machine)
 	}
 	if (machine)
 		snprintf(s->config.machine, sizeof(s->config.machine), "%s", machine);
-	(void)config_files_resolve(&s->config, vfile_names, _VFILE_MAX);
+	(void)vfile_config_resolve(&s->config);
 }
 
 static const char *rule_text(unsigned rule)

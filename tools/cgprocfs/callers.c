@@ -217,7 +217,7 @@ static void caller_config(const struct caller_cache *c, pid_t pid, struct cgproc
 		}
 	}
 	free(env);
-	(void)config_files_resolve(cfg, vfile_names, _VFILE_MAX);
+	(void)vfile_config_resolve(cfg);
 }
 
 static int machine_find(const struct cg_src *src, pid_t pid, const char *override,

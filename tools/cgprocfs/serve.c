@@ -399,7 +399,7 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 		r = c.snap->r;
 	if (r < 0)
 		goto fallback;
-	if (!c.snap->config.enabled || !(c.snap->config.files & (1ULL << vf->id))) {
+	if (!vfile_enabled(&c.snap->config, vf->id)) {
 		r = -EPERM; /* switched off for this caller: the host file, as the shim would */
 		goto fallback;
 	}
