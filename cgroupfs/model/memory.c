@@ -10,14 +10,6 @@
 
 #include "memory.h"
 
-/* cgroup v1 prints "unlimited" as PAGE_COUNTER_MAX * PAGE_SIZE (9223372036854771712 with 4k
- * pages); anything this large is no limit. */
-#define V1_UNLIMITED_MIN (UINT64_C(1) << 62)
-
-static uint64_t v1_limit(uint64_t v)
-{
-	return v >= V1_UNLIMITED_MIN ? UINT64_MAX : v;
-}
 
 /* Blanks between words of proc and cgroup files. */
 static inline bool is_blank(char c)
@@ -228,10 +220,10 @@ int memstat_parse(struct span text, bool v1, struct cg_memstat *ret)
 		if (value_scan(p, end, &v, &p) < 0)
 			return -EINVAL;
 		if (off == MS_HIER_MEM) {
-			st.hierarchical_memory_limit = v1_limit(v);
+			st.hierarchical_memory_limit = memory_v1_limit(v);
 			st.has_hierarchical_memory_limit = true;
 		} else if (off == MS_HIER_MEMSW) {
-			st.hierarchical_memsw_limit = v1_limit(v);
+			st.hierarchical_memsw_limit = memory_v1_limit(v);
 			st.has_hierarchical_memsw_limit = true;
 		} else {
 			memcpy((char *)&st + off, &v, sizeof(v));

@@ -12,6 +12,16 @@
 #include "buf.h"
 #include "parse.h"
 
+/* cgroup v1 prints "unlimited" as PAGE_COUNTER_MAX * PAGE_SIZE (9223372036854771712 with 4k
+ * pages, less with larger ones); anything this large is no limit. */
+#define MEMORY_V1_UNLIMITED_MIN (UINT64_C(1) << 62)
+
+/* A v1 limit file's value, UINT64_MAX ("max") for "unlimited". */
+static inline uint64_t memory_v1_limit(uint64_t v)
+{
+	return v >= MEMORY_V1_UNLIMITED_MIN ? UINT64_MAX : v;
+}
+
 /* memory.stat normalised to cgroup v2 key names; bytes. v1 reads the hierarchical total_* keys. */
 struct cg_memstat {
 	uint64_t anon, file, shmem, file_mapped, file_dirty, file_writeback, anon_thp;

@@ -147,6 +147,17 @@ int meminfo_u64(struct span text, const char *key, uint64_t *ret)
 	return -ENOENT;
 }
 
+uint64_t fnv1a(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= s[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
 uint64_t hash_bytes(const char *p, size_t len)
 {
 	uint64_t h[4] = {0x9e3779b97f4a7c15ULL ^ len, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL,

@@ -158,6 +158,13 @@ static inline const char *scan_back_digits(const char *p, const char *b)
  */
 uint64_t hash_bytes(const char *p, size_t len);
 
+/*
+ * FNV-1a of @len bytes at @p, continuing from @h (FNV1A_INIT to start): the stable hash of keys
+ * and checksums that must not change between builds (the sampler table's format uses it).
+ */
+#define FNV1A_INIT UINT64_C(0xcbf29ce484222325)
+uint64_t fnv1a(uint64_t h, const void *p, size_t len);
+
 int parse_u64(struct span s, uint64_t *ret);
 int parse_u64_str(const char *s, uint64_t *ret);
 

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "../model/cgpath.h"
 #include "../model/cpu.h"
@@ -22,6 +23,17 @@
 
 struct src_fdcache;
 struct src_textcache;
+
+/* CLOCK_MONOTONIC in nanoseconds, for ages and timings (the vDSO: no system call); 0 when the
+ * clock cannot be read, which makes everything look old. */
+static inline int64_t src_mono_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 struct cg_src {
 	int rootfd;		 /* directory fd of "/" (host) or of a fixture tree */

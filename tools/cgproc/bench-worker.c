@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "source/source.h"
 
 #define WARMUP_MAX 20
 
@@ -69,14 +70,6 @@ __attribute__((noinline, used)) int64_t bench_open_warm(const char *path, long n
 	return 0;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static long warmup_count(long n)
 {
 	return n < WARMUP_MAX ? n : WARMUP_MAX;
@@ -89,11 +82,11 @@ static int64_t time_open(const char *path, long n)
 	r = bench_open_warm(path, warmup_count(n));
 	if (r < 0)
 		return r;
-	t0 = now_ns();
+	t0 = src_mono_ns();
 	r = bench_open_loop(path, n);
 	if (r < 0)
 		return r;
-	return now_ns() - t0;
+	return src_mono_ns() - t0;
 }
 
 /* A sink the compiler cannot prove unused, so the libc calls stay in the loop. */
@@ -116,7 +109,7 @@ static int64_t time_libc(const char *what, long n)
 	for (int pass = 0; pass < 2; pass++) {
 		long count = pass == 0 ? warmup_count(n) : n;
 
-		t0 = now_ns();
+		t0 = src_mono_ns();
 		for (long i = 0; i < count; i++) {
 			switch (which) {
 			case 0:
@@ -133,14 +126,14 @@ static int64_t time_libc(const char *what, long n)
 			}
 		}
 	}
-	return now_ns() - t0;
+	return src_mono_ns() - t0;
 }
 
 /* One fork + execve("/bin/true") + wait with @envp; ns, or -errno. */
 static int64_t exec_once(char *const envp[])
 {
 	char *argv[] = {"true", NULL};
-	int64_t t0 = now_ns();
+	int64_t t0 = src_mono_ns();
 	int status;
 	pid_t pid = fork();
 
@@ -155,7 +148,7 @@ static int64_t exec_once(char *const envp[])
 			return -errno;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return -ECHILD;
-	return now_ns() - t0;
+	return src_mono_ns() - t0;
 }
 
 /* N x fork + execve("/bin/true") + wait, with LD_PRELOAD=@lib or no preload at all. */
@@ -172,7 +165,7 @@ static int64_t time_exec(const char *lib, long n)
 	for (int pass = 0; pass < 2; pass++) {
 		long count = pass == 0 ? (n < 3 ? n : 3) : n;
 
-		t0 = now_ns();
+		t0 = src_mono_ns();
 		for (long i = 0; i < count; i++) {
 			int64_t r = exec_once(envp);
 
@@ -180,7 +173,7 @@ static int64_t time_exec(const char *lib, long n)
 				return r;
 		}
 	}
-	return now_ns() - t0;
+	return src_mono_ns() - t0;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -112,14 +112,6 @@ struct serve {
 	struct node nodes[NODE_MAX];
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static struct stash_slot *stash_slot_of(struct serve *s, pid_t pid, unsigned vfile_id)
 {
 	return &s->stash.slot[((unsigned)pid * 31u + vfile_id) % STASH_SLOTS];
@@ -135,7 +127,7 @@ static void stash_put(struct serve *s, pid_t pid, unsigned vfile_id, char *data,
 	old = slot->data;
 	slot->pid = pid;
 	slot->vfile_id = vfile_id;
-	slot->stamp_ns = now_ns();
+	slot->stamp_ns = (uint64_t)src_mono_ns();
 	slot->data = data;
 	slot->len = len;
 	pthread_mutex_unlock(&s->stash.lock);
@@ -150,7 +142,7 @@ static bool stash_take(struct serve *s, pid_t pid, unsigned vfile_id, char **ret
 
 	pthread_mutex_lock(&s->stash.lock);
 	if (slot->data && slot->pid == pid && slot->vfile_id == vfile_id &&
-	    now_ns() - slot->stamp_ns < STASH_TTL_NS) {
+	    (uint64_t)src_mono_ns() - slot->stamp_ns < STASH_TTL_NS) {
 		*ret_data = slot->data;
 		*ret_len = slot->len;
 		slot->data = NULL;
@@ -162,14 +154,10 @@ static bool stash_take(struct serve *s, pid_t pid, unsigned vfile_id, char **ret
 
 static fuse_ino_t dir_ino(const char *path, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = fnv1a(FNV1A_INIT, path, len);
 
 	if (len == 0)
 		return FUSE_ROOT_ID;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)path[i];
-		h *= 0x100000001b3ULL;
-	}
 	return DIR_INO_FLAG | (h & (DIR_INO_FLAG - 1));
 }
 
@@ -333,7 +321,7 @@ static int work_grow(struct work *w, size_t scap, size_t ocap)
  * never read through an old fd for longer (the shim forgets its own with its machine). */
 static void fds_age(struct serve *s)
 {
-	uint64_t now = now_ns(),
+	uint64_t now = (uint64_t)src_mono_ns(),
 		 then = atomic_load_explicit(&s->fds_stamp_ns, memory_order_relaxed);
 
 	if (now - then >= FDS_TTL_NS &&
@@ -567,7 +555,7 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 	 */
 	(void)src_textcache_add(s->texts, "proc/self/mountinfo", HOST_TEXT_AGE_NS,
 				s->text_bufs + 2 * SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
-	atomic_init(&s->fds_stamp_ns, now_ns());
+	atomic_init(&s->fds_stamp_ns, (uint64_t)src_mono_ns());
 	/* s->src.fds stays NULL: resolutions (callers.c, about once a second per machine) read
 	 * without keeping; renders use their machine's shard */
 	s->src.texts = s->texts;
