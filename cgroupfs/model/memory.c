@@ -10,7 +10,6 @@
 
 #include "memory.h"
 
-
 /* Blanks between words of proc and cgroup files. */
 static inline bool is_blank(char c)
 {

@@ -128,8 +128,7 @@ int cgtable_entry_decode(const struct cgtable_header *h, struct span raw, struct
 	memcpy(words, raw.p + sizeof(e), (size_t)h->cpu_words * 8);
 	check = e.check;
 	e.check = 0;
-	if ((uint32_t)fnv1a(cgtable_hash(&e, sizeof(e)), words, (size_t)h->cpu_words * 8) !=
-	    check)
+	if ((uint32_t)fnv1a(cgtable_hash(&e, sizeof(e)), words, (size_t)h->cpu_words * 8) != check)
 		return -ENODATA;
 	e.check = check;
 
