@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "macro.h"
 #include "memory.h"
 
 /* Blanks between words of proc and cgroup files. */
@@ -574,7 +575,7 @@ int host_memory_parse_totals(struct span meminfo, bool totals_only, struct host_
 {
 	const char *p = meminfo.p, *end = meminfo.p + meminfo.len;
 	uint64_t h[sizeof(struct host_memory) / sizeof(uint64_t)] = {0};
-	unsigned found = 0, all = (1u << (sizeof(h) / sizeof(h[0]))) - 1;
+	unsigned found = 0, all = (1u << (ARRAY_SIZE(h))) - 1;
 
 	if (totals_only)
 		all = 1u << HOST_IDX(mem_total) | 1u << HOST_IDX(swap_total);

@@ -7,22 +7,7 @@
 
 bool line_next(struct span *rest, struct span *ret_line)
 {
-	const char *nl;
-
-	if (rest->len == 0)
-		return false;
-	nl = memchr(rest->p, '\n', rest->len);
-	if (!nl) {
-		*ret_line = *rest;
-		rest->p += rest->len;
-		rest->len = 0;
-		return true;
-	}
-	ret_line->p = rest->p;
-	ret_line->len = (size_t)(nl - rest->p);
-	rest->len -= ret_line->len + 1;
-	rest->p = nl + 1;
-	return true;
+	return field_next(rest, '\n', ret_line);
 }
 
 static bool is_blank(char c)

@@ -10,14 +10,37 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct span {
 	const char *p;
 	size_t len;
 };
 
-/* Iterate over lines: "while (line_next(&rest, &line))". The '\n' is not part of @ret_line; a
- * last line without '\n' is returned too. */
+/* Split off the next item of a list separated by @sep ("a,b,c"): the separator is not part of
+ * @ret_item; a last item without one is returned too. false at the end. Inline: it runs per line
+ * of every file a render reads. */
+static inline bool field_next(struct span *rest, char sep, struct span *ret_item)
+{
+	const char *end;
+
+	if (rest->len == 0)
+		return false;
+	end = memchr(rest->p, sep, rest->len);
+	if (!end) {
+		*ret_item = *rest;
+		rest->p += rest->len;
+		rest->len = 0;
+		return true;
+	}
+	ret_item->p = rest->p;
+	ret_item->len = (size_t)(end - rest->p);
+	rest->len -= ret_item->len + 1;
+	rest->p = end + 1;
+	return true;
+}
+
+/* Iterate over lines: "while (line_next(&rest, &line))" (field_next() at '\n'). */
 bool line_next(struct span *rest, struct span *ret_line);
 
 /* Split off the next whitespace-separated word (spaces and tabs). false at the end. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../model/config.h"
+#include "../model/macro.h"
 #include "internal.h"
 #include "table.h"
 
@@ -309,7 +310,7 @@ static int lookup_fd(const struct cg_src *src, const struct cg_machine *m, int f
 		return -ESTALE;
 
 	cg_sample_init(&s);
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		enum cg_controller c = order[i];
 		struct cgtable_entry e;
 		struct cpuset cs;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../model/macro.h"
 #include "internal.h"
 #include "source.h"
 
@@ -134,7 +135,7 @@ static int walk_controller(const struct cg_machine *m)
 	int best = -1;
 	size_t best_len = 0;
 
-	for (unsigned i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(order); i++) {
 		enum cg_controller c = order[i];
 		size_t len;
 

@@ -29,6 +29,7 @@
 
 #include "cgproc.h"
 #include "bench.h"
+#include "model/macro.h"
 #include "util.h"
 #include "vfile.h"
 
@@ -658,7 +659,7 @@ static void run_teardown(struct run *run)
 						    "lxcfs.pid",       "cgprocd.log",
 						    "callgrind-0.log", "callgrind-1.log"};
 
-		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 			snprintf(path, sizeof(path), "%s/%s", run->tmp, files[i]);
 			unlink(path);
 		}

@@ -20,6 +20,7 @@
 
 #include "cgproc-config.h"
 #include "cgproc.h"
+#include "model/macro.h"
 #include "util.h"
 #include "model/cgpath.h"
 #include "paths.h"
@@ -70,7 +71,7 @@ static void check_layout(struct report *r, const struct cg_mounts *mnt)
 	    any_v1 && any_v2 ? "hybrid (v1 controllers and a cgroup2 hierarchy)"
 	    : any_v2	     ? "cgroup v2 (unified)"
 			     : "cgroup v1");
-	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(needed); i++) {
 		enum cg_controller c = needed[i];
 
 		if (!mnt->present[c]) {

@@ -23,6 +23,7 @@
 #include "cgproc-config.h"
 #include "cgproc.h"
 #include "model/cpuset.h"
+#include "model/macro.h"
 #include "paths.h"
 #include "run-args.h"
 #include "run-cgroup.h"
@@ -368,7 +369,7 @@ int cmd_run(int argc, char **argv)
 	/* Signals wait (blocked) until the command runs, then go to it; SIGCHLD too, so that
 	 * one sigwaitinfo() loop does all the waiting. */
 	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaddset(&set, forwarded[i]);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &oldmask);
