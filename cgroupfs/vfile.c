@@ -12,6 +12,7 @@
 #include "model/cpu.h"
 #include "model/memory.h"
 #include "model/misc.h"
+#include "model/proc.h"
 #include "source/source.h"
 #include "vfile.h"
 
@@ -530,25 +531,6 @@ const struct vfile *vfile_lookup(const char *path_or_name)
 	return NULL;
 }
 
-/* A decimal pid at *p (advanced past it); false for anything else. */
-static bool pid_scan(const char **p, pid_t *ret)
-{
-	uint64_t v = 0;
-	const char *s = *p;
-
-	if (*s < '1' || *s > '9')
-		return false;
-	while (*s >= '0' && *s <= '9') {
-		v = v * 10 + (uint64_t)(*s - '0');
-		if (v > INT32_MAX)
-			return false;
-		s++;
-	}
-	*p = s;
-	*ret = (pid_t)v;
-	return true;
-}
-
 const struct vfile *vfile_match(const char *path, pid_t *ret_pid, pid_t *ret_tid)
 {
 	const struct vfile *vf = vfile_lookup(path);
@@ -562,12 +544,12 @@ const struct vfile *vfile_match(const char *path, pid_t *ret_pid, pid_t *ret_tid
 	p = path + 6;
 	if (strncmp(p, "self/", 5) == 0) {
 		p += 4;
-	} else if (!pid_scan(&p, &pid)) {
+	} else if (!pid_parse(&p, &pid)) {
 		return NULL;
 	}
 	if (strncmp(p, "/task/", 6) == 0) {
 		p += 6;
-		if (!pid_scan(&p, &tid))
+		if (!pid_parse(&p, &tid))
 			return NULL;
 	}
 	if (strcmp(p, "/stat") != 0)

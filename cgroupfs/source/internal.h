@@ -24,6 +24,30 @@ struct src_dirent64 {
 	char name[];
 };
 
+/* A walk of the entries of directory @fd through getdents64(2) into the caller's @buf (aligned
+ * for struct src_dirent64): "while ((e = src_dir_next(&d)))". Stops at the end and on an error. */
+struct src_dir {
+	int fd;
+	char *buf;
+	size_t size;
+	long n, off;
+};
+
+static inline const struct src_dirent64 *src_dir_next(struct src_dir *d)
+{
+	const struct src_dirent64 *e;
+
+	if (d->off >= d->n) {
+		d->n = syscall(SYS_getdents64, d->fd, d->buf, d->size);
+		d->off = 0;
+		if (d->n <= 0)
+			return NULL;
+	}
+	e = (const void *)(d->buf + d->off);
+	d->off += e->reclen;
+	return e;
+}
+
 /*
  * fstatat()/fstat() through syscall(2). glibc 2.33 turned fstatat and fstat into new versioned
  * symbols (fstatat64@GLIBC_2.33); the core is linked into the preload shim, which must load on

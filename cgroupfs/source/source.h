@@ -185,14 +185,25 @@ enum cg_machine_field {
 	_CG_MACHINE_FIELD_MAX,
 };
 #define CG_MACHINE_POOL (_CG_MACHINE_FIELD_MAX * _CG_MAX * CG_PATH_MAX)
+
+/* Which DESIGN.md rule chose the machine, in the order they are tried; the numbers are the
+ * rules' numbers there (`cgproc show --explain` prints them). */
+enum machine_rule {
+	MACHINE_RULE_NONE,
+	MACHINE_RULE_EXPLICIT,	 /* machine= in the configuration, or --machine */
+	MACHINE_RULE_CGROUPNS,	 /* the root of the process's cgroup namespace */
+	MACHINE_RULE_PIDNS_INIT, /* the cgroup of its pid namespace's init, minus /init.scope */
+	MACHINE_RULE_OWN_CGROUP, /* the process's own cgroup */
+};
+
 struct cg_machine {
 	/* 1 + offset in pool of each string; 0: absent (a ROOT is there when the MOUNT is) */
 	uint16_t at[_CG_MACHINE_FIELD_MAX][_CG_MAX];
 	uint16_t pool_used;
-	bool v2[_CG_MAX];     /* the controller's hierarchy is cgroup v2 */
-	pid_t init_pid;	      /* pid (in the src's /proc) whose start time is the machine's
-				 start; 0 = the oldest process in the machine cgroup */
-	unsigned rule;	      /* 1..4: which DESIGN.md rule chose the machine */
+	bool v2[_CG_MAX]; /* the controller's hierarchy is cgroup v2 */
+	pid_t init_pid;	  /* pid (in the src's /proc) whose start time is the machine's
+			     start; 0 = the oldest process in the machine cgroup */
+	enum machine_rule rule;
 	bool cgroupns, pidns; /* the process is in a non-initial namespace */
 	/* When the machine started, in clock ticks since boot (field 22 of /proc/<pid>/stat), as
 	 * cg_machine_resolve_start() found it; start_known false = find it on every uptime read.

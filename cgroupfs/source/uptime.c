@@ -98,32 +98,25 @@ static __attribute__((noinline)) void walk_procs(struct walk *w, int dirfd)
 static void walk_dir(struct walk *w, int dirfd, unsigned depth)
 {
 	alignas(8) char dents[1024];
+	struct src_dir dir = {dirfd, dents, sizeof(dents), 0, 0};
+	const struct src_dirent64 *d;
 
 	w->dirs++;
 	walk_procs(w, dirfd);
 	if (depth >= WALK_MAX_DEPTH)
 		return;
-	for (;;) {
-		long n = syscall(SYS_getdents64, dirfd, dents, sizeof(dents));
+	while ((d = src_dir_next(&dir))) {
+		int sub;
 
-		if (n <= 0)
+		if (d->type != DT_DIR || d->name[0] == '.')
+			continue;
+		if (w->dirs >= WALK_MAX_DIRS || w->pids >= WALK_MAX_PIDS)
 			return;
-		for (long off = 0; off < n;) {
-			struct src_dirent64 *d = (void *)(dents + off);
-			int sub;
-
-			off += d->reclen;
-			if (d->type != DT_DIR || d->name[0] == '.')
-				continue;
-			if (w->dirs >= WALK_MAX_DIRS || w->pids >= WALK_MAX_PIDS)
-				return;
-			sub = openat(dirfd, d->name,
-				     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-			if (sub < 0)
-				continue;
-			walk_dir(w, sub, depth + 1);
-			close(sub);
-		}
+		sub = openat(dirfd, d->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (sub < 0)
+			continue;
+		walk_dir(w, sub, depth + 1);
+		close(sub);
 	}
 }
 

@@ -146,20 +146,21 @@ static void config_load(struct show *s, const char *machine)
 	(void)vfile_config_resolve(&s->config);
 }
 
-static const char *rule_text(unsigned rule)
+static const char *rule_text(enum machine_rule rule)
 {
 	switch (rule) {
-	case 1:
+	case MACHINE_RULE_EXPLICIT:
 		return "explicit setting (--machine, machine= in cgproc.conf or CGPROC_MACHINE)";
-	case 2:
+	case MACHINE_RULE_CGROUPNS:
 		return "root of the process's cgroup namespace";
-	case 3:
+	case MACHINE_RULE_PIDNS_INIT:
 		return "cgroup of its pid namespace's init, without /init.scope";
-	case 4:
+	case MACHINE_RULE_OWN_CGROUP:
 		return "the process's own cgroup";
-	default:
-		return "unknown";
+	case MACHINE_RULE_NONE:
+		break;
 	}
+	return "unknown";
 }
 
 static void explain(const struct show *s)
@@ -170,7 +171,7 @@ static void explain(const struct show *s)
 		printf("process:  %d\n", (int)s->pid);
 	else
 		printf("process:  cgproc itself\n");
-	printf("rule:     %u, %s\n", m->rule, rule_text(m->rule));
+	printf("rule:     %u, %s\n", (unsigned)m->rule, rule_text(m->rule));
 	printf("cgroupns: %s\npidns:    %s\n", m->cgroupns ? "non-initial" : "initial",
 	       m->pidns ? "non-initial" : "initial");
 	if (m->init_pid > 0)
