@@ -3,6 +3,9 @@
  * Memory of a machine cgroup: the parsed inputs (limits, usage, memory.stat) and the view derived
  * from them that /proc/meminfo, /proc/swaps, sysinfo() and sysconf(_SC_*PAGES) all report.
  * Pure: no I/O. All byte counts are bytes; all view fields are kB (meminfo's unit).
+ *
+ * One file per job: memstat.c parses memory.stat, meminfo.c parses and renders /proc/meminfo,
+ * memview.c computes the view, swaps.c renders /proc/swaps.
  */
 #pragma once
 

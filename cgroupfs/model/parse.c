@@ -10,11 +10,6 @@ bool line_next(struct span *rest, struct span *ret_line)
 	return field_next(rest, '\n', ret_line);
 }
 
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
 bool word_next(struct span *rest, struct span *ret_word)
 {
 	const char *p = rest->p, *end = p + rest->len, *start;

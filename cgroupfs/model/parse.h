@@ -48,6 +48,15 @@ bool word_next(struct span *rest, struct span *ret_word);
 
 /* Inline and without strlen(): parsers compare every key of a file against a table of literals
  * (thousands of calls per render of meminfo), and most comparisons end at the first byte. */
+/* Blanks between words of proc and cgroup files. */
+static inline bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* @lit is the @n bytes at @k (with constant @lit, memcmp compiles to a load and a compare). */
+#define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
+
 static inline bool span_eq(struct span s, const char *lit)
 {
 	size_t i;
