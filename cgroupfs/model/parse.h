@@ -226,3 +226,13 @@ static inline uint64_t u64_min(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
 }
+/* a * b / c, saturating at UINT64_MAX; c == 0 gives 0. */
+static inline uint64_t u64_muldiv(uint64_t a, uint64_t b, uint64_t c)
+{
+	unsigned __int128 r;
+
+	if (c == 0)
+		return 0;
+	r = (unsigned __int128)a * b / c;
+	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
+}
