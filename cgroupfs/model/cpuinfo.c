@@ -106,7 +106,8 @@ static bool cpuinfo_block_shown(const struct cpuinfo_block *b, const struct cpus
 }
 
 /* One entry per shown CPU, the fields of a CPU together: a render touches only the memory of the
- * CPUs it shows (issue 3: the shim's scratch pages), not the start of four 512-entry arrays. */
+ * CPUs it shows (the shim's scratch pages count toward every process's memory), not the start of
+ * four 512-entry arrays. */
 struct cpu_topo {
 	unsigned n;
 	bool overflow;

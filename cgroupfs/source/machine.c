@@ -313,8 +313,8 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 	return 0;
 }
 
-/* Only the machine's header and the used start of its pool are written (issue 3: the shim's
- * machine is in memory that stays in the process). */
+/* Only the machine's header and the used start of its pool are written (the shim's machine is in
+ * memory that stays in the process: untouched pages cost nothing). */
 int cg_machine_find_scratch(const struct cg_src *src, pid_t pid, const char *override,
 			    char *scratch, size_t size, struct cg_machine *ret)
 {

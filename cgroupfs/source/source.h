@@ -71,7 +71,8 @@ struct cg_src {
  * src_fdcache_invalidate() forgets every entry (the front end calls it when the machine
  * changes); the old fds are closed as their slots are reused.
  *
- * Memory (issue 3: the cache lives in every process the shim is in): lookups only load; a slot
+ * Memory (the cache lives in every process the shim is in, so every page it dirties is paid per
+ * process): lookups only load; a slot
  * is written only when it is filled. Slots are filled from the front (stale ones first, then the
  * next never-used one), and each slot's path takes a region of a shared pool sized to it (64,
  * 128 or 256 bytes, taken once and kept; a longer path later takes a bigger one), so the ~20
@@ -131,7 +132,7 @@ int src_root_check(const struct cg_src *src);
  * one writer claimed by compare-and-swap, never waited for). Texts that do not fit the entry's
  * buffer are not kept. The memory belongs to the front end: the entries (small, with its other
  * hot data) and each entry's text buffer (its own, so that only the pages a text takes are
- * touched: issue 3).
+ * touched: each is a page of every process the shim is in).
  */
 #define SRC_TEXTCACHE_ENTRIES 4
 #define SRC_TEXTCACHE_MAX (64u << 10) /* a good buffer size: cpuinfo of ~50 CPUs */
@@ -168,7 +169,8 @@ int src_read_gen(const struct cg_src *src, const char *relpath, char *buf, size_
 /*
  * The machine cgroup of a process: see DESIGN.md "Which cgroup is the machine".
  *
- * Compact (issue 3: the shim keeps one in every process that opens a virtual file): the strings
+ * Compact (the shim keeps one in every process that opens a virtual file, where its dirtied
+ * pages stay): the strings
  * of each controller (where its hierarchy is mounted, the mount's own root, the machine cgroup,
  * the highest ancestor visible to the reader) are kept in a pool at the end of the struct, filled
  * from its start, each string once; the pool has room for all of them at their longest, so
@@ -251,7 +253,8 @@ static inline bool cg_machine_has(const struct cg_machine *m, enum cg_controller
 void cg_machine_clear(struct cg_machine *m);
 /* Bytes of @m in use: the header and the used start of the pool. The core reads and writes
  * nothing past them (until cg_machine_set() appends), so a front end that keeps a machine may lend
- * the rest of the struct out meanwhile (the shim writes a request's output there: issue 3). */
+ * the rest of the struct out meanwhile (the shim writes a request's output there, which saves a
+ * page per process). */
 static inline size_t cg_machine_size(const struct cg_machine *m)
 {
 	return offsetof(struct cg_machine, pool) + m->pool_used;
@@ -309,8 +312,6 @@ int cg_read_cpu_total(const struct cg_src *src, const struct cg_machine *m, stru
  * sysconf(_SC_NPROCESSORS_*) need, two to three reads fewer. */
 int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *ret);
 
-/* Uptime of the machine and of the host, hundredths of a second, both from the src's
- * proc/uptime and the start time of the machine's first process. */
 /* Find and store the machine's start (a walk of cgroup.procs on rule 4), so that front ends that
  * keep a machine for a while do not repeat that walk on every read of stat, uptime or pid-stat. */
 int cg_machine_resolve_start(const struct cg_src *src, struct cg_machine *m);
@@ -321,5 +322,7 @@ int cg_machine_resolve_start(const struct cg_src *src, struct cg_machine *m);
  * front end looks the machine up again. */
 int cg_machine_resolve_limits(const struct cg_src *src, struct cg_machine *m);
 
+/* Uptime of the machine and of the host, hundredths of a second, both from the src's
+ * proc/uptime and the start time of the machine's first process. */
 int cg_read_uptime(const struct cg_src *src, const struct cg_machine *m, uint64_t *ret_uptime_cs,
 		   uint64_t *ret_host_uptime_cs);
