@@ -156,6 +156,13 @@ struct src_textcache {
  * -ENAMETOOLONG, -EINVAL. */
 int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max_age_ns, char *buf,
 		      size_t size);
+/* The host texts every front end keeps, up to SRC_HOST_TEXT_AGE_NS old: cpuinfo and meminfo
+ * (of meminfo's numbers a render uses only MemTotal and SwapTotal; the lines without a cgroup
+ * counterpart are copied through, DESIGN.md cost model "host's static fields cached").
+ * /proc/stat, uptime and loadavg stay fresh. @bufs: SRC_HOST_TEXTS * SRC_TEXTCACHE_MAX bytes. */
+#define SRC_HOST_TEXTS 2
+#define SRC_HOST_TEXT_AGE_NS 1000000000ULL
+void src_textcache_add_host(struct src_textcache *c, char *bufs);
 
 /* Read @relpath (no leading '/') under the root. -ENOBUFS when @size was too small. */
 int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,

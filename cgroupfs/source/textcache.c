@@ -125,3 +125,10 @@ int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf,
 		*ret_len = len;
 	return 0;
 }
+
+void src_textcache_add_host(struct src_textcache *c, char *bufs)
+{
+	(void)src_textcache_add(c, "proc/cpuinfo", SRC_HOST_TEXT_AGE_NS, bufs, SRC_TEXTCACHE_MAX);
+	(void)src_textcache_add(c, "proc/meminfo", SRC_HOST_TEXT_AGE_NS, bufs + SRC_TEXTCACHE_MAX,
+				SRC_TEXTCACHE_MAX);
+}

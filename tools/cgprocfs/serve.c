@@ -44,12 +44,11 @@
 /* Kept fds are forgotten this often: a cgroup removed and made again under the same name is
  * read through an old fd for no longer. */
 #define FDS_TTL_NS 1000000000ULL
-#define HOST_TEXTS 3
-#define HOST_TEXT_AGE_NS 1000000000ULL /* kept host texts: the shim's age (preload/machine.c) */
-#define ENTRY_TIMEOUT 1.0	       /* names never change */
-#define DIR_ATTR_TIMEOUT 1.0	       /* directories look the same to everyone */
-#define ATTR_TIMEOUT 0.0	       /* st_size depends on the caller: never cache it */
-#define READ_STACK (16 * 1024)	       /* replies up to this size are copied on the stack */
+#define HOST_TEXTS (SRC_HOST_TEXTS + 1) /* and the daemon's mountinfo */
+#define ENTRY_TIMEOUT 1.0		/* names never change */
+#define DIR_ATTR_TIMEOUT 1.0		/* directories look the same to everyone */
+#define ATTR_TIMEOUT 0.0		/* st_size depends on the caller: never cache it */
+#define READ_STACK (16 * 1024)		/* replies up to this size are copied on the stack */
 
 struct serve {
 	struct cg_src src;
@@ -299,14 +298,12 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 		s->fds[i].owns_fds = true; /* no code in this daemon closes fds it does not own */
 	}
 	nofile_raise();
-	(void)src_textcache_add(s->texts, "proc/cpuinfo", HOST_TEXT_AGE_NS, s->text_bufs,
-				SRC_TEXTCACHE_MAX);
-	(void)src_textcache_add(s->texts, "proc/meminfo", HOST_TEXT_AGE_NS,
-				s->text_bufs + SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
+	src_textcache_add_host(s->texts, s->text_bufs);
 	/* the daemon's own mounts, parsed for every new caller (callers.c keeps callers that long)
 	 */
-	(void)src_textcache_add(s->texts, "proc/self/mountinfo", HOST_TEXT_AGE_NS,
-				s->text_bufs + 2 * SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
+	(void)src_textcache_add(s->texts, "proc/self/mountinfo", SRC_HOST_TEXT_AGE_NS,
+				s->text_bufs + SRC_HOST_TEXTS * SRC_TEXTCACHE_MAX,
+				SRC_TEXTCACHE_MAX);
 	atomic_init(&s->fds_stamp_ns, (uint64_t)src_mono_ns());
 	/* s->src.fds stays NULL: resolutions (callers.c, about once a second per machine) read
 	 * without keeping; renders use their machine's shard */
