@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * THE table of virtual files, and the one entry point both front ends (the preload shim and
- * cgprocfs) and the CLI use to render them. Never a second list of paths: the shim learns which
- * inodes to intercept from this table, cgprocfs builds its tree from it, `cgproc show` lists it.
+ * cgprocfs) and the CLI use to render them. A row is everything about a file: id, path, short
+ * name, policy flags, renderer (render.c). Never a second list of paths or names: the shim learns
+ * which inodes to intercept from this table, cgprocfs builds its tree from it, "files=" resolves
+ * against it, `cgproc show` lists it in --list and --help (tests/integration/test-vfile-table.c
+ * checks the man pages against it).
  *
  * Rendering is synchronous, allocation-free and lock-free: the caller passes scratch memory for
  * the inputs and an output buffer; -ENOBUFS means "give me more" (buf.need says how much output).
