@@ -132,36 +132,26 @@ static int host_read(const struct serve *s, const struct vfile *vf, char **ret_d
 	}
 }
 
-static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char **ret_data,
-		      size_t *ret_len)
+/* vfile_render() for the caller @c into a malloc'ed copy. -errno: serve the host file. */
+static int render_caller(struct serve *s, const struct vfile *vf, pid_t pid, const struct caller *c,
+			 char **ret_data, size_t *ret_len)
 {
-	struct caller c = {0};
-	struct work *w = NULL;
 	struct cg_src src = s->src;
+	struct work *w;
 	int r;
 
-	fds_age(s);
-	r = caller_get(s->callers, pid, &c);
-	if (r >= 0)
-		r = c.snap->r;
-	if (r < 0)
-		goto fallback;
-	if (!vfile_enabled(&c.snap->config, vf->id)) {
-		r = -EPERM; /* switched off for this caller: the host file, as the shim would */
-		goto fallback;
-	}
-	src.fds = &s->fds[c.snap->machine_hash % FDS_SHARDS];
+	if (!vfile_enabled(&c->snap->config, vf->id))
+		return -EPERM; /* switched off for this caller: the host file, as the shim would */
+	src.fds = &s->fds[c->snap->machine_hash % FDS_SHARDS];
 	w = work_get(&s->work);
-	if (!w) {
-		r = -ENOMEM;
-		goto fallback;
-	}
+	if (!w)
+		return -ENOMEM;
 	for (;;) {
 		struct vfile_req req = {
 			.src = &src,
-			.machine = &c.snap->machine,
-			.config = &c.snap->config,
-			.sample = c.has_sample ? &c.sample : NULL,
+			.machine = &c->snap->machine,
+			.config = &c->snap->config,
+			.sample = c->has_sample ? &c->sample : NULL,
 			.pid = pid,
 			.tid = 0,
 			.scratch = w->scratch,
@@ -181,11 +171,9 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 				break;
 			}
 			memcpy(data, w->out, b.len);
-			work_put(&s->work, w);
-			caller_put(&c);
 			*ret_data = data;
 			*ret_len = b.len;
-			return 0;
+			break;
 		}
 		if (r != -ENOBUFS || w->ocap >= RENDER_MAX)
 			break;
@@ -193,14 +181,29 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 		if (r < 0)
 			break;
 	}
-fallback:
+	work_put(&s->work, w);
+	return r < 0 ? r : 0;
+}
+
+static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char **ret_data,
+		      size_t *ret_len)
+{
+	struct caller c = {0};
+	int r;
+
+	fds_age(s);
+	r = caller_get(s->callers, pid, &c);
+	if (r >= 0)
+		r = c.snap->r;
+	if (r >= 0)
+		r = render_caller(s, vf, pid, &c, ret_data, ret_len);
+	if (c.snap)
+		caller_put(&c);
+	if (r >= 0)
+		return 0;
 	if (s->debug)
 		fprintf(stderr, "cgprocfs: %s for pid %d: host file (%s)\n", vf->path, (int)pid,
 			strerror(-r));
-	if (w)
-		work_put(&s->work, w);
-	if (c.snap)
-		caller_put(&c);
 	return host_read(s, vf, ret_data, ret_len);
 }
 
@@ -259,9 +262,16 @@ static void serve_fini(void *state)
 	free(s);
 }
 
+/* For _cleanup_: a half-built state is torn down like a whole one. */
+static void serve_freep(struct serve **s)
+{
+	if (*s)
+		serve_fini(*s);
+}
+
 static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 {
-	struct serve *s = calloc(1, sizeof(*s));
+	_cleanup_(serve_freep) struct serve *s = calloc(1, sizeof(*s));
 	long hz = sysconf(_SC_CLK_TCK);
 	int r;
 
@@ -270,10 +280,8 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 	stash_init(&s->stash);
 	work_pool_init(&s->work);
 	s->src.rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->src.rootfd < 0) {
-		r = -errno;
-		goto fail;
-	}
+	if (s->src.rootfd < 0)
+		return -errno;
 	s->src.ticks_per_sec = hz > 0 ? (uint64_t)hz : 100;
 	s->debug = params->debug;
 	snprintf(s->rundir, sizeof(s->rundir), "%s", params->rundir ? params->rundir : "");
@@ -283,20 +291,21 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 		snprintf(s->config.rundir, sizeof(s->config.rundir), "%s", s->rundir);
 	r = tree_build(&s->tree, s->src.rootfd);
 	if (r < 0)
-		goto fail;
+		return r;
 	/* Kept input fds and texts for every request (thread-safe: lock-free slots, seqlocked
 	 * texts). Per-process files are never kept (src.self_pid 0). */
 	s->fds = malloc(FDS_SHARDS * sizeof(*s->fds));
-	s->texts = calloc(1, sizeof(*s->texts));
-	s->text_bufs = malloc(HOST_TEXTS * SRC_TEXTCACHE_MAX);
-	if (!s->fds || !s->texts || !s->text_bufs) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	if (!s->fds)
+		return -ENOMEM;
 	for (unsigned i = 0; i < FDS_SHARDS; i++) {
-		src_fdcache_init(&s->fds[i], FDS_MIN);
+		src_fdcache_init(&s->fds[i],
+				 FDS_MIN); /* before any return: serve_fini closes them */
 		s->fds[i].owns_fds = true; /* no code in this daemon closes fds it does not own */
 	}
+	s->texts = calloc(1, sizeof(*s->texts));
+	s->text_bufs = malloc(HOST_TEXTS * SRC_TEXTCACHE_MAX);
+	if (!s->texts || !s->text_bufs)
+		return -ENOMEM;
 	nofile_raise();
 	src_textcache_add_host(s->texts, s->text_bufs);
 	/* the daemon's own mounts, parsed for every new caller (callers.c keeps callers that long)
@@ -310,12 +319,9 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 	s->src.texts = s->texts;
 	r = caller_cache_new(&s->src, &s->config, &s->callers);
 	if (r < 0)
-		goto fail;
-	*ret_state = s;
+		return r;
+	*ret_state = TAKE_PTR(s);
 	return 0;
-fail:
-	serve_fini(s);
-	return r;
 }
 
 static void serve_lookup(void *state, fuse_req_t req, fuse_ino_t parent, const char *name)
