@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "model/macro.h"
 #include "source/source.h"
 
 #define WARMUP_MAX 20
@@ -199,7 +200,8 @@ static int64_t time_exec_pair(char *libs, long n)
 	char *envp_b[3] = {"PATH=/usr/bin:/bin", pb, NULL};
 	char *comma = strchr(libs, ',');
 	long blocks = n / 2;
-	double *ratio, prev = 0;
+	_cleanup_free_ double *ratio = NULL;
+	double prev = 0;
 	int64_t r = 0;
 
 	if (!comma || blocks < 1)
@@ -212,7 +214,7 @@ static int64_t time_exec_pair(char *libs, long n)
 		return -ENOMEM;
 	/* one untimed pair: the libraries in the page cache, the first fork's faults */
 	if ((r = exec_once(envp_a)) < 0 || (r = exec_once(envp_b)) < 0)
-		goto out;
+		return r;
 	for (long i = 0; i < 2 * blocks; i++) {
 		int64_t ta, tb;
 		double q;
@@ -224,22 +226,17 @@ static int64_t time_exec_pair(char *libs, long n)
 			ta = exec_once(envp_a);
 			tb = ta < 0 ? ta : exec_once(envp_b);
 		}
-		if (ta < 0 || tb < 0) {
-			r = ta < 0 ? ta : tb;
-			goto out;
-		}
+		if (ta < 0 || tb < 0)
+			return ta < 0 ? ta : tb;
 		q = (double)(tb > 0 ? tb : 1) / (double)(ta > 0 ? ta : 1);
 		if (i & 1)
 			ratio[i / 2] = sqrt(prev * q);
 		prev = q;
 	}
 	qsort(ratio, (size_t)blocks, sizeof(double), cmp_double);
-	r = (int64_t)((blocks & 1 ? ratio[blocks / 2]
-				  : (ratio[blocks / 2 - 1] + ratio[blocks / 2]) / 2) *
-		      1e6);
-out:
-	free(ratio);
-	return r;
+	return (int64_t)((blocks & 1 ? ratio[blocks / 2]
+				     : (ratio[blocks / 2 - 1] + ratio[blocks / 2]) / 2) *
+			 1e6);
 }
 
 static void *sleeper(void *arg)
