@@ -27,6 +27,7 @@
 #include "paths.h"
 #include "run-args.h"
 #include "run-cgroup.h"
+#include "util.h"
 
 /* Leftovers get this long to die after the command exits. */
 #define KILL_TIMEOUT_MS 5000
@@ -80,15 +81,10 @@ static int usage_error(const char *opt, const char *value, const char *why)
 static int cpus_read_online(struct cpuset *ret)
 {
 	char buf[4096];
-	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	int n = file_read_str("/sys/devices/system/cpu/online", buf, sizeof(buf));
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
 	if (n < 0)
-		return -errno;
+		return n;
 	return cpuset_parse((struct span){buf, (size_t)n}, ret);
 }
 
