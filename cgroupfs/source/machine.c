@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <stdalign.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../model/proc.h"
@@ -76,9 +75,9 @@ static int pidns_init_find(const struct cg_src *src, pid_t pid, uint64_t ns, pid
 	}
 
 	/* Scan proc/ for the process of that namespace that is pid 1 in it. */
-	fd = openat(src->rootfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = src_sys_openat(src->rootfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = -ESRCH;
 	dir = (struct src_dir){fd, dents, sizeof(dents), 0, 0};
 	while ((e = src_dir_next(&dir))) {
@@ -92,7 +91,7 @@ static int pidns_init_find(const struct cg_src *src, pid_t pid, uint64_t ns, pid
 			break;
 		}
 	}
-	close(fd);
+	src_sys_close(fd);
 	return r;
 }
 
