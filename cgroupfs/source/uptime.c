@@ -111,7 +111,8 @@ static void walk_dir(struct walk *w, int dirfd, unsigned depth)
 			continue;
 		if (w->dirs >= WALK_MAX_DIRS || w->pids >= WALK_MAX_PIDS)
 			return;
-		sub = src_sys_openat(dirfd, d->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		sub = src_sys_openat(dirfd, d->name,
+				     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (sub < 0)
 			continue;
 		walk_dir(w, sub, depth + 1);
