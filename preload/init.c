@@ -44,7 +44,9 @@
 #include "shim.h"
 
 extern void *dlsym(void *handle, const char *name) __attribute__((weak));
+#ifdef __GLIBC__
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+#endif
 #define SHIM_RTLD_NEXT ((void *)-1L)
 
 /* The next definitions (shim.h): NULL until looked up, SHIM_NEXT_NONE when there is none. */

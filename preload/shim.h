@@ -18,6 +18,24 @@
 #include "state.h"
 #include "vfile.h"
 
+/*
+ * musl before 1.2.4 defines the large-file function names (open64, readdir64 ...) as macros for
+ * the plain ones under _GNU_SOURCE, while its libc.so still exports the *64 symbols for older
+ * binaries. The shim defines both names as functions on every libc, so those macros go (the type
+ * names stay: struct dirent64 is struct dirent there).
+ */
+#ifndef __GLIBC__
+#undef open64
+#undef openat64
+#undef fopen64
+#undef freopen64
+#undef lseek64
+#undef pread64
+#undef fseeko64
+#undef readdir64
+#undef scandir64
+#endif
+
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
 /*
