@@ -942,7 +942,8 @@ Test(cgprocfs, cpu_directory_under_run_fuse)
 }
 
 /* htop's CPU meters: one per entry of /sys/devices/system/cpu it counts ("CPU" alone for one),
- * read from a tmux pane, under the shim and under cgprocfs. The session is killed whatever the
+ * read from a tmux pane (a private tmux server: its own socket, our environment), under the shim
+ * and under cgprocfs, once htop has drawn them (up to 20 s). The server is killed whatever the
  * outcome. */
 Test(cgprocfs, htop_meters_under_run_and_run_fuse)
 {
@@ -951,23 +952,21 @@ Test(cgprocfs, htop_meters_under_run_and_run_fuse)
 	harness_require_root();
 	harness_require(access("/sys/devices/system/cpu/cpu1", F_OK) == 0, "needs 2 CPUs");
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		char session[64], cmd[8192];
+		char sock[64], cmd[8192];
 		char *out = NULL;
 		bool one, many;
 		int status;
 
-		snprintf(session, sizeof(session), "cgproc-test-htop-%d-%zu", (int)getpid(), i);
-		snprintf(
-			cmd, sizeof(cmd),
-			"tmux new-session -d -s %s -x 160 -y 40 'TERM=xterm CGPROC_CGPROCFS=%s %s "
-			"run %s --memory 512M --cpus 0 -- htop' && sleep 3 && tmux capture-pane -p "
-			"-t %s",
-			session, build_path("tools/cgprocfs/cgprocfs"), build_path("tools/cgproc"),
-			modes[i], session);
-		status = harness_sh(cmd, &out, NULL);
+		snprintf(sock, sizeof(sock), "cgproc-test-htop-%d-%zu", (int)getpid(), i);
 		snprintf(cmd, sizeof(cmd),
-			 "tmux send-keys -t %s q; sleep 1; tmux kill-session -t %s", session,
-			 session);
+			 "tmux -L %s new-session -d -x 160 -y 40 'TERM=xterm CGPROC_CGPROCFS=%s %s "
+			 "run %s --memory 512M --cpus 0 -- htop' || exit 1; for n in $(seq 40); do "
+			 "sleep 0.5; p=$(tmux -L %s capture-pane -p); case $p in *'['*) break;; "
+			 "esac; done; sleep 1; tmux -L %s capture-pane -p",
+			 sock, build_path("tools/cgprocfs/cgprocfs"), build_path("tools/cgproc"),
+			 modes[i], sock, sock);
+		status = harness_sh(cmd, &out, NULL);
+		snprintf(cmd, sizeof(cmd), "tmux -L %s kill-server", sock);
 		(void)harness_sh(cmd, NULL, NULL);
 		cr_assert_eq(status, 0, "tmux: %#x\n%s", status, out);
 		one = strstr(out, "CPU[") != NULL;
