@@ -17,7 +17,7 @@
 
 /* glibc's test for the open flags that take a mode argument (musl has no name for it) */
 #ifndef __OPEN_NEEDS_MODE
-#define __OPEN_NEEDS_MODE(flags) (((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE)
+#define __OPEN_NEEDS_MODE(flags) (((flags)&O_CREAT) || ((flags)&O_TMPFILE) == O_TMPFILE)
 #endif
 
 #define MODE_ARG(flags, mode)                                                                      \
