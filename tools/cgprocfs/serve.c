@@ -31,6 +31,7 @@
 #include "callers.h"
 #include "cgproc-config.h"
 #include "serve.h"
+#include "source/caller.h"
 #include "source/table.h"
 #include "vfile.h"
 
@@ -239,24 +240,13 @@ static int tree_build(struct serve *s)
 	return 0;
 }
 
+/* cgproc.conf under the trust rule of model/config.h: cgprocfs serves every user. */
 static void config_load(struct serve *s)
 {
 	char text[8192];
-	struct stat st;
-	ssize_t n;
-	int fd;
 
 	config_defaults(&s->config);
-	fd = open(CGPROC_CONF_PATH, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return;
-	/* Only a root-owned, not world-writable file is trusted: cgprocfs serves every user. */
-	if (fstat(fd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & S_IWOTH)) {
-		n = read(fd, text, sizeof(text));
-		if (n > 0)
-			config_apply_text(&s->config, (struct span){text, (size_t)n});
-	}
-	close(fd);
+	(void)src_config_file_apply(&s->src, &s->config, text, sizeof(text));
 }
 
 static void work_free(struct work *w)

@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Host-side daemons act only on what a caller may choose (cgproc(7) SECURITY, "Caller input"),
+ * checked with a real cgprocfs (suite client, root):
+ *  - a reader's CGPROC_RUNDIR is never opened by root cgprocfs: `table` in a reader's directory,
+ *    a symlink to a file watched with inotify, sees no open;
+ *  - a reader pointing CGPROC_RUNDIR at a FUSE mount that never answers stalls nobody: an innocent
+ *    reader still gets its file within a bounded time while a dozen such readers wait;
+ *  - a CGPROC_MACHINE naming another tenant's cgroup is ignored for an unprivileged reader in its
+ *    own cgroup and pid namespaces (it gets its own figures), and honoured for a reader in the
+ *    host's namespaces (the control: the setting is in effect at all);
+ *  - cgprocfs follows only the allowed settings of an AT_SECURE reader: none (its CGPROC_ENABLED
+ *    is ignored, while an ordinary reader's is followed);
+ * and the seccomp answer path (tools/cgproc/notif-write.c): a write goes through a handle bound to
+ * the notifying process, so a process that got its pid after it died is never written, where a
+ * write by pid (process_vm_writev, the control) reaches that process.
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "notif-write.h"
+#include "probe-run.h"
+
+static struct cgdirs cg, cg2;
+static char tmp[256];
+
+static void setup(void)
+{
+	harness_require_root();
+	testcg_sweep();
+	cr_assert_eq(testcg_create(&cg), 0);
+	cr_assert_eq(testcg_limit_default(&cg), 0);
+	snprintf(tmp, sizeof(tmp), "/tmp/cgproc-callerin-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp));
+	cr_assert_eq(chmod(tmp, 0755), 0);
+}
+
+static void teardown(void)
+{
+	char cmd[512];
+
+	testcg_destroy(&cg);
+	testcg_destroy(&cg2);
+	if (tmp[0]) {
+		/* -xdev: a mount left behind (none should be: they live in the child's namespace)
+		 * is not descended into */
+		snprintf(cmd, sizeof(cmd),
+			 "find '%s' -xdev -delete 2>/dev/null; rmdir '%s' 2>/dev/null", tmp, tmp);
+		(void)system(cmd);
+		tmp[0] = 0;
+	}
+}
+
+TestSuite(caller_input, .init = setup, .fini = teardown, .timeout = 300);
+
+#ifdef HAVE_CGPROCFS
+/* The script's head: cgprocfs at $M (not holding fd 7), readers helpers; its tail in FS_END. */
+#define FS_BEGIN                                                                                   \
+	"M=$(mktemp -d /tmp/cgproc-callerin-fs-XXXXXX)\n"                                          \
+	"\"$CGPROCFS\" \"$M\" >/dev/null 2>&1 7>&- &\n"                                            \
+	"P=$!\n"                                                                                   \
+	"i=0; while [ ! -e \"$M/proc/meminfo\" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); "   \
+	"done\n"                                                                                   \
+	"nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups \"$@\"; }\n"
+#define FS_END                                                                                     \
+	"exec 7>&-\n"                                                                              \
+	"kill $P 2>/dev/null; wait $P 2>/dev/null\n"                                               \
+	"umount \"$M\" 2>/dev/null || umount -l \"$M\"; rmdir \"$M\"\n"
+
+static int private_ns(void *arg)
+{
+	return ns_private();
+}
+
+static char *run_script(const char *body, struct cgdirs *in, char *const extra_env[],
+			int (*setup_fn)(void *), void *arg)
+{
+	char cgprocfs[4200], *script, *out;
+	char *args[] = {"-c", NULL, NULL};
+	char *env[8] = {cgprocfs};
+	struct probe_opts o = {.cg = in,
+			       .setup = setup_fn ? setup_fn : private_ns,
+			       .arg = arg,
+			       .env = env,
+			       .program = "/bin/sh"};
+	int st;
+
+	harness_require(access("/dev/fuse", R_OK) == 0, "no /dev/fuse");
+	snprintf(cgprocfs, sizeof(cgprocfs), "CGPROCFS=%s", build_path("tools/cgprocfs/cgprocfs"));
+	for (int i = 0; extra_env && extra_env[i] && i < 6; i++)
+		env[i + 1] = extra_env[i];
+	cr_assert_gt(asprintf(&script, "%s%s%s", FS_BEGIN, body, FS_END), 0);
+	args[1] = script;
+	st = probe_run(&o, args, &out);
+	cr_assert_eq(st, 0, "script failed (status %d):\n%s", st, out);
+	free(script);
+	return out;
+}
+
+/* ---- a reader's CGPROC_RUNDIR is never opened ---------------------------------------------- */
+
+Test(caller_input, cgprocfs_never_opens_caller_rundir)
+{
+	char dir[300], target[300], link[400], envd[400], buf[4096];
+	int in, wd;
+	ssize_t n;
+	char *env[] = {envd, NULL};
+	char *out;
+
+	snprintf(dir, sizeof(dir), "%s/rundir", tmp);
+	snprintf(target, sizeof(target), "%s/secret", tmp);
+	snprintf(link, sizeof(link), "%s/table", dir);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	cr_assert_eq(write_text(target, "root:*:20228:0:99999:7:::\n", 26), 0);
+	cr_assert_eq(chmod(target, 0600), 0);
+	cr_assert_eq(symlink(target, link), 0);
+	snprintf(envd, sizeof(envd), "D=%s", dir);
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	cr_assert_geq(in, 0);
+	wd = inotify_add_watch(in, target, IN_OPEN | IN_ACCESS);
+	cr_assert_geq(wd, 0);
+
+	/* Two reads a sampler recheck apart (callers.c looks at the table again after 250 ms), as
+	 * nobody and as root. */
+	out = run_script("for i in 1 2; do\n"
+			 "  CGPROC_RUNDIR=\"$D\" nobody head -n1 \"$M/proc/meminfo\"\n"
+			 "  CGPROC_RUNDIR=\"$D\" head -n1 \"$M/proc/meminfo\"\n"
+			 "  sleep 0.3\n"
+			 "done\n",
+			 &cg, env, NULL, NULL);
+	cr_log_info("THREAT cgprocfs, readers with CGPROC_RUNDIR=%s (table -> a watched file): %s",
+		    dir, out);
+	cr_assert_eq(strstr(out, "MemTotal:") != NULL, true, "the readers got no file: %s", out);
+	n = read(in, buf, sizeof(buf));
+	cr_assert_lt(n, 0, "the target was opened %zd bytes of inotify events", n);
+	cr_assert_eq(errno, EAGAIN);
+	/* Control: the watch does see an open. */
+	close(open(target, O_RDONLY | O_CLOEXEC));
+	n = read(in, buf, sizeof(buf));
+	cr_assert_gt(n, 0, "the watch sees no open at all");
+	close(in);
+	free(out);
+}
+
+/* ---- a hanging path stalls nobody ---------------------------------------------------------- */
+
+/* In the script's child: a FUSE mount at @arg whose server never answers (nobody reads the
+ * /dev/fuse fd, held at fd 7 by the script only: closing it there ends the connection). */
+static int hang_setup(void *arg)
+{
+	char opts[128];
+	int fd, r = ns_private();
+
+	if (r < 0)
+		return r;
+	fd = open("/dev/fuse", O_RDWR);
+	if (fd < 0)
+		return -errno;
+	if (dup2(fd, 7) < 0)
+		return -errno;
+	if (fd != 7)
+		close(fd);
+	snprintf(opts, sizeof(opts), "fd=7,rootmode=40000,user_id=0,group_id=0,allow_other");
+	if (mount("cgproc-hang", arg, "fuse", MS_NOSUID | MS_NODEV, opts) < 0)
+		return -errno;
+	return 0;
+}
+
+Test(caller_input, cgprocfs_hanging_rundir_stalls_nobody, .timeout = 120)
+{
+	char hang[300], envh[400];
+	char *env[] = {envh, NULL};
+	char *out, *ms;
+
+	snprintf(hang, sizeof(hang), "%s/hang", tmp);
+	cr_assert_eq(mkdir(hang, 0755), 0);
+	snprintf(envh, sizeof(envh), "H=%s", hang);
+	/* Twelve readers (cgprocfs has ten workers) point at the mount that never answers; then an
+	 * innocent reader must get its file within 5 s. */
+	out = run_script("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do\n"
+			 "  CGPROC_RUNDIR=\"$H\" nobody timeout -s KILL 30 "
+			 "cat \"$M/proc/meminfo\" >/dev/null 2>&1 7>&- &\n"
+			 "  A=\"$A $!\"\n"
+			 "done\n"
+			 "sleep 1\n"
+			 "S=$(date +%s%N)\n"
+			 "timeout -s KILL 5 head -n1 \"$M/proc/meminfo\" 7>&-\n"
+			 "echo \"== innocent rc=$? ms=$((($(date +%s%N) - S) / 1000000))\"\n"
+			 "exec 7>&-\n"
+			 "wait $A\n",
+			 &cg, env, hang_setup, hang);
+	cr_log_info("THREAT cgprocfs, 12 readers with CGPROC_RUNDIR on a FUSE mount that never "
+		    "answers, then an innocent reader: %s",
+		    out);
+	ms = strstr(out, "== innocent");
+	cr_assert_not_null(ms, "%s", out);
+	cr_assert_not_null(strstr(ms, "rc=0 "), "the innocent reader was stalled: %s", out);
+	cr_assert_not_null(strstr(out, "MemTotal:"), "%s", out);
+	free(out);
+}
+
+/* ---- a foreign machine is refused ---------------------------------------------------------- */
+
+static int memory_hierarchy(const struct cgdirs *c)
+{
+	for (int i = 0; i < c->n; i++) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/memory.stat", c->dir[i]);
+		if (access(path, F_OK) == 0)
+			return i;
+	}
+	return -1;
+}
+
+Test(caller_input, cgprocfs_refuses_foreign_machine)
+{
+	char envm[200];
+	char *env[] = {envm, NULL};
+	char *out, *own, *host;
+
+	cr_assert_eq(testcg_create(&cg2), 0);
+	cr_assert_eq(testcg_limit_default(&cg2), 0);
+	if (testcg_write(&cg2, "memory.limit_in_bytes", "268435456") == -ENOENT)
+		cr_assert_eq(testcg_write(&cg2, "memory.max", "268435456"), 0);
+	cr_assert_geq(memory_hierarchy(&cg), 0);
+	/* cg2's path in every hierarchy: "/<name>" */
+	snprintf(envm, sizeof(envm), "OTHER=/%s", cg2.name);
+	/* The script runs in cg (512 MiB), cg2 is the other tenant (256 MiB). */
+	out = run_script("echo '== ns'\n"
+			 "CGPROC_MACHINE=\"$OTHER\" unshare --cgroup --pid --fork --kill-child "
+			 "setpriv --reuid=65534 --regid=65534 --clear-groups "
+			 "head -n1 \"$M/proc/meminfo\" 7>&-\n"
+			 "echo '== host'\n"
+			 "CGPROC_MACHINE=\"$OTHER\" head -n1 \"$M/proc/meminfo\" 7>&-\n"
+			 "echo '== end'\n",
+			 &cg, env, NULL, NULL);
+	own = probe_section(out, "ns", 0);
+	host = probe_section(out, "host", 0);
+	cr_log_info("THREAT cgprocfs, CGPROC_MACHINE=/%s from a reader in its own cgroup and pid "
+		    "namespaces: [%s]; from the host's namespaces (control): [%s]",
+		    cg2.name, own, host);
+	cr_assert(own && host, "%s", out);
+	cr_assert_not_null(strstr(own, " 524288 kB"), "the namespaced reader got: %s", out);
+	cr_assert_not_null(strstr(host, " 262144 kB"), "the control got: %s", out);
+	free(own);
+	free(host);
+	free(out);
+}
+
+/* ---- AT_SECURE readers -------------------------------------------------------------------- */
+
+Test(caller_input, cgprocfs_ignores_at_secure_environment)
+{
+	char prog[400], envp[500];
+	char *env[] = {envp, NULL};
+	char *out, *secure, *plain;
+
+	/* A setuid-root copy of head: AT_SECURE when nobody runs it. */
+	snprintf(prog, sizeof(prog), "%s/head-setuid", tmp);
+	cr_assert_eq(system(NULL) != 0, true);
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "cp \"$(command -v head)\" '%s'", prog);
+		cr_assert_eq(system(cmd), 0);
+	}
+	cr_assert_eq(chown(prog, 0, 0), 0);
+	cr_assert_eq(chmod(prog, 04755), 0);
+	snprintf(envp, sizeof(envp), "HEAD_SETUID=%s", prog);
+	/* CGPROC_ENABLED=no is an allowed setting: cgprocfs then serves the host's file. */
+	out = run_script("echo '== secure'\n"
+			 "CGPROC_ENABLED=no nobody \"$HEAD_SETUID\" -n1 \"$M/proc/meminfo\" 7>&-\n"
+			 "echo '== plain'\n"
+			 "CGPROC_ENABLED=no nobody head -n1 \"$M/proc/meminfo\" 7>&-\n"
+			 "echo '== end'\n",
+			 &cg, env, NULL, NULL);
+	secure = probe_section(out, "secure", 0);
+	plain = probe_section(out, "plain", 0);
+	cr_log_info("THREAT cgprocfs, CGPROC_ENABLED=no from an AT_SECURE reader: [%s]; from an "
+		    "ordinary reader (control): [%s]",
+		    secure, plain);
+	cr_assert(secure && plain, "%s", out);
+	cr_assert_not_null(strstr(secure, " 524288 kB"), "the AT_SECURE reader got: %s", out);
+	cr_assert_null(strstr(plain, " 524288 kB"), "the ordinary reader got: %s", out);
+	free(secure);
+	free(plain);
+	free(out);
+}
+#endif /* HAVE_CGPROCFS */
+
+/* ---- the seccomp answer goes through a handle bound to the caller ------------------------- */
+
+#if defined(__x86_64__)
+#define ARCH_NATIVE AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define ARCH_NATIVE AUDIT_ARCH_AARCH64
+#endif
+
+#ifdef ARCH_NATIVE
+/* Where both the caller and the process that later gets its pid keep the struct: the same
+ * address in every child of this process. */
+static struct sysinfo target;
+#define PATTERN 0xab
+
+static bool target_untouched(void)
+{
+	for (size_t i = 0; i < sizeof(target); i++)
+		if (((unsigned char *)&target)[i] != PATTERN)
+			return false;
+	return true;
+}
+
+/* In a child: trap sysinfo, send the listener fd's number up @up, call sysinfo(&target) and
+ * report through the exit status whether it returned 0 with uptime 4242. */
+static void notifying_child(int up)
+{
+	struct sock_filter insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_NATIVE, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sysinfo, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(insns) / sizeof(insns[0]), .filter = insns};
+	long fd;
+
+	memset(&target, PATTERN, sizeof(target));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		_exit(10);
+	fd = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+		     &prog);
+	if (fd < 0)
+		_exit(11);
+	if (write(up, &(int){(int)fd}, sizeof(int)) != sizeof(int))
+		_exit(12);
+	if (syscall(__NR_sysinfo, &target) != 0)
+		_exit(13);
+	_exit(target.uptime == 4242 ? 0 : 14);
+}
+
+/* Fork a notifying child; its listener fd (taken with pidfd_getfd) in *@ret_fd and its first
+ * notification in @req. */
+static pid_t notifying_start(int *ret_fd, struct seccomp_notif *req)
+{
+	int pipefd[2], num, pidfd;
+	pid_t pid;
+
+	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(pipefd[0]);
+		notifying_child(pipefd[1]);
+	}
+	close(pipefd[1]);
+	cr_assert_eq(read(pipefd[0], &num, sizeof(num)), (ssize_t)sizeof(num));
+	close(pipefd[0]);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	cr_assert_geq(pidfd, 0);
+	*ret_fd = (int)syscall(SYS_pidfd_getfd, pidfd, num, 0);
+	cr_assert_geq(*ret_fd, 0, "pidfd_getfd: %s", strerror(errno));
+	close(pidfd);
+	memset(req, 0, sizeof(*req));
+	cr_assert_eq(ioctl(*ret_fd, SECCOMP_IOCTL_NOTIF_RECV, req), 0, "%s", strerror(errno));
+	cr_assert_eq((pid_t)req->pid, pid);
+	cr_assert_eq(req->data.args[0], (uint64_t)(uintptr_t)&target);
+	return pid;
+}
+
+Test(caller_input, notif_write_answers_the_caller)
+{
+	struct sysinfo answer = {.uptime = 4242};
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp = {0};
+	int nfd, st;
+	pid_t pid = notifying_start(&nfd, &req);
+
+	/* an address the caller has not mapped: refused as the kernel would */
+	cr_assert_eq(notif_write(nfd, req.id, (pid_t)req.pid, 8, &answer, sizeof(answer)), -EFAULT);
+	cr_assert_eq(
+		notif_write(nfd, req.id, (pid_t)req.pid, req.data.args[0], &answer, sizeof(answer)),
+		0);
+	resp.id = req.id;
+	cr_assert_eq(ioctl(nfd, SECCOMP_IOCTL_NOTIF_SEND, &resp), 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the caller saw no answer: status %d", st);
+	close(nfd);
+}
+
+/* A process with exactly @pid (clone3 set_tid; root): keeps target as PATTERN and, for each byte
+ * read from @down, reports on @up whether target is still untouched. */
+static pid_t reuse_pid(pid_t pid, int down, int up, int parent_down)
+{
+	struct clone_args args = {.exit_signal = SIGCHLD};
+	pid_t set = pid;
+	long r;
+
+	args.set_tid = (uint64_t)(uintptr_t)&set;
+	args.set_tid_size = 1;
+	r = syscall(SYS_clone3, &args, sizeof(args));
+	if (r == 0) {
+		char c;
+
+		close(parent_down); /* EOF on @down once the test closes its end */
+		memset(&target, PATTERN, sizeof(target));
+		if (write(up, "r", 1) != 1)
+			_exit(1);
+		while (read(down, &c, 1) == 1) {
+			c = target_untouched() ? 'u' : 'w';
+			if (write(up, &c, 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	return (pid_t)r;
+}
+
+static char reused_state(int down, int up)
+{
+	char c = '?';
+
+	cr_assert_eq(write(down, "?", 1), 1);
+	cr_assert_eq(read(up, &c, 1), 1);
+	return c;
+}
+
+Test(caller_input, notif_write_never_reaches_a_reused_pid)
+{
+	struct sysinfo answer = {.uptime = 4242};
+	struct iovec local = {.iov_base = &answer, .iov_len = sizeof(answer)};
+	struct iovec remote = {.iov_len = sizeof(answer)};
+	struct seccomp_notif req;
+	int nfd, mem, st, down[2], up[2];
+	pid_t pid = notifying_start(&nfd, &req), other;
+	char c;
+
+	remote.iov_base = (void *)(uintptr_t)req.data.args[0];
+	/* steps 1-2 while the caller waits: a handle bound to it */
+	mem = notif_mem_open(nfd, req.id, (pid_t)req.pid);
+	cr_assert_geq(mem, 0, "%s", strerror(-mem));
+	/* the caller dies; a new process gets its pid and keeps a struct at the same address */
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert_eq(pipe2(down, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(up, O_CLOEXEC), 0);
+	other = reuse_pid(pid, down[0], up[1], down[1]);
+	cr_assert_eq(other, pid, "clone3 set_tid %d: %s", (int)pid, strerror(errno));
+	cr_assert_eq(read(up[0], &c, 1), 1);
+
+	/* through the handle: refused, and the new process is untouched */
+	cr_assert_eq(notif_mem_write(nfd, req.id, mem, req.data.args[0], &answer, sizeof(answer)),
+		     -ENOENT);
+	cr_assert_eq(reused_state(down[1], up[0]), 'u');
+	/* the whole sequence by pid now: the handle opened is the new process's, the id check
+	 * refuses it before any write */
+	cr_assert_eq(notif_write(nfd, req.id, pid, req.data.args[0], &answer, sizeof(answer)),
+		     -ENOENT);
+	cr_assert_eq(reused_state(down[1], up[0]), 'u');
+	/* Control: a write by pid, as a listener that checked the id a moment earlier would make,
+	 * lands in the new process. */
+	cr_assert_eq(process_vm_writev(pid, &local, 1, &remote, 1, 0), (ssize_t)sizeof(answer));
+	cr_assert_eq(reused_state(down[1], up[0]), 'w');
+	cr_log_info("THREAT seccomp answer: caller %d killed, pid reused: the handle refused the "
+		    "write, a write by pid reached the new process",
+		    (int)pid);
+
+	close(down[1]);
+	cr_assert_eq(waitpid(other, &st, 0), other);
+	close(down[0]);
+	close(up[0]);
+	close(up[1]);
+	close(mem);
+	close(nfd);
+}
+#endif /* ARCH_NATIVE */
