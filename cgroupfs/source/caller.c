@@ -85,9 +85,11 @@ unsigned src_environ_apply(const struct cg_src *src, pid_t pid, struct cgproc_co
 	char dir[32], path[48];
 	size_t len;
 
+	/* AT_SECURE before and after: an exec of a setuid program between the two reads (the pid
+	 * stays) shows in the second. */
 	if (pid <= 0 || procdir_name(pid, dir, sizeof(dir)) < 0 ||
 	    path_join(path, sizeof(path), dir, "environ", NULL) < 0 || src_proc_secure(src, pid) ||
-	    src_read(src, path, buf, size, &len) < 0)
+	    src_read(src, path, buf, size, &len) < 0 || src_proc_secure(src, pid))
 		return 0;
 	return config_apply_environ(cfg, (struct span){buf, len}, keys);
 }

@@ -25,8 +25,10 @@ int src_config_file_apply(const struct cg_src *src, struct cgproc_config *cfg, c
 bool src_proc_secure(const struct cg_src *src, pid_t pid);
 
 /* Apply the CGPROC_* environment of process @pid (proc/<pid>/environ, read into @buf of @size)
- * for the keys in @keys, unless @pid is AT_SECURE. Returns the CONFIG_KEY_* bits set (0 when
- * nothing was applied). */
+ * for the keys in @keys, unless @pid is AT_SECURE before or after that read. Returns the
+ * CONFIG_KEY_* bits set (0 when nothing was applied).
+ * Reading proc/<pid>/environ reads the process's memory, which it may have mapped from a file
+ * system that answers slowly or never: call it where a stall stalls only this caller. */
 unsigned src_environ_apply(const struct cg_src *src, pid_t pid, struct cgproc_config *cfg,
 			   unsigned keys, char *buf, size_t size);
 

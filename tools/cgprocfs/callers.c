@@ -61,6 +61,11 @@
  * otherwise; the sampler publishes every 5 s): the shim's SAMPLE_RECHECK_NS (preload/sample.c). */
 #define SAMPLE_RECHECK_NS 250000000ULL
 #define ENVIRON_MAX (64 * 1024)
+/* Reads of callers' environments in flight at once. Such a read reads the caller's memory, which
+ * it may have mapped from a file system that never answers: at most this many workers can be
+ * held that way (libfuse's loop has 10), and a caller resolved while they are busy is served
+ * without its environment settings (the daemon's configuration) until its next resolution. */
+#define ENVIRON_READERS_MAX 4
 #define MACHINE_SCRATCH_MAX (64 * 1024 * 1024)
 
 struct caller_slot {
@@ -97,6 +102,7 @@ struct machine_memo {
 struct caller_cache {
 	const struct cg_src *src;
 	struct cgproc_config base;
+	atomic_int environ_readers;
 	struct caller_set set[CALLER_SETS];
 	struct machine_memo memo;
 };
@@ -184,15 +190,19 @@ static void slot_clear(struct caller_slot *sl)
  * (cg_caller_machine(), in its own view of cgroup paths, translated here); otherwise it is
  * dropped and the machine is discovered as if it were unset.
  */
-static void caller_config(const struct caller_cache *c, pid_t pid, struct cgproc_config *cfg)
+static void caller_config(struct caller_cache *c, pid_t pid, struct cgproc_config *cfg)
 {
 	struct cg_mounts *mounts;
 	char *env = malloc(ENVIRON_MAX);
 	unsigned set = 0;
 
 	*cfg = c->base;
-	if (env)
-		set = src_environ_apply(c->src, pid, cfg, CONFIG_KEYS_CALLER, env, ENVIRON_MAX);
+	if (env) {
+		if (atomic_fetch_add(&c->environ_readers, 1) < ENVIRON_READERS_MAX)
+			set = src_environ_apply(c->src, pid, cfg, CONFIG_KEYS_CALLER, env,
+						ENVIRON_MAX);
+		atomic_fetch_sub(&c->environ_readers, 1);
+	}
 	if (set & CONFIG_KEY_MACHINE) {
 		char machine[sizeof(cfg->machine)];
 
