@@ -12,6 +12,18 @@
 
 #define AT_SECURE_TYPE 23 /* include/uapi/linux/auxvec.h */
 
+/* proc/<pid>/@name into @buf. */
+static int proc_read(const struct cg_src *src, pid_t pid, const char *name, char *buf, size_t size,
+		     size_t *ret_len)
+{
+	char dir[32], path[48];
+	int r = procdir_name(pid, dir, sizeof(dir));
+
+	if (r == 0)
+		r = path_join(path, sizeof(path), dir, name, NULL);
+	return r < 0 ? r : src_read(src, path, buf, size, ret_len);
+}
+
 int src_config_file_apply(const struct cg_src *src, struct cgproc_config *cfg, char *buf,
 			  size_t size)
 {
@@ -62,13 +74,11 @@ static long auxv_secure(const char *auxv, size_t len, size_t width)
 
 bool src_proc_secure(const struct cg_src *src, pid_t pid)
 {
-	char dir[32], path[48], auxv[4096];
+	char auxv[4096];
 	long wide, narrow;
 	size_t len;
 
-	if (procdir_name(pid, dir, sizeof(dir)) < 0 ||
-	    path_join(path, sizeof(path), dir, "auxv", NULL) < 0 ||
-	    src_read(src, path, auxv, sizeof(auxv), &len) < 0)
+	if (proc_read(src, pid, "auxv", auxv, sizeof(auxv), &len) < 0)
 		return true;
 	/* A 32-bit process has a 32-bit auxv; read as 64-bit words its AT_SECURE is not found.
 	 * Either reading that finds it set counts; neither finding it is "cannot tell". */
@@ -82,14 +92,12 @@ bool src_proc_secure(const struct cg_src *src, pid_t pid)
 unsigned src_environ_apply(const struct cg_src *src, pid_t pid, struct cgproc_config *cfg,
 			   unsigned keys, char *buf, size_t size)
 {
-	char dir[32], path[48];
 	size_t len;
 
 	/* AT_SECURE before and after: an exec of a setuid program between the two reads (the pid
 	 * stays) shows in the second. */
-	if (pid <= 0 || procdir_name(pid, dir, sizeof(dir)) < 0 ||
-	    path_join(path, sizeof(path), dir, "environ", NULL) < 0 || src_proc_secure(src, pid) ||
-	    src_read(src, path, buf, size, &len) < 0 || src_proc_secure(src, pid))
+	if (pid <= 0 || src_proc_secure(src, pid) ||
+	    proc_read(src, pid, "environ", buf, size, &len) < 0 || src_proc_secure(src, pid))
 		return 0;
 	return config_apply_environ(cfg, (struct span){buf, len}, keys);
 }
@@ -117,20 +125,17 @@ int cg_caller_machine(const struct cg_src *src, pid_t pid, const char *value, ch
 {
 	uint64_t self_cg = 0, cg = 0;
 	const char *scope = NULL;
-	char dir[32], path[48];
 	size_t len, prefix = 0;
+	char dir[32];
 	bool own_ns;
 	int r;
 
 	if (!value_plain(value) || strlen(value) >= CG_PATH_MAX)
 		return -EINVAL;
+	r = proc_read(src, pid, "mountinfo", text, size, &len);
+	if (r < 0)
+		return r;
 	r = procdir_name(pid, dir, sizeof(dir));
-	if (r < 0)
-		return r;
-	r = path_join(path, sizeof(path), dir, "mountinfo", NULL);
-	if (r < 0)
-		return r;
-	r = src_read(src, path, text, size, &len);
 	if (r < 0)
 		return r;
 	r = mountinfo_parse_cgroups((struct span){text, len}, mounts);

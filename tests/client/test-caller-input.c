@@ -19,19 +19,15 @@
 #include <criterion/logging.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -39,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgproc.h"
 #include "harness.h"
 #include "notif-write.h"
 #include "probe-run.h"
@@ -221,105 +218,85 @@ Test(caller_input, cgprocfs_hanging_rundir_stalls_nobody, .timeout = 120)
 	free(out);
 }
 
-/* ---- a foreign machine is refused ---------------------------------------------------------- */
-
-static int memory_hierarchy(const struct cgdirs *c)
+/* Two readers, a probe and its control, each printing the first line of $M/proc/meminfo with
+ * ${HEAD:-head}: "@probe head..." after "== A", "@control head..." after "== B" (each may set
+ * HEAD first). Their outputs in *@ret_a and *@ret_b. */
+static void two_readers(const char *probe, const char *control, char *const env[], const char *what,
+			char **ret_a, char **ret_b)
 {
-	for (int i = 0; i < c->n; i++) {
-		char path[512];
+	char *body, *out;
 
-		snprintf(path, sizeof(path), "%s/memory.stat", c->dir[i]);
-		if (access(path, F_OK) == 0)
-			return i;
-	}
-	return -1;
+	cr_assert_gt(asprintf(&body,
+			      "echo '== A'\n%s \"${HEAD:-head}\" -n1 \"$M/proc/meminfo\" 7>&-\n"
+			      "echo '== B'\n%s \"${HEAD:-head}\" -n1 \"$M/proc/meminfo\" 7>&-\n"
+			      "echo '== end'\n",
+			      probe, control),
+		     0);
+	out = run_script(body, &cg, env, NULL, NULL);
+	*ret_a = probe_section(out, "A", 0);
+	*ret_b = probe_section(out, "B", 0);
+	cr_log_info("THREAT cgprocfs, %s: [%s]; the control: [%s]", what, *ret_a, *ret_b);
+	cr_assert(*ret_a && *ret_b, "%s", out);
+	free(body);
+	free(out);
 }
+
+/* ---- a foreign machine is refused ---------------------------------------------------------- */
 
 Test(caller_input, cgprocfs_refuses_foreign_machine)
 {
 	char envm[200];
 	char *env[] = {envm, NULL};
-	char *out, *own, *host;
+	char *own, *host;
 
 	cr_assert_eq(testcg_create(&cg2), 0);
 	cr_assert_eq(testcg_limit_default(&cg2), 0);
 	if (testcg_write(&cg2, "memory.limit_in_bytes", "268435456") == -ENOENT)
 		cr_assert_eq(testcg_write(&cg2, "memory.max", "268435456"), 0);
-	cr_assert_geq(memory_hierarchy(&cg), 0);
-	/* cg2's path in every hierarchy: "/<name>" */
+	/* cg2's path in every hierarchy: "/<name>". The script runs in cg (512 MiB), cg2 is the
+	 * other tenant (256 MiB); the control, in the host's namespaces, may name it. */
 	snprintf(envm, sizeof(envm), "OTHER=/%s", cg2.name);
-	/* The script runs in cg (512 MiB), cg2 is the other tenant (256 MiB). */
-	out = run_script("echo '== ns'\n"
-			 "CGPROC_MACHINE=\"$OTHER\" unshare --cgroup --pid --fork --kill-child "
-			 "setpriv --reuid=65534 --regid=65534 --clear-groups "
-			 "head -n1 \"$M/proc/meminfo\" 7>&-\n"
-			 "echo '== host'\n"
-			 "CGPROC_MACHINE=\"$OTHER\" head -n1 \"$M/proc/meminfo\" 7>&-\n"
-			 "echo '== end'\n",
-			 &cg, env, NULL, NULL);
-	own = probe_section(out, "ns", 0);
-	host = probe_section(out, "host", 0);
-	cr_log_info("THREAT cgprocfs, CGPROC_MACHINE=/%s from a reader in its own cgroup and pid "
-		    "namespaces: [%s]; from the host's namespaces (control): [%s]",
-		    cg2.name, own, host);
-	cr_assert(own && host, "%s", out);
-	cr_assert_not_null(strstr(own, " 524288 kB"), "the namespaced reader got: %s", out);
-	cr_assert_not_null(strstr(host, " 262144 kB"), "the control got: %s", out);
+	two_readers("CGPROC_MACHINE=\"$OTHER\" unshare --cgroup --pid --fork --kill-child "
+		    "setpriv --reuid=65534 --regid=65534 --clear-groups",
+		    "CGPROC_MACHINE=\"$OTHER\"", env,
+		    "CGPROC_MACHINE=<another cgroup> from a reader in its own cgroup and pid "
+		    "namespaces",
+		    &own, &host);
+	cr_assert_not_null(strstr(own, " 524288 kB"), "the namespaced reader got: %s", own);
+	cr_assert_not_null(strstr(host, " 262144 kB"), "the control got: %s", host);
 	free(own);
 	free(host);
-	free(out);
 }
 
 /* ---- AT_SECURE readers -------------------------------------------------------------------- */
 
 Test(caller_input, cgprocfs_ignores_at_secure_environment)
 {
-	char prog[400], envp[500];
+	char prog[400], envp[500], cmd[600];
 	char *env[] = {envp, NULL};
-	char *out, *secure, *plain;
+	char *secure, *plain;
 
 	/* A setuid-root copy of head: AT_SECURE when nobody runs it. */
 	snprintf(prog, sizeof(prog), "%s/head-setuid", tmp);
-	cr_assert_eq(system(NULL) != 0, true);
-	{
-		char cmd[600];
-
-		snprintf(cmd, sizeof(cmd), "cp \"$(command -v head)\" '%s'", prog);
-		cr_assert_eq(system(cmd), 0);
-	}
+	snprintf(cmd, sizeof(cmd), "cp \"$(command -v head)\" '%s'", prog);
+	cr_assert_eq(system(cmd), 0);
 	cr_assert_eq(chown(prog, 0, 0), 0);
 	cr_assert_eq(chmod(prog, 04755), 0);
 	snprintf(envp, sizeof(envp), "HEAD_SETUID=%s", prog);
 	/* CGPROC_ENABLED=no is an allowed setting: cgprocfs then serves the host's file. */
-	out = run_script("echo '== secure'\n"
-			 "CGPROC_ENABLED=no nobody \"$HEAD_SETUID\" -n1 \"$M/proc/meminfo\" 7>&-\n"
-			 "echo '== plain'\n"
-			 "CGPROC_ENABLED=no nobody head -n1 \"$M/proc/meminfo\" 7>&-\n"
-			 "echo '== end'\n",
-			 &cg, env, NULL, NULL);
-	secure = probe_section(out, "secure", 0);
-	plain = probe_section(out, "plain", 0);
-	cr_log_info("THREAT cgprocfs, CGPROC_ENABLED=no from an AT_SECURE reader: [%s]; from an "
-		    "ordinary reader (control): [%s]",
-		    secure, plain);
-	cr_assert(secure && plain, "%s", out);
-	cr_assert_not_null(strstr(secure, " 524288 kB"), "the AT_SECURE reader got: %s", out);
-	cr_assert_null(strstr(plain, " 524288 kB"), "the ordinary reader got: %s", out);
+	two_readers("HEAD=\"$HEAD_SETUID\"; CGPROC_ENABLED=no nobody",
+		    "HEAD=head; CGPROC_ENABLED=no nobody", env,
+		    "CGPROC_ENABLED=no from an AT_SECURE reader", &secure, &plain);
+	cr_assert_not_null(strstr(secure, " 524288 kB"), "the AT_SECURE reader got: %s", secure);
+	cr_assert_null(strstr(plain, " 524288 kB"), "the ordinary reader got: %s", plain);
 	free(secure);
 	free(plain);
-	free(out);
 }
 #endif /* HAVE_CGPROCFS */
 
 /* ---- the seccomp answer goes through a handle bound to the caller ------------------------- */
 
-#if defined(__x86_64__)
-#define ARCH_NATIVE AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define ARCH_NATIVE AUDIT_ARCH_AARCH64
-#endif
-
-#ifdef ARCH_NATIVE
+#if defined(__x86_64__) || defined(__aarch64__)
 /* Where both the caller and the process that later gets its pid keep the struct: the same
  * address in every child of this process. */
 static struct sysinfo target;
@@ -337,26 +314,13 @@ static bool target_untouched(void)
  * report through the exit status whether it returned 0 with uptime 4242. */
 static void notifying_child(int up)
 {
-	struct sock_filter insns[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH_NATIVE, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sysinfo, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = {.len = sizeof(insns) / sizeof(insns[0]), .filter = insns};
-	long fd;
+	int fd;
 
 	memset(&target, PATTERN, sizeof(target));
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		_exit(10);
-	fd = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-		     &prog);
+	fd = sysinfo_filter_install(); /* the filter `cgproc run --fuse` installs */
 	if (fd < 0)
 		_exit(11);
-	if (write(up, &(int){(int)fd}, sizeof(int)) != sizeof(int))
+	if (write(up, &fd, sizeof(int)) != sizeof(int))
 		_exit(12);
 	if (syscall(__NR_sysinfo, &target) != 0)
 		_exit(13);
@@ -497,4 +461,4 @@ Test(caller_input, notif_write_never_reaches_a_reused_pid)
 	close(mem);
 	close(nfd);
 }
-#endif /* ARCH_NATIVE */
+#endif /* sysinfo_filter_install() has a filter for this architecture */
