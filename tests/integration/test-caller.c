@@ -53,7 +53,7 @@ static void setup(void)
 	snprintf(root, sizeof(root), "/tmp/cgproc-fixture-caller-XXXXXX");
 	cr_assert_not_null(mkdtemp(root));
 	put("proc/self/status", "x", 1, 0644);
-	ns_link("proc/self", 4026531835UL);
+	ns_link("proc/self", 4026531835UL); /* INIT_NS */
 	cr_assert_eq(fixture_open(root, &src), 0);
 }
 
@@ -73,71 +73,84 @@ TestSuite(caller, .init = setup, .fini = teardown);
 	"40 30 0:40 " root_ " /sys/fs/cgroup/" ctrl                                                \
 	" rw,relatime shared:1 - cgroup cgroup rw," ctrl "\n"
 
-static int machine(pid_t pid, const char *value, char *ret)
+/* What cg_caller_machine() answers for @value: @r, and for 0 the host path @out. */
+struct machine_case {
+	const char *value;
+	int r;
+	const char *out;
+};
+
+/* Process @pid with cgroup namespace @ns_ino and @mountinfo; each case checked. */
+static void machine_cases(pid_t pid, unsigned long ns_ino, const char *mountinfo,
+			  const struct machine_case *cases, size_t n)
 {
 	static struct cg_mounts mounts;
-	char text[8192];
+	char rel[64], text[8192], out[CG_PATH_MAX];
 
-	return cg_caller_machine(&src, pid, value, text, sizeof(text), &mounts, ret, CG_PATH_MAX);
+	snprintf(rel, sizeof(rel), "proc/%d/mountinfo", (int)pid);
+	put(rel, mountinfo, strlen(mountinfo), 0644);
+	snprintf(rel, sizeof(rel), "proc/%d", (int)pid);
+	ns_link(rel, ns_ino);
+	for (size_t i = 0; i < n; i++) {
+		int r = cg_caller_machine(&src, pid, cases[i].value, text, sizeof(text), &mounts,
+					  out, sizeof(out));
+
+		cr_assert_eq(r, cases[i].r, "pid %d, %s: %d", (int)pid, cases[i].value, r);
+		if (r == 0)
+			cr_assert_str_eq(out, cases[i].out, "pid %d, %s", (int)pid, cases[i].value);
+	}
 }
+
+#define INIT_NS 4026531835UL /* the reader's (proc/self/ns/cgroup) */
+#define OWN_NS 4026532999UL
 
 Test(caller, machine_from_the_readers_namespace)
 {
-	static const char mi[] = MI_V1("/", "memory") MI_V1("/", "cpu");
-	char out[CG_PATH_MAX];
+	static const struct machine_case cases[] = {
+		{"/tenant/b", 0, "/tenant/b"},
+		{"/tenant/../../etc", -EINVAL, NULL},
+		{"/tenant/./b", -EINVAL, NULL},
+		{"tenant", -EINVAL, NULL},
+	};
 
-	put("proc/42/mountinfo", mi, sizeof(mi) - 1, 0644);
-	ns_link("proc/42", 4026531835UL);
-	cr_assert_eq(machine(42, "/tenant/b", out), 0);
-	cr_assert_str_eq(out, "/tenant/b");
-	cr_assert_eq(machine(42, "/tenant/../../etc", out), -EINVAL);
-	cr_assert_eq(machine(42, "/tenant/./b", out), -EINVAL);
-	cr_assert_eq(machine(42, "tenant", out), -EINVAL);
+	machine_cases(42, INIT_NS, MI_V1("/", "memory") MI_V1("/", "cpu"), cases,
+		      sizeof(cases) / sizeof(cases[0]));
 }
 
 Test(caller, machine_beneath_a_bind_mounted_root)
 {
 	/* no cgroup namespace, its cgroups bind-mounted from /docker/a (Docker cgroupns=host) */
-	static const char mi[] = MI_V1("/docker/a", "memory") MI_V1("/docker/a", "cpu");
-	char out[CG_PATH_MAX];
+	static const struct machine_case cases[] = {
+		{"/docker/a/sub", 0, "/docker/a/sub"},
+		{"/docker/a", 0, "/docker/a"},
+		{"/docker/b", -EPERM, NULL},
+		{"/docker/ab", -EPERM, NULL},
+		{"/", -EPERM, NULL},
+	};
 
-	put("proc/43/mountinfo", mi, sizeof(mi) - 1, 0644);
-	ns_link("proc/43", 4026531835UL);
-	cr_assert_eq(machine(43, "/docker/a/sub", out), 0);
-	cr_assert_str_eq(out, "/docker/a/sub");
-	cr_assert_eq(machine(43, "/docker/a", out), 0);
-	cr_assert_eq(machine(43, "/docker/b", out), -EPERM);
-	cr_assert_eq(machine(43, "/docker/ab", out), -EPERM);
-	cr_assert_eq(machine(43, "/", out), -EPERM);
+	machine_cases(43, INIT_NS, MI_V1("/docker/a", "memory") MI_V1("/docker/a", "cpu"), cases,
+		      sizeof(cases) / sizeof(cases[0]));
 }
 
 Test(caller, machine_in_its_own_namespace)
 {
-	static const char mi[] = MI_V1("/ns/root", "memory") MI_V1("/ns/root", "cpu");
-	static const char inherited[] = MI_V1("/", "memory");
-	static const char split[] = MI_V1("/ns/root", "memory") MI_V1("/ns/other", "cpu");
-	char out[CG_PATH_MAX];
-
-	put("proc/44/mountinfo", mi, sizeof(mi) - 1, 0644);
-	ns_link("proc/44", 4026532999UL);
 	/* its own view: "/sub" is below its namespace root */
-	cr_assert_eq(machine(44, "/sub", out), 0);
-	cr_assert_str_eq(out, "/ns/root/sub");
-	cr_assert_eq(machine(44, "/", out), 0);
-	cr_assert_str_eq(out, "/ns/root");
-	cr_assert_eq(machine(44, "/..", out), -EINVAL);
+	static const struct machine_case own[] = {
+		{"/sub", 0, "/ns/root/sub"},
+		{"/", 0, "/ns/root"},
+		{"/..", -EINVAL, NULL},
+	};
+	static const struct machine_case refused[] = {{"/sub", -EPERM, NULL}};
+
+	machine_cases(44, OWN_NS, MI_V1("/ns/root", "memory") MI_V1("/ns/root", "cpu"), own,
+		      sizeof(own) / sizeof(own[0]));
 	/* mounts inherited from before the unshare do not tell where its root is */
-	put("proc/45/mountinfo", inherited, sizeof(inherited) - 1, 0644);
-	ns_link("proc/45", 4026532999UL);
-	cr_assert_eq(machine(45, "/tenant/b", out), -EPERM);
+	machine_cases(45, OWN_NS, MI_V1("/", "memory"), refused, 1);
 	/* controllers that disagree on the root: no one path for all */
-	put("proc/46/mountinfo", split, sizeof(split) - 1, 0644);
-	ns_link("proc/46", 4026532999UL);
-	cr_assert_eq(machine(46, "/sub", out), -EPERM);
+	machine_cases(46, OWN_NS, MI_V1("/ns/root", "memory") MI_V1("/ns/other", "cpu"), refused,
+		      1);
 	/* no cgroup mounted at all */
-	put("proc/47/mountinfo", "", 0, 0644);
-	ns_link("proc/47", 4026532999UL);
-	cr_assert_lt(machine(47, "/sub", out), 0);
+	machine_cases(47, OWN_NS, "", refused, 1);
 }
 
 static void auxv64(const char *rel, long secure)
