@@ -179,7 +179,7 @@ static int answer_one(struct answerer *a, int fd, struct seccomp_notif *req,
 		      struct seccomp_notif_resp *resp, size_t resp_size)
 {
 	struct sysinfo si;
-	int mem = -ENOENT, r;
+	int mem = -1, r;
 
 	memset(resp, 0, resp_size);
 	resp->id = req->id;
@@ -187,10 +187,11 @@ static int answer_one(struct answerer *a, int fd, struct seccomp_notif *req,
 	/* Not ours to answer, or no container view: the kernel's own answer (host values), the
 	 * same fallback as every virtual file. The handle first: what is computed for the pid is
 	 * written only into the process it named while its call waited. */
-	if (req->data.nr == __NR_sysinfo)
+	if (req->data.nr == __NR_sysinfo) {
 		mem = notif_mem_open(fd, req->id, (pid_t)req->pid);
-	if (mem == -ENOENT)
-		return 0; /* the call is gone: no reply */
+		if (mem == -ENOENT)
+			return 0; /* the call is gone: no reply */
+	}
 	if (mem >= 0 && sysinfo_compute(a, (pid_t)req->pid, &si) == 0) {
 		r = notif_mem_write(fd, req->id, mem, req->data.args[0], &si, sizeof(si));
 		if (r == -ENOENT) {
