@@ -11,7 +11,8 @@
  *    host's namespaces (the control: the setting is in effect at all);
  *  - cgprocfs follows only the allowed settings of an AT_SECURE reader: none (its CGPROC_ENABLED
  *    is ignored, while an ordinary reader's is followed);
- * and the seccomp answer path (tools/cgproc/notif-write.c): a write goes through a handle bound to
+ * and `cgproc show --pid` never opens the process's CGPROC_RUNDIR either (the same rule), and the
+ * seccomp answer path (tools/cgproc/notif-write.c): a write goes through a handle bound to
  * the notifying process, so a process that got its pid after it died is never written, where a
  * write by pid (process_vm_writev, the control) reaches that process.
  */
@@ -116,29 +117,87 @@ static char *run_script(const char *body, struct cgdirs *in, char *const extra_e
 	return out;
 }
 
+#endif /* HAVE_CGPROCFS */
+
 /* ---- a reader's CGPROC_RUNDIR is never opened ---------------------------------------------- */
 
-Test(caller_input, cgprocfs_never_opens_caller_rundir)
+/* A reader's run directory @dir (under tmp) whose "table" is a symlink to a secret file watched
+ * with inotify for opens; returns the inotify fd. */
+static int rundir_watched(char *dir, size_t size, char *target, size_t target_size)
 {
-	char dir[300], target[300], link[400], envd[400], buf[4096];
-	int in, wd;
-	ssize_t n;
-	char *env[] = {envd, NULL};
-	char *out;
+	char link[400];
+	int in;
 
-	snprintf(dir, sizeof(dir), "%s/rundir", tmp);
-	snprintf(target, sizeof(target), "%s/secret", tmp);
+	snprintf(dir, size, "%s/rundir", tmp);
+	snprintf(target, target_size, "%s/secret", tmp);
 	snprintf(link, sizeof(link), "%s/table", dir);
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	cr_assert_eq(write_text(target, "root:*:20228:0:99999:7:::\n", 26), 0);
 	cr_assert_eq(chmod(target, 0600), 0);
 	cr_assert_eq(symlink(target, link), 0);
-	snprintf(envd, sizeof(envd), "D=%s", dir);
 	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	cr_assert_geq(in, 0);
-	wd = inotify_add_watch(in, target, IN_OPEN | IN_ACCESS);
-	cr_assert_geq(wd, 0);
+	cr_assert_geq(inotify_add_watch(in, target, IN_OPEN | IN_ACCESS), 0);
+	return in;
+}
 
+/* No open of @target was seen on @in; then, as the control, one is. Closes @in. */
+static void assert_never_opened(int in, const char *target)
+{
+	char buf[4096];
+	ssize_t n = read(in, buf, sizeof(buf));
+
+	cr_assert_lt(n, 0, "the target was opened: %zd bytes of inotify events", n);
+	cr_assert_eq(errno, EAGAIN);
+	close(open(target, O_RDONLY | O_CLOEXEC));
+	n = read(in, buf, sizeof(buf));
+	cr_assert_gt(n, 0, "the watch sees no open at all");
+	close(in);
+}
+
+Test(caller_input, show_never_opens_caller_rundir)
+{
+	char dir[300], target[300], pid_s[32], *out = NULL;
+	char *argv[] = {
+		(char *)build_path("tools/cgproc"), "show", "--pid", pid_s, "meminfo", NULL};
+	int in = rundir_watched(dir, sizeof(dir), target, sizeof(target)), st;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		setenv("CGPROC_RUNDIR", dir, 1);
+		execlp("sleep", "sleep", "60", (char *)NULL);
+		_exit(127);
+	}
+	/* its environment is in place once it runs sleep */
+	for (int i = 0; i < 200; i++) {
+		char exe[64], link[256];
+		ssize_t n;
+
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+		n = readlink(exe, link, sizeof(link) - 1);
+		if (n > 0 && (link[n] = 0, strstr(link, "sleep")))
+			break;
+		usleep(10000);
+	}
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)pid);
+	st = harness_run(argv, NULL, &out, NULL);
+	harness_kill(pid);
+	cr_assert_eq(st, 0, "%s", out);
+	cr_assert_not_null(strstr(out, "MemTotal:"), "%s", out);
+	assert_never_opened(in, target);
+	free(out);
+}
+
+#ifdef HAVE_CGPROCFS
+Test(caller_input, cgprocfs_never_opens_caller_rundir)
+{
+	char dir[300], target[300], envd[400];
+	char *env[] = {envd, NULL};
+	int in = rundir_watched(dir, sizeof(dir), target, sizeof(target));
+	char *out;
+
+	snprintf(envd, sizeof(envd), "D=%s", dir);
 	/* Two reads a sampler recheck apart (callers.c looks at the table again after 250 ms), as
 	 * nobody and as root. */
 	out = run_script("for i in 1 2; do\n"
@@ -149,15 +208,8 @@ Test(caller_input, cgprocfs_never_opens_caller_rundir)
 			 &cg, env, NULL, NULL);
 	cr_log_info("THREAT cgprocfs, readers with CGPROC_RUNDIR=%s (table -> a watched file): %s",
 		    dir, out);
-	cr_assert_eq(strstr(out, "MemTotal:") != NULL, true, "the readers got no file: %s", out);
-	n = read(in, buf, sizeof(buf));
-	cr_assert_lt(n, 0, "the target was opened %zd bytes of inotify events", n);
-	cr_assert_eq(errno, EAGAIN);
-	/* Control: the watch does see an open. */
-	close(open(target, O_RDONLY | O_CLOEXEC));
-	n = read(in, buf, sizeof(buf));
-	cr_assert_gt(n, 0, "the watch sees no open at all");
-	close(in);
+	cr_assert_not_null(strstr(out, "MemTotal:"), "the readers got no file: %s", out);
+	assert_never_opened(in, target);
 	free(out);
 }
 
