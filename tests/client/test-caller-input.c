@@ -8,7 +8,8 @@
  *    reader still gets its file within a bounded time while a dozen such readers wait;
  *  - a CGPROC_MACHINE naming another tenant's cgroup is ignored for an unprivileged reader in its
  *    own cgroup and pid namespaces (it gets its own figures), and honoured for a reader in the
- *    host's namespaces (the control: the setting is in effect at all);
+ *    host's namespaces (the control: the setting is in effect at all), and one naming a cgroup
+ *    below its own namespace root, in its own view ("/sub"), gets that cgroup's figures;
  *  - cgprocfs follows only the allowed settings of an AT_SECURE reader: none (its CGPROC_ENABLED
  *    is ignored, while an ordinary reader's is followed);
  * and `cgproc show --pid` never opens the process's CGPROC_RUNDIR either (the same rule), and the
@@ -41,7 +42,7 @@
 #include "notif-write.h"
 #include "probe-run.h"
 
-static struct cgdirs cg, cg2;
+static struct cgdirs cg, cg2, sub;
 static char tmp[256];
 
 static void setup(void)
@@ -59,6 +60,7 @@ static void teardown(void)
 {
 	char cmd[512];
 
+	testcg_destroy(&sub); /* inside cg: first */
 	testcg_destroy(&cg);
 	testcg_destroy(&cg2);
 	if (tmp[0]) {
@@ -318,6 +320,36 @@ Test(caller_input, cgprocfs_refuses_foreign_machine)
 	cr_assert_not_null(strstr(host, " 262144 kB"), "the control got: %s", host);
 	free(own);
 	free(host);
+}
+
+/* In a new cgroup, mount and pid namespace (rooted at cg): the host's cgroup mounts replaced by
+ * its own memory hierarchy (its namespace root), as a container's; then the command after it. */
+#define NS_OWN_MEMORY                                                                              \
+	"unshare --cgroup --mount --pid --fork --kill-child sh -c 'umount -l /sys/fs/cgroup && "   \
+	"mount -t tmpfs cgproc-test /sys/fs/cgroup && mkdir /sys/fs/cgroup/memory && "             \
+	"mount -t cgroup -o memory cgproc-test /sys/fs/cgroup/memory && exec \"$@\"' sh "
+
+Test(caller_input, cgprocfs_honours_machine_beneath_own_root)
+{
+	char name[128], *own, *plain;
+
+	snprintf(name, sizeof(name), "%s/sub", cg.name);
+	cr_assert_eq(cgdirs_create(&sub, name), 0);
+	cr_assert_eq(testcg_limit_default(&sub), 0);
+	if (testcg_write(&sub, "memory.limit_in_bytes", "134217728") == -ENOENT)
+		cr_assert_eq(testcg_write(&sub, "memory.max", "134217728"), 0);
+	/* "/sub" as the reader sees its cgroups is cg/sub on the host (128 MiB); without the
+	 * setting its machine is its namespace root, cg (512 MiB) */
+	two_readers(
+		NS_OWN_MEMORY "env CGPROC_MACHINE=/sub setpriv --reuid=65534 --regid=65534 "
+			      "--clear-groups",
+		NS_OWN_MEMORY "setpriv --reuid=65534 --regid=65534 --clear-groups", NULL,
+		"CGPROC_MACHINE=/sub from a reader in its own namespaces with its own cgroup mount",
+		&own, &plain);
+	cr_assert_not_null(strstr(own, " 131072 kB"), "the reader naming /sub got: %s", own);
+	cr_assert_not_null(strstr(plain, " 524288 kB"), "the control got: %s", plain);
+	free(own);
+	free(plain);
 }
 
 /* ---- AT_SECURE readers -------------------------------------------------------------------- */
