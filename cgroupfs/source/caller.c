@@ -3,9 +3,7 @@
  * Configuration trust and caller input for readers on the host. See caller.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "caller.h"
 #include "internal.h"
@@ -29,21 +27,23 @@ int src_config_file_apply(const struct cg_src *src, struct cgproc_config *cfg, c
 {
 	struct stat st;
 	ssize_t n;
-	int fd, r = 0;
+	int fd, r;
 
 	/* Owner and mode of the file that is read, not of what the path named a moment ago. */
-	fd = openat(src->rootfd, &CGPROC_CONF_PATH[1], SRC_OPEN_FLAGS);
+	fd = src_sys_openat(src->rootfd, &CGPROC_CONF_PATH[1], SRC_OPEN_FLAGS);
 	if (fd < 0)
-		return -errno;
-	if (src_fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!config_file_trusted(st.st_uid, st.st_mode))
+		return fd;
+	r = src_sys_fstat(fd, &st);
+	if (r == 0 && !config_file_trusted(st.st_uid, st.st_mode))
 		r = -EPERM;
-	else if ((n = read(fd, buf, size)) < 0)
-		r = -errno;
-	else
-		(void)config_apply_text(cfg, (struct span){buf, (size_t)n});
-	close(fd);
+	if (r == 0) {
+		n = src_sys_read(fd, buf, size);
+		if (n < 0)
+			r = (int)n;
+		else
+			(void)config_apply_text(cfg, (struct span){buf, (size_t)n});
+	}
+	src_sys_close(fd);
 	return r;
 }
 
