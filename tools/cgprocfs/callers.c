@@ -64,7 +64,8 @@
 /* Reads of callers' environments in flight at once. Such a read reads the caller's memory, which
  * it may have mapped from a file system that never answers: at most this many workers can be
  * held that way (libfuse's loop has 10), and a caller resolved while they are busy is served
- * without its environment settings (the daemon's configuration) until its next resolution. */
+ * without its environment settings (the daemon's configuration) for that request only: its
+ * snapshot is partial and resolved again on the next. */
 #define ENVIRON_READERS_MAX 4
 #define MACHINE_SCRATCH_MAX (64 * 1024 * 1024)
 
@@ -190,15 +191,17 @@ static void slot_clear(struct caller_slot *sl)
  * (cg_caller_machine(), in its own view of cgroup paths, translated here); otherwise it is
  * dropped and the machine is discovered as if it were unset.
  */
-static void caller_config(struct caller_cache *c, pid_t pid, struct cgproc_config *cfg)
+static bool caller_config(struct caller_cache *c, pid_t pid, struct cgproc_config *cfg)
 {
 	struct cg_mounts *mounts;
 	char *env = malloc(ENVIRON_MAX);
+	bool complete = false;
 	unsigned set = 0;
 
 	*cfg = c->base;
 	if (env) {
-		if (atomic_fetch_add(&c->environ_readers, 1) < ENVIRON_READERS_MAX)
+		complete = atomic_fetch_add(&c->environ_readers, 1) < ENVIRON_READERS_MAX;
+		if (complete)
 			set = src_environ_apply(c->src, pid, cfg, CONFIG_KEYS_CALLER, env,
 						ENVIRON_MAX);
 		atomic_fetch_sub(&c->environ_readers, 1);
@@ -216,6 +219,7 @@ static void caller_config(struct caller_cache *c, pid_t pid, struct cgproc_confi
 	}
 	free(env);
 	(void)config_files_resolve(cfg, vfile_names, _VFILE_MAX);
+	return complete;
 }
 
 static int machine_find(const struct cg_src *src, pid_t pid, const char *override,
@@ -342,7 +346,7 @@ static struct caller_snap *snap_resolve(struct caller_cache *c, pid_t pid, uint6
 	atomic_init(&snap->refs, 1);
 	snap->machine_hash = 0;
 	*ret_stamp = now;
-	caller_config(c, pid, &snap->config);
+	snap->partial = !caller_config(c, pid, &snap->config);
 	r = machine_find(c->src, pid, snap->config.machine[0] ? snap->config.machine : NULL,
 			 &snap->machine);
 	if (r >= 0) {
@@ -461,7 +465,7 @@ int caller_get(struct caller_cache *c, pid_t pid, struct caller *ret)
 
 		if (!sl->snap || sl->pid != pid)
 			continue;
-		if (now - sl->stamp_ns < CALLER_TTL_NS && slot_alive(c, sl)) {
+		if (now - sl->stamp_ns < CALLER_TTL_NS && !sl->snap->partial && slot_alive(c, sl)) {
 			bool refresh = slot_use(sl, now, ret, &cache);
 
 			pthread_mutex_unlock(&set->lock);
