@@ -5,7 +5,8 @@
  *  - a reader's CGPROC_RUNDIR is never opened by root cgprocfs: `table` in a reader's directory,
  *    a symlink to a file watched with inotify, sees no open;
  *  - a reader pointing CGPROC_RUNDIR at a FUSE mount that never answers stalls nobody: an innocent
- *    reader still gets its file within a bounded time while a dozen such readers wait;
+ *    reader still gets its file within a bounded time while a dozen such readers wait; nor does
+ *    a reader whose environment is mapped from a file that never reads back;
  *  - a CGPROC_MACHINE naming another tenant's cgroup is ignored for an unprivileged reader in its
  *    own cgroup and pid namespaces (it gets its own figures), and honoured for a reader in the
  *    host's namespaces (the control: the setting is in effect at all), and one naming a cgroup
@@ -21,6 +22,7 @@
 #include <criterion/logging.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -265,6 +267,164 @@ Test(caller_input, cgprocfs_hanging_rundir_stalls_nobody, .timeout = 120)
 	cr_log_info("THREAT cgprocfs, 12 readers with CGPROC_RUNDIR on a FUSE mount that never "
 		    "answers, then an innocent reader: %s",
 		    out);
+	ms = strstr(out, "== innocent");
+	cr_assert_not_null(ms, "%s", out);
+	cr_assert_not_null(strstr(ms, "rc=0 "), "the innocent reader was stalled: %s", out);
+	cr_assert_not_null(strstr(out, "MemTotal:"), "%s", out);
+	free(out);
+}
+
+/* ---- a caller whose environment never reads back stalls nobody ---------------------------- */
+
+static void fuse_reply(int fd, uint64_t unique, int error, const void *arg, size_t size)
+{
+	struct fuse_out_header h = {
+		.len = (uint32_t)(sizeof(h) + size), .error = error, .unique = unique};
+	struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)arg, size}};
+
+	(void)writev(fd, iov, arg ? 2 : 1);
+}
+
+static void fuse_attr_of(uint64_t node, struct fuse_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = node;
+	a->mode = node == FUSE_ROOT_ID ? S_IFDIR | 0755 : S_IFREG | 0444;
+	a->nlink = node == FUSE_ROOT_ID ? 2 : 1;
+	a->size = node == FUSE_ROOT_ID ? 0 : 65536;
+	a->blocks = a->size / 512;
+	a->blksize = 4096;
+}
+
+/* A FUSE server with one file "f" that answers everything but READ: a page of "f" mapped into
+ * a process never becomes readable. Runs until the connection ends. */
+static void noread_serve(int fd)
+{
+	static char buf[FUSE_MIN_READ_BUFFER + 65536];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		struct fuse_in_header *in = (struct fuse_in_header *)buf;
+
+		if (n < 0 && (errno == EINTR || errno == ENOENT))
+			continue;
+		if (n < (ssize_t)sizeof(*in))
+			_exit(0);
+		switch (in->opcode) {
+		case FUSE_INIT: {
+			struct fuse_init_out o = {.major = FUSE_KERNEL_VERSION,
+						  .minor = FUSE_KERNEL_MINOR_VERSION,
+						  .max_readahead = 4096,
+						  .max_background = 16,
+						  .congestion_threshold = 12,
+						  .max_write = 4096,
+						  .time_gran = 1};
+
+			fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_LOOKUP: {
+			struct fuse_entry_out o = {.nodeid = 2, .generation = 1};
+
+			if (strcmp((char *)(in + 1), "f") != 0) {
+				fuse_reply(fd, in->unique, -ENOENT, NULL, 0);
+				break;
+			}
+			fuse_attr_of(2, &o.attr);
+			fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_GETATTR: {
+			struct fuse_attr_out o = {0};
+
+			fuse_attr_of(in->nodeid, &o.attr);
+			fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_OPEN: {
+			struct fuse_open_out o = {.fh = 1};
+
+			fuse_reply(fd, in->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_READ: /* never */
+		case FUSE_FORGET:
+		case FUSE_BATCH_FORGET:
+		case FUSE_INTERRUPT:
+			break;
+		case FUSE_FLUSH:
+		case FUSE_RELEASE:
+			fuse_reply(fd, in->unique, 0, NULL, 0);
+			break;
+		default:
+			fuse_reply(fd, in->unique, -ENOSYS, NULL, 0);
+		}
+	}
+}
+
+/* In the script's child: noread_serve() on a FUSE mount at @arg, its pid in $NOREAD (the only
+ * holder of the connection: killing it ends every request). */
+static int noread_setup(void *arg)
+{
+	char opts[128], pid_s[32];
+	int fd, r = ns_private();
+	pid_t pid;
+
+	if (r < 0)
+		return r;
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", fd);
+	if (mount("cgproc-noread", arg, "fuse", MS_NOSUID | MS_NODEV, opts) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		noread_serve(fd);
+		_exit(0);
+	}
+	close(fd);
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)pid);
+	setenv("NOREAD", pid_s, 1);
+	return 0;
+}
+
+Test(caller_input, cgprocfs_unreadable_environ_stalls_nobody, .timeout = 120)
+{
+	char dir[300], envn[400], envp[600];
+	char *env[] = {envn, envp, NULL};
+	char *out, *ms;
+
+	snprintf(dir, sizeof(dir), "%s/noread", tmp);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	snprintf(envn, sizeof(envn), "N=%s", dir);
+	snprintf(envp, sizeof(envp), "PROBE=%s", build_path("tests/client/cgproc-probe"));
+	/* Twelve readers whose environment is a page of "f", which never reads back; then an
+	 * innocent reader. The kernel reads proc/<pid>/environ from anonymous memory only
+	 * (FOLL_ANON, Linux 4.17): such a reader gets its file, and so does the innocent one. */
+	out = run_script("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do\n"
+			 "  timeout -s KILL 30 \"$PROBE\" \"envmap:$N/f:$M/proc/meminfo\" "
+			 ">/dev/null 2>&1 &\n"
+			 "  A=\"$A $!\"\n"
+			 "done\n"
+			 "sleep 1\n"
+			 "S=$(date +%s%N)\n"
+			 "timeout -s KILL 5 head -n1 \"$M/proc/meminfo\"\n"
+			 "echo \"== innocent rc=$? ms=$((($(date +%s%N) - S) / 1000000))\"\n"
+			 "kill -9 $NOREAD\n"
+			 "wait $A\n",
+			 &cg, env, noread_setup, dir);
+	cr_log_info(
+		"THREAT cgprocfs, 12 readers whose environment is mapped from a file that never "
+		"reads back, then an innocent reader: %s",
+		out);
 	ms = strstr(out, "== innocent");
 	cr_assert_not_null(ms, "%s", out);
 	cr_assert_not_null(strstr(ms, "rc=0 "), "the innocent reader was stalled: %s", out);
