@@ -241,37 +241,49 @@ static int hang_setup(void *arg)
 	return 0;
 }
 
-Test(caller_input, cgprocfs_hanging_rundir_stalls_nobody, .timeout = 120)
+/* Twelve readers running @attacker (a command line reading $M/proc/meminfo; cgprocfs has ten
+ * workers), then an innocent reader that must get its file within 5 s; @after ends what holds the
+ * attackers. Under @setup_fn(@arg) (see run_script). */
+static void innocent_not_stalled(const char *attacker, const char *after, char *const env[],
+				 int (*setup_fn)(void *), void *arg, const char *what)
 {
-	char hang[300], envh[400];
-	char *env[] = {envh, NULL};
-	char *out, *ms;
+	char *body, *out, *ms;
 
-	snprintf(hang, sizeof(hang), "%s/hang", tmp);
-	cr_assert_eq(mkdir(hang, 0755), 0);
-	snprintf(envh, sizeof(envh), "H=%s", hang);
-	/* Twelve readers (cgprocfs has ten workers) point at the mount that never answers; then an
-	 * innocent reader must get its file within 5 s. */
-	out = run_script("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do\n"
-			 "  CGPROC_RUNDIR=\"$H\" nobody timeout -s KILL 30 "
-			 "cat \"$M/proc/meminfo\" >/dev/null 2>&1 7>&- &\n"
-			 "  A=\"$A $!\"\n"
-			 "done\n"
-			 "sleep 1\n"
-			 "S=$(date +%s%N)\n"
-			 "timeout -s KILL 5 head -n1 \"$M/proc/meminfo\" 7>&-\n"
-			 "echo \"== innocent rc=$? ms=$((($(date +%s%N) - S) / 1000000))\"\n"
-			 "exec 7>&-\n"
-			 "wait $A\n",
-			 &cg, env, hang_setup, hang);
-	cr_log_info("THREAT cgprocfs, 12 readers with CGPROC_RUNDIR on a FUSE mount that never "
-		    "answers, then an innocent reader: %s",
-		    out);
+	cr_assert_gt(asprintf(&body,
+			      "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do\n"
+			      "  %s >/dev/null 2>&1 7>&- &\n"
+			      "  A=\"$A $!\"\n"
+			      "done\n"
+			      "sleep 1\n"
+			      "S=$(date +%%s%%N)\n"
+			      "timeout -s KILL 5 head -n1 \"$M/proc/meminfo\" 7>&-\n"
+			      "echo \"== innocent rc=$? ms=$((($(date +%%s%%N) - S) / 1000000))\"\n"
+			      "%s\n"
+			      "wait $A\n",
+			      attacker, after),
+		     0);
+	out = run_script(body, &cg, env, setup_fn, arg);
+	cr_log_info("THREAT cgprocfs, 12 readers %s, then an innocent reader: %s", what, out);
 	ms = strstr(out, "== innocent");
 	cr_assert_not_null(ms, "%s", out);
 	cr_assert_not_null(strstr(ms, "rc=0 "), "the innocent reader was stalled: %s", out);
 	cr_assert_not_null(strstr(out, "MemTotal:"), "%s", out);
+	free(body);
 	free(out);
+}
+
+Test(caller_input, cgprocfs_hanging_rundir_stalls_nobody, .timeout = 120)
+{
+	char hang[300], envh[400];
+	char *env[] = {envh, NULL};
+
+	snprintf(hang, sizeof(hang), "%s/hang", tmp);
+	cr_assert_eq(mkdir(hang, 0755), 0);
+	snprintf(envh, sizeof(envh), "H=%s", hang);
+	innocent_not_stalled("CGPROC_RUNDIR=\"$H\" nobody timeout -s KILL 30 cat "
+			     "\"$M/proc/meminfo\"",
+			     "exec 7>&-", env, hang_setup, hang,
+			     "with CGPROC_RUNDIR on a FUSE mount that never answers");
 }
 
 /* ---- a caller whose environment never reads back stalls nobody ---------------------------- */
@@ -400,36 +412,17 @@ Test(caller_input, cgprocfs_unreadable_environ_stalls_nobody, .timeout = 120)
 {
 	char dir[300], envn[400], envp[600];
 	char *env[] = {envn, envp, NULL};
-	char *out, *ms;
 
 	snprintf(dir, sizeof(dir), "%s/noread", tmp);
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	snprintf(envn, sizeof(envn), "N=%s", dir);
 	snprintf(envp, sizeof(envp), "PROBE=%s", build_path("tests/client/cgproc-probe"));
-	/* Twelve readers whose environment is a page of "f", which never reads back; then an
-	 * innocent reader. The kernel reads proc/<pid>/environ from anonymous memory only
-	 * (FOLL_ANON, Linux 4.17): such a reader gets its file, and so does the innocent one. */
-	out = run_script("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do\n"
-			 "  timeout -s KILL 30 \"$PROBE\" \"envmap:$N/f:$M/proc/meminfo\" "
-			 ">/dev/null 2>&1 &\n"
-			 "  A=\"$A $!\"\n"
-			 "done\n"
-			 "sleep 1\n"
-			 "S=$(date +%s%N)\n"
-			 "timeout -s KILL 5 head -n1 \"$M/proc/meminfo\"\n"
-			 "echo \"== innocent rc=$? ms=$((($(date +%s%N) - S) / 1000000))\"\n"
-			 "kill -9 $NOREAD\n"
-			 "wait $A\n",
-			 &cg, env, noread_setup, dir);
-	cr_log_info(
-		"THREAT cgprocfs, 12 readers whose environment is mapped from a file that never "
-		"reads back, then an innocent reader: %s",
-		out);
-	ms = strstr(out, "== innocent");
-	cr_assert_not_null(ms, "%s", out);
-	cr_assert_not_null(strstr(ms, "rc=0 "), "the innocent reader was stalled: %s", out);
-	cr_assert_not_null(strstr(out, "MemTotal:"), "%s", out);
-	free(out);
+	/* Their environment is a page of "f", which never reads back. The kernel reads
+	 * proc/<pid>/environ from anonymous memory only (FOLL_ANON, Linux 4.17): such a reader
+	 * gets its file, and so does the innocent one. */
+	innocent_not_stalled("timeout -s KILL 30 \"$PROBE\" \"envmap:$N/f:$M/proc/meminfo\"",
+			     "kill -9 $NOREAD", env, noread_setup, dir,
+			     "whose environment is mapped from a file that never reads back");
 }
 
 /* Whether @text holds @want, or, for "!text", does not. */
