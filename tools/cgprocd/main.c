@@ -73,6 +73,7 @@ struct options {
 	char pidfile[256];
 	char config[256];
 	bool once, stats, dump;
+	enum sampler_mode sampler;
 	unsigned long passes; /* 0 = until stopped */
 	bool set_interval, set_rundir, set_config;
 };
@@ -93,6 +94,8 @@ static void usage(FILE *f)
 		"      --once           one pass, write the table, exit\n"
 		"      --passes N       N passes at the interval, then exit (benchmarks: passes\n"
 		"                       after the first reuse kept file descriptors)\n"
+		"  -s, --sampler KIND   how threads are counted: bpf (eBPF counters), proc (walk\n"
+		"                       /proc), auto (bpf when it loads, else proc; default)\n"
 		"      --stats          print each pass's CPU time and counts to stderr\n"
 		"      --dump           print the table in the run directory and exit\n"
 		"  -h, --help           this text\n"
@@ -168,6 +171,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"rundir", required_argument, NULL, 'r'},
 		{"pidfile", required_argument, NULL, 'p'},
 		{"config", required_argument, NULL, 'c'},
+		{"sampler", required_argument, NULL, 's'},
 		{"once", no_argument, NULL, OPT_ONCE},
 		{"passes", required_argument, NULL, OPT_PASSES},
 		{"stats", no_argument, NULL, OPT_STATS},
@@ -178,8 +182,22 @@ static int parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:r:p:c:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:r:p:c:s:hV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			if (strcmp(optarg, "auto") == 0)
+				o->sampler = SAMPLER_AUTO;
+			else if (strcmp(optarg, "bpf") == 0)
+				o->sampler = SAMPLER_BPF;
+			else if (strcmp(optarg, "proc") == 0)
+				o->sampler = SAMPLER_PROC;
+			else {
+				fprintf(stderr,
+					"cgprocd: --sampler wants bpf, proc or auto, not \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'i':
 			if (parse_interval(optarg, &o->interval) < 0) {
 				fprintf(stderr,
@@ -307,13 +325,16 @@ static void stats_print(const struct sampler *s)
 	/* One machine-readable line per pass (cgproc bench parses it): key=value, space separated
 	 */
 	fprintf(stderr,
-		"cgprocd-stats pass=%llu cgroups=%llu entries=%zu threads=%llu vanished=%llu "
-		"cpu_us=%llu wall_us=%llu cpu_us_per_kthread=%llu bytes=%llu\n",
-		(unsigned long long)st->pass, (unsigned long long)st->cgroups, s->count,
-		(unsigned long long)st->threads, (unsigned long long)st->vanished,
-		(unsigned long long)st->cpu_us, (unsigned long long)st->wall_us,
+		"cgprocd-stats pass=%llu sampler=%s cgroups=%llu entries=%zu threads=%llu "
+		"vanished=%llu cpu_us=%llu wall_us=%llu cpu_us_per_kthread=%llu bytes=%llu "
+		"walk_us=%llu write_us=%llu\n",
+		(unsigned long long)st->pass, cgtable_sampler_name(sampler_kind(s)),
+		(unsigned long long)st->cgroups, s->count, (unsigned long long)st->threads,
+		(unsigned long long)st->vanished, (unsigned long long)st->cpu_us,
+		(unsigned long long)st->wall_us,
 		(unsigned long long)(st->threads ? st->cpu_us * 1000 / st->threads : 0),
-		(unsigned long long)st->bytes);
+		(unsigned long long)st->bytes, (unsigned long long)st->walk_us,
+		(unsigned long long)st->write_us);
 }
 
 /*
@@ -341,10 +362,11 @@ static int dump_table(const char *rundir)
 		goto out;
 	}
 	cgtable_now(&src, &now);
-	printf("# version=%u count=%llu period_ns=%llu age_ns=%lld generation=%llu fresh=%s\n",
-	       h.version, (unsigned long long)h.count, (unsigned long long)h.period_ns,
-	       (long long)(now - h.heartbeat_ns), (unsigned long long)h.generation,
-	       cgtable_fresh(&h, now) ? "yes" : "no");
+	printf("# version=%u sampler=%s count=%llu period_ns=%llu age_ns=%lld generation=%llu "
+	       "fresh=%s\n",
+	       h.version, cgtable_sampler_name(h.sampler), (unsigned long long)h.count,
+	       (unsigned long long)h.period_ns, (long long)(now - h.heartbeat_ns),
+	       (unsigned long long)h.generation, cgtable_fresh(&h, now) ? "yes" : "no");
 	for (uint64_t i = 0; i < h.count; i++) {
 		char raw[sizeof(struct cgtable_entry) + CPUSET_MAX / 8];
 		struct cgtable_entry e;
@@ -427,11 +449,16 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	r = sampler_init(&s, o.rundir, (uint64_t)(o.interval * 1e9), err, sizeof(err));
+	r = sampler_init(&s, o.rundir, (uint64_t)(o.interval * 1e9), o.sampler, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s", err);
 		return 1;
 	}
+	if (o.sampler == SAMPLER_AUTO && !s.bpf)
+		log_info("sampler: proc (walks /proc; the BPF sampler did not load: %s)",
+			 s.bpf_err);
+	else if (!o.once)
+		log_info("sampler: %s", cgtable_sampler_name(sampler_kind(&s)));
 	/* One writer per run directory, pid file or not. */
 	snprintf(lockpath, sizeof(lockpath), "%s/.lock", o.rundir);
 	lockfd = lock_file(lockpath, true, &holder);

@@ -254,7 +254,7 @@ static ssize_t entry_new(struct sampler *s)
 }
 
 /* Count the threads listed in @dirfd's thread file into the entry. */
-static void count_threads(struct sampler *s, const struct sampler_hier *h, int dirfd,
+static void count_threads(struct sampler *s, const struct sampler_hier *h, int dirfd, uint64_t ino,
 			  struct counts *c)
 {
 	ssize_t len = read_big(s, dirfd, h->v2 ? "cgroup.threads" : "tasks");
@@ -284,6 +284,8 @@ static void count_threads(struct sampler *s, const struct sampler_hier *h, int d
 				total++;
 				running += st == 'R';
 				blocked += st == 'D';
+				if (s->bpf)
+					bpfcount_seed(s->bpf, ino, (uint32_t)tid, st);
 			}
 		}
 		p = q;
@@ -432,8 +434,17 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	e->ino = ino;
 
 	limits_read(s, h, &vi, pe, me);
-	if (h->roles & CGTABLE_HAS_LOAD)
-		count_threads(s, h, vi.dirfd, &c);
+	if ((h->roles & CGTABLE_HAS_LOAD) && s->bpf && !bpfcount_seeding(s->bpf)) {
+		struct bpfcount_val v;
+
+		/* the cgroup id the kernel keys tasks by is the directory's inode */
+		bpfcount_get(s->bpf, ino, &v);
+		c.active = v.active;
+		c.running = v.running;
+		c.total = v.total;
+	} else if (h->roles & CGTABLE_HAS_LOAD) {
+		count_threads(s, h, vi.dirfd, ino, &c);
+	}
 
 	/* kernfs keeps a directory's link count at 2 + its subdirectories: skip listing the ~25
 	 * files of a leaf cgroup (most of them) */
@@ -565,13 +576,20 @@ static int table_write(struct sampler *s, unsigned char *file, size_t len)
 int sampler_pass(struct sampler *s)
 {
 	struct cgtable_header h;
-	uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = cpu_us();
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = cpu_us(), t1;
 	unsigned char *file;
 	size_t len;
 	int r;
 
 	s->count = 0;
 	s->stats.cgroups = s->stats.threads = s->stats.vanished = 0;
+	/* the first pass with BPF walks /proc: its counts seed the threads no event reached */
+	if (s->bpf && !bpfcount_seeding(s->bpf) && bpfcount_read(s->bpf) < 0) {
+		/* not expected (the map is ours); this pass counts from /proc instead */
+		bpfcount_close(s->bpf);
+		s->bpf = NULL;
+		snprintf(s->bpf_err, sizeof(s->bpf_err), "cannot read the BPF counts");
+	}
 	for (unsigned i = 0; i < s->nhier; i++) {
 		struct eff *top = calloc(1, sizeof(*top));
 		struct counts c = {0, 0, 0};
@@ -586,7 +604,14 @@ int sampler_pass(struct sampler *s)
 		if (vi.dirfd >= 0)
 			walk(s, &s->hier[i], vi, dev, ino, top, 0, &c);
 		free(top);
+		if (s->bpf && !bpfcount_seeding(s->bpf) && (s->hier[i].roles & CGTABLE_HAS_LOAD))
+			s->stats.threads = c.total; /* threads covered, none read */
 	}
+	if (s->bpf && bpfcount_seeding(s->bpf))
+		bpfcount_seed_done(s->bpf, s->procfd);
+	else if (s->bpf)
+		bpfcount_prune(s->bpf);
+	t1 = now_ns(CLOCK_MONOTONIC);
 	/* what was not seen in this pass is gone: close its fds */
 	tid_cache_sweep(&s->tids, &s->budget, s->stats.pass + 1);
 	cg_cache_sweep(&s->cgs, &s->budget, s->stats.pass + 1);
@@ -618,6 +643,7 @@ int sampler_pass(struct sampler *s)
 	s->generation++;
 	cgtable_header_init(&h, s->cpu_words, s->count, s->period_ns, now_ns(CLOCK_BOOTTIME),
 			    s->generation);
+	cgtable_header_set_sampler(&h, sampler_kind(s));
 	memcpy(file, &h, sizeof(h));
 	r = table_write(s, file, len);
 
@@ -629,7 +655,14 @@ int sampler_pass(struct sampler *s)
 	s->stats.bytes = len;
 	s->stats.cpu_us = cpu_us() - c0;
 	s->stats.wall_us = (now_ns(CLOCK_MONOTONIC) - t0) / 1000;
+	s->stats.walk_us = (t1 - t0) / 1000;
+	s->stats.write_us = s->stats.wall_us - s->stats.walk_us;
 	return r;
+}
+
+uint32_t sampler_kind(const struct sampler *s)
+{
+	return s->bpf ? CGTABLE_SAMPLER_BPF : CGTABLE_SAMPLER_PROC;
 }
 
 /* Resume the averages from a table a previous instance left, when it is at most 15 min old. */
@@ -664,8 +697,8 @@ static void seed_from_table(struct sampler *s)
 	s->generation = h.generation;
 }
 
-int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, char *err,
-		 size_t errsize)
+int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, enum sampler_mode mode,
+		 char *err, size_t errsize)
 {
 	int r;
 
@@ -696,6 +729,27 @@ int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, char
 		return r;
 	}
 	seed_from_table(s);
+	if (mode != SAMPLER_PROC) {
+		const struct sampler_hier *load = NULL;
+
+		for (unsigned i = 0; i < s->nhier; i++)
+			if (s->hier[i].roles & CGTABLE_HAS_LOAD)
+				load = &s->hier[i];
+		if (!load) {
+			snprintf(s->bpf_err, sizeof(s->bpf_err),
+				 "no cpu hierarchy to key tasks by");
+			r = -ENOENT;
+		} else {
+			/* Key tasks by the hierarchy the /proc walk groups them by: the v1 one of
+			 * the cpu controller on a hybrid host (the empty cgroup2 there says
+			 * nothing), the unified one on v2. */
+			r = bpfcount_open(&s->bpf, load->v2, s->bpf_err, sizeof(s->bpf_err));
+		}
+		if (r < 0 && mode == SAMPLER_BPF) {
+			snprintf(err, errsize, "%s", s->bpf_err);
+			return r;
+		}
+	}
 	return 0;
 }
 
@@ -705,6 +759,7 @@ void sampler_done(struct sampler *s)
 		close(s->procfd);
 	if (s->rundirfd >= 0)
 		close(s->rundirfd);
+	bpfcount_close(s->bpf);
 	tid_cache_done(&s->tids);
 	cg_cache_done(&s->cgs);
 	free(s->body);

@@ -3,9 +3,10 @@
  * cgprocd's sampler: one pass walks every cgroup hierarchy that carries a role of the table
  * (model/table.h), counts R and D threads per cgroup of the cpu hierarchy, aggregates children
  * into parents, computes effective limits top-down, steps the load averages and writes the table.
- * Cost per pass: one read of /proc/<tid>/stat per thread of the cpu hierarchy plus a handful of
- * small files per cgroup, i.e. O(threads + cgroups) reads; sorting the entries adds
- * O(cgroups log cgroups) comparisons.
+ * The counts come from the eBPF counters (bpfcount.h: one map read per pass, O(cgroups)) or, as
+ * the fallback, from one read of /proc/<tid>/stat per thread of the cpu hierarchy
+ * (O(threads + cgroups) reads). A handful of small limit files per cgroup are read either way;
+ * sorting the entries adds O(cgroups log cgroups) comparisons.
  */
 #pragma once
 
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bpfcount.h"
 #include "fdcache.h"
 
 #define SAMPLER_HIER_MAX 4
@@ -24,6 +26,13 @@ struct sampler_hier {
 	unsigned roles; /* CGTABLE_HAS_* this hierarchy provides */
 };
 
+/* --sampler: how load counts are taken. */
+enum sampler_mode {
+	SAMPLER_AUTO, /* bpf when it loads, else proc */
+	SAMPLER_BPF,
+	SAMPLER_PROC,
+};
+
 struct sampler_stats {
 	uint64_t pass;
 	uint64_t cgroups;  /* directories visited (all hierarchies) */
@@ -31,7 +40,9 @@ struct sampler_stats {
 	uint64_t vanished; /* threads or cgroups gone mid-walk */
 	uint64_t cpu_us;   /* user + system CPU time of the pass */
 	uint64_t wall_us;
-	uint64_t bytes; /* table size */
+	uint64_t walk_us;  /* wall time of the tree walk: limits, counts, aggregation */
+	uint64_t write_us; /* wall time of averaging, sorting, encoding and writing the table */
+	uint64_t bytes;	   /* table size */
 };
 
 struct sampler {
@@ -45,6 +56,8 @@ struct sampler {
 	uint64_t period_ns;
 	uint64_t exp[3];
 	uint64_t generation;
+	struct bpfcount *bpf; /* the eBPF counters; NULL: the /proc walk counts */
+	char bpf_err[256];    /* why not, in auto mode */
 
 	/* this pass: entries of entry_size bytes, unsorted until the end */
 	unsigned char *body;
@@ -68,8 +81,10 @@ struct sampler {
  * load averages from a table already there when it is recent (a restart resumes them).
  * -errno with a message in @err.
  */
-int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, char *err,
-		 size_t errsize);
+int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, enum sampler_mode mode,
+		 char *err, size_t errsize);
+/* CGTABLE_SAMPLER_* of this sampler. */
+uint32_t sampler_kind(const struct sampler *s);
 /* New period (SIGHUP): new EWMA factors. */
 void sampler_set_period(struct sampler *s, uint64_t period_ns);
 /* One pass and one table write. Only errors writing the table are returned. */
