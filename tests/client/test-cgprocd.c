@@ -290,6 +290,44 @@ Test(cgprocd, parent_limits_reach_child, .init = setup, .fini = teardown, .timeo
 	cr_assert_eq(s.mem_limit, 268435456ULL);
 }
 
+/*
+ * A cgroup made while the daemon sleeps between passes (a container started under a pod whose
+ * quota is set on the pod) gets its entry, with the parent's limits, within about a second, not
+ * at the next pass: the interval here is 60 s.
+ */
+Test(cgprocd, new_cgroup_seen_at_once, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const args[] = {"--interval", "60", NULL};
+	struct cgdirs *pod = cg_new();
+	struct cg_sample s;
+	double t0;
+	int r;
+
+	r = testcg_write(pod, "cpu.cfs_period_us", "100000");
+	if (r == 0)
+		r = testcg_write(pod, "cpu.cfs_quota_us", "100000");
+	else if (r == -ENOENT)
+		r = testcg_write(pod, "cpu.max", "100000 100000");
+	cr_assert_eq(r, 0, "cannot set the pod's quota");
+	daemon_pid = daemon_start(args);
+	t0 = now_s();
+	while (lookup(pod, NULL, &s) != 0) {
+		cr_assert(now_s() - t0 < 10, "no first table");
+		usleep(50000);
+	}
+	usleep(300000); /* well inside the 60 s interval */
+	child_create(pod, "ctr");
+	t0 = now_s();
+	while ((r = lookup(pod, "ctr", &s)) != 0) {
+		cr_assert(now_s() - t0 < 1.0, "no entry for the new cgroup %.1f s after mkdir",
+			  now_s() - t0);
+		usleep(20000);
+	}
+	cr_assert_eq(s.quota_us, 100000, "quota %llu", (unsigned long long)s.quota_us);
+	cr_assert_eq(s.period_us, 100000);
+	cr_assert_eq(s.load.avg[0], 0, "a new cgroup's average starts at 0");
+}
+
 static char *slurp(const char *path)
 {
 	static char b[65536];

@@ -53,6 +53,7 @@ struct cg_node {
 	int fd[CG_FILES_MAX]; /* -1 not opened, -2 absent (see absent_pass) */
 	uint64_t absent_pass[CG_FILES_MAX];
 	uint64_t seen;
+	bool watched; /* the sampler's inotify watch is on it */
 };
 
 struct cg_cache {

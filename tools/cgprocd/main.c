@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -411,6 +412,55 @@ static uint64_t boottime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
+/* Delay between a new cgroup's mkdir and its extra pass: a runtime writes the limits of the
+ * cgroup it just made within milliseconds, and a burst of mkdirs makes one pass. */
+#define NEW_CGROUP_DELAY_NS UINT64_C(100000000)
+
+/* SIGHUP: re-read the configuration; a new interval applies from the next pass on. */
+static void reload(struct sampler *s, struct options *o)
+{
+	got_hup = 0;
+	(void)config_read(o, false);
+	if ((uint64_t)(o->interval * 1e9) != s->period_ns) {
+		sampler_set_period(s, (uint64_t)(o->interval * 1e9));
+		log_info("interval now %.3g s", o->interval);
+	}
+}
+
+/*
+ * Sleep until @next (CLOCK_BOOTTIME) or a signal. true: the period is up (or we stop); false:
+ * new cgroups appeared and deserve an extra pass now.
+ */
+static bool wait_until(struct sampler *s, struct options *o, uint64_t next)
+{
+	while (!got_term) {
+		struct pollfd pfd = {.fd = s->inofd, .events = POLLIN};
+		uint64_t now = boottime_ns(), left;
+		struct timespec ts;
+		int n;
+
+		if (now >= next)
+			return true;
+		left = next - now;
+		ts.tv_sec = (time_t)(left / 1000000000);
+		ts.tv_nsec = (long)(left % 1000000000);
+		n = ppoll(&pfd, s->inofd >= 0 ? 1 : 0, &ts, NULL);
+		if (got_hup)
+			reload(s, o);
+		if (n <= 0 || !(pfd.revents & POLLIN))
+			continue;
+		if (left > NEW_CGROUP_DELAY_NS) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = (long)NEW_CGROUP_DELAY_NS;
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !got_term)
+				;
+		}
+		if (sampler_new_cgroups(s))
+			return boottime_ns() >= next;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {.interval = INTERVAL_DEFAULT_S};
@@ -419,7 +469,8 @@ int main(int argc, char **argv)
 	char err[512], lockpath[512];
 	int pidfd = -1, lockfd, r, last_err;
 	pid_t holder = 0;
-	uint64_t next;
+	uint64_t next, periodic = 0;
+	bool step = true, warned_watches = false;
 
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
 	snprintf(o.rundir, sizeof(o.rundir), "%s", CGPROC_RUNDIR_DEFAULT);
@@ -478,10 +529,7 @@ int main(int argc, char **argv)
 	next = boottime_ns();
 	last_err = 0;
 	while (!got_term) {
-		struct timespec ts;
-		uint64_t now;
-
-		r = sampler_pass(&s);
+		r = sampler_pass(&s, step);
 		/* Once per outage, not once per pass: a read-only or full run directory would
 		 * otherwise log every few seconds for as long as it lasts. Sampling goes on, so the
 		 * averages are right again at the first pass that can write. */
@@ -491,36 +539,29 @@ int main(int argc, char **argv)
 		else if (r >= 0 && last_err < 0)
 			log_info("writing %s/%s again", o.rundir, CGTABLE_FILE);
 		last_err = r < 0 ? r : 0;
+		if (s.ino_full && !warned_watches) {
+			log_warn("out of inotify watches (fs.inotify.max_user_watches): some new "
+				 "cgroups get their entry at the next pass only");
+			warned_watches = true;
+		}
 		if (o.stats)
 			stats_print(&s);
-		if (o.passes && s.stats.pass >= o.passes)
+		if (step)
+			periodic++;
+		if (o.passes && periodic >= o.passes)
 			break;
 
 		/* Fixed schedule (a slow pass does not stretch the period as it does in lxcfs);
 		 * when we fell a whole period behind (suspend, overload) restart the schedule from
 		 * now. */
-		next += s.period_ns;
-		now = boottime_ns();
-		if (now > next)
-			next = now + s.period_ns;
-		ts.tv_sec = (time_t)(next / 1000000000);
-		ts.tv_nsec = (long)(next % 1000000000);
-		while (!got_term) {
-			int rs = clock_nanosleep(CLOCK_BOOTTIME, TIMER_ABSTIME, &ts, NULL);
+		if (step) {
+			uint64_t now = boottime_ns();
 
-			if (got_hup) {
-				/* the new interval applies from the next pass on */
-				got_hup = 0;
-				(void)config_read(&o, false);
-				if ((uint64_t)(o.interval * 1e9) != s.period_ns) {
-					sampler_set_period(&s, (uint64_t)(o.interval * 1e9));
-					log_info("interval now %.3g s", o.interval);
-				}
-				continue;
-			}
-			if (rs != EINTR)
-				break;
+			next += s.period_ns;
+			if (now > next)
+				next = now + s.period_ns;
 		}
+		step = wait_until(&s, &o, next);
 	}
 	if (!o.once)
 		log_info("stopping; %s/%s is kept and goes stale in %d periods", o.rundir,

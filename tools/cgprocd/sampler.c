@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -412,6 +413,48 @@ static ssize_t dir_list(int fd, char **ret)
 }
 
 /*
+ * Watch a kept directory for new children (once per directory: the watch lives as long as the
+ * directory; rmdir drops it). The path through /proc/self/fd names the directory we hold, not
+ * whatever its name means by now.
+ */
+static void watch(struct sampler *s, const struct visit *vi)
+{
+	struct cg_node *n;
+	char path[64];
+
+	if (s->inofd < 0 || vi->node == (size_t)-1)
+		return;
+	n = &s->cgs.nodes[vi->node];
+	if (n->watched)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", vi->dirfd);
+	if (inotify_add_watch(s->inofd, path, IN_CREATE | IN_ONLYDIR) >= 0)
+		n->watched = true;
+	else if (errno == ENOSPC)
+		s->ino_full =
+			true; /* fs.inotify.max_user_watches: the periodic pass still sees it */
+}
+
+bool sampler_new_cgroups(struct sampler *s)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool created = false;
+	ssize_t n;
+
+	if (s->inofd < 0)
+		return false;
+	while ((n = read(s->inofd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			created |= (ev->mask & IN_CREATE) && (ev->mask & IN_ISDIR);
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	return created;
+}
+
+/*
  * Visit @vi and its subtree. Children are added after their parent; once they are done their
  * counts are summed into it, so one pass aggregates the whole tree. An uncached directory fd is
  * closed here.
@@ -433,6 +476,7 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	e->dev = dev;
 	e->ino = ino;
 
+	watch(s, &vi);
 	limits_read(s, h, &vi, pe, me);
 	if ((h->roles & CGTABLE_HAS_LOAD) && s->bpf && !bpfcount_seeding(s->bpf)) {
 		struct bpfcount_val v;
@@ -515,8 +559,9 @@ static int entry_cmp(const void *a, const void *b)
 	return cgtable_key_cmp(x->dev, x->ino, y->dev, y->ino);
 }
 
-/* Replace the stashed R + D counts by the stepped averages, from the previous table's values. */
-static void loads_step(struct sampler *s)
+/* Replace the stashed R + D counts by the stepped averages, from the previous table's values
+ * (or by those values, unstepped, when !@step). */
+static void loads_step(struct sampler *s, bool step)
 {
 	for (size_t i = 0; i < s->count; i++) {
 		struct cgtable_entry *e = entry_at(s, i), prev;
@@ -533,7 +578,8 @@ static void loads_step(struct sampler *s)
 		    !(prev.flags & CGTABLE_HAS_LOAD))
 			memset(prev.load, 0, sizeof(prev.load));
 		for (int k = 0; k < 3; k++) {
-			uint64_t v = loadavg_step(prev.load[k], s->exp[k], active);
+			uint64_t v =
+				step ? loadavg_step(prev.load[k], s->exp[k], active) : prev.load[k];
 
 			e->load[k] = v > CGTABLE_LOAD_MAX ? CGTABLE_LOAD_MAX : v;
 		}
@@ -573,7 +619,7 @@ static int table_write(struct sampler *s, unsigned char *file, size_t len)
 	return r;
 }
 
-int sampler_pass(struct sampler *s)
+int sampler_pass(struct sampler *s, bool step)
 {
 	struct cgtable_header h;
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = cpu_us(), t1;
@@ -615,7 +661,7 @@ int sampler_pass(struct sampler *s)
 	/* what was not seen in this pass is gone: close its fds */
 	tid_cache_sweep(&s->tids, &s->budget, s->stats.pass + 1);
 	cg_cache_sweep(&s->cgs, &s->budget, s->stats.pass + 1);
-	loads_step(s);
+	loads_step(s, step);
 	qsort(s->body, s->count, esize(s), entry_cmp);
 
 	/* Two hierarchies mounted at once can only collide on a bind mount we skipped, but a key
@@ -703,7 +749,7 @@ int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, enum
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	s->procfd = s->rundirfd = -1;
+	s->procfd = s->rundirfd = s->inofd = -1;
 	s->self_len = (size_t)snprintf(s->self_str, sizeof(s->self_str), "%d", (int)getpid());
 	sampler_set_period(s, period_ns);
 	s->cpu_words = cgtable_cpu_words(cpus_possible());
@@ -729,6 +775,8 @@ int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, enum
 		return r;
 	}
 	seed_from_table(s);
+	/* without inotify new cgroups wait for the next pass: not an error */
+	s->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (mode != SAMPLER_PROC) {
 		const struct sampler_hier *load = NULL;
 
@@ -759,6 +807,8 @@ void sampler_done(struct sampler *s)
 		close(s->procfd);
 	if (s->rundirfd >= 0)
 		close(s->rundirfd);
+	if (s->inofd >= 0)
+		close(s->inofd);
 	bpfcount_close(s->bpf);
 	tid_cache_done(&s->tids);
 	cg_cache_done(&s->cgs);
@@ -766,5 +816,5 @@ void sampler_done(struct sampler *s)
 	free(s->prev);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
-	s->procfd = s->rundirfd = -1;
+	s->procfd = s->rundirfd = s->inofd = -1;
 }

@@ -57,6 +57,8 @@ struct sampler {
 	uint64_t exp[3];
 	uint64_t generation;
 	struct bpfcount *bpf; /* the eBPF counters; NULL: the /proc walk counts */
+	int inofd;	      /* inotify on every cgroup directory walked: new children */
+	bool ino_full;	      /* out of inotify watches (logged once) */
 	char bpf_err[256];    /* why not, in auto mode */
 
 	/* this pass: entries of entry_size bytes, unsorted until the end */
@@ -87,8 +89,17 @@ int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, enum
 uint32_t sampler_kind(const struct sampler *s);
 /* New period (SIGHUP): new EWMA factors. */
 void sampler_set_period(struct sampler *s, uint64_t period_ns);
-/* One pass and one table write. Only errors writing the table are returned. */
-int sampler_pass(struct sampler *s);
+/*
+ * One pass and one table write. Only errors writing the table are returned. @step: a periodic
+ * pass, which steps the load averages; an extra pass (a new cgroup appeared) publishes the
+ * tree and the limits with the averages left as they are (new cgroups start at 0).
+ */
+int sampler_pass(struct sampler *s, bool step);
+/*
+ * Read what inotify reported (s->inofd is non-blocking): true when a directory was created in a
+ * cgroup directory of any hierarchy, i.e. a new cgroup that deserves an entry now.
+ */
+bool sampler_new_cgroups(struct sampler *s);
 void sampler_done(struct sampler *s);
 
 /* The EWMA factor for an average of @minutes with one step per @period_ns, fixed point. */
