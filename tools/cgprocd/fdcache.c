@@ -230,6 +230,7 @@ static size_t node_add(struct cg_cache *c, struct fd_budget *b, uint64_t dev, ui
 	for (int i = 0; i < CG_FILES_MAX; i++)
 		n->fd[i] = -1;
 	n->seen = pass;
+	n->wd = -1;
 	*slot_find(c, dev, ino) = ++c->count;
 	b->left--;
 	return c->count - 1;
@@ -319,6 +320,17 @@ static void node_close(struct cg_node *n, struct fd_budget *b)
 		close(n->dirfd);
 		b->left++;
 	}
+	free(n->list);
+	free(n->own);
+	n->list = NULL;
+	n->own = NULL;
+}
+
+struct cg_node *cg_cache_node(struct cg_cache *c, uint64_t dev, uint64_t ino)
+{
+	size_t v = c->nslots ? *slot_find(c, dev, ino) : 0;
+
+	return v ? &c->nodes[v - 1] : NULL;
 }
 
 void cg_cache_sweep(struct cg_cache *c, struct fd_budget *b, uint64_t pass)

@@ -37,6 +37,11 @@ struct counts {
 	uint64_t active, running, total; /* active = R + D */
 };
 
+#define OWN_CPU_WORDS 4	    /* cpusets kept between refreshes up to 256 CPUs */
+#define LIMITS_YOUNG 3	    /* passes in which a new cgroup re-reads its limits every time */
+#define LIMITS_PER_PASS 256 /* limit refreshes a pass aims at before spreading them out */
+#define LIMITS_EVERY_MAX 12 /* ... over at most this many passes (60 s at 5 s) */
+
 struct eff {
 	uint64_t mem, memsw, swap, quota, period;
 	bool has_cpuset;
@@ -304,52 +309,45 @@ static bool words_empty(const uint64_t *w, uint32_t n)
 	return true;
 }
 
-static void limits_read(struct sampler *s, const struct sampler_hier *h, const struct visit *vi,
-			const struct eff *parent, struct eff *ret)
-{
-	uint64_t v, p;
-	char b[CPUSET_MAX * 3];
-	uint64_t words[CPUSET_MAX / 64];
+/* What a cgroup's own limit files said, before its ancestors are taken into account. */
+struct own {
+	bool mem_ok, swap_ok, quota_ok, cpus_ok;
+	uint64_t mem, swap, quota, period; /* swap: memsw on v1 */
+	uint64_t first_pass, read_pass;
+	uint64_t cpus[OWN_CPU_WORDS];
+};
 
-	*ret = *parent;
+static void own_read(struct sampler *s, const struct sampler_hier *h, const struct visit *vi,
+		     struct own *o)
+{
+	char b[CPUSET_MAX * 3];
+
+	o->mem_ok = o->swap_ok = o->quota_ok = o->cpus_ok = false;
 	if (h->roles & CGTABLE_HAS_MEMORY) {
-		if (read_limit(s, vi, SLOT_MEM, h->v2 ? "memory.max" : "memory.limit_in_bytes",
-			       &v) &&
-		    v < ret->mem)
-			ret->mem = v;
-		if (h->v2) {
-			if (read_limit(s, vi, SLOT_SWAP, "memory.swap.max", &v) && v < ret->swap)
-				ret->swap = v;
-		} else if (read_limit(s, vi, SLOT_SWAP, "memory.memsw.limit_in_bytes", &v) &&
-			   v < ret->memsw) {
-			ret->memsw = v;
-		}
+		o->mem_ok = read_limit(s, vi, SLOT_MEM,
+				       h->v2 ? "memory.max" : "memory.limit_in_bytes", &o->mem);
+		o->swap_ok = read_limit(s, vi, SLOT_SWAP,
+					h->v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes",
+					&o->swap);
 	}
 	if (h->roles & CGTABLE_HAS_CPU) {
-		bool ok = false;
-
 		if (h->v2) {
 			ssize_t n = vread(s, vi, SLOT_QUOTA, "cpu.max", b, sizeof(b));
 			char q[32];
 			unsigned long long pp;
 
 			if (n > 0 && sscanf(b, "%31s %llu", q, &pp) == 2) {
-				p = pp;
-				ok = true;
+				o->period = pp;
+				o->quota_ok = true;
 				if (strcmp(q, "max") == 0)
-					v = UINT64_MAX;
-				else if (parse_u64_str(q, &v) < 0)
-					ok = false;
+					o->quota = UINT64_MAX;
+				else if (parse_u64_str(q, &o->quota) < 0)
+					o->quota_ok = false;
 			}
 		} else {
-			ok = read_limit(s, vi, SLOT_QUOTA, "cpu.cfs_quota_us", &v) &&
-			     read_limit(s, vi, SLOT_PERIOD, "cpu.cfs_period_us", &p);
-		}
-		if (ok && v != UINT64_MAX && p && p != UINT64_MAX &&
-		    (ret->quota == UINT64_MAX ||
-		     (unsigned __int128)v * ret->period < (unsigned __int128)ret->quota * p)) {
-			ret->quota = v;
-			ret->period = p;
+			o->quota_ok =
+				read_limit(s, vi, SLOT_QUOTA, "cpu.cfs_quota_us", &o->quota) &&
+				read_limit(s, vi, SLOT_PERIOD, "cpu.cfs_period_us", &o->period);
 		}
 	}
 	if (h->roles & CGTABLE_HAS_CPUSET) {
@@ -359,17 +357,74 @@ static void limits_read(struct sampler *s, const struct sampler_hier *h, const s
 
 		if (n == -ENOENT && !h->v2) /* kernels before 4.x: cpuset.cpus is hierarchical */
 			n = read_small(vi->dirfd, "cpuset.cpus", b, sizeof(b));
-		if (n > 0 && cpulist_parse(b, words, s->cpu_words) &&
-		    !words_empty(words, s->cpu_words)) {
-			if (ret->has_cpuset) {
-				for (uint32_t i = 0; i < s->cpu_words; i++)
-					ret->cpus[i] &= words[i];
-			} else {
-				memcpy(ret->cpus, words, (size_t)s->cpu_words * 8);
-				ret->has_cpuset = true;
-			}
+		o->cpus_ok = n > 0 && cpulist_parse(b, o->cpus, s->cpu_words) &&
+			     !words_empty(o->cpus, s->cpu_words);
+	}
+}
+
+/* The effective limits of a cgroup: its own, tightened by its parent's effective ones. */
+static void own_apply(const struct sampler *s, const struct sampler_hier *h, const struct own *o,
+		      const struct eff *parent, struct eff *ret)
+{
+	/* the fields and the cpuset words in use, not the whole CPUSET_MAX bitmap */
+	ret->mem = parent->mem;
+	ret->memsw = parent->memsw;
+	ret->swap = parent->swap;
+	ret->quota = parent->quota;
+	ret->period = parent->period;
+	ret->has_cpuset = parent->has_cpuset;
+	memcpy(ret->cpus, parent->cpus, (size_t)s->cpu_words * 8);
+	if (o->mem_ok && o->mem < ret->mem)
+		ret->mem = o->mem;
+	if (o->swap_ok && h->v2 && o->swap < ret->swap)
+		ret->swap = o->swap;
+	else if (o->swap_ok && !h->v2 && o->swap < ret->memsw)
+		ret->memsw = o->swap;
+	if (o->quota_ok && o->quota != UINT64_MAX && o->period && o->period != UINT64_MAX &&
+	    (ret->quota == UINT64_MAX || (unsigned __int128)o->quota * ret->period <
+						 (unsigned __int128)ret->quota * o->period)) {
+		ret->quota = o->quota;
+		ret->period = o->period;
+	}
+	if (o->cpus_ok) {
+		if (ret->has_cpuset) {
+			for (uint32_t i = 0; i < s->cpu_words; i++)
+				ret->cpus[i] &= o->cpus[i];
+		} else {
+			memcpy(ret->cpus, o->cpus, (size_t)s->cpu_words * 8);
+			ret->has_cpuset = true;
 		}
 	}
+}
+
+/*
+ * The cgroup's own limits, from its files or, between refreshes, from what they said last time.
+ * Limit files cannot be watched (kernfs sends no inotify event when one is written), and reading
+ * them is most of a pass over many cgroups, so each cgroup re-reads them every s->limits_every
+ * passes (spread by inode) and in each of its first LIMITS_YOUNG passes: a runtime writes a new
+ * cgroup's limits right after its mkdir.
+ */
+static void limits_read(struct sampler *s, const struct sampler_hier *h, const struct visit *vi,
+			uint64_t ino, const struct eff *parent, struct eff *ret)
+{
+	struct cg_node *n = vi->node == (size_t)-1 ? NULL : &s->cgs.nodes[vi->node];
+	uint64_t pass = s->stats.pass + 1;
+	struct own tmp, *o = &tmp;
+
+	if (n && s->cpu_words <= OWN_CPU_WORDS) {
+		if (!n->own && (n->own = calloc(1, sizeof(struct own))))
+			((struct own *)n->own)->first_pass = pass;
+		if (n->own)
+			o = n->own;
+	}
+	if (o == &tmp || !o->read_pass || pass - o->first_pass < LIMITS_YOUNG ||
+	    ((ino * UINT64_C(0x9E3779B97F4A7C15)) >> 40) % s->limits_every ==
+		    pass % s->limits_every) {
+		own_read(s, h, vi, o);
+		o->read_pass = pass;
+		s->stats.limits++;
+	}
+	own_apply(s, h, o, parent, ret);
 }
 
 /* All entries of directory @fd from its start, into a malloc'd buffer. Length or -errno. */
@@ -417,38 +472,69 @@ static ssize_t dir_list(int fd, char **ret)
  * directory; rmdir drops it). The path through /proc/self/fd names the directory we hold, not
  * whatever its name means by now.
  */
-static void watch(struct sampler *s, const struct visit *vi)
+static void watch(struct sampler *s, const struct visit *vi, uint64_t dev, uint64_t ino)
 {
 	struct cg_node *n;
 	char path[64];
+	int wd;
 
 	if (s->inofd < 0 || vi->node == (size_t)-1)
 		return;
 	n = &s->cgs.nodes[vi->node];
-	if (n->watched)
+	if (n->wd >= 0)
 		return;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", vi->dirfd);
-	if (inotify_add_watch(s->inofd, path, IN_CREATE | IN_ONLYDIR) >= 0)
-		n->watched = true;
-	else if (errno == ENOSPC)
-		s->ino_full =
-			true; /* fs.inotify.max_user_watches: the periodic pass still sees it */
+	wd = inotify_add_watch(s->inofd, path,
+			       IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR);
+	if (wd < 0) {
+		if (errno == ENOSPC)
+			s->ino_full = true; /* fs.inotify.max_user_watches: listed every pass */
+		return;
+	}
+	if ((size_t)wd >= s->nwd) {
+		size_t nn = (size_t)wd * 2 + 64;
+		uint64_t(*nk)[2] = realloc(s->wd_key, nn * sizeof(*nk));
+
+		if (!nk) {
+			inotify_rm_watch(s->inofd, wd);
+			return;
+		}
+		memset(nk + s->nwd, 0, (nn - s->nwd) * sizeof(*nk));
+		s->wd_key = nk;
+		s->nwd = nn;
+	}
+	s->wd_key[wd][0] = dev;
+	s->wd_key[wd][1] = ino;
+	n->wd = wd;
+	n->dirty = true; /* whatever changed before the watch is only in a new listing */
 }
 
 bool sampler_new_cgroups(struct sampler *s)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool created = false;
-	ssize_t n;
+	struct cg_node *n;
+	ssize_t len;
 
 	if (s->inofd < 0)
 		return false;
-	while ((n = read(s->inofd, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + n;) {
+	while ((len = read(s->inofd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + len;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 
-			created |= (ev->mask & IN_CREATE) && (ev->mask & IN_ISDIR);
 			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				s->all_dirty = true; /* events lost: list everything once */
+				created = true;
+				continue;
+			}
+			if (!(ev->mask & IN_ISDIR) || ev->wd < 0 || (size_t)ev->wd >= s->nwd)
+				continue;
+			created |= (ev->mask & (IN_CREATE | IN_MOVED_TO)) != 0;
+			/* the directory whose subdirectories changed is listed again */
+			n = cg_cache_node(&s->cgs, s->wd_key[ev->wd][0], s->wd_key[ev->wd][1]);
+			if (n && n->wd == ev->wd)
+				n->dirty = true;
 		}
 	}
 	return created;
@@ -467,6 +553,8 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	struct cgtable_entry *e;
 	ssize_t idx, len;
 	char *list = NULL;
+	const char *it;
+	struct cg_node *n;
 	struct stat st;
 
 	if (!me || (idx = entry_new(s)) < 0)
@@ -476,8 +564,8 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	e->dev = dev;
 	e->ino = ino;
 
-	watch(s, &vi);
-	limits_read(s, h, &vi, pe, me);
+	watch(s, &vi, dev, ino);
+	limits_read(s, h, &vi, ino, pe, me);
 	if ((h->roles & CGTABLE_HAS_LOAD) && s->bpf && !bpfcount_seeding(s->bpf)) {
 		struct bpfcount_val v;
 
@@ -490,13 +578,37 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 		count_threads(s, h, vi.dirfd, ino, &c);
 	}
 
-	/* kernfs keeps a directory's link count at 2 + its subdirectories: skip listing the ~25
-	 * files of a leaf cgroup (most of them) */
+	/* The subdirectories: listed again only when inotify said they changed (or cannot say).
+	 * kernfs keeps a directory's link count at 2 + its subdirectories: skip listing the ~25
+	 * files of a leaf cgroup (most of them). */
 	len = 0;
-	if (depth < WALK_DEPTH_MAX && (fstat(vi.dirfd, &st) < 0 || st.st_nlink != 2))
-		len = dir_list(vi.dirfd, &list);
+	n = vi.node == (size_t)-1 ? NULL : &s->cgs.nodes[vi.node];
+	if (depth >= WALK_DEPTH_MAX) {
+		len = 0;
+	} else if (n && n->listed && !n->dirty && n->wd >= 0 && !s->all_dirty) {
+		list = n->list;
+		len = (ssize_t)n->list_len;
+	} else {
+		if (fstat(vi.dirfd, &st) < 0 || st.st_nlink != 2)
+			len = dir_list(vi.dirfd, &list);
+		if (len < 0)
+			len = 0;
+		if (n) {
+			free(n->list);
+			n->list = len > 0 ? list : NULL;
+			n->list_len = (size_t)len;
+			n->listed = true;
+			n->dirty = false;
+		}
+		s->stats.listed++;
+	}
+	/* A kept listing belongs to the node and outlives this loop: the nodes array may move
+	 * while children are added, the listing does not. */
+	it = list;
+	if (n)
+		list = NULL;
 	for (ssize_t off = 0; off < len;) {
-		struct dirent64 *de = (struct dirent64 *)(list + off);
+		const struct dirent64 *de = (const struct dirent64 *)(it + off);
 		struct counts cc = {0, 0, 0};
 		struct visit cv;
 		int cfd;
@@ -559,23 +671,37 @@ static int entry_cmp(const void *a, const void *b)
 	return cgtable_key_cmp(x->dev, x->ino, y->dev, y->ino);
 }
 
-/* Replace the stashed R + D counts by the stepped averages, from the previous table's values
- * (or by those values, unstepped, when !@step). */
+/*
+ * Replace the stashed R + D counts by the stepped averages, from the previous table's values (or
+ * by those values, unstepped, when !@step). The entries and the previous table are both sorted by
+ * key: one merge, no search. The previous table is our own last one, or one a previous instance
+ * left that seed_from_table() validated entry by entry.
+ */
 static void loads_step(struct sampler *s, bool step)
 {
+	struct cgtable_header ph;
+	uint64_t pn = 0, j = 0;
+
+	if (s->prev && cgtable_header_decode((struct span){(const char *)s->prev, s->prev_len},
+					     s->prev_len, &ph) == 0)
+		pn = ph.count;
 	for (size_t i = 0; i < s->count; i++) {
 		struct cgtable_entry *e = entry_at(s, i), prev;
 		uint64_t active = e->load[0];
+		int c = 1;
 
 		if (!(e->flags & CGTABLE_HAS_LOAD)) {
 			e->load[0] = 0;
 			continue;
 		}
+		for (; j < pn; j++) {
+			memcpy(&prev, s->prev + ph.header_size + j * ph.entry_size, sizeof(prev));
+			c = cgtable_key_cmp(prev.dev, prev.ino, e->dev, e->ino);
+			if (c >= 0)
+				break;
+		}
 		/* a cgroup new since the last pass starts from 0, like the kernel at boot */
-		if (!s->prev ||
-		    cgtable_find((struct span){(const char *)s->prev, s->prev_len}, e->dev, e->ino,
-				 &prev, NULL) < 0 ||
-		    !(prev.flags & CGTABLE_HAS_LOAD))
+		if (c != 0 || !(prev.flags & CGTABLE_HAS_LOAD))
 			memset(prev.load, 0, sizeof(prev.load));
 		for (int k = 0; k < 3; k++) {
 			uint64_t v =
@@ -627,8 +753,14 @@ int sampler_pass(struct sampler *s, bool step)
 	size_t len;
 	int r;
 
+	/* what changed in the tree since the last pass marks the directories to list again */
+	(void)sampler_new_cgroups(s);
+	s->limits_every = s->count / LIMITS_PER_PASS + 1;
+	if (s->limits_every > LIMITS_EVERY_MAX)
+		s->limits_every = LIMITS_EVERY_MAX;
 	s->count = 0;
 	s->stats.cgroups = s->stats.threads = s->stats.vanished = 0;
+	s->stats.limits = s->stats.listed = 0;
 	/* the first pass with BPF walks /proc: its counts seed the threads no event reached */
 	if (s->bpf && !bpfcount_seeding(s->bpf) && bpfcount_read(s->bpf) < 0) {
 		/* not expected (the map is ours); this pass counts from /proc instead */
@@ -653,15 +785,16 @@ int sampler_pass(struct sampler *s, bool step)
 		if (s->bpf && !bpfcount_seeding(s->bpf) && (s->hier[i].roles & CGTABLE_HAS_LOAD))
 			s->stats.threads = c.total; /* threads covered, none read */
 	}
+	s->all_dirty = false;
 	if (s->bpf && bpfcount_seeding(s->bpf))
 		bpfcount_seed_done(s->bpf, s->procfd);
 	else if (s->bpf)
 		bpfcount_prune(s->bpf);
 	t1 = now_ns(CLOCK_MONOTONIC);
+	s->stats.walk_cpu_us = cpu_us() - c0;
 	/* what was not seen in this pass is gone: close its fds */
 	tid_cache_sweep(&s->tids, &s->budget, s->stats.pass + 1);
 	cg_cache_sweep(&s->cgs, &s->budget, s->stats.pass + 1);
-	loads_step(s, step);
 	qsort(s->body, s->count, esize(s), entry_cmp);
 
 	/* Two hierarchies mounted at once can only collide on a bind mount we skipped, but a key
@@ -678,6 +811,7 @@ int sampler_pass(struct sampler *s, bool step)
 		}
 		s->count = o;
 	}
+	loads_step(s, step);
 
 	len = sizeof(h) + s->count * esize(s);
 	file = malloc(len);
@@ -737,6 +871,18 @@ static void seed_from_table(struct sampler *s)
 	    now_ns(CLOCK_BOOTTIME) - h.heartbeat_ns > UINT64_C(900) * 1000000000) {
 		free(file);
 		return;
+	}
+	/* every entry checked once here: passes then merge with it without decoding */
+	for (uint64_t i = 0; i < h.count; i++) {
+		const char *p = (const char *)file + h.header_size + i * h.entry_size;
+		struct cgtable_entry e, last = {.dev = 0};
+
+		if (cgtable_entry_decode(&h, (struct span){p, h.entry_size}, &e, NULL) < 0 ||
+		    (i && cgtable_key_cmp(last.dev, last.ino, e.dev, e.ino) >= 0)) {
+			free(file);
+			return;
+		}
+		last = e;
 	}
 	s->prev = file;
 	s->prev_len = (size_t)n;
@@ -809,6 +955,7 @@ void sampler_done(struct sampler *s)
 		close(s->rundirfd);
 	if (s->inofd >= 0)
 		close(s->inofd);
+	free(s->wd_key);
 	bpfcount_close(s->bpf);
 	tid_cache_done(&s->tids);
 	cg_cache_done(&s->cgs);

@@ -38,11 +38,14 @@ struct sampler_stats {
 	uint64_t cgroups;  /* directories visited (all hierarchies) */
 	uint64_t threads;  /* thread states read */
 	uint64_t vanished; /* threads or cgroups gone mid-walk */
+	uint64_t limits;   /* cgroups whose limit files were read */
+	uint64_t listed;   /* directories listed (new, changed, or not watched) */
 	uint64_t cpu_us;   /* user + system CPU time of the pass */
 	uint64_t wall_us;
-	uint64_t walk_us;  /* wall time of the tree walk: limits, counts, aggregation */
-	uint64_t write_us; /* wall time of averaging, sorting, encoding and writing the table */
-	uint64_t bytes;	   /* table size */
+	uint64_t walk_us;     /* wall time of the tree walk: limits, counts, aggregation */
+	uint64_t walk_cpu_us; /* CPU time of the walk (the rest of cpu_us: averages and table) */
+	uint64_t write_us;    /* wall time of averaging, sorting, encoding and writing the table */
+	uint64_t bytes;	      /* table size */
 };
 
 struct sampler {
@@ -56,10 +59,14 @@ struct sampler {
 	uint64_t period_ns;
 	uint64_t exp[3];
 	uint64_t generation;
-	struct bpfcount *bpf; /* the eBPF counters; NULL: the /proc walk counts */
-	int inofd;	      /* inotify on every cgroup directory walked: new children */
-	bool ino_full;	      /* out of inotify watches (logged once) */
-	char bpf_err[256];    /* why not, in auto mode */
+	struct bpfcount *bpf;  /* the eBPF counters; NULL: the /proc walk counts */
+	int inofd;	       /* inotify on every cgroup directory walked: new children */
+	bool ino_full;	       /* out of inotify watches (logged once) */
+	bool all_dirty;	       /* inotify lost events: list every directory in the next pass */
+	uint64_t (*wd_key)[2]; /* by watch descriptor: dev, ino of the directory */
+	size_t nwd;
+	uint64_t limits_every; /* a cgroup re-reads its limit files every this many passes */
+	char bpf_err[256];     /* why not, in auto mode */
 
 	/* this pass: entries of entry_size bytes, unsorted until the end */
 	unsigned char *body;
