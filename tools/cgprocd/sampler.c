@@ -37,7 +37,6 @@ struct counts {
 	uint64_t active, running, total; /* active = R + D */
 };
 
-#define OWN_CPU_WORDS 4	    /* cpusets kept between refreshes up to 256 CPUs */
 #define LIMITS_YOUNG 3	    /* passes in which a new cgroup re-reads its limits every time */
 #define LIMITS_PER_PASS 256 /* limit refreshes a pass aims at before spreading them out */
 #define LIMITS_EVERY_MAX 12 /* ... over at most this many passes (60 s at 5 s) */
@@ -166,33 +165,6 @@ static bool read_limit(struct sampler *s, const struct visit *vi, unsigned slot,
 	return true;
 }
 
-/* "0-3,8" into @words (cpu_words of them); ids beyond are dropped. false on garbage. */
-static bool cpulist_parse(const char *s, uint64_t *words, uint32_t nwords)
-{
-	memset(words, 0, (size_t)nwords * 8);
-	while (*s && *s != '\n') {
-		char *end;
-		unsigned long a = strtoul(s, &end, 10), b = a;
-
-		if (end == s)
-			return false;
-		s = end;
-		if (*s == '-') {
-			b = strtoul(s + 1, &end, 10);
-			if (end == s + 1 || b < a)
-				return false;
-			s = end;
-		}
-		for (unsigned long c = a; c <= b && c < (unsigned long)nwords * 64; c++)
-			words[c / 64] |= UINT64_C(1) << (c % 64);
-		if (*s == ',')
-			s++;
-		else if (*s && *s != '\n')
-			return false;
-	}
-	return true;
-}
-
 uint64_t sampler_exp(uint64_t period_ns, unsigned minutes)
 {
 	double e;
@@ -314,7 +286,7 @@ struct own {
 	bool mem_ok, swap_ok, quota_ok, cpus_ok;
 	uint64_t mem, swap, quota, period; /* swap: memsw on v1 */
 	uint64_t first_pass, read_pass;
-	uint64_t cpus[OWN_CPU_WORDS];
+	uint64_t cpus[]; /* cpu_words words */
 };
 
 static void own_read(struct sampler *s, const struct sampler_hier *h, const struct visit *vi,
@@ -357,8 +329,11 @@ static void own_read(struct sampler *s, const struct sampler_hier *h, const stru
 
 		if (n == -ENOENT && !h->v2) /* kernels before 4.x: cpuset.cpus is hierarchical */
 			n = read_small(vi->dirfd, "cpuset.cpus", b, sizeof(b));
-		o->cpus_ok = n > 0 && cpulist_parse(b, o->cpus, s->cpu_words) &&
-			     !words_empty(o->cpus, s->cpu_words);
+		/* ids beyond cpu_words (none on this machine) are dropped */
+		if (n > 0 && cpuset_parse((struct span){b, (size_t)n}, &s->scratch_cpuset) == 0) {
+			memcpy(o->cpus, s->scratch_cpuset.bits, (size_t)s->cpu_words * 8);
+			o->cpus_ok = !words_empty(o->cpus, s->cpu_words);
+		}
 	}
 }
 
@@ -409,15 +384,19 @@ static void limits_read(struct sampler *s, const struct sampler_hier *h, const s
 {
 	struct cg_node *n = vi->node == (size_t)-1 ? NULL : &s->cgs.nodes[vi->node];
 	uint64_t pass = s->stats.pass + 1;
-	struct own tmp, *o = &tmp;
+	union {
+		struct own o;
+		unsigned char room[sizeof(struct own) + CPUSET_MAX / 8];
+	} tmp;
+	struct own *o = &tmp.o;
 
-	if (n && s->cpu_words <= OWN_CPU_WORDS) {
-		if (!n->own && (n->own = calloc(1, sizeof(struct own))))
+	if (n) {
+		if (!n->own && (n->own = calloc(1, sizeof(struct own) + (size_t)s->cpu_words * 8)))
 			((struct own *)n->own)->first_pass = pass;
 		if (n->own)
 			o = n->own;
 	}
-	if (o == &tmp || !o->read_pass || pass - o->first_pass < LIMITS_YOUNG ||
+	if (o == &tmp.o || !o->read_pass || pass - o->first_pass < LIMITS_YOUNG ||
 	    ((ino * UINT64_C(0x9E3779B97F4A7C15)) >> 40) % s->limits_every ==
 		    pass % s->limits_every) {
 		own_read(s, h, vi, o);

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "bpfcount.h"
+#include "model/cpuset.h"
 #include "fdcache.h"
 
 #define SAMPLER_HIER_MAX 4
@@ -79,7 +80,8 @@ struct sampler {
 	struct tid_cache tids;
 	struct cg_cache cgs;
 
-	char *buf; /* tasks files */
+	struct cpuset scratch_cpuset; /* a parsed cpuset file, before it is cut to cpu_words */
+	char *buf;		      /* tasks files */
 	size_t buf_size;
 	struct sampler_stats stats;
 };
