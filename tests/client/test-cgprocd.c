@@ -275,12 +275,7 @@ Test(cgprocd, parent_limits_reach_child, .init = setup, .fini = teardown, .timeo
 	if (r == -ENOENT)
 		r = testcg_write(parent, "memory.max", "268435456");
 	cr_assert_eq(r, 0, "cannot set the parent's memory limit");
-	r = testcg_write(parent, "cpu.cfs_period_us", "100000");
-	if (r == 0)
-		r = testcg_write(parent, "cpu.cfs_quota_us", "50000");
-	else if (r == -ENOENT)
-		r = testcg_write(parent, "cpu.max", "50000 100000");
-	cr_assert_eq(r, 0, "cannot set the parent's quota");
+	cr_assert_eq(testcg_quota(parent, 50000, 100000), 0, "cannot set the parent's quota");
 	cr_assert_eq(testcg_write(parent, "cpuset.cpus", "0"), 0);
 	child_create(parent, "child");
 
@@ -309,12 +304,7 @@ Test(cgprocd, new_cgroup_seen_at_once, .init = setup, .fini = teardown, .timeout
 	double t0;
 	int r;
 
-	r = testcg_write(pod, "cpu.cfs_period_us", "100000");
-	if (r == 0)
-		r = testcg_write(pod, "cpu.cfs_quota_us", "100000");
-	else if (r == -ENOENT)
-		r = testcg_write(pod, "cpu.max", "100000 100000");
-	cr_assert_eq(r, 0, "cannot set the pod's quota");
+	cr_assert_eq(testcg_quota(pod, 100000, 100000), 0, "cannot set the pod's quota");
 	daemon_pid = daemon_start(args);
 	t0 = now_s();
 	while (lookup(pod, NULL, &s) != 0) {
@@ -718,8 +708,10 @@ Test(cgprocd, shim_serves_the_table, .init = setup, .fini = teardown, .timeout =
 
 /* Busy for 10 s, idle for 10 s, from @t0 + 2.5 s on: state changes halfway between passes. The
  * idle half is one sleep (a loaded host would otherwise catch it runnable after every wakeup). */
-static void half_busy(double t0)
+static void half_busy(void *arg)
 {
+	double t0 = *(double *)arg;
+
 	for (;;) {
 		double t = now_s() - t0 - 2.5;
 		long phase = t < 0 ? -1 : (long)(t / 10);
@@ -731,27 +723,13 @@ static void half_busy(double t0)
 	}
 }
 
-/* A child in @cg running @fn(@t0) until killed. */
-static pid_t spawn_fn(struct cgdirs *cg, void (*fn)(double), double t0)
+/* A child in @cg running @fn(&@t0) until killed (@t0 stays valid: the child has a copy). */
+static pid_t spawn_fn(struct cgdirs *cg, void (*fn)(void *), double t0)
 {
-	int go[2];
-	pid_t pid;
-	char c = 0;
+	pid_t pid = testcg_fork(cg, fn, &t0);
 
-	cr_assert_eq(pipe2(go, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		if (read(go[0], &c, 1) != 1)
-			_exit(1);
-		fn(t0);
-		_exit(0);
-	}
-	close(go[0]);
+	cr_assert(pid > 0, "cannot start a child in the cgroup: %d", (int)pid);
 	kids[nkids++] = pid;
-	cr_assert_eq(testcg_attach(cg, pid), 0);
-	cr_assert_eq(write(go[1], &c, 1), 1);
-	close(go[1]);
 	return pid;
 }
 
@@ -761,11 +739,11 @@ static pid_t spawn_fn(struct cgdirs *cg, void (*fn)(double), double t0)
  * child pauses. The child's pid comes back through a pipe so that teardown ends both.
  */
 static int blocked_pipe = -1;
-static void blocked(double t0)
+static void blocked(void *arg)
 {
 	pid_t c = vfork();
 
-	(void)t0;
+	(void)arg;
 	if (c == 0) {
 		pid_t me = getpid();
 

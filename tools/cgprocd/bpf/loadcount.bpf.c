@@ -103,16 +103,12 @@ static __always_inline __u64 task_cgid(struct task_struct *t)
 	return BPF_CORE_READ(cg, kn, id);
 }
 
-static __always_inline void count_add(__u64 word, __s64 delta)
+/* Add the deltas to the counts of cgroup @cgid (created at the first task it gets). */
+static __always_inline void count_add(__u64 cgid, __s64 da, __s64 dr, __s64 dt)
 {
-	__u64 cgid = word >> LC_SHIFT;
-	struct lc_count *v, init = {
-				    .active = word & LC_COUNTED ? delta : 0,
-				    .running = word & LC_RUNNABLE ? delta : 0,
-				    .total = delta,
-			    };
+	struct lc_count *v, init = {.active = da, .running = dr, .total = dt};
 
-	if (!cgid)
+	if (!cgid || (!da && !dr && !dt))
 		return;
 	v = bpf_map_lookup_elem(&counts, &cgid);
 	if (!v) {
@@ -122,36 +118,56 @@ static __always_inline void count_add(__u64 word, __s64 delta)
 		if (!v)
 			return;
 	}
-	if (init.active)
-		__sync_fetch_and_add(&v->active, delta);
-	if (init.running)
-		__sync_fetch_and_add(&v->running, delta);
-	__sync_fetch_and_add(&v->total, delta);
+	if (da)
+		__sync_fetch_and_add(&v->active, da);
+	if (dr)
+		__sync_fetch_and_add(&v->running, dr);
+	if (dt)
+		__sync_fetch_and_add(&v->total, dt);
 }
 
+#define W_COUNTED(w) ((__s64)(((w)&LC_COUNTED) != 0))
+#define W_RUNNABLE(w) ((__s64)(((w)&LC_RUNNABLE) != 0))
+
+/* Move a task's contribution from word @old to word @new (0: none). */
 static __always_inline void word_apply(__u64 old, __u64 new)
 {
+	__u64 oc = old >> LC_SHIFT, nc = new >> LC_SHIFT;
+
 	if (old == new)
 		return;
+	if (old && new &&oc == nc) { /* the usual case: a state change in one cgroup */
+		count_add(nc, W_COUNTED(new) - W_COUNTED(old), W_RUNNABLE(new) - W_RUNNABLE(old),
+			  0);
+		return;
+	}
 	if (old)
-		count_add(old, -1);
+		count_add(oc, -W_COUNTED(old), -W_RUNNABLE(old), -1);
 	if (new)
-		count_add(new, 1);
+		count_add(nc, W_COUNTED(new), W_RUNNABLE(new), 1);
 }
 
-/* Make @t's word say @runnable / @counted in its current cgroup. */
-static __always_inline void task_set(struct task_struct *t, bool runnable, bool counted)
+/*
+ * Make @t's word say @runnable / @counted in its cgroup. @where: look the cgroup up through the
+ * task's css_set (switches and moves); otherwise keep the cgroup its word already has
+ * (wakeups: a move always comes with an event that looks it up).
+ */
+static __always_inline void task_set(struct task_struct *t, bool runnable, bool counted, bool where)
 {
 	__u32 tid = BPF_CORE_READ(t, pid);
-	__u64 word, *w, cgid;
+	__u64 word, *w, cgid = 0, bits;
 
 	if (!tid)
 		return; /* the idle tasks */
-	cgid = task_cgid(t);
+	bits = (runnable ? LC_RUNNABLE : 0) | (counted ? LC_COUNTED : 0);
+	w = bpf_map_lookup_elem(&tasks, &tid);
+	if (w && !where)
+		cgid = *w >> LC_SHIFT;
+	if (!cgid)
+		cgid = task_cgid(t);
 	if (!cgid)
 		return;
-	word = cgid << LC_SHIFT | (runnable ? LC_RUNNABLE : 0) | (counted ? LC_COUNTED : 0);
-	w = bpf_map_lookup_elem(&tasks, &tid);
+	word = cgid << LC_SHIFT | bits;
 	if (!w) {
 		if (bpf_map_update_elem(&tasks, &tid, &word, BPF_NOEXIST) == 0) {
 			word_apply(0, word);
@@ -161,6 +177,8 @@ static __always_inline void task_set(struct task_struct *t, bool runnable, bool 
 		if (!w)
 			return;
 	}
+	if (*w == word)
+		return; /* nothing changed: no exchange, no count touched */
 	word_apply(__sync_lock_test_and_set(w, word), word);
 }
 
@@ -169,7 +187,7 @@ static __always_inline void task_update(struct task_struct *t)
 {
 	unsigned int st = task_state(t);
 
-	task_set(t, st == TASK_RUNNING_, state_counts(st));
+	task_set(t, st == TASK_RUNNING_, state_counts(st), true);
 }
 
 /* The task is gone: uncount it and forget its word. */
@@ -197,9 +215,9 @@ int on_switch(struct bpf_raw_tracepoint_args *ctx)
 	}
 	/* a preempted task stays on the run queue whatever its state word says */
 	if (ctx->args[0] || st == TASK_RUNNING_)
-		task_set(prev, true, true);
+		task_set(prev, true, true, true);
 	else
-		task_set(prev, false, state_counts(st));
+		task_set(prev, false, state_counts(st), true);
 	return 0;
 }
 
@@ -207,14 +225,15 @@ int on_switch(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tracepoint/sched_wakeup")
 int on_wakeup(struct bpf_raw_tracepoint_args *ctx)
 {
-	task_set((struct task_struct *)ctx->args[0], true, true);
+	task_set((struct task_struct *)ctx->args[0], true, true, false);
 	return 0;
 }
 
 SEC("raw_tracepoint/sched_wakeup_new")
 int on_wakeup_new(struct bpf_raw_tracepoint_args *ctx)
 {
-	task_set((struct task_struct *)ctx->args[0], true, true);
+	/* a new task: a word under its tid can only be a dead task's */
+	task_set((struct task_struct *)ctx->args[0], true, true, true);
 	return 0;
 }
 
