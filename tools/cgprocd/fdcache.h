@@ -71,8 +71,9 @@ struct cg_cache {
 
 /*
  * The directory fd of child @name (inode @ino) of @parentfd in hierarchy @dev, kept or newly
- * opened; *ret_idx is its node (or (size_t)-1 when it is not kept: then the fd is the caller's
- * to close). -errno when it vanished.
+ * opened; *ret_idx is its node ((size_t)-1 when out of memory). Unless it is the node's kept
+ * dirfd (past the fd budget nodes keep none), the fd is the caller's to close. -errno when it
+ * vanished.
  */
 int cg_cache_dir(struct cg_cache *c, struct fd_budget *b, uint64_t dev, uint64_t ino, int parentfd,
 		 const char *name, uint64_t pass, size_t *ret_idx);

@@ -639,7 +639,7 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	ret->total += c.total;
 out:
 	free(me);
-	if (vi.node == (size_t)-1)
+	if (vi.node == (size_t)-1 || s->cgs.nodes[vi.node].dirfd != vi.dirfd)
 		close(vi.dirfd);
 }
 
