@@ -332,6 +332,17 @@ static void node_close(struct cg_node *n, struct fd_budget *b)
 	n->own = NULL;
 }
 
+bool cg_cache_touch(struct cg_cache *c, uint64_t dev, uint64_t ino, uint64_t pass, size_t *ret_idx)
+{
+	size_t v = c->nslots ? *slot_find(c, dev, ino) : 0;
+
+	if (!v)
+		return false;
+	c->nodes[v - 1].seen = pass;
+	*ret_idx = v - 1;
+	return true;
+}
+
 struct cg_node *cg_cache_node(struct cg_cache *c, uint64_t dev, uint64_t ino)
 {
 	size_t v = c->nslots ? *slot_find(c, dev, ino) : 0;

@@ -87,6 +87,8 @@ int cg_cache_root(struct cg_cache *c, struct fd_budget *b, const char *path, uin
  */
 ssize_t cg_cache_read(struct cg_cache *c, struct fd_budget *b, size_t idx, int dirfd, unsigned slot,
 		      const char *name, uint64_t pass, char *buf, size_t size);
+/* A known node: mark it seen in @pass, its index into *ret_idx. false when unknown. */
+bool cg_cache_touch(struct cg_cache *c, uint64_t dev, uint64_t ino, uint64_t pass, size_t *ret_idx);
 /* The node of (@dev, @ino), or NULL. The pointer is valid until the next sweep. */
 struct cg_node *cg_cache_node(struct cg_cache *c, uint64_t dev, uint64_t ino);
 /* Close what was not seen in @pass. */

@@ -133,16 +133,37 @@ enum {
 };
 
 /* The cgroup being visited: its directory fd and its node in the fd cache. */
+/* The cgroup being visited. Its directory is opened only when something needs it (a listing, a
+ * limit file due, a watch to add): most passes need none for most cgroups. */
 struct visit {
-	int dirfd;
-	size_t node; /* (size_t)-1: not cached */
+	int dirfd;		    /* -1: not open (yet) */
+	bool own_fd;		    /* dirfd was opened for this visit: close it after */
+	size_t node;		    /* (size_t)-1: not cached */
+	const struct visit *parent; /* NULL for a hierarchy's root (always open) */
+	const char *name;	    /* in the parent's listing */
 };
+
+/* The visit's directory fd, opened (with its parents') on first use. -1 when it vanished. */
+static int visit_fd(const struct visit *cv)
+{
+	struct visit *v = (struct visit *)cv;
+	int pfd;
+
+	if (v->dirfd >= 0 || !v->parent)
+		return v->dirfd;
+	pfd = visit_fd(v->parent);
+	if (pfd < 0)
+		return -1;
+	v->dirfd = openat(pfd, v->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	v->own_fd = v->dirfd >= 0;
+	return v->dirfd;
+}
 
 static ssize_t vread(struct sampler *s, const struct visit *v, unsigned slot, const char *name,
 		     char *buf, size_t size)
 {
-	return cg_cache_read(&s->cgs, &s->budget, v->node, v->dirfd, slot, name, s->stats.pass + 1,
-			     buf, size);
+	return cg_cache_read(&s->cgs, &s->budget, v->node, visit_fd(v), slot, name,
+			     s->stats.pass + 1, buf, size);
 }
 
 /* A limit file: a number, "max", or v1's "-1"/huge = none (UINT64_MAX). */
@@ -328,7 +349,7 @@ static void own_read(struct sampler *s, const struct sampler_hier *h, const stru
 				  sizeof(b));
 
 		if (n == -ENOENT && !h->v2) /* kernels before 4.x: cpuset.cpus is hierarchical */
-			n = read_small(vi->dirfd, "cpuset.cpus", b, sizeof(b));
+			n = read_small(visit_fd(vi), "cpuset.cpus", b, sizeof(b));
 		/* ids beyond cpu_words (none on this machine) are dropped */
 		if (n > 0 && cpuset_parse((struct span){b, (size_t)n}, &s->scratch_cpuset) == 0) {
 			memcpy(o->cpus, s->scratch_cpuset.bits, (size_t)s->cpu_words * 8);
@@ -462,6 +483,8 @@ static void watch(struct sampler *s, const struct visit *vi, uint64_t dev, uint6
 	n = &s->cgs.nodes[vi->node];
 	if (n->wd >= 0)
 		return;
+	if (visit_fd(vi) < 0)
+		return;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", vi->dirfd);
 	wd = inotify_add_watch(s->inofd, path,
 			       IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR);
@@ -554,7 +577,7 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 		c.running = v.running;
 		c.total = v.total;
 	} else if (h->roles & CGTABLE_HAS_LOAD) {
-		count_threads(s, h, vi.dirfd, ino, &c);
+		count_threads(s, h, visit_fd(&vi), ino, &c);
 	}
 
 	/* The subdirectories: listed again only when inotify said they changed (or cannot say).
@@ -568,8 +591,10 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 		list = n->list;
 		len = (ssize_t)n->list_len;
 	} else {
-		if (fstat(vi.dirfd, &st) < 0 || st.st_nlink != 2)
-			len = dir_list(vi.dirfd, &list);
+		int dfd = visit_fd(&vi);
+
+		if (dfd >= 0 && (fstat(dfd, &st) < 0 || st.st_nlink != 2))
+			len = dir_list(dfd, &list);
 		if (len < 0)
 			len = 0;
 		if (n) {
@@ -596,13 +621,24 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		/* the child's key comes with its name: no stat needed */
-		cfd = cg_cache_dir(&s->cgs, &s->budget, dev, de->d_ino, vi.dirfd, de->d_name,
-				   s->stats.pass + 1, &cv.node);
-		if (cfd < 0) {
-			s->stats.vanished++; /* removed since the listing */
-			continue;
+		cv.parent = &vi;
+		cv.name = de->d_name;
+		cv.own_fd = false;
+		/* a known cgroup is visited without opening it; a new one is opened and kept */
+		if (cg_cache_touch(&s->cgs, dev, de->d_ino, s->stats.pass + 1, &cv.node)) {
+			cv.dirfd = s->cgs.nodes[cv.node].dirfd;
+		} else {
+			cfd = visit_fd(&vi) < 0
+				      ? -ENOENT
+				      : cg_cache_dir(&s->cgs, &s->budget, dev, de->d_ino, vi.dirfd,
+						     de->d_name, s->stats.pass + 1, &cv.node);
+			if (cfd < 0) {
+				s->stats.vanished++; /* removed since the listing */
+				continue;
+			}
+			cv.dirfd = cfd;
+			cv.own_fd = cv.node == (size_t)-1 || s->cgs.nodes[cv.node].dirfd != cfd;
 		}
-		cv.dirfd = cfd;
 		walk(s, h, cv, dev, de->d_ino, me, depth + 1, &cc);
 		c.active += cc.active;
 		c.running += cc.running;
@@ -639,7 +675,7 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	ret->total += c.total;
 out:
 	free(me);
-	if (vi.node == (size_t)-1 || s->cgs.nodes[vi.node].dirfd != vi.dirfd)
+	if (vi.own_fd)
 		close(vi.dirfd);
 }
 
@@ -756,8 +792,12 @@ int sampler_pass(struct sampler *s, bool step)
 		if (!top)
 			return -ENOMEM;
 		top->mem = top->memsw = top->swap = top->quota = UINT64_MAX;
+		vi.parent = NULL;
+		vi.name = s->hier[i].mount;
 		vi.dirfd = cg_cache_root(&s->cgs, &s->budget, s->hier[i].mount, s->stats.pass + 1,
 					 &vi.node, &dev, &ino);
+		vi.own_fd = vi.dirfd >= 0 &&
+			    (vi.node == (size_t)-1 || s->cgs.nodes[vi.node].dirfd != vi.dirfd);
 		if (vi.dirfd >= 0)
 			walk(s, &s->hier[i], vi, dev, ino, top, 0, &c);
 		free(top);
