@@ -222,10 +222,18 @@ int on_switch(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* sched_wakeup(struct task_struct *p), sched_wakeup_new(struct task_struct *p) */
+/*
+ * A real wakeup has set the task's state to TASK_RUNNING before the tracepoint. Some do not
+ * (seen on 6.18: long-sleeping threads reported woken again and again that never run and stay
+ * "S" in /proc): then the state word decides, as on a move.
+ */
 SEC("raw_tracepoint/sched_wakeup")
 int on_wakeup(struct bpf_raw_tracepoint_args *ctx)
 {
-	task_set((struct task_struct *)ctx->args[0], true, true, false);
+	struct task_struct *t = (struct task_struct *)ctx->args[0];
+	unsigned int st = task_state(t);
+
+	task_set(t, st == TASK_RUNNING_, state_counts(st), false);
 	return 0;
 }
 
