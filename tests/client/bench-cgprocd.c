@@ -670,7 +670,7 @@ static int dbl_cmp(const void *a, const void *b)
  * (every round trip is two context switches and two wakeups and nothing else: the worst case)
  * and unpinned, with and without cgprocd --sampler=bpf running, alternated so that drift of the
  * host hits both alike; CPU time of the two threads per round trip. Medians and ratios go to
- * build/bench-sched-overhead.txt. The issue's goal is 3% (not met: 15-28% measured); what is
+ * build/bench-sched-overhead.txt. The issue's goal is 3% (not met: 15-30% measured); what is
  * asserted is a bound that catches a regression (50%).
  */
 Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
