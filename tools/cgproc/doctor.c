@@ -25,6 +25,7 @@
 #include "model/cgpath.h"
 #include "paths.h"
 #include "source/source.h"
+#include "source/table.h"
 
 enum level {
 	OK,
@@ -183,15 +184,40 @@ static void check_kernel(struct report *r)
 static void check_sampler(struct report *r)
 {
 	const char *dir = secure_getenv("CGPROC_RUNDIR");
+	struct cg_src src = {.rootfd = -1, .ticks_per_sec = 100};
+	struct cgtable_header h;
 	char path[4096];
-	struct stat st;
+	uint64_t now = 0;
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/table", dir && *dir ? dir : CGPROC_RUNDIR);
-	if (stat(path, &st) < 0)
+	if (!dir || !*dir)
+		dir = CGPROC_RUNDIR;
+	snprintf(path, sizeof(path), "%s/%s", dir, CGTABLE_FILE);
+	src.rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = src.rootfd >= 0 ? cgtable_open(&src, dir) : -1;
+	if (fd < 0) {
 		say(r, WARN, "cgprocd",
 		    "no table at %s: /proc/loadavg shows the host's (start cgprocd)", path);
-	else
-		say(r, OK, "cgprocd", "table at %s (%lld bytes)", path, (long long)st.st_size);
+	} else if (cgtable_read_header(fd, &h) < 0) {
+		say(r, WARN, "cgprocd", "%s is not a table this cgproc reads (other version?)",
+		    path);
+	} else if (cgtable_now(&src, &now) < 0 || !cgtable_fresh(&h, now)) {
+		say(r, WARN, "cgprocd",
+		    "table at %s is stale (cgprocd stopped %.0f s ago?): the host's load is shown",
+		    path, (double)(now - h.heartbeat_ns) / 1e9);
+	} else {
+		/* the sampler is written by cgprocd into the header of every table */
+		say(r, OK, "cgprocd", "table at %s: %llu cgroups every %.3g s, sampler %s", path,
+		    (unsigned long long)h.count, (double)h.period_ns / 1e9,
+		    h.sampler == CGTABLE_SAMPLER_BPF ? "bpf (eBPF scheduler counters)"
+		    : h.sampler == CGTABLE_SAMPLER_PROC
+			    ? "proc (walks /proc; the BPF sampler did not load or was not chosen)"
+			    : "unknown");
+	}
+	if (fd >= 0)
+		close(fd);
+	if (src.rootfd >= 0)
+		close(src.rootfd);
 }
 
 int cmd_doctor(int argc, char **argv)
