@@ -13,20 +13,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
-static long long meminfo_total_kb(void)
-{
-	char buf[8192], *p;
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	p = strstr(buf, "MemTotal:");
-	return p ? strtoll(p + strlen("MemTotal:"), NULL, 10) : -1;
-}
+#include "probe-meminfo.h"
 
 int main(void)
 {

@@ -15,22 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static long long meminfo_total_kb(void)
-{
-	char buf[8192], *p;
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	p = strstr(buf, "MemTotal:");
-	return p ? strtoll(p + strlen("MemTotal:"), NULL, 10) : -1;
-}
+#include "probe-meminfo.h"
 
 static int filter_calls;
 
