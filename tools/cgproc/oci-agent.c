@@ -111,31 +111,41 @@ static bool peer_trusted(int conn)
 	       peer.st_ino == self.st_ino && peer.st_dev == self.st_dev;
 }
 
-/* Reads the whole message; the fds arrive with the first part. Number of fds, or -errno. */
-static int recv_message(int conn, char *buf, size_t size, size_t *ret_len, int fds[FDS_MAX])
+/*
+ * Reads one message: until it parses as a JSON document (runc keeps the connection open until
+ * the container's init has been set up, so its end is not an end of file), an end of file, or
+ * the receive timeout. The fds arrive with the first part. *@ret_doc and the number of fds, or
+ * -errno with every received fd closed.
+ */
+static int recv_message(int conn, char *buf, size_t size, struct json_doc **ret_doc,
+			int fds[FDS_MAX])
 {
 	size_t len = 0;
-	int nfds = 0;
+	int nfds = 0, r;
 
 	for (;;) {
 		union {
 			struct cmsghdr align;
 			char buf[CMSG_SPACE(sizeof(int) * FDS_MAX)];
 		} control;
-		struct iovec iov = {.iov_base = buf + len, .iov_len = size - 1 - len};
+		struct iovec iov = {.iov_base = buf + len, .iov_len = size - len};
 		struct msghdr msg = {.msg_iov = &iov,
 				     .msg_iovlen = 1,
 				     .msg_control = control.buf,
 				     .msg_controllen = sizeof(control.buf)};
 		ssize_t n;
 
-		if (len >= size - 1)
-			return -EMSGSIZE;
+		if (len >= size) {
+			r = -EMSGSIZE;
+			break;
+		}
 		n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return -errno;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 			size_t k;
 
@@ -152,13 +162,20 @@ static int recv_message(int conn, char *buf, size_t size, size_t *ret_len, int f
 					close(fd);
 			}
 		}
-		if (n == 0)
+		if (n == 0) {
+			r = len ? json_parse(buf, len, ret_doc, NULL) : -ENODATA;
 			break;
+		}
 		len += (size_t)n;
+		r = json_parse(buf, len, ret_doc, NULL);
+		if (r != -EBADMSG)
+			break; /* a whole document, or no memory */
 	}
-	buf[len] = 0;
-	*ret_len = len;
-	return nfds;
+	if (r >= 0)
+		return nfds;
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	return r;
 }
 
 static bool is_seccomp_notify_fd(int fd)
@@ -186,16 +203,12 @@ static void *serve_container(void *arg)
 	return NULL;
 }
 
-/* The notify fd named "seccompFd" in the message, or -errno. The others are closed. */
-static int take_notify_fd(const char *text, size_t len, int *fds, int nfds)
+/* The notify fd named "seccompFd" in the message, or -errno. The other fds are closed. */
+static int take_notify_fd(const struct json_doc *doc, int *fds, int nfds)
 {
-	struct json_doc *doc;
-	struct json *names;
+	struct json *names = json_get(json_root((struct json_doc *)doc), "fds");
 	int r = -EBADMSG, i = 0;
 
-	if (json_parse(text, len, &doc, NULL) < 0)
-		goto close_all;
-	names = json_get(json_root(doc), "fds");
 	for (struct json *n = names && names->type == JSON_ARRAY ? names->first : NULL; n;
 	     n = n->next, i++)
 		if (json_is_string(n, "seccompFd") && i < nfds) {
@@ -203,8 +216,6 @@ static int take_notify_fd(const char *text, size_t len, int *fds, int nfds)
 			fds[i] = -1;
 			break;
 		}
-	json_doc_free(doc);
-close_all:
 	for (int j = 0; j < nfds; j++)
 		if (fds[j] >= 0)
 			close(fds[j]);
@@ -220,7 +231,7 @@ static void handle(const struct agent *a, int conn, pthread_attr_t *attr)
 	struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
 	int fds[FDS_MAX], nfds, fd;
 	char *buf = malloc(MSG_MAX);
-	size_t len = 0;
+	struct json_doc *doc = NULL;
 	pthread_t t;
 
 	if (!buf)
@@ -231,10 +242,14 @@ static void handle(const struct agent *a, int conn, pthread_attr_t *attr)
 		goto out;
 	}
 	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	nfds = recv_message(conn, buf, MSG_MAX, &len, fds);
-	if (nfds < 0 || (nfds == 0 && len == 0))
+	nfds = recv_message(conn, buf, MSG_MAX, &doc, fds);
+	if (nfds == -ENODATA)
 		goto out; /* a runtime or wrapper checking that we listen */
-	fd = take_notify_fd(buf, len, fds, nfds);
+	if (nfds < 0) {
+		fprintf(stderr, "cgproc sysinfo-agent: bad message: %s\n", strerror(-nfds));
+		goto out;
+	}
+	fd = take_notify_fd(doc, fds, nfds);
 	if (fd < 0) {
 		fprintf(stderr, "cgproc sysinfo-agent: a message without a seccomp notify fd\n");
 		goto out;
@@ -255,6 +270,7 @@ static void handle(const struct agent *a, int conn, pthread_attr_t *attr)
 		fprintf(stderr, "cgproc sysinfo-agent: serving a container (%d now)\n",
 			atomic_load(&served));
 out:
+	json_doc_free(doc);
 	free(buf);
 }
 
