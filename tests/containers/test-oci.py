@@ -528,6 +528,80 @@ def runc_agent_down_at_start_adds_no_listener():
         assert "seccomp" not in json.load(f)["linux"]
 
 
+@test
+def runc_image_symlink_cannot_reach_the_host():
+    """/etc/ld.so.preload in the image is a symlink to a host path: the hook resolves it inside
+    the image, so no host file's content reaches the container and the host file is untouched."""
+    need_runc()
+    victim = os.path.join(tmp, "victim")
+    with open(victim, "w") as f:
+        f.write("SECRET\n")
+    root = os.path.join(tmp, "symlink-root")
+    run(["tar", "-C", tmp, "-xf", busybox_tar(), "--one-top-level=symlink-root"], check=True)
+    os.symlink(victim, os.path.join(root, "etc", "ld.so.preload"))
+    log = os.path.join(tmp, "symlink-hook.log")
+    b = bundle("symlink", "cat /etc/ld.so.preload; true", annotations={"io.cgproc.view": "shim"})
+    with open(os.path.join(b, "config.json")) as f:
+        c = json.load(f)
+    c["root"]["path"] = root
+    with open(os.path.join(b, "config.json"), "w") as f:
+        json.dump(c, f)
+    p = wrapped_run(Agent("no-agent"), log, b, UNIQUE + "-symlink")
+    assert p.returncode == 0, p.stderr
+    assert "SECRET" not in p.stdout, p.stdout
+    # the link dangles inside the image: nothing to read, and O_EXCL does not follow it to
+    # create a mount point, so the image keeps its (dangling) link
+    assert "No such file" in p.stderr, p.stderr
+    with open(log) as f:
+        assert "cannot bind the generated /etc/ld.so.preload" in f.read()
+    with open(victim) as f:
+        assert f.read() == "SECRET\n"
+    with open("/proc/self/mountinfo") as f:
+        assert victim not in f.read()
+
+
+@test
+def runc_agent_refuses_container_processes():
+    """A process in another pid namespace (a container seeing the bound socket) is refused."""
+    agent = Agent("trust-agent").start()
+    msg = '{"ociVersion":"1.0.2","fds":["seccompFd"],"pid":1,"state":{}}'
+    code = ("import socket,sys\ns=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
+            "\ntry:\n s.sendall(sys.argv[2].encode()); s.recv(1)\nexcept OSError: pass")
+    p = run(["unshare", "--pid", "--fork", "python3", "-c", code, agent.sock, msg], check=True)
+    for _ in range(100):
+        with open(agent.log) as f:
+            text = f.read()
+        if "untrusted peer" in text:
+            break
+        time.sleep(0.02)
+    assert "untrusted peer" in text, text
+    # socket activation: the agent serves an inherited listening socket (sd_listen_fds)
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    path = os.path.join(tmp, "activated.sock")
+    lsock.bind(path)
+    lsock.listen(8)
+
+    def child():
+        os.dup2(lsock.fileno(), 3)
+        os.environ["LISTEN_PID"] = str(os.getpid())
+        os.environ["LISTEN_FDS"] = "1"
+    log = open(os.path.join(tmp, "activated.log"), "w")
+    proc = subprocess.Popen([CGPROC, "sysinfo-agent", "--verbose", "--socket", "/nonexistent/x"],
+                            preexec_fn=child, stderr=log, pass_fds=(lsock.fileno(),))
+    cleanups.append(lambda: (proc.kill(), proc.wait()))
+    lsock.close()
+    p = run(["python3", "-c", code, path, msg])
+    assert p.returncode == 0, p.stderr
+    for _ in range(100):
+        with open(log.name) as f:
+            text = f.read()
+        if "seccomp notify" in text:
+            break
+        time.sleep(0.02)
+    assert "listening on /nonexistent/x" in text and "without a seccomp notify fd" in text, text
+    assert proc.poll() is None, "the agent must survive a bad message"
+
+
 # ---------------------------------------------------------------- docker
 
 @test
