@@ -9,7 +9,7 @@ the debootstrap tarball tests/containers/rootfs.sh prints, plus a static-busybox
 Everything is created under a unique name (cgproc-oci-<pid>) and removed at the end, also when a
 test fails. Under CI=true a missing runtime is a failure, not a skip.
 
-Usage: test-oci.py [GROUP...]   groups: podman runc docker cdi (default: all)
+Usage: test-oci.py [GROUP...]   groups: hook podman runc docker cdi (default: all)
 """
 import atexit
 import json
@@ -233,6 +233,44 @@ def assert_view(v, where):
 
 def assert_host_view(v, where):
     assert v.get("free_total") == host_mem_kb(), "%s: want the host's memory: %r" % (where, v)
+
+
+# ---------------------------------------------------------------- the hook alone
+
+@test
+def hook_bad_input_is_logged_and_exits_0():
+    """Malformed state or config.json: a message, exit 0, nothing bound."""
+    b = os.path.join(tmp, "bad-bundle")
+    os.makedirs(b, exist_ok=True)
+    log = os.path.join(tmp, "bad-input.log")
+    cases = [
+        ("", None, "not valid JSON"),
+        ("{", None, "not valid JSON"),
+        ("[" * 100000, None, "not valid JSON"),
+        ('{"id":"x","pid":1}', None, "no bundle or pid"),
+        ('{"id":"x","bundle":"%s","pid":"1"}' % b, None, "no bundle or pid"),
+        ('{"id":"x","bundle":"%s","pid":PID}' % b, "{\"root\":", "cannot load"),
+        ('{"id":"x","bundle":"%s","pid":PID}' % b, '{"root":{}}', "no root.path"),
+        ('{"id":"x","bundle":"%s","pid":PID}' % b, '{"root":{"path":"/nonexistent"}}',
+         "cannot open the rootfs"),
+        ('{"id":"x","bundle":"/nonexistent","pid":PID}', None, "cannot load"),
+        ('{"id":"x","bundle":"%s","pid":PID,"annotations":{"io.cgproc.view":7}}' % b,
+         '{"root":{"path":"/"}}', "is not one of"),
+    ]
+    for state, config, want in cases:
+        if config is not None:
+            with open(os.path.join(b, "config.json"), "w") as f:
+                f.write(config)
+        open(log, "w").close()
+        # its own mount namespace, so that nothing could reach the host's even on a bug; PID
+        # is the hook's pid there, as a runtime-namespace hook would get it
+        p = run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                 'sed "s/PID/$$/" | exec "$0" oci-hook --log="$1"', CGPROC, log], input=state)
+        with open(log) as f:
+            text = f.read()
+        assert p.returncode == 0, (state[:40], p.returncode, p.stderr)
+        assert want in text, (state[:40], config, text)
+        assert "done" not in text, text
 
 
 # ---------------------------------------------------------------- podman
