@@ -9,7 +9,7 @@ the debootstrap tarball tests/containers/rootfs.sh prints, plus a static-busybox
 Everything is created under a unique name (cgproc-oci-<pid>) and removed at the end, also when a
 test fails. Under CI=true a missing runtime is a failure, not a skip.
 
-Usage: test-oci.py [GROUP...]   groups: hook podman runc docker cdi (default: all)
+Usage: test-oci.py [GROUP...]   groups: hook podman runc docker containerd cdi (default: all)
 """
 import atexit
 import json
@@ -717,6 +717,56 @@ def docker_runtime_cgproc():
                       "sh", "-c", VIEW_SH], timeout=180)
     assert p.returncode == 0, p.stderr
     assert_host_view(values(p.stdout), "docker default runtime")
+
+
+# ---------------------------------------------------------------- containerd
+
+@test
+def containerd_runc_binary():
+    """A private containerd; ctr runs the wrapper as the runc shim's BinaryName (--runc-binary),
+    which is how a containerd runtime handler (contrib/kubernetes/containerd.toml) reaches it."""
+    need(have("containerd") and have("ctr") and have("runc"), "containerd is not installed")
+    bundle("containerd-rootfs", "true")  # extracts the glibc rootfs once
+    agent = Agent("ctd-agent").start()
+    log = os.path.join(tmp, "ctd-hook.log")
+    d = os.path.join(tmp, "ctd")
+    os.makedirs(d)
+    sock = os.path.join(d, "sock")
+    with open(os.path.join(d, "config.toml"), "w") as f:
+        f.write('version = 2\nroot = "%s/root"\nstate = "%s/state"\n[grpc]\n  address = "%s"\n'
+                '[plugins."io.containerd.grpc.v1.cri"]\n  disable_tcp_service = true\n'
+                % (d, d, sock))
+    daemon = subprocess.Popen(["containerd", "--config", os.path.join(d, "config.toml")],
+                              stdout=open(d + "/log", "w"), stderr=subprocess.STDOUT)
+
+    def stop():
+        if daemon.poll() is None:
+            daemon.terminate()
+            try:
+                daemon.wait(30)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
+        for m in reversed(open("/proc/self/mountinfo").read().splitlines()):
+            if " %s/" % d in m:
+                run(["umount", "-l", m.split()[4]])
+    cleanups.append(stop)
+    ctr = ["ctr", "--address", sock]
+    for _ in range(300):
+        if os.path.exists(sock) and run(ctr + ["version"], timeout=10).returncode == 0:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("containerd did not start:\n" + open(d + "/log").read()[-2000:])
+    p = run(ctr + ["run", "--rm", "--runc-binary", wrapper_script(agent, log, "ctd-runc"),
+                   "--memory-limit", str(MEM_KB * 1024), "--env", "PATH=/usr/bin:/bin",
+                   "--mount", "type=bind,src=%s,dst=/probe,options=rbind:ro" % PROBE,
+                   "--rootfs", _bundle_rootfs[0], UNIQUE + "-ctd",
+                   "/bin/sh", "-c", "grep -c libcgproc /etc/ld.so.preload; /probe"],
+            timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("1\n"), "the hook's ld.so.preload: %r" % p.stdout
+    assert probe_values(p.stdout)["sysinfo_total_kb"] == MEM_KB, p.stdout
 
 
 # ---------------------------------------------------------------- CDI
