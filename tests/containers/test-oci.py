@@ -623,6 +623,27 @@ def runc_image_symlink_cannot_reach_the_host():
 
 
 @test
+def runc_image_fifo_preload_does_not_block():
+    """/etc/ld.so.preload in the image is a FIFO: the hook must not open it (the start would
+    hang); the container starts without the view."""
+    need_runc()
+    root = os.path.join(tmp, "fifo-root")
+    run(["tar", "-C", tmp, "-xf", busybox_tar(), "--one-top-level=fifo-root"], check=True)
+    os.mkfifo(os.path.join(root, "etc", "ld.so.preload"))
+    log = os.path.join(tmp, "fifo-hook.log")
+    b = bundle("fifo", "echo started", annotations={"io.cgproc.view": "shim"})
+    with open(os.path.join(b, "config.json")) as f:
+        c = json.load(f)
+    c["root"]["path"] = root
+    with open(os.path.join(b, "config.json"), "w") as f:
+        json.dump(c, f)
+    p = wrapped_run(Agent("no-agent"), log, b, UNIQUE + "-fifo", timeout=60)
+    assert p.returncode == 0 and p.stdout == "started\n", (p.stdout, p.stderr)
+    with open(log) as f:
+        assert "cannot read the image's /etc/ld.so.preload: Invalid argument" in f.read()
+
+
+@test
 def runc_agent_refuses_container_processes():
     """A process in another pid namespace (a container seeing the bound socket) is refused."""
     agent = Agent("trust-agent").start()

@@ -138,11 +138,40 @@ static bool preload_lists(const char *text, const char *lib)
 	return false;
 }
 
+/*
+ * Reads the image's regular file @path (at most PRELOAD_MAX bytes). The type is checked on an
+ * O_PATH descriptor before anything is opened for reading: an image may put a FIFO (an open
+ * would block the start) or a device node (an open can have effects on the host's device) there.
+ */
+static int read_image_file(struct hook *h, const char *path, char **ret)
+{
+	char proc[64];
+	struct stat st;
+	long len;
+	int pfd, fd;
+
+	pfd = rootfs_open(h->rootfd, path, O_PATH, ROOTFS_EXISTING);
+	if (pfd < 0)
+		return pfd;
+	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(pfd);
+		return -EINVAL;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(pfd);
+	if (fd < 0)
+		return -errno;
+	len = json_read_fd(fd, PRELOAD_MAX, ret);
+	close(fd);
+	return (int)len;
+}
+
 static int view_shim(struct hook *h)
 {
 	char shim[PATH_MAX], *text = NULL, *gen = NULL, tmp[] = "/run/.cgproc-oci-XXXXXX";
-	long len = 0;
-	int src, fd, r;
+	long len;
+	int src, r;
 
 	r = cgproc_find_shim(shim, sizeof(shim));
 	if (r < 0) {
@@ -161,28 +190,16 @@ static int view_shim(struct hook *h)
 	}
 
 	/* The image's list, kept: its entries load first, as they would without cgproc. */
-	fd = rootfs_open(h->rootfd, OCI_PRELOAD_FILE, O_RDONLY, ROOTFS_EXISTING);
-	if (fd >= 0) {
-		struct stat st;
-
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-			len = json_read_fd(fd, PRELOAD_MAX, &text);
-		else
-			len = -EINVAL;
-		close(fd);
-		if (len < 0) {
-			hook_log(h, LOG_WARNING, "cannot read the image's %s: %s", OCI_PRELOAD_FILE,
-				 strerror((int)-len));
-			return (int)len;
-		}
-		if (preload_lists(text, OCI_SHIM_DEST)) {
-			free(text);
-			return 0; /* ours already: a second run of the hook */
-		}
-	} else if (fd != -ENOENT) {
-		hook_log(h, LOG_WARNING, "cannot open the image's %s: %s", OCI_PRELOAD_FILE,
-			 strerror(-fd));
-		return fd;
+	r = read_image_file(h, OCI_PRELOAD_FILE, &text);
+	if (r < 0 && r != -ENOENT) {
+		hook_log(h, LOG_WARNING, "cannot read the image's %s: %s", OCI_PRELOAD_FILE,
+			 strerror(-r));
+		return r;
+	}
+	len = r < 0 ? 0 : r;
+	if (text && preload_lists(text, OCI_SHIM_DEST)) {
+		free(text);
+		return 0; /* ours already: a second run of the hook */
 	}
 	if (asprintf(&gen, "%s%s%s\n", text ? text : "",
 		     len > 0 && text[len - 1] != '\n' ? "\n" : "", OCI_SHIM_DEST) < 0) {
