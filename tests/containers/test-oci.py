@@ -684,6 +684,37 @@ def runc_agent_refuses_container_processes():
     assert "listening on /nonexistent/x" in text and "without a seccomp notify fd" in text, text
     assert proc.poll() is None, "the agent must survive a bad message"
 
+    # hostile messages from a trusted peer: fds that are not notify fds, more fds than it
+    # takes, an oversized message, a silent sender; it closes every fd and keeps serving
+    base = len(os.listdir("/proc/%d/fd" % proc.pid))
+
+    def send(payload, nfds=0, hold=0.0):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(path)
+        fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(nfds)]
+        try:
+            if fds:
+                socket.send_fds(c, [payload[:1]], fds)
+                payload = payload[1:]
+            c.sendall(payload)
+            time.sleep(hold)
+        except OSError:
+            pass
+        for fd in fds:
+            os.close(fd)
+        c.close()
+    send(msg.encode(), nfds=3)
+    send(msg.encode(), nfds=20)
+    send(b"[" * 70000)
+    send(b'{"fds":["seccompFd"]', hold=0.2)
+    send(b"")
+    time.sleep(0.3)
+    assert proc.poll() is None, "the agent must survive hostile messages"
+    assert len(os.listdir("/proc/%d/fd" % proc.pid)) == base, "fds leaked"
+    with open(log.name) as f:
+        text = f.read()
+    assert text.count("without a seccomp notify fd") >= 3 and "bad message" in text, text
+
 
 # ---------------------------------------------------------------- docker
 
