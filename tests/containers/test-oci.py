@@ -273,6 +273,23 @@ def hook_bad_input_is_logged_and_exits_0():
         assert "done" not in text, text
 
 
+@test
+def hook_contrib_snippets_parse():
+    """contrib/kubernetes: the runtime handler snippets parse and name the installed wrapper."""
+    import tomllib
+    k = os.path.join(SRC, "contrib", "kubernetes")
+    with open(os.path.join(k, "containerd.toml"), "rb") as f:
+        c = tomllib.load(f)
+    rt = c["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["cgproc"]
+    assert rt["runtime_type"] == "io.containerd.runc.v2"
+    assert rt["options"]["BinaryName"].endswith("/bin/cgproc-runc")
+    with open(os.path.join(k, "crio.conf"), "rb") as f:
+        c = tomllib.load(f)
+    assert c["crio"]["runtime"]["runtimes"]["cgproc"]["runtime_path"].endswith("/bin/cgproc-runc")
+    with open(os.path.join(k, "runtimeclass.yaml")) as f:
+        assert re.search(r"^handler: cgproc$", f.read(), re.M)
+
+
 # ---------------------------------------------------------------- podman
 
 def podman(*args, hooks=None, runtime="runc", timeout=180):
