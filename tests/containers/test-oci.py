@@ -870,8 +870,12 @@ def cdi_podman_device():
     """podman run --device cgproc.io/view=shim with the spec in a CDI directory."""
     need_podman()
     log = os.path.join(tmp, "cdi-hook.log")
-    spec_dir = "/var/run/cdi"  # podman 4.3 reads only /etc/cdi and /var/run/cdi
-    os.makedirs(spec_dir, exist_ok=True)
+    # podman 4.3 reads only /etc/cdi and /var/run/cdi (no cdi_spec_dirs setting): a spec under
+    # a kind of its own, removed afterwards, with the directory if it was made here
+    spec_dir = "/var/run/cdi"
+    if not os.path.isdir(spec_dir):
+        os.makedirs(spec_dir)
+        cleanups.append(lambda: os.rmdir(spec_dir))
     path = os.path.join(spec_dir, UNIQUE + ".json")
     p = run([CGPROC, "cdi", "--hook", CGPROC], check=True)
     spec = json.loads(p.stdout)
