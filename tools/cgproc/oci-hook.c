@@ -336,7 +336,8 @@ static int hook_run(struct hook *h)
 	r = json_parse(text, (size_t)n, &state, NULL);
 	free(text);
 	if (r < 0) {
-		hook_log(h, LOG_WARNING, "the state on stdin is not valid JSON: %s", strerror(-r));
+		hook_log(h, LOG_WARNING, "the state on stdin is not valid JSON: %s",
+			 r == -ELOOP ? "nested too deeply" : strerror(-r));
 		return r;
 	}
 	json_string(json_get(json_root(state), "id"), h->id, sizeof(h->id));
