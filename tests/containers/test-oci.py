@@ -316,10 +316,17 @@ def podman_hooks_d_annotation_shim():
     """hooks.d + io.cgproc.view: glibc image sees 512 MiB, 1 CPU, a young uptime."""
     need_podman()
     log = os.path.join(tmp, "podman-hook.log")
-    hooks = hooks_dir("podman", ["--log=" + log])
+    rundir = os.path.join(tmp, "rundir")  # stands for cgprocd's /run/cgproc
+    os.makedirs(rundir, exist_ok=True)
+    with open(os.path.join(rundir, "table"), "w") as f:
+        f.write("42\n")
+    hooks = hooks_dir("podman", ["--log=" + log, "--rundir=" + rundir])
     image = engine_image(["podman"], "glibc")
-    v = podman_view(hooks, image, VIEW_SH, ["--annotation", "io.cgproc.view=auto"])
+    v = podman_view(hooks, image, VIEW_SH + 'echo "table $(cat %s/table)"; touch %s/x 2>/dev/null;'
+                    ' echo "rundir_writable $((1 - $?))"' % (rundir, rundir),
+                    ["--annotation", "io.cgproc.view=auto"])
     assert_view(v, "podman, annotation auto")
+    assert v["table"] == 42 and v["rundir_writable"] == 0, "the run directory, read-only: %r" % v
     v = podman_view(hooks, image, VIEW_SH + "cat /etc/ld.so.preload | grep -c cgproc "
                     "| sed 's/^/preload_entries /'",
                     ["--annotation", "io.cgproc.view=shim"])
