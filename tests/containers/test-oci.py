@@ -564,6 +564,29 @@ def runc_agent_serves_containers_at_once():
 
 
 @test
+def runc_exec_is_served_too():
+    """`runc exec` applies the container's profile to the new process: the runtime hands the
+    agent a second notify fd, served like the first."""
+    need_runc()
+    agent = Agent("exec-agent").start()
+    log = os.path.join(tmp, "exec-hook.log")
+    b = bundle("exec", "sleep 60")
+    cid = UNIQUE + "-exec"
+    argv = [CGPROC, "oci-runtime", "--cgproc-agent", agent.sock, "--cgproc-hook-log", log,
+            "--root", runc_root(), "run", "--detach", "--bundle", b, cid]
+    cleanups.append(lambda: run(["runc", "--root", runc_root(), "delete", "-f", cid]))
+    # detached: the container keeps its stdio, so give it files rather than pipes to wait on
+    with open(os.path.join(tmp, "exec.out"), "w") as out:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, timeout=60)
+    assert p.returncode == 0, open(os.path.join(tmp, "exec.out")).read()
+    p = run(["runc", "--root", runc_root(), "exec", cid, "/probe"])
+    assert p.returncode == 0, p.stderr
+    assert probe_values(p.stdout)["sysinfo_total_kb"] == MEM_KB, p.stdout
+    with open(agent.log) as f:
+        assert "serving a container (2 now)" in f.read()
+
+
+@test
 def runc_agent_death_gives_enosys_and_restart_serves():
     need_runc()
     agent = Agent("death-agent").start()
