@@ -282,10 +282,10 @@ def hook_contrib_snippets_parse():
         c = tomllib.load(f)
     rt = c["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["cgproc"]
     assert rt["runtime_type"] == "io.containerd.runc.v2"
-    assert rt["options"]["BinaryName"].endswith("/bin/cgproc-runc")
+    assert rt["options"]["BinaryName"].endswith("/libexec/cgproc/cgproc-runc")
     with open(os.path.join(k, "crio.conf"), "rb") as f:
         c = tomllib.load(f)
-    assert c["crio"]["runtime"]["runtimes"]["cgproc"]["runtime_path"].endswith("/bin/cgproc-runc")
+    assert c["crio"]["runtime"]["runtimes"]["cgproc"]["runtime_path"].endswith("/libexec/cgproc/cgproc-runc")
     with open(os.path.join(k, "runtimeclass.yaml")) as f:
         assert re.search(r"^handler: cgproc$", f.read(), re.M)
 
