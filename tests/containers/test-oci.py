@@ -765,6 +765,30 @@ def runc_agent_refuses_container_processes():
 
 # ---------------------------------------------------------------- docker
 
+def private_daemon(argv, d, ready):
+    """Starts a daemon of our own (its state under @d), waits until @ready(); at the end stops it
+    and detaches whatever it left mounted under @d."""
+    proc = subprocess.Popen(argv, stdout=open(d + "/log", "w"), stderr=subprocess.STDOUT)
+
+    def stop():
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for m in reversed(open("/proc/self/mountinfo").read().splitlines()):
+            if " %s/" % d in m:
+                run(["umount", "-l", m.split()[4]])
+    cleanups.append(stop)
+    for _ in range(300):
+        if proc.poll() is None and ready():
+            return proc
+        time.sleep(0.1)
+    raise AssertionError("%s did not start:\n%s" % (argv[0], open(d + "/log").read()[-2000:]))
+
+
 @test
 def docker_runtime_cgproc():
     """A private dockerd with the wrapper in daemon.json "runtimes": docker run --runtime."""
@@ -778,31 +802,11 @@ def docker_runtime_cgproc():
     with open(conf, "w") as f:
         json.dump({"runtimes": {"cgproc": {"path": wrapper_script(agent, log, "docker-runc")}}},
                   f)
-    daemon = subprocess.Popen(
-        ["dockerd", "--iptables=false", "--ip6tables=false", "--bridge=none",
-         "--data-root", d + "/data", "--exec-root", d + "/exec", "--pidfile", d + "/pid",
-         "-H", "unix://" + sock, "--config-file", conf],
-        stdout=open(d + "/log", "w"), stderr=subprocess.STDOUT)
-
-    def stop():
-        if daemon.poll() is None:
-            daemon.terminate()
-            try:
-                daemon.wait(30)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
-        for m in reversed(open("/proc/self/mountinfo").read().splitlines()):
-            if " %s/" % d in m:
-                run(["umount", "-l", m.split()[4]])
-    cleanups.append(stop)
     docker = ["docker", "-H", "unix://" + sock]
-    for _ in range(300):
-        if run(docker + ["version"], timeout=10).returncode == 0:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("dockerd did not start:\n" + open(d + "/log").read()[-2000:])
+    private_daemon(["dockerd", "--iptables=false", "--ip6tables=false", "--bridge=none",
+                    "--data-root", d + "/data", "--exec-root", d + "/exec", "--pidfile",
+                    d + "/pid", "-H", "unix://" + sock, "--config-file", conf], d,
+                   lambda: run(docker + ["version"], timeout=10).returncode == 0)
     image = engine_image(docker, "glibc")
     p = run(docker + ["run", "--rm", "--runtime=cgproc", "--network", "none", *ULIMITS, *LIMITS,
                       "-v", PROBE + ":/probe:ro", image, "sh", "-c", VIEW_SH + "/probe"],
@@ -835,28 +839,10 @@ def containerd_runc_binary():
         f.write('version = 2\nroot = "%s/root"\nstate = "%s/state"\n[grpc]\n  address = "%s"\n'
                 '[plugins."io.containerd.grpc.v1.cri"]\n  disable_tcp_service = true\n'
                 % (d, d, sock))
-    daemon = subprocess.Popen(["containerd", "--config", os.path.join(d, "config.toml")],
-                              stdout=open(d + "/log", "w"), stderr=subprocess.STDOUT)
-
-    def stop():
-        if daemon.poll() is None:
-            daemon.terminate()
-            try:
-                daemon.wait(30)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
-        for m in reversed(open("/proc/self/mountinfo").read().splitlines()):
-            if " %s/" % d in m:
-                run(["umount", "-l", m.split()[4]])
-    cleanups.append(stop)
     ctr = ["ctr", "--address", sock]
-    for _ in range(300):
-        if os.path.exists(sock) and run(ctr + ["version"], timeout=10).returncode == 0:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("containerd did not start:\n" + open(d + "/log").read()[-2000:])
+    private_daemon(["containerd", "--config", os.path.join(d, "config.toml")], d,
+                   lambda: os.path.exists(sock) and run(ctr + ["version"],
+                                                        timeout=10).returncode == 0)
     p = run(ctr + ["run", "--rm", "--runc-binary", wrapper_script(agent, log, "ctd-runc"),
                    "--memory-limit", str(MEM_KB * 1024), "--env", "PATH=/usr/bin:/bin",
                    "--mount", "type=bind,src=%s,dst=/probe,options=rbind:ro" % PROBE,
