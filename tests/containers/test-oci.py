@@ -34,6 +34,10 @@ LIMITS = ["--memory", "512m", "--cpuset-cpus", "0"]
 MEM_KB = 524288
 CI = os.environ.get("CI") == "true"
 
+sys.dont_write_bytecode = True  # nothing compiled in the source tree
+sys.path.insert(0, os.path.join(SRC, "tests", "system"))
+from ctest import run  # noqa: E402  (the container tests' one subprocess helper)
+
 cleanups = []
 results = []
 tmp = tempfile.mkdtemp(prefix="/tmp/%s-" % UNIQUE)
@@ -51,15 +55,6 @@ def cleanup():
 
 atexit.register(cleanup)
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
-
-
-def run(argv, timeout=120, check=False, **kw):
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       timeout=timeout, **kw)
-    if check and p.returncode != 0:
-        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(argv), p.returncode, p.stdout,
-                                                    p.stderr))
-    return p
 
 
 def have(prog):
