@@ -430,6 +430,12 @@ def podman_static_busybox_through_cgprocfs_and_agent():
     assert v["sysinfo_total_kb"] == MEM_KB, v
     assert 0 <= v["sysinfo_uptime"] < 60, v
     assert 0 <= v["uptime_s"] < 60, v
+    # asked for: cgprocfs in a glibc image too, and then no shim
+    v = podman_view(hooks, engine_image(["podman"], "glibc"),
+                    VIEW_SH + "test -e /etc/ld.so.preload; echo preload_exists $((1 - $?))",
+                    ["--annotation", "io.cgproc.view=fuse"])
+    assert_view(v, "podman, annotation fuse")
+    assert v["preload_exists"] == 0, v
 
 
 # ---------------------------------------------------------------- runc with the wrapper
