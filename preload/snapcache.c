@@ -288,7 +288,7 @@ enum snap_miss {
 /* Files whose render counts the cgroup's memory usage, which the snapshots' own pages move. */
 static bool snap_feedback(enum vfile_id id)
 {
-	return id == VFILE_PROC_MEMINFO || id == VFILE_PROC_SWAPS;
+	return vfile_table[id].flags & VFILE_USAGE;
 }
 
 static enum snap_miss snap_miss_policy(enum vfile_id id)

@@ -11,7 +11,7 @@
  *
  * The vfile names behind "files" belong to cgroupfs/vfile.c, which model/ must not depend on.
  * config_apply() therefore only checks the list's spelling and keeps it in files_list; the front
- * end resolves it with config_files_resolve(cfg, vfile_names, n) once the text is applied.
+ * end resolves it with vfile_config_resolve() (the table's names) once the text is applied.
  * Until then (and for "all") files is all ones.
  */
 #pragma once

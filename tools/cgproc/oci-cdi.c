@@ -20,6 +20,7 @@
 
 #include "cgproc-config.h"
 #include "cgproc.h"
+#include "model/macro.h"
 #include "oci.h"
 
 #define CDI_VERSION "0.3.0"
@@ -66,7 +67,7 @@ static int cdi_spec(const char *hook, struct json_doc **ret)
 	    json_set(doc, root, "kind", json_new_string(doc, CDI_KIND)) < 0 ||
 	    json_set(doc, root, "devices", devices) < 0)
 		goto oom;
-	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(views); i++) {
 		struct json *dev = device(doc, hook, views[i]);
 
 		if (!dev)

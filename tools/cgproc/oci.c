@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/macro.h"
 #include "oci.h"
 
 static const char *const view_names[] = {
@@ -17,7 +18,7 @@ static const char *const view_names[] = {
 
 int oci_view_parse(const char *s, enum oci_view *ret)
 {
-	for (size_t i = 0; i < sizeof(view_names) / sizeof(view_names[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(view_names); i++)
 		if (strcmp(s, view_names[i]) == 0) {
 			*ret = (enum oci_view)i;
 			return 0;

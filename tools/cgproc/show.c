@@ -34,6 +34,25 @@ struct show {
 	size_t scratch_size, out_size;
 };
 
+/* The short names, wrapped at 80 columns: the table's, so the help lists every row. */
+static void usage_names(FILE *f)
+{
+	int col = fprintf(f, "FILE is a short name (");
+
+	vfile_foreach (vf) {
+		int n = (int)strlen(vf->name) + 2;
+
+		if (vf > vfile_table && col + n > 79) {
+			fputs(",\n", f);
+			col = 0;
+		} else if (vf > vfile_table) {
+			col += fprintf(f, ", ");
+		}
+		col += fprintf(f, "%s", vf->name);
+	}
+	fputs(") or a path\n", f);
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: cgproc show [--pid PID] [--root DIR] [--machine PATH] [--explain] [--list] "
@@ -50,14 +69,13 @@ static void usage(FILE *f)
 	      "                      per controller; files follow only when FILE is given\n"
 	      "  -l, --list          list the virtual files: short name and path\n"
 	      "  -h, --help          show this help\n"
-	      "\n"
-	      "FILE is a short name (meminfo, cpuinfo, stat, uptime, loadavg, swaps, diskstats,\n"
-	      "pressure-cpu, pressure-memory, pressure-io, cpu-online, cpu-possible, cpu-present,\n"
-	      "pid-stat) or a path (/proc/meminfo, /sys/devices/system/cpu/online,\n"
-	      "/proc/PID/stat, ...). Without FILE every file is printed, each under a\n"
-	      "\"==> PATH <==\" header. A file cgproc does not virtualize for PID (disabled in "
-	      "the\n"
-	      "configuration, or no cgroup data for it) prints the host's file, as PID would see.\n"
+	      "\n",
+	      f);
+	usage_names(f);
+	fputs("(/proc/meminfo, /sys/devices/system/cpu/online, /proc/PID/stat, ...). Without FILE\n"
+	      "every file is printed, each under a \"==> PATH <==\" header. A file cgproc does\n"
+	      "not virtualize for PID (disabled in the configuration, or no cgroup data for it)\n"
+	      "prints the host's file, as PID would see.\n"
 	      "\n"
 	      "Exit status: 0 on success, 1 when the process or its cgroups cannot be read,\n"
 	      "2 on a usage error.\n",
@@ -125,23 +143,24 @@ static void config_load(struct show *s, const char *machine)
 	}
 	if (machine)
 		snprintf(s->config.machine, sizeof(s->config.machine), "%s", machine);
-	(void)config_files_resolve(&s->config, vfile_names, _VFILE_MAX);
+	(void)vfile_config_resolve(&s->config);
 }
 
-static const char *rule_text(unsigned rule)
+static const char *rule_text(enum machine_rule rule)
 {
 	switch (rule) {
-	case 1:
+	case MACHINE_RULE_EXPLICIT:
 		return "explicit setting (--machine, machine= in cgproc.conf or CGPROC_MACHINE)";
-	case 2:
+	case MACHINE_RULE_CGROUPNS:
 		return "root of the process's cgroup namespace";
-	case 3:
+	case MACHINE_RULE_PIDNS_INIT:
 		return "cgroup of its pid namespace's init, without /init.scope";
-	case 4:
+	case MACHINE_RULE_OWN_CGROUP:
 		return "the process's own cgroup";
-	default:
-		return "unknown";
+	case MACHINE_RULE_NONE:
+		break;
 	}
+	return "unknown";
 }
 
 static void explain(const struct show *s)
@@ -152,7 +171,7 @@ static void explain(const struct show *s)
 		printf("process:  %d\n", (int)s->pid);
 	else
 		printf("process:  cgproc itself\n");
-	printf("rule:     %u, %s\n", m->rule, rule_text(m->rule));
+	printf("rule:     %u, %s\n", (unsigned)m->rule, rule_text(m->rule));
 	printf("cgroupns: %s\npidns:    %s\n", m->cgroupns ? "non-initial" : "initial",
 	       m->pidns ? "non-initial" : "initial");
 	if (m->init_pid > 0)

@@ -98,14 +98,6 @@ struct caller_cache {
 	struct machine_memo memo;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static int pid_start_ticks(const struct cg_src *src, pid_t pid, uint64_t *ret)
 {
 	char path[32], text[1024];
@@ -217,7 +209,7 @@ static void caller_config(const struct caller_cache *c, pid_t pid, struct cgproc
 		}
 	}
 	free(env);
-	(void)config_files_resolve(cfg, vfile_names, _VFILE_MAX);
+	(void)vfile_config_resolve(cfg);
 }
 
 static int machine_find(const struct cg_src *src, pid_t pid, const char *override,
@@ -235,29 +227,6 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 		free(scratch);
 	}
 	return r;
-}
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-/* What the machine-wide part depends on: which machine (cg_machine_find's answer). */
-static uint64_t machine_hash(const struct cg_machine *m)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	h = fnv(h, &m->rule, sizeof(m->rule));
-	h = fnv(h, &m->init_pid, sizeof(m->init_pid));
-	for (unsigned i = 0; i < _CG_MAX; i++) {
-		const char *path = cg_machine_path(m, i);
-
-		if (path)
-			h = fnv(h, path, strlen(path));
-	}
-	return h;
 }
 
 static bool str_same(const char *a, const char *b)
@@ -348,7 +317,7 @@ static struct caller_snap *snap_resolve(struct caller_cache *c, pid_t pid, uint6
 	r = machine_find(c->src, pid, snap->config.machine[0] ? snap->config.machine : NULL,
 			 &snap->machine);
 	if (r >= 0) {
-		hash = machine_hash(&snap->machine);
+		hash = cg_machine_hash(&snap->machine, FNV1A_INIT);
 		snap->machine_hash = hash;
 		if (!memo_get(c, hash, now, &snap->machine, ret_stamp)) {
 			/* else found per read */
@@ -425,7 +394,7 @@ int caller_get(struct caller_cache *c, pid_t pid, struct caller *ret)
 	if (pid <= 0)
 		return -ESRCH;
 	set = &c->set[(unsigned)pid % CALLER_SETS];
-	now = now_ns();
+	now = (uint64_t)src_mono_ns();
 	pthread_mutex_lock(&set->lock);
 	for (unsigned w = 0; w < CALLER_WAYS; w++) {
 		struct caller_slot *sl = &set->slot[w];
