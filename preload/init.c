@@ -148,7 +148,7 @@ void *shim_next_slow(unsigned id)
 	return p;
 }
 
-/* The file is trusted only when root owns it and nobody else can write it. Read into pages
+/* The file is trusted under the one rule of model/config.h (config_file_trusted). Read into pages
  * mapped for it and given back afterwards: not .bss, that would keep them in every process. */
 #define CONF_TEXT_MAX 16384
 static void config_read_file(struct cgproc_config *cfg)
@@ -161,8 +161,7 @@ static void config_read_file(struct cgproc_config *cfg)
 	fd = raw_openat(AT_FDCWD, CGPROC_CONF_PATH, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	if (raw_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+	if (raw_fstat(fd, &st) < 0 || !config_file_trusted(st.st_uid, st.st_mode)) {
 		raw_close(fd);
 		return;
 	}

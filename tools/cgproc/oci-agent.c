@@ -8,7 +8,8 @@
  * "pid", "metadata", "state": {...}}, possibly over several writes, with the fds as SCM_RIGHTS
  * on the first, and closes. fds[i] names the i-th fd received. Nothing else in the message is
  * used: each trapped call carries its caller's pid, and the answer is computed for that
- * process's machine cgroup exactly as `cgproc run --fuse` does (sysinfo-listener.c).
+ * process's machine cgroup and written into it exactly as `cgproc run --fuse` does
+ * (sysinfo-listener.c; the write goes through a handle bound to the caller, notif-write.h).
  *
  * One thread per container serves its notify fd until every process under the filter has gone
  * (the fd then reports POLLHUP) and exits with nothing left behind. If the agent dies, the

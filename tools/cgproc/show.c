@@ -16,6 +16,7 @@
 
 #include "cgproc.h"
 #include "model/config.h"
+#include "source/caller.h"
 #include "source/table.h"
 #include "util.h"
 #include "vfile.h"
@@ -111,35 +112,33 @@ static int read_whole(struct show *s, const char *relpath, size_t *ret_len)
 	}
 }
 
-/* The configuration the process runs with: the root's /etc/cgproc.conf, then its CGPROC_*
- * environment (readable for root or the process's owner), then --machine. */
+/*
+ * The configuration the process runs with, as a reader on the host may follow it (the trust rule
+ * of model/config.h, the same as cgprocfs's): the root's etc/cgproc.conf when root owns it and
+ * nobody else may write it, then the process's CGPROC_* environment unless it is AT_SECURE, for
+ * the settings that cannot name a host object, with its machine only where it can see; then
+ * --machine (a host path: the one running show chose it).
+ */
 static void config_load(struct show *s, const char *machine)
 {
-	char dir[32], path[48];
-	size_t len;
+	char own[sizeof(s->config.machine)], named[sizeof(s->config.machine)];
+	struct cg_mounts *mounts;
+	unsigned set = 0;
 
 	config_defaults(&s->config);
-	if (read_whole(s, &CGPROC_CONF_PATH[1], &len) == 0)
-		(void)config_apply_text(&s->config, (struct span){s->out, len});
+	(void)src_config_file_apply(&s->src, &s->config, s->out, s->out_size);
+	memcpy(own, s->config.machine, sizeof(own));
 	if (s->pid > 0)
-		snprintf(dir, sizeof(dir), "proc/%d", (int)s->pid);
-	else
-		snprintf(dir, sizeof(dir), "proc/self");
-	snprintf(path, sizeof(path), "%s/environ", dir);
-	if (s->pid > 0 && read_whole(s, path, &len) == 0) {
-		for (size_t i = 0; i < len;) {
-			const char *e = s->out + i, *eq;
-			size_t n = strnlen(e, len - i);
-
-			i += n + 1;
-			if (n <= 7 || strncmp(e, "CGPROC_", 7) != 0)
-				continue;
-			eq = memchr(e, '=', n);
-			if (!eq)
-				continue;
-			(void)config_apply(&s->config, (struct span){e + 7, (size_t)(eq - e - 7)},
-					   (struct span){eq + 1, n - (size_t)(eq - e) - 1});
-		}
+		set = src_environ_apply(&s->src, s->pid, &s->config, CONFIG_KEYS_CALLER, s->out,
+					s->out_size);
+	if (set & CONFIG_KEY_MACHINE) {
+		mounts = malloc(sizeof(*mounts));
+		if (mounts && cg_caller_machine(&s->src, s->pid, s->config.machine, s->out,
+						s->out_size, mounts, named, sizeof(named)) == 0)
+			memcpy(s->config.machine, named, sizeof(named));
+		else
+			memcpy(s->config.machine, own, sizeof(own));
+		free(mounts);
 	}
 	if (machine)
 		snprintf(s->config.machine, sizeof(s->config.machine), "%s", machine);

@@ -35,6 +35,7 @@
 #include "stash.h"
 #include "tree.h"
 #include "work.h"
+#include "source/caller.h"
 #include "source/table.h"
 #include "vfile.h"
 
@@ -66,24 +67,13 @@ struct serve {
 	struct tree tree;
 };
 
+/* cgproc.conf under the trust rule of model/config.h: cgprocfs serves every user. */
 static void config_load(struct serve *s)
 {
 	char text[8192];
-	struct stat st;
-	ssize_t n;
-	int fd;
 
 	config_defaults(&s->config);
-	fd = open(CGPROC_CONF_PATH, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return;
-	/* Only a root-owned, not world-writable file is trusted: cgprocfs serves every user. */
-	if (fstat(fd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & S_IWOTH)) {
-		n = read(fd, text, sizeof(text));
-		if (n > 0)
-			config_apply_text(&s->config, (struct span){text, (size_t)n});
-	}
-	close(fd);
+	(void)src_config_file_apply(&s->src, &s->config, text, sizeof(text));
 }
 
 /* Forget the kept fds every FDS_TTL_NS: a cgroup removed and made again under the same name is
