@@ -74,7 +74,3 @@ void json_remove(struct json *parent, struct json *child);
 
 /* Writes @v compactly to @f. 0 or -EIO. */
 int json_write(const struct json *v, FILE *f);
-
-/* Reads all of @fd (at most @max bytes) into a malloc'd NUL-terminated buffer. The length, or
- * -errno (-EFBIG beyond @max). */
-long json_read_fd(int fd, size_t max, char **ret);

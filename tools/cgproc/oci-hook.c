@@ -40,6 +40,7 @@
 #include "oci-mount.h"
 #include "oci.h"
 #include "paths.h"
+#include "util.h"
 #include "vfile.h"
 
 #define PRELOAD_MAX 65536
@@ -162,7 +163,7 @@ static int read_image_file(struct hook *h, const char *path, char **ret)
 	close(pfd);
 	if (fd < 0)
 		return -errno;
-	len = json_read_fd(fd, PRELOAD_MAX, ret);
+	len = fd_read_all(fd, PRELOAD_MAX, ret);
 	close(fd);
 	return (int)len;
 }
@@ -328,7 +329,7 @@ static int hook_run(struct hook *h)
 	long n;
 	int r;
 
-	n = json_read_fd(STDIN_FILENO, OCI_STATE_MAX, &text);
+	n = fd_read_all(STDIN_FILENO, OCI_STATE_MAX, &text);
 	if (n < 0) {
 		hook_log(h, LOG_WARNING, "cannot read the state on stdin: %s", strerror((int)-n));
 		return (int)n;

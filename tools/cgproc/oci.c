@@ -8,6 +8,7 @@
 
 #include "model/macro.h"
 #include "oci.h"
+#include "util.h"
 
 static const char *const view_names[] = {
 	[OCI_VIEW_AUTO] = "auto",
@@ -40,7 +41,7 @@ int oci_doc_load(const char *path, size_t max, struct json_doc **ret)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	n = json_read_fd(fd, max, &text);
+	n = fd_read_all(fd, max, &text);
 	close(fd);
 	if (n < 0)
 		return (int)n;
