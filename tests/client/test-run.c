@@ -485,9 +485,10 @@ Test(run, named_cgroup_and_limits)
 		cr_assert(strstr(out, "v2/cpuset.cpus=0\n"), "%s", out);
 		cr_assert(strstr(out, "v2/cpu.max=50000 100000\n"), "%s", out);
 	}
+	/* in the one cgroup2 hierarchy, or on v1 in the controllers' and (hybrid) cgroup2 ones */
 	cr_assert(strstr(out, "in="), "%s", out);
-	cr_assert_geq(atoi(strstr(out, "in=") + 3), 2, "not in %s on 2+ hierarchies: %s", name,
-		      out);
+	cr_assert_geq(atoi(strstr(out, "in=") + 3), strstr(out, "memory.limit_in_bytes") ? 2 : 1,
+		      "not in %s on every hierarchy it should be: %s", name, out);
 	cr_assert_eq(hierarchies_with(name), 0, "%s still exists after exit", name);
 	free(out);
 	free(err);
@@ -786,22 +787,27 @@ Test(run, nested_run_keeps_outer_limits)
 {
 	char *out, *err;
 	const char *opts[] = {"--memory", "256M", NULL};
-	const char *cmd[] = {
-		cgproc(),   "run",
-		"--memory", "512M",
-		"--",	    "sh",
-		"-c",	    "grep MemTotal /proc/meminfo; grep :memory: /proc/self/cgroup",
-		NULL};
+	const char *cmd[] = {cgproc(),
+			     "run",
+			     "--memory",
+			     "512M",
+			     "--",
+			     "sh",
+			     "-c",
+			     "grep MemTotal /proc/meminfo; grep :memory: /proc/self/cgroup || grep "
+			     "^0:: /proc/self/cgroup",
+			     NULL};
 	int st = cgproc_run(opts, cmd, NULL, &out, &err);
 
 	cr_assert_eq(exit_code(st), 0, "%s", err);
 	cr_assert_eq(
 		strtoull(strstr(out, "MemTotal:") ? strstr(out, "MemTotal:") + 9 : "0", NULL, 10),
 		256ULL * 1024, "the inner run escaped the outer 256 MiB:\n%s", out);
-	if (access("/sys/fs/cgroup/memory", F_OK) == 0) {
+	{
 		const char *p = strstr(out, "/cgproc-run-");
 
-		/* the inner group (named after the inner cgproc) sits in the outer one */
+		/* the inner group (named after the inner cgproc) sits in the outer one: the memory
+		 * hierarchy's line on v1, the cgroup2 line on v2 */
 		cr_assert(p && strstr(p + 1, "/cgproc-run-"), "not nested: %s", out);
 	}
 	free(out);

@@ -20,8 +20,10 @@
  * that whatever limits the caller (an outer `cgproc run`, a container, a systemd slice) still
  * limit the command; the shim then shows the tighter of the two (limits are walked up the tree).
  * On cgroup2 a cgroup that holds processes cannot hand controllers to children (the "no internal
- * processes" rule of cgroup-v2.rst), so the group goes under the nearest ancestor that can: for
- * a login shell on a systemd host that is its user slice rather than its session scope. The
+ * processes" rule of cgroup-v2.rst), so the group goes under the nearest ancestor without
+ * processes: for a login shell on a systemd host that is its user slice rather than its session
+ * scope. Never above a cgroup that holds processes and sets limits (an outer `cgproc run`): the
+ * group is made inside it without controllers, so that its limits keep applying. The
  * caller's cgroup is used when it is visible under the mount; otherwise (another cgroup
  * namespace, a bind mount of a subtree) the mount's root, as before.
  */
@@ -382,18 +384,50 @@ static struct cgroup *group_for(struct runcg *cg, const char *mount, const char 
 	return cg->lcg[k];
 }
 
+/* v2: whether @dir holds processes of its own. Such a cgroup (the root aside) cannot hand a
+ * domain controller to a child (the "no internal processes" rule of cgroup-v2.rst), and handing it
+ * a threaded one (cpuset, cpu, pids) would make it a threaded root whose new child is "domain
+ * invalid", where no process can be moved: neither is tried there. */
+static bool v2_has_procs(const char *dir)
+{
+	char path[600], procs[16];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	return read_file(path, procs, sizeof(procs)) < 0 || procs[0] != 0;
+}
+
+/* v2: whether @dir sets a limit of its own (memory, CPU quota, CPU set, tasks). */
+static bool v2_limited(const char *dir)
+{
+	static const char *const files[] = {"memory.max",  "memory.high", "cpu.max",
+					    "cpuset.cpus", "pids.max",	  "memory.swap.max"};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[600], val[256];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		if (read_file(path, val, sizeof(val)) == 0 && val[0] && strncmp(val, "max", 3) != 0)
+			return true;
+	}
+	return false;
+}
+
 /*
- * cgroup2: the directory under which every controller in @need can be handed to a child — the
- * caller's cgroup or its nearest ancestor that can (see the head comment) — into @ret. Empty
- * when no controller lives on cgroup2.
+ * cgroup2: the directory to make the group in — the caller's cgroup or, while that holds
+ * processes and sets no limit, its nearest ancestor (see the head comment) — into @ret, with the
+ * controllers in @need handed down. Empty when no controller lives on cgroup2.
+ * A cgroup that holds processes and sets a limit (an outer `cgproc run`, a container) is never
+ * left: going above it would escape its limit. The group is then made there without controllers
+ * (*ret_bare): the command is charged to, and limited by, that cgroup and its ancestors.
  */
-static int v2_parent(unsigned need, char *ret, size_t size)
+static int v2_parent(unsigned need, char *ret, size_t size, bool *ret_bare)
 {
 	char *mount = NULL;
-	size_t mlen;
+	size_t mlen, failed = 0;
 	int r = 0;
 
 	ret[0] = 0;
+	*ret_bare = false;
 	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && !mount; i++) {
 		if (cgroup_get_subsys_mount_point(controllers[i].name, &mount) == 0 && mount &&
 		    !is_cgroup2(mount)) {
@@ -405,44 +439,63 @@ static int v2_parent(unsigned need, char *ret, size_t size)
 		return 0;
 	base_dir(mount, NULL, ret, size);
 	mlen = strlen(mount);
-	for (;;) {
-		size_t failed = 0;
-
-		r = 0;
-		for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && r == 0;
-		     i++) {
-			char *m = NULL;
-
-			if (!(need & controllers[i].need) ||
-			    cgroup_get_subsys_mount_point(controllers[i].name, &m) != 0 || !m)
-				continue;
-			if (strcmp(m, mount) == 0) {
-				r = v2_enable(ret, controllers[i].name);
-				failed = i;
-			}
-			free(m);
+	while (strlen(ret) > mlen && v2_has_procs(ret)) {
+		if (v2_limited(ret)) {
+			verbose("%s holds processes and sets limits: the group goes there, "
+				"without controllers of its own",
+				ret);
+			*ret_bare = true;
+			goto out;
 		}
-		if (r == 0 || strlen(ret) <= mlen) {
-			if (r < 0)
-				err("%s: cannot enable the %s controller in "
-				    "%s/cgroup.subtree_control: "
-				    "%s",
-				    controllers[failed].option, controllers[failed].name, ret,
-				    strerror(-r));
-			break;
-		}
-		verbose("%s cannot hand %s to a child (%s): trying its parent", ret,
-			controllers[failed].name, strerror(-r));
+		verbose("%s holds processes: trying its parent", ret);
 		*strrchr(ret, '/') = 0;
 	}
+	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && r == 0; i++) {
+		char *m = NULL;
+
+		if (!(need & controllers[i].need) ||
+		    cgroup_get_subsys_mount_point(controllers[i].name, &m) != 0 || !m)
+			continue;
+		if (strcmp(m, mount) == 0) {
+			r = v2_enable(ret, controllers[i].name);
+			failed = i;
+		}
+		free(m);
+	}
+	if (r < 0)
+		err("%s: cannot enable the %s controller in %s/cgroup.subtree_control: %s",
+		    controllers[failed].option, controllers[failed].name, ret, strerror(-r));
+out:
 	free(mount);
 	return r;
+}
+
+/* v2, a group without controllers under @dir (v2_parent's *ret_bare): a limit cannot be set on it,
+ * only inherited. A memory limit no tighter than the one in force is met already; anything else
+ * is refused rather than silently ignored. */
+static int v2_bare_check(const char *dir, size_t i, const struct runcg_limits *lim)
+{
+	char path[600], val[64];
+
+	if (strcmp(controllers[i].name, "memory") == 0) {
+		snprintf(path, sizeof(path), "%s/memory.max", dir);
+		if (read_file(path, val, sizeof(val)) == 0 && strcmp(val, "max") != 0 &&
+		    strtoull(val, NULL, 10) <= lim->memory && !lim->has_swap) {
+			verbose("--memory: %s already limits the command to %s bytes", dir, val);
+			return 0;
+		}
+	}
+	err("%s: %s holds processes, so it cannot hand the %s controller to a new group; "
+	    "run cgproc from a cgroup without processes of its own, or ask for no tighter limit "
+	    "than it has",
+	    controllers[i].option, dir, controllers[i].name);
+	return -EBUSY;
 }
 
 /* Add controllers[@i] with its limits to the group, or skip it when it is not mounted and not
  * @need'ed. @v2dir: where cgroup2 controllers go (v2_parent). */
 static int controller_add(struct runcg *cg, size_t i, unsigned need, const struct runcg_limits *lim,
-			  const char *v2dir, bool *have_v2)
+			  const char *v2dir, bool v2bare, bool *have_v2)
 {
 	const char *c = controllers[i].name;
 	bool needed = need & controllers[i].need;
@@ -460,6 +513,11 @@ static int controller_add(struct runcg *cg, size_t i, unsigned need, const struc
 		return -EOPNOTSUPP;
 	}
 	v2 = is_cgroup2(mount);
+	if (v2 && v2bare) {
+		/* the group is made by hand, with the hybrid case's code in runcg_create */
+		r = needed ? v2_bare_check(v2dir, i, lim) : 0;
+		goto out;
+	}
 	if (v2)
 		snprintf(parent, sizeof(parent), "%s", v2dir[0] ? v2dir : mount);
 	else
@@ -492,10 +550,13 @@ out:
 	return r;
 }
 
-/* libcgroup's error for a call that returned @r, as text. */
+/* libcgroup's error for a call that returned @r, as text (ECGOTHER with no errno recorded is
+ * its own text, not "Success"). */
 static const char *lcg_strerror(int r)
 {
-	return r == ECGOTHER ? strerror(cgroup_get_last_errno()) : cgroup_strerror(r);
+	int e = cgroup_get_last_errno();
+
+	return r == ECGOTHER && e ? strerror(e) : cgroup_strerror(r);
 }
 
 int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *lim, bool verbose_)
@@ -503,7 +564,7 @@ int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *
 	unsigned need = (lim->memory ? NEED_MEMORY : 0) | (lim->cpus ? NEED_CPUSET : 0) |
 			(lim->quota_us ? NEED_CPU : 0);
 	char v2mount[512], v2dir[512];
-	bool have_v2 = false;
+	bool have_v2 = false, v2bare;
 	int r;
 
 	memset(cg, 0, sizeof(*cg));
@@ -518,20 +579,23 @@ int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *
 		err("no usable cgroup file system: %s", cgroup_strerror(r));
 		return -ENODEV;
 	}
-	r = v2_parent(need, v2dir, sizeof(v2dir));
+	r = v2_parent(need, v2dir, sizeof(v2dir), &v2bare);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
-		r = controller_add(cg, i, need, lim, v2dir, &have_v2);
+		r = controller_add(cg, i, need, lim, v2dir, v2bare, &have_v2);
 		if (r < 0)
 			goto fail;
 	}
 	/* Hybrid host: the unified hierarchy holds none of our controllers (see the head
-	 * comment), so libcgroup cannot reach it. */
+	 * comment), so libcgroup cannot reach it; likewise a v2 group without controllers. */
 	if (!have_v2 && cgroup2_mount(v2mount, sizeof(v2mount)) == 0) {
 		char parent[512];
 
-		base_dir(v2mount, NULL, parent, sizeof(parent));
+		if (v2bare)
+			snprintf(parent, sizeof(parent), "%s", v2dir);
+		else
+			base_dir(v2mount, NULL, parent, sizeof(parent));
 		sweep_stale(parent);
 		r = dir_add(cg, parent, true);
 		if (r < 0)
