@@ -422,11 +422,13 @@ static bool v2_has_procs(const char *dir)
 	return read_file(path, procs, sizeof(procs)) < 0 || procs[0] != 0;
 }
 
-/* v2: whether @dir sets a limit of its own (memory, CPU quota, CPU set, tasks). */
+/* v2: whether @dir sets a limit of its own that the command's machine shows (memory, swap, CPU
+ * quota, CPU set). Not pids.max: systemd gives every service and session scope a TasksMax=, and
+ * a session scope is what a login shell's run must be able to leave for its slice. */
 static bool v2_limited(const char *dir)
 {
-	static const char *const files[] = {"memory.max",  "memory.high", "cpu.max",
-					    "cpuset.cpus", "pids.max",	  "memory.swap.max"};
+	static const char *const files[] = {"memory.max", "memory.high", "memory.swap.max",
+					    "cpu.max", "cpuset.cpus"};
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[600], val[256];
