@@ -20,6 +20,9 @@
  * lacks DT_GNU_HASH; a name not defined up to libc (an object after libc may define it); an
  * IFUNC, unique, data or TLS definition; a name with two visible versions in one object. glibc
  * only: elsewhere (musl) every name is left to dlsym().
+ *
+ * Owns the list of objects noted by the constructor (.data.shim_boot, state.h says why it is not
+ * in struct shim_state). Must not: call libc, lock or allocate (it runs from any wrapper).
  */
 #include <link.h>
 #include <stdbool.h>

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "source.h"
@@ -78,7 +77,7 @@ static bool slot_fd_ours(const struct src_fdcache *c, const struct src_fdslot *s
 		return false;
 	if (c->owns_fds)
 		return true;
-	return src_fstat(s->fd, &st) == 0 && (uint64_t)st.st_dev == s->dev &&
+	return src_sys_fstat(s->fd, &st) == 0 && (uint64_t)st.st_dev == s->dev &&
 	       (uint64_t)st.st_ino == s->ino;
 }
 
@@ -87,10 +86,10 @@ static int fd_pread(int fd, char *buf, size_t size, size_t *ret_len)
 	ssize_t n;
 
 	do
-		n = pread(fd, buf, size, 0);
-	while (n < 0 && errno == EINTR);
+		n = src_sys_pread(fd, buf, size, 0);
+	while (n == -EINTR);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if ((size_t)n >= size)
 		return -ENOBUFS;
 	buf[n] = 0;
@@ -132,13 +131,13 @@ static void writer_release(struct src_fdslot *s)
  */
 static int fd_move_high(int fd, int min_fd, struct stat *st)
 {
-	int hi = src_fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+	int hi = src_sys_fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
 
-	close(fd);
+	src_sys_close(fd);
 	if (hi < 0)
 		return -1;
-	if (src_fstat(hi, st) < 0) {
-		close(hi);
+	if (src_sys_fstat(hi, st) < 0) {
+		src_sys_close(hi);
 		return -1;
 	}
 	return hi;
@@ -181,16 +180,16 @@ static int slot_fill(const struct cg_src *src, unsigned i, unsigned gen, unsigne
 	int fd, hi, r;
 
 	if (slot_fd_ours(src->fds, s))
-		close(s->fd);
+		src_sys_close(s->fd);
 	atomic_store_explicit(&s->gen, 0, memory_order_relaxed);
 	s->fd = -1;
 	s->err = 0;
 	if (!slot_path_room(c, s, len))
 		return -EAGAIN;
 	fd = beneath ? src_open_beneath(src, relpath, O_RDONLY)
-		     : openat(src->rootfd, relpath, SRC_OPEN_FLAGS);
+		     : src_sys_openat(src->rootfd, relpath, SRC_OPEN_FLAGS);
 	if (fd < 0) {
-		r = beneath ? fd : -errno;
+		r = fd;
 		if (r == -ENOENT || r == -ENOTDIR) {
 			/* remembered: optional cgroup files are asked for on every render */
 			s->err = r;
@@ -326,10 +325,10 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 	if (!writer_claim(s))
 		return -EAGAIN;
 	if (slot_fd_ours(c, s))
-		close(s->fd);
+		src_sys_close(s->fd);
 	atomic_store_explicit(&s->gen, 0, memory_order_relaxed);
 	s->fd = -1;
-	fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = src_sys_openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	hi = fd >= 0 ? fd_move_high(fd, c->min_fd, &st) : -1;
 	if (hi < 0) {
 		writer_release(s);
@@ -366,7 +365,7 @@ int src_root_check(const struct cg_src *src)
 	 * the slot from being refilled under us; a writer finds it stale), and this request goes
 	 * on with a "/" of its own, which the front end closes. */
 	atomic_store_explicit(&s->gen, 0, memory_order_relaxed);
-	fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = src_sys_openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -ESTALE;
 	((struct cg_src *)src)->rootfd = fd;

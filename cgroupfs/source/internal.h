@@ -9,46 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
-#include <unistd.h>
 
 #include "source.h"
-
-/* One record of the getdents64(2) buffer (called through syscall(2), as glibc names no type). */
-struct src_dirent64 {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
-
-/*
- * fstatat()/fstat() through syscall(2). glibc 2.33 turned fstatat and fstat into new versioned
- * symbols (fstatat64@GLIBC_2.33); the core is linked into the preload shim, which must load on
- * older glibc, so the core never imports them. On x86_64 and aarch64 the kernel's struct stat of
- * newfstatat is glibc's struct stat.
- */
-static inline int src_fstatat(int dirfd, const char *path, struct stat *st, int flags)
-{
-#ifdef SYS_newfstatat
-	return (int)syscall(SYS_newfstatat, dirfd, path, st, flags);
-#else
-	return fstatat(dirfd, path, st, flags);
-#endif
-}
-
-static inline int src_fstat(int fd, struct stat *st)
-{
-	return src_fstatat(fd, "", st, AT_EMPTY_PATH);
-}
-
-/* fcntl() through syscall(2) for the same reason: glibc 2.28 made it fcntl64@GLIBC_2.28. */
-static inline int src_fcntl(int fd, int cmd, long arg)
-{
-	return (int)syscall(SYS_fcntl, fd, cmd, arg);
-}
+#include "sys.h"
 
 /* The kernel's fixed inode numbers of the initial namespaces (include/linux/proc_ns.h). */
 #define NS_INIT_CGROUP_INO 0xEFFFFFFBU

@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <stdalign.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -116,12 +115,12 @@ static int pidns_init_find(const struct cg_src *src, pid_t pid, uint64_t ns, pid
 	}
 
 	/* Scan proc/ for the process of that namespace that is pid 1 in it. */
-	fd = openat(src->rootfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = src_sys_openat(src->rootfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = -ESRCH;
 	for (;;) {
-		long n = syscall(SYS_getdents64, fd, dents, sizeof(dents));
+		long n = src_sys_getdents64(fd, dents, sizeof(dents));
 
 		if (n <= 0)
 			break;
@@ -141,7 +140,7 @@ static int pidns_init_find(const struct cg_src *src, pid_t pid, uint64_t ns, pid
 		}
 	}
 done:
-	close(fd);
+	src_sys_close(fd);
 	return r;
 }
 

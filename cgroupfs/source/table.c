@@ -21,9 +21,9 @@ static int read_all_at(int fd, void *buf, size_t size, uint64_t off)
 	size_t done = 0;
 
 	while (done < size) {
-		ssize_t n = pread(fd, (char *)buf + done, size - done, (off_t)(off + done));
+		ssize_t n = src_sys_pread(fd, (char *)buf + done, size - done, off + done);
 
-		if (n < 0 && errno == EINTR)
+		if (n == -EINTR)
 			continue;
 		if (n <= 0)
 			return -ENODATA; /* short file or I/O error: not a table we can use */
@@ -42,11 +42,12 @@ static int64_t timens_boottime_offset(const struct cg_src *src)
 	int fd;
 	ssize_t n;
 
-	fd = openat(src->rootfd, "proc/self/timens_offsets", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = src_sys_openat(src->rootfd, "proc/self/timens_offsets",
+			    O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return 0;
-	n = read(fd, text, sizeof(text));
-	close(fd);
+	n = src_sys_read(fd, text, sizeof(text));
+	src_sys_close(fd);
 	if (n <= 0)
 		return 0;
 	len = (size_t)n;
@@ -123,15 +124,12 @@ static int table_path(const char *rundir, char *path, size_t size)
 int cgtable_open(const struct cg_src *src, const char *rundir)
 {
 	char path[512];
-	int fd, r;
+	int r;
 
 	r = table_path(rundir, path, sizeof(path));
 	if (r < 0)
 		return r;
-	fd = openat(src->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	return fd;
+	return src_sys_openat(src->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 }
 
 int cgtable_read_header(int fd, struct cgtable_header *ret)
@@ -141,7 +139,7 @@ int cgtable_read_header(int fd, struct cgtable_header *ret)
 	struct stat st;
 	int r;
 
-	if (src_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h))
+	if (src_sys_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h))
 		return -ENODATA;
 	/* Its numbers go to every process on the host, setuid ones included: trust a table only
 	 * when nobody but root (cgprocd) or the reader itself could have written it. The file is
@@ -268,8 +266,9 @@ int cg_machine_key(const struct cg_src *src, const struct cg_machine *m, enum cg
 	r = machine_dir(m, c, dir, sizeof(dir));
 	if (r < 0)
 		return r;
-	if (src_fstatat(src->rootfd, dir, &st, 0) < 0)
-		return -errno;
+	r = src_sys_fstatat(src->rootfd, dir, &st, 0);
+	if (r < 0)
+		return r;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
 	*ret_dev = (uint64_t)st.st_dev;
@@ -347,7 +346,7 @@ int cg_sample_lookup(const struct cg_src *src, const struct cg_machine *m, const
 	if (fd < 0)
 		return -ENODATA;
 	r = lookup_fd(src, m, fd, &h, ret);
-	close(fd);
+	src_sys_close(fd);
 	return r < 0 ? -ENODATA : 0;
 }
 
@@ -391,7 +390,7 @@ int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m
 
 	if (table_path(rundir, path, sizeof(path)) < 0)
 		return -ENODATA;
-	if (src_fstatat(src->rootfd, path, &st, 0) == 0)
+	if (src_sys_fstatat(src->rootfd, path, &st, 0) == 0)
 		ident_of(&st, ident);
 	if (c->valid && c->machine_hash == mh && memcmp(c->ident, ident, sizeof(ident)) == 0) {
 		/* the same file: only its age can have changed */
@@ -410,10 +409,10 @@ int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m
 	fd = cgtable_open(src, rundir);
 	if (fd >= 0) {
 		/* identify what was read, not what the path named a moment ago */
-		if (src_fstat(fd, &st) == 0)
+		if (src_sys_fstat(fd, &st) == 0)
 			ident_of(&st, ident);
 		r = lookup_fd(src, m, fd, &h, &c->sample);
-		close(fd);
+		src_sys_close(fd);
 	} else {
 		memset(ident, 0, sizeof(ident));
 	}

@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <stdalign.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,15 +66,15 @@ static __attribute__((noinline)) void walk_procs(struct walk *w, int dirfd)
 	size_t keep = 0;
 	int fd;
 
-	fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	fd = src_sys_openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return;
 	while (w->pids < WALK_MAX_PIDS) {
-		ssize_t n = read(fd, text + keep, sizeof(text) - keep);
+		ssize_t n = src_sys_read(fd, text + keep, sizeof(text) - keep);
 		struct span rest, line;
 		size_t end;
 
-		if (n < 0 && errno == EINTR)
+		if (n == -EINTR)
 			continue;
 		if (n <= 0)
 			break;
@@ -91,7 +90,7 @@ static __attribute__((noinline)) void walk_procs(struct walk *w, int dirfd)
 	}
 	if (keep > 0 && keep < sizeof(text))
 		walk_pid(w, (struct span){text, keep});
-	close(fd);
+	src_sys_close(fd);
 }
 
 static void walk_dir(struct walk *w, int dirfd, unsigned depth)
@@ -103,7 +102,7 @@ static void walk_dir(struct walk *w, int dirfd, unsigned depth)
 	if (depth >= WALK_MAX_DEPTH)
 		return;
 	for (;;) {
-		long n = syscall(SYS_getdents64, dirfd, dents, sizeof(dents));
+		long n = src_sys_getdents64(dirfd, dents, sizeof(dents));
 
 		if (n <= 0)
 			return;
@@ -116,12 +115,12 @@ static void walk_dir(struct walk *w, int dirfd, unsigned depth)
 				continue;
 			if (w->dirs >= WALK_MAX_DIRS || w->pids >= WALK_MAX_PIDS)
 				return;
-			sub = openat(dirfd, d->name,
-				     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			sub = src_sys_openat(dirfd, d->name,
+					     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 			if (sub < 0)
 				continue;
 			walk_dir(w, sub, depth + 1);
-			close(sub);
+			src_sys_close(sub);
 		}
 	}
 }
@@ -182,7 +181,7 @@ static int machine_start(const struct cg_src *src, const struct cg_machine *m, b
 	if (fd < 0)
 		return fd == -ENOENT || fd == -ENOTDIR ? -ENODATA : fd;
 	walk_dir(&w, fd, 0);
-	close(fd);
+	src_sys_close(fd);
 	if (!w.found)
 		return -ENODATA;
 	*ret_host = false;

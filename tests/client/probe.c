@@ -233,7 +233,7 @@ static void do_fds(void)
 		printf("== fds ? errno=%d\n", errno);
 		return;
 	}
-	/* The shim keeps some input fds open on purpose, at 1000 and above (preload/machine.c
+	/* The shim keeps some input fds open on purpose, at 1000 and above (preload/request.c
 	 * KEPT_FD_MIN): count the program's range only. */
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.' && atoi(de->d_name) < 1000)
