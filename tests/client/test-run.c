@@ -418,6 +418,39 @@ static void own_v1_dir(const char *ctrl, char *ret, size_t size)
 	cr_assert_fail("no %s line in /proc/self/cgroup", ctrl);
 }
 
+/* Where `cgproc run` started from here makes its group: on v1 this test's cgroup in the memory
+ * hierarchy; on cgroup v2 this test's cgroup or, while that holds processes below the real root
+ * (which alone has no cgroup.type), its nearest ancestor. */
+static void run_parent_dir(char *ret, size_t size)
+{
+	char path[PATH_MAX + 32], *cg, *p;
+
+	if (access("/sys/fs/cgroup/memory", F_OK) == 0) {
+		own_v1_dir("memory", ret, size);
+		return;
+	}
+	cg = harness_slurp_fd(open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC));
+	cr_assert(cg && (p = strstr(cg, "0::/")), "no cgroup2 line in /proc/self/cgroup");
+	p[strcspn(p, "\n")] = 0;
+	snprintf(ret, size, "/sys/fs/cgroup%s", strcmp(p + 3, "/") ? p + 3 : "");
+	free(cg);
+	for (;;) {
+		char *procs;
+
+		snprintf(path, sizeof(path), "%s/cgroup.type", ret);
+		if (access(path, F_OK) != 0)
+			break;
+		snprintf(path, sizeof(path), "%s/cgroup.procs", ret);
+		procs = harness_slurp_fd(open(path, O_RDONLY | O_CLOEXEC));
+		if (procs && !procs[0]) {
+			free(procs);
+			break;
+		}
+		free(procs);
+		*strrchr(ret, '/') = 0;
+	}
+}
+
 /* Shell: "$d" = the command's own cgroup in the hierarchy of $c ("" for cgroup2), from
  * /proc/self/cgroup; comma-joined controller lists (cpu,cpuacct) count. */
 #define SH_OWN_CG                                                                                  \
@@ -500,8 +533,7 @@ Test(run, existing_name_refused)
 	int st;
 
 	snprintf(name, sizeof(name), "cgproc-test-%d-taken", (int)getpid());
-	harness_require(access("/sys/fs/cgroup/memory", F_OK) == 0, "needs a v1 memory hierarchy");
-	own_v1_dir("memory", parent, sizeof(parent));
+	run_parent_dir(parent, sizeof(parent));
 	snprintf(dir, sizeof(dir), "%s/%s", parent, name);
 	cr_assert_eq(mkdir(dir, 0755), 0, "%s: %s", dir, strerror(errno));
 	st = cgproc_run((const char *const[]){"--no-shim", "--name", name, NULL},
@@ -706,12 +738,11 @@ Test(run, stale_group_swept)
 	pid_t dead = fork();
 	int st;
 
-	harness_require(access("/sys/fs/cgroup/memory", F_OK) == 0, "needs a v1 memory hierarchy");
 	cr_assert_geq(dead, 0);
 	if (dead == 0)
 		_exit(0);
 	cr_assert_eq(waitpid(dead, NULL, 0), dead);
-	own_v1_dir("memory", parent, sizeof(parent));
+	run_parent_dir(parent, sizeof(parent));
 	snprintf(dead_dir, sizeof(dead_dir), "%s/cgproc-run-%d", parent, (int)dead);
 	snprintf(live_dir, sizeof(live_dir), "%s/cgproc-run-%d", parent, (int)getpid());
 	cr_assert_eq(mkdir(dead_dir, 0755), 0, "%s: %s", dead_dir, strerror(errno));
