@@ -34,7 +34,7 @@ static const char *base_of(const char *path)
 
 static bool file_enabled(enum vfile_id id)
 {
-	return (shim.config.files >> id) & 1;
+	return vfile_enabled(&shim.config, id);
 }
 
 /*

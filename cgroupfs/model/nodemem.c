@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "macro.h"
 #include "nodemem.h"
 
 /* A key of the node file and the view field it shows (NODE_USED: total - free). */
@@ -45,7 +46,7 @@ static const struct node_key node_keys[] = {
 
 static uint64_t node_value(const struct mem_view *v, struct span key, uint64_t host_kb)
 {
-	for (size_t i = 0; i < sizeof(node_keys) / sizeof(node_keys[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(node_keys); i++) {
 		if (!span_eq(key, node_keys[i].key))
 			continue;
 		if (node_keys[i].field == NODE_USED)

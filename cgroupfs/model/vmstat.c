@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "macro.h"
 #include "misc.h"
 #include "vmstat.h"
 
@@ -79,7 +80,7 @@ static const struct vm_key vm_keys[] = {
 	{"pswpout", "pswpout", NULL, VM_COUNT},
 };
 
-#define VM_NKEYS (sizeof(vm_keys) / sizeof(vm_keys[0]))
+#define VM_NKEYS ARRAY_SIZE(vm_keys)
 
 /* The lines computed from more than one input. */
 enum vm_special {

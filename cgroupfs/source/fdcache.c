@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "../model/claim.h"
 #include "internal.h"
 #include "source.h"
 
@@ -96,33 +97,6 @@ static int fd_pread(int fd, char *buf, size_t size, size_t *ret_len)
 	if (ret_len)
 		*ret_len = (size_t)n;
 	return 0;
-}
-
-static bool reader_claim(struct src_fdslot *s)
-{
-	unsigned st = atomic_load_explicit(&s->state, memory_order_relaxed);
-
-	return !(st & 1) &&
-	       atomic_compare_exchange_strong_explicit(&s->state, &st, st + 2, memory_order_acquire,
-						       memory_order_relaxed);
-}
-
-static void reader_release(struct src_fdslot *s)
-{
-	atomic_fetch_sub_explicit(&s->state, 2, memory_order_release);
-}
-
-static bool writer_claim(struct src_fdslot *s)
-{
-	unsigned zero = 0;
-
-	return atomic_compare_exchange_strong_explicit(&s->state, &zero, 1, memory_order_acquire,
-						       memory_order_relaxed);
-}
-
-static void writer_release(struct src_fdslot *s)
-{
-	atomic_store_explicit(&s->state, 0, memory_order_release);
 }
 
 /*
@@ -252,19 +226,20 @@ static int fdcache_read(const struct cg_src *src, const char *relpath, bool bene
 				victim = i;
 			continue;
 		}
-		if (atomic_load_explicit(&s->hash, memory_order_relaxed) != h || !reader_claim(s))
+		if (atomic_load_explicit(&s->hash, memory_order_relaxed) != h ||
+		    !claim_read(&s->state))
 			continue;
 		match = atomic_load_explicit(&s->gen, memory_order_relaxed) == gen &&
 			atomic_load_explicit(&s->hash, memory_order_relaxed) == h &&
 			slot_path_is(c, s, relpath, len);
 		if (match && s->fd < 0 && s->err < 0) {
 			r = s->err;
-			reader_release(s);
+			release_read(&s->state);
 			return r;
 		}
 		if (match && slot_fd_ours(c, s)) {
 			r = fd_pread(s->fd, buf, size, ret_len);
-			reader_release(s);
+			release_read(&s->state);
 			if (r == 0 || r == -ENOBUFS)
 				return r;
 			/* The file went away under the kept fd (a removed cgroup reads ENODEV,
@@ -272,7 +247,7 @@ static int fdcache_read(const struct cg_src *src, const char *relpath, bool bene
 			victim = i;
 			break;
 		}
-		reader_release(s);
+		release_read(&s->state);
 		/* its fd was closed behind our back: refill it in place */
 		if (match) {
 			victim = i;
@@ -291,10 +266,10 @@ static int fdcache_read(const struct cg_src *src, const char *relpath, bool bene
 		if (next >= SRC_FDCACHE_SLOTS)
 			atomic_store_explicit(&c->used, SRC_FDCACHE_SLOTS, memory_order_relaxed);
 	}
-	if (!writer_claim(&c->slot[victim]))
+	if (!claim_write(&c->slot[victim].state))
 		return -EAGAIN;
 	r = slot_fill(src, victim, gen, h, relpath, len, beneath, buf, size, ret_len);
-	writer_release(&c->slot[victim]);
+	release_write(&c->slot[victim].state);
 	return r;
 }
 
@@ -317,12 +292,12 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 	struct stat st;
 	int fd, hi;
 
-	if (reader_claim(s)) {
+	if (claim_read(&s->state)) {
 		if (atomic_load_explicit(&s->gen, memory_order_relaxed) == gen && s->fd >= 0)
 			return s->fd; /* checked lazily: src_root_check() */
-		reader_release(s);
+		release_read(&s->state);
 	}
-	if (!writer_claim(s))
+	if (!claim_write(&s->state))
 		return -EAGAIN;
 	if (slot_fd_ours(c, s))
 		src_sys_close(s->fd);
@@ -331,7 +306,7 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 	fd = src_sys_openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	hi = fd >= 0 ? fd_move_high(fd, c->min_fd, &st) : -1;
 	if (hi < 0) {
-		writer_release(s);
+		release_write(&s->state);
 		return -EAGAIN;
 	}
 	s->fd = hi;
@@ -345,7 +320,7 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 
 void src_fdcache_root_release(struct src_fdcache *c)
 {
-	reader_release(&c->root);
+	release_read(&c->root.state);
 }
 
 int src_root_check(const struct cg_src *src)

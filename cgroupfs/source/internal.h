@@ -14,6 +14,30 @@
 #include "source.h"
 #include "sys.h"
 
+/* A walk of the entries of directory @fd through getdents64(2) into the caller's @buf (aligned
+ * for struct src_dirent64): "while ((e = src_dir_next(&d)))". Stops at the end and on an error. */
+struct src_dir {
+	int fd;
+	char *buf;
+	size_t size;
+	long n, off;
+};
+
+static inline const struct src_dirent64 *src_dir_next(struct src_dir *d)
+{
+	const struct src_dirent64 *e;
+
+	if (d->off >= d->n) {
+		d->n = src_sys_getdents64(d->fd, d->buf, d->size);
+		d->off = 0;
+		if (d->n <= 0)
+			return NULL;
+	}
+	e = (const void *)(d->buf + d->off);
+	d->off += e->reclen;
+	return e;
+}
+
 /* The kernel's fixed inode numbers of the initial namespaces (include/linux/proc_ns.h). */
 #define NS_INIT_CGROUP_INO 0xEFFFFFFBU
 #define NS_INIT_PID_INO 0xEFFFFFFCU

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../model/config.h"
+#include "../model/macro.h"
 #include "internal.h"
 #include "table.h"
 
@@ -308,7 +309,7 @@ static int lookup_fd(const struct cg_src *src, const struct cg_machine *m, int f
 		return -ESTALE;
 
 	cg_sample_init(&s);
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		enum cg_controller c = order[i];
 		struct cgtable_entry e;
 		struct cpuset cs;
@@ -355,28 +356,26 @@ void cg_sample_cache_init(struct cg_sample_cache *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* A string and its NUL, so that "ab","c" and "a","bc" differ. */
 static uint64_t hash_str(uint64_t h, const char *s)
 {
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h * UINT64_C(0x100000001b3) ^ 0xff; /* separator */
+	return fnv1a(h, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
+uint64_t cg_machine_hash(const struct cg_machine *m, uint64_t h)
+{
+	h = fnv1a(h, &m->rule, sizeof(m->rule));
+	h = fnv1a(h, &m->init_pid, sizeof(m->init_pid));
+	for (unsigned c = 0; c < _CG_MAX; c++)
+		h = hash_str(h, cg_machine_path(m, c));
+	return h;
+}
+
+/* Which sampler table and which machine, within one root. */
 static uint64_t machine_hash(const struct cg_src *src, const struct cg_machine *m,
 			     const char *rundir)
 {
-	static const enum cg_controller cs[] = {CG_CPU, CG_MEMORY, CG_CPUSET, CG_UNIFIED};
-	uint64_t h = UINT64_C(0xcbf29ce484222325) ^ (uint64_t)(unsigned)src->rootfd;
-
-	h = hash_str(h, rundir ? rundir : "");
-	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
-		h = hash_str(h, cg_machine_mount(m, cs[i]) ?: "");
-		h = hash_str(h, cg_machine_root(m, cs[i]) ?: "");
-		h = hash_str(h, cg_machine_path(m, cs[i]) ?: "");
-	}
-	return h;
+	return cg_machine_hash(m, hash_str(FNV1A_INIT ^ (uint64_t)(unsigned)src->rootfd, rundir));
 }
 
 int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m,

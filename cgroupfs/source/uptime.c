@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../model/macro.h"
 #include "internal.h"
 #include "source.h"
 
@@ -96,32 +97,26 @@ static __attribute__((noinline)) void walk_procs(struct walk *w, int dirfd)
 static void walk_dir(struct walk *w, int dirfd, unsigned depth)
 {
 	alignas(8) char dents[1024];
+	struct src_dir dir = {dirfd, dents, sizeof(dents), 0, 0};
+	const struct src_dirent64 *d;
 
 	w->dirs++;
 	walk_procs(w, dirfd);
 	if (depth >= WALK_MAX_DEPTH)
 		return;
-	for (;;) {
-		long n = src_sys_getdents64(dirfd, dents, sizeof(dents));
+	while ((d = src_dir_next(&dir))) {
+		int sub;
 
-		if (n <= 0)
+		if (d->type != DT_DIR || d->name[0] == '.')
+			continue;
+		if (w->dirs >= WALK_MAX_DIRS || w->pids >= WALK_MAX_PIDS)
 			return;
-		for (long off = 0; off < n;) {
-			struct src_dirent64 *d = (void *)(dents + off);
-			int sub;
-
-			off += d->reclen;
-			if (d->type != DT_DIR || d->name[0] == '.')
-				continue;
-			if (w->dirs >= WALK_MAX_DIRS || w->pids >= WALK_MAX_PIDS)
-				return;
-			sub = src_sys_openat(dirfd, d->name,
-					     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-			if (sub < 0)
-				continue;
-			walk_dir(w, sub, depth + 1);
-			src_sys_close(sub);
-		}
+		sub = src_sys_openat(dirfd, d->name,
+				     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (sub < 0)
+			continue;
+		walk_dir(w, sub, depth + 1);
+		src_sys_close(sub);
 	}
 }
 
@@ -133,7 +128,7 @@ static int walk_controller(const struct cg_machine *m)
 	int best = -1;
 	size_t best_len = 0;
 
-	for (unsigned i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(order); i++) {
 		enum cg_controller c = order[i];
 		size_t len;
 
