@@ -3,7 +3,7 @@
  * libcgproc.so start-up: note where the next symbols are, publish "ready"; read the
  * configuration on first use.
  *
- * Start-up is kept to what every process pays for (issue 3: process start within 5% of an empty
+ * Start-up is kept to what every process pays for (process start must stay within 5% of an empty
  * preloaded library): the constructor only walks the loaded objects (next.c); each wrapped name
  * is looked up on its first use with a lock-free hash lookup, and the configuration and the
  * kept caches are set up by the first call that may take the virtual path (shim_setup,
@@ -39,6 +39,7 @@
 
 #include "model/buf.h"
 #include "model/config.h"
+#include "model/macro.h"
 #include "next.h"
 #include "raw.h"
 #include "shim.h"
@@ -215,7 +216,7 @@ static void config_read_env(struct cgproc_config *cfg)
 
 		if (!eq)
 			continue;
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 			size_t len = strlen(keys[i]);
 
 			if ((size_t)(eq - key) == len && memcmp(key, keys[i], len) == 0)
@@ -223,18 +224,6 @@ static void config_read_env(struct cgproc_config *cfg)
 					     (struct span){eq + 1, strlen(eq + 1)});
 		}
 	}
-}
-
-/* "files=" names are vfile_table's; a bad list keeps everything on. */
-static void config_resolve_files(struct cgproc_config *cfg)
-{
-	const char *names[_VFILE_MAX] = {0};
-
-	vfile_foreach (vf) {
-		if ((unsigned)vf->id < _VFILE_MAX)
-			names[vf->id] = vf->name;
-	}
-	config_files_resolve(cfg, names, _VFILE_MAX);
 }
 
 /*
@@ -252,7 +241,7 @@ void *shim_next_early(const char *name)
 /*
  * The configuration, on the first call that may take the virtual path (shim_active()), not in the
  * constructor: a program that never reaches a wrapper (most short-lived ones) pays nothing for it
- * (issue 3: process start), and the pages it writes stay untouched.
+ * (every process start pays for what runs there), and the pages it writes stay untouched.
  *
  * Once per process, from any context a wrapper runs in, without locks: the first caller claims the
  * set-up with a compare-and-swap (its thread id in the word) and publishes SHIM_SETUP_DONE. A call
@@ -274,7 +263,7 @@ static void setup_run(void)
 		config_read_env(cfg);
 	else
 		cfg->log[0] = '\0';
-	config_resolve_files(cfg);
+	(void)vfile_config_resolve(cfg); /* a bad "files=" list keeps everything on */
 	/* Without the next symbols there is nothing to fall back to: stay a passthrough. */
 	if (!real_openat || !real_open || !real_fopen || !real_sysconf)
 		cfg->enabled = false;

@@ -110,7 +110,7 @@ static int machine_sysinfo(struct sysinfo *info)
 	struct shim_ctx ctx;
 	struct sysinfo si = *info;
 	pid_t pid = raw_getpid();
-	long long now = shim_mono_ns();
+	long long now = src_mono_ns();
 	int r;
 
 	if (answer_get(&shim.sysinfo, pid, now, info, NULL))
@@ -137,7 +137,7 @@ static int machine_nprocs(bool conf, unsigned *ret)
 {
 	struct shim_ctx ctx;
 	pid_t pid = raw_getpid();
-	long long now = shim_mono_ns();
+	long long now = src_mono_ns();
 	unsigned n;
 	int r;
 
@@ -214,7 +214,7 @@ static long phys_pages(bool avail)
 }
 
 /* This sysconf, by a hidden name: taking the address of the exported one would be a symbol
- * lookup by ld.so in every process (a GLOB_DAT relocation; issue 3: process start). */
+ * lookup by ld.so in every process (a GLOB_DAT relocation, paid at every process start). */
 long sysconf(int name);
 extern long sysconf_self(int name)
 	__attribute__((alias("sysconf"), visibility("hidden"), nothrow, leaf));

@@ -3,7 +3,7 @@
  * The next definitions of the wrapped names: what dlsym(RTLD_NEXT, name) would return, found
  * with a GNU hash lookup in the objects after this one, noted once by the constructor, instead of
  * ~30 dlsym() calls at start-up (each ~850 instructions of locking, error catching and a generic
- * lookup: 25,000 instructions, 13% of starting /bin/true; issue 3). A lookup takes no lock and
+ * lookup: 25,000 instructions, 13% of starting /bin/true). A lookup takes no lock and
  * calls nothing, so a name can be looked up on its first use, from any context (init.c).
  *
  * dlsym(RTLD_NEXT) searches the caller's scope after the caller. For an object of the initial

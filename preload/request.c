@@ -11,9 +11,9 @@
  * model). So the snapshot is kept in the request arenas below, one per arena:
  *   - an arena is owned by one request at a time (claimed with a compare-and-swap, never waited
  *     for), so its snapshot needs no seqlock and is used in place: no copy per request, and no
- *     second, shared copy of it in every process (issue 3: RSS; the struct is compact, its used
- *     part ~2 KiB on a typical host, see source.h). A process that opens virtual files from
- *     several threads at once computes one snapshot per arena in use.
+ *     second, shared copy of it in every process (its pages are RSS of every process; the struct is
+ * compact, its used part ~2 KiB on a typical host, see source.h). A process that opens virtual
+ * files from several threads at once computes one snapshot per arena in use.
  *   - keyed by getpid() (fork, vfork and posix_spawn children recompute) with a 1 s TTL (systemd
  *     and runtimes move processes between cgroups after fork).
  * No locks, no malloc: request memory comes from arenas mapped once per process (mmap). A
@@ -39,17 +39,9 @@
 #define KEPT_FD_MIN 1000
 
 /*
- * Host texts that may be a little old (source.h, struct src_textcache): cpuinfo (static but for
- * "cpu MHz") and meminfo (of the host's numbers a render uses only MemTotal and SwapTotal; the
- * lines without a cgroup counterpart are copied through and may be up to this old, DESIGN.md cost
- * model: "host's static fields cached"). /proc/stat, uptime and loadavg stay fresh.
- */
-#define HOST_TEXT_AGE_NS 1000000000ULL
-
-/*
- * Set up by the first request, not at process start (issue 3: a process that serves no file pays
- * nothing). Once, without waiting: the first request claims it; a request that finds it under way
- * (another thread, a signal handler) goes without the kept fds and texts.
+ * Set up by the first request, not at process start (a process that serves no file pays nothing).
+ * Once, without waiting: the first request claims it; a request that finds it under way (another
+ * thread, a signal handler) goes without the kept fds and texts.
  */
 
 static void kept_init(void)
@@ -60,10 +52,7 @@ static void kept_init(void)
 	buf = raw_mmap(2 * SRC_TEXTCACHE_MAX);
 	if (!buf)
 		return; /* no kept texts: the files are read each time */
-	(void)src_textcache_add(&shim.req.texts, "proc/cpuinfo", HOST_TEXT_AGE_NS, buf,
-				SRC_TEXTCACHE_MAX);
-	(void)src_textcache_add(&shim.req.texts, "proc/meminfo", HOST_TEXT_AGE_NS,
-				buf + SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
+	src_textcache_add_host(&shim.req.texts, buf);
 }
 
 static bool kept_ready(void)
@@ -78,16 +67,6 @@ static bool kept_ready(void)
 	return s == 2;
 }
 
-/* CLOCK_MONOTONIC in nanoseconds (the vDSO: no system call); 0 when unavailable. */
-long long shim_mono_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /*
  * Request memory: the machine snapshot, scratch and output. A few arenas are mapped once per
  * process and reused (claimed with a compare-and-swap, never waited for); when all are taken a
@@ -98,7 +77,7 @@ long long shim_mono_ns(void)
  * A block: the head (struct shim_mem), OUT_MIN bytes, then the scratch. The output begins right
  * after the part of the machine in use (cg_machine_size(): the rest of its string pool is never
  * touched by the core) and runs to the scratch, so that the head's first page holds the fields,
- * the machine (~2 KiB) and the first ~2 KiB of output: the pages a process keeps dirty (issue 3)
+ * the machine (~2 KiB) and the first ~2 KiB of output: the pages a process keeps dirty
  * are that one, the scratch's first (the sampler values, then the render's input text) and more
  * only for larger texts. The rest of the head's pages is never written.
  */
@@ -197,7 +176,7 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long *ret_stamp)
 {
 	pid_t pid = src->self_pid; /* getpid() of this request (shim_ctx_open) */
-	long long now = shim_mono_ns();
+	long long now = src_mono_ns();
 	int rc;
 
 	if (mem->machine_kept && mem->machine_pid == pid && now >= mem->machine_stamp &&
@@ -230,7 +209,8 @@ static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long
 	}
 	/* The lookup parsed mountinfo in the scratch (several pages on a host with many mounts);
 	 * renders need only a page or two of it, so the rest is not kept dirty in every process
-	 * (issue 3: RSS added per process). Page-aligned: an arena's scratch starts a page. */
+	 * (each kept page is RSS added to every process). Page-aligned: an arena's scratch starts a
+	 * page. */
 	raw_madvise_dontneed(mem->scratch_at, mem->scratch & ~(size_t)4095);
 	return rc;
 }

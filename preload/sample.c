@@ -58,7 +58,7 @@ static void sslot_write(const struct cg_sample_cache *c, long long stamp, long l
 int shim_sample_get(const struct cg_src *src, const struct cg_machine *m, long long machine_stamp,
 		    struct cg_sample_cache *priv, struct cg_sample *ret)
 {
-	long long stamp = 0, checked = 0, now = shim_mono_ns();
+	long long stamp = 0, checked = 0, now = src_mono_ns();
 	int r;
 
 	if (!sslot_read(priv, &stamp, &checked))

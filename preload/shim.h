@@ -186,8 +186,6 @@ struct shim_ctx {
 };
 /* @self: getpid() when the caller already has it, 0 to look it up. */
 int shim_ctx_open(struct shim_ctx *ctx, pid_t self);
-/* CLOCK_MONOTONIC in nanoseconds, 0 when unavailable. */
-long long shim_mono_ns(void);
 void shim_ctx_close(struct shim_ctx *ctx);
 /* Render @vf (pid/tid for the per-process stat); *ret_data points into ctx memory. 0, or
  * VFILE_SAME when ctx->req.same was set and the inputs make its key (nothing rendered). */

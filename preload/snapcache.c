@@ -43,6 +43,7 @@
  */
 #include <string.h>
 
+#include "model/claim.h"
 #include "raw.h"
 #include "shim.h"
 
@@ -63,32 +64,6 @@
 #define KEYED_ID VFILE_PROC_MEMINFO
 
 #define FD_DIR_RETRY 64
-
-static bool claim_read(atomic_uint *state)
-{
-	unsigned st = atomic_load_explicit(state, memory_order_relaxed);
-
-	return !(st & 1) && atomic_compare_exchange_strong_explicit(
-				    state, &st, st + 2, memory_order_acquire, memory_order_relaxed);
-}
-
-static void release_read(atomic_uint *state)
-{
-	atomic_fetch_sub_explicit(state, 2, memory_order_release);
-}
-
-static bool claim_write(atomic_uint *state)
-{
-	unsigned zero = 0;
-
-	return atomic_compare_exchange_strong_explicit(state, &zero, 1, memory_order_acquire,
-						       memory_order_relaxed);
-}
-
-static void release_write(atomic_uint *state)
-{
-	atomic_store_explicit(state, 0, memory_order_release);
-}
 
 /* Whether @fd (a number we kept) still is the file we kept there. */
 static bool fd_is(int fd, uint64_t dev, uint64_t ino)
@@ -419,7 +394,7 @@ int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cloexec, 
 
 	reuse = snap_reusable(vf);
 	if (reuse) {
-		t0 = shim_mono_ns();
+		t0 = src_mono_ns();
 		if (shim.config.reuse_ms) {
 			/* the render below reuses the pid: one getpid() per open */
 			self = raw_getpid();

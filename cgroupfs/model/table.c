@@ -50,6 +50,25 @@ void cgtable_header_init(struct cgtable_header *h, uint32_t cpu_words, uint64_t 
 	h->check = cgtable_hash(h, sizeof(*h));
 }
 
+void cgtable_header_set_sampler(struct cgtable_header *h, uint32_t sampler)
+{
+	h->sampler = sampler;
+	h->check = 0;
+	h->check = cgtable_hash(h, sizeof(*h));
+}
+
+const char *cgtable_sampler_name(uint32_t sampler)
+{
+	switch (sampler) {
+	case CGTABLE_SAMPLER_PROC:
+		return "proc";
+	case CGTABLE_SAMPLER_BPF:
+		return "bpf";
+	default:
+		return "unknown";
+	}
+}
+
 void cgtable_entry_encode(const struct cgtable_entry *e, const uint64_t *cpus, uint32_t cpu_words,
 			  void *out)
 {
@@ -86,6 +105,8 @@ int cgtable_header_decode(struct span raw, uint64_t file_size, struct cgtable_he
 	    h.entry_size != cgtable_entry_size(h.cpu_words))
 		return -ENODATA;
 	if (h.period_ns < CGTABLE_PERIOD_MIN_NS || h.period_ns > CGTABLE_PERIOD_MAX_NS)
+		return -ENODATA;
+	if (h.sampler > CGTABLE_SAMPLER_MAX || h.reserved)
 		return -ENODATA;
 	if (h.count > CGTABLE_COUNT_MAX)
 		return -ENODATA;

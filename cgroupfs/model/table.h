@@ -53,7 +53,7 @@
 
 #define CGTABLE_FILE "table"
 #define CGTABLE_MAGIC UINT64_C(0x3142415444524743) /* "CGRDTAB1" little-endian */
-#define CGTABLE_VERSION 1
+#define CGTABLE_VERSION 2 /* 2: the header says which sampler wrote the table */
 #define CGTABLE_STALE_PERIODS 3
 #define CGTABLE_PERIOD_MIN_NS UINT64_C(100000000)     /* 0.1 s */
 #define CGTABLE_PERIOD_MAX_NS UINT64_C(3600000000000) /* 1 h */
@@ -69,8 +69,16 @@ struct cgtable_header {
 	uint64_t period_ns;    /* sampling period */
 	uint64_t heartbeat_ns; /* CLOCK_BOOTTIME at the end of the pass that wrote the file */
 	uint64_t generation;   /* passes since the daemon started */
+	uint32_t sampler;      /* CGTABLE_SAMPLER_*: how the load counts were taken */
+	uint32_t reserved;     /* 0 */
 	uint64_t check;	       /* cgtable_hash of the header with this field 0 */
 };
+
+/* How cgprocd counted the threads: walking /proc, or from its eBPF counters. */
+#define CGTABLE_SAMPLER_UNKNOWN 0
+#define CGTABLE_SAMPLER_PROC 1
+#define CGTABLE_SAMPLER_BPF 2
+#define CGTABLE_SAMPLER_MAX CGTABLE_SAMPLER_BPF
 
 #define CGTABLE_HAS_LOAD 0x1u
 #define CGTABLE_HAS_MEMORY 0x2u
@@ -93,7 +101,7 @@ struct cgtable_entry {
 	uint64_t period_us;
 };
 
-_Static_assert(sizeof(struct cgtable_header) == 64, "cgtable_header layout");
+_Static_assert(sizeof(struct cgtable_header) == 72, "cgtable_header layout");
 _Static_assert(sizeof(struct cgtable_entry) == 96, "cgtable_entry layout");
 
 /* Load values above this are corrupt (2^20 runnable threads in fixed point). */
@@ -112,9 +120,13 @@ static inline size_t cgtable_entry_size(uint32_t cpu_words)
 /* Compare keys: <0, 0, >0. */
 int cgtable_key_cmp(uint64_t dev_a, uint64_t ino_a, uint64_t dev_b, uint64_t ino_b);
 
-/* Fill the header fields and its check. */
+/* Fill the header fields and its check (sampler: unknown). */
 void cgtable_header_init(struct cgtable_header *h, uint32_t cpu_words, uint64_t count,
 			 uint64_t period_ns, uint64_t heartbeat_ns, uint64_t generation);
+/* Say which sampler wrote the table (CGTABLE_SAMPLER_*) and recompute the check. */
+void cgtable_header_set_sampler(struct cgtable_header *h, uint32_t sampler);
+/* "proc", "bpf" or "unknown". */
+const char *cgtable_sampler_name(uint32_t sampler);
 /*
  * Encode one entry into @out (entry_size bytes for @cpu_words): the fixed part, @cpus (cpu_words
  * words of bitmap, e.g. a struct cpuset's bits; zeros when NULL), and the check. @out may alias
@@ -125,8 +137,8 @@ void cgtable_entry_encode(const struct cgtable_entry *e, const uint64_t *cpus, u
 
 /*
  * Validate a header read from a file of @file_size bytes: magic, version, sizes, cpu_words,
- * count (header + count * entry_size must equal file_size exactly), period, check. Does not
- * look at the heartbeat. 0 or -ENODATA. @raw may be shorter than a header (-ENODATA).
+ * count (header + count * entry_size must equal file_size exactly), period, sampler, check. Does
+ * not look at the heartbeat. 0 or -ENODATA. @raw may be shorter than a header (-ENODATA).
  */
 int cgtable_header_decode(struct span raw, uint64_t file_size, struct cgtable_header *ret);
 

@@ -285,8 +285,8 @@ static void ident_of(const struct stat *st, uint64_t ret[4])
 	ret[3] = (uint64_t)st->st_mtim.tv_sec * 1000000000 + (uint64_t)st->st_mtim.tv_nsec;
 }
 
-/* The lookup on an open table; the header is returned for the cache. -ESTALE: no valid fresh
- * header; -ENODATA: a fresh table without our machine. */
+/* The lookup on an open table; the header is returned for the cache (also with -ESTALE when it
+ * is valid). -ESTALE: no valid fresh header; -ENODATA: a fresh table without our machine. */
 static int lookup_fd(const struct cg_src *src, const struct cg_machine *m, int fd,
 		     struct cgtable_header *ret_h, struct cg_sample *ret)
 {
@@ -300,7 +300,8 @@ static int lookup_fd(const struct cg_src *src, const struct cg_machine *m, int f
 
 	r = cgtable_read_header(fd, &h);
 	if (r < 0)
-		return -ESTALE;
+		return -ENODATA;
+	*ret_h = h;
 	/* The time-namespace correction costs an open: only pay it when the plain clock disagrees.
 	 */
 	if (boottime_raw(&now) < 0)
@@ -332,7 +333,6 @@ static int lookup_fd(const struct cg_src *src, const struct cg_machine *m, int f
 	}
 	if (!have_load)
 		return -ENODATA;
-	*ret_h = h;
 	*ret = s;
 	return 0;
 }
@@ -393,13 +393,18 @@ int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m
 		ident_of(&st, ident);
 	if (c->valid && c->machine_hash == mh && memcmp(c->ident, ident, sizeof(ident)) == 0) {
 		/* the same file: only its age can have changed */
-		if (c->result < 0)
+		if (c->result == -ESTALE) {
+			if (boottime_raw(&now) == 0 && now < c->recheck_ns)
+				return -ENODATA;
+		} else if (c->result < 0) {
 			return -ENODATA;
-		h.heartbeat_ns = c->heartbeat_ns;
-		h.period_ns = c->period_ns;
-		if (boottime_raw(&now) == 0 && cgtable_fresh(&h, now)) {
-			*ret = c->sample;
-			return 0;
+		} else {
+			h.heartbeat_ns = c->heartbeat_ns;
+			h.period_ns = c->period_ns;
+			if (boottime_raw(&now) == 0 && cgtable_fresh(&h, now)) {
+				*ret = c->sample;
+				return 0;
+			}
 		}
 	}
 
@@ -415,16 +420,19 @@ int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m
 	} else {
 		memset(ident, 0, sizeof(ident));
 	}
-	/* Remember answers from a fresh table (ours, or "not in it") and "no table"; a stale or
-	 * corrupt file is looked at again next time (a dead daemon costs 4 syscalls a call). */
-	if (r == 0 || r == -ENODATA || fd < 0) {
-		c->valid = true;
-		c->result = r;
-		memcpy(c->ident, ident, sizeof(ident));
-		c->machine_hash = mh;
-		c->heartbeat_ns = r == 0 ? h.heartbeat_ns : 0;
-		c->period_ns = r == 0 ? h.period_ns : 0;
-	}
+	/* Remember every answer for this file: it never changes. A stale one is looked at again
+	 * only if it was dated in the future (fresh from a period before its heartbeat) or once
+	 * the clock could not be read. */
+	c->valid = true;
+	c->result = fd < 0 ? -ENODATA : r;
+	memcpy(c->ident, ident, sizeof(ident));
+	c->machine_hash = mh;
+	c->heartbeat_ns = r == 0 ? h.heartbeat_ns : 0;
+	c->period_ns = r == 0 ? h.period_ns : 0;
+	c->recheck_ns = 0;
+	if (fd >= 0 && r == -ESTALE && boottime_raw(&now) == 0)
+		c->recheck_ns = h.heartbeat_ns > now + h.period_ns ? h.heartbeat_ns - h.period_ns
+								   : UINT64_MAX;
 	if (r == 0)
 		*ret = c->sample;
 	return r < 0 ? -ENODATA : 0;

@@ -43,17 +43,20 @@ int cg_sample_lookup(const struct cg_src *src, const struct cg_machine *m, const
 
 /*
  * A front end's kept answer (the shim keeps one per process, cgprocfs one per machine): a call
- * costs one stat of the table path and a clock read while the table file is the same one and
- * fresh; the full lookup runs only when the daemon has published a new table (every period) or
- * the machine changed. Plain memory: no fd is kept, so programs that close every fd cannot
- * break it. Zero-initialise it (or call cg_sample_cache_init).
+ * costs one stat of the table path and a clock read while the table file is the same one, fresh
+ * or stale alike; the full lookup runs only when the daemon has published a new table (every
+ * period), the machine changed, or a table dated in the future could have become fresh. A
+ * published table is immutable (replaced by rename), so a stale one stays stale: a stopped
+ * daemon's table costs readers what a live one does. Plain memory: no fd is kept, so programs
+ * that close every fd cannot break it. Zero-initialise it (or call cg_sample_cache_init).
  */
 struct cg_sample_cache {
 	bool valid;
-	int result;	       /* 0 or -ENODATA */
+	int result;	       /* 0, -ENODATA (not in it, corrupt, none) or -ESTALE */
 	uint64_t ident[4];     /* table dev, ino, size, mtime ns; all 0: there was no table */
 	uint64_t machine_hash; /* of @rundir and the machine's directories */
 	uint64_t heartbeat_ns, period_ns;
+	uint64_t recheck_ns; /* -ESTALE: CLOCK_BOOTTIME from which this file could be fresh */
 	struct cg_sample sample;
 };
 

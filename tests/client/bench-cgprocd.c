@@ -15,11 +15,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +30,7 @@
 #include "harness.h"
 
 #define MAX_CG 2000
+#define MAX_PROCS 4000
 
 static struct cgdirs *cgs;
 static int ncgs;
@@ -49,19 +52,18 @@ static void setup(void)
 	harness_require_root();
 	testcg_sweep();
 	cgs = calloc(MAX_CG, sizeof(*cgs));
-	procs = calloc(MAX_CG, sizeof(*procs));
+	procs = calloc(MAX_PROCS, sizeof(*procs));
 	cr_assert(cgs && procs);
 	snprintf(tmp, sizeof(tmp), "/tmp/cgprocd-bench-XXXXXX");
 	cr_assert(mkdtemp(tmp));
 	snprintf(mnt, sizeof(mnt), "%s/lxcfs", tmp);
 }
 
-static void teardown(void)
+/* Stop the private lxcfs and unmount its mountpoint (lazily, by our own path only). */
+static void lxcfs_stop(void)
 {
-	char cmd[300];
-
 	if (lxcfs_pid > 0) {
-		/* lxcfs unmounts on SIGTERM; make sure anyway (lazy, by our own path only) */
+		/* lxcfs unmounts on SIGTERM; make sure anyway */
 		kill(lxcfs_pid, SIGTERM);
 		for (int i = 0; i < 50 && waitpid(lxcfs_pid, NULL, WNOHANG) == 0; i++)
 			usleep(100000);
@@ -70,12 +72,37 @@ static void teardown(void)
 	}
 	if (mnt[0])
 		umount2(mnt, MNT_DETACH);
+	rmdir(mnt);
+}
+
+/* Kill the sleepers and remove the cgroups. */
+static void tree_destroy(void)
+{
 	for (int i = 0; i < nprocs; i++)
 		harness_kill(procs[i]);
 	nprocs = 0;
 	for (int i = 0; i < ncgs; i++)
 		testcg_destroy(&cgs[i]);
 	ncgs = 0;
+}
+
+static char pid_max_saved[32]; /* kernel.pid_max before a bench raised it; "" = untouched */
+
+static void teardown(void)
+{
+	char cmd[300];
+
+	lxcfs_stop();
+	tree_destroy();
+	if (pid_max_saved[0]) {
+		int fd = open("/proc/sys/kernel/pid_max", O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			(void)!write(fd, pid_max_saved, strlen(pid_max_saved));
+			close(fd);
+		}
+		pid_max_saved[0] = 0;
+	}
 	if (strncmp(tmp, "/tmp/cgprocd-bench-", 19) == 0) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 		(void)!system(cmd);
@@ -142,32 +169,25 @@ static pid_t spawn_sleepers(struct cgdirs *cg, int nthreads)
 	return pid;
 }
 
+static void read_lxcfs_loadavg(void *arg)
+{
+	char path[300], b[256];
+	int fd;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "%s/proc/loadavg", mnt);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, b, sizeof(b)) <= 0)
+		_exit(2);
+}
+
 /* Read <mnt>/proc/loadavg from a short-lived process inside @cg: lxcfs starts tracking it. */
 static void lxcfs_track(struct cgdirs *cg)
 {
-	int go[2], status;
-	pid_t pid;
-	char c = 0;
+	pid_t pid = testcg_fork(cg, read_lxcfs_loadavg, NULL);
+	int status = 0;
 
-	cr_assert_eq(pipe2(go, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		char path[300], b[256];
-		int fd;
-
-		if (read(go[0], &c, 1) != 1)
-			_exit(1);
-		snprintf(path, sizeof(path), "%s/proc/loadavg", mnt);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || read(fd, b, sizeof(b)) <= 0)
-			_exit(2);
-		_exit(0);
-	}
-	close(go[0]);
-	cr_assert_eq(testcg_attach(cg, pid), 0);
-	cr_assert_eq(write(go[1], &c, 1), 1);
-	close(go[1]);
+	cr_assert(pid > 0, "cannot start a reader in the cgroup");
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reading loadavg via lxcfs: %#x",
@@ -221,12 +241,58 @@ static unsigned long long stat_field(const char *line, const char *key)
 	return strtoull(p + strlen(key), NULL, 10);
 }
 
+/*
+ * lxcfs -l on a private mountpoint with the first @ncg test cgroups tracked: its CPU per pass,
+ * averaged over @window seconds of sampling (it sleeps 5 s minus the pass between passes).
+ */
+static double lxcfs_ms_per_pass(int ncg, int window)
+{
+	char pidfile[200], log[200], probe[300];
+	unsigned long long t0, t1;
+	long hz = sysconf(_SC_CLK_TCK);
+	struct stat st;
+	double w0, w1, ts;
+
+	cr_assert_eq(mkdir(mnt, 0755), 0);
+	snprintf(pidfile, sizeof(pidfile), "%s/lxcfs.pid", tmp);
+	snprintf(log, sizeof(log), "%s/lxcfs.log", tmp);
+	unlink(pidfile);
+	lxcfs_pid = fork();
+	cr_assert(lxcfs_pid >= 0);
+	if (lxcfs_pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl("/usr/bin/lxcfs", "lxcfs", "-f", "-l", "-p", pidfile, mnt, (char *)NULL);
+		_exit(127);
+	}
+	ts = now_s();
+	snprintf(probe, sizeof(probe), "%s/proc/loadavg", mnt);
+	while (stat(probe, &st) < 0) {
+		cr_assert(now_s() - ts < 10, "lxcfs did not mount %s", mnt);
+		cr_assert_eq(waitpid(lxcfs_pid, NULL, WNOHANG), 0, "lxcfs exited");
+		usleep(50000);
+	}
+	for (int i = 0; i < ncg; i++)
+		lxcfs_track(&cgs[i]);
+	sleep(6); /* let one full sampling pass over every tracked container go by */
+	t0 = proc_cpu_ticks(lxcfs_pid);
+	w0 = now_s();
+	sleep((unsigned)window);
+	t1 = proc_cpu_ticks(lxcfs_pid);
+	w1 = now_s();
+	return (double)(t1 - t0) * 1000.0 / hz / ((w1 - w0) / 5.0);
+}
+
 Test(bench, cgprocd_vs_lxcfs, .init = setup, .fini = teardown, .timeout = 600)
 {
 	int ncg = env_int("CGPROC_BENCH_CGROUPS", 500, MAX_CG);
 	int nthr = env_int("CGPROC_BENCH_THREADS", 20, 1000);
 	int window = env_int("CGPROC_BENCH_LXCFS_S", 30, 600);
-	char rundir[200], pidfile[200], log[200];
+	char rundir[200];
 	char *argv[] = {(char *)build_path("tools/cgprocd"),
 			"--passes",
 			"6",
@@ -237,9 +303,7 @@ Test(bench, cgprocd_vs_lxcfs, .init = setup, .fini = teardown, .timeout = 600)
 			rundir,
 			NULL};
 	unsigned long long best_cpu = ~0ULL, cold_cpu = 0, threads = 0, cgroups = 0;
-	unsigned long long t0, t1;
-	double cgprocd_ms, lxcfs_ms, w0, w1;
-	long hz = sysconf(_SC_CLK_TCK);
+	double cgprocd_ms, lxcfs_ms;
 
 	harness_require(access("/usr/bin/lxcfs", X_OK) == 0, "lxcfs is not installed");
 	snprintf(rundir, sizeof(rundir), "%s/run", tmp);
@@ -276,53 +340,16 @@ Test(bench, cgprocd_vs_lxcfs, .init = setup, .fini = teardown, .timeout = 600)
 	cr_assert(threads >= (unsigned long long)ncg * nthr, "cgprocd saw %llu threads", threads);
 	cgprocd_ms = best_cpu / 1000.0;
 
-	/* lxcfs -l on a private mountpoint, all containers tracked */
-	cr_assert_eq(mkdir(mnt, 0755), 0);
-	snprintf(pidfile, sizeof(pidfile), "%s/lxcfs.pid", tmp);
-	snprintf(log, sizeof(log), "%s/lxcfs.log", tmp);
-	lxcfs_pid = fork();
-	cr_assert(lxcfs_pid >= 0);
-	if (lxcfs_pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl("/usr/bin/lxcfs", "lxcfs", "-f", "-l", "-p", pidfile, mnt, (char *)NULL);
-		_exit(127);
-	}
-	{
-		char probe[300];
-		struct stat st;
-		double ts = now_s();
-
-		snprintf(probe, sizeof(probe), "%s/proc/loadavg", mnt);
-		while (stat(probe, &st) < 0) {
-			cr_assert(now_s() - ts < 10, "lxcfs did not mount %s", mnt);
-			cr_assert_eq(waitpid(lxcfs_pid, NULL, WNOHANG), 0, "lxcfs exited");
-			usleep(50000);
-		}
-	}
-	for (int i = 0; i < ncg; i++)
-		lxcfs_track(&cgs[i]);
-	sleep(6); /* let one full sampling pass over every tracked container go by */
-	t0 = proc_cpu_ticks(lxcfs_pid);
-	w0 = now_s();
-	sleep((unsigned)window);
-	t1 = proc_cpu_ticks(lxcfs_pid);
-	w1 = now_s();
-	/* lxcfs sleeps 5 s minus the pass's CPU time between passes: ~one pass per 5 s */
-	lxcfs_ms = (double)(t1 - t0) * 1000.0 / hz / ((w1 - w0) / 5.0);
+	lxcfs_ms = lxcfs_ms_per_pass(ncg, window);
+	lxcfs_stop();
 
 	cr_log_info("tree: %d cgroups x %d threads; cgprocd visited %llu cgroup dirs, %llu threads",
 		    ncg, nthr, cgroups, threads);
 	cr_log_info("cgprocd: %.1f ms CPU per pass (median steady pass; cold first pass %.1f ms), "
 		    "%.2f ms per 1000 threads",
 		    cgprocd_ms, cold_cpu / 1000.0, cgprocd_ms * 1000.0 / threads);
-	cr_log_info("lxcfs -l: %.1f ms CPU per pass (%llu ticks over %.1f s), %.2f ms per 1000 "
-		    "threads",
-		    lxcfs_ms, t1 - t0, w1 - w0, lxcfs_ms * 1000.0 / ((double)ncg * nthr));
+	cr_log_info("lxcfs -l: %.1f ms CPU per pass, %.2f ms per 1000 threads", lxcfs_ms,
+		    lxcfs_ms * 1000.0 / ((double)ncg * nthr));
 	/* TAP comment lines on stdout (meson shows them) and the same in the build tree */
 	{
 		char line[512], path[300];
@@ -347,4 +374,382 @@ Test(bench, cgprocd_vs_lxcfs, .init = setup, .fini = teardown, .timeout = 600)
 	cr_assert(lxcfs_ms > 0, "lxcfs used no CPU: was it sampling?");
 	cr_assert(cgprocd_ms <= lxcfs_ms / 2, "cgprocd %.1f ms per pass vs lxcfs %.1f ms",
 		  cgprocd_ms, lxcfs_ms);
+}
+
+/* Median over the steady passes (2nd on) of cgprocd --stats field @key, from its stderr. */
+static double stats_median(const char *err, const char *key)
+{
+	unsigned long long v[64];
+	int n = 0;
+
+	for (const char *line = strstr(err, "cgprocd-stats "); line && n < 64;
+	     line = strstr(line + 1, "cgprocd-stats "))
+		if (stat_field(line, " pass=") > 1)
+			v[n++] = stat_field(line, key);
+	cr_assert(n >= 3, "too few passes in \"%s\"", err);
+	qsort(v, (size_t)n, sizeof(v[0]), ull_cmp);
+	return (double)v[n / 2];
+}
+
+struct curve_point {
+	int threads, cgroups;
+	double cpu_ms[2], wall_ms[2], walk_ms[2], write_ms[2]; /* [0] bpf, [1] proc */
+	double lxcfs_ms;
+};
+
+/* cgprocd --sampler=@sampler over the host tree: 6 passes at 0.5 s, steady medians into @p. */
+static void curve_cgprocd(const char *sampler, int k, struct curve_point *p)
+{
+	char rundir[200], opt[64];
+	char *argv[] = {(char *)build_path("tools/cgprocd"),
+			opt,
+			"--passes",
+			"6",
+			"--interval",
+			"0.5",
+			"--stats",
+			"--rundir",
+			rundir,
+			NULL};
+	char *out = NULL, *err = NULL;
+	int st;
+
+	snprintf(opt, sizeof(opt), "--sampler=%s", sampler);
+	snprintf(rundir, sizeof(rundir), "%s/run-%s", tmp, sampler);
+	st = harness_run(argv, NULL, &out, &err);
+	cr_assert(st == 0, "cgprocd %s: %#x %s", opt, st, err ? err : "");
+	cr_assert(strstr(err, sampler), "cgprocd did not run the %s sampler: %s", sampler, err);
+	cr_assert(stats_median(err, " threads=") >= p->threads, "cgprocd saw too few threads: %s",
+		  err);
+	p->cpu_ms[k] = stats_median(err, " cpu_us=") / 1000.0;
+	p->wall_ms[k] = stats_median(err, " wall_us=") / 1000.0;
+	p->walk_ms[k] = stats_median(err, " walk_us=") / 1000.0;
+	p->write_ms[k] = stats_median(err, " write_us=") / 1000.0;
+	free(out);
+	free(err);
+}
+
+/* Comma-separated counts from the environment, or @def. */
+static int env_list(const char *name, const char *def, int *ret, int max)
+{
+	const char *v = getenv(name);
+	char buf[128], *save = NULL;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", v && *v ? v : def);
+	for (char *t = strtok_r(buf, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save))
+		if (atoi(t) > 0)
+			ret[n++] = atoi(t);
+	return n;
+}
+
+/* Raise kernel.pid_max to hold @need more threads (restored in .fini). */
+static void pid_max_for(int need)
+{
+	char b[32];
+	int fd = open("/proc/sys/kernel/pid_max", O_RDWR | O_CLOEXEC);
+	ssize_t n;
+	long cur;
+
+	cr_assert(fd >= 0);
+	n = read(fd, b, sizeof(b) - 1);
+	cr_assert(n > 0);
+	b[n] = 0;
+	cur = atol(b);
+	if (cur < need + 16384) {
+		char want[32];
+		int len = snprintf(want, sizeof(want), "%d", need + 32768);
+
+		if (!pid_max_saved[0])
+			snprintf(pid_max_saved, sizeof(pid_max_saved), "%ld", cur);
+		cr_assert_eq(pwrite(fd, want, (size_t)len, 0), len, "cannot raise pid_max: %m");
+	}
+	close(fd);
+}
+
+/*
+ * The sampler curve: CPU and wall per pass of cgprocd's bpf and proc samplers and CPU per pass
+ * of lxcfs -l, one tree at a time (threads x cgroups), all in this one run. Printed as a table,
+ * written with a gnuplot script next to it (build/bench-sampler-curve.{txt,dat,gp}) and plotted
+ * when gnuplot is there. Knobs: CGPROC_BENCH_CURVE_THREADS (1000,10000,25000; under CI=true
+ * 1000,4000), CGPROC_BENCH_CURVE_CGROUPS (100,1000; CI: 100), CGPROC_BENCH_LXCFS_S (seconds of
+ * lxcfs sampling per point, 15; CI: 5). kernel.pid_max is raised for the largest point and
+ * restored.
+ */
+Test(bench, sampler_curve, .init = setup, .fini = teardown, .timeout = 3000)
+{
+	int threads[8], cgroups[8], nt, nc, window = env_int("CGPROC_BENCH_LXCFS_S", 15, 600);
+	struct curve_point pts[64];
+	int np = 0, maxt = 0;
+	char path[300], line[512];
+	FILE *dat, *txt, *gp;
+
+	harness_require(access("/usr/bin/lxcfs", X_OK) == 0, "lxcfs is not installed");
+	/* CI checks that the bench works (two small points, a few minutes less); the full curve is
+	 * the default everywhere else */
+	if (getenv("CI") && strcmp(getenv("CI"), "true") == 0) {
+		nt = env_list("CGPROC_BENCH_CURVE_THREADS", "1000,4000", threads, 8);
+		nc = env_list("CGPROC_BENCH_CURVE_CGROUPS", "100", cgroups, 8);
+		if (!getenv("CGPROC_BENCH_LXCFS_S"))
+			window = 5;
+	} else {
+		nt = env_list("CGPROC_BENCH_CURVE_THREADS", "1000,10000,25000", threads, 8);
+		nc = env_list("CGPROC_BENCH_CURVE_CGROUPS", "100,1000", cgroups, 8);
+	}
+	for (int i = 0; i < nt; i++)
+		maxt = threads[i] > maxt ? threads[i] : maxt;
+	pid_max_for(maxt);
+
+	for (int c = 0; c < nc; c++) {
+		for (int t = 0; t < nt; t++) {
+			struct curve_point *p = &pts[np];
+			int ncg = cgroups[c] > MAX_CG ? MAX_CG : cgroups[c];
+			int per = threads[t] / ncg > 0 ? threads[t] / ncg : 1;
+
+			memset(p, 0, sizeof(*p));
+			p->cgroups = ncg;
+			p->threads = per * ncg;
+			for (ncgs = 0; ncgs < ncg; ncgs++)
+				cr_assert_eq(testcg_create(&cgs[ncgs]), 0, "cgroup %d", ncgs);
+			for (int i = 0; i < ncg; i++)
+				spawn_sleepers(&cgs[i], per);
+			curve_cgprocd("bpf", 0, p);
+			curve_cgprocd("proc", 1, p);
+			p->lxcfs_ms = lxcfs_ms_per_pass(ncg, window);
+			lxcfs_stop();
+			tree_destroy();
+			printf("# sampler-curve: threads=%d cgroups=%d bpf_cpu_ms=%.2f "
+			       "bpf_wall_ms=%.2f "
+			       "proc_cpu_ms=%.2f proc_wall_ms=%.2f lxcfs_cpu_ms=%.2f\n",
+			       p->threads, p->cgroups, p->cpu_ms[0], p->wall_ms[0], p->cpu_ms[1],
+			       p->wall_ms[1], p->lxcfs_ms);
+			fflush(stdout);
+			np++;
+		}
+	}
+
+	snprintf(path, sizeof(path), "%s", build_path("bench-sampler-curve.dat"));
+	dat = fopen(path, "we");
+	snprintf(path, sizeof(path), "%s", build_path("bench-sampler-curve.txt"));
+	txt = fopen(path, "we");
+	cr_assert(dat && txt);
+	fprintf(dat, "# threads cgroups bpf_cpu_ms bpf_wall_ms proc_cpu_ms proc_wall_ms "
+		     "lxcfs_cpu_ms\n");
+	snprintf(line, sizeof(line), "%8s %7s | %12s %12s | %12s %12s | %12s | %s\n", "threads",
+		 "cgroups", "bpf CPU ms", "bpf wall ms", "proc CPU ms", "proc wall ms",
+		 "lxcfs CPU ms", "bpf walk/write wall ms");
+	fputs(line, txt);
+	printf("# %s", line);
+	for (int i = 0; i < np; i++) {
+		struct curve_point *p = &pts[i];
+
+		fprintf(dat, "%d %d %.3f %.3f %.3f %.3f %.3f\n", p->threads, p->cgroups,
+			p->cpu_ms[0], p->wall_ms[0], p->cpu_ms[1], p->wall_ms[1], p->lxcfs_ms);
+		if (i + 1 < np && pts[i + 1].cgroups != p->cgroups)
+			fputs("\n\n", dat); /* one gnuplot data block per cgroup count */
+		snprintf(line, sizeof(line),
+			 "%8d %7d | %12.2f %12.2f | %12.2f %12.2f | %12.2f | %.2f/%.2f\n",
+			 p->threads, p->cgroups, p->cpu_ms[0], p->wall_ms[0], p->cpu_ms[1],
+			 p->wall_ms[1], p->lxcfs_ms, p->walk_ms[0], p->write_ms[0]);
+		fputs(line, txt);
+		printf("# %s", line);
+	}
+	fclose(dat);
+	fclose(txt);
+
+	snprintf(path, sizeof(path), "%s", build_path("bench-sampler-curve.gp"));
+	gp = fopen(path, "we");
+	cr_assert(gp);
+	{
+		char cgs_words[128] = "";
+
+		for (int c = 0; c < nc; c++)
+			snprintf(cgs_words + strlen(cgs_words),
+				 sizeof(cgs_words) - strlen(cgs_words), "%s%d", c ? " " : "",
+				 cgroups[c]);
+		fprintf(gp,
+			"# gnuplot %s: CPU per sampling pass against threads, one line per sampler "
+			"and cgroup count\n"
+			"set terminal svg size 900,600\n"
+			"set output '%s'\n"
+			"set logscale xy\n"
+			"set xlabel 'threads'\nset ylabel 'CPU ms per pass'\nset key top left\n"
+			"set title 'cgprocd --sampler=bpf / proc and lxcfs -l, one sampling pass'\n"
+			"f = '%s'\ncgs = '%s'\n"
+			"plot for [b=0:%d] f index b using 1:3 with linespoints lc 1 dt b+1 "
+			"title sprintf('bpf, %%s cgroups', word(cgs, b+1)), \\\n"
+			"     for [b=0:%d] f index b using 1:5 with linespoints lc 2 dt b+1 "
+			"title sprintf('proc, %%s cgroups', word(cgs, b+1)), \\\n"
+			"     for [b=0:%d] f index b using 1:7 with linespoints lc 3 dt b+1 "
+			"title sprintf('lxcfs -l, %%s cgroups', word(cgs, b+1))\n",
+			path, build_path("bench-sampler-curve.svg"),
+			build_path("bench-sampler-curve.dat"), cgs_words, nc - 1, nc - 1, nc - 1);
+	}
+	fclose(gp);
+	if (access("/usr/bin/gnuplot", X_OK) == 0) {
+		char cmd[700];
+
+		snprintf(cmd, sizeof(cmd), "gnuplot '%s' >/dev/null 2>&1", path);
+		cr_assert_eq(system(cmd), 0, "gnuplot failed on %s", path);
+	}
+
+	/* what the numbers must show: bpf stays flat in threads and below the /proc walk */
+	for (int i = 0; i < np; i++) {
+		cr_assert(pts[i].cpu_ms[0] < pts[i].cpu_ms[1] || pts[i].threads < 5000,
+			  "bpf %.2f ms not below proc %.2f ms at %d threads", pts[i].cpu_ms[0],
+			  pts[i].cpu_ms[1], pts[i].threads);
+	}
+}
+
+static int ping_fd[2][2];
+
+static void *pong(void *arg)
+{
+	char c;
+
+	while (read(ping_fd[0][0], &c, 1) == 1 && c)
+		if (write(ping_fd[1][1], &c, 1) != 1)
+			break;
+	return arg;
+}
+
+static double rusage_self_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/*
+ * CPU time (user + system, both threads) per round trip of a byte between two threads (@pinned:
+ * both on CPU 0, so that each round trip is two context switches and nothing else; otherwise
+ * wherever the scheduler puts them). CPU time, not wall time: the programs run in the context of
+ * the threads that switch, and other people's load on a shared host does not enter it.
+ */
+static double pingpong_ns(int rounds, bool pinned)
+{
+	cpu_set_t one;
+	pthread_t t;
+	char c = 1;
+	double c0, c1;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	cr_assert_eq(pipe2(ping_fd[0], O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(ping_fd[1], O_CLOEXEC), 0);
+	cr_assert_eq(pthread_create(&t, NULL, pong, NULL), 0);
+	if (pinned) {
+		cr_assert_eq(pthread_setaffinity_np(t, sizeof(one), &one), 0);
+		cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof(one), &one), 0);
+	}
+	c0 = rusage_self_s();
+	for (int i = 0; i < rounds; i++)
+		cr_assert(write(ping_fd[0][1], &c, 1) == 1 && read(ping_fd[1][0], &c, 1) == 1);
+	c = 0;
+	cr_assert_eq(write(ping_fd[0][1], &c, 1), 1);
+	pthread_join(t, NULL);
+	c1 = rusage_self_s();
+	for (int i = 0; i < 2; i++) {
+		close(ping_fd[i][0]);
+		close(ping_fd[i][1]);
+	}
+	return (c1 - c0) * 1e9 / rounds;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Scheduler overhead of the eBPF sampler: a pipe ping-pong between two threads, pinned to one CPU
+ * (every round trip is two context switches and two wakeups and nothing else: the worst case)
+ * and unpinned, with and without cgprocd --sampler=bpf running, alternated so that drift of the
+ * host hits both alike; CPU time of the two threads per round trip. Medians and ratios go to
+ * build/bench-sched-overhead.txt. The issue's goal is 3% (not met: 15-30% measured); what is
+ * asserted is a bound that catches a regression (50%).
+ */
+Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
+{
+	int rounds = env_int("CGPROC_BENCH_PINGPONG", 200000, 10000000), reps = 7;
+	char rundir[200], table[300];
+	char *argv[] = {(char *)build_path("tools/cgprocd"),
+			"--sampler=bpf",
+			"--interval",
+			"5",
+			"--rundir",
+			rundir,
+			NULL};
+	double off[2][16], on[2][16], mo[2], mn[2];
+	cpu_set_t all;
+	FILE *f;
+
+	sched_getaffinity(0, sizeof(all), &all);
+	snprintf(rundir, sizeof(rundir), "%s/run-overhead", tmp);
+	snprintf(table, sizeof(table), "%s/table", rundir);
+	cr_assert_eq(mkdir(rundir, 0755), 0);
+	(void)pingpong_ns(rounds / 4, true); /* warm up */
+	for (int r = 0; r < reps; r++) {
+		struct stat st;
+		pid_t d;
+		double ts;
+
+		for (int k = 0; k < 2; k++) {
+			off[k][r] = pingpong_ns(rounds, k == 0);
+			sched_setaffinity(0, sizeof(all), &all);
+		}
+		unlink(table);
+		d = fork();
+		cr_assert(d >= 0);
+		if (d == 0) {
+			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+			if (null >= 0) {
+				dup2(null, 1);
+				dup2(null, 2);
+			}
+			execv(argv[0], argv);
+			_exit(127);
+		}
+		procs[nprocs++] = d;
+		ts = now_s();
+		while (stat(table, &st) < 0) { /* programs attached, first pass done */
+			cr_assert(now_s() - ts < 30, "cgprocd --sampler=bpf wrote no table");
+			usleep(20000);
+		}
+		for (int k = 0; k < 2; k++) {
+			on[k][r] = pingpong_ns(rounds, k == 0);
+			sched_setaffinity(0, sizeof(all), &all);
+		}
+		kill(d, SIGTERM);
+		waitpid(d, NULL, 0);
+		procs[--nprocs] = 0;
+	}
+	for (int k = 0; k < 2; k++) {
+		qsort(off[k], (size_t)reps, sizeof(off[k][0]), dbl_cmp);
+		qsort(on[k], (size_t)reps, sizeof(on[k][0]), dbl_cmp);
+		mo[k] = off[k][reps / 2];
+		mn[k] = on[k][reps / 2];
+	}
+	f = fopen(build_path("bench-sched-overhead.txt"), "we");
+	cr_assert(f);
+	for (int k = 0; k < 2; k++) {
+		printf("# sched-overhead: %s round_trip_ns_without=%.0f with_bpf=%.0f ratio=%.3f\n",
+		       k ? "unpinned" : "pinned", mo[k], mn[k], mn[k] / mo[k]);
+		fprintf(f,
+			"pipe ping-pong, 2 threads %s, median of %d x %d round trips, CPU per "
+			"round "
+			"trip: without %.0f ns, with cgprocd --sampler=bpf %.0f ns, ratio %.3f\n",
+			k ? "unpinned" : "on CPU 0", reps, rounds, mo[k], mn[k], mn[k] / mo[k]);
+	}
+	fclose(f);
+	fflush(stdout);
+	cr_assert(mn[0] / mo[0] < 1.5, "pinned: %.0f ns with the programs vs %.0f ns without",
+		  mn[0], mo[0]);
+	cr_assert(mn[1] / mo[1] < 1.5, "unpinned: %.0f ns with the programs vs %.0f ns without",
+		  mn[1], mo[1]);
 }

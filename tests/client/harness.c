@@ -186,11 +186,22 @@ int testcg_limit_default(struct cgdirs *cg)
 	r = testcg_write(cg, "cpuset.cpus", "0");
 	if (r < 0)
 		return r;
-	r = testcg_write(cg, "cpu.cfs_period_us", "100000");
+	return testcg_quota(cg, 50000, 100000);
+}
+
+int testcg_quota(struct cgdirs *cg, unsigned long quota_us, unsigned long period_us)
+{
+	char q[32], p[32], both[64];
+	int r;
+
+	snprintf(q, sizeof(q), "%lu", quota_us);
+	snprintf(p, sizeof(p), "%lu", period_us);
+	snprintf(both, sizeof(both), "%lu %lu", quota_us, period_us);
+	r = testcg_write(cg, "cpu.cfs_period_us", p);
 	if (r == 0)
-		r = testcg_write(cg, "cpu.cfs_quota_us", "50000");
+		r = testcg_write(cg, "cpu.cfs_quota_us", q);
 	else if (r == -ENOENT)
-		r = testcg_write(cg, "cpu.max", "50000 100000");
+		r = testcg_write(cg, "cpu.max", both);
 	return r;
 }
 
@@ -209,7 +220,7 @@ void testcg_sweep(void)
 	cgdirs_sweep("cgproc-test-");
 }
 
-pid_t testcg_spawn(struct cgdirs *cg, char *const argv[])
+pid_t testcg_fork(struct cgdirs *cg, void (*fn)(void *), void *arg)
 {
 	int go[2];
 	pid_t pid;
@@ -224,8 +235,8 @@ pid_t testcg_spawn(struct cgdirs *cg, char *const argv[])
 		close(go[1]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(125);
-		execvp(argv[0], argv);
-		_exit(127);
+		fn(arg);
+		_exit(0);
 	}
 	close(go[0]);
 	if (testcg_attach(cg, pid) < 0) {
@@ -243,6 +254,19 @@ pid_t testcg_spawn(struct cgdirs *cg, char *const argv[])
 	}
 	close(go[1]);
 	return pid;
+}
+
+static void exec_argv(void *arg)
+{
+	char *const *argv = arg;
+
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+pid_t testcg_spawn(struct cgdirs *cg, char *const argv[])
+{
+	return testcg_fork(cg, exec_argv, (void *)argv);
 }
 
 void harness_kill(pid_t pid)

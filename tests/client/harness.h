@@ -47,6 +47,8 @@ int testcg_create(struct cgdirs *cg);
 int testcg_write(struct cgdirs *cg, const char *file, const char *value);
 /* 512 MiB memory, cpuset "0", quota 50000/100000, on v1, v2 or hybrid. */
 int testcg_limit_default(struct cgdirs *cg);
+/* CPU quota/period on v1 (cpu.cfs_*) or v2 (cpu.max). */
+int testcg_quota(struct cgdirs *cg, unsigned long quota_us, unsigned long period_us);
 /* Move @pid into the cgroup in every hierarchy. */
 int testcg_attach(struct cgdirs *cg, pid_t pid);
 /* Move remaining tasks that this test started back to the root, then rmdir everywhere. */
@@ -56,6 +58,8 @@ void testcg_sweep(void);
 
 /* Start @argv in the cgroup (attached before exec, via a pipe handshake); returns pid or -errno. */
 pid_t testcg_spawn(struct cgdirs *cg, char *const argv[]);
+/* Fork a child that runs @fn(@arg) in the cgroup (attached before it starts), then _exit(0). */
+pid_t testcg_fork(struct cgdirs *cg, void (*fn)(void *), void *arg);
 /* SIGKILL and reap a pid this test started. */
 void harness_kill(pid_t pid);
 

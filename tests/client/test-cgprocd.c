@@ -28,7 +28,7 @@
 
 static char rundir[128];
 static pid_t daemon_pid;
-static struct cgdirs cgs[3];
+static struct cgdirs cgs[4];
 static int ncgs;
 static char child_dirs[TESTCG_MAX_HIER][300];
 static pid_t kids[8];
@@ -156,7 +156,8 @@ static void machine_of(const struct cgdirs *cg, const char *sub, struct cg_machi
 		}
 }
 
-static int lookup(const struct cgdirs *cg, const char *sub, struct cg_sample *ret)
+static int lookup_in(const char *dir, const struct cgdirs *cg, const char *sub,
+		     struct cg_sample *ret)
 {
 	struct cg_src src = {.ticks_per_sec = 100};
 	struct cg_machine m;
@@ -165,9 +166,14 @@ static int lookup(const struct cgdirs *cg, const char *sub, struct cg_sample *re
 	src.rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	cr_assert(src.rootfd >= 0);
 	machine_of(cg, sub, &m);
-	r = cg_sample_lookup(&src, &m, rundir, ret);
+	r = cg_sample_lookup(&src, &m, dir, ret);
 	close(src.rootfd);
 	return r;
+}
+
+static int lookup(const struct cgdirs *cg, const char *sub, struct cg_sample *ret)
+{
+	return lookup_in(rundir, cg, sub, ret);
 }
 
 static double load1(const struct cg_sample *s)
@@ -269,12 +275,7 @@ Test(cgprocd, parent_limits_reach_child, .init = setup, .fini = teardown, .timeo
 	if (r == -ENOENT)
 		r = testcg_write(parent, "memory.max", "268435456");
 	cr_assert_eq(r, 0, "cannot set the parent's memory limit");
-	r = testcg_write(parent, "cpu.cfs_period_us", "100000");
-	if (r == 0)
-		r = testcg_write(parent, "cpu.cfs_quota_us", "50000");
-	else if (r == -ENOENT)
-		r = testcg_write(parent, "cpu.max", "50000 100000");
-	cr_assert_eq(r, 0, "cannot set the parent's quota");
+	cr_assert_eq(testcg_quota(parent, 50000, 100000), 0, "cannot set the parent's quota");
 	cr_assert_eq(testcg_write(parent, "cpuset.cpus", "0"), 0);
 	child_create(parent, "child");
 
@@ -288,6 +289,39 @@ Test(cgprocd, parent_limits_reach_child, .init = setup, .fini = teardown, .timeo
 
 	cr_assert_eq(lookup(parent, NULL, &s), 0);
 	cr_assert_eq(s.mem_limit, 268435456ULL);
+}
+
+/*
+ * A cgroup made while the daemon sleeps between passes (a container started under a pod whose
+ * quota is set on the pod) gets its entry, with the parent's limits, within about a second, not
+ * at the next pass: the interval here is 60 s.
+ */
+Test(cgprocd, new_cgroup_seen_at_once, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const args[] = {"--interval", "60", NULL};
+	struct cgdirs *pod = cg_new();
+	struct cg_sample s;
+	double t0;
+	int r;
+
+	cr_assert_eq(testcg_quota(pod, 100000, 100000), 0, "cannot set the pod's quota");
+	daemon_pid = daemon_start(args);
+	t0 = now_s();
+	while (lookup(pod, NULL, &s) != 0) {
+		cr_assert(now_s() - t0 < 10, "no first table");
+		usleep(50000);
+	}
+	usleep(300000); /* well inside the 60 s interval */
+	child_create(pod, "ctr");
+	t0 = now_s();
+	while ((r = lookup(pod, "ctr", &s)) != 0) {
+		cr_assert(now_s() - t0 < 1.0, "no entry for the new cgroup %.1f s after mkdir",
+			  now_s() - t0);
+		usleep(20000);
+	}
+	cr_assert_eq(s.quota_us, 100000, "quota %llu", (unsigned long long)s.quota_us);
+	cr_assert_eq(s.period_us, 100000);
+	cr_assert_eq(s.load.avg[0], 0, "a new cgroup's average starts at 0");
 }
 
 static char *slurp(const char *path)
@@ -670,4 +704,199 @@ Test(cgprocd, shim_serves_the_table, .init = setup, .fini = teardown, .timeout =
 	sleep(4); /* > 3 periods of 1 s: the table is stale */
 	shim_loadavg(busy, &l1, &total);
 	cr_expect_gt(total, 20, "a stale table must give the host's file (total %lu)", total);
+}
+
+/* Busy for 10 s, idle for 10 s, from @t0 + 2.5 s on: state changes halfway between passes. The
+ * idle half is one sleep (a loaded host would otherwise catch it runnable after every wakeup). */
+static void half_busy(void *arg)
+{
+	double t0 = *(double *)arg;
+
+	for (;;) {
+		double t = now_s() - t0 - 2.5;
+		long phase = t < 0 ? -1 : (long)(t / 10);
+
+		if (phase >= 0 && phase % 2 == 0)
+			continue; /* busy half */
+		/* asleep until the next busy half begins */
+		usleep((useconds_t)(((double)(phase + 1) * 10 - t) * 1e6) + 1000);
+	}
+}
+
+/* A child in @cg running @fn(&@t0) until killed (@t0 stays valid: the child has a copy). */
+static pid_t spawn_fn(struct cgdirs *cg, void (*fn)(void *), double t0)
+{
+	pid_t pid = testcg_fork(cg, fn, &t0);
+
+	cr_assert(pid > 0, "cannot start a child in the cgroup: %d", (int)pid);
+	kids[nkids++] = pid;
+	return pid;
+}
+
+/*
+ * A process in uninterruptible sleep for as long as the test runs: the parent of a vfork()
+ * waits for its child in TASK_KILLABLE ("D" in /proc, counted by the load average) while the
+ * child pauses. The child's pid comes back through a pipe so that teardown ends both.
+ */
+static int blocked_pipe = -1;
+static void blocked(void *arg)
+{
+	pid_t c = vfork();
+
+	(void)arg;
+	if (c == 0) {
+		pid_t me = getpid();
+
+		if (write(blocked_pipe, &me, sizeof(me)) != sizeof(me))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	_exit(0);
+}
+
+/* The host's /proc/loadavg: the 1-minute average and the thread count. */
+static void proc_loadavg(double *ret_l1, unsigned long *ret_total)
+{
+	FILE *f = fopen("/proc/loadavg", "re");
+
+	cr_assert(f);
+	cr_assert_eq(fscanf(f, "%lf %*f %*f %*u/%lu", ret_l1, ret_total), 2);
+	fclose(f);
+}
+
+static bool close_enough(double a, double b, double rel, double abs_slack)
+{
+	double d = a > b ? a - b : b - a, m = a > b ? a : b;
+
+	return d <= rel * m + abs_slack;
+}
+
+/*
+ * Accuracy (about 70 s): a bpf and a proc daemon side by side at the kernel's 5 s period over
+ * busy, idle, half-busy and blocked (D) cgroups; after 60 s their 1-minute averages agree
+ * within 5% for every cgroup (the half-busy one changes state halfway between passes, so both
+ * see the same states). The root's thread count matches /proc/loadavg's, and its average
+ * matches the kernel's once the kernel's starting value has decayed out (the daemons start at
+ * 0; EWMA is linear): ours = kernel(t1) - kernel(t0) * EXP_1^passes, within the noise of
+ * sampling a busy shared host at other instants than the kernel does. Values: accuracy.txt in
+ * the build directory.
+ */
+Test(cgprocd, bpf_and_proc_agree, .init = setup, .fini = teardown, .timeout = 150)
+{
+	struct cgdirs *busy = cg_new(), *idle = cg_new(), *half = cg_new(), *blk = cg_new();
+	struct cgdirs *all[4] = {busy, idle, half, blk};
+	static const char *const names[4] = {"busy", "idle", "half-busy", "blocked"};
+	char dir[2][200], *out = NULL, *err = NULL;
+	const char *const sampler[2] = {"--sampler=bpf", "--sampler=proc"};
+	double t0, k0, k1, l[2][4];
+	unsigned long total0, total1;
+	struct cg_sample sm;
+	int p[2], status;
+	pid_t vchild = 0;
+	FILE *acc;
+
+	/* the bpf sampler must load here: this is the machine the feature is for */
+	{
+		char *argv[] = {(char *)build_path("tools/cgprocd"),
+				"--once",
+				"--sampler=bpf",
+				"--rundir",
+				rundir,
+				NULL};
+
+		status = harness_run(argv, NULL, &out, &err);
+		cr_assert_eq(status, 0, "cgprocd --sampler=bpf did not start: %s", err ? err : "");
+		free(out);
+		free(err);
+	}
+	/* the workloads settle for a second; the daemons start together at t0 */
+	t0 = now_s() + 1;
+	spawn(busy, "while :; do :; done");
+	spawn(idle, "exec sleep 1000");
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	blocked_pipe = p[1];
+	spawn_fn(half, half_busy, t0);
+	spawn_fn(blk, blocked, t0);
+	close(p[1]);
+	cr_assert_eq(read(p[0], &vchild, sizeof(vchild)), (ssize_t)sizeof(vchild));
+	close(p[0]);
+	kids[nkids++] = vchild;
+	while (now_s() < t0)
+		usleep(10000);
+	proc_loadavg(&k0, &total0);
+	for (int i = 0; i < 2; i++) {
+		const char *args[] = {"--interval", "5", "--rundir", dir[i], sampler[i], NULL};
+
+		snprintf(dir[i], sizeof(dir[i]), "%s/%s", rundir, i ? "proc" : "bpf");
+		cr_assert_eq(mkdir(dir[i], 0755), 0);
+		kids[nkids++] = daemon_start(args);
+	}
+
+	acc = fopen(build_path("accuracy.txt"), "we");
+	cr_assert(acc);
+	/* 12 passes of each: the pass at 60 s is the 13th (the first is at 0) */
+	while (now_s() - t0 < 61.5)
+		usleep(250000);
+	proc_loadavg(&k1, &total1);
+	for (int i = 0; i < 2; i++)
+		for (int c = 0; c < 4; c++) {
+			cr_assert_eq(lookup_in(dir[i], all[c], NULL, &sm), 0, "%s: no %s entry",
+				     sampler[i], names[c]);
+			l[i][c] = load1(&sm);
+		}
+	for (int c = 0; c < 4; c++) {
+		fprintf(acc, "# accuracy: %-9s bpf %.3f proc %.3f\n", names[c], l[0][c], l[1][c]);
+		cr_expect(close_enough(l[0][c], l[1][c], 0.05, 0.01),
+			  "%s: bpf %.3f and proc %.3f differ by more than 5%%", names[c], l[0][c],
+			  l[1][c]);
+	}
+	/* and each is what the cgroup does: 1 - e^-1 = 0.63 of one task after 60 s from 0 */
+	cr_expect(l[0][0] > 0.5 && l[0][0] < 0.75, "busy %.3f", l[0][0]);
+	cr_expect(l[0][1] < 0.05, "idle %.3f", l[0][1]);
+	cr_expect(l[0][2] > 0.15 && l[0][2] < 0.5, "half-busy %.3f", l[0][2]);
+	cr_expect(l[0][3] > 0.5 && l[0][3] < 0.75, "blocked (D) %.3f", l[0][3]);
+
+	/* the root cgroup of the cpu hierarchy against the kernel's own figures */
+	for (int i = 0; i < 2; i++) {
+		struct cgdirs root = {0};
+		double ours, kernel, decay = 1;
+
+		root.n = 1;
+		for (int h = 0; h < busy->n; h++) {
+			char ctl[80];
+
+			snprintf(ctl, sizeof(ctl), ",%s,", busy->ctrl[h]);
+			if (strstr(ctl, ",cpu,") || strcmp(busy->ctrl[h], "unified") == 0) {
+				const char *slash = strrchr(busy->dir[h], '/');
+
+				snprintf(root.dir[0], sizeof(root.dir[0]), "%.*s/",
+					 (int)(slash - busy->dir[h]), busy->dir[h]);
+				snprintf(root.ctrl[0], sizeof(root.ctrl[0]), "%s", busy->ctrl[h]);
+				break;
+			}
+		}
+		cr_assert_eq(lookup_in(dir[i], &root, NULL, &sm), 0, "%s: no root entry",
+			     sampler[i]);
+		ours = load1(&sm);
+		for (int k = 0; k < 13; k++) /* the daemons' passes since t0 */
+			decay *= LOADAVG_EXP_1 / (double)LOADAVG_FIXED_1;
+		kernel = k1 - k0 * decay;
+		fprintf(acc,
+			"# accuracy: %s root: load1 %.2f, kernel's share since start %.2f (%.2f, "
+			"%.2f); threads %lu, kernel %lu\n",
+			sampler[i], ours, kernel, k0, k1, (unsigned long)sm.load.total, total1);
+		fflush(acc);
+		/* The daemons and the kernel sample the host at other instants (the kernel per CPU
+		 * at ticks): on a quiet machine they agree closely, on one that other people load
+		 * with builds the root's count moves by several tasks from one instant to the next.
+		 * The bound catches what is wrong (scale, counting sleepers, missing D); the
+		 * numbers are in build/accuracy.txt. */
+		cr_expect(close_enough(ours, kernel, 0.5, 1.0), "%s root load1 %.2f, kernel %.2f",
+			  sampler[i], ours, kernel);
+		cr_expect(close_enough((double)sm.load.total, (double)total1, 0.05, 5),
+			  "%s root threads %lu, kernel %lu", sampler[i],
+			  (unsigned long)sm.load.total, total1);
+	}
+	fclose(acc);
 }

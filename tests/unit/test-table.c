@@ -584,3 +584,73 @@ Test(lookup, cached_follows_new_tables, .init = fixture_init, .fini = fixture_fi
 	close(src.rootfd);
 	fixture_load = 3 * 2048;
 }
+
+/* The bytes of the table file, for rewriting them in place. */
+static size_t table_bytes(unsigned char *buf, size_t size)
+{
+	char p[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s/run/cgproc/%s", fixture, CGTABLE_FILE);
+	f = fopen(p, "re");
+	cr_assert(f);
+	n = fread(buf, 1, size, f);
+	fclose(f);
+	return n;
+}
+
+/*
+ * A stale table is remembered as stale for as long as it is the same file: a stopped daemon's
+ * table must not cost a re-read per call. Proven by rewriting the file in place with a fresh
+ * table of the same size and restoring its mtime (something cgprocd never does: it renames a
+ * new file over the old one): the cached answer still says stale. A new file is looked at.
+ */
+Test(lookup, cached_remembers_stale, .init = fixture_init, .fini = fixture_fini)
+{
+	struct cg_src src = {.ticks_per_sec = 100};
+	struct cg_sample_cache cache;
+	struct cg_machine m;
+	struct cg_sample s;
+	unsigned char fresh[4096];
+	struct timespec ts[2];
+	struct stat st;
+	size_t n;
+	char p[512];
+	int fd;
+
+	src.rootfd = open(fixture, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cr_assert(src.rootfd >= 0);
+	fixture_machine(&m);
+	cg_sample_cache_init(&cache);
+	snprintf(p, sizeof(p), "%s/run/cgproc/%s", fixture, CGTABLE_FILE);
+
+	fixture_table(boottime(), false);
+	n = table_bytes(fresh, sizeof(fresh));
+	fixture_table(boottime() - 16000000000ULL, false);
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), -ENODATA);
+	cr_assert_eq(cache.result, -ESTALE);
+
+	cr_assert_eq(stat(p, &st), 0);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	cr_assert(fd >= 0);
+	cr_assert_eq(pwrite(fd, fresh, n, 0), (ssize_t)n);
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	cr_assert_eq(futimens(fd, ts), 0);
+	close(fd);
+	cr_assert_eq(cg_sample_lookup(&src, &m, "/run/cgproc", &s), 0, "rewrite not fresh");
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), -ENODATA,
+		     "a stale table's file was read again");
+
+	/* a table dated more than a period ahead is stale now but may turn fresh: not remembered
+	 * for ever */
+	fixture_table(boottime() + 12000000000ULL, false);
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), -ENODATA);
+	cr_assert_eq(cache.result, -ESTALE);
+	cr_assert(cache.recheck_ns != UINT64_MAX && cache.recheck_ns > boottime());
+
+	fixture_table(boottime(), false);
+	cr_assert_eq(cg_sample_lookup_cached(&src, &m, "/run/cgproc", &cache, &s), 0);
+	close(src.rootfd);
+}

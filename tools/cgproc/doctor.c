@@ -3,7 +3,8 @@
  * cgproc doctor: what works on this host and, where something does not, why and
  * what to do. Each check prints one line "ok|warn|FAIL  what: detail". Exit
  * status 0 when everything that `cgproc run` needs works, 1 otherwise.
- * Read-only: it creates nothing but a memfd.
+ * Read-only: it creates nothing but a memfd (where `cgproc run` would make its group is worked
+ * out from the cgroup files, not tried).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,9 @@
 #include "util.h"
 #include "model/cgpath.h"
 #include "paths.h"
+#include "run-cgroup.h"
 #include "source/source.h"
+#include "source/table.h"
 
 enum level {
 	OK,
@@ -86,6 +89,65 @@ static void check_layout(struct report *r, const struct cg_mounts *mnt)
 	if (missing[0])
 		say(r, WARN, "controllers", "not mounted:%s (those limits are not reflected)",
 		    missing);
+}
+
+/* cgroup2: where `cgproc run` would make its group (run-cgroup.c decides, read-only), and whether
+ * that group can be given the controllers that carry --memory, --cpus and --cpu-quota. */
+static void check_run_group(struct report *r, const struct cg_mounts *mnt)
+{
+	static const enum cg_controller limits[] = {CG_MEMORY, CG_CPUSET, CG_CPU};
+	char mount[CG_PATH_MAX + 1] = "", dir[600], path[700], ctls[512], missing[64] = "";
+	int bare;
+
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]) && !mount[0]; i++)
+		if (mnt->present[limits[i]] && mnt->v2[limits[i]])
+			snprintf(mount, sizeof(mount), "/%s", mnt->mount[limits[i]]);
+	if (!mount[0])
+		return; /* v1 controllers: a child can always be made */
+	bare = runcg_v2_where(mount, dir, sizeof(dir));
+	if (bare == RUNCG_BARE_TOP) {
+		say(r, FAIL, "cgproc run group",
+		    "%s (the top of this cgroup namespace or mount) holds processes, so no group "
+		    "made under it can get controllers: cgproc run cannot set --memory, --cpus or "
+		    "--cpu-quota. Move those processes into a child first: mkdir %s/init, then "
+		    "write each pid of %s/cgroup.procs to %s/init/cgroup.procs",
+		    dir, dir, dir, dir);
+		return;
+	}
+	if (bare) {
+		say(r, WARN, "cgproc run group",
+		    "%s holds processes and sets limits (an outer cgproc run or a container): "
+		    "commands stay inside them, but tighter --memory, --cpus or --cpu-quota cannot "
+		    "be set from here",
+		    dir);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+	if (file_read_str(path, ctls, sizeof(ctls)) < 0)
+		ctls[0] = 0;
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		const char *name = cg_controller_name(limits[i]);
+		char *save, *tok, copy[512];
+
+		snprintf(copy, sizeof(copy), "%s", ctls);
+		for (tok = strtok_r(copy, " \n", &save); tok && strcmp(tok, name);
+		     tok = strtok_r(NULL, " \n", &save))
+			;
+		if (!tok && mnt->v2[limits[i]]) {
+			strncat(missing, " ", sizeof(missing) - strlen(missing) - 1);
+			strncat(missing, name, sizeof(missing) - strlen(missing) - 1);
+		}
+	}
+	if (missing[0])
+		say(r, FAIL, "cgproc run group",
+		    "%s lacks%s (its parent does not hand them down): enable them in the parent's "
+		    "cgroup.subtree_control, or delegate them (systemd: Delegate=yes)",
+		    dir, missing);
+	else if (access(dir, W_OK) != 0)
+		say(r, FAIL, "cgproc run group", "cannot make groups in %s: %s", dir,
+		    strerror(errno));
+	else
+		say(r, OK, "cgproc run group", "made under %s", dir);
 }
 
 static void check_machine(struct report *r, const struct cg_src *src)
@@ -183,15 +245,40 @@ static void check_kernel(struct report *r)
 static void check_sampler(struct report *r)
 {
 	const char *dir = secure_getenv("CGPROC_RUNDIR");
+	struct cg_src src = {.rootfd = -1, .ticks_per_sec = 100};
+	struct cgtable_header h;
 	char path[4096];
-	struct stat st;
+	uint64_t now = 0;
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/table", dir && *dir ? dir : CGPROC_RUNDIR);
-	if (stat(path, &st) < 0)
+	if (!dir || !*dir)
+		dir = CGPROC_RUNDIR;
+	snprintf(path, sizeof(path), "%s/%s", dir, CGTABLE_FILE);
+	src.rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = src.rootfd >= 0 ? cgtable_open(&src, dir) : -1;
+	if (fd < 0) {
 		say(r, WARN, "cgprocd",
 		    "no table at %s: /proc/loadavg shows the host's (start cgprocd)", path);
-	else
-		say(r, OK, "cgprocd", "table at %s (%lld bytes)", path, (long long)st.st_size);
+	} else if (cgtable_read_header(fd, &h) < 0) {
+		say(r, WARN, "cgprocd", "%s is not a table this cgproc reads (other version?)",
+		    path);
+	} else if (cgtable_now(&src, &now) < 0 || !cgtable_fresh(&h, now)) {
+		say(r, WARN, "cgprocd",
+		    "table at %s is stale (cgprocd stopped %.0f s ago?): the host's load is shown",
+		    path, (double)(now - h.heartbeat_ns) / 1e9);
+	} else {
+		/* the sampler is written by cgprocd into the header of every table */
+		say(r, OK, "cgprocd", "table at %s: %llu cgroups every %.3g s, sampler %s", path,
+		    (unsigned long long)h.count, (double)h.period_ns / 1e9,
+		    h.sampler == CGTABLE_SAMPLER_BPF ? "bpf (eBPF scheduler counters)"
+		    : h.sampler == CGTABLE_SAMPLER_PROC
+			    ? "proc (walks /proc; the BPF sampler did not load or was not chosen)"
+			    : "unknown");
+	}
+	if (fd >= 0)
+		close(fd);
+	if (src.rootfd >= 0)
+		close(src.rootfd);
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -230,6 +317,7 @@ int cmd_doctor(int argc, char **argv)
 		say(&r, FAIL, "cgroup layout", "no cgroup file system is mounted");
 	} else {
 		check_layout(&r, mnt);
+		check_run_group(&r, mnt);
 		check_machine(&r, &src);
 	}
 	free(mnt);

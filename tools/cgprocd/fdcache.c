@@ -203,14 +203,16 @@ static int rehash(struct cg_cache *c, size_t want)
 	return 0;
 }
 
-/* A new node for an fd we keep; (size_t)-1 when the cache cannot take it. */
+/*
+ * A new node, which keeps @fd when the budget allows (otherwise its dirfd is -1 and @fd stays the
+ * caller's: the node still remembers the directory's listing, limits and watch, which is what
+ * makes a pass cheap; fds only save opens). (size_t)-1 when out of memory.
+ */
 static size_t node_add(struct cg_cache *c, struct fd_budget *b, uint64_t dev, uint64_t ino, int fd,
 		       uint64_t pass)
 {
 	struct cg_node *n;
 
-	if (b->left <= 0)
-		return (size_t)-1;
 	if (c->count == c->cap) {
 		size_t nc = c->cap ? c->cap * 2 : 1024;
 		struct cg_node *nn = realloc(c->nodes, nc * sizeof(*nn));
@@ -226,12 +228,14 @@ static size_t node_add(struct cg_cache *c, struct fd_budget *b, uint64_t dev, ui
 	memset(n, 0, sizeof(*n));
 	n->dev = dev;
 	n->ino = ino;
-	n->dirfd = fd;
+	n->dirfd = b->left > 0 ? fd : -1;
 	for (int i = 0; i < CG_FILES_MAX; i++)
 		n->fd[i] = -1;
 	n->seen = pass;
+	n->wd = -1;
 	*slot_find(c, dev, ino) = ++c->count;
-	b->left--;
+	if (n->dirfd >= 0)
+		b->left--;
 	return c->count - 1;
 }
 
@@ -244,11 +248,14 @@ int cg_cache_dir(struct cg_cache *c, struct fd_budget *b, uint64_t dev, uint64_t
 	if (v) {
 		c->nodes[v - 1].seen = pass;
 		*ret_idx = v - 1;
-		return c->nodes[v - 1].dirfd;
+		if (c->nodes[v - 1].dirfd >= 0)
+			return c->nodes[v - 1].dirfd;
 	}
 	fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
+	if (v)
+		return fd; /* a node without a kept fd: this one is the caller's */
 	*ret_idx = node_add(c, b, dev, ino, fd, pass);
 	return fd;
 }
@@ -288,7 +295,7 @@ ssize_t cg_cache_read(struct cg_cache *c, struct fd_budget *b, size_t idx, int d
 	}
 	if (n && n->fd[slot] == -2 && pass - n->absent_pass[slot] < ABSENT_RETRY_PASSES)
 		return -ENOENT;
-	fd = openat(n ? n->dirfd : dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = openat(n && n->dirfd >= 0 ? n->dirfd : dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		int r = -errno;
 
@@ -319,6 +326,28 @@ static void node_close(struct cg_node *n, struct fd_budget *b)
 		close(n->dirfd);
 		b->left++;
 	}
+	free(n->list);
+	free(n->own);
+	n->list = NULL;
+	n->own = NULL;
+}
+
+bool cg_cache_touch(struct cg_cache *c, uint64_t dev, uint64_t ino, uint64_t pass, size_t *ret_idx)
+{
+	size_t v = c->nslots ? *slot_find(c, dev, ino) : 0;
+
+	if (!v)
+		return false;
+	c->nodes[v - 1].seen = pass;
+	*ret_idx = v - 1;
+	return true;
+}
+
+struct cg_node *cg_cache_node(struct cg_cache *c, uint64_t dev, uint64_t ino)
+{
+	size_t v = c->nslots ? *slot_find(c, dev, ino) : 0;
+
+	return v ? &c->nodes[v - 1] : NULL;
 }
 
 void cg_cache_sweep(struct cg_cache *c, struct fd_budget *b, uint64_t pass)

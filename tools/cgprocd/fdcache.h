@@ -53,6 +53,13 @@ struct cg_node {
 	int fd[CG_FILES_MAX]; /* -1 not opened, -2 absent (see absent_pass) */
 	uint64_t absent_pass[CG_FILES_MAX];
 	uint64_t seen;
+	/* the sampler's own state of this directory (freed with the node) */
+	int wd;		 /* inotify watch, or -1 */
+	bool listed;	 /* list holds its subdirectories as of the last listing */
+	bool dirty;	 /* a subdirectory came or went since: list it again */
+	char *list;	 /* getdents64 records of that listing (NULL: none, a leaf) */
+	size_t list_len; /* bytes in list */
+	void *own;	 /* the last values read from its limit files (sampler.c) */
 };
 
 struct cg_cache {
@@ -64,8 +71,9 @@ struct cg_cache {
 
 /*
  * The directory fd of child @name (inode @ino) of @parentfd in hierarchy @dev, kept or newly
- * opened; *ret_idx is its node (or (size_t)-1 when it is not kept: then the fd is the caller's
- * to close). -errno when it vanished.
+ * opened; *ret_idx is its node ((size_t)-1 when out of memory). Unless it is the node's kept
+ * dirfd (past the fd budget nodes keep none), the fd is the caller's to close. -errno when it
+ * vanished.
  */
 int cg_cache_dir(struct cg_cache *c, struct fd_budget *b, uint64_t dev, uint64_t ino, int parentfd,
 		 const char *name, uint64_t pass, size_t *ret_idx);
@@ -79,6 +87,10 @@ int cg_cache_root(struct cg_cache *c, struct fd_budget *b, const char *path, uin
  */
 ssize_t cg_cache_read(struct cg_cache *c, struct fd_budget *b, size_t idx, int dirfd, unsigned slot,
 		      const char *name, uint64_t pass, char *buf, size_t size);
+/* A known node: mark it seen in @pass, its index into *ret_idx. false when unknown. */
+bool cg_cache_touch(struct cg_cache *c, uint64_t dev, uint64_t ino, uint64_t pass, size_t *ret_idx);
+/* The node of (@dev, @ino), or NULL. The pointer is valid until the next sweep. */
+struct cg_node *cg_cache_node(struct cg_cache *c, uint64_t dev, uint64_t ino);
 /* Close what was not seen in @pass. */
 void cg_cache_sweep(struct cg_cache *c, struct fd_budget *b, uint64_t pass);
 void cg_cache_done(struct cg_cache *c);

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,6 +74,7 @@ struct options {
 	char pidfile[256];
 	char config[256];
 	bool once, stats, dump;
+	enum sampler_mode sampler;
 	unsigned long passes; /* 0 = until stopped */
 	bool set_interval, set_rundir, set_config;
 };
@@ -93,6 +95,8 @@ static void usage(FILE *f)
 		"      --once           one pass, write the table, exit\n"
 		"      --passes N       N passes at the interval, then exit (benchmarks: passes\n"
 		"                       after the first reuse kept file descriptors)\n"
+		"  -s, --sampler KIND   how threads are counted: proc (walk /proc; default), bpf\n"
+		"                       (eBPF counters), auto (bpf when it loads, else proc)\n"
 		"      --stats          print each pass's CPU time and counts to stderr\n"
 		"      --dump           print the table in the run directory and exit\n"
 		"  -h, --help           this text\n"
@@ -168,6 +172,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"rundir", required_argument, NULL, 'r'},
 		{"pidfile", required_argument, NULL, 'p'},
 		{"config", required_argument, NULL, 'c'},
+		{"sampler", required_argument, NULL, 's'},
 		{"once", no_argument, NULL, OPT_ONCE},
 		{"passes", required_argument, NULL, OPT_PASSES},
 		{"stats", no_argument, NULL, OPT_STATS},
@@ -178,8 +183,22 @@ static int parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:r:p:c:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:r:p:c:s:hV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			if (strcmp(optarg, "auto") == 0)
+				o->sampler = SAMPLER_AUTO;
+			else if (strcmp(optarg, "bpf") == 0)
+				o->sampler = SAMPLER_BPF;
+			else if (strcmp(optarg, "proc") == 0)
+				o->sampler = SAMPLER_PROC;
+			else {
+				fprintf(stderr,
+					"cgprocd: --sampler wants bpf, proc or auto, not \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'i':
 			if (parse_interval(optarg, &o->interval) < 0) {
 				fprintf(stderr,
@@ -307,13 +326,17 @@ static void stats_print(const struct sampler *s)
 	/* One machine-readable line per pass (cgproc bench parses it): key=value, space separated
 	 */
 	fprintf(stderr,
-		"cgprocd-stats pass=%llu cgroups=%llu entries=%zu threads=%llu vanished=%llu "
-		"cpu_us=%llu wall_us=%llu cpu_us_per_kthread=%llu bytes=%llu\n",
-		(unsigned long long)st->pass, (unsigned long long)st->cgroups, s->count,
-		(unsigned long long)st->threads, (unsigned long long)st->vanished,
-		(unsigned long long)st->cpu_us, (unsigned long long)st->wall_us,
+		"cgprocd-stats pass=%llu sampler=%s cgroups=%llu entries=%zu threads=%llu "
+		"vanished=%llu cpu_us=%llu wall_us=%llu cpu_us_per_kthread=%llu bytes=%llu "
+		"walk_us=%llu write_us=%llu walk_cpu_us=%llu limits=%llu listed=%llu\n",
+		(unsigned long long)st->pass, cgtable_sampler_name(sampler_kind(s)),
+		(unsigned long long)st->cgroups, s->count, (unsigned long long)st->threads,
+		(unsigned long long)st->vanished, (unsigned long long)st->cpu_us,
+		(unsigned long long)st->wall_us,
 		(unsigned long long)(st->threads ? st->cpu_us * 1000 / st->threads : 0),
-		(unsigned long long)st->bytes);
+		(unsigned long long)st->bytes, (unsigned long long)st->walk_us,
+		(unsigned long long)st->write_us, (unsigned long long)st->walk_cpu_us,
+		(unsigned long long)st->limits, (unsigned long long)st->listed);
 }
 
 /*
@@ -341,10 +364,11 @@ static int dump_table(const char *rundir)
 		goto out;
 	}
 	cgtable_now(&src, &now);
-	printf("# version=%u count=%llu period_ns=%llu age_ns=%lld generation=%llu fresh=%s\n",
-	       h.version, (unsigned long long)h.count, (unsigned long long)h.period_ns,
-	       (long long)(now - h.heartbeat_ns), (unsigned long long)h.generation,
-	       cgtable_fresh(&h, now) ? "yes" : "no");
+	printf("# version=%u sampler=%s count=%llu period_ns=%llu age_ns=%lld generation=%llu "
+	       "fresh=%s\n",
+	       h.version, cgtable_sampler_name(h.sampler), (unsigned long long)h.count,
+	       (unsigned long long)h.period_ns, (long long)(now - h.heartbeat_ns),
+	       (unsigned long long)h.generation, cgtable_fresh(&h, now) ? "yes" : "no");
 	for (uint64_t i = 0; i < h.count; i++) {
 		char raw[sizeof(struct cgtable_entry) + CPUSET_MAX / 8];
 		struct cgtable_entry e;
@@ -389,6 +413,55 @@ static uint64_t boottime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
+/* Delay between a new cgroup's mkdir and its extra pass: a runtime writes the limits of the
+ * cgroup it just made within milliseconds, and a burst of mkdirs makes one pass. */
+#define NEW_CGROUP_DELAY_NS UINT64_C(100000000)
+
+/* SIGHUP: re-read the configuration; a new interval applies from the next pass on. */
+static void reload(struct sampler *s, struct options *o)
+{
+	got_hup = 0;
+	(void)config_read(o, false);
+	if ((uint64_t)(o->interval * 1e9) != s->period_ns) {
+		sampler_set_period(s, (uint64_t)(o->interval * 1e9));
+		log_info("interval now %.3g s", o->interval);
+	}
+}
+
+/*
+ * Sleep until @next (CLOCK_BOOTTIME) or a signal. true: the period is up (or we stop); false:
+ * new cgroups appeared and deserve an extra pass now.
+ */
+static bool wait_until(struct sampler *s, struct options *o, uint64_t next)
+{
+	while (!got_term) {
+		struct pollfd pfd = {.fd = s->inofd, .events = POLLIN};
+		uint64_t now = boottime_ns(), left;
+		struct timespec ts;
+		int n;
+
+		if (now >= next)
+			return true;
+		left = next - now;
+		ts.tv_sec = (time_t)(left / 1000000000);
+		ts.tv_nsec = (long)(left % 1000000000);
+		n = ppoll(&pfd, s->inofd >= 0 ? 1 : 0, &ts, NULL);
+		if (got_hup)
+			reload(s, o);
+		if (n <= 0 || !(pfd.revents & POLLIN))
+			continue;
+		if (left > NEW_CGROUP_DELAY_NS) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = (long)NEW_CGROUP_DELAY_NS;
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !got_term)
+				;
+		}
+		if (sampler_new_cgroups(s))
+			return boottime_ns() >= next;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {.interval = INTERVAL_DEFAULT_S};
@@ -397,7 +470,8 @@ int main(int argc, char **argv)
 	char err[512], lockpath[512];
 	int pidfd = -1, lockfd, r, last_err;
 	pid_t holder = 0;
-	uint64_t next;
+	uint64_t next, periodic = 0;
+	bool step = true, warned_watches = false;
 
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
 	snprintf(o.rundir, sizeof(o.rundir), "%s", CGPROC_RUNDIR_DEFAULT);
@@ -427,11 +501,16 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	r = sampler_init(&s, o.rundir, (uint64_t)(o.interval * 1e9), err, sizeof(err));
+	r = sampler_init(&s, o.rundir, (uint64_t)(o.interval * 1e9), o.sampler, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s", err);
 		return 1;
 	}
+	if (o.sampler == SAMPLER_AUTO && !s.bpf)
+		log_info("sampler: proc (walks /proc; the BPF sampler did not load: %s)",
+			 s.bpf_err);
+	else if (!o.once)
+		log_info("sampler: %s", cgtable_sampler_name(sampler_kind(&s)));
 	/* One writer per run directory, pid file or not. */
 	snprintf(lockpath, sizeof(lockpath), "%s/.lock", o.rundir);
 	lockfd = lock_file(lockpath, true, &holder);
@@ -451,10 +530,7 @@ int main(int argc, char **argv)
 	next = boottime_ns();
 	last_err = 0;
 	while (!got_term) {
-		struct timespec ts;
-		uint64_t now;
-
-		r = sampler_pass(&s);
+		r = sampler_pass(&s, step);
 		/* Once per outage, not once per pass: a read-only or full run directory would
 		 * otherwise log every few seconds for as long as it lasts. Sampling goes on, so the
 		 * averages are right again at the first pass that can write. */
@@ -464,36 +540,29 @@ int main(int argc, char **argv)
 		else if (r >= 0 && last_err < 0)
 			log_info("writing %s/%s again", o.rundir, CGTABLE_FILE);
 		last_err = r < 0 ? r : 0;
+		if (s.ino_full && !warned_watches) {
+			log_warn("out of inotify watches (fs.inotify.max_user_watches): some new "
+				 "cgroups get their entry at the next pass only");
+			warned_watches = true;
+		}
 		if (o.stats)
 			stats_print(&s);
-		if (o.passes && s.stats.pass >= o.passes)
+		if (step)
+			periodic++;
+		if (o.passes && periodic >= o.passes)
 			break;
 
 		/* Fixed schedule (a slow pass does not stretch the period as it does in lxcfs);
 		 * when we fell a whole period behind (suspend, overload) restart the schedule from
 		 * now. */
-		next += s.period_ns;
-		now = boottime_ns();
-		if (now > next)
-			next = now + s.period_ns;
-		ts.tv_sec = (time_t)(next / 1000000000);
-		ts.tv_nsec = (long)(next % 1000000000);
-		while (!got_term) {
-			int rs = clock_nanosleep(CLOCK_BOOTTIME, TIMER_ABSTIME, &ts, NULL);
+		if (step) {
+			uint64_t now = boottime_ns();
 
-			if (got_hup) {
-				/* the new interval applies from the next pass on */
-				got_hup = 0;
-				(void)config_read(&o, false);
-				if ((uint64_t)(o.interval * 1e9) != s.period_ns) {
-					sampler_set_period(&s, (uint64_t)(o.interval * 1e9));
-					log_info("interval now %.3g s", o.interval);
-				}
-				continue;
-			}
-			if (rs != EINTR)
-				break;
+			next += s.period_ns;
+			if (now > next)
+				next = now + s.period_ns;
 		}
+		step = wait_until(&s, &o, next);
 	}
 	if (!o.once)
 		log_info("stopping; %s/%s is kept and goes stale in %d periods", o.rundir,

@@ -3,9 +3,10 @@
  * cgprocd's sampler: one pass walks every cgroup hierarchy that carries a role of the table
  * (model/table.h), counts R and D threads per cgroup of the cpu hierarchy, aggregates children
  * into parents, computes effective limits top-down, steps the load averages and writes the table.
- * Cost per pass: one read of /proc/<tid>/stat per thread of the cpu hierarchy plus a handful of
- * small files per cgroup, i.e. O(threads + cgroups) reads; sorting the entries adds
- * O(cgroups log cgroups) comparisons.
+ * The counts come from the eBPF counters (bpfcount.h: one map read per pass, O(cgroups)) or, as
+ * the fallback, from one read of /proc/<tid>/stat per thread of the cpu hierarchy
+ * (O(threads + cgroups) reads). A handful of small limit files per cgroup are read either way;
+ * sorting the entries adds O(cgroups log cgroups) comparisons.
  */
 #pragma once
 
@@ -14,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bpfcount.h"
+#include "model/cpuset.h"
 #include "fdcache.h"
 
 #define SAMPLER_HIER_MAX 4
@@ -24,14 +27,29 @@ struct sampler_hier {
 	unsigned roles; /* CGTABLE_HAS_* this hierarchy provides */
 };
 
+/* --sampler: how load counts are taken. */
+enum sampler_mode {
+	/* The default until the bpf sampler meets its targets: its scheduler overhead (15-30% on a
+	 * context-switch ping-pong, cgprocd(8) PERFORMANCE) and a root-cgroup over-count on this
+	 * development host (cgprocd(8) SAMPLERS). */
+	SAMPLER_PROC,
+	SAMPLER_BPF,
+	SAMPLER_AUTO, /* bpf when it loads, else proc */
+};
+
 struct sampler_stats {
 	uint64_t pass;
 	uint64_t cgroups;  /* directories visited (all hierarchies) */
 	uint64_t threads;  /* thread states read */
 	uint64_t vanished; /* threads or cgroups gone mid-walk */
+	uint64_t limits;   /* cgroups whose limit files were read */
+	uint64_t listed;   /* directories listed (new, changed, or not watched) */
 	uint64_t cpu_us;   /* user + system CPU time of the pass */
 	uint64_t wall_us;
-	uint64_t bytes; /* table size */
+	uint64_t walk_us;     /* wall time of the tree walk: limits, counts, aggregation */
+	uint64_t walk_cpu_us; /* CPU time of the walk (the rest of cpu_us: averages and table) */
+	uint64_t write_us;    /* wall time of averaging, sorting, encoding and writing the table */
+	uint64_t bytes;	      /* table size */
 };
 
 struct sampler {
@@ -45,6 +63,14 @@ struct sampler {
 	uint64_t period_ns;
 	uint64_t exp[3];
 	uint64_t generation;
+	struct bpfcount *bpf;  /* the eBPF counters; NULL: the /proc walk counts */
+	int inofd;	       /* inotify on every cgroup directory walked: new children */
+	bool ino_full;	       /* out of inotify watches (logged once) */
+	bool all_dirty;	       /* inotify lost events: list every directory in the next pass */
+	uint64_t (*wd_key)[2]; /* by watch descriptor: dev, ino of the directory */
+	size_t nwd;
+	uint64_t limits_every; /* a cgroup re-reads its limit files every this many passes */
+	char bpf_err[256];     /* why not, in auto mode */
 
 	/* this pass: entries of entry_size bytes, unsorted until the end */
 	unsigned char *body;
@@ -57,7 +83,8 @@ struct sampler {
 	struct tid_cache tids;
 	struct cg_cache cgs;
 
-	char *buf; /* tasks files */
+	struct cpuset scratch_cpuset; /* a parsed cpuset file, before it is cut to cpu_words */
+	char *buf;		      /* tasks files */
 	size_t buf_size;
 	struct sampler_stats stats;
 };
@@ -68,12 +95,23 @@ struct sampler {
  * load averages from a table already there when it is recent (a restart resumes them).
  * -errno with a message in @err.
  */
-int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, char *err,
-		 size_t errsize);
+int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, enum sampler_mode mode,
+		 char *err, size_t errsize);
+/* CGTABLE_SAMPLER_* of this sampler. */
+uint32_t sampler_kind(const struct sampler *s);
 /* New period (SIGHUP): new EWMA factors. */
 void sampler_set_period(struct sampler *s, uint64_t period_ns);
-/* One pass and one table write. Only errors writing the table are returned. */
-int sampler_pass(struct sampler *s);
+/*
+ * One pass and one table write. Only errors writing the table are returned. @step: a periodic
+ * pass, which steps the load averages; an extra pass (a new cgroup appeared) publishes the
+ * tree and the limits with the averages left as they are (new cgroups start at 0).
+ */
+int sampler_pass(struct sampler *s, bool step);
+/*
+ * Read what inotify reported (s->inofd is non-blocking): true when a directory was created in a
+ * cgroup directory of any hierarchy, i.e. a new cgroup that deserves an entry now.
+ */
+bool sampler_new_cgroups(struct sampler *s);
 void sampler_done(struct sampler *s);
 
 /* The EWMA factor for an average of @minutes with one step per @period_ns, fixed point. */

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cgprocd's in-kernel counter: per cgroup, the number of tasks that the kernel's load average
+ * counts (kernel/sched/loadavg.c, calc_load_fold_active: nr_running + nr_uninterruptible, where a
+ * blocked task is uninterruptible for the load when its state at the switch has
+ * TASK_UNINTERRUPTIBLE and neither TASK_NOLOAD (TASK_IDLE kthreads) nor TASK_FROZEN; see
+ * sched_contributes_to_load in kernel/sched/core.c). The same predicate as cgprocd's /proc walk,
+ * which counts the threads /proc shows as R or D ("I", the idle D, is TASK_NOLOAD).
+ *
+ * Each task has one word in `tasks` (loadcount.h: its cgroup id, runnable, counted). Every event
+ * that can change a task's state or cgroup recomputes the word and exchanges it atomically; the
+ * difference between the old and the new word is applied to `counts` (cgroup id -> counted,
+ * runnable and all tasks), so concurrent events on one task linearise on the exchange and the
+ * counts telescope to the last word written.
+ * A pass in user space then reads `counts` (one entry per cgroup) instead of every thread.
+ *
+ * Events: sched_switch (the task that leaves: blocked, preempted or dead), sched_wakeup and
+ * sched_wakeup_new (it becomes runnable), cgroup_attach_task and cgroup_transfer_tasks (it moved).
+ * Tasks that existed before the programs were attached and have had no event since are seeded by
+ * user space (bpfcount.c), which only creates missing words: an event that got there first wins.
+ * (The kernel's task iterator would do it here, but on some kernels it skips threads.)
+ *
+ * Only raw tracepoints: no fentry/tp_btf (they need BPF trampolines, which not every kernel build
+ * has). Arguments are read with CO-RE against the kernel's BTF.
+ */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "loadcount.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader: key tasks by their unified (v2) cgroup, or by the cgroup of the v1
+ * hierarchy that carries the cpu controller (hybrid and v1 hosts). */
+const volatile bool key_unified = false;
+
+#define TASK_RUNNING_ 0x0000
+#define TASK_UNINTERRUPTIBLE_ 0x0002
+#define TASK_DEAD_ 0x0080
+#define TASK_NOLOAD_ 0x0400
+#define TASK_FROZEN_ 0x8000
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536); /* the loader sets pid_max */
+	__type(key, __u32);	    /* tid */
+	__type(value, __u64);	    /* loadcount.h: cgroup id, LC_RUNNABLE, LC_COUNTED */
+} tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536); /* the loader sets it */
+	__type(key, __u64);	    /* cgroup id = kernfs id = inode of the cgroup directory */
+	__type(value, struct lc_count);
+} counts SEC(".maps");
+
+/* Kernels before 5.14 called the state field "state". */
+struct task_struct___old {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned int task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return (unsigned int)BPF_CORE_READ((struct task_struct___old *)t, state);
+}
+
+static __always_inline bool state_counts(unsigned int st)
+{
+	if (st == TASK_RUNNING_)
+		return true;
+	return (st & TASK_UNINTERRUPTIBLE_) && !(st & (TASK_NOLOAD_ | TASK_FROZEN_));
+}
+
+static __always_inline __u64 task_cgid(struct task_struct *t)
+{
+	struct cgroup_subsys_state *css = NULL;
+	struct css_set *cset = BPF_CORE_READ(t, cgroups);
+	struct cgroup *cg;
+
+	if (!cset)
+		return 0;
+	if (key_unified) {
+		cg = BPF_CORE_READ(cset, dfl_cgrp);
+	} else {
+		int id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
+
+		if (id < 0 || id >= 16)
+			return 0;
+		bpf_core_read(&css, sizeof(css), &cset->subsys[id]);
+		if (!css)
+			return 0;
+		cg = BPF_CORE_READ(css, cgroup);
+	}
+	if (!cg)
+		return 0;
+	return BPF_CORE_READ(cg, kn, id);
+}
+
+/* Add the deltas to the counts of cgroup @cgid (created at the first task it gets). */
+static __always_inline void count_add(__u64 cgid, __s64 da, __s64 dr, __s64 dt)
+{
+	struct lc_count *v, init = {.active = da, .running = dr, .total = dt};
+
+	if (!cgid || (!da && !dr && !dt))
+		return;
+	v = bpf_map_lookup_elem(&counts, &cgid);
+	if (!v) {
+		if (bpf_map_update_elem(&counts, &cgid, &init, BPF_NOEXIST) == 0)
+			return;
+		v = bpf_map_lookup_elem(&counts, &cgid); /* another CPU created it meanwhile */
+		if (!v)
+			return;
+	}
+	if (da)
+		__sync_fetch_and_add(&v->active, da);
+	if (dr)
+		__sync_fetch_and_add(&v->running, dr);
+	if (dt)
+		__sync_fetch_and_add(&v->total, dt);
+}
+
+#define W_COUNTED(w) ((__s64)(((w)&LC_COUNTED) != 0))
+#define W_RUNNABLE(w) ((__s64)(((w)&LC_RUNNABLE) != 0))
+
+/* Move a task's contribution from word @old to word @new (0: none). */
+static __always_inline void word_apply(__u64 old, __u64 new)
+{
+	__u64 oc = old >> LC_SHIFT, nc = new >> LC_SHIFT;
+
+	if (old == new)
+		return;
+	if (old && new &&oc == nc) { /* the usual case: a state change in one cgroup */
+		count_add(nc, W_COUNTED(new) - W_COUNTED(old), W_RUNNABLE(new) - W_RUNNABLE(old),
+			  0);
+		return;
+	}
+	if (old)
+		count_add(oc, -W_COUNTED(old), -W_RUNNABLE(old), -1);
+	if (new)
+		count_add(nc, W_COUNTED(new), W_RUNNABLE(new), 1);
+}
+
+/*
+ * Make @t's word say @runnable / @counted in its cgroup. @where: look the cgroup up through the
+ * task's css_set (switches and moves); otherwise keep the cgroup its word already has
+ * (wakeups: a move always comes with an event that looks it up).
+ */
+static __always_inline void task_set(struct task_struct *t, bool runnable, bool counted, bool where)
+{
+	__u32 tid = BPF_CORE_READ(t, pid);
+	__u64 word, *w, cgid = 0, bits;
+
+	if (!tid)
+		return; /* the idle tasks */
+	bits = (runnable ? LC_RUNNABLE : 0) | (counted ? LC_COUNTED : 0);
+	w = bpf_map_lookup_elem(&tasks, &tid);
+	if (w && !where)
+		cgid = *w >> LC_SHIFT;
+	if (!cgid)
+		cgid = task_cgid(t);
+	if (!cgid)
+		return;
+	word = cgid << LC_SHIFT | bits;
+	if (!w) {
+		if (bpf_map_update_elem(&tasks, &tid, &word, BPF_NOEXIST) == 0) {
+			word_apply(0, word);
+			return;
+		}
+		w = bpf_map_lookup_elem(&tasks, &tid);
+		if (!w)
+			return;
+	}
+	if (*w == word)
+		return; /* nothing changed: no exchange, no count touched */
+	word_apply(__sync_lock_test_and_set(w, word), word);
+}
+
+/* From the task's own state word: running or about to be, or blocked in a counted way. */
+static __always_inline void task_update(struct task_struct *t)
+{
+	unsigned int st = task_state(t);
+
+	task_set(t, st == TASK_RUNNING_, state_counts(st), true);
+}
+
+/* The task is gone: uncount it and forget its word. */
+static __always_inline void task_gone(struct task_struct *t)
+{
+	__u32 tid = BPF_CORE_READ(t, pid);
+	__u64 *w = bpf_map_lookup_elem(&tasks, &tid);
+
+	if (!w)
+		return;
+	word_apply(__sync_lock_test_and_set(w, 0), 0);
+	bpf_map_delete_elem(&tasks, &tid);
+}
+
+/* sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...) */
+SEC("raw_tracepoint/sched_switch")
+int on_switch(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *prev = (struct task_struct *)ctx->args[1];
+	unsigned int st = task_state(prev);
+
+	if (st & TASK_DEAD_) {
+		task_gone(prev);
+		return 0;
+	}
+	/* a preempted task stays on the run queue whatever its state word says */
+	if (ctx->args[0] || st == TASK_RUNNING_)
+		task_set(prev, true, true, true);
+	else
+		task_set(prev, false, state_counts(st), true);
+	return 0;
+}
+
+/* sched_wakeup(struct task_struct *p), sched_wakeup_new(struct task_struct *p) */
+/*
+ * A real wakeup has set the task's state to TASK_RUNNING before the tracepoint. Some do not
+ * (seen on 6.18: long-sleeping threads reported woken again and again that never run and stay
+ * "S" in /proc): then the state word decides, as on a move.
+ */
+SEC("raw_tracepoint/sched_wakeup")
+int on_wakeup(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *t = (struct task_struct *)ctx->args[0];
+	unsigned int st = task_state(t);
+
+	task_set(t, st == TASK_RUNNING_, state_counts(st), false);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_wakeup_new")
+int on_wakeup_new(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* a new task: a word under its tid can only be a dead task's */
+	task_set((struct task_struct *)ctx->args[0], true, true, true);
+	return 0;
+}
+
+/* cgroup_attach_task(struct cgroup *dst, const char *path, struct task_struct *task, bool tg):
+ * fired after the task's css_set was switched, in whichever hierarchy it moved. */
+SEC("raw_tracepoint/cgroup_attach_task")
+int on_attach(struct bpf_raw_tracepoint_args *ctx)
+{
+	task_update((struct task_struct *)ctx->args[2]);
+	return 0;
+}
+
+SEC("raw_tracepoint/cgroup_transfer_tasks")
+int on_transfer(struct bpf_raw_tracepoint_args *ctx)
+{
+	task_update((struct task_struct *)ctx->args[2]);
+	return 0;
+}
