@@ -8,7 +8,10 @@
  * present they replace the walk and the cgroup's own limit files. "No limit" is PAGE_COUNTER_MAX
  * pages (9223372036854771712 with 4 KiB pages); anything that large becomes UINT64_MAX.
  *
- * v2: memory.max and memory.swap.max are walked; the root cgroup has neither.
+ * v2: memory.max and memory.swap.max are walked; the root cgroup has neither. A cgroup whose parent
+ * does not hand it the memory controller has no memory files: its pages are charged to the
+ * nearest ancestor that has them (cgroup-v2.rst, "Enabling and Disabling"), so usage and
+ * statistics are read there and the limits walked from there.
  */
 #include <errno.h>
 #include <string.h>
@@ -59,14 +62,14 @@ static int walk_min(const struct cg_src *src, const struct cg_machine *m, const 
 	return 0;
 }
 
-/* Reads and parses the cgroup's memory.stat into @text. */
-static int stat_read(const struct cg_src *src, const struct cg_machine *m, bool v1, char *text,
-		     size_t size, struct cg_memory *mem)
+/* Reads and parses the memory.stat of @cgpath into @text. */
+static int stat_read(const struct cg_src *src, const struct cg_machine *m, const char *cgpath,
+		     bool v1, char *text, size_t size, struct cg_memory *mem)
 {
 	size_t len;
 	int r;
 
-	r = cg_read(src, m, CG_MEMORY, "memory.stat", text, size, &len);
+	r = cg_read_at(src, m, CG_MEMORY, cgpath, "memory.stat", text, size, &len);
 	if (r < 0)
 		return r;
 	return memstat_parse((struct span){text, len}, v1, &mem->stat);
@@ -114,7 +117,7 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, unsigne
 		}
 		has_memsw = true;
 	}
-	r = stat_read(src, m, true, text, size, mem);
+	r = stat_read(src, m, cg_machine_path(m, CG_MEMORY), true, text, size, mem);
 	if (r < 0)
 		return r;
 
@@ -162,20 +165,37 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, unsigne
 	return 0;
 }
 
+/* v2: the machine cgroup, or the nearest ancestor up to the visible top that its memory is charged
+ * to, into @self (CG_PATH_MAX), with its memory.current. */
+static int charged_read(const struct cg_src *src, const struct cg_machine *m, char *self,
+			uint64_t *ret_usage)
+{
+	const char *top = cg_machine_top(m, CG_MEMORY) ?: "/";
+	int r;
+
+	strcpy(self, cg_machine_path(m, CG_MEMORY)); /* shorter than CG_PATH_MAX */
+	while ((r = read_u64_at(src, m, self, "memory.current", ret_usage)) == -ENODATA &&
+	       strcmp(self, top) != 0 && cg_path_below(self, top) && cg_path_parent(self))
+		;
+	return r;
+}
+
 /* v2: memory and swap have files of their own; each part reads only its own. */
 static int read_v2(const struct cg_src *src, const struct cg_machine *m, unsigned what, char *text,
 		   size_t size, struct cg_memory *mem)
 {
-	const char *self = cg_machine_path(m, CG_MEMORY);
+	char self[CG_PATH_MAX];
+	uint64_t usage;
 	int r;
 
+	r = charged_read(src, m, self, &usage);
+	if (r < 0)
+		return r;
 	if (what & CG_MEM_STAT) {
-		r = stat_read(src, m, false, text, size, mem);
+		r = stat_read(src, m, self, false, text, size, mem);
 		if (r < 0)
 			return r;
-		r = read_u64_at(src, m, self, "memory.current", &mem->usage);
-		if (r < 0)
-			return r;
+		mem->usage = usage;
 		r = walk_min(src, m, "memory.max", &mem->limit);
 		if (r < 0)
 			return r;

@@ -202,10 +202,13 @@ Test(security, hostile_comm_stat)
 /* ---- AT_SECURE ----------------------------------------------------------------------------- */
 
 struct secure_env {
-	const char *conf;  /* /etc/cgproc.conf content, NULL = none */
-	uid_t conf_owner;  /* its owner */
-	bool empty_memory; /* empty tmpfs over the memory hierarchy: makes meminfo fail (logged) */
+	const char *conf; /* /etc/cgproc.conf content, NULL = none */
+	uid_t conf_owner; /* its owner */
+	/* makes meminfo fail (logged): an empty tmpfs over a v1 memory hierarchy; on cgroup v2,
+	 * where that hierarchy also holds the cpuset, /dev/null over the cgroup's memory files */
+	bool empty_memory;
 	char mem_mount[512];
+	bool mem_v2;
 };
 
 static int secure_setup(void *arg)
@@ -239,8 +242,16 @@ static int secure_setup(void *arg)
 	snprintf(opts, sizeof(opts), "lowerdir=/etc,upperdir=%s,workdir=%s", upper, work);
 	if (mount("cgproc-sec", "/etc", "overlay", 0, opts) < 0)
 		return -errno;
-	if (e->empty_memory && mount("cgproc-sec", e->mem_mount, "tmpfs", 0, "mode=0755") < 0)
+	if (e->empty_memory && !e->mem_v2 &&
+	    mount("cgproc-sec", e->mem_mount, "tmpfs", 0, "mode=0755") < 0)
 		return -errno;
+	for (int i = 0; e->empty_memory && e->mem_v2 && i < 3; i++) {
+		static const char *const files[] = {"memory.current", "memory.stat", "memory.max"};
+
+		snprintf(path, sizeof(path), "%s/%s", e->mem_mount, files[i]);
+		if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
+			return -errno;
+	}
 	return 0;
 }
 
@@ -309,7 +320,9 @@ Test(security, at_secure_ignores_environment_and_user_config)
 	}
 	cr_assert_geq(h, 0);
 	snprintf(e.mem_mount, sizeof(e.mem_mount), "%s", cg.dir[h]);
-	*strrchr(e.mem_mount, '/') = 0;
+	e.mem_v2 = strcmp(cg.ctrl[h], "unified") == 0;
+	if (!e.mem_v2)
+		*strrchr(e.mem_mount, '/') = 0;
 
 	snprintf(base, sizeof(base), "/tmp/cgproc-sec-%d-XXXXXX", (int)getpid());
 	cr_assert_not_null(mkdtemp(base));

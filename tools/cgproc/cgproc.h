@@ -58,6 +58,8 @@ void run_fuse_stop(struct run_fuse *rf);
 /* For several commands on one instance: fresh sockets before each fork (run_fuse_start does the
  * first), and stop the listener and close them after each command. */
 int run_fuse_prepare(struct run_fuse *rf);
+/* Is @path the root of a cgprocfs mount in our mount namespace? */
+bool cgprocfs_mounted_at(const char *path);
 void run_fuse_finish(struct run_fuse *rf);
 
 /*

@@ -3,7 +3,8 @@
  * cgproc doctor: what works on this host and, where something does not, why and
  * what to do. Each check prints one line "ok|warn|FAIL  what: detail". Exit
  * status 0 when everything that `cgproc run` needs works, 1 otherwise.
- * Read-only: it creates nothing but a memfd.
+ * Read-only: it creates nothing but a memfd (where `cgproc run` would make its group is worked
+ * out from the cgroup files, not tried).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include "util.h"
 #include "model/cgpath.h"
 #include "paths.h"
+#include "run-cgroup.h"
 #include "source/source.h"
 #include "source/table.h"
 
@@ -87,6 +89,65 @@ static void check_layout(struct report *r, const struct cg_mounts *mnt)
 	if (missing[0])
 		say(r, WARN, "controllers", "not mounted:%s (those limits are not reflected)",
 		    missing);
+}
+
+/* cgroup2: where `cgproc run` would make its group (run-cgroup.c decides, read-only), and whether
+ * that group can be given the controllers that carry --memory, --cpus and --cpu-quota. */
+static void check_run_group(struct report *r, const struct cg_mounts *mnt)
+{
+	static const enum cg_controller limits[] = {CG_MEMORY, CG_CPUSET, CG_CPU};
+	char mount[CG_PATH_MAX + 1] = "", dir[600], path[700], ctls[512], missing[64] = "";
+	int bare;
+
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]) && !mount[0]; i++)
+		if (mnt->present[limits[i]] && mnt->v2[limits[i]])
+			snprintf(mount, sizeof(mount), "/%s", mnt->mount[limits[i]]);
+	if (!mount[0])
+		return; /* v1 controllers: a child can always be made */
+	bare = runcg_v2_where(mount, dir, sizeof(dir));
+	if (bare == RUNCG_BARE_TOP) {
+		say(r, FAIL, "cgproc run group",
+		    "%s (the top of this cgroup namespace or mount) holds processes, so no group "
+		    "made under it can get controllers: cgproc run cannot set --memory, --cpus or "
+		    "--cpu-quota. Move those processes into a child first: mkdir %s/init, then "
+		    "write each pid of %s/cgroup.procs to %s/init/cgroup.procs",
+		    dir, dir, dir, dir);
+		return;
+	}
+	if (bare) {
+		say(r, WARN, "cgproc run group",
+		    "%s holds processes and sets limits (an outer cgproc run or a container): "
+		    "commands stay inside them, but tighter --memory, --cpus or --cpu-quota cannot "
+		    "be set from here",
+		    dir);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+	if (file_read_str(path, ctls, sizeof(ctls)) < 0)
+		ctls[0] = 0;
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		const char *name = cg_controller_name(limits[i]);
+		char *save, *tok, copy[512];
+
+		snprintf(copy, sizeof(copy), "%s", ctls);
+		for (tok = strtok_r(copy, " \n", &save); tok && strcmp(tok, name);
+		     tok = strtok_r(NULL, " \n", &save))
+			;
+		if (!tok && mnt->v2[limits[i]]) {
+			strncat(missing, " ", sizeof(missing) - strlen(missing) - 1);
+			strncat(missing, name, sizeof(missing) - strlen(missing) - 1);
+		}
+	}
+	if (missing[0])
+		say(r, FAIL, "cgproc run group",
+		    "%s lacks%s (its parent does not hand them down): enable them in the parent's "
+		    "cgroup.subtree_control, or delegate them (systemd: Delegate=yes)",
+		    dir, missing);
+	else if (access(dir, W_OK) != 0)
+		say(r, FAIL, "cgproc run group", "cannot make groups in %s: %s", dir,
+		    strerror(errno));
+	else
+		say(r, OK, "cgproc run group", "made under %s", dir);
 }
 
 static void check_machine(struct report *r, const struct cg_src *src)
@@ -256,6 +317,7 @@ int cmd_doctor(int argc, char **argv)
 		say(&r, FAIL, "cgroup layout", "no cgroup file system is mounted");
 	} else {
 		check_layout(&r, mnt);
+		check_run_group(&r, mnt);
 		check_machine(&r, &src);
 	}
 	free(mnt);

@@ -6,6 +6,7 @@
 #include "cgproc-config.h"
 #include "cgproc.h"
 #include "model/macro.h"
+#include "oci.h"
 
 static const struct {
 	const char *name;
@@ -16,18 +17,34 @@ static const struct {
 	{"show", cmd_show, "print the virtual files a process sees"},
 	{"doctor", cmd_doctor, "say what works on this host and why not"},
 	{"bench", cmd_bench, "measure native /proc, the shim, cgprocfs and lxcfs side by side"},
+	{"oci-hook", cmd_oci_hook, "OCI createContainer hook: bind the view into a container"},
+	{"oci-runtime", cmd_oci_runtime,
+	 "runc wrapper: add the hook and sysinfo listener, exec runc"},
+	{"cdi", cmd_cdi, "print a CDI spec (kind cgproc.io/view) for engines that speak CDI"},
+	{"sysinfo-agent", cmd_sysinfo_agent,
+	 "answer containers' sysinfo(2) (seccomp listenerPath)"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: cgproc COMMAND [OPTIONS...]\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n`cgproc COMMAND --help` describes each; see cgproc(1).\n");
 }
 
 int main(int argc, char **argv)
 {
+	const char *self = argc > 0 ? strrchr(argv[0], '/') : NULL;
+
+	/* Installed under other names: the hook (/usr/libexec/cgproc/oci-hook, which runtimes
+	 * start with no arguments) and the runtime wrapper (cgproc-runc, named where runtimes
+	 * expect a runc binary). */
+	self = self ? self + 1 : argc > 0 ? argv[0] : "";
+	if (strcmp(self, "oci-hook") == 0)
+		return cmd_oci_hook(argc, argv);
+	if (strcmp(self, "cgproc-runc") == 0)
+		return cmd_oci_runtime(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -20,8 +20,10 @@
  * that whatever limits the caller (an outer `cgproc run`, a container, a systemd slice) still
  * limit the command; the shim then shows the tighter of the two (limits are walked up the tree).
  * On cgroup2 a cgroup that holds processes cannot hand controllers to children (the "no internal
- * processes" rule of cgroup-v2.rst), so the group goes under the nearest ancestor that can: for
- * a login shell on a systemd host that is its user slice rather than its session scope. The
+ * processes" rule of cgroup-v2.rst), so the group goes under the nearest ancestor without
+ * processes: for a login shell on a systemd host that is its user slice rather than its session
+ * scope. Never above a cgroup that holds processes and sets limits (an outer `cgproc run`): the
+ * group is made inside it without controllers, so that its limits keep applying. The
  * caller's cgroup is used when it is visible under the mount; otherwise (another cgroup
  * namespace, a bind mount of a subtree) the mount's root, as before.
  */
@@ -41,8 +43,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "model/cgpath.h"
 #include "run-cgroup.h"
 #include "util.h"
+
+#define MOUNTINFO_MAX (1 << 20) /* hosts with many containers have long mount tables */
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -104,28 +109,22 @@ static bool is_cgroup2(const char *path)
 }
 
 /* The first cgroup2 mount in this mount namespace ("/sys/fs/cgroup" on v2 hosts,
- * "/sys/fs/cgroup/unified" on hybrid ones). */
+ * "/sys/fs/cgroup/unified" on hybrid ones), by the core's mountinfo parser. */
 static int cgroup2_mount(char *ret, size_t size)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int r = -ENOENT;
+	struct cg_mounts *mnt = calloc(1, sizeof(*mnt));
+	char *text = malloc(MOUNTINFO_MAX);
+	int n = text ? file_read_str("/proc/self/mountinfo", text, MOUNTINFO_MAX) : -ENOMEM;
+	int r = n < 0 ? n
+		: mnt ? mountinfo_parse_cgroups((struct span){text, (size_t)n}, mnt)
+		      : -ENOMEM;
 
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[1024], fstype[64], *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
-		    sscanf(sep + 3, "%63s", fstype) != 1)
-			continue;
-		if (strcmp(fstype, "cgroup2") == 0 && strlen(mnt) < size) {
-			strcpy(ret, mnt);
-			r = 0;
-			break;
-		}
-	}
-	fclose(f);
+	if (r == 0 && !(mnt->present[CG_UNIFIED] && mnt->v2[CG_UNIFIED]))
+		r = -ENOENT;
+	if (r == 0 && (size_t)snprintf(ret, size, "/%s", mnt->mount[CG_UNIFIED]) >= size)
+		r = -ENAMETOOLONG;
+	free(text);
+	free(mnt);
 	return r;
 }
 
@@ -140,49 +139,77 @@ static bool word_in(const char *list, const char *word, char sep)
 	return false;
 }
 
-/* The caller's cgroup ("/" or "/a/b") in the hierarchy of @controller, or in the cgroup2 one
- * when @controller is NULL, as /proc/self/cgroup lists it ("ID:controllers:path"). */
-static int own_cgroup(const char *controller, char *ret, size_t size)
+/* The caller's cgroup ("/" or "/a/b") in the hierarchy of @c (CG_UNIFIED: the cgroup2 one), by
+ * the core's parser of /proc/self/cgroup. */
+static int own_cgroup(enum cg_controller c, char *ret, size_t size)
 {
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	char line[4096];
-	int r = -ENOENT;
+	struct cg_paths paths;
+	char text[4096];
+	int n = file_read_str("/proc/self/cgroup", text, sizeof(text));
+	int r = n < 0 ? n : proc_cgroup_parse((struct span){text, (size_t)n}, &paths);
 
-	if (!f)
-		return -errno;
-	while (r == -ENOENT && fgets(line, sizeof(line), f)) {
-		char *ctls = strchr(line, ':'), *path;
-
-		if (!ctls || !(path = strchr(++ctls, ':')))
-			continue;
-		*path++ = 0;
-		path[strcspn(path, "\n")] = 0;
-		if (controller ? !word_in(ctls, controller, ',')
-			       : strncmp(line, "0:", 2) != 0 || ctls[0] != 0)
-			continue;
-		if (path[0] != '/' || strlen(path) >= size)
-			r = -EINVAL;
-		else {
-			strcpy(ret, path);
-			r = 0;
-		}
-	}
-	fclose(f);
-	return r;
+	if (r < 0)
+		return r;
+	if (!paths.present[c])
+		return -ENOENT;
+	if (strlen(paths.path[c]) >= size)
+		return -ENAMETOOLONG;
+	strcpy(ret, paths.path[c]);
+	return 0;
 }
 
-/* The directory to make the group in, in the hierarchy mounted at @mount (@controller as for
- * own_cgroup): the caller's cgroup when it is there, else the mount's root. */
-static void base_dir(const char *mount, const char *controller, char *ret, size_t size)
-{
-	char own[512];
-	struct stat st;
+static bool pid_listed(const char *procs, pid_t pid);
 
-	if (own_cgroup(controller, own, sizeof(own)) == 0 && strcmp(own, "/") != 0 &&
-	    (size_t)snprintf(ret, size, "%s%s", mount, own) < size && stat(ret, &st) == 0 &&
-	    S_ISDIR(st.st_mode))
-		return;
+/* Depth-first below @dir (in place, bounded): the cgroup whose cgroup.procs lists @pid. */
+static bool find_pid_dir(char *dir, size_t size, pid_t pid, int depth)
+{
+	size_t len = strlen(dir);
+	char procs[600];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	if (pid_listed(procs, pid))
+		return true;
+	if (depth == 0 || !(d = opendir(dir)))
+		return false;
+	while (!found && (de = readdir(d)))
+		found = de->d_type == DT_DIR && de->d_name[0] != '.' &&
+			(size_t)snprintf(dir + len, size - len, "/%s", de->d_name) < size - len &&
+			find_pid_dir(dir, size, pid, depth - 1);
+	closedir(d);
+	if (!found)
+		dir[len] = 0;
+	return found;
+}
+
+/*
+ * The directory to make the group in, in the hierarchy of @c mounted at @mount: the caller's
+ * cgroup, else the mount's root. Returns the length of the prefix of @ret that is the caller's
+ * cgroup-namespace root, which a walk up must not leave.
+ * /proc/self/cgroup names the cgroup relative to the caller's cgroup namespace, the mount shows
+ * what it was mounted with: after `unshare --cgroup` that kept the parent's mount (its root shows
+ * as "/../.." in mountinfo) the two disagree, and the caller's cgroup is found by its pid.
+ */
+static size_t base_dir(const char *mount, enum cg_controller c, char *ret, size_t size)
+{
+	char own[CG_PATH_MAX], procs[600];
+	bool root;
+
+	if (own_cgroup(c, own, sizeof(own)) < 0)
+		strcpy(own, "/");
+	root = strcmp(own, "/") == 0;
+	if ((size_t)snprintf(ret, size, "%s%s", mount, root ? "" : own) < size &&
+	    (size_t)snprintf(procs, sizeof(procs), "%s/cgroup.procs", ret) < sizeof(procs) &&
+	    pid_listed(procs, getpid()))
+		return strlen(ret) - (root ? 0 : strlen(own));
 	snprintf(ret, size, "%s", mount);
+	if (!find_pid_dir(ret, size, getpid(), 16))
+		snprintf(ret, size, "%s", mount);
+	return strlen(ret) >= strlen(mount) + (root ? 0 : strlen(own))
+		       ? strlen(ret) - (root ? 0 : strlen(own))
+		       : strlen(mount);
 }
 
 /* v2: a child of @mount only gets @ctl's files once the parent delegates it. */
@@ -348,16 +375,17 @@ enum {
  * (cpuacct on v1), disk statistics (blkio / io) and tasks (pids). */
 static const struct {
 	const char *name;
+	enum cg_controller id;
 	unsigned need;
 	const char *option;
 } controllers[] = {
-	{"memory", NEED_MEMORY, "--memory"},
-	{"cpuset", NEED_CPUSET, "--cpus"},
-	{"cpu", NEED_CPU, "--cpu-quota"},
-	{"cpuacct", 0, NULL},
-	{"blkio", 0, NULL},
-	{"io", 0, NULL},
-	{"pids", 0, NULL},
+	{"memory", CG_MEMORY, NEED_MEMORY, "--memory"},
+	{"cpuset", CG_CPUSET, NEED_CPUSET, "--cpus"},
+	{"cpu", CG_CPU, NEED_CPU, "--cpu-quota"},
+	{"cpuacct", CG_CPUACCT, 0, NULL},
+	{"blkio", CG_IO, 0, NULL},
+	{"io", CG_IO, 0, NULL},
+	{"pids", CG_PIDS, 0, NULL},
 };
 
 /* The libcgroup group for @parent (a directory under @mount): one per distinct path. */
@@ -382,18 +410,80 @@ static struct cgroup *group_for(struct runcg *cg, const char *mount, const char 
 	return cg->lcg[k];
 }
 
-/*
- * cgroup2: the directory under which every controller in @need can be handed to a child — the
- * caller's cgroup or its nearest ancestor that can (see the head comment) — into @ret. Empty
- * when no controller lives on cgroup2.
- */
-static int v2_parent(unsigned need, char *ret, size_t size)
+/* v2: whether @dir holds processes of its own. Such a cgroup (the root aside) cannot hand a
+ * domain controller to a child (the "no internal processes" rule of cgroup-v2.rst), and handing it
+ * a threaded one (cpuset, cpu, pids) would make it a threaded root whose new child is "domain
+ * invalid", where no process can be moved: neither is tried there. */
+static bool v2_has_procs(const char *dir)
+{
+	char path[600], procs[16];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	return read_file(path, procs, sizeof(procs)) < 0 || procs[0] != 0;
+}
+
+/* v2: whether @dir sets a limit of its own that the command's machine shows (memory, swap, CPU
+ * quota, CPU set). Not pids.max: systemd gives every service and session scope a TasksMax=, and
+ * a session scope is what a login shell's run must be able to leave for its slice. */
+static bool v2_limited(const char *dir)
+{
+	static const char *const files[] = {"memory.max", "memory.high", "memory.swap.max",
+					    "cpu.max", "cpuset.cpus"};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[600], val[256];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		if (read_file(path, val, sizeof(val)) == 0 && val[0] && strncmp(val, "max", 3) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* v2: whether @dir is a cgroup below the real root: only those have cgroup.type. The real root is
+ * exempt from the "no internal processes" rule; a cgroup-namespace root is not. */
+static bool v2_below_root(const char *dir)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/cgroup.type", dir);
+	return access(path, F_OK) == 0;
+}
+
+int runcg_v2_where(const char *mount, char *ret, size_t size)
+{
+	size_t top = base_dir(mount, CG_UNIFIED, ret, size);
+
+	while (v2_has_procs(ret) && v2_below_root(ret)) {
+		if (strlen(ret) <= top) {
+			verbose("%s, the top of this cgroup namespace or mount, holds processes: "
+				"the "
+				"group goes there, without controllers of its own",
+				ret);
+			return RUNCG_BARE_TOP;
+		}
+		if (v2_limited(ret)) {
+			verbose("%s holds processes and sets limits: the group goes there, without "
+				"controllers of its own",
+				ret);
+			return RUNCG_BARE_LIMITED;
+		}
+		verbose("%s holds processes: trying its parent", ret);
+		*strrchr(ret, '/') = 0;
+	}
+	return 0;
+}
+
+/* cgroup2: runcg_v2_where() for the mount that holds our v2 controllers, with the controllers
+ * in @need handed down unless the group is bare. Empty when no controller lives on cgroup2. */
+static int v2_parent(unsigned need, char *ret, size_t size, bool *ret_bare)
 {
 	char *mount = NULL;
-	size_t mlen;
+	size_t failed = 0;
 	int r = 0;
 
 	ret[0] = 0;
+	*ret_bare = false;
 	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && !mount; i++) {
 		if (cgroup_get_subsys_mount_point(controllers[i].name, &mount) == 0 && mount &&
 		    !is_cgroup2(mount)) {
@@ -403,46 +493,53 @@ static int v2_parent(unsigned need, char *ret, size_t size)
 	}
 	if (!mount)
 		return 0;
-	base_dir(mount, NULL, ret, size);
-	mlen = strlen(mount);
-	for (;;) {
-		size_t failed = 0;
+	*ret_bare = runcg_v2_where(mount, ret, size) != 0;
+	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && r == 0 && !*ret_bare;
+	     i++) {
+		char *m = NULL;
 
-		r = 0;
-		for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]) && r == 0;
-		     i++) {
-			char *m = NULL;
-
-			if (!(need & controllers[i].need) ||
-			    cgroup_get_subsys_mount_point(controllers[i].name, &m) != 0 || !m)
-				continue;
-			if (strcmp(m, mount) == 0) {
-				r = v2_enable(ret, controllers[i].name);
-				failed = i;
-			}
-			free(m);
+		if (!(need & controllers[i].need) ||
+		    cgroup_get_subsys_mount_point(controllers[i].name, &m) != 0 || !m)
+			continue;
+		if (strcmp(m, mount) == 0) {
+			r = v2_enable(ret, controllers[i].name);
+			failed = i;
 		}
-		if (r == 0 || strlen(ret) <= mlen) {
-			if (r < 0)
-				err("%s: cannot enable the %s controller in "
-				    "%s/cgroup.subtree_control: "
-				    "%s",
-				    controllers[failed].option, controllers[failed].name, ret,
-				    strerror(-r));
-			break;
-		}
-		verbose("%s cannot hand %s to a child (%s): trying its parent", ret,
-			controllers[failed].name, strerror(-r));
-		*strrchr(ret, '/') = 0;
+		free(m);
 	}
+	if (r < 0)
+		err("%s: cannot enable the %s controller in %s/cgroup.subtree_control: %s",
+		    controllers[failed].option, controllers[failed].name, ret, strerror(-r));
 	free(mount);
 	return r;
+}
+
+/* v2, a group without controllers under @dir (v2_parent's *ret_bare): a limit cannot be set on it,
+ * only inherited. A memory limit no tighter than the one in force is met already; anything else
+ * is refused rather than silently ignored. */
+static int v2_bare_check(const char *dir, size_t i, const struct runcg_limits *lim)
+{
+	char path[600], val[64];
+
+	if (strcmp(controllers[i].name, "memory") == 0) {
+		snprintf(path, sizeof(path), "%s/memory.max", dir);
+		if (read_file(path, val, sizeof(val)) == 0 && strcmp(val, "max") != 0 &&
+		    strtoull(val, NULL, 10) <= lim->memory && !lim->has_swap) {
+			verbose("--memory: %s already limits the command to %s bytes", dir, val);
+			return 0;
+		}
+	}
+	err("%s: %s holds processes, so it cannot hand the %s controller to a new group; "
+	    "move its processes into a child cgroup (or run cgproc from a cgroup without "
+	    "processes of its own), or ask for no tighter limit than it has",
+	    controllers[i].option, dir, controllers[i].name);
+	return -EBUSY;
 }
 
 /* Add controllers[@i] with its limits to the group, or skip it when it is not mounted and not
  * @need'ed. @v2dir: where cgroup2 controllers go (v2_parent). */
 static int controller_add(struct runcg *cg, size_t i, unsigned need, const struct runcg_limits *lim,
-			  const char *v2dir, bool *have_v2)
+			  const char *v2dir, bool v2bare, bool *have_v2)
 {
 	const char *c = controllers[i].name;
 	bool needed = need & controllers[i].need;
@@ -460,10 +557,15 @@ static int controller_add(struct runcg *cg, size_t i, unsigned need, const struc
 		return -EOPNOTSUPP;
 	}
 	v2 = is_cgroup2(mount);
+	if (v2 && v2bare) {
+		/* the group is made by hand, with the hybrid case's code in runcg_create */
+		r = needed ? v2_bare_check(v2dir, i, lim) : 0;
+		goto out;
+	}
 	if (v2)
 		snprintf(parent, sizeof(parent), "%s", v2dir[0] ? v2dir : mount);
 	else
-		base_dir(mount, c, parent, sizeof(parent));
+		base_dir(mount, controllers[i].id, parent, sizeof(parent));
 	/* needed ones were enabled by v2_parent; an optional one may be left out */
 	if (v2 && (r = v2_enable(parent, c)) < 0) {
 		verbose("leaving out %s: %s", c, strerror(-r));
@@ -492,10 +594,13 @@ out:
 	return r;
 }
 
-/* libcgroup's error for a call that returned @r, as text. */
+/* libcgroup's error for a call that returned @r, as text (ECGOTHER with no errno recorded is
+ * its own text, not "Success"). */
 static const char *lcg_strerror(int r)
 {
-	return r == ECGOTHER ? strerror(cgroup_get_last_errno()) : cgroup_strerror(r);
+	int e = cgroup_get_last_errno();
+
+	return r == ECGOTHER && e ? strerror(e) : cgroup_strerror(r);
 }
 
 int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *lim, bool verbose_)
@@ -503,7 +608,7 @@ int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *
 	unsigned need = (lim->memory ? NEED_MEMORY : 0) | (lim->cpus ? NEED_CPUSET : 0) |
 			(lim->quota_us ? NEED_CPU : 0);
 	char v2mount[512], v2dir[512];
-	bool have_v2 = false;
+	bool have_v2 = false, v2bare;
 	int r;
 
 	memset(cg, 0, sizeof(*cg));
@@ -518,20 +623,23 @@ int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *
 		err("no usable cgroup file system: %s", cgroup_strerror(r));
 		return -ENODEV;
 	}
-	r = v2_parent(need, v2dir, sizeof(v2dir));
+	r = v2_parent(need, v2dir, sizeof(v2dir), &v2bare);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
-		r = controller_add(cg, i, need, lim, v2dir, &have_v2);
+		r = controller_add(cg, i, need, lim, v2dir, v2bare, &have_v2);
 		if (r < 0)
 			goto fail;
 	}
 	/* Hybrid host: the unified hierarchy holds none of our controllers (see the head
-	 * comment), so libcgroup cannot reach it. */
+	 * comment), so libcgroup cannot reach it; likewise a v2 group without controllers. */
 	if (!have_v2 && cgroup2_mount(v2mount, sizeof(v2mount)) == 0) {
 		char parent[512];
 
-		base_dir(v2mount, NULL, parent, sizeof(parent));
+		if (v2bare)
+			snprintf(parent, sizeof(parent), "%s", v2dir);
+		else
+			base_dir(v2mount, CG_UNIFIED, parent, sizeof(parent));
 		sweep_stale(parent);
 		r = dir_add(cg, parent, true);
 		if (r < 0)

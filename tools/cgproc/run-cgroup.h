@@ -42,6 +42,16 @@ struct runcg {
 	bool verbose;
 };
 
+/* cgroup2 mounted at @mount: the directory `cgproc run` makes its group in (the caller's cgroup,
+ * or its nearest ancestor without processes) into @ret. Returns 0, or why the group made there
+ * gets no controllers and no limits of its own: that directory holds processes and cannot be left
+ * because it is the top of the caller's cgroup namespace or of the mount (RUNCG_BARE_TOP) or
+ * because it sets limits (RUNCG_BARE_LIMITED: an outer `cgproc run`). Reads only. */
+enum {
+	RUNCG_BARE_LIMITED = 1,
+	RUNCG_BARE_TOP = 2
+};
+int runcg_v2_where(const char *mount, char *ret, size_t size);
 /* Create @name with @lim. On failure what was made is already removed. -EEXIST when a group of
  * that name exists in any hierarchy (it is someone else's: never adopted). */
 int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *lim, bool verbose);

@@ -38,8 +38,7 @@
 #define SHARED_MOUNTPOINT "/var/lib/cgproc"
 #define START_TIMEOUT_MS 5000
 
-/* Is @path the root of a cgprocfs mount in our mount namespace? */
-static bool cgprocfs_mounted_at(const char *path)
+bool cgprocfs_mounted_at(const char *path)
 {
 	_cleanup_free_ char *text = NULL;
 	struct mountinfo_entry e;

@@ -18,5 +18,12 @@ int file_read_str(const char *path, char *buf, size_t size);
  * *@ret_len. 0 or -errno; nothing is written on failure. */
 int file_read_all(const char *path, char **ret, size_t *ret_len);
 
+/*
+ * Everything readable from @fd until end of file, at most @max bytes, into a malloc'd
+ * NUL-terminated *@ret (several reads: for pipes and sockets, not for proc or cgroup files).
+ * The length, or -errno (-EFBIG beyond @max).
+ */
+long fd_read_all(int fd, size_t max, char **ret);
+
 /* Parses all of @s as a decimal long within [@min, @max] into *@ret. false on any error. */
 bool arg_parse_long(const char *s, long min, long max, long *ret);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "model/memory.h"
 #include "model/misc.h"
 #include "model/table.h"
 #include "fdcache.h"
@@ -31,7 +32,6 @@
 #include "sampler.h"
 
 #define WALK_DEPTH_MAX 128
-#define LIMIT_NONE_V1 (UINT64_C(1) << 62) /* v1 "unlimited" is 0x7FFFFFFFFFFFF000 */
 
 struct counts {
 	uint64_t active, running, total; /* active = R + D */
@@ -182,7 +182,7 @@ static bool read_limit(struct sampler *s, const struct visit *vi, unsigned slot,
 	}
 	if (parse_u64((struct span){b, (size_t)n}, &v) < 0)
 		return false;
-	*ret = v >= LIMIT_NONE_V1 ? UINT64_MAX : v;
+	*ret = memory_v1_limit(v);
 	return true;
 }
 

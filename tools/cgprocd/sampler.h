@@ -29,9 +29,12 @@ struct sampler_hier {
 
 /* --sampler: how load counts are taken. */
 enum sampler_mode {
-	SAMPLER_AUTO, /* bpf when it loads, else proc */
-	SAMPLER_BPF,
+	/* The default until the bpf sampler meets its targets: its scheduler overhead (15-30% on a
+	 * context-switch ping-pong, cgprocd(8) PERFORMANCE) and a root-cgroup over-count on this
+	 * development host (cgprocd(8) SAMPLERS). */
 	SAMPLER_PROC,
+	SAMPLER_BPF,
+	SAMPLER_AUTO, /* bpf when it loads, else proc */
 };
 
 struct sampler_stats {
