@@ -16,13 +16,7 @@
 #include "source/source.h"
 #include "vfile.h"
 
-/* Bump allocator over the request's scratch memory. */
-struct arena {
-	char *p;
-	size_t left;
-};
-
-static struct arena arena_of(const struct vfile_req *req)
+struct arena arena_of(const struct vfile_req *req)
 {
 	return (struct arena){req->scratch, req->scratch ? req->scratch_size : 0};
 }
@@ -52,14 +46,13 @@ static int arena_read_gen(const struct vfile_req *req, struct arena *a, const ch
 	return 0;
 }
 
-static int arena_read(const struct vfile_req *req, struct arena *a, const char *relpath,
-		      struct span *ret)
+int arena_read(const struct vfile_req *req, struct arena *a, const char *relpath, struct span *ret)
 {
 	return arena_read_gen(req, a, relpath, ret, NULL);
 }
 
-static int arena_cg_read(const struct vfile_req *req, struct arena *a, enum cg_controller c,
-			 const char *file, struct span *ret)
+int arena_cg_read(const struct vfile_req *req, struct arena *a, enum cg_controller c,
+		  const char *file, struct span *ret)
 {
 	size_t len;
 	int r;
@@ -74,7 +67,7 @@ static int arena_cg_read(const struct vfile_req *req, struct arena *a, enum cg_c
 	return 0;
 }
 
-static int out_result(int r, const struct buf *out)
+int out_result(int r, const struct buf *out)
 {
 	if (r < 0)
 		return r;
@@ -84,7 +77,8 @@ static int out_result(int r, const struct buf *out)
 /*
  * Memory view: cgroup inputs, the sampler's effective limits, the host's numbers. @what: the
  * parts of the view the caller shows (CG_MEM_STAT: memory, CG_MEM_SWAP: swap). Swap is read only
- * when the host has swap at all: the view's swap is capped by the host's, so without host swap
+ * when the configuration shows swap (swap = off: none, as if unaccounted) and the host has swap
+ * at all: the view's swap is capped by the host's, so without host swap
  * it is 0 whatever the cgroup says (no memsw or swap files read). memory.stat goes into @a's free
  * memory.
  */
@@ -98,7 +92,7 @@ static int mem_view_read(const struct vfile_req *req, struct arena *a, struct sp
 	r = host_memory_parse_totals(host_meminfo, true, &host);
 	if (r < 0)
 		return r;
-	if (host.swap_total == 0)
+	if (host.swap_total == 0 || (req->config && !req->config->swap))
 		what &= ~CG_MEM_SWAP;
 	r = cg_read_memory_scratch(req->src, req->machine, what, a->p, a->left, &mem);
 	if (r < 0)
@@ -113,10 +107,8 @@ static int mem_view_read(const struct vfile_req *req, struct arena *a, struct sp
 	return mem_view_compute(&host, &mem, ret);
 }
 
-/* The host's /proc/meminfo (kept in @a while @ret_host is used; its src_read_gen() generation in
- * @ret_gen) and the memory view. */
-static int mem_view_load(const struct vfile_req *req, struct arena *a, unsigned what,
-			 struct span *ret_host, uint64_t *ret_gen, struct mem_view *ret)
+int mem_view_load(const struct vfile_req *req, struct arena *a, unsigned what,
+		  struct span *ret_host, uint64_t *ret_gen, struct mem_view *ret)
 {
 	struct span host;
 	uint64_t gen = 0;
@@ -153,11 +145,7 @@ static bool key_equal(const struct vfile_key *a, const struct vfile_key *b)
 	return a->n > 0 && a->n == b->n && memcmp(a->w, b->w, a->n * sizeof(a->w[0])) == 0;
 }
 
-/* CPU inputs; @a supplies v1's per-CPU usage (kept in the arena while @ret is used), for the
- * CPU lines of /proc/stat. An @a without memory: the total CPU time only. NULL @a: the limits
- * only (no CPU time). @ret->visible becomes the CPUs the machine shows (the view), computed in
- * place: one cpuset on the caller's stack, not three. */
-static int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu *ret)
+int cpu_read(const struct vfile_req *req, struct arena *a, struct cg_cpu *ret)
 {
 	const struct cg_sample *s = req->sample;
 	int r;
@@ -388,14 +376,18 @@ int render_pressure_io(const struct vfile_req *req, struct buf *out)
 	return render_pressure(req, "io.pressure", out);
 }
 
-/* v1 blkio counters: the _recursive files (kernel >= 4.x) include sub-cgroups, like the machine
- * does; older kernels only have the cgroup's own. */
-static int arena_cg_read_either(const struct vfile_req *req, struct arena *a, const char *first,
-				const char *second, struct span *ret)
+int arena_cg_read_either(const struct vfile_req *req, struct arena *a, const char *first,
+			 const char *second, struct span *ret)
 {
 	int r = arena_cg_read(req, a, CG_IO, first, ret);
 
 	return r == -ENODATA ? arena_cg_read(req, a, CG_IO, second, ret) : r;
+}
+
+bool machine_is_host_root(const struct cg_machine *m, enum cg_controller c)
+{
+	return !m->cgroupns && strcmp(cg_machine_path(m, c), "/") == 0 &&
+	       strcmp(cg_machine_root(m, c), "/") == 0;
 }
 
 int render_diskstats(const struct vfile_req *req, struct buf *out)
@@ -410,8 +402,7 @@ int render_diskstats(const struct vfile_req *req, struct buf *out)
 		return -ENODATA;
 	/* The host's own root cgroup is the host: its I/O is the host file (v1 does not even
 	 * account throttled I/O there). */
-	if (!m->cgroupns && strcmp(cg_machine_path(m, CG_IO), "/") == 0 &&
-	    strcmp(cg_machine_root(m, CG_IO), "/") == 0)
+	if (machine_is_host_root(m, CG_IO))
 		return -ENODATA;
 	if (req->machine->v2[CG_IO]) {
 		r = arena_cg_read(req, &a, CG_IO, "io.stat", &iostat);

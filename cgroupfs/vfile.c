@@ -36,6 +36,16 @@ const struct vfile vfile_table[_VFILE_MAX] = {
 				   "cpu-present", 0, render_cpulist},
 	[VFILE_PROC_PID_STAT] = {VFILE_PROC_PID_STAT, "/proc/<pid>/stat", "pid-stat",
 				 VFILE_PER_PROCESS, render_pid_stat},
+	[VFILE_PROC_VMSTAT] = {VFILE_PROC_VMSTAT, "/proc/vmstat", "vmstat", VFILE_USAGE,
+			       render_vmstat},
+	[VFILE_SYS_NODE0_MEMINFO] = {VFILE_SYS_NODE0_MEMINFO,
+				     "/sys/devices/system/node/node0/meminfo", "node0-meminfo",
+				     VFILE_USAGE, render_node_meminfo},
+	[VFILE_SYS_NODE0_CPULIST] = {VFILE_SYS_NODE0_CPULIST,
+				     "/sys/devices/system/node/node0/cpulist", "node0-cpulist", 0,
+				     render_node_cpulist},
+	[VFILE_SYS_NODE0_CPUMAP] = {VFILE_SYS_NODE0_CPUMAP, "/sys/devices/system/node/node0/cpumap",
+				    "node0-cpumap", 0, render_node_cpumap},
 };
 
 int vfile_config_resolve(struct cgproc_config *cfg)

@@ -39,6 +39,10 @@ enum vfile_id {
 	VFILE_SYS_CPU_POSSIBLE,
 	VFILE_SYS_CPU_PRESENT,
 	VFILE_PROC_PID_STAT, /* /proc/<pid>/stat and /proc/<pid>/task/<tid>/stat: starttime shift */
+	VFILE_PROC_VMSTAT,
+	VFILE_SYS_NODE0_MEMINFO, /* node0 files: the machine's where the host is one NUMA node */
+	VFILE_SYS_NODE0_CPULIST,
+	VFILE_SYS_NODE0_CPUMAP,
 	_VFILE_MAX,
 };
 
@@ -117,6 +121,19 @@ struct vfile_req {
 /* Render @vf for @req into @out: 0, VFILE_SAME (see struct vfile_req), -ENOBUFS: scratch or out
  * too small (retry bigger). */
 int vfile_render(const struct vfile *vf, const struct vfile_req *req, struct buf *out);
+
+/*
+ * /sys/devices/system/cpu as a directory (the table's online, possible and present are three of
+ * its files): cgprocfs serves the whole host directory, read-only, with these two answers per
+ * caller. Both follow the "cpu-online" entry of the config's files (off: the host directory).
+ */
+#define VFILE_CPU_DIR "/sys/devices/system/cpu"
+/* The machine's visible CPUs: which cpuN entries the directory lists (cpudir_entry_visible). */
+int vfile_cpudir_visible(const struct vfile_req *req, struct cpuset *ret);
+/* The text of @relpath ("cpu3/topology/core_cpus", relative to VFILE_CPU_DIR) for the machine;
+ * -ENODATA: the host file's bytes are the machine's (cpusys_kind_of() CPUSYS_HOST) or the
+ * machine is unknown. -ENOBUFS as vfile_render(). */
+int vfile_cpudir_render(const struct vfile_req *req, const char *relpath, struct buf *out);
 
 /* The same facts for the libc calls: answered from exactly the values the files show. */
 int vfile_sysinfo(const struct vfile_req *req, struct sysinfo *inout); /* inout: host values */

@@ -225,20 +225,6 @@ static bool on_learned_proc(const struct stat *st)
 				    memory_order_relaxed) == st->st_dev;
 }
 
-/* "/sys/devices/system/cpu/cpu<N>/online" spelled plainly: a per-CPU file (htop, lscpu), never
- * the global one; decided on the text, without the extra path walk of an fstatat. */
-static bool per_cpu_online(const char *path)
-{
-	static const char dir[] = "/sys/devices/system/cpu/cpu";
-	const char *p = path + sizeof(dir) - 1;
-
-	if (strncmp(path, dir, sizeof(dir) - 1) != 0 || *p < '0' || *p > '9')
-		return false;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	return strcmp(p, "/online") == 0;
-}
-
 int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 {
 	const struct vfile *vf = NULL, *pidstat;
@@ -252,9 +238,13 @@ int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 	if (!path || (flags & O_ACCMODE) != O_RDONLY || (flags & (O_PATH | O_DIRECTORY)) ||
 	    !shim_active())
 		return SHIM_OPEN_PASS;
+	/* "/sys/devices/system/cpu/cpu<N>/..." spelled plainly: a per-CPU file (htop, lscpu), never
+	 * a table file; decided on the text (cpudir.c) */
+	if (shim_cpufile_named(path))
+		return shim_cpufile_open(path, flags, ret_fd);
 	base = base_of(path);
 	blen = strlen(base);
-	if (!prefilter(base, blen) || per_cpu_online(path))
+	if (!prefilter(base, blen))
 		return SHIM_OPEN_PASS;
 	if ((flags & ~PRE_FLAGS_OK) || !shim_stack_ok())
 		return SHIM_OPEN_LATE;

@@ -45,7 +45,9 @@
 #include "shim.h"
 
 extern void *dlsym(void *handle, const char *name) __attribute__((weak));
+#ifdef __GLIBC__
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+#endif
 #define SHIM_RTLD_NEXT ((void *)-1L)
 
 /* The next definitions (shim.h): NULL until looked up, SHIM_NEXT_NONE when there is none. */
@@ -64,7 +66,8 @@ static char next_names[] NEXT_BOOT = "open\0open64\0openat\0openat64\0"
 				     "lseek\0lseek64\0pread\0pread64\0__pread_chk\0__pread64_chk\0"
 				     "rewind\0fseek\0fseeko\0fseeko64\0"
 				     "sysinfo\0sysconf\0get_nprocs\0get_nprocs_conf\0"
-				     "get_phys_pages\0get_avphys_pages\0getloadavg";
+				     "get_phys_pages\0get_avphys_pages\0getloadavg\0"
+				     "readdir\0readdir64\0scandir\0scandir64";
 /* set by the constructor: the names are looked up on first use (next_find) */
 static bool next_lazy NEXT_BOOT;
 

@@ -15,6 +15,11 @@
 #include "raw.h"
 #include "shim.h"
 
+/* glibc's test for the open flags that take a mode argument (musl has no name for it) */
+#ifndef __OPEN_NEEDS_MODE
+#define __OPEN_NEEDS_MODE(flags) (((flags)&O_CREAT) || ((flags)&O_TMPFILE) == O_TMPFILE)
+#endif
+
 #define MODE_ARG(flags, mode)                                                                      \
 	do {                                                                                       \
 		if (__OPEN_NEEDS_MODE(flags)) {                                                    \
@@ -372,8 +377,15 @@ static int fseek_early(FILE *f, off_t off, int whence)
 		errno = EINVAL;
 		return -1;
 	}
+#ifdef __GLIBC__
 	pos.__pos = off;
 	return fsetpos(f, &pos);
+#else
+	/* musl's fpos_t is opaque; its constructors run after the shim's (no early seek) */
+	(void)pos;
+	errno = ENOSYS;
+	return -1;
+#endif
 }
 
 SHIM_EXPORT void rewind(FILE *f)

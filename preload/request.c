@@ -313,8 +313,9 @@ void shim_ctx_close(struct shim_ctx *ctx)
 	ctx->mem = NULL;
 }
 
-int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid_t tid,
-		    const char **ret_data, size_t *ret_len)
+/* Render @vf, or with @vf NULL the file @cpudir_rel of /sys/devices/system/cpu. */
+static int ctx_render(struct shim_ctx *ctx, const struct vfile *vf, const char *cpudir_rel,
+		      pid_t pid, pid_t tid, const char **ret_data, size_t *ret_len)
 {
 	for (;;) {
 		struct shim_mem *mem = ctx->mem;
@@ -325,7 +326,8 @@ int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid
 		ctx->req.pid = pid;
 		ctx->req.tid = tid;
 		buf_init(&out, mem->out_at, mem->out);
-		r = vfile_render(vf, &ctx->req, &out);
+		r = vf ? vfile_render(vf, &ctx->req, &out)
+		       : vfile_cpudir_render(&ctx->req, cpudir_rel, &out);
 		if (r >= 0 && buf_result(&out) == 0) {
 			*ret_data = out.data;
 			*ret_len = out.len;
@@ -341,6 +343,18 @@ int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid
 		if (r < 0)
 			return r;
 	}
+}
+
+int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid_t tid,
+		    const char **ret_data, size_t *ret_len)
+{
+	return ctx_render(ctx, vf, NULL, pid, tid, ret_data, ret_len);
+}
+
+int shim_ctx_render_cpudir(struct shim_ctx *ctx, const char *rel, const char **ret_data,
+			   size_t *ret_len)
+{
+	return ctx_render(ctx, NULL, rel, 0, 0, ret_data, ret_len);
 }
 
 int shim_ctx_retry(struct shim_ctx *ctx, int r)

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -16,6 +17,24 @@
 
 #include "state.h"
 #include "vfile.h"
+
+/*
+ * musl before 1.2.4 defines the large-file function names (open64, readdir64 ...) as macros for
+ * the plain ones under _GNU_SOURCE, while its libc.so still exports the *64 symbols for older
+ * binaries. The shim defines both names as functions on every libc, so those macros go (the type
+ * names stay: struct dirent64 is struct dirent there).
+ */
+#ifndef __GLIBC__
+#undef open64
+#undef openat64
+#undef fopen64
+#undef freopen64
+#undef lseek64
+#undef pread64
+#undef fseeko64
+#undef readdir64
+#undef scandir64
+#endif
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
@@ -55,6 +74,10 @@ enum shim_next_id {
 	SHIM_NEXT_GET_PHYS_PAGES,
 	SHIM_NEXT_GET_AVPHYS_PAGES,
 	SHIM_NEXT_GETLOADAVG,
+	SHIM_NEXT_READDIR,
+	SHIM_NEXT_READDIR64,
+	SHIM_NEXT_SCANDIR,
+	SHIM_NEXT_SCANDIR64,
 	SHIM_NEXT_MAX
 };
 #define SHIM_NEXT_NONE ((void *)1) /* looked up: none */
@@ -111,6 +134,16 @@ static inline void *shim_next_get(unsigned id)
 #define real_get_phys_pages ((long (*)(void))shim_next_get(SHIM_NEXT_GET_PHYS_PAGES))
 #define real_get_avphys_pages ((long (*)(void))shim_next_get(SHIM_NEXT_GET_AVPHYS_PAGES))
 #define real_getloadavg ((int (*)(double *, int))shim_next_get(SHIM_NEXT_GETLOADAVG))
+#define real_readdir ((struct dirent * (*)(DIR *)) shim_next_get(SHIM_NEXT_READDIR))
+#define real_readdir64 ((struct dirent64 * (*)(DIR *)) shim_next_get(SHIM_NEXT_READDIR64))
+#define real_scandir                                                                               \
+	((int (*)(const char *, struct dirent ***, int (*)(const struct dirent *),                 \
+		  int (*)(const struct dirent **,                                                  \
+			  const struct dirent **)))shim_next_get(SHIM_NEXT_SCANDIR))
+#define real_scandir64                                                                             \
+	((int (*)(const char *, struct dirent64 ***, int (*)(const struct dirent64 *),             \
+		  int (*)(const struct dirent64 **,                                                \
+			  const struct dirent64 **)))shim_next_get(SHIM_NEXT_SCANDIR64))
 
 /*
  * The one thread-local flag: set while the shim works on this thread. A signal handler that
@@ -191,6 +224,17 @@ void shim_ctx_close(struct shim_ctx *ctx);
  * VFILE_SAME when ctx->req.same was set and the inputs make its key (nothing rendered). */
 int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid_t tid,
 		    const char **ret_data, size_t *ret_len);
+
+/* Render file @rel ("cpu0/topology/core_cpus") of /sys/devices/system/cpu; -ENODATA: the host's
+ * bytes are the machine's. */
+int shim_ctx_render_cpudir(struct shim_ctx *ctx, const char *rel, const char **ret_data,
+			   size_t *ret_len);
+/* /sys/devices/system/cpu (cpudir.c): whether @path spells a file below one of its cpuN, and the
+ * open of one: like shim_open_pre(), SHIM_OPEN_SERVED with a snapshot (cpuN/online, topology
+ * lists and masks) or with -1 and errno ENOENT (a CPU the machine does not have), else
+ * SHIM_OPEN_PASS. */
+bool shim_cpufile_named(const char *path);
+int shim_cpufile_open(const char *path, int flags, int *ret_fd);
 
 /* The table's entry for @id (identify.c). */
 const struct vfile *vfile_by_id(enum vfile_id id);

@@ -6,7 +6,8 @@
  *     noted CGPROC_* entries, next.c's list of objects): in .data.shim_boot, the first page of
  *     the writable segment, which ld.so writes anyway (next.h). In .bss they would be one more
  *     page fault at every process start;
- *   - the thread-local re-entrancy flag shim_busy (shim.h).
+ *   - the thread-local re-entrancy flag shim_busy (shim.h), and the caller's scandir() filter
+ *     while cpudir.c's own filter runs in front of it.
  *
  * All of it is zero at start (.bss: no page of it exists until written), filled on first use and
  * shared by the threads of the process without locks: atomics, claims that are never waited for
@@ -93,6 +94,11 @@ struct shim_ident {
 	atomic_bool quick_ready;
 	atomic_uint_least64_t quick_first[4];
 	atomic_uint_least64_t quick_len;
+	/* /sys/devices/system/cpu, as learned[] (cpudir.c) */
+	struct {
+		atomic_uint_least64_t ino;
+		atomic_uint_least64_t dev;
+	} cpudir;
 	/* Where each table path's last component starts and how long it is (len 0: not yet). */
 	struct {
 		atomic_uchar off, len;

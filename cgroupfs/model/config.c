@@ -15,6 +15,7 @@ void config_defaults(struct cgproc_config *ret)
 	memset(ret, 0, sizeof(*ret));
 	ret->enabled = true;
 	ret->quota_view = false;
+	ret->swap = true;
 	ret->files = UINT64_MAX;
 	strcpy(ret->files_list, "all");
 	strcpy(ret->rundir, CGPROC_RUNDIR_DEFAULT);
@@ -156,6 +157,18 @@ static int files_set(struct cgproc_config *cfg, struct span v)
 	return str_set(cfg->files_list, sizeof(cfg->files_list), v);
 }
 
+/* @v is @no (*ret = false) or @yes (*ret = true); else -EINVAL and *ret untouched. */
+static int choice_parse(struct span v, const char *no, const char *yes, bool *ret)
+{
+	if (span_ieq(v, no))
+		*ret = false;
+	else if (span_ieq(v, yes))
+		*ret = true;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 int config_apply(struct cgproc_config *cfg, struct span key, struct span value)
 {
 	key = span_trim(key);
@@ -163,14 +176,15 @@ int config_apply(struct cgproc_config *cfg, struct span key, struct span value)
 
 	if (span_ieq(key, "enabled"))
 		return bool_parse(value, &cfg->enabled);
-	if (span_ieq(key, "cpu_view")) {
-		if (span_ieq(value, "cpuset"))
-			cfg->quota_view = false;
-		else if (span_ieq(value, "quota"))
-			cfg->quota_view = true;
-		else
-			return -EINVAL;
-		return 0;
+	if (span_ieq(key, "cpu_view"))
+		return choice_parse(value, "cpuset", "quota", &cfg->quota_view);
+	if (span_ieq(key, "swap")) {
+		bool off;
+		int r = choice_parse(value, "on", "off", &off);
+
+		if (r == 0)
+			cfg->swap = !off;
+		return r;
 	}
 	if (span_ieq(key, "files"))
 		return files_set(cfg, value);
@@ -232,8 +246,8 @@ bool config_file_trusted(uid_t uid, mode_t mode)
 }
 
 /* The environment's names of the keys, in CONFIG_KEY_* bit order. */
-static const char *const env_keys[] = {"ENABLED", "CPU_VIEW", "FILES",	 "MACHINE",
-				       "RUNDIR",  "LOG",      "REUSE_MS"};
+static const char *const env_keys[] = {"ENABLED", "CPU_VIEW", "FILES",	  "MACHINE",
+				       "RUNDIR",  "LOG",      "REUSE_MS", "SWAP"};
 
 unsigned config_apply_environ(struct cgproc_config *cfg, struct span block, unsigned keys)
 {

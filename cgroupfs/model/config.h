@@ -7,7 +7,8 @@
  * Keys: enabled (yes|no), cpu_view (cpuset|quota), files (comma list of vfile names or "all"),
  * machine (a cgroup path that overrides machine discovery), rundir (sampler table directory),
  * log (a file path for debug logging; empty = off), reuse_ms (0-1000: how long the shim serves a
- * snapshot again without rendering it anew; 0 = render every open).
+ * snapshot again without rendering it anew; 0 = render every open), swap (on|off: off shows no
+ * swap at all, for hosts whose swap accounting misleads: meminfo, swaps, sysinfo, vmstat).
  *
  * The vfile names behind "files" belong to cgroupfs/vfile.c, which model/ must not depend on.
  * config_apply() therefore only checks the list's spelling and keeps it in files_list; the front
@@ -37,6 +38,7 @@ struct cgproc_config {
 	char rundir[256];
 	char log[256];	   /* "" = off */
 	unsigned reuse_ms; /* 0 = render on every open */
+	bool swap;	   /* false (swap = off): no swap anywhere, like lxcfs -u */
 };
 
 void config_defaults(struct cgproc_config *ret);
@@ -66,9 +68,10 @@ enum {
 	CONFIG_KEY_RUNDIR = 1U << 4,
 	CONFIG_KEY_LOG = 1U << 5,
 	CONFIG_KEY_REUSE_MS = 1U << 6,
-	CONFIG_KEYS_ALL = (1U << 7) - 1,
+	CONFIG_KEY_SWAP = 1U << 7,
+	CONFIG_KEYS_ALL = (1U << 8) - 1,
 	CONFIG_KEYS_CALLER = CONFIG_KEY_ENABLED | CONFIG_KEY_CPU_VIEW | CONFIG_KEY_FILES |
-			     CONFIG_KEY_REUSE_MS | CONFIG_KEY_MACHINE,
+			     CONFIG_KEY_REUSE_MS | CONFIG_KEY_MACHINE | CONFIG_KEY_SWAP,
 };
 
 /* Whether a configuration file with this owner and mode may be applied (see above). */

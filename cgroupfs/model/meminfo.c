@@ -79,6 +79,8 @@ enum mi_id {
 	MI_SRECLAIMABLE,
 	MI_SUNRECLAIM,
 	MI_ANONHUGEPAGES,
+	MI_ZSWAP,
+	MI_ZSWAPPED,
 	/* Host-wide lines a machine figure bounds: mlocked pages sit on the unevictable list,
 	 * and reclaimable kernel memory charged to a cgroup is its reclaimable slab. Without this
 	 * a 512 MiB container would report the whole host's Mlocked (seen: 19 MiB with no usage
@@ -130,6 +132,8 @@ static const struct mi_key mi_keys[] = {
 	MIF(MI_SRECLAIMABLE, sreclaimable),
 	MIF(MI_SUNRECLAIM, sunreclaim),
 	MIF(MI_ANONHUGEPAGES, anon_huge),
+	MIF(MI_ZSWAP, zswap),
+	MIF(MI_ZSWAPPED, zswapped),
 	[MI_MLOCKED] = {MI_BOUNDED, VIEW_IDX(unevictable), HOST_NONE},
 	[MI_KRECLAIMABLE] = {MI_BOUNDED, VIEW_IDX(sreclaimable), HOST_NONE},
 	[MI_VMALLOCTOTAL] = {MI_VERBATIM, 0, HOST_NONE},
@@ -214,6 +218,12 @@ static enum mi_id mi_lookup(const char *k, size_t n)
 	case 'U':
 		if (KEY_IS(k, n, "Unevictable"))
 			return MI_UNEVICTABLE;
+		break;
+	case 'Z':
+		if (KEY_IS(k, n, "Zswap"))
+			return MI_ZSWAP;
+		if (KEY_IS(k, n, "Zswapped"))
+			return MI_ZSWAPPED;
 		break;
 	case 'V':
 		if (KEY_IS(k, n, "VmallocTotal"))

@@ -30,6 +30,7 @@ struct cg_memstat {
 	uint64_t anon, file, shmem, file_mapped, file_dirty, file_writeback, anon_thp;
 	uint64_t active_anon, inactive_anon, active_file, inactive_file, unevictable;
 	uint64_t slab, slab_reclaimable, slab_unreclaimable;
+	uint64_t zswap, zswapped; /* v2 only (5.19+): the compressed pool and what it holds */
 	/* v1 only: limits the kernel computed over all ancestors; UINT64_MAX when absent. */
 	uint64_t hierarchical_memory_limit, hierarchical_memsw_limit;
 	/* v1: the key was in the file (kernels before 2.6.29 have neither). */
@@ -65,6 +66,7 @@ struct mem_view {
 	uint64_t unevictable, dirty, writeback, anon_pages, mapped, anon_huge;
 	uint64_t slab, sreclaimable, sunreclaim;
 	uint64_t swap_total, swap_free;
+	uint64_t zswap, zswapped; /* meminfo's Zswap, Zswapped: v2's counters, else 0 */
 };
 
 /*

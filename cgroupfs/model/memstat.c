@@ -68,6 +68,12 @@ static int memstat_key_v2(const char *k, size_t n)
 		if (KEY_IS(k, n, "slab_unreclaimable"))
 			return MS(slab_unreclaimable);
 		break;
+	case 'z':
+		if (KEY_IS(k, n, "zswap"))
+			return MS(zswap);
+		if (KEY_IS(k, n, "zswapped"))
+			return MS(zswapped);
+		return MS_NONE;
 	}
 	return memstat_key_common(k, n);
 }

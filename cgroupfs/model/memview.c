@@ -73,6 +73,10 @@ int mem_view_compute(const struct host_memory *host, const struct cg_memory *cg,
 				       : u64_min(kb(cg->swap_limit), host->swap_total);
 		v.swap_free = v.swap_total - u64_min(kb(cg->swap_usage), v.swap_total);
 	}
+	/* The compressed pool is memory the cgroup is charged for; what it holds was swapped out
+	 * (bounded by the swap the machine shows: none when its swap is not shown). */
+	v.zswap = u64_min(kb(st->zswap), t);
+	v.zswapped = u64_min(kb(st->zswapped), v.swap_total);
 
 	*ret = v;
 	return 0;

@@ -168,10 +168,24 @@ static uint64_t vm_scale(uint64_t bytes, enum vm_unit unit, uint64_t page_size)
 	return bytes;
 }
 
+static bool span_has(struct span s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	for (size_t i = 0; i + n <= s.len; i++)
+		if (memcmp(s.p + i, lit, n) == 0)
+			return true;
+	return false;
+}
+
 /* The cgroup's value for host key @k; false: the line stays the host's. */
 static bool vm_value(struct span k, const struct vmstat_inputs *in, const struct vm_values *vals,
 		     uint64_t *ret)
 {
+	if (in->no_swap && (span_has(k, "swp") || span_has(k, "swap"))) {
+		*ret = 0;
+		return true;
+	}
 	switch (vm_special_of(k)) {
 	case VM_FREE:
 		*ret = in->free_kb * 1024 / in->page_size;

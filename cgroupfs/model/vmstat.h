@@ -20,6 +20,7 @@ struct vmstat_inputs {
 	struct span v1_io_bytes; /* v1 blkio.throttle.io_service_bytes; empty on v2 */
 	uint64_t free_kb;	 /* MemFree of the machine's meminfo (mem_view.free) */
 	uint64_t page_size;	 /* bytes; the host's page size */
+	bool no_swap;		 /* swap hidden (cgproc.conf swap = off): every swap line reads 0 */
 };
 
 /*
@@ -34,6 +35,8 @@ struct vmstat_inputs {
  * - pgpgin/pgpgout: kB read from and written to block devices by the cgroup (io.stat, blkio),
  *   which is what the host's pgpgin/pgpgout count (vmstat(8)'s bi/bo). v1's memory.stat
  *   pgpgin/pgpgout are charge events, not I/O, and are not used.
+ * With @no_swap, every line about swap (a key containing "swp" or "swap": pswpin, zswpout,
+ * nr_swapcached, swap_ra ...) is 0, the cgroup's or the host's alike.
  * A line whose counterpart the cgroup's files lack (a key this kernel's memory.stat does not
  * have, v1 without slab or kernel-stack keys) and every host-only line (numa_*, compaction,
  * thresholds, allocation per zone) are the host's, verbatim.

@@ -2,7 +2,8 @@
 /*
  * A statically linked program (no preload shim can reach it) that reports what it sees, for the
  * cgprocfs client tests: "memtotal_kb N", "stat_cpu_lines N", "sysinfo_total_kb N",
- * "sysinfo_uptime N", "sysinfo_errno N".
+ * "sysinfo_uptime N", "sysinfo_errno N", "nprocs_conf N" (get_nprocs_conf(): glibc counts the
+ * /sys/devices/system/cpu entries).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@ int main(void)
 	if (f)
 		fclose(f);
 	printf("stat_cpu_lines %d\n", cpus);
+
+	printf("nprocs_conf %d\n", get_nprocs_conf());
 
 	if (sysinfo(&si) == 0) {
 		printf("sysinfo_total_kb %llu\n",

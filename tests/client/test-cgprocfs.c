@@ -783,7 +783,8 @@ static bool meminfo_close(const char *a, const char *b, unsigned long long slack
  * For processes in two different cgroups, every file served by cgprocfs equals what the preload
  * shim gives the same process (one `cat` reads both, cgprocfs first). Timing fields are
  * excepted: uptime (both fields), stat (cpu times, and the host's intr/ctxt/processes counters),
- * loadavg (running/total and last pid), pressure (totals and averages): for those, lines and
+ * loadavg (running/total and last pid), pressure (totals and averages), vmstat (the host's
+ * numa_*, allocation and compaction counters), node0/meminfo (the usage): for those, lines and
  * fields must match in shape. meminfo: keys and limits exact, the cgroup's usage within 1 MiB
  * (the shim's first use allocates in the reader between the two reads), host-wide lines in shape.
  * Everything else byte-identical in one of a few attempts (diskstats moves with the rest of the
@@ -810,7 +811,9 @@ Test(cgprocfs, same_bytes_as_the_preload_shim)
 				      vf->id == VFILE_PROC_LOADAVG ||
 				      vf->id == VFILE_PROC_PRESSURE_CPU ||
 				      vf->id == VFILE_PROC_PRESSURE_MEMORY ||
-				      vf->id == VFILE_PROC_PRESSURE_IO;
+				      vf->id == VFILE_PROC_PRESSURE_IO ||
+				      vf->id == VFILE_PROC_VMSTAT ||	 /* host-wide lines move */
+				      vf->id == VFILE_SYS_NODE0_MEMINFO; /* usage, as meminfo */
 			bool ok = false;
 			char *out = NULL, *fuse_part = NULL, *shim_part = NULL;
 
@@ -890,6 +893,87 @@ Test(cgprocfs, cgproc_run_fuse_end_to_end)
 		cr_expect_neq(access(mnt, F_OK), 0, "%s left behind", mnt);
 	}
 	free(out);
+}
+
+/*
+ * `cgproc run --fuse` binds the whole /sys/devices/system/cpu: programs that count its cpuN
+ * entries or read their topology see the box's one CPU (the host has two or more): ls, nproc
+ * --all, getconf _NPROCESSORS_CONF, lscpu, Python, hwloc over the whole system, and a static
+ * program's get_nprocs_conf().
+ */
+Test(cgprocfs, cpu_directory_under_run_fuse)
+{
+	char cmd[8192], probe_path[4096];
+	char *out = NULL;
+	int status;
+
+	harness_require_root();
+	harness_require(access("/sys/devices/system/cpu/cpu1", F_OK) == 0, "needs 2 CPUs");
+	snprintf(probe_path, sizeof(probe_path), "%s", build_path("tests/client/static-probe"));
+	snprintf(cmd, sizeof(cmd),
+		 "CGPROC_CGPROCFS=%s %s run --fuse --memory 512M --cpus 0 -- sh -c '"
+		 "echo ls_begin; ls /sys/devices/system/cpu; echo ls_end; "
+		 "echo nproc_all $(nproc --all); echo getconf_conf $(getconf _NPROCESSORS_CONF); "
+		 "lscpu; echo py_cpu_count $(python3 -c \"import os; print(os.cpu_count())\"); "
+		 "echo hwloc_pus $(lstopo-no-graphics --whole-system --of console | grep -c \"PU "
+		 "L#\"); "
+		 "echo pkg $(cat /sys/devices/system/cpu/cpu0/topology/package_cpus_list); "
+		 "echo node_cpulist $(cat /sys/devices/system/node/node0/cpulist); "
+		 "cat /sys/devices/system/node/node0/meminfo; %s' 2>&1",
+		 build_path("tools/cgprocfs/cgprocfs"), build_path("tools/cgproc"), probe_path);
+	status = harness_sh(cmd, &out, NULL);
+	cr_assert_eq(status, 0, "cgproc run --fuse: %#x\n%s", status, out);
+	cr_expect(strstr(out, "ls_begin\ncpu0\n"), "ls: %s", out);
+	cr_expect(!strstr(out, "\ncpu1\n"), "ls shows a hidden CPU: %s", out);
+	cr_expect(strstr(out, "\nkernel_max\n"), "ls lacks the host's other entries: %s", out);
+	cr_expect_eq(field_after(out, "nproc_all "), 1, "%s", out);
+	cr_expect_eq(field_after(out, "getconf_conf "), 1, "%s", out);
+	cr_expect_eq(field_after(out, "CPU(s):"), 1, "lscpu:\n%s", out);
+	cr_expect(strstr(out, "On-line CPU(s) list:"), "%s", out);
+	cr_expect_eq(field_after(out, "On-line CPU(s) list:"), 0, "%s", out);
+	cr_expect_eq(field_after(out, "py_cpu_count "), 1, "%s", out);
+	cr_expect_eq(field_after(out, "hwloc_pus "), 1, "%s", out);
+	cr_expect(strstr(out, "\npkg 0\n"), "cpu0's package_cpus_list: %s", out);
+	cr_expect_eq(field_after(out, "nprocs_conf "), 1, "%s", out);
+	/* node0: the box's CPU and memory (this host is one NUMA node) */
+	cr_expect(strstr(out, "\nnode_cpulist 0\n"), "%s", out);
+	cr_expect_eq(field_after(out, "Node 0 MemTotal:"), 524288, "%s", out);
+	free(out);
+}
+
+/* htop's CPU meters: one per entry of /sys/devices/system/cpu it counts ("CPU" alone for one),
+ * read from a tmux pane (a private tmux server: its own socket, our environment), under the shim
+ * and under cgprocfs, once htop has drawn them (up to 20 s). The server is killed whatever the
+ * outcome. */
+Test(cgprocfs, htop_meters_under_run_and_run_fuse)
+{
+	static const char *const modes[] = {"", "--fuse"};
+
+	harness_require_root();
+	harness_require(access("/sys/devices/system/cpu/cpu1", F_OK) == 0, "needs 2 CPUs");
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char sock[64], cmd[8192];
+		char *out = NULL;
+		bool one, many;
+		int status;
+
+		snprintf(sock, sizeof(sock), "cgproc-test-htop-%d-%zu", (int)getpid(), i);
+		snprintf(cmd, sizeof(cmd),
+			 "tmux -L %s new-session -d -x 160 -y 40 'TERM=xterm CGPROC_CGPROCFS=%s %s "
+			 "run %s --memory 512M --cpus 0 -- htop' || exit 1; for n in $(seq 40); do "
+			 "sleep 0.5; p=$(tmux -L %s capture-pane -p); case $p in *'['*) break;; "
+			 "esac; done; sleep 1; tmux -L %s capture-pane -p",
+			 sock, build_path("tools/cgprocfs/cgprocfs"), build_path("tools/cgproc"),
+			 modes[i], sock, sock);
+		status = harness_sh(cmd, &out, NULL);
+		snprintf(cmd, sizeof(cmd), "tmux -L %s kill-server", sock);
+		(void)harness_sh(cmd, NULL, NULL);
+		cr_assert_eq(status, 0, "tmux: %#x\n%s", status, out);
+		one = strstr(out, "CPU[") != NULL;
+		many = strstr(out, " 0[") != NULL || strstr(out, " 1[") != NULL;
+		cr_expect(one && !many, "htop's CPU meters (run %s):\n%s", modes[i], out);
+		free(out);
+	}
 }
 
 /* A container-like reader (own pid and cgroup namespaces, in a sub-cgroup of the container's

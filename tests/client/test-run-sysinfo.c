@@ -5,6 +5,7 @@
  * (LD_PRELOAD, /etc/ld.so.preload, setuid) and compare. "forkexec N" instead forks and execs
  * /bin/true N times and exits 0 only when every one of them exited 0.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,21 +15,35 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static long long meminfo_total_kb(void)
-{
-	char buf[8192], *p;
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+#include "probe-meminfo.h"
 
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	p = strstr(buf, "MemTotal:");
-	return p ? strtoll(p + strlen("MemTotal:"), NULL, 10) : -1;
+static int filter_calls;
+
+static int cpu_entry(const struct dirent *e)
+{
+	filter_calls++;
+	return strncmp(e->d_name, "cpu", 3) == 0 && e->d_name[3] >= '0' && e->d_name[3] <= '9';
+}
+
+/* The cpuN entries of /sys/devices/system/cpu through scandir() (with a filter of the caller's,
+ * which must still run) and through opendir()/readdir(). */
+static void cpu_entries(void)
+{
+	struct dirent **list, *e;
+	int n = scandir("/sys/devices/system/cpu", &list, cpu_entry, alphasort), m = 0;
+	DIR *d;
+
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	if (n >= 0)
+		free(list);
+	d = opendir("/sys/devices/system/cpu");
+	while (d && (e = readdir(d)))
+		m += strncmp(e->d_name, "cpu", 3) == 0 && e->d_name[3] >= '0' &&
+		     e->d_name[3] <= '9';
+	if (d)
+		closedir(d);
+	printf("scandir_cpus=%d\nscandir_filter_calls=%d\nreaddir_cpus=%d\n", n, filter_calls, m);
 }
 
 static int forkexec(long n)
@@ -76,5 +91,6 @@ int main(int argc, char **argv)
 	printf("meminfo_total_kb=%lld\n", meminfo_total_kb());
 	printf("at_secure=%lu\n", getauxval(AT_SECURE));
 	printf("euid=%d uid=%d\n", (int)geteuid(), (int)getuid());
+	cpu_entries();
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -165,6 +166,16 @@ Test(run, top)
 	free(out);
 }
 
+/* A data line of `vmstat N M` (17 numbers) into @v; false for the headers. */
+static bool vmstat_data_line(const char *line, long long v[17])
+{
+	return sscanf(line,
+		      "%lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld "
+		      "%lld %lld",
+		      &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10],
+		      &v[11], &v[12], &v[13], &v[14], &v[15], &v[16]) == 17;
+}
+
 /*
  * vmstat keeps /proc/stat open and rewinds it for every line: each line must be a fresh view of
  * the box. What moves is the CPU columns (the memory columns do not: procps 4.0.2's vmstat reads
@@ -183,11 +194,7 @@ Test(run, vmstat_refreshes)
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		long long v[17];
 
-		if (sscanf(line,
-			   "%lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld "
-			   "%lld %lld %lld",
-			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
-			   &v[10], &v[11], &v[12], &v[13], &v[14], &v[15], &v[16]) != 17)
+		if (!vmstat_data_line(line, v))
 			continue; /* headers */
 		cr_assert_lt(lines, 3, "more than 3 data lines");
 		free_kb[lines] = v[3];
@@ -207,6 +214,182 @@ Test(run, vmstat_refreshes)
 		"the busy loop does not show: line 3 us %lld sy %lld id %lld (line 2: us %lld "
 		"id %lld)",
 		cpu[2][0], cpu[2][1], cpu[2][2], cpu[1][0], cpu[1][2]);
+	free(out);
+}
+
+/* The value after @key ("pgpgout") in /proc/vmstat text, or after a vmstat -s line's number. */
+static long long vmstat_s_field(const char *text, const char *label)
+{
+	const char *p = strstr(text, label);
+
+	cr_assert(p, "no \"%s\" in: %s", label, text);
+	while (p > text && p[-1] != '\n')
+		p--;
+	return strtoll(p, NULL, 10);
+}
+
+static long long host_vmstat(const char *key)
+{
+	FILE *f = fopen("/proc/vmstat", "re");
+	char k[64];
+	long long v, found = -1;
+
+	cr_assert(f, "/proc/vmstat: %s", strerror(errno));
+	while (fscanf(f, "%63s %lld", k, &v) == 2)
+		if (strcmp(k, key) == 0)
+			found = v;
+	fclose(f);
+	cr_assert_geq(found, 0, "no %s in /proc/vmstat", key);
+	return found;
+}
+
+/* "MAJ:MIN" of the whole disk that holds @path (blk-throttle limits name disks, not partitions). */
+static void disk_of(const char *path, char *ret, size_t size)
+{
+	char sys[128], *text;
+	struct stat st;
+	int fd;
+
+	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+	snprintf(ret, size, "%u:%u", major(st.st_dev), minor(st.st_dev));
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%s/partition", ret);
+	if (access(sys, F_OK) != 0)
+		return;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%s/../dev", ret);
+	fd = open(sys, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s: %s", sys, strerror(errno));
+	text = harness_slurp_fd(fd);
+	close(fd);
+	cr_assert(text, "%s", sys);
+	snprintf(ret, size, "%.*s", (int)strcspn(text, "\n"), text);
+	free(text);
+}
+
+/*
+ * vmstat -s "K paged in/out" and vmstat's bi/bo columns are /proc/vmstat's pgpgin/pgpgout: in the
+ * box they are the box's block I/O (8 MiB written and read back with O_DIRECT, then 16 MiB
+ * written during `vmstat 1 3`), not the host's. v1 blkio counts a cgroup's bytes only on a queue
+ * where throttling is configured (kernel 6.x configures blk-throttle lazily): the script gives its
+ * own blkio cgroup a limit no I/O reaches, removed with the cgroup.
+ */
+Test(run, vmstat_paging)
+{
+	char script[2048];
+	char dev[64];
+	long long in0, out0, in1, out1, bo = 0, host_out = host_vmstat("pgpgout");
+	int lines = 0;
+	char *out, *tail, *save, *line;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/var/tmp/cgproc-run-vmstat-XXXXXX");
+	cr_assert(mkdtemp(tmpdir));
+	disk_of(tmpdir, dev, sizeof(dev));
+	snprintf(
+		script, sizeof(script),
+		"set -e; cg=$(sed -n 's/^[0-9]*:blkio:\\(.*\\)/\\1/p' /proc/self/cgroup)\n"
+		"d=%s\n"
+		"if [ -n \"$cg\" ]; then for f in read_bps_device write_bps_device; do\n"
+		"  echo \"$d 1099511627776\" >/sys/fs/cgroup/blkio$cg/blkio.throttle.$f; done; fi\n"
+		"vmstat -s | grep paged\n"
+		"dd if=/dev/zero of=%s/f bs=1M count=8 oflag=direct 2>/dev/null\n"
+		"dd if=%s/f of=/dev/null bs=1M iflag=direct 2>/dev/null\n"
+		"echo after; vmstat -s | grep paged\n"
+		"vmstat 1 3 & sleep 0.3; dd if=/dev/zero of=%s/g bs=1M count=16 oflag=direct "
+		"2>/dev/null; wait\n",
+		dev, tmpdir, tmpdir, tmpdir);
+	out = box_sh(script);
+	tail = strstr(out, "after\n");
+	cr_assert(tail, "%s", out);
+	*tail = 0;
+	tail += 6;
+	in0 = vmstat_s_field(out, "K paged in");
+	out0 = vmstat_s_field(out, "K paged out");
+	in1 = vmstat_s_field(tail, "K paged in");
+	out1 = vmstat_s_field(tail, "K paged out");
+	cr_assert_lt(out0, host_out, "a fresh box shows %lld kB paged out, the host %lld", out0,
+		     host_out);
+	cr_assert(out1 - out0 >= 8192 && out1 - out0 <= 8192 + 4096,
+		  "8 MiB written: paged out %lld -> %lld", out0, out1);
+	cr_assert(in1 - in0 >= 8192 && in1 - in0 <= 8192 + 4096,
+		  "8 MiB read: paged in %lld -> %lld", in0, in1);
+	for (line = strtok_r(tail, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		long long v[17];
+
+		if (!vmstat_data_line(line, v))
+			continue;
+		if (lines++ > 0)
+			bo += v[9]; /* the per-second lines: kB written in that second */
+	}
+	cr_assert_eq(lines, 3, "vmstat 1 3 printed %d data lines", lines);
+	/* the 16 MiB written lands in lines 2 and 3 unless the disk is very slow */
+	cr_assert(bo >= 8192 && bo <= 16384 + 4096, "bo over lines 2-3: %lld kB", bo);
+	free(out);
+}
+
+/* Programs that count /sys/devices/system/cpu's cpuN entries or read their topology, under the
+ * shim: the box's one CPU (the host has two or more). */
+Test(run, cpu_directory)
+{
+	char *out;
+	const char *p;
+
+	harness_require(access("/sys/devices/system/cpu/cpu1", F_OK) == 0, "needs 2 CPUs");
+	out = box_sh("echo ls_begin; ls /sys/devices/system/cpu; "
+		     "echo getconf_conf $(getconf _NPROCESSORS_CONF); lscpu; "
+		     "echo py $(python3 -c 'import os; print(os.cpu_count(), "
+		     "len([e for e in os.scandir(\"/sys/devices/system/cpu\") "
+		     "if e.name[3:4].isdigit()]))'); "
+		     "echo hwloc_pus $(lstopo-no-graphics --whole-system --of console | "
+		     "grep -c 'PU L#'); "
+		     "echo pkg $(cat /sys/devices/system/cpu/cpu0/topology/package_cpus_list); "
+		     "cat /sys/devices/system/cpu/cpu1/topology/core_id || echo cpu1-gone");
+	cr_expect(strstr(out, "ls_begin\ncpu0\n"), "%s", out);
+	cr_expect(!strstr(out, "\ncpu1\n"), "%s", out);
+	cr_expect(strstr(out, "\ngetconf_conf 1\n"), "%s", out);
+	p = strstr(out, "CPU(s):");
+	cr_expect(p && atoi(p + strlen("CPU(s):") + strspn(p + 7, " ")) == 1, "lscpu: %s", out);
+	p = strstr(out, "NUMA node0 CPU(s):");
+	cr_expect(p && strncmp(p + 18 + strspn(p + 18, " "), "0\n", 2) == 0, "lscpu: %s", out);
+	cr_expect(strstr(out, "\npy 1 1\n"), "%s", out);
+	cr_expect(strstr(out, "\nhwloc_pus 1\n"), "%s", out);
+	cr_expect(strstr(out, "\npkg 0\n"), "%s", out);
+	cr_expect(strstr(out, "\ncpu1-gone\n"), "%s", out);
+	free(out);
+}
+
+/* `cgproc show` of the CPU directory, run in the box: the box's entries and files. */
+Test(run, show_cpu_directory)
+{
+	char script[8192];
+	char *out;
+
+	harness_require(access("/sys/devices/system/cpu/cpu1", F_OK) == 0, "needs 2 CPUs");
+	snprintf(script, sizeof(script),
+		 "%s show /sys/devices/system/cpu; echo @@; %s show "
+		 "/sys/devices/system/cpu/online /sys/devices/system/cpu/cpu0/topology/"
+		 "package_cpus_list; %s show /sys/devices/system/cpu/cpu1/topology/core_id "
+		 "&& echo hidden-cpu-shown; true",
+		 cgproc(), cgproc(), cgproc());
+	out = box_sh(script);
+	cr_expect(strncmp(out, "cpu0\n", 5) == 0, "%s", out);
+	cr_expect(!strstr(out, "\ncpu1\n"), "%s", out);
+	cr_expect(strstr(out, "\nkernel_max\n"), "%s", out);
+	cr_expect(strstr(out, "==> /sys/devices/system/cpu/online <==\n0\n"), "%s", out);
+	cr_expect(strstr(out, "package_cpus_list <==\n0\n"), "%s", out);
+	cr_expect(!strstr(out, "hidden-cpu-shown"), "%s", out);
+	free(out);
+}
+
+/* node0's meminfo and cpulist through the shim: the box's memory and CPU (one-node host). */
+Test(run, node0_files)
+{
+	char *out = box_sh("cat /sys/devices/system/node/online; echo @@; "
+			   "cat /sys/devices/system/node/node0/cpulist; "
+			   "cat /sys/devices/system/node/node0/meminfo");
+
+	harness_require(strncmp(out, "0\n@@\n", 5) == 0, "the host has more than one node");
+	cr_expect(strncmp(out + 5, "0\n", 2) == 0, "node0/cpulist: %s", out);
+	cr_expect_eq(meminfo_field(out, "Node 0 MemTotal:"), (long long)BOX_KB, "%s", out);
+	cr_expect_leq(meminfo_field(out, "Node 0 MemFree:"), (long long)BOX_KB, "%s", out);
 	free(out);
 }
 
@@ -345,6 +528,10 @@ Test(run, sysinfo_program)
 	cr_assert(strstr(out, "getloadavg=3\n"), "%s", out);
 	cr_assert(strstr(out, "nprocs=1\n"), "%s", out);
 	cr_assert(strstr(out, "meminfo_total_kb=524288\n"), "%s", out);
+	/* /sys/devices/system/cpu through scandir() and readdir(): the box's one CPU */
+	cr_assert(strstr(out, "scandir_cpus=1\n"), "%s", out);
+	cr_assert(strstr(out, "readdir_cpus=1\n"), "%s", out);
+	cr_assert(!strstr(out, "scandir_filter_calls=0\n"), "%s", out);
 	free(out);
 }
 

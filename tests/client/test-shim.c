@@ -191,7 +191,8 @@ static const char *const shim_exports[] = {
 	"lseek64",     "pread",		  "pread64",	    "rewind",		"fseek",
 	"fseeko",      "fseeko64",	  "sysinfo",	    "sysconf",		"__sysconf",
 	"get_nprocs",  "get_nprocs_conf", "get_phys_pages", "get_avphys_pages", "getloadavg",
-	"__pread_chk", "__pread64_chk",
+	"__pread_chk", "__pread64_chk",	  "readdir",	    "readdir64",	"scandir",
+	"scandir64",
 };
 
 Test(shim, abi)

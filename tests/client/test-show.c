@@ -155,7 +155,7 @@ Test(show, bad_arguments)
 	free(show(2, "--pid notapid meminfo"));
 	free(show(2, "--pid -5"));
 	free(show(2, "no-such-file"));
-	free(show(2, "/proc/vmstat"));
+	free(show(2, "/proc/zoneinfo"));
 	free(show(2, "--no-such-option"));
 	free(show(1, "--root /nonexistent/cgproc meminfo"));
 	out = show(0, "--help");

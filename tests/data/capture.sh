@@ -133,12 +133,16 @@ awkmap=$(echo "$map" | tr ' ' ',')
 
 rm -rf "$out"
 mkdir -p "$out/proc/pressure" "$out/sys/devices/system/cpu"
-for f in meminfo cpuinfo stat uptime loadavg diskstats swaps pressure/cpu pressure/memory \
+for f in meminfo cpuinfo stat uptime loadavg diskstats swaps vmstat pressure/cpu pressure/memory \
 	pressure/io; do
 	cat /proc/$f >"$out/proc/$f" 2>/dev/null || rm -f "$out/proc/$f"
 done
 for f in online possible present; do
 	cat /sys/devices/system/cpu/$f >"$out/sys/devices/system/cpu/$f"
+done
+mkdir -p "$out/sys/devices/system/node/node0"
+for f in online node0/meminfo node0/cpulist node0/cpumap; do
+	cat /sys/devices/system/node/$f >"$out/sys/devices/system/node/$f"
 done
 
 # v1: no cgroup2 line in mountinfo, no "0::" line in /proc/<pid>/cgroup
@@ -173,7 +177,7 @@ ln -s 100 "$out/proc/self"
 copy_files() { # copy_files SRC DST [with-procs]
 	mkdir -p "$2"
 	for f in memory.limit_in_bytes memory.usage_in_bytes memory.memsw.limit_in_bytes \
-		memory.memsw.usage_in_bytes memory.stat memory.max memory.current memory.swap.max \
+		memory.memsw.usage_in_bytes memory.stat memory.oom_control memory.events memory.max memory.current memory.swap.max \
 		memory.swap.current cpu.cfs_quota_us cpu.cfs_period_us cpu.max cpu.stat \
 		cpuacct.usage_all cpuacct.stat cpuacct.usage cpuset.cpus cpuset.effective_cpus \
 		cpuset.cpus.effective cpuset.mems blkio.throttle.io_serviced \

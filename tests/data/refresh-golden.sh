@@ -15,7 +15,8 @@ cgproc=$build/tools/cgproc
 # Every entry of cgroupfs/vfile.c's table, by short name (the integration test checks that this
 # list and the table agree: a file without golden output fails there).
 files="meminfo cpuinfo stat uptime loadavg swaps diskstats pressure-cpu pressure-memory
-pressure-io cpu-online cpu-possible cpu-present pid-stat"
+pressure-io cpu-online cpu-possible cpu-present pid-stat vmstat
+node0-meminfo node0-cpulist node0-cpumap"
 
 for tree in v1 hybrid v2; do
 	for pid in 200 301 400; do

@@ -397,7 +397,7 @@ Test(facts, table_lookup)
 	cr_expect_null(vfile_match("/proc/123/status", NULL, NULL));
 	cr_expect_null(vfile_match("/proc/12a/stat", NULL, NULL));
 	cr_expect_eq(vfile_match("/proc/meminfo", NULL, NULL), &vfile_table[VFILE_PROC_MEMINFO]);
-	cr_expect_null(vfile_lookup("/proc/vmstat"));
+	cr_expect_null(vfile_lookup("/proc/zoneinfo"));
 }
 
 static struct span sp(const char *s)
@@ -438,6 +438,31 @@ Test(facts, config_views)
 	free(text);
 	cr_expect_eq(fixture_render(&src, &m, &cfg, vfile_lookup("meminfo"), 200, &text, &len), 0);
 	free(text);
+
+	/* swap=off: web.service's 128 MiB of swap shows nowhere (meminfo, swaps, sysinfo) */
+	config_defaults(&cfg);
+	cr_assert_eq(config_apply(&cfg, sp("swap"), sp("off")), 0);
+	cr_assert_eq(fixture_render(&src, &m, &cfg, vfile_lookup("meminfo"), 200, &text, &len), 0);
+	cr_expect(memmem(text, len, "\nSwapTotal:             0 kB\n", 29), "%.*s", (int)len, text);
+	cr_expect(memmem(text, len, "\nZswapped:              0 kB\n", 29), "%.*s", (int)len, text);
+	free(text);
+	cr_assert_eq(fixture_render(&src, &m, &cfg, vfile_lookup("swaps"), 200, &text, &len), 0);
+	cr_expect(!memchr(text, '\n', len) || memchr(text, '\n', len) == text + len - 1,
+		  "swaps lists a device: %.*s", (int)len, text);
+	free(text);
+	{
+		char scratch[16384];
+		struct sysinfo si = {
+			.totalswap = 1ULL << 31, .freeswap = 1ULL << 31, .mem_unit = 1};
+
+		req.scratch = scratch;
+		req.scratch_size = sizeof(scratch);
+		cr_assert_eq(vfile_sysinfo(&req, &si), 0);
+		cr_expect_eq(si.totalswap, 0);
+		cr_expect_eq(si.freeswap, 0);
+		req.scratch = NULL;
+		req.scratch_size = 0;
+	}
 
 	/* enabled=no: nothing is virtual */
 	config_defaults(&cfg);

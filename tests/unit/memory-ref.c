@@ -51,6 +51,8 @@ static const struct memstat_key ref_memstat_keys[] = {
 	MK2("slab", slab),
 	MK2("slab_reclaimable", slab_reclaimable),
 	MK2("slab_unreclaimable", slab_unreclaimable),
+	MK2("zswap", zswap),
+	MK2("zswapped", zswapped),
 };
 
 #undef MK
@@ -207,6 +209,8 @@ static const struct meminfo_field ref_meminfo_fields[] = {
 	MF("SReclaimable", sreclaimable),
 	MF("SUnreclaim", sunreclaim),
 	MF("AnonHugePages", anon_huge),
+	MF("Zswap", zswap),
+	MF("Zswapped", zswapped),
 };
 
 /* Host-wide lines a machine figure bounds: mlocked pages sit on the unevictable list, and

@@ -29,6 +29,25 @@ Test(config, defaults)
 	cr_assert_str_eq(c.rundir, CGPROC_RUNDIR_DEFAULT);
 	cr_assert_str_eq(c.log, "");
 	cr_assert_eq(c.reuse_ms, CGPROC_REUSE_MS_DEFAULT);
+	cr_assert(c.swap);
+}
+
+Test(config, swap)
+{
+	struct cgproc_config c;
+
+	config_defaults(&c);
+	cr_assert_eq(config_apply(&c, S("swap"), S("off")), 0);
+	cr_assert_not(c.swap);
+	cr_assert_eq(config_apply(&c, S("SWAP"), S(" On ")), 0);
+	cr_assert(c.swap);
+	cr_assert_eq(config_apply(&c, S("swap"), S("no")), -EINVAL);
+	cr_assert_eq(config_apply(&c, S("swap"), S("")), -EINVAL);
+	cr_assert(c.swap, "a refused value leaves the last good one");
+	cr_assert_eq(
+		config_apply_text(&c, S("# hosts whose swap accounting misleads\nswap = off\n")),
+		0);
+	cr_assert_not(c.swap);
 }
 
 Test(config, reuse_ms)
@@ -173,14 +192,15 @@ Test(config, environ_block_allowlist)
 {
 	static const char env[] = "PATH=/bin\0CGPROC_RUNDIR=/tmp/x\0CGPROC_CPU_VIEW=quota\0"
 				  "CGPROC_LOG=/tmp/log\0CGPROC_MACHINE=/a\0CGPROC_REUSE_MS=0\0"
-				  "CGPROC_ENABLED=no\0CGPROC_FILES=meminfo";
+				  "CGPROC_ENABLED=no\0CGPROC_SWAP=off\0CGPROC_FILES=meminfo";
 	struct cgproc_config c;
 	unsigned set;
 
 	config_defaults(&c);
 	set = config_apply_environ(&c, BLOCK(env), CONFIG_KEYS_CALLER);
 	cr_assert_eq(set, CONFIG_KEY_CPU_VIEW | CONFIG_KEY_MACHINE | CONFIG_KEY_REUSE_MS |
-				  CONFIG_KEY_ENABLED | CONFIG_KEY_FILES);
+				  CONFIG_KEY_ENABLED | CONFIG_KEY_FILES | CONFIG_KEY_SWAP);
+	cr_assert_not(c.swap, "swap = off names no host object: a caller may set it");
 	/* the keys that name host paths are left alone */
 	cr_assert_str_eq(c.rundir, CGPROC_RUNDIR_DEFAULT);
 	cr_assert_str_eq(c.log, "");

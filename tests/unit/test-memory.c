@@ -295,6 +295,32 @@ Test(mem_view, basic)
 	assert_invariants(&v, "basic");
 }
 
+/* Zswap and Zswapped from v2's memory.stat; Zswapped, swapped-out memory, only with the swap
+ * the machine shows. */
+Test(mem_view, zswap)
+{
+	struct cg_memory cg = cg_basic();
+	struct cg_memstat st;
+	struct mem_view v;
+
+	cr_assert_eq(memstat_parse(S("anon 4096\nzswap 1048576\nzswapped 4194304\n"), false, &st),
+		     0);
+	cr_assert_eq(st.zswap, 1048576);
+	cr_assert_eq(st.zswapped, 4194304);
+	cr_assert_eq(memstat_parse(S("total_zswap 1048576\nzswap 1048576\n"), true, &st), 0);
+	cr_assert_eq(st.zswap, 0, "v1 has no zswap counter");
+	cg.stat.zswap = 1048576;
+	cg.stat.zswapped = 4194304;
+	cr_assert_eq(mem_view_compute(&host, &cg, &v), 0);
+	cr_assert_eq(v.zswap, 1024);
+	cr_assert_eq(v.zswapped, 0, "no swap shown: nothing swapped");
+	cg.swap_accounted = true;
+	cg.swap_limit = UINT64_MAX;
+	cg.swap_usage = 0;
+	cr_assert_eq(mem_view_compute(&host, &cg, &v), 0);
+	cr_assert_eq(v.zswapped, host.swap_total < 4096 ? host.swap_total : 4096);
+}
+
 Test(mem_view, no_limit_max_and_above_host)
 {
 	struct cg_memory cg = cg_basic();
@@ -436,7 +462,8 @@ Test(mem_view, invariants_random)
 			     (cg.limit < h.mem_total * 1024 ? cg.limit : h.mem_total * 1024) / 1024,
 			     "%s", ctx);
 
-		/* and the rendered file keeps every kB field (but Vmalloc*) <= MemTotal */
+		/* and the rendered file keeps every kB field (but Vmalloc* and the swap side:
+		 * Swap*, Zswapped) <= MemTotal */
 		if (i % 20 == 0) {
 			struct span rest, line;
 
@@ -451,7 +478,7 @@ Test(mem_view, invariants_random)
 				cr_assert(word_next(&w, &key));
 				if (!word_next(&w, &val) || !word_next(&w, &unit) ||
 				    !span_eq(unit, "kB") || span_startswith(key, "Vmalloc") ||
-				    span_startswith(key, "Swap"))
+				    span_startswith(key, "Swap") || span_eq(key, "Zswapped:"))
 					continue;
 				cr_assert_eq(parse_u64(val, &x), 0);
 				cr_assert_leq(x, v.total, "%s: %.*s", ctx, (int)line.len, line.p);

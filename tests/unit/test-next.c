@@ -19,8 +19,9 @@ static const char names[] = "open\0open64\0openat\0openat64\0"
 			    "rewind\0fseek\0fseeko\0fseeko64\0"
 			    "sysinfo\0sysconf\0get_nprocs\0get_nprocs_conf\0"
 			    "get_phys_pages\0get_avphys_pages\0getloadavg\0"
+			    "readdir\0readdir64\0scandir\0scandir64\0"
 			    "pthread_cond_wait\0realpath\0sched_setaffinity";
-#define N_NAMES 32
+#define N_NAMES 36
 
 static void init(void)
 {

@@ -182,6 +182,29 @@ Test(vmstat, no_io_and_no_events)
 	cr_assert_eq(value_of(out, "nr_free_pages"), 0);
 }
 
+/* swap = off: every swap line is 0, the cgroup's (pswpout, zswpin) and the host's (pswpin, whose
+ * counterpart v2_swap lacks; swap_ra) alike; other lines unchanged. */
+Test(vmstat, no_swap)
+{
+	static const char h[] = "pswpin 11\npswpout 12\nzswpin 13\nswap_ra 14\nnr_swapcached 15\n"
+				"pgfault 99\n";
+	static const char v2_swap[] = "pswpout 7\nzswpin 8\npgfault 9\n";
+	struct vmstat_inputs in = {.memstat = S(v2_swap), .page_size = 4096};
+	char out[4096];
+
+	render(h, &in, out, sizeof(out));
+	cr_assert_eq(value_of(out, "pswpin"), 11, "without the option: the host's line");
+	cr_assert_eq(value_of(out, "pswpout"), 7);
+	in.no_swap = true;
+	render(h, &in, out, sizeof(out));
+	cr_assert_eq(value_of(out, "pswpin"), 0);
+	cr_assert_eq(value_of(out, "pswpout"), 0);
+	cr_assert_eq(value_of(out, "zswpin"), 0);
+	cr_assert_eq(value_of(out, "swap_ra"), 0);
+	cr_assert_eq(value_of(out, "nr_swapcached"), 0);
+	cr_assert_eq(value_of(out, "pgfault"), 9);
+}
+
 Test(vmstat, garbage_values_and_bad_page_size)
 {
 	struct vmstat_inputs in = {

@@ -52,6 +52,18 @@ static int measure(struct run *run, struct worker *w, struct cell *c, int round,
 	return 0;
 }
 
+/* Whether @path opens for reading. A lookup is not enough: lxcfs answers the attributes of /sys
+ * paths it does not serve (node0's files) and fails their open with ENOENT. */
+static bool file_opens(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static void file_activate(struct run *run, struct row *r)
 {
 	for (int v = 0; v < _V_MAX; v++) {
@@ -67,7 +79,7 @@ static void file_activate(struct run *run, struct row *r)
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s%s", run->prefix[v], r->path);
-		if (access(path, R_OK) != 0) {
+		if (!file_opens(path)) {
 			c->active = false;
 			if (v == V_LXCFS || v == V_FUSE)
 				snprintf(c->reason, sizeof(c->reason), "%s does not serve %s",

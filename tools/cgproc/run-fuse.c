@@ -198,6 +198,9 @@ int run_fuse_start(struct run_fuse *rf)
 
 int run_fuse_child(struct run_fuse *rf)
 {
+	char cpudir[PATH_MAX + 64];
+	bool cpudir_bound = false;
+	struct stat cst;
 	int fd, r;
 
 	close(rf->sock[0]);
@@ -208,11 +211,23 @@ int run_fuse_child(struct run_fuse *rf)
 	/* our binds must not propagate back to the host */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -errno;
+	/* The whole CPU directory, from a cgprocfs that serves it (one that has its host entries:
+	 * kernel_max); its table files are in it. An older cgprocfs: the table files alone. */
+	snprintf(cpudir, sizeof(cpudir), "%s%s/kernel_max", rf->mountpoint, VFILE_CPU_DIR);
+	if (stat(cpudir, &cst) == 0) {
+		cpudir[strlen(cpudir) - sizeof("/kernel_max") + 1] = 0;
+		if (mount(cpudir, VFILE_CPU_DIR, NULL, MS_BIND, NULL) < 0)
+			return -errno;
+		cpudir_bound = true;
+	}
 	vfile_foreach (vf) {
 		char src[PATH_MAX + 64];
 		struct stat st;
 
 		if (vf->flags & VFILE_PER_PROCESS)
+			continue;
+		if (cpudir_bound &&
+		    strncmp(vf->path, VFILE_CPU_DIR "/", sizeof(VFILE_CPU_DIR)) == 0)
 			continue;
 		snprintf(src, sizeof(src), "%s%s", rf->mountpoint, vf->path);
 		/* a file the host lacks (no PSI) is neither served nor there to cover */

@@ -5,6 +5,7 @@
  * the core at a fixture tree instead of "/" (the golden tests under tests/data use it), and
  * --explain says which rule chose the machine cgroup.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@
 
 #include "cgproc.h"
 #include "model/config.h"
+#include "model/cpusys.h"
 #include "source/caller.h"
 #include "source/table.h"
 #include "util.h"
@@ -73,8 +75,11 @@ static void usage(FILE *f)
 	      "\n",
 	      f);
 	usage_names(f);
-	fputs("(/proc/meminfo, /sys/devices/system/cpu/online, /proc/PID/stat, ...). Without FILE\n"
-	      "every file is printed, each under a \"==> PATH <==\" header. A file cgproc does\n"
+	fputs("(/proc/meminfo, /sys/devices/system/cpu/online, /proc/PID/stat, ...), or\n"
+	      "/sys/devices/system/cpu (its entries as PID lists them) or a path below it. "
+	      "Without\n"
+	      "FILE every file is printed, each under a \"==> PATH <==\" header. A file cgproc "
+	      "does\n"
 	      "not virtualize for PID (disabled in the configuration, or no cgroup data for it)\n"
 	      "prints the host's file, as PID would see.\n"
 	      "\n"
@@ -198,28 +203,35 @@ static void explain(const struct show *s)
 	}
 }
 
-/* Render one file (or print the host's when it is not virtual for this process). */
-static int show_file(struct show *s, const struct vfile *vf, pid_t pid, pid_t tid)
+/* A request for process @pid (@tid: its thread, 0: none), with the show's memory. */
+static struct vfile_req show_req(const struct show *s, pid_t pid, pid_t tid)
 {
-	char host[64];
+	return (struct vfile_req){
+		.src = &s->src,
+		.machine = s->machine,
+		.config = &s->config,
+		.sample = s->has_sample ? &s->sample : NULL,
+		.pid = pid,
+		.tid = tid,
+		.scratch = s->scratch,
+		.scratch_size = s->scratch_size,
+	};
+}
+
+/* Render @vf, or with @vf NULL the file @cpu_rel of the CPU directory, for the process; when it is
+ * not virtual for the process, print the host file @host_rel it reads instead. */
+static int show_render(struct show *s, const struct vfile *vf, const char *cpu_rel, pid_t pid,
+		       pid_t tid, const char *host_rel)
+{
 	size_t len;
 	int r;
 
 	for (;;) {
-		struct vfile_req req = {
-			.src = &s->src,
-			.machine = s->machine,
-			.config = &s->config,
-			.sample = s->has_sample ? &s->sample : NULL,
-			.pid = pid,
-			.tid = tid,
-			.scratch = s->scratch,
-			.scratch_size = s->scratch_size,
-		};
+		struct vfile_req req = show_req(s, pid, tid);
 		struct buf out;
 
 		buf_init(&out, s->out, s->out_size);
-		r = vfile_render(vf, &req, &out);
+		r = vf ? vfile_render(vf, &req, &out) : vfile_cpudir_render(&req, cpu_rel, &out);
 		if (r == 0) {
 			fwrite(out.data, 1, out.len, stdout);
 			return 0;
@@ -229,8 +241,20 @@ static int show_file(struct show *s, const struct vfile *vf, pid_t pid, pid_t ti
 		if (grow(&s->scratch, &s->scratch_size) < 0 || grow(&s->out, &s->out_size) < 0)
 			break;
 	}
+	r = read_whole(s, host_rel, &len);
+	if (r < 0) {
+		fprintf(stderr, "cgproc show: cannot read /%s: %s\n", host_rel, strerror(-r));
+		return 1;
+	}
+	fwrite(s->out, 1, len, stdout);
+	return 0;
+}
 
-	/* Not virtual for this process: it reads the host file. */
+/* Render one file (or print the host's when it is not virtual for this process). */
+static int show_file(struct show *s, const struct vfile *vf, pid_t pid, pid_t tid)
+{
+	char host[64];
+
 	if (vf->flags & VFILE_PER_PROCESS) {
 		if (pid == 0)
 			snprintf(host, sizeof(host), "proc/self");
@@ -243,13 +267,98 @@ static int show_file(struct show *s, const struct vfile *vf, pid_t pid, pid_t ti
 	} else {
 		snprintf(host, sizeof(host), "%s", vf->path + 1);
 	}
-	r = read_whole(s, host, &len);
-	if (r < 0) {
-		fprintf(stderr, "cgproc show: cannot read /%s: %s\n", host, strerror(-r));
+	return show_render(s, vf, NULL, pid, tid, host);
+}
+
+/* @path is /sys/devices/system/cpu or below it (no "." or ".." component). */
+static bool is_cpudir_path(const char *path)
+{
+	size_t n = strlen(VFILE_CPU_DIR);
+
+	if (strncmp(path, VFILE_CPU_DIR, n) != 0 || (path[n] != 0 && path[n] != '/'))
+		return false;
+	return !strstr(path, "/./") && !strstr(path, "/../") &&
+	       strcmp(path + strlen(path) - 2, "/.") && strcmp(path + strlen(path) - 3, "/..") &&
+	       !strstr(path, "//");
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The CPU directory as the process lists it: one entry a line, sorted (as ls prints). */
+static int show_cpudir_list(struct show *s, const struct vfile_req *req)
+{
+	struct cpuset vis;
+	bool have_vis = vfile_cpudir_visible(req, &vis) == 0;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int fd, rc = 0;
+	DIR *d;
+
+	fd = openat(s->src.rootfd, VFILE_CPU_DIR + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		fprintf(stderr, "cgproc show: cannot list %s: %m\n", VFILE_CPU_DIR);
+		if (fd >= 0)
+			close(fd);
 		return 1;
 	}
-	fwrite(s->out, 1, len, stdout);
-	return 0;
+	while ((de = readdir(d))) {
+		struct span name = {de->d_name, strlen(de->d_name)};
+
+		if (de->d_name[0] == '.' || (have_vis && !cpudir_entry_visible(name, &vis)))
+			continue;
+		if (n == cap) {
+			char **more = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*names));
+
+			if (!more) {
+				rc = 1;
+				break;
+			}
+			names = more;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n]) {
+			rc = 1;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0)
+			printf("%s\n", names[i]);
+		free(names[i]);
+	}
+	free(names);
+	if (rc)
+		fprintf(stderr, "cgproc show: out of memory\n");
+	return rc;
+}
+
+/* A path in the CPU directory: the listing, a file rendered for the process, or the host's. */
+static int show_cpudir(struct show *s, const char *path, pid_t pid)
+{
+	const char *rel = path + strlen(VFILE_CPU_DIR), *slash;
+	struct vfile_req req = show_req(s, pid, 0);
+	struct cpuset vis;
+
+	if (*rel == 0)
+		return show_cpudir_list(s, &req);
+	rel++;
+	/* below a cpuN the process does not see: not there for it */
+	slash = strchr(rel, '/');
+	if (vfile_cpudir_visible(&req, &vis) == 0 &&
+	    !cpudir_entry_visible((struct span){rel, slash ? (size_t)(slash - rel) : strlen(rel)},
+				  &vis)) {
+		fprintf(stderr, "cgproc show: %s: not there for this process\n", path);
+		return 1;
+	}
+	return show_render(s, NULL, rel, pid, 0, path + 1);
 }
 
 static void header(bool *first, const char *path)
@@ -322,7 +431,8 @@ int cmd_show(int argc, char **argv)
 	}
 	/* Check every FILE before printing anything. */
 	for (int i = optind; i < argc; i++) {
-		if (!vfile_lookup(argv[i]) && !vfile_match(argv[i], NULL, NULL)) {
+		if (!vfile_lookup(argv[i]) && !vfile_match(argv[i], NULL, NULL) &&
+		    !is_cpudir_path(argv[i])) {
 			fprintf(stderr, "cgproc show: '%s' is not a virtual file (try --help)\n",
 				argv[i]);
 			return EXIT_USAGE;
@@ -399,6 +509,14 @@ int cmd_show(int argc, char **argv)
 		const struct vfile *vf = vfile_match(argv[i], NULL, NULL);
 		pid_t pid = s.pid, tid = 0;
 
+		if (!vf && !vfile_lookup(argv[i])) {
+			if (argc - optind > 1 || do_explain)
+				header(&first, argv[i]);
+			fflush(stdout);
+			if (show_cpudir(&s, argv[i], s.pid) != 0)
+				rc = 1;
+			continue;
+		}
 		if (vf && (vf->flags & VFILE_PER_PROCESS)) {
 			(void)vfile_match(argv[i], &pid, &tid);
 			if (pid == 0) /* "/proc/self/stat": the process shown, not cgproc */

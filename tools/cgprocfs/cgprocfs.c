@@ -341,6 +341,15 @@ static void tr_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	gate_leave(&h->gate);
 }
 
+static void tr_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct host *h = HOST(req);
+
+	gate_enter(&h->gate);
+	h->lib->ops->readlink(h->lib->state, req, ino);
+	gate_leave(&h->gate);
+}
+
 static void tr_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, 0);
@@ -356,6 +365,7 @@ static const struct fuse_lowlevel_ops host_ops = {
 	.release = tr_release,
 	.opendir = tr_opendir,
 	.readdir = tr_readdir,
+	.readlink = tr_readlink,
 	.releasedir = tr_releasedir,
 };
 

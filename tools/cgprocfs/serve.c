@@ -29,12 +29,14 @@
 #include <unistd.h>
 
 #include "callers.h"
+#include "cpudir.h"
 #include "model/macro.h"
 #include "cgproc-config.h"
 #include "serve.h"
 #include "stash.h"
 #include "tree.h"
 #include "work.h"
+#include "model/cpusys.h"
 #include "source/caller.h"
 #include "source/table.h"
 #include "vfile.h"
@@ -61,6 +63,7 @@ struct serve {
 	struct work_pool work;
 	struct stash stash;
 	struct cgproc_config config;
+	struct cpudir *cpu; /* /sys/devices/system/cpu beyond its table files; NULL: not served */
 	bool debug;
 	char rundir[256];
 	time_t mtime;
@@ -89,12 +92,11 @@ static void fds_age(struct serve *s)
 			src_fdcache_invalidate(&s->fds[i]);
 }
 
-/* The host file's bytes: the fallback for every failure. */
-static int host_read(const struct serve *s, const struct vfile *vf, char **ret_data,
-		     size_t *ret_len)
+/* The host file @relpath's bytes: the fallback for every failure. */
+static int host_read(const struct serve *s, const char *relpath, char **ret_data, size_t *ret_len)
 {
 	_cleanup_close_ int fd =
-		openat(s->src.rootfd, vf->path + 1, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		openat(s->src.rootfd, relpath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 	_cleanup_free_ char *data = NULL;
 	size_t cap = RENDER_START;
 
@@ -122,35 +124,46 @@ static int host_read(const struct serve *s, const struct vfile *vf, char **ret_d
 	}
 }
 
-/* vfile_render() for the caller @c into a malloc'ed copy. -errno: serve the host file. */
-static int render_caller(struct serve *s, const struct vfile *vf, pid_t pid, const struct caller *c,
-			 char **ret_data, size_t *ret_len)
+/* A request for caller @c (host pid @pid) reading through @src (@c's shard of kept fds); no
+ * scratch memory yet. */
+static struct vfile_req caller_req(struct serve *s, const struct caller *c, struct cg_src *src,
+				   pid_t pid)
 {
-	struct cg_src src = s->src;
+	*src = s->src;
+	src->fds = &s->fds[c->snap->machine_hash % FDS_SHARDS];
+	return (struct vfile_req){
+		.src = src,
+		.machine = &c->snap->machine,
+		.config = &c->snap->config,
+		.sample = c->has_sample ? &c->sample : NULL,
+		.pid = pid,
+	};
+}
+
+/* vfile_render() of @vf, or with @vf NULL vfile_cpudir_render() of the file @relpath (under the
+ * root, in the CPU directory), for the caller @c into a malloc'ed copy. -errno: serve the host
+ * file. */
+static int render_caller(struct serve *s, const struct vfile *vf, const char *relpath, pid_t pid,
+			 const struct caller *c, char **ret_data, size_t *ret_len)
+{
+	struct cg_src src;
 	struct work *w;
 	int r;
 
-	if (!vfile_enabled(&c->snap->config, vf->id))
+	if (!vfile_enabled(&c->snap->config, vf ? vf->id : VFILE_SYS_CPU_ONLINE))
 		return -EPERM; /* switched off for this caller: the host file, as the shim would */
-	src.fds = &s->fds[c->snap->machine_hash % FDS_SHARDS];
 	w = work_get(&s->work);
 	if (!w)
 		return -ENOMEM;
 	for (;;) {
-		struct vfile_req req = {
-			.src = &src,
-			.machine = &c->snap->machine,
-			.config = &c->snap->config,
-			.sample = c->has_sample ? &c->sample : NULL,
-			.pid = pid,
-			.tid = 0,
-			.scratch = w->scratch,
-			.scratch_size = w->scap,
-		};
+		struct vfile_req req = caller_req(s, c, &src, pid);
 		struct buf b;
 
+		req.scratch = w->scratch;
+		req.scratch_size = w->scap;
 		buf_init(&b, w->out, w->ocap);
-		r = vfile_render(vf, &req, &b);
+		r = vf ? vfile_render(vf, &req, &b)
+		       : vfile_cpudir_render(&req, relpath + sizeof(CPUDIR_REL), &b);
 		if (r >= 0)
 			r = buf_result(&b);
 		if (r >= 0) {
@@ -175,8 +188,9 @@ static int render_caller(struct serve *s, const struct vfile *vf, pid_t pid, con
 	return r < 0 ? r : 0;
 }
 
-static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char **ret_data,
-		      size_t *ret_len)
+/* Render @vf, or with @vf NULL the file @relpath of the CPU directory, for @pid. */
+static int render_for(struct serve *s, const struct vfile *vf, const char *relpath, pid_t pid,
+		      char **ret_data, size_t *ret_len)
 {
 	struct caller c = {0};
 	int r;
@@ -186,15 +200,45 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 	if (r >= 0)
 		r = c.snap->r;
 	if (r >= 0)
-		r = render_caller(s, vf, pid, &c, ret_data, ret_len);
+		r = render_caller(s, vf, relpath, pid, &c, ret_data, ret_len);
 	if (c.snap)
 		caller_put(&c);
 	if (r >= 0)
 		return 0;
 	if (s->debug)
-		fprintf(stderr, "cgprocfs: %s for pid %d: host file (%s)\n", vf->path, (int)pid,
-			strerror(-r));
-	return host_read(s, vf, ret_data, ret_len);
+		fprintf(stderr, "cgprocfs: %s for pid %d: host file (%s)\n",
+			vf ? vf->path : relpath, (int)pid, strerror(-r));
+	return host_read(s, vf ? vf->path + 1 : relpath, ret_data, ret_len);
+}
+
+/* cpudir.h's callbacks. */
+static int cpu_visible(void *ctx, pid_t pid, struct cpuset *ret)
+{
+	struct serve *s = ctx;
+	struct caller c = {0};
+	int r = caller_get(s->callers, pid, &c);
+
+	if (r >= 0)
+		r = c.snap->r;
+	if (r >= 0) {
+		struct cg_src src;
+		struct vfile_req req = caller_req(s, &c, &src, pid);
+
+		r = vfile_cpudir_visible(&req, ret);
+	}
+	if (c.snap)
+		caller_put(&c);
+	return r;
+}
+
+/* The file's text for @pid: rendered when it names CPUs, else the host's. */
+static int cpu_read(void *ctx, const char *path, pid_t pid, char **ret_data, size_t *ret_len)
+{
+	const char *rel = path + sizeof(CPUDIR_REL);
+
+	if (cpusys_kind_of((struct span){rel, strlen(rel)}) == CPUSYS_HOST)
+		return host_read(ctx, path, ret_data, ret_len);
+	return render_for(ctx, NULL, path, pid, ret_data, ret_len);
 }
 
 static pid_t req_pid(fuse_req_t req)
@@ -235,6 +279,7 @@ static void serve_fini(void *state)
 	if (!s)
 		return;
 	caller_cache_free(s->callers);
+	cpudir_free(s->cpu);
 	if (s->fds) {
 		/* nothing else in this process closes them: every kept fd is still ours */
 		for (unsigned k = 0; k < FDS_SHARDS; k++)
@@ -282,6 +327,13 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 	r = tree_build(&s->tree, s->src.rootfd);
 	if (r < 0)
 		return r;
+	if (tree_find(&s->tree, tree_dir_ino(CPUDIR_REL, sizeof(CPUDIR_REL) - 1))) {
+		struct cpudir_host host = {s, s->src.rootfd, &s->tree, cpu_visible, cpu_read};
+
+		r = cpudir_new(tree_dir_ino(CPUDIR_REL, sizeof(CPUDIR_REL) - 1), &host, &s->cpu);
+		if (r < 0)
+			return r;
+	}
 	/* Kept input fds and texts for every request (thread-safe: lock-free slots, seqlocked
 	 * texts). Per-process files are never kept (src.self_pid 0). */
 	s->fds = malloc(FDS_SHARDS * sizeof(*s->fds));
@@ -320,16 +372,23 @@ static void serve_lookup(void *state, fuse_req_t req, fuse_ino_t parent, const c
 	const struct node *n = tree_child(&s->tree, parent, name);
 	struct fuse_entry_param e = {0};
 
+	if (!n && cpudir_owns(s->cpu, parent)) {
+		cpudir_lookup(s->cpu, req, parent, name);
+		return;
+	}
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	/* st_size 0 here: with attr_timeout 0 every stat() comes back to getattr, which renders
-	 * for its caller; a lookup's attributes are never shown to anyone. */
+	/* No render here: with attr_timeout 0 every stat() comes back to getattr, which renders
+	 * for its caller. But the kernel reads a file opened right after its lookup with the
+	 * lookup's size until a stat (sendfile(), busybox cat, stops there): files in the CPU
+	 * directory, reached by lookups rather than bound one by one (binding stats them), say
+	 * 4096 as sysfs does of every file; /proc files 0 as procfs does. */
 	e.ino = n->ino;
 	e.attr_timeout = n->vf ? ATTR_TIMEOUT : DIR_ATTR_TIMEOUT;
 	e.entry_timeout = ENTRY_TIMEOUT;
-	node_stat(s, n, 0, &e.attr);
+	node_stat(s, n, n->vf && strncmp(n->vf->path, "/sys/", 5) == 0 ? 4096 : 0, &e.attr);
 	fuse_reply_entry(req, &e);
 }
 
@@ -340,6 +399,10 @@ static void serve_getattr(void *state, fuse_req_t req, fuse_ino_t ino, struct fu
 	size_t size = 0;
 	struct stat st;
 
+	if (!n && cpudir_owns(s->cpu, ino)) {
+		cpudir_getattr(s->cpu, req, ino);
+		return;
+	}
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -356,7 +419,7 @@ static void serve_getattr(void *state, fuse_req_t req, fuse_ino_t ino, struct fu
 		char *data;
 		pid_t pid = req_pid(req);
 
-		if (render_for(s, n->vf, pid, &data, &size) == 0)
+		if (render_for(s, n->vf, NULL, pid, &data, &size) == 0)
 			stash_put(&s->stash, pid, n->vf->id, data, size);
 	}
 	node_stat(s, n, size, &st);
@@ -367,10 +430,11 @@ static void serve_open(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_
 {
 	struct serve *s = state;
 	const struct node *n = tree_find(&s->tree, ino);
+	bool pass = !n && cpudir_owns(s->cpu, ino);
 	struct cgprocfs_file *f;
 	int r;
 
-	if (!n || !n->vf) {
+	if (!pass && (!n || !n->vf)) {
 		fuse_reply_err(req, n ? EISDIR : ENOENT);
 		return;
 	}
@@ -384,10 +448,12 @@ static void serve_open(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_
 		return;
 	}
 	pthread_mutex_init(&f->lock, NULL);
-	f->vfile_id = n->vf->id;
+	f->vfile_id = pass ? CGPROCFS_FILE_PASS : n->vf->id;
 	r = 0;
-	if (!stash_take(&s->stash, req_pid(req), n->vf->id, &f->data, &f->len))
-		r = render_for(s, n->vf, req_pid(req), &f->data, &f->len);
+	if (pass)
+		r = cpudir_open(s->cpu, req, ino, &f->data, &f->len);
+	else if (!stash_take(&s->stash, req_pid(req), n->vf->id, &f->data, &f->len))
+		r = render_for(s, n->vf, NULL, req_pid(req), &f->data, &f->len);
 	if (r < 0) {
 		pthread_mutex_destroy(&f->lock);
 		free(f);
@@ -416,17 +482,18 @@ static void serve_read(void *state, fuse_req_t req, fuse_ino_t ino, size_t size,
 	char small[READ_STACK], *copy = NULL;
 	size_t len = 0;
 
-	if (!f || f->vfile_id >= _VFILE_MAX || off < 0) {
+	if (!f || (f->vfile_id >= _VFILE_MAX && f->vfile_id != CGPROCFS_FILE_PASS) || off < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
 	pthread_mutex_lock(&f->lock);
-	if (off == 0 && !f->fresh) {
+	if (off == 0 && !f->fresh && f->vfile_id < _VFILE_MAX) {
 		/* A rewind (top, vmstat keep the fd): render again for whoever reads now. */
 		char *data;
 		size_t data_len;
 
-		if (render_for(s, &vfile_table[f->vfile_id], req_pid(req), &data, &data_len) == 0) {
+		if (render_for(s, &vfile_table[f->vfile_id], NULL, req_pid(req), &data,
+			       &data_len) == 0) {
 			free(f->data);
 			f->data = data;
 			f->len = data_len;
@@ -464,9 +531,12 @@ static void serve_release(void *state, fuse_req_t req, fuse_ino_t ino, struct fu
 
 static void serve_opendir(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	const struct node *n = tree_find(&((struct serve *)state)->tree, ino);
+	struct serve *s = state;
+	const struct node *n = tree_find(&s->tree, ino);
 
-	if (!n)
+	if (!n && cpudir_owns(s->cpu, ino))
+		cpudir_opendir(s->cpu, req, ino, fi);
+	else if (!n)
 		fuse_reply_err(req, ENOENT);
 	else if (n->vf)
 		fuse_reply_err(req, ENOTDIR);
@@ -482,6 +552,10 @@ static void serve_readdir(void *state, fuse_req_t req, fuse_ino_t ino, size_t si
 	char out[4096];
 	size_t len = 0, idx = 0;
 
+	if (cpudir_owns(s->cpu, ino)) {
+		cpudir_readdir(s->cpu, req, ino, size, off);
+		return;
+	}
 	if (!dir || dir->vf) {
 		fuse_reply_err(req, dir ? ENOTDIR : ENOENT);
 		return;
@@ -520,6 +594,16 @@ static void serve_readdir(void *state, fuse_req_t req, fuse_ino_t ino, size_t si
 	fuse_reply_buf(req, out, len);
 }
 
+static void serve_readlink(void *state, fuse_req_t req, fuse_ino_t ino)
+{
+	struct serve *s = state;
+
+	if (s->cpu)
+		cpudir_readlink(s->cpu, req, ino);
+	else
+		fuse_reply_err(req, EINVAL);
+}
+
 __attribute__((visibility("default"))) extern const struct cgprocfs_serve_ops cgprocfs_serve_v1;
 
 const struct cgprocfs_serve_ops cgprocfs_serve_v1 = {
@@ -535,4 +619,5 @@ const struct cgprocfs_serve_ops cgprocfs_serve_v1 = {
 	.release = serve_release,
 	.opendir = serve_opendir,
 	.readdir = serve_readdir,
+	.readlink = serve_readlink,
 };

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CGPROCFS_SERVE_ABI 1
+#define CGPROCFS_SERVE_ABI 2
 #define CGPROCFS_SERVE_SYMBOL "cgprocfs_serve_v1"
 #define CGPROCFS_SERVE_LIB "libcgprocfs-serve.so"
 
@@ -28,11 +28,15 @@
  * whichever copy handles the release. @data is malloc'd too. */
 struct cgprocfs_file {
 	pthread_mutex_t lock;
-	unsigned vfile_id; /* enum vfile_id */
+	unsigned vfile_id; /* enum vfile_id, or CGPROCFS_FILE_PASS */
 	bool fresh;	   /* rendered at open and not read yet: the first read at 0 reuses it */
 	char *data;
 	size_t len;
 };
+
+/* vfile_id of a file below /sys/devices/system/cpu (inode PASS_INO_FLAG | hash, cpudir.h): its
+ * text is rendered at open for the opener and kept for the life of the handle. */
+#define CGPROCFS_FILE_PASS 0xffffffffu
 
 struct cgprocfs_params {
 	const char *rundir; /* sampler table directory */
@@ -58,4 +62,6 @@ struct cgprocfs_serve_ops {
 	void (*opendir)(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 	void (*readdir)(void *state, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi);
+	/* the symlinks of the host's /sys/devices/system/cpu (cpuN/subsystem, cpuN/node0, ...) */
+	void (*readlink)(void *state, fuse_req_t req, fuse_ino_t ino);
 };

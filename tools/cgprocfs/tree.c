@@ -6,7 +6,7 @@
 
 #include "tree.h"
 
-static fuse_ino_t dir_ino(const char *path, size_t len)
+fuse_ino_t tree_dir_ino(const char *path, size_t len)
 {
 	uint64_t h = fnv1a(FNV1A_INIT, path, len);
 
@@ -66,7 +66,7 @@ int tree_build(struct tree *t, int rootfd)
 		if (faccessat(rootfd, rel, R_OK, 0) < 0)
 			continue; /* nothing to overlay (e.g. no PSI on this kernel) */
 		for (const char *slash; (slash = strchr(p, '/')); p = slash + 1) {
-			fuse_ino_t ino = dir_ino(rel, (size_t)(slash - rel));
+			fuse_ino_t ino = tree_dir_ino(rel, (size_t)(slash - rel));
 
 			r = node_add(t, ino, parent, p, (size_t)(slash - p), NULL);
 			if (r < 0)

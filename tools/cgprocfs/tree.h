@@ -32,5 +32,7 @@ struct tree {
 /* The tree of the files readable under @rootfd. -ENOSPC when it does not fit. */
 int tree_build(struct tree *t, int rootfd);
 const struct node *tree_find(const struct tree *t, fuse_ino_t ino);
+/* The inode of directory @path (@len bytes, under the root; "" is the root). */
+fuse_ino_t tree_dir_ino(const char *path, size_t len);
 /* @name in directory @parent; NULL when absent. */
 const struct node *tree_child(const struct tree *t, fuse_ino_t parent, const char *name);
