@@ -36,7 +36,7 @@
 
 #define NODE_MAX 64
 #define NAME_MAX_LEN 64
-#define FILE_INO_BASE (1ULL << 32) /* file inode = base + vfile id (ids are append-only) */
+#define FILE_INO_BASE CGPROCFS_FILE_INO_BASE
 #define DIR_INO_FLAG (1ULL << 62)  /* directory inode = flag | FNV-1a of its path */
 #define RENDER_START (64 * 1024)
 #define RENDER_MAX (64 * 1024 * 1024)
@@ -688,7 +688,7 @@ static void serve_read(void *state, fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	pthread_mutex_lock(&f->lock);
-	if (off == 0 && !f->fresh) {
+	if ((off == 0 && !f->fresh) || !f->data) {
 		/* A rewind (top, vmstat keep the fd): render again for whoever reads now. */
 		char *data;
 		size_t data_len;

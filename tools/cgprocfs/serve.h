@@ -23,9 +23,12 @@
 #define CGPROCFS_SERVE_ABI 1
 #define CGPROCFS_SERVE_SYMBOL "cgprocfs_serve_v1"
 #define CGPROCFS_SERVE_LIB "libcgprocfs-serve.so"
+/* A file's inode number is this plus its vfile id (ids are append-only). */
+#define CGPROCFS_FILE_INO_BASE (1ULL << 32)
 
 /* Per-open state, malloc'd by whichever library copy handled the open and freed (free()) by
- * whichever copy handles the release. @data is malloc'd too. */
+ * whichever copy handles the release. @data is malloc'd too; NULL (a handle the host made for a
+ * file opened under a worker that died) means: render at the next read, whatever its offset. */
 struct cgprocfs_file {
 	pthread_mutex_t lock;
 	unsigned vfile_id; /* enum vfile_id */
