@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -594,9 +595,10 @@ enum {
 /* A mount whose daemon died (ENOTCONN): detached, so that a new one can be made in its place. */
 static void dead_mount_detach(const char *mountpoint, bool quiet)
 {
-	struct stat st;
+	struct statfs st;
 
-	if (stat(mountpoint, &st) == 0 || errno != ENOTCONN)
+	/* statfs always asks the daemon; stat may be answered from the attribute cache */
+	if (statfs(mountpoint, &st) == 0 || errno != ENOTCONN)
 		return;
 	if (umount2(mountpoint, MNT_DETACH) == 0 && !quiet)
 		fprintf(stderr, "cgprocfs: %s was a disconnected mount: detached\n", mountpoint);
@@ -813,10 +815,16 @@ int main(int argc, char **argv)
 				strerror(-r));
 			goto out;
 		}
-		if (!quiet)
-			fprintf(stderr, "cgprocfs: resumed the connection of %s (%s)\n", mountpoint,
-				resume_has_resend(h.rs) ? "requests in flight resent by the kernel"
-							: "requests in flight replayed");
+		if (!quiet && resume_has_resend(h.rs))
+			fprintf(stderr,
+				"cgprocfs: resumed the connection of %s (requests in flight resent "
+				"by the kernel)\n",
+				mountpoint);
+		else if (!quiet)
+			fprintf(stderr,
+				"cgprocfs: resumed the connection of %s (no FUSE_NOTIFY_RESEND: %u "
+				"requests in flight replayed)\n",
+				mountpoint, resume_replayed(h.rs));
 	}
 	if (restart)
 		fdstore_notify("READY=1", -1);

@@ -86,7 +86,8 @@ struct resume {
 	bool record; /* the kernel cannot resend: record requests in flight */
 	uint64_t tag;
 	uint64_t init_unique;
-	bool swallow; /* the replayed INIT's reply is dropped */
+	bool swallow;	   /* the replayed INIT's reply is dropped */
+	unsigned replayed; /* requests of the dead worker answered from its records */
 	pthread_mutex_t lock;
 	struct adopted *adopted;
 };
@@ -193,8 +194,10 @@ static void notify_resend(struct resume *rs)
 		fprintf(stderr, "cgprocfs: FUSE_NOTIFY_RESEND refused: %m\n");
 }
 
-static void replay(struct resume *rs, struct fuse_session *se)
+static unsigned replay(struct resume *rs, struct fuse_session *se)
 {
+	unsigned n = 0;
+
 	for (int i = 0; i < REPLAY_SLOTS; i++) {
 		struct replay_slot *s = &rs->st->slot[i];
 		char buf[REPLAY_MAX];
@@ -210,7 +213,9 @@ static void replay(struct resume *rs, struct fuse_session *se)
 		s->unique = 0;
 		s->busy = 0;
 		fuse_session_process_buf(se, &fb);
+		n++;
 	}
+	return n;
 }
 
 int resume_connection(struct resume *rs, struct fuse_session *se)
@@ -237,7 +242,7 @@ int resume_connection(struct resume *rs, struct fuse_session *se)
 	if (!rs->record)
 		notify_resend(rs);
 	else
-		replay(rs, se);
+		rs->replayed = replay(rs, se);
 	return 0;
 }
 
@@ -296,7 +301,7 @@ bool resume_on_reply(struct resume *rs, struct iovec *iov, int count, ssize_t *r
 
 		o->fh |= rs->tag;
 	}
-	if (out->unique != rs->init_unique || rs->st->init_done)
+	if (out->unique != rs->init_unique)
 		return false;
 	if (rs->swallow) {
 		ssize_t total = 0;
@@ -306,6 +311,8 @@ bool resume_on_reply(struct resume *rs, struct iovec *iov, int count, ssize_t *r
 		*ret = total;
 		return true;
 	}
+	if (rs->st->init_done)
+		return false;
 	/* the first worker's INIT reply: from now on a new worker replays it silently */
 	*ret = writev(rs->fuse_fd, iov, count);
 	if (*ret > 0)
@@ -368,6 +375,11 @@ uint64_t resume_fh(struct resume *rs, uint64_t fh, uint64_t ino, enum resume_fh 
 bool resume_has_resend(const struct resume *rs)
 {
 	return rs && !rs->record;
+}
+
+unsigned resume_replayed(const struct resume *rs)
+{
+	return rs ? rs->replayed : 0;
 }
 
 void resume_free(struct resume *rs)

@@ -56,5 +56,7 @@ uint64_t resume_fh(struct resume *rs, uint64_t fh, uint64_t ino, enum resume_fh 
 
 /* Whether the kernel resends requests itself (FUSE_HAS_RESEND); for the log. */
 bool resume_has_resend(const struct resume *rs);
+/* Requests the dead worker had read, answered from its records (no resend). */
+unsigned resume_replayed(const struct resume *rs);
 
 void resume_free(struct resume *rs);

@@ -37,7 +37,7 @@
 #define NODE_MAX 64
 #define NAME_MAX_LEN 64
 #define FILE_INO_BASE CGPROCFS_FILE_INO_BASE
-#define DIR_INO_FLAG (1ULL << 62)  /* directory inode = flag | FNV-1a of its path */
+#define DIR_INO_FLAG (1ULL << 62) /* directory inode = flag | FNV-1a of its path */
 #define RENDER_START (64 * 1024)
 #define RENDER_MAX (64 * 1024 * 1024)
 #define WORK_KEEP 8		    /* working areas kept between requests */

@@ -10,7 +10,7 @@
  * Must not: read or answer FUSE requests, render anything, or hold anything but the kept fds;
  * the less it does, the less there is to crash. It ends when the worker ends cleanly (exit 0),
  * when asked to (SIGTERM, SIGINT, SIGHUP: forwarded, then the mount is detached), or when
- * workers keep dying at start (then the mount is detached and it says so).
+ * workers keep dying right after their start (then the mount is detached and it says so).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,8 +32,9 @@
 
 #define KEPT_MAX 4
 #define STORE_FD_MIN 10 /* kept fds live above the 3.. range handed to the worker */
-#define BURST_DEATHS 10 /* this many deaths within BURST_SECONDS: give up */
-#define BURST_SECONDS 10
+/* this many workers in a row that died younger than YOUNG_MS: a crash loop, give up */
+#define YOUNG_DEATHS 10
+#define YOUNG_MS 100
 
 struct kept {
 	int fd;
@@ -166,11 +167,11 @@ static int socket_make(char *ret_name, size_t size)
 int supervise_run(char **argv, const char *mountpoint, bool quiet)
 {
 	struct supervisor s = {.sock = -1, .quiet = quiet};
-	struct timespec burst_start = {0};
+	struct timespec started;
 	char sockname[108];
 	sigset_t mask;
 	bool stopping = false;
-	int sfd, deaths = 0, rc = 1, r;
+	int sfd, young = 0, rc = 1, r;
 
 	s.sock = socket_make(sockname, sizeof(sockname));
 	if (s.sock < 0) {
@@ -192,6 +193,7 @@ int supervise_run(char **argv, const char *mountpoint, bool quiet)
 		fprintf(stderr, "cgprocfs: supervisor: signalfd: %m\n");
 		return 1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &started);
 	s.worker = worker_start(&s, argv);
 	if (s.worker < 0) {
 		fprintf(stderr, "cgprocfs: supervisor: fork: %m\n");
@@ -231,21 +233,23 @@ int supervise_run(char **argv, const char *mountpoint, bool quiet)
 		}
 		{
 			struct timespec now;
+			long ms;
 
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (deaths == 0 || now.tv_sec - burst_start.tv_sec >= BURST_SECONDS) {
-				burst_start = now;
-				deaths = 0;
-			}
-			if (++deaths >= BURST_DEATHS) {
+			ms = (now.tv_sec - started.tv_sec) * 1000 +
+			     (now.tv_nsec - started.tv_nsec) / 1000000;
+			young = ms < YOUNG_MS ? young + 1 : 0;
+			if (young >= YOUNG_DEATHS) {
 				fprintf(stderr,
-					"cgprocfs: supervisor: %d workers died within %d s, giving "
-					"up\n",
-					deaths, BURST_SECONDS);
+					"cgprocfs: supervisor: %d workers in a row died within %d "
+					"ms "
+					"of their start, giving up\n",
+					young, YOUNG_MS);
 				s.worker = 0;
 				rc = 1;
 				break;
 			}
+			started = now;
 		}
 		if (!s.quiet)
 			fprintf(stderr, "cgprocfs: worker %d %s %d: starting another\n",
