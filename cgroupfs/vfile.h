@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * THE table of virtual files, and the one entry point both front ends (the preload shim and
- * cgprocfs) and the CLI use to render them. Never a second list of paths: the shim learns which
- * inodes to intercept from this table, cgprocfs builds its tree from it, `cgproc show` lists it.
+ * cgprocfs) and the CLI use to render them. A row is everything about a file: id, path, short
+ * name, policy flags, renderer (render.c). Never a second list of paths or names: the shim learns
+ * which inodes to intercept from this table, cgprocfs builds its tree from it, "files=" resolves
+ * against it, `cgproc show` lists it in --list and --help (tests/integration/test-vfile-table.c
+ * checks the man pages against it).
  *
  * Rendering is synchronous, allocation-free and lock-free: the caller passes scratch memory for
  * the inputs and an output buffer; -ENOBUFS means "give me more" (buf.need says how much output).
@@ -39,7 +42,17 @@ enum vfile_id {
 	_VFILE_MAX,
 };
 
-#define VFILE_PER_PROCESS 0x1 /* path has a pid in it: shim only (cgprocfs cannot overlay it) */
+/* Ids are bits of the configuration's "files=" mask (struct cgproc_config.files) and of the
+ * shim's 6-bit fd-table field; they are append-only because cgprocfs's inode numbers are
+ * derived from them. */
+_Static_assert(_VFILE_MAX <= 64, "vfile ids must fit a 64-bit mask and a 6-bit field");
+
+/* Per-file policy, in struct vfile.flags. VFILE_PER_PROCESS: the path has a pid in it, shim
+ * only (cgprocfs cannot overlay it). VFILE_USAGE: the file shows the cgroup's memory usage,
+ * which the pages of a kept snapshot of the file itself move (the shim renders such a file
+ * again before it keeps a new snapshot). */
+#define VFILE_PER_PROCESS 0x1
+#define VFILE_USAGE 0x2
 
 struct vfile_req;
 
@@ -62,8 +75,14 @@ const struct vfile *vfile_lookup(const char *path_or_name);
  * "/proc/<pid>/task/<tid>/stat" (the per-process entry; pid 0 = self, tid 0 = none). */
 const struct vfile *vfile_match(const char *path, pid_t *ret_pid, pid_t *ret_tid);
 
-/* Short names indexed by enum vfile_id, for config_files_resolve() ("files=" in the config). */
-extern const char *const vfile_names[_VFILE_MAX];
+/* Whether @cfg serves @id (NULL: every file): "enabled" and @id's bit of "files=". */
+static inline bool vfile_enabled(const struct cgproc_config *cfg, enum vfile_id id)
+{
+	return !cfg || (cfg->enabled && (unsigned)id < _VFILE_MAX && ((cfg->files >> id) & 1));
+}
+
+/* cfg->files from cfg->files_list, by the table's short names (config_files_resolve()). */
+int vfile_config_resolve(struct cgproc_config *cfg);
 
 /*
  * What a render's bytes are a function of, for the files whose renderer can say so (meminfo:

@@ -3,11 +3,11 @@
  * libcgproc.so start-up: note where the next symbols are, publish "ready"; read the
  * configuration on first use.
  *
- * Start-up is kept to what every process pays for (issue 3: process start within 5% of an empty
+ * Start-up is kept to what every process pays for (process start must stay within 5% of an empty
  * preloaded library): the constructor only walks the loaded objects (next.c); each wrapped name
  * is looked up on its first use with a lock-free hash lookup, and the configuration and the
  * kept caches are set up by the first call that may take the virtual path (shim_setup,
- * machine.c). What the constructor writes is in .data and its code next to the PLT (next.h).
+ * request.c). What the constructor writes is in .data and its code next to the PLT (next.h).
  *
  * The constructor may run after other libraries' constructors have already called open() or
  * sysconf() (ELF init order): until shim_ready is set every wrapper passes through with raw
@@ -25,9 +25,12 @@
  * Configuration: /etc/cgproc.conf only when root-owned and not group/world-writable; the CGPROC_*
  * entries of the environment the process started with (noted by the constructor), only when not
  * AT_SECURE. Logging only when not AT_SECURE, to a file.
+ *
+ * Owns the next-symbol table, the constructor's words (.data.shim_boot) and shim.config, .secure
+ * and .setup_state (state.h); defines `shim`. Also the helpers every file uses: the stack check
+ * and the debug log. Must not: do I/O in the constructor, or call dlsym() from a wrapper.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
@@ -36,19 +39,13 @@
 
 #include "model/buf.h"
 #include "model/config.h"
+#include "model/macro.h"
 #include "next.h"
 #include "raw.h"
 #include "shim.h"
 
 extern void *dlsym(void *handle, const char *name) __attribute__((weak));
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
-/* In libc.so.6 since 2.2.5 (a forwarder to libpthread before 2.34): no new dependency. */
-/* Not under ASan (tools/run-sanitizers): its runtime defines an unversioned
- * pthread_setcancelstate, and ld 2.40 then drops the versioned reference (a PLT entry without a
- * relocation: the first call jumps into zeros). */
-#ifndef __SANITIZE_ADDRESS__
-__asm__(".symver pthread_setcancelstate,pthread_setcancelstate@GLIBC_2.2.5");
-#endif
 #define SHIM_RTLD_NEXT ((void *)-1L)
 
 /* The next definitions (shim.h): NULL until looked up, SHIM_NEXT_NONE when there is none. */
@@ -56,8 +53,8 @@ void *shim_next[SHIM_NEXT_MAX] NEXT_BOOT;
 
 __thread int shim_busy __attribute__((tls_model("initial-exec")));
 atomic_bool shim_ready NEXT_BOOT;
-struct cgproc_config shim_config;
-bool shim_secure;
+/* Everything else the shim keeps (state.h). */
+struct shim_state shim;
 
 /* The wrapped names, in the order of enum shim_next_id (one string: no pointer to relocate per
  * name). Not const: .rodata would be one more page touched at start-up. */
@@ -152,7 +149,7 @@ void *shim_next_slow(unsigned id)
 	return p;
 }
 
-/* The file is trusted only when root owns it and nobody else can write it. Read into pages
+/* The file is trusted under the one rule of model/config.h (config_file_trusted). Read into pages
  * mapped for it and given back afterwards: not .bss, that would keep them in every process. */
 #define CONF_TEXT_MAX 16384
 static void config_read_file(struct cgproc_config *cfg)
@@ -165,8 +162,7 @@ static void config_read_file(struct cgproc_config *cfg)
 	fd = raw_openat(AT_FDCWD, CGPROC_CONF_PATH, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	if (raw_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+	if (raw_fstat(fd, &st) < 0 || !config_file_trusted(st.st_uid, st.st_mode)) {
 		raw_close(fd);
 		return;
 	}
@@ -220,7 +216,7 @@ static void config_read_env(struct cgproc_config *cfg)
 
 		if (!eq)
 			continue;
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 			size_t len = strlen(keys[i]);
 
 			if ((size_t)(eq - key) == len && memcmp(key, keys[i], len) == 0)
@@ -228,18 +224,6 @@ static void config_read_env(struct cgproc_config *cfg)
 					     (struct span){eq + 1, strlen(eq + 1)});
 		}
 	}
-}
-
-/* "files=" names are vfile_table's; a bad list keeps everything on. */
-static void config_resolve_files(struct cgproc_config *cfg)
-{
-	const char *names[_VFILE_MAX] = {0};
-
-	vfile_foreach (vf) {
-		if ((unsigned)vf->id < _VFILE_MAX)
-			names[vf->id] = vf->name;
-	}
-	config_files_resolve(cfg, names, _VFILE_MAX);
 }
 
 /*
@@ -257,7 +241,7 @@ void *shim_next_early(const char *name)
 /*
  * The configuration, on the first call that may take the virtual path (shim_active()), not in the
  * constructor: a program that never reaches a wrapper (most short-lived ones) pays nothing for it
- * (issue 3: process start), and the pages it writes stay untouched.
+ * (every process start pays for what runs there), and the pages it writes stay untouched.
  *
  * Once per process, from any context a wrapper runs in, without locks: the first caller claims the
  * set-up with a compare-and-swap (its thread id in the word) and publishes SHIM_SETUP_DONE. A call
@@ -267,20 +251,19 @@ void *shim_next_early(const char *name)
  * while it ran: the child has only the forking thread) is taken over.
  */
 #define SETUP_SPIN 20000
-atomic_int shim_setup_state;
 
 static void setup_run(void)
 {
-	struct cgproc_config *cfg = &shim_config;
+	struct cgproc_config *cfg = &shim.config;
 
-	shim_secure = env_secure;
+	shim.secure = env_secure;
 	config_defaults(cfg);
 	config_read_file(cfg);
-	if (!shim_secure)
+	if (!shim.secure)
 		config_read_env(cfg);
 	else
 		cfg->log[0] = '\0';
-	config_resolve_files(cfg);
+	(void)vfile_config_resolve(cfg); /* a bad "files=" list keeps everything on */
 	/* Without the next symbols there is nothing to fall back to: stay a passthrough. */
 	if (!real_openat || !real_open || !real_fopen || !real_sysconf)
 		cfg->enabled = false;
@@ -291,7 +274,7 @@ bool shim_setup(void)
 	int tid = (int)RAW0(SYS_gettid);
 
 	for (int spin = 0; spin < SETUP_SPIN; spin++) {
-		int s = atomic_load_explicit(&shim_setup_state, memory_order_acquire);
+		int s = atomic_load_explicit(&shim.setup_state, memory_order_acquire);
 
 		if (s == SHIM_SETUP_DONE)
 			return true;
@@ -300,13 +283,13 @@ bool shim_setup(void)
 		if (s == 0 || RAW3(SYS_tgkill, raw_getpid(), s, 0) == -ESRCH) {
 			int saved = errno;
 
-			if (!atomic_compare_exchange_strong(&shim_setup_state, &s, tid))
+			if (!atomic_compare_exchange_strong(&shim.setup_state, &s, tid))
 				continue;
-			shim_busy++;
+			/* no shim_busy: a signal handler that interrupts this on our thread sees
+			 * its own tid in the claim and passes through */
 			setup_run();
-			shim_busy--;
 			errno = saved;
-			atomic_store_explicit(&shim_setup_state, SHIM_SETUP_DONE,
+			atomic_store_explicit(&shim.setup_state, SHIM_SETUP_DONE,
 					      memory_order_release);
 			return true;
 		}
@@ -339,24 +322,6 @@ __attribute__((constructor)) SHIM_STARTUP static void shim_init(void)
 	atomic_store_explicit(&shim_ready, true, memory_order_release);
 }
 
-void shim_enter(struct shim_guard *g)
-{
-	g->err = errno;
-	if (pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &g->cancel) != 0)
-		g->cancel = -1;
-	shim_busy++;
-}
-
-void shim_leave(const struct shim_guard *g)
-{
-	int dummy;
-
-	shim_busy--;
-	if (g->cancel >= 0)
-		pthread_setcancelstate(g->cancel, &dummy);
-	errno = g->err;
-}
-
 bool shim_stack_ok(void)
 {
 	stack_t ss;
@@ -372,7 +337,7 @@ void shim_log(const char *what, const char *detail, long value)
 	struct buf b;
 	int fd;
 
-	if (!shim_config.log[0] || shim_secure)
+	if (!shim.config.log[0] || shim.secure)
 		return;
 	buf_init(&b, line, sizeof(line) - 1);
 	buf_puts(&b, "cgproc[");
@@ -386,7 +351,7 @@ void shim_log(const char *what, const char *detail, long value)
 	buf_puts(&b, value < 0 ? " -" : " ");
 	buf_put_u64(&b, (uint64_t)(value < 0 ? -value : value));
 	buf_putc(&b, '\n');
-	fd = raw_openat(AT_FDCWD, shim_config.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = raw_openat(AT_FDCWD, shim.config.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
 	(void)raw_write(fd, line, b.len);

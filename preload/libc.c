@@ -8,6 +8,9 @@
  * Before the constructor the real functions are unknown (and dlsym must not be called here):
  * the answers then come from raw system calls and the aux vector, covering what allocators and
  * runtimes ask during early start-up (page size, CPU count, memory, open files).
+ *
+ * Owns shim.sysinfo and shim.nprocs (state.h). Must not: serve files or keep anything but these
+ * two answers.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,24 +25,13 @@
  * The answers of sysinfo() and of the CPU count are kept for ANSWER_TTL_NS per process (keyed by
  * getpid(): a forked child asks again): the JVM calls sysinfo 42 times while starting, and
  * runtimes ask for the CPU count in loops. sysinfo's fields, host ones included (uptime, procs,
- * loads), are then up to that old; the files are always rendered fresh. Seqlock slots like the
- * machine's (machine.c): readers copy and retry, one writer claimed by compare-and-swap, never
- * waited for.
+ * loads), are then up to that old; the files are always rendered fresh. Seqlock slots
+ * (shim.sysinfo, shim.nprocs): readers copy and retry, one writer claimed by compare-and-swap,
+ * never waited for.
  */
 #define ANSWER_TTL_NS 100000000LL
 
-struct answer {
-	atomic_uint seq;
-	atomic_int writer;
-	pid_t pid;
-	long long stamp_ns;
-	struct sysinfo si;
-	unsigned nprocs;
-};
-
-static struct answer kept_sysinfo, kept_nprocs;
-
-static bool answer_get(struct answer *a, pid_t pid, long long now, struct sysinfo *ret_si,
+static bool answer_get(struct shim_answer *a, pid_t pid, long long now, struct sysinfo *ret_si,
 		       unsigned *ret_n)
 {
 	for (int tries = 0; tries < 4; tries++) {
@@ -67,7 +59,7 @@ static bool answer_get(struct answer *a, pid_t pid, long long now, struct sysinf
 	return false;
 }
 
-static void answer_put(struct answer *a, pid_t pid, long long now, const struct sysinfo *si,
+static void answer_put(struct shim_answer *a, pid_t pid, long long now, const struct sysinfo *si,
 		       unsigned n)
 {
 	int w = atomic_load_explicit(&a->writer, memory_order_relaxed);
@@ -118,10 +110,10 @@ static int machine_sysinfo(struct sysinfo *info)
 	struct shim_ctx ctx;
 	struct sysinfo si = *info;
 	pid_t pid = raw_getpid();
-	long long now = shim_mono_ns();
+	long long now = src_mono_ns();
 	int r;
 
-	if (answer_get(&kept_sysinfo, pid, now, info, NULL))
+	if (answer_get(&shim.sysinfo, pid, now, info, NULL))
 		return 0;
 	r = shim_ctx_open(&ctx, pid);
 	if (r < 0)
@@ -136,7 +128,7 @@ static int machine_sysinfo(struct sysinfo *info)
 	shim_ctx_close(&ctx);
 	if (r >= 0) {
 		*info = si;
-		answer_put(&kept_sysinfo, pid, now, &si, 0);
+		answer_put(&shim.sysinfo, pid, now, &si, 0);
 	}
 	return r;
 }
@@ -145,12 +137,12 @@ static int machine_nprocs(bool conf, unsigned *ret)
 {
 	struct shim_ctx ctx;
 	pid_t pid = raw_getpid();
-	long long now = shim_mono_ns();
+	long long now = src_mono_ns();
 	unsigned n;
 	int r;
 
 	/* _CONF and _ONLN are one answer (vfile_nprocs) */
-	if (answer_get(&kept_nprocs, pid, now, NULL, ret))
+	if (answer_get(&shim.nprocs, pid, now, NULL, ret))
 		return 0;
 	r = shim_ctx_open(&ctx, pid);
 	if (r < 0)
@@ -161,7 +153,7 @@ static int machine_nprocs(bool conf, unsigned *ret)
 	shim_ctx_close(&ctx);
 	if (r >= 0) {
 		*ret = n;
-		answer_put(&kept_nprocs, pid, now, NULL, n);
+		answer_put(&shim.nprocs, pid, now, NULL, n);
 	}
 	return r;
 }
@@ -222,7 +214,7 @@ static long phys_pages(bool avail)
 }
 
 /* This sysconf, by a hidden name: taking the address of the exported one would be a symbol
- * lookup by ld.so in every process (a GLOB_DAT relocation; issue 3: process start). */
+ * lookup by ld.so in every process (a GLOB_DAT relocation, paid at every process start). */
 long sysconf(int name);
 extern long sysconf_self(int name)
 	__attribute__((alias("sysconf"), visibility("hidden"), nothrow, leaf));

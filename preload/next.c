@@ -3,7 +3,7 @@
  * The next definitions of the wrapped names: what dlsym(RTLD_NEXT, name) would return, found
  * with a GNU hash lookup in the objects after this one, noted once by the constructor, instead of
  * ~30 dlsym() calls at start-up (each ~850 instructions of locking, error catching and a generic
- * lookup: 25,000 instructions, 13% of starting /bin/true; issue 3). A lookup takes no lock and
+ * lookup: 25,000 instructions, 13% of starting /bin/true). A lookup takes no lock and
  * calls nothing, so a name can be looked up on its first use, from any context (init.c).
  *
  * dlsym(RTLD_NEXT) searches the caller's scope after the caller. For an object of the initial
@@ -20,6 +20,9 @@
  * lacks DT_GNU_HASH; a name not defined up to libc (an object after libc may define it); an
  * IFUNC, unique, data or TLS definition; a name with two visible versions in one object. glibc
  * only: elsewhere (musl) every name is left to dlsym().
+ *
+ * Owns the list of objects noted by the constructor (.data.shim_boot, state.h says why it is not
+ * in struct shim_state). Must not: call libc, lock or allocate (it runs from any wrapper).
  */
 #include <link.h>
 #include <stdbool.h>

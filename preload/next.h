@@ -7,13 +7,13 @@
 /*
  * For code that runs only in the constructor: with it at the start of the text, next to the PLT
  * (.text.startup), so that starting a process maps in one fault-around window of the shim's
- * text, not two (issue 3: process start).
+ * text, not two (a fault at every process start).
  */
 #define SHIM_STARTUP __attribute__((section(".text.startup")))
 /*
  * For what the constructor writes: in .data, the first page of the writable segment, which
  * ld.so writes anyway (it clears the rest of that page for .bss). In .bss it would be one more
- * page fault in every process (issue 3: process start).
+ * page fault at every process start.
  */
 #define NEXT_BOOT __attribute__((section(".data.shim_boot")))
 

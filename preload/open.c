@@ -3,8 +3,11 @@
  * The interposed open family (glibc 2.36's exported set, checked with nm -D), stdio opens, and
  * the rewind points: lseek/pread, and the stdio ones (rewind, fseek, fseeko), which glibc
  * implements with an internal lseek the lseek wrapper never sees (libproc2's /proc/stat reader
- * in vmstat and top rewinds a FILE). Each wrapper does the real call first (raw system calls
- * before the constructor ran), then hands the result to serve.c. Nothing else happens here.
+ * in vmstat and top rewinds a FILE). An open first asks identify.c (shim_open_pre), which may
+ * serve the virtual file without any real open; otherwise the real call is made (raw system
+ * calls before the constructor ran) and, when identify.c asked for it, its result handed to
+ * shim_open_hook. A rewind point hands the fd to fdtab.c (shim_rewind_hook) before the real
+ * call. Must not: keep state or decide anything about files itself.
  */
 #include <stdarg.h>
 #include <string.h>
@@ -22,7 +25,7 @@
 		}                                                                                  \
 	} while (0)
 
-/* Serve a virtual file before the real open when that can be decided (serve.c); else the real
+/* Serve a virtual file before the real open when that can be decided (identify.c); else the real
  * open, handed to the late hook when shim_open_pre() asked for it. */
 #define OPEN_PRE(dirfd, path, flags, late)                                                         \
 	do {                                                                                       \

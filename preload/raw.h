@@ -4,6 +4,9 @@
  * through no interposable symbol, so they are safe before the constructor ran, under
  * re-entrancy and in signal handlers. x86_64 and aarch64 use inline assembly; other
  * architectures go through syscall(3) with errno saved and restored.
+ *
+ * The shim's one way to the kernel: its own files call these, and the core's system-call
+ * interface (cgroupfs/source/sys.h) is implemented on them (sys-raw.c).
  */
 #pragma once
 

@@ -6,19 +6,16 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/types.h>
 
+#include "state.h"
 #include "vfile.h"
-
-/* The sampler table reader (cgprocd's load averages and host-side limits), when the core has it. */
-#if __has_include("source/table.h")
-#include "source/table.h"
-#define SHIM_HAVE_TABLE 1
-#endif
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
@@ -115,17 +112,18 @@ static inline void *shim_next_get(unsigned id)
 #define real_get_avphys_pages ((long (*)(void))shim_next_get(SHIM_NEXT_GET_AVPHYS_PAGES))
 #define real_getloadavg ((int (*)(double *, int))shim_next_get(SHIM_NEXT_GETLOADAVG))
 
-/* Set while the shim works on this thread: nested calls (the core's own openat, a signal
- * handler that interrupts us) pass straight through. initial-exec: no allocation on access. */
+/*
+ * The one thread-local flag: set while the shim works on this thread. A signal handler that
+ * interrupts that work and calls a wrapper on the same thread passes straight through: the
+ * request's memory, the claims on the kept caches and the set-up are not re-entrant on one
+ * thread. The shim's own work calls no wrapped name (the core goes through source/sys.h, the shim
+ * through raw.h), so nothing else sets it off. initial-exec: no allocation on access.
+ */
 extern __thread int shim_busy __attribute__((tls_model("initial-exec")));
 
 /* Set at the end of the constructor (real_* resolved). */
 extern atomic_bool shim_ready;
-/* Read on the first shim_active() call after the constructor (shim_setup()), immutable then. */
-extern struct cgproc_config shim_config;
-extern bool shim_secure;	    /* AT_SECURE */
-extern atomic_int shim_setup_state; /* 0, the id of the thread setting up, or SHIM_SETUP_DONE */
-#define SHIM_SETUP_DONE (-1)
+#define SHIM_SETUP_DONE (-1) /* shim.setup_state */
 /* The configuration, once per process: true when it is set (init.c). */
 bool shim_setup(void);
 
@@ -135,10 +133,10 @@ static inline bool shim_active(void)
 {
 	if (shim_busy)
 		return false;
-	if (atomic_load_explicit(&shim_setup_state, memory_order_acquire) != SHIM_SETUP_DONE &&
+	if (atomic_load_explicit(&shim.setup_state, memory_order_acquire) != SHIM_SETUP_DONE &&
 	    (!atomic_load_explicit(&shim_ready, memory_order_acquire) || !shim_setup()))
 		return false;
-	return shim_config.enabled;
+	return shim.config.enabled;
 }
 
 /*
@@ -149,17 +147,23 @@ static inline bool shim_active(void)
 bool shim_stack_ok(void);
 
 /*
- * Around every stretch of shim work: errno saved and restored, nested calls pass through, and
- * thread cancellation held off (the core reads files through libc, whose read/openat are
- * cancellation points: a cancelled thread would leave an fd, an arena or the cache's writer
- * claim behind).
+ * Around every stretch of shim work: errno saved and restored, a nested call on this thread
+ * passes through. No cancellation point is reached in between (raw system calls only), so a
+ * cancelled thread never leaves an fd, an arena or a cache claim behind.
  */
 struct shim_guard {
 	int err;
-	int cancel;
 };
-void shim_enter(struct shim_guard *g);
-void shim_leave(const struct shim_guard *g);
+static inline void shim_enter(struct shim_guard *g)
+{
+	g->err = errno;
+	shim_busy++;
+}
+static inline void shim_leave(const struct shim_guard *g)
+{
+	shim_busy--;
+	errno = g->err;
+}
 
 /* The next definition of @name, for the few wrappers that must call it before the constructor
  * (NULL when unknown). Not for use after the constructor: real_* are resolved then. */
@@ -177,18 +181,33 @@ struct shim_ctx {
 	struct cg_src src;
 	struct vfile_req req;
 	struct shim_mem *mem;
-	bool root_held; /* root_kept is the kept root (machine.c), released, not closed */
+	bool root_held; /* root_kept is the kept root (request.c), released, not closed */
 	int root_kept;	/* src.rootfd may be replaced by a "/" of the request's own (source.h) */
 };
 /* @self: getpid() when the caller already has it, 0 to look it up. */
 int shim_ctx_open(struct shim_ctx *ctx, pid_t self);
-/* CLOCK_MONOTONIC in nanoseconds, 0 when unavailable. */
-long long shim_mono_ns(void);
 void shim_ctx_close(struct shim_ctx *ctx);
 /* Render @vf (pid/tid for the per-process stat); *ret_data points into ctx memory. 0, or
  * VFILE_SAME when ctx->req.same was set and the inputs make its key (nothing rendered). */
 int shim_ctx_render(struct shim_ctx *ctx, const struct vfile *vf, pid_t pid, pid_t tid,
 		    const char **ret_data, size_t *ret_len);
+
+/* The table's entry for @id (identify.c). */
+const struct vfile *vfile_by_id(enum vfile_id id);
+/* Render @vf (through the snapshot cache) into a new snapshot fd on the lowest free number;
+ * *ret_st identifies it (snapcache.c). */
+int snapshot_render(const struct vfile *vf, pid_t pid, pid_t tid, bool cloexec,
+		    struct stat *ret_st);
+/* A new snapshot fd of @data, close-on-exec as @cloexec says; *ret_sealed: a sealed memfd, whose
+ * bytes cannot change (fdtab.c). */
+int snapshot_open(const struct vfile *vf, const char *data, size_t len, bool cloexec,
+		  bool *ret_sealed);
+/* "/proc/self/fd/<fd>" (fdtab.c). */
+void fd_path(char *out, size_t size, int fd);
+/* Render @vf and put a snapshot on @fd (fdtab.c). */
+int snapshot_put(int fd, const struct vfile *vf, pid_t pid, pid_t tid, bool cloexec);
+/* @fd (identified by @st) is a snapshot of @id for @pid/@tid: a rewind re-renders it. */
+void fdtab_set(int fd, const struct stat *st, enum vfile_id id, pid_t pid, pid_t tid);
 
 /* Before the real open of @path (relative to @dirfd) with @flags: SHIM_OPEN_SERVED with the
  * snapshot in *ret_fd (errno untouched); SHIM_OPEN_PASS: do the real open, nothing more to do;
@@ -204,13 +223,11 @@ int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd);
 int shim_open_hook(int fd, const char *path, int flags);
 /* Before a rewind (lseek to 0, pread at 0) of a handed-out fd: re-render onto it. */
 void shim_rewind_hook(int fd);
-#ifdef SHIM_HAVE_TABLE
 /* The sampler's values for @m through the process-wide table cache (sample.c); @priv is request
  * memory for a private copy of that cache. 0 or -ENODATA (no fresh table: host values);
  * -ESTALE: the kept root fd is not ours any more (src_root_check). */
 int shim_sample_get(const struct cg_src *src, const struct cg_machine *m, long long machine_stamp,
 		    struct cg_sample_cache *priv, struct cg_sample *ret);
-#endif
 
 /* After a vfile_sysinfo/nprocs/loadavg call failed with @r: 0 when scratch was grown (call
  * again), else @r. */

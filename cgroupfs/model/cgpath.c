@@ -37,37 +37,12 @@ static int controller_from_span(struct span s)
 	return -1;
 }
 
-/* Next item of a comma list. */
-static bool comma_next(struct span *rest, struct span *ret_item)
-{
-	const char *comma;
-
-	if (rest->len == 0)
-		return false;
-	comma = memchr(rest->p, ',', rest->len);
-	if (!comma) {
-		*ret_item = *rest;
-		rest->p += rest->len;
-		rest->len = 0;
-		return true;
-	}
-	ret_item->p = rest->p;
-	ret_item->len = (size_t)(comma - rest->p);
-	rest->len -= ret_item->len + 1;
-	rest->p = comma + 1;
-	return true;
-}
-
 static bool is_octal(char c)
 {
 	return c >= '0' && c <= '7';
 }
 
-/*
- * Unescape a mountinfo field into @dst (NUL-terminated), dropping @skip_slash leading '/'.
- * -ENAMETOOLONG when it does not fit in CG_PATH_MAX.
- */
-static int mountinfo_unescape(struct span s, bool skip_slash, char *dst)
+int mountinfo_unescape(struct span s, bool skip_slash, char *dst, size_t size)
 {
 	size_t n = 0;
 
@@ -84,7 +59,7 @@ static int mountinfo_unescape(struct span s, bool skip_slash, char *dst)
 			skip_slash = false;
 			continue;
 		}
-		if (n + 1 >= CG_PATH_MAX)
+		if (n + 1 >= size)
 			return -ENAMETOOLONG;
 		dst[n++] = c;
 	}
@@ -117,43 +92,53 @@ static void mount_pick_offer(struct mount_pick *p, struct span mount, struct spa
 	p->root = root;
 }
 
-int mountinfo_parse_cgroups(struct span mountinfo, struct cg_mounts *ret)
+bool mountinfo_next(struct span *rest, struct mountinfo_entry *ret)
 {
-	struct mount_pick pick[_CG_MAX] = {0}, unified = {0};
 	struct span line;
-	bool any = false;
 
-	while (line_next(&mountinfo, &line)) {
-		struct span rest = line, w, root, mount, fstype, source, super;
+	while (line_next(rest, &line)) {
+		struct span w, root, mount, fstype, source, super;
 		bool sep = false;
 
 		/* id, parent, maj:min */
-		if (!word_next(&rest, &w) || !word_next(&rest, &w) || !word_next(&rest, &w))
+		if (!word_next(&line, &w) || !word_next(&line, &w) || !word_next(&line, &w))
 			continue;
-		if (!word_next(&rest, &root) || !word_next(&rest, &mount) || !word_next(&rest, &w))
+		if (!word_next(&line, &root) || !word_next(&line, &mount) || !word_next(&line, &w))
 			continue;
-		while (word_next(&rest, &w))
+		while (word_next(&line, &w))
 			if (span_eq(w, "-")) {
 				sep = true;
 				break;
 			}
-		if (!sep || !word_next(&rest, &fstype) || !word_next(&rest, &source))
+		if (!sep || !word_next(&line, &fstype) || !word_next(&line, &source))
 			continue;
-		if (!word_next(&rest, &super))
+		if (!word_next(&line, &super))
 			super = (struct span){"", 0};
+		*ret = (struct mountinfo_entry){root, mount, fstype, source, super};
+		return true;
+	}
+	return false;
+}
 
-		if (span_eq(fstype, "cgroup2")) {
+int mountinfo_parse_cgroups(struct span mountinfo, struct cg_mounts *ret)
+{
+	struct mount_pick pick[_CG_MAX] = {0}, unified = {0};
+	struct mountinfo_entry e;
+	bool any = false;
+
+	while (mountinfo_next(&mountinfo, &e)) {
+		if (span_eq(e.fstype, "cgroup2")) {
 			any = true;
-			mount_pick_offer(&unified, mount, root, true);
-		} else if (span_eq(fstype, "cgroup")) {
+			mount_pick_offer(&unified, e.mount, e.root, true);
+		} else if (span_eq(e.fstype, "cgroup")) {
 			struct span item;
 
 			any = true;
-			while (comma_next(&super, &item)) {
+			while (field_next(&e.super, ',', &item)) {
 				int c = controller_from_span(item);
 
 				if (c >= 0)
-					mount_pick_offer(&pick[c], mount, root, false);
+					mount_pick_offer(&pick[c], e.mount, e.root, false);
 			}
 		}
 	}
@@ -175,10 +160,10 @@ int mountinfo_parse_cgroups(struct span mountinfo, struct cg_mounts *ret)
 
 		if (!pick[c].present)
 			continue;
-		r = mountinfo_unescape(pick[c].mount, true, tmp);
+		r = mountinfo_unescape(pick[c].mount, true, tmp, sizeof(tmp));
 		if (r < 0)
 			return r;
-		r = mountinfo_unescape(pick[c].root, false, tmp);
+		r = mountinfo_unescape(pick[c].root, false, tmp, sizeof(tmp));
 		if (r < 0)
 			return r;
 	}
@@ -188,8 +173,8 @@ int mountinfo_parse_cgroups(struct span mountinfo, struct cg_mounts *ret)
 			continue;
 		ret->present[c] = true;
 		ret->v2[c] = pick[c].v2;
-		(void)mountinfo_unescape(pick[c].mount, true, ret->mount[c]);
-		(void)mountinfo_unescape(pick[c].root, false, ret->root[c]);
+		(void)mountinfo_unescape(pick[c].mount, true, ret->mount[c], CG_PATH_MAX);
+		(void)mountinfo_unescape(pick[c].root, false, ret->root[c], CG_PATH_MAX);
 	}
 	return 0;
 }
@@ -227,7 +212,7 @@ int proc_cgroup_parse(struct span text, struct cg_paths *ret)
 			}
 			continue;
 		}
-		while (comma_next(&ctrls, &item)) {
+		while (field_next(&ctrls, ',', &item)) {
 			int c = controller_from_span(item);
 
 			if (c >= 0 && !have[c]) {

@@ -36,6 +36,19 @@ struct cg_mounts {
 	char root[_CG_MAX][CG_PATH_MAX];  /* mountinfo field 4: "/" or a cgroup-namespace root */
 };
 
+/* One line of /proc/<pid>/mountinfo, as spans into the text; root and mount are still escaped
+ * (mountinfo_unescape()), super is the super options ("rw,cpu,cpuacct"). */
+struct mountinfo_entry {
+	struct span root, mount, fstype, source, super;
+};
+/* The next well-formed line of @rest ("while (mountinfo_next(&rest, &e))"); malformed lines are
+ * skipped. false at the end. */
+bool mountinfo_next(struct span *rest, struct mountinfo_entry *ret);
+/* @s with its "\ooo" octal escapes decoded (a ' ' in a mount point is "\040") into @dst of @size
+ * bytes, NUL-terminated, without a leading '/' when @skip_slash. -ENAMETOOLONG when it does not
+ * fit (then @dst holds a truncated prefix). */
+int mountinfo_unescape(struct span s, bool skip_slash, char *dst, size_t size);
+
 /* Fills @ret from mountinfo text. A controller mounted twice keeps the first mount whose root
  * is "/"; a v1 controller wins over v2 for the same controller only if it is really there
  * (hybrid: v1 memory + v2 unified). -ENOENT when no cgroup mount exists at all. */

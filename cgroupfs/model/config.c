@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 
@@ -223,4 +224,44 @@ int config_apply_text(struct cgproc_config *cfg, struct span text)
 			skipped++;
 	}
 	return skipped;
+}
+
+bool config_file_trusted(uid_t uid, mode_t mode)
+{
+	return S_ISREG(mode) && uid == 0 && !(mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The environment's names of the keys, in CONFIG_KEY_* bit order. */
+static const char *const env_keys[] = {"ENABLED", "CPU_VIEW", "FILES",	 "MACHINE",
+				       "RUNDIR",  "LOG",      "REUSE_MS"};
+
+unsigned config_apply_environ(struct cgproc_config *cfg, struct span block, unsigned keys)
+{
+	unsigned seen = 0, set = 0;
+
+	for (size_t i = 0; i < block.len;) {
+		const char *e = block.p + i, *eq;
+		size_t n = strnlen(e, block.len - i);
+
+		i += n + 1;
+		if (n <= 7 || memcmp(e, "CGPROC_", 7) != 0)
+			continue;
+		eq = memchr(e, '=', n);
+		if (!eq)
+			continue;
+		for (unsigned k = 0; k < sizeof(env_keys) / sizeof(env_keys[0]); k++) {
+			struct span key = {e + 7, (size_t)(eq - e - 7)};
+			size_t len = strlen(env_keys[k]);
+
+			if (key.len != len || memcmp(key.p, env_keys[k], len) != 0)
+				continue;
+			if (!(seen & (1U << k)) && (keys & (1U << k)) &&
+			    config_apply(cfg, key,
+					 (struct span){eq + 1, n - (size_t)(eq - e) - 1}) == 0)
+				set |= 1U << k;
+			seen |= 1U << k;
+			break;
+		}
+	}
+	return set;
 }

@@ -11,7 +11,7 @@
  *
  * The vfile names behind "files" belong to cgroupfs/vfile.c, which model/ must not depend on.
  * config_apply() therefore only checks the list's spelling and keeps it in files_list; the front
- * end resolves it with config_files_resolve(cfg, vfile_names, n) once the text is applied.
+ * end resolves it with vfile_config_resolve() (the table's names) once the text is applied.
  * Until then (and for "all") files is all ones.
  */
 #pragma once
@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "parse.h"
 
@@ -44,6 +45,42 @@ void config_defaults(struct cgproc_config *ret);
 int config_apply_text(struct cgproc_config *cfg, struct span text);
 /* Apply one key/value pair (env: key "CPU_VIEW" matches cpu_view). -EINVAL when not understood. */
 int config_apply(struct cgproc_config *cfg, struct span key, struct span value);
+
+/*
+ * The one trust rule for configuration:
+ *  - /etc/cgproc.conf counts only when it is a regular file owned by root that neither its
+ *    group nor others may write (config_file_trusted(), on fstat of the opened file);
+ *  - a process's environment counts only when it was not started AT_SECURE (setuid, setgid,
+ *    file capabilities): the shim asks getauxval(), readers on the host read proc/<pid>/auxv
+ *    (source/caller.h);
+ *  - a daemon on the host that answers for other processes (cgprocfs) takes from their
+ *    environment only CONFIG_KEYS_CALLER: values that cannot name a host object. MACHINE among
+ *    them is honoured only beneath the caller's own cgroup mounts (source/caller.h); RUNDIR and
+ *    LOG, which name host paths, never.
+ */
+enum {
+	CONFIG_KEY_ENABLED = 1U << 0,
+	CONFIG_KEY_CPU_VIEW = 1U << 1,
+	CONFIG_KEY_FILES = 1U << 2,
+	CONFIG_KEY_MACHINE = 1U << 3,
+	CONFIG_KEY_RUNDIR = 1U << 4,
+	CONFIG_KEY_LOG = 1U << 5,
+	CONFIG_KEY_REUSE_MS = 1U << 6,
+	CONFIG_KEYS_ALL = (1U << 7) - 1,
+	CONFIG_KEYS_CALLER = CONFIG_KEY_ENABLED | CONFIG_KEY_CPU_VIEW | CONFIG_KEY_FILES |
+			     CONFIG_KEY_REUSE_MS | CONFIG_KEY_MACHINE,
+};
+
+/* Whether a configuration file with this owner and mode may be applied (see above). */
+bool config_file_trusted(uid_t uid, mode_t mode);
+
+/*
+ * Apply the CGPROC_* entries of an environment block (NUL-separated "NAME=value" strings, as in
+ * proc/<pid>/environ; a last entry without its NUL counts) whose key is in @keys. Names are
+ * upper case (CGPROC_CPU_VIEW); the first entry of a name wins, as with getenv(). Returns the
+ * CONFIG_KEY_* bits that were set.
+ */
+unsigned config_apply_environ(struct cgproc_config *cfg, struct span block, unsigned keys);
 
 /*
  * "all", or a comma list of names from @names (case-insensitive, blanks around items ignored;

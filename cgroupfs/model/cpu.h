@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * CPUs of a machine cgroup: visible CPUs, quota, CPU time used; and the renderers of
- * /proc/cpuinfo, /proc/stat and /sys/devices/system/cpu/{online,possible,present}.
+ * CPUs of a machine cgroup: visible CPUs, quota, CPU time used (cpu.c); and the renderers of
+ * /proc/cpuinfo (cpuinfo.c), /proc/stat (stat.c) and /sys/devices/system/cpu/{online,...} (cpu.c).
  * Pure: no I/O.
  */
 #pragma once
@@ -12,6 +12,9 @@
 #include "buf.h"
 #include "cpuset.h"
 #include "parse.h"
+
+#define NSEC_PER_SEC UINT64_C(1000000000)
+#define NSEC_PER_USEC UINT64_C(1000)
 
 /* Shown CPUs up to which cpuinfo_render rewrites the topology lines (6 KiB of working memory, of
  * which a render touches 12 bytes per shown CPU). */

@@ -221,3 +221,102 @@ void cpuset_format(const struct cpuset *s, struct buf *out)
 		lo = next_set(s, end);
 	}
 }
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The layout of a bitmap text: its number of ','-separated groups and the digits of the first
+ * (most significant) one. -EINVAL unless every group is hex and every group after the first has
+ * eight digits, as the kernel prints them. */
+static int mask_layout(struct span s, unsigned *ret_groups, unsigned *ret_first_digits)
+{
+	unsigned groups = 1, digits = 0, first = 0;
+
+	s = span_trim(s);
+	if (s.len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < s.len; i++) {
+		if (s.p[i] == ',') {
+			if (digits == 0 || (groups > 1 && digits != 8))
+				return -EINVAL;
+			if (groups == 1)
+				first = digits;
+			groups++;
+			digits = 0;
+		} else if (hex_digit(s.p[i]) < 0 || ++digits > 8) {
+			return -EINVAL;
+		}
+	}
+	if (digits == 0 || (groups > 1 && digits != 8))
+		return -EINVAL;
+	if (groups == 1)
+		first = digits;
+	if ((uint64_t)(groups - 1) * 32 + (uint64_t)first * 4 > CPUSET_MAX + 31)
+		return -EINVAL;
+	*ret_groups = groups;
+	*ret_first_digits = first;
+	return 0;
+}
+
+int cpuset_parse_mask(struct span s, struct cpuset *ret)
+{
+	unsigned groups, first, bit;
+	struct cpuset set;
+	int r;
+
+	r = mask_layout(s, &groups, &first);
+	if (r < 0)
+		return r;
+	s = span_trim(s);
+	cpuset_clear(&set);
+	/* The least significant digit is the last one. */
+	bit = 0;
+	for (size_t i = s.len; i-- > 0;) {
+		int d = hex_digit(s.p[i]);
+
+		if (d < 0)
+			continue; /* a ',' */
+		for (unsigned b = 0; b < 4; b++, bit++)
+			if (d & (1 << b)) {
+				if (bit >= CPUSET_MAX)
+					return -EINVAL;
+				cpuset_set(&set, bit);
+			}
+	}
+	*ret = set;
+	return 0;
+}
+
+int cpuset_format_mask(const struct cpuset *s, struct span like, struct buf *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned groups, first;
+	int r;
+
+	r = mask_layout(like, &groups, &first);
+	if (r < 0)
+		return r;
+	for (unsigned g = groups; g-- > 0;) {
+		unsigned digits = g == groups - 1 ? first : 8;
+
+		for (unsigned d = digits; d-- > 0;) {
+			unsigned base = g * 32 + d * 4, v = 0;
+
+			for (unsigned b = 0; b < 4; b++)
+				if (base + b < CPUSET_MAX && cpuset_test(s, base + b))
+					v |= 1u << b;
+			buf_putc(out, hex[v]);
+		}
+		if (g > 0)
+			buf_putc(out, ',');
+	}
+	return 0;
+}

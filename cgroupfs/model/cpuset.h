@@ -35,3 +35,14 @@ void cpuset_first_n(const struct cpuset *s, unsigned n, struct cpuset *ret);
 bool cpuset_intersects(const struct cpuset *a, const struct cpuset *b);
 /* Canonical list format without newline; the empty set prints nothing. */
 void cpuset_format(const struct cpuset *s, struct buf *out);
+
+/*
+ * The kernel's bitmap format ("%*pb", as in cpuN/topology/core_cpus and thread_siblings): hex,
+ * most significant first, in ','-separated groups of 32 bits; the first group has as many digits
+ * as nr_cpu_ids needs. Garbage, an empty text or a bit >= CPUSET_MAX: -EINVAL.
+ */
+int cpuset_parse_mask(struct span s, struct cpuset *ret);
+/* @s in the bitmap format with the layout (groups and digits) of @like, a host file of the same
+ * kind, so that a mask restricted to visible CPUs is as wide as the host's. No newline. @like
+ * not a bitmap: -EINVAL, nothing written. */
+int cpuset_format_mask(const struct cpuset *s, struct span like, struct buf *out);

@@ -3,6 +3,9 @@
  * Memory of a machine cgroup: the parsed inputs (limits, usage, memory.stat) and the view derived
  * from them that /proc/meminfo, /proc/swaps, sysinfo() and sysconf(_SC_*PAGES) all report.
  * Pure: no I/O. All byte counts are bytes; all view fields are kB (meminfo's unit).
+ *
+ * One file per job: memstat.c parses memory.stat, meminfo.c parses and renders /proc/meminfo,
+ * memview.c computes the view, swaps.c renders /proc/swaps.
  */
 #pragma once
 
@@ -11,6 +14,16 @@
 
 #include "buf.h"
 #include "parse.h"
+
+/* cgroup v1 prints "unlimited" as PAGE_COUNTER_MAX * PAGE_SIZE (9223372036854771712 with 4k
+ * pages, less with larger ones); anything this large is no limit. */
+#define MEMORY_V1_UNLIMITED_MIN (UINT64_C(1) << 62)
+
+/* A v1 limit file's value, UINT64_MAX ("max") for "unlimited". */
+static inline uint64_t memory_v1_limit(uint64_t v)
+{
+	return v >= MEMORY_V1_UNLIMITED_MIN ? UINT64_MAX : v;
+}
 
 /* memory.stat normalised to cgroup v2 key names; bytes. v1 reads the hierarchical total_* keys. */
 struct cg_memstat {

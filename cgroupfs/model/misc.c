@@ -158,44 +158,65 @@ static bool devnum_parse(struct span w, uint64_t *ret_major, uint64_t *ret_minor
 	return true;
 }
 
-/* v2 io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=5 dios=6". Unknown keys ignored. */
+/* The counters of one v2 io.stat line ("8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=5 dios=6";
+ * unknown keys ignored) into @d. false when the line does not start with a device number. */
+static bool iostat_line(struct span line, uint64_t *ret_major, uint64_t *ret_minor,
+			struct io_dev *d)
+{
+	struct span w;
+
+	if (!word_next(&line, &w) || !devnum_parse(w, ret_major, ret_minor))
+		return false;
+	d->found = true;
+	while (word_next(&line, &w)) {
+		const char *eq = memchr(w.p, '=', w.len);
+		struct span k, val;
+		uint64_t v;
+
+		if (!eq)
+			continue;
+		k = (struct span){w.p, (size_t)(eq - w.p)};
+		val = (struct span){eq + 1, w.len - k.len - 1};
+		if (parse_u64(val, &v) < 0)
+			continue;
+		if (span_eq(k, "rbytes"))
+			d->rbytes = v;
+		else if (span_eq(k, "wbytes"))
+			d->wbytes = v;
+		else if (span_eq(k, "rios"))
+			d->rios = v;
+		else if (span_eq(k, "wios"))
+			d->wios = v;
+		else if (span_eq(k, "dbytes"))
+			d->dbytes = v;
+		else if (span_eq(k, "dios"))
+			d->dios = v;
+	}
+	return true;
+}
+
 static void iostat_find(struct span text, uint64_t major, uint64_t minor, struct io_dev *d)
 {
 	struct span line;
 
 	while (line_next(&text, &line)) {
-		struct span w;
+		struct io_dev cur = {0};
 		uint64_t ma, mi;
 
-		if (!word_next(&line, &w) || !devnum_parse(w, &ma, &mi) || ma != major ||
-		    mi != minor)
-			continue;
-		d->found = true;
-		while (word_next(&line, &w)) {
-			const char *eq = memchr(w.p, '=', w.len);
-			struct span k, val;
-			uint64_t v;
-
-			if (!eq)
-				continue;
-			k = (struct span){w.p, (size_t)(eq - w.p)};
-			val = (struct span){eq + 1, w.len - k.len - 1};
-			if (parse_u64(val, &v) < 0)
-				continue;
-			if (span_eq(k, "rbytes"))
-				d->rbytes = v;
-			else if (span_eq(k, "wbytes"))
-				d->wbytes = v;
-			else if (span_eq(k, "rios"))
-				d->rios = v;
-			else if (span_eq(k, "wios"))
-				d->wios = v;
-			else if (span_eq(k, "dbytes"))
-				d->dbytes = v;
-			else if (span_eq(k, "dios"))
-				d->dios = v;
-		}
+		if (iostat_line(line, &ma, &mi, &cur) && ma == major && mi == minor)
+			*d = cur;
 	}
+}
+
+/* One v1 blkio.throttle.* line ("8:0 Read 10"; the last line of the file is "Total N", which
+ * names no device). false for a line without a device and a value. */
+static bool blkio_line(struct span line, uint64_t *ret_major, uint64_t *ret_minor,
+		       struct span *ret_op, uint64_t *ret_value)
+{
+	struct span dev, val;
+
+	return word_next(&line, &dev) && devnum_parse(dev, ret_major, ret_minor) &&
+	       word_next(&line, ret_op) && word_next(&line, &val) && parse_u64(val, ret_value) >= 0;
 }
 
 /* v1 blkio.throttle.io_serviced / io_service_bytes: "8:0 Read 10" lines (plus Write, Sync,
@@ -206,13 +227,10 @@ static void blkio_find(struct span text, uint64_t major, uint64_t minor, uint64_
 	struct span line;
 
 	while (line_next(&text, &line)) {
-		struct span dev, op, val;
+		struct span op;
 		uint64_t ma, mi, v;
 
-		if (!word_next(&line, &dev) || !devnum_parse(dev, &ma, &mi) || ma != major ||
-		    mi != minor)
-			continue;
-		if (!word_next(&line, &op) || !word_next(&line, &val) || parse_u64(val, &v) < 0)
+		if (!blkio_line(line, &ma, &mi, &op, &v) || ma != major || mi != minor)
 			continue;
 		*found = true;
 		if (span_eq(op, "Read"))
@@ -222,6 +240,38 @@ static void blkio_find(struct span text, uint64_t major, uint64_t minor, uint64_
 		else if (span_eq(op, "Discard"))
 			*dis = v;
 	}
+}
+
+void io_totals(struct span iostat, struct span v1_bytes, uint64_t *ret_read, uint64_t *ret_write)
+{
+	uint64_t r = 0, w = 0;
+	struct span line;
+
+	if (iostat.len > 0) {
+		while (line_next(&iostat, &line)) {
+			struct io_dev d = {0};
+			uint64_t ma, mi;
+
+			if (iostat_line(line, &ma, &mi, &d)) {
+				r = sat_add(r, d.rbytes);
+				w = sat_add(w, d.wbytes);
+			}
+		}
+	} else {
+		while (line_next(&v1_bytes, &line)) {
+			struct span op;
+			uint64_t ma, mi, v;
+
+			if (!blkio_line(line, &ma, &mi, &op, &v))
+				continue;
+			if (span_eq(op, "Read"))
+				r = sat_add(r, v);
+			else if (span_eq(op, "Write"))
+				w = sat_add(w, v);
+		}
+	}
+	*ret_read = r;
+	*ret_write = w;
 }
 
 static bool span_has_colon(struct span s)

@@ -49,6 +49,9 @@ int loadavg_render(const struct loadavg *l, struct buf *out);
 bool diskstats_io_any(struct span iostat, struct span v1_serviced, struct span v1_bytes);
 int diskstats_render(struct span host_diskstats, struct span iostat, struct span v1_serviced,
 		     struct span v1_bytes, struct buf *out);
+/* Bytes read and written over every device of the cgroup's I/O files (v2 io.stat, else v1
+ * blkio.throttle.io_service_bytes); 0 and 0 when they name no device. */
+void io_totals(struct span iostat, struct span v1_bytes, uint64_t *ret_read, uint64_t *ret_write);
 
 /*
  * /proc/<pid>/stat and /proc/<pid>/task/<tid>/stat with field 22 (starttime, clock ticks since

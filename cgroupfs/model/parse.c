@@ -7,27 +7,7 @@
 
 bool line_next(struct span *rest, struct span *ret_line)
 {
-	const char *nl;
-
-	if (rest->len == 0)
-		return false;
-	nl = memchr(rest->p, '\n', rest->len);
-	if (!nl) {
-		*ret_line = *rest;
-		rest->p += rest->len;
-		rest->len = 0;
-		return true;
-	}
-	ret_line->p = rest->p;
-	ret_line->len = (size_t)(nl - rest->p);
-	rest->len -= ret_line->len + 1;
-	rest->p = nl + 1;
-	return true;
-}
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
+	return field_next(rest, '\n', ret_line);
 }
 
 bool word_next(struct span *rest, struct span *ret_word)
@@ -145,6 +125,17 @@ int meminfo_u64(struct span text, const char *key, uint64_t *ret)
 		return parse_u64(w, ret);
 	}
 	return -ENOENT;
+}
+
+uint64_t fnv1a(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= s[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
 }
 
 uint64_t hash_bytes(const char *p, size_t len)

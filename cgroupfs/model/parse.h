@@ -10,14 +10,37 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct span {
 	const char *p;
 	size_t len;
 };
 
-/* Iterate over lines: "while (line_next(&rest, &line))". The '\n' is not part of @ret_line; a
- * last line without '\n' is returned too. */
+/* Split off the next item of a list separated by @sep ("a,b,c"): the separator is not part of
+ * @ret_item; a last item without one is returned too. false at the end. Inline: it runs per line
+ * of every file a render reads. */
+static inline bool field_next(struct span *rest, char sep, struct span *ret_item)
+{
+	const char *end;
+
+	if (rest->len == 0)
+		return false;
+	end = memchr(rest->p, sep, rest->len);
+	if (!end) {
+		*ret_item = *rest;
+		rest->p += rest->len;
+		rest->len = 0;
+		return true;
+	}
+	ret_item->p = rest->p;
+	ret_item->len = (size_t)(end - rest->p);
+	rest->len -= ret_item->len + 1;
+	rest->p = end + 1;
+	return true;
+}
+
+/* Iterate over lines: "while (line_next(&rest, &line))" (field_next() at '\n'). */
 bool line_next(struct span *rest, struct span *ret_line);
 
 /* Split off the next whitespace-separated word (spaces and tabs). false at the end. */
@@ -25,6 +48,15 @@ bool word_next(struct span *rest, struct span *ret_word);
 
 /* Inline and without strlen(): parsers compare every key of a file against a table of literals
  * (thousands of calls per render of meminfo), and most comparisons end at the first byte. */
+/* Blanks between words of proc and cgroup files. */
+static inline bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* @lit is the @n bytes at @k (with constant @lit, memcmp compiles to a load and a compare). */
+#define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
+
 static inline bool span_eq(struct span s, const char *lit)
 {
 	size_t i;
@@ -158,6 +190,13 @@ static inline const char *scan_back_digits(const char *p, const char *b)
  */
 uint64_t hash_bytes(const char *p, size_t len);
 
+/*
+ * FNV-1a of @len bytes at @p, continuing from @h (FNV1A_INIT to start): the stable hash of keys
+ * and checksums that must not change between builds (the sampler table's format uses it).
+ */
+#define FNV1A_INIT UINT64_C(0xcbf29ce484222325)
+uint64_t fnv1a(uint64_t h, const void *p, size_t len);
+
 int parse_u64(struct span s, uint64_t *ret);
 int parse_u64_str(const char *s, uint64_t *ret);
 
@@ -186,4 +225,14 @@ static inline uint64_t sat_add(uint64_t a, uint64_t b)
 static inline uint64_t u64_min(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
+}
+/* a * b / c, saturating at UINT64_MAX; c == 0 gives 0. */
+static inline uint64_t u64_muldiv(uint64_t a, uint64_t b, uint64_t c)
+{
+	unsigned __int128 r;
+
+	if (c == 0)
+		return 0;
+	r = (unsigned __int128)a * b / c;
+	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
 }

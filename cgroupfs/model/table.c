@@ -8,21 +8,9 @@
 
 #include "table.h"
 
-/* FNV-1a of @len bytes at @p, continuing from @h. */
-static uint64_t hash_more(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char *s = p;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
 uint64_t cgtable_hash(const void *p, size_t len)
 {
-	return hash_more(UINT64_C(0xcbf29ce484222325), p, len);
+	return fnv1a(FNV1A_INIT, p, len);
 }
 
 uint32_t cgtable_cpu_words(unsigned ncpus)
@@ -140,8 +128,7 @@ int cgtable_entry_decode(const struct cgtable_header *h, struct span raw, struct
 	memcpy(words, raw.p + sizeof(e), (size_t)h->cpu_words * 8);
 	check = e.check;
 	e.check = 0;
-	if ((uint32_t)hash_more(cgtable_hash(&e, sizeof(e)), words, (size_t)h->cpu_words * 8) !=
-	    check)
+	if ((uint32_t)fnv1a(cgtable_hash(&e, sizeof(e)), words, (size_t)h->cpu_words * 8) != check)
 		return -ENODATA;
 	e.check = check;
 

@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "../model/claim.h"
 #include "internal.h"
 #include "source.h"
 
@@ -78,7 +78,7 @@ static bool slot_fd_ours(const struct src_fdcache *c, const struct src_fdslot *s
 		return false;
 	if (c->owns_fds)
 		return true;
-	return src_fstat(s->fd, &st) == 0 && (uint64_t)st.st_dev == s->dev &&
+	return src_sys_fstat(s->fd, &st) == 0 && (uint64_t)st.st_dev == s->dev &&
 	       (uint64_t)st.st_ino == s->ino;
 }
 
@@ -87,10 +87,10 @@ static int fd_pread(int fd, char *buf, size_t size, size_t *ret_len)
 	ssize_t n;
 
 	do
-		n = pread(fd, buf, size, 0);
-	while (n < 0 && errno == EINTR);
+		n = src_sys_pread(fd, buf, size, 0);
+	while (n == -EINTR);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if ((size_t)n >= size)
 		return -ENOBUFS;
 	buf[n] = 0;
@@ -99,46 +99,19 @@ static int fd_pread(int fd, char *buf, size_t size, size_t *ret_len)
 	return 0;
 }
 
-static bool reader_claim(struct src_fdslot *s)
-{
-	unsigned st = atomic_load_explicit(&s->state, memory_order_relaxed);
-
-	return !(st & 1) &&
-	       atomic_compare_exchange_strong_explicit(&s->state, &st, st + 2, memory_order_acquire,
-						       memory_order_relaxed);
-}
-
-static void reader_release(struct src_fdslot *s)
-{
-	atomic_fetch_sub_explicit(&s->state, 2, memory_order_release);
-}
-
-static bool writer_claim(struct src_fdslot *s)
-{
-	unsigned zero = 0;
-
-	return atomic_compare_exchange_strong_explicit(&s->state, &zero, 1, memory_order_acquire,
-						       memory_order_relaxed);
-}
-
-static void writer_release(struct src_fdslot *s)
-{
-	atomic_store_explicit(&s->state, 0, memory_order_release);
-}
-
 /*
  * Moves @fd (closed here) to a descriptor at or above @min_fd, out of the way of the program's
  * own descriptors, and stats it. The new descriptor, or -1.
  */
 static int fd_move_high(int fd, int min_fd, struct stat *st)
 {
-	int hi = src_fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+	int hi = src_sys_fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
 
-	close(fd);
+	src_sys_close(fd);
 	if (hi < 0)
 		return -1;
-	if (src_fstat(hi, st) < 0) {
-		close(hi);
+	if (src_sys_fstat(hi, st) < 0) {
+		src_sys_close(hi);
 		return -1;
 	}
 	return hi;
@@ -181,16 +154,16 @@ static int slot_fill(const struct cg_src *src, unsigned i, unsigned gen, unsigne
 	int fd, hi, r;
 
 	if (slot_fd_ours(src->fds, s))
-		close(s->fd);
+		src_sys_close(s->fd);
 	atomic_store_explicit(&s->gen, 0, memory_order_relaxed);
 	s->fd = -1;
 	s->err = 0;
 	if (!slot_path_room(c, s, len))
 		return -EAGAIN;
 	fd = beneath ? src_open_beneath(src, relpath, O_RDONLY)
-		     : openat(src->rootfd, relpath, SRC_OPEN_FLAGS);
+		     : src_sys_openat(src->rootfd, relpath, SRC_OPEN_FLAGS);
 	if (fd < 0) {
-		r = beneath ? fd : -errno;
+		r = fd;
 		if (r == -ENOENT || r == -ENOTDIR) {
 			/* remembered: optional cgroup files are asked for on every render */
 			s->err = r;
@@ -253,19 +226,20 @@ static int fdcache_read(const struct cg_src *src, const char *relpath, bool bene
 				victim = i;
 			continue;
 		}
-		if (atomic_load_explicit(&s->hash, memory_order_relaxed) != h || !reader_claim(s))
+		if (atomic_load_explicit(&s->hash, memory_order_relaxed) != h ||
+		    !claim_read(&s->state))
 			continue;
 		match = atomic_load_explicit(&s->gen, memory_order_relaxed) == gen &&
 			atomic_load_explicit(&s->hash, memory_order_relaxed) == h &&
 			slot_path_is(c, s, relpath, len);
 		if (match && s->fd < 0 && s->err < 0) {
 			r = s->err;
-			reader_release(s);
+			release_read(&s->state);
 			return r;
 		}
 		if (match && slot_fd_ours(c, s)) {
 			r = fd_pread(s->fd, buf, size, ret_len);
-			reader_release(s);
+			release_read(&s->state);
 			if (r == 0 || r == -ENOBUFS)
 				return r;
 			/* The file went away under the kept fd (a removed cgroup reads ENODEV,
@@ -273,7 +247,7 @@ static int fdcache_read(const struct cg_src *src, const char *relpath, bool bene
 			victim = i;
 			break;
 		}
-		reader_release(s);
+		release_read(&s->state);
 		/* its fd was closed behind our back: refill it in place */
 		if (match) {
 			victim = i;
@@ -292,10 +266,10 @@ static int fdcache_read(const struct cg_src *src, const char *relpath, bool bene
 		if (next >= SRC_FDCACHE_SLOTS)
 			atomic_store_explicit(&c->used, SRC_FDCACHE_SLOTS, memory_order_relaxed);
 	}
-	if (!writer_claim(&c->slot[victim]))
+	if (!claim_write(&c->slot[victim].state))
 		return -EAGAIN;
 	r = slot_fill(src, victim, gen, h, relpath, len, beneath, buf, size, ret_len);
-	writer_release(&c->slot[victim]);
+	release_write(&c->slot[victim].state);
 	return r;
 }
 
@@ -318,21 +292,21 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 	struct stat st;
 	int fd, hi;
 
-	if (reader_claim(s)) {
+	if (claim_read(&s->state)) {
 		if (atomic_load_explicit(&s->gen, memory_order_relaxed) == gen && s->fd >= 0)
 			return s->fd; /* checked lazily: src_root_check() */
-		reader_release(s);
+		release_read(&s->state);
 	}
-	if (!writer_claim(s))
+	if (!claim_write(&s->state))
 		return -EAGAIN;
 	if (slot_fd_ours(c, s))
-		close(s->fd);
+		src_sys_close(s->fd);
 	atomic_store_explicit(&s->gen, 0, memory_order_relaxed);
 	s->fd = -1;
-	fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = src_sys_openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	hi = fd >= 0 ? fd_move_high(fd, c->min_fd, &st) : -1;
 	if (hi < 0) {
-		writer_release(s);
+		release_write(&s->state);
 		return -EAGAIN;
 	}
 	s->fd = hi;
@@ -346,7 +320,7 @@ int src_fdcache_root_hold(struct src_fdcache *c)
 
 void src_fdcache_root_release(struct src_fdcache *c)
 {
-	reader_release(&c->root);
+	release_read(&c->root.state);
 }
 
 int src_root_check(const struct cg_src *src)
@@ -366,7 +340,7 @@ int src_root_check(const struct cg_src *src)
 	 * the slot from being refilled under us; a writer finds it stale), and this request goes
 	 * on with a "/" of its own, which the front end closes. */
 	atomic_store_explicit(&s->gen, 0, memory_order_relaxed);
-	fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = src_sys_openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -ESTALE;
 	((struct cg_src *)src)->rootfd = fd;

@@ -9,45 +9,33 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
-#include <unistd.h>
 
 #include "source.h"
+#include "sys.h"
 
-/* One record of the getdents64(2) buffer (called through syscall(2), as glibc names no type). */
-struct src_dirent64 {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
+/* A walk of the entries of directory @fd through getdents64(2) into the caller's @buf (aligned
+ * for struct src_dirent64): "while ((e = src_dir_next(&d)))". Stops at the end and on an error. */
+struct src_dir {
+	int fd;
+	char *buf;
+	size_t size;
+	long n, off;
 };
 
-/*
- * fstatat()/fstat() through syscall(2). glibc 2.33 turned fstatat and fstat into new versioned
- * symbols (fstatat64@GLIBC_2.33); the core is linked into the preload shim, which must load on
- * older glibc, so the core never imports them. On x86_64 and aarch64 the kernel's struct stat of
- * newfstatat is glibc's struct stat.
- */
-static inline int src_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+static inline const struct src_dirent64 *src_dir_next(struct src_dir *d)
 {
-#ifdef SYS_newfstatat
-	return (int)syscall(SYS_newfstatat, dirfd, path, st, flags);
-#else
-	return fstatat(dirfd, path, st, flags);
-#endif
-}
+	const struct src_dirent64 *e;
 
-static inline int src_fstat(int fd, struct stat *st)
-{
-	return src_fstatat(fd, "", st, AT_EMPTY_PATH);
-}
-
-/* fcntl() through syscall(2) for the same reason: glibc 2.28 made it fcntl64@GLIBC_2.28. */
-static inline int src_fcntl(int fd, int cmd, long arg)
-{
-	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+	if (d->off >= d->n) {
+		d->n = src_sys_getdents64(d->fd, d->buf, d->size);
+		d->off = 0;
+		if (d->n <= 0)
+			return NULL;
+	}
+	e = (const void *)(d->buf + d->off);
+	d->off += e->reclen;
+	return e;
 }
 
 /* The kernel's fixed inode numbers of the initial namespaces (include/linux/proc_ns.h). */

@@ -14,47 +14,14 @@
 #include <fcntl.h>
 #include <stdalign.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../model/proc.h"
 #include "internal.h"
 #include "source.h"
 
 #define STATUS_SIZE 4096
 #define PPID_WALK_MAX 64
-
-/* The last number of the "NSpid:" line and the "PPid:" value of a proc/<pid>/status text. */
-static int status_parse(struct span text, uint64_t *ret_nspid_last, uint64_t *ret_ppid)
-{
-	bool have_nspid = false, have_ppid = false;
-	uint64_t nspid = 0, ppid = 0;
-	struct span line;
-
-	while (line_next(&text, &line)) {
-		struct span w, last = {NULL, 0};
-
-		if (span_startswith(line, "NSpid:")) {
-			line.p += 6;
-			line.len -= 6;
-			while (word_next(&line, &w))
-				last = w;
-			if (!last.p || parse_u64(last, &nspid) < 0)
-				return -EINVAL;
-			have_nspid = true;
-		} else if (span_startswith(line, "PPid:")) {
-			line.p += 5;
-			line.len -= 5;
-			if (parse_u64(line, &ppid) < 0)
-				return -EINVAL;
-			have_ppid = true;
-		}
-	}
-	if (!have_nspid || !have_ppid)
-		return -ENOENT;
-	*ret_nspid_last = nspid;
-	*ret_ppid = ppid;
-	return 0;
-}
 
 /* Is proc/<pid> in pid namespace @ns, and if so its NSpid tail and parent. */
 static int proc_ns_status(const struct cg_src *src, pid_t pid, uint64_t ns, uint64_t *ret_nspid,
@@ -79,23 +46,15 @@ static int proc_ns_status(const struct cg_src *src, pid_t pid, uint64_t ns, uint
 	r = src_read(src, path, text, sizeof(text), &len);
 	if (r < 0)
 		return r;
-	return status_parse((struct span){text, len}, ret_nspid, ret_ppid);
-}
-
-static bool name_is_pid(const char *s, pid_t *ret)
-{
-	uint64_t v;
-
-	if (!*s || *s < '1' || *s > '9' || parse_u64_str(s, &v) < 0 || v > INT32_MAX)
-		return false;
-	*ret = (pid_t)v;
-	return true;
+	return proc_status_parse((struct span){text, len}, ret_nspid, ret_ppid);
 }
 
 /* Host pid of the init of pid namespace @ns that @pid lives in. */
 static int pidns_init_find(const struct cg_src *src, pid_t pid, uint64_t ns, pid_t *ret)
 {
 	alignas(8) char dents[2048];
+	const struct src_dirent64 *e;
+	struct src_dir dir;
 	pid_t p = pid;
 	int fd, r;
 
@@ -116,32 +75,23 @@ static int pidns_init_find(const struct cg_src *src, pid_t pid, uint64_t ns, pid
 	}
 
 	/* Scan proc/ for the process of that namespace that is pid 1 in it. */
-	fd = openat(src->rootfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = src_sys_openat(src->rootfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = -ESRCH;
-	for (;;) {
-		long n = syscall(SYS_getdents64, fd, dents, sizeof(dents));
+	dir = (struct src_dir){fd, dents, sizeof(dents), 0, 0};
+	while ((e = src_dir_next(&dir))) {
+		uint64_t nspid, ppid;
+		pid_t q;
 
-		if (n <= 0)
+		if (pid_name(e->name, &q) && proc_ns_status(src, q, ns, &nspid, &ppid) == 0 &&
+		    nspid == 1) {
+			*ret = q;
+			r = 0;
 			break;
-		for (long off = 0; off < n;) {
-			struct src_dirent64 *d = (void *)(dents + off);
-			uint64_t nspid, ppid;
-			pid_t q;
-
-			off += d->reclen;
-			if (!name_is_pid(d->name, &q))
-				continue;
-			if (proc_ns_status(src, q, ns, &nspid, &ppid) == 0 && nspid == 1) {
-				*ret = q;
-				r = 0;
-				goto done;
-			}
 		}
 	}
-done:
-	close(fd);
+	src_sys_close(fd);
 	return r;
 }
 
@@ -253,7 +203,7 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 {
 	uint64_t self_cg = 0, self_pid = 0, cg_ns = 0, pid_ns = 0;
 	bool inside_cg, inside_pid, cgroupns, pidns;
-	unsigned rule = 0;
+	enum machine_rule rule = MACHINE_RULE_NONE;
 	char dir[32];
 	pid_t init = 0;
 	int r;
@@ -294,13 +244,13 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 		if (override[0] != '/' || strlen(override) >= CG_PATH_MAX)
 			return -EINVAL;
 		paths_fill(&w->paths, override);
-		rule = 1;
+		rule = MACHINE_RULE_EXPLICIT;
 	} else if (cgroupns && inside_cg) {
 		/* From inside, the namespace root is what the process sees as "/". */
 		for (unsigned c = 0; c < _CG_MAX; c++)
 			if (w->paths.present[c])
 				strcpy(w->paths.path[c], "/");
-		rule = 2;
+		rule = MACHINE_RULE_CGROUPNS;
 	} else if (cgroupns && read_mountinfo(src, dir, text, size, &w->mounts) == 0) {
 		/* From the host: the "root" of the process's own cgroup mounts is the host path of
 		 * its namespace root. Controllers it has not mounted keep its own cgroup. */
@@ -316,9 +266,9 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 			found++;
 		}
 		if (found > 0)
-			rule = 2;
+			rule = MACHINE_RULE_CGROUPNS;
 	}
-	if (rule == 0 && pidns && init > 0) {
+	if (rule == MACHINE_RULE_NONE && pidns && init > 0) {
 		char initdir[32];
 
 		/* w->top is free until the end: use it for the init's paths. */
@@ -330,11 +280,11 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 			for (unsigned c = 0; c < _CG_MAX; c++)
 				if (w->paths.present[c])
 					cg_path_strip_init_scope(w->paths.path[c]);
-			rule = 3;
+			rule = MACHINE_RULE_PIDNS_INIT;
 		}
 	}
-	if (rule == 0)
-		rule = 4;
+	if (rule == MACHINE_RULE_NONE)
+		rule = MACHINE_RULE_OWN_CGROUP;
 
 	/* Paths under the root fd are the reader's mounts; a fixture without proc/self uses the
 	 * process's own mountinfo. */
@@ -358,12 +308,12 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 	ret->cgroupns = cgroupns;
 	ret->pidns = pidns;
 	ret->rule = rule;
-	ret->init_pid = rule == 1 || rule == 4 ? 0 : init;
+	ret->init_pid = rule == MACHINE_RULE_EXPLICIT || rule == MACHINE_RULE_OWN_CGROUP ? 0 : init;
 	return 0;
 }
 
-/* Only the machine's header and the used start of its pool are written (issue 3: the shim's
- * machine is in memory that stays in the process). */
+/* Only the machine's header and the used start of its pool are written (the shim's machine is in
+ * memory that stays in the process: untouched pages cost nothing). */
 int cg_machine_find_scratch(const struct cg_src *src, pid_t pid, const char *override,
 			    char *scratch, size_t size, struct cg_machine *ret)
 {

@@ -17,12 +17,6 @@
 #include "source.h"
 
 #define MEMSTAT_SIZE 8192
-#define V1_UNLIMITED (1ULL << 62)
-
-static uint64_t v1_limit(uint64_t v)
-{
-	return v >= V1_UNLIMITED ? UINT64_MAX : v;
-}
 
 static int read_u64_at(const struct cg_src *src, const struct cg_machine *m, const char *cgpath,
 		       const char *file, uint64_t *ret)
@@ -137,7 +131,7 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, unsigne
 		if (r < 0)
 			return r;
 	}
-	mem->limit = v1_limit(mem->limit);
+	mem->limit = memory_v1_limit(mem->limit);
 	if (!(what & CG_MEM_SWAP)) {
 		swap_unaccounted(mem);
 		return 0;
@@ -158,7 +152,7 @@ static int read_v1(const struct cg_src *src, const struct cg_machine *m, unsigne
 		if (r < 0)
 			return r;
 	}
-	memsw_limit = v1_limit(memsw_limit);
+	memsw_limit = memory_v1_limit(memsw_limit);
 	mem->swap_accounted = true;
 	/* memsw counts memory + swap: swap alone is the difference. */
 	mem->swap_limit = memsw_limit == UINT64_MAX || mem->limit == UINT64_MAX

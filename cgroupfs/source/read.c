@@ -7,8 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "source.h"
@@ -19,15 +17,11 @@ static int read_once(int fd, char *buf, size_t size, size_t *ret_len)
 	ssize_t n;
 
 	do
-		n = read(fd, buf, size);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	close(fd);
+		n = src_sys_read(fd, buf, size);
+	while (n == -EINTR);
+	src_sys_close(fd);
+	if (n < 0)
+		return (int)n;
 	/* A read that fills the buffer may have been cut: the caller must retry bigger. */
 	if ((size_t)n >= size)
 		return -ENOBUFS;
@@ -48,9 +42,9 @@ int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, 
 		if (r != -EAGAIN)
 			return r;
 	}
-	fd = openat(src->rootfd, *relpath ? relpath : ".", SRC_OPEN_FLAGS);
+	fd = src_sys_openat(src->rootfd, *relpath ? relpath : ".", SRC_OPEN_FLAGS);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	return read_once(fd, buf, size, ret_len);
 }
 
@@ -83,22 +77,6 @@ int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t si
 	return src_read_gen(src, relpath, buf, size, ret_len, NULL);
 }
 
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
-#ifndef RESOLVE_NO_MAGICLINKS
-#define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_NO_SYMLINKS 0x04
-#define RESOLVE_BENEATH 0x08
-#endif
-
-/* The kernel's struct open_how (linux/openat2.h, 5.6+). */
-struct src_open_how {
-	uint64_t flags;
-	uint64_t mode;
-	uint64_t resolve;
-};
-
 /*
  * Cgroup trees never contain symlinks (kernfs has none), so any symlink met on the way to a
  * cgroup file was put there by whoever controls the mounts (a container over its own
@@ -113,7 +91,7 @@ int src_open_beneath(const struct cg_src *src, const char *relpath, int flags)
 		.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK),
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	long fd;
+	int fd;
 
 	if (!src || src->rootfd < 0 || !relpath)
 		return -EINVAL;
@@ -121,11 +99,11 @@ int src_open_beneath(const struct cg_src *src, const char *relpath, int flags)
 		relpath++;
 	if (!*relpath)
 		relpath = ".";
-	fd = syscall(SYS_openat2, src->rootfd, relpath, &how, sizeof(how));
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-		fd = openat(src->rootfd, relpath,
-			    flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-	return fd < 0 ? -errno : (int)fd;
+	fd = src_sys_openat2(src->rootfd, relpath, &how);
+	if (fd == -ENOSYS || fd == -EPERM)
+		fd = src_sys_openat(src->rootfd, relpath,
+				    flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	return fd;
 }
 
 int src_read_beneath(const struct cg_src *src, const char *relpath, char *buf, size_t size,
@@ -157,9 +135,9 @@ int src_readlink(const struct cg_src *src, const char *relpath, char *buf, size_
 		return -EINVAL;
 	while (*relpath == '/')
 		relpath++;
-	n = readlinkat(src->rootfd, relpath, buf, size);
+	n = src_sys_readlinkat(src->rootfd, relpath, buf, size);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if ((size_t)n >= size)
 		return -ENOBUFS;
 	buf[n] = 0;

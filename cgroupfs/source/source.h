@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "../model/cgpath.h"
 #include "../model/cpu.h"
@@ -22,6 +23,17 @@
 
 struct src_fdcache;
 struct src_textcache;
+
+/* CLOCK_MONOTONIC in nanoseconds, for ages and timings (the vDSO: no system call); 0 when the
+ * clock cannot be read, which makes everything look old. */
+static inline int64_t src_mono_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 struct cg_src {
 	int rootfd;		 /* directory fd of "/" (host) or of a fixture tree */
@@ -59,7 +71,8 @@ struct cg_src {
  * src_fdcache_invalidate() forgets every entry (the front end calls it when the machine
  * changes); the old fds are closed as their slots are reused.
  *
- * Memory (issue 3: the cache lives in every process the shim is in): lookups only load; a slot
+ * Memory (the cache lives in every process the shim is in, so every page it dirties is paid per
+ * process): lookups only load; a slot
  * is written only when it is filled. Slots are filled from the front (stale ones first, then the
  * next never-used one), and each slot's path takes a region of a shared pool sized to it (64,
  * 128 or 256 bytes, taken once and kept; a longer path later takes a bigger one), so the ~20
@@ -119,7 +132,7 @@ int src_root_check(const struct cg_src *src);
  * one writer claimed by compare-and-swap, never waited for). Texts that do not fit the entry's
  * buffer are not kept. The memory belongs to the front end: the entries (small, with its other
  * hot data) and each entry's text buffer (its own, so that only the pages a text takes are
- * touched: issue 3).
+ * touched: each is a page of every process the shim is in).
  */
 #define SRC_TEXTCACHE_ENTRIES 4
 #define SRC_TEXTCACHE_MAX (64u << 10) /* a good buffer size: cpuinfo of ~50 CPUs */
@@ -143,6 +156,13 @@ struct src_textcache {
  * -ENAMETOOLONG, -EINVAL. */
 int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max_age_ns, char *buf,
 		      size_t size);
+/* The host texts every front end keeps, up to SRC_HOST_TEXT_AGE_NS old: cpuinfo and meminfo
+ * (of meminfo's numbers a render uses only MemTotal and SwapTotal; the lines without a cgroup
+ * counterpart are copied through, DESIGN.md cost model "host's static fields cached").
+ * /proc/stat, uptime and loadavg stay fresh. @bufs: SRC_HOST_TEXTS * SRC_TEXTCACHE_MAX bytes. */
+#define SRC_HOST_TEXTS 2
+#define SRC_HOST_TEXT_AGE_NS 1000000000ULL
+void src_textcache_add_host(struct src_textcache *c, char *bufs);
 
 /* Read @relpath (no leading '/') under the root. -ENOBUFS when @size was too small. */
 int src_read(const struct cg_src *src, const char *relpath, char *buf, size_t size,
@@ -156,7 +176,8 @@ int src_read_gen(const struct cg_src *src, const char *relpath, char *buf, size_
 /*
  * The machine cgroup of a process: see DESIGN.md "Which cgroup is the machine".
  *
- * Compact (issue 3: the shim keeps one in every process that opens a virtual file): the strings
+ * Compact (the shim keeps one in every process that opens a virtual file, where its dirtied
+ * pages stay): the strings
  * of each controller (where its hierarchy is mounted, the mount's own root, the machine cgroup,
  * the highest ancestor visible to the reader) are kept in a pool at the end of the struct, filled
  * from its start, each string once; the pool has room for all of them at their longest, so
@@ -173,14 +194,25 @@ enum cg_machine_field {
 	_CG_MACHINE_FIELD_MAX,
 };
 #define CG_MACHINE_POOL (_CG_MACHINE_FIELD_MAX * _CG_MAX * CG_PATH_MAX)
+
+/* Which DESIGN.md rule chose the machine, in the order they are tried; the numbers are the
+ * rules' numbers there (`cgproc show --explain` prints them). */
+enum machine_rule {
+	MACHINE_RULE_NONE,
+	MACHINE_RULE_EXPLICIT,	 /* machine= in the configuration, or --machine */
+	MACHINE_RULE_CGROUPNS,	 /* the root of the process's cgroup namespace */
+	MACHINE_RULE_PIDNS_INIT, /* the cgroup of its pid namespace's init, minus /init.scope */
+	MACHINE_RULE_OWN_CGROUP, /* the process's own cgroup */
+};
+
 struct cg_machine {
 	/* 1 + offset in pool of each string; 0: absent (a ROOT is there when the MOUNT is) */
 	uint16_t at[_CG_MACHINE_FIELD_MAX][_CG_MAX];
 	uint16_t pool_used;
-	bool v2[_CG_MAX];     /* the controller's hierarchy is cgroup v2 */
-	pid_t init_pid;	      /* pid (in the src's /proc) whose start time is the machine's
-				 start; 0 = the oldest process in the machine cgroup */
-	unsigned rule;	      /* 1..4: which DESIGN.md rule chose the machine */
+	bool v2[_CG_MAX]; /* the controller's hierarchy is cgroup v2 */
+	pid_t init_pid;	  /* pid (in the src's /proc) whose start time is the machine's
+			     start; 0 = the oldest process in the machine cgroup */
+	enum machine_rule rule;
 	bool cgroupns, pidns; /* the process is in a non-initial namespace */
 	/* When the machine started, in clock ticks since boot (field 22 of /proc/<pid>/stat), as
 	 * cg_machine_resolve_start() found it; start_known false = find it on every uptime read.
@@ -228,7 +260,8 @@ static inline bool cg_machine_has(const struct cg_machine *m, enum cg_controller
 void cg_machine_clear(struct cg_machine *m);
 /* Bytes of @m in use: the header and the used start of the pool. The core reads and writes
  * nothing past them (until cg_machine_set() appends), so a front end that keeps a machine may lend
- * the rest of the struct out meanwhile (the shim writes a request's output there: issue 3). */
+ * the rest of the struct out meanwhile (the shim writes a request's output there, which saves a
+ * page per process). */
 static inline size_t cg_machine_size(const struct cg_machine *m)
 {
 	return offsetof(struct cg_machine, pool) + m->pool_used;
@@ -286,8 +319,6 @@ int cg_read_cpu_total(const struct cg_src *src, const struct cg_machine *m, stru
  * sysconf(_SC_NPROCESSORS_*) need, two to three reads fewer. */
 int cg_read_cpu_limits(const struct cg_src *src, const struct cg_machine *m, struct cg_cpu *ret);
 
-/* Uptime of the machine and of the host, hundredths of a second, both from the src's
- * proc/uptime and the start time of the machine's first process. */
 /* Find and store the machine's start (a walk of cgroup.procs on rule 4), so that front ends that
  * keep a machine for a while do not repeat that walk on every read of stat, uptime or pid-stat. */
 int cg_machine_resolve_start(const struct cg_src *src, struct cg_machine *m);
@@ -298,5 +329,7 @@ int cg_machine_resolve_start(const struct cg_src *src, struct cg_machine *m);
  * front end looks the machine up again. */
 int cg_machine_resolve_limits(const struct cg_src *src, struct cg_machine *m);
 
+/* Uptime of the machine and of the host, hundredths of a second, both from the src's
+ * proc/uptime and the start time of the machine's first process. */
 int cg_read_uptime(const struct cg_src *src, const struct cg_machine *m, uint64_t *ret_uptime_cs,
 		   uint64_t *ret_host_uptime_cs);

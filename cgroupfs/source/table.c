@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../model/config.h"
+#include "../model/macro.h"
 #include "internal.h"
 #include "table.h"
 
@@ -21,9 +22,9 @@ static int read_all_at(int fd, void *buf, size_t size, uint64_t off)
 	size_t done = 0;
 
 	while (done < size) {
-		ssize_t n = pread(fd, (char *)buf + done, size - done, (off_t)(off + done));
+		ssize_t n = src_sys_pread(fd, (char *)buf + done, size - done, off + done);
 
-		if (n < 0 && errno == EINTR)
+		if (n == -EINTR)
 			continue;
 		if (n <= 0)
 			return -ENODATA; /* short file or I/O error: not a table we can use */
@@ -42,11 +43,12 @@ static int64_t timens_boottime_offset(const struct cg_src *src)
 	int fd;
 	ssize_t n;
 
-	fd = openat(src->rootfd, "proc/self/timens_offsets", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = src_sys_openat(src->rootfd, "proc/self/timens_offsets",
+			    O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return 0;
-	n = read(fd, text, sizeof(text));
-	close(fd);
+	n = src_sys_read(fd, text, sizeof(text));
+	src_sys_close(fd);
 	if (n <= 0)
 		return 0;
 	len = (size_t)n;
@@ -123,15 +125,12 @@ static int table_path(const char *rundir, char *path, size_t size)
 int cgtable_open(const struct cg_src *src, const char *rundir)
 {
 	char path[512];
-	int fd, r;
+	int r;
 
 	r = table_path(rundir, path, sizeof(path));
 	if (r < 0)
 		return r;
-	fd = openat(src->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	return fd;
+	return src_sys_openat(src->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 }
 
 int cgtable_read_header(int fd, struct cgtable_header *ret)
@@ -141,7 +140,7 @@ int cgtable_read_header(int fd, struct cgtable_header *ret)
 	struct stat st;
 	int r;
 
-	if (src_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h))
+	if (src_sys_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h))
 		return -ENODATA;
 	/* Its numbers go to every process on the host, setuid ones included: trust a table only
 	 * when nobody but root (cgprocd) or the reader itself could have written it. The file is
@@ -268,8 +267,9 @@ int cg_machine_key(const struct cg_src *src, const struct cg_machine *m, enum cg
 	r = machine_dir(m, c, dir, sizeof(dir));
 	if (r < 0)
 		return r;
-	if (src_fstatat(src->rootfd, dir, &st, 0) < 0)
-		return -errno;
+	r = src_sys_fstatat(src->rootfd, dir, &st, 0);
+	if (r < 0)
+		return r;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
 	*ret_dev = (uint64_t)st.st_dev;
@@ -309,7 +309,7 @@ static int lookup_fd(const struct cg_src *src, const struct cg_machine *m, int f
 		return -ESTALE;
 
 	cg_sample_init(&s);
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		enum cg_controller c = order[i];
 		struct cgtable_entry e;
 		struct cpuset cs;
@@ -347,7 +347,7 @@ int cg_sample_lookup(const struct cg_src *src, const struct cg_machine *m, const
 	if (fd < 0)
 		return -ENODATA;
 	r = lookup_fd(src, m, fd, &h, ret);
-	close(fd);
+	src_sys_close(fd);
 	return r < 0 ? -ENODATA : 0;
 }
 
@@ -356,28 +356,26 @@ void cg_sample_cache_init(struct cg_sample_cache *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* A string and its NUL, so that "ab","c" and "a","bc" differ. */
 static uint64_t hash_str(uint64_t h, const char *s)
 {
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h * UINT64_C(0x100000001b3) ^ 0xff; /* separator */
+	return fnv1a(h, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
+uint64_t cg_machine_hash(const struct cg_machine *m, uint64_t h)
+{
+	h = fnv1a(h, &m->rule, sizeof(m->rule));
+	h = fnv1a(h, &m->init_pid, sizeof(m->init_pid));
+	for (unsigned c = 0; c < _CG_MAX; c++)
+		h = hash_str(h, cg_machine_path(m, c));
+	return h;
+}
+
+/* Which sampler table and which machine, within one root. */
 static uint64_t machine_hash(const struct cg_src *src, const struct cg_machine *m,
 			     const char *rundir)
 {
-	static const enum cg_controller cs[] = {CG_CPU, CG_MEMORY, CG_CPUSET, CG_UNIFIED};
-	uint64_t h = UINT64_C(0xcbf29ce484222325) ^ (uint64_t)(unsigned)src->rootfd;
-
-	h = hash_str(h, rundir ? rundir : "");
-	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
-		h = hash_str(h, cg_machine_mount(m, cs[i]) ?: "");
-		h = hash_str(h, cg_machine_root(m, cs[i]) ?: "");
-		h = hash_str(h, cg_machine_path(m, cs[i]) ?: "");
-	}
-	return h;
+	return cg_machine_hash(m, hash_str(FNV1A_INIT ^ (uint64_t)(unsigned)src->rootfd, rundir));
 }
 
 int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m,
@@ -391,7 +389,7 @@ int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m
 
 	if (table_path(rundir, path, sizeof(path)) < 0)
 		return -ENODATA;
-	if (src_fstatat(src->rootfd, path, &st, 0) == 0)
+	if (src_sys_fstatat(src->rootfd, path, &st, 0) == 0)
 		ident_of(&st, ident);
 	if (c->valid && c->machine_hash == mh && memcmp(c->ident, ident, sizeof(ident)) == 0) {
 		/* the same file: only its age can have changed */
@@ -410,10 +408,10 @@ int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m
 	fd = cgtable_open(src, rundir);
 	if (fd >= 0) {
 		/* identify what was read, not what the path named a moment ago */
-		if (src_fstat(fd, &st) == 0)
+		if (src_sys_fstat(fd, &st) == 0)
 			ident_of(&st, ident);
 		r = lookup_fd(src, m, fd, &h, &c->sample);
-		close(fd);
+		src_sys_close(fd);
 	} else {
 		memset(ident, 0, sizeof(ident));
 	}

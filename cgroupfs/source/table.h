@@ -58,6 +58,9 @@ struct cg_sample_cache {
 };
 
 void cg_sample_cache_init(struct cg_sample_cache *c);
+/* Which machine @m is (its rule, init and cgroup paths), FNV-1a continuing from @h: equal for
+ * two lookups that found the same machine, a key for what is kept per machine. */
+uint64_t cg_machine_hash(const struct cg_machine *m, uint64_t h);
 /* cg_sample_lookup() through @c. */
 int cg_sample_lookup_cached(const struct cg_src *src, const struct cg_machine *m,
 			    const char *rundir, struct cg_sample_cache *c, struct cg_sample *ret);

@@ -37,15 +37,6 @@ int src_textcache_add(struct src_textcache *c, const char *relpath, uint64_t max
 	return -ENOSPC;
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* A fresh kept copy into @buf (and its generation): 0, -ENOBUFS (too small), -EAGAIN (none: read
  * the file). */
 static int entry_copy(struct src_textentry *e, int64_t now, char *buf, size_t size, size_t *ret_len,
@@ -122,7 +113,7 @@ int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf,
 	}
 	if (!e)
 		return -EAGAIN;
-	now = mono_ns();
+	now = src_mono_ns();
 	r = entry_copy(e, now, buf, size, ret_len, ret_gen);
 	if (r != -EAGAIN)
 		return r;
@@ -133,4 +124,11 @@ int src_textcache_read(const struct cg_src *src, const char *relpath, char *buf,
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+void src_textcache_add_host(struct src_textcache *c, char *bufs)
+{
+	(void)src_textcache_add(c, "proc/cpuinfo", SRC_HOST_TEXT_AGE_NS, bufs, SRC_TEXTCACHE_MAX);
+	(void)src_textcache_add(c, "proc/meminfo", SRC_HOST_TEXT_AGE_NS, bufs + SRC_TEXTCACHE_MAX,
+				SRC_TEXTCACHE_MAX);
 }

@@ -13,10 +13,10 @@
 #include <fcntl.h>
 #include <stdalign.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../model/macro.h"
 #include "internal.h"
 #include "source.h"
 
@@ -67,15 +67,15 @@ static __attribute__((noinline)) void walk_procs(struct walk *w, int dirfd)
 	size_t keep = 0;
 	int fd;
 
-	fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	fd = src_sys_openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return;
 	while (w->pids < WALK_MAX_PIDS) {
-		ssize_t n = read(fd, text + keep, sizeof(text) - keep);
+		ssize_t n = src_sys_read(fd, text + keep, sizeof(text) - keep);
 		struct span rest, line;
 		size_t end;
 
-		if (n < 0 && errno == EINTR)
+		if (n == -EINTR)
 			continue;
 		if (n <= 0)
 			break;
@@ -91,38 +91,32 @@ static __attribute__((noinline)) void walk_procs(struct walk *w, int dirfd)
 	}
 	if (keep > 0 && keep < sizeof(text))
 		walk_pid(w, (struct span){text, keep});
-	close(fd);
+	src_sys_close(fd);
 }
 
 static void walk_dir(struct walk *w, int dirfd, unsigned depth)
 {
 	alignas(8) char dents[1024];
+	struct src_dir dir = {dirfd, dents, sizeof(dents), 0, 0};
+	const struct src_dirent64 *d;
 
 	w->dirs++;
 	walk_procs(w, dirfd);
 	if (depth >= WALK_MAX_DEPTH)
 		return;
-	for (;;) {
-		long n = syscall(SYS_getdents64, dirfd, dents, sizeof(dents));
+	while ((d = src_dir_next(&dir))) {
+		int sub;
 
-		if (n <= 0)
+		if (d->type != DT_DIR || d->name[0] == '.')
+			continue;
+		if (w->dirs >= WALK_MAX_DIRS || w->pids >= WALK_MAX_PIDS)
 			return;
-		for (long off = 0; off < n;) {
-			struct src_dirent64 *d = (void *)(dents + off);
-			int sub;
-
-			off += d->reclen;
-			if (d->type != DT_DIR || d->name[0] == '.')
-				continue;
-			if (w->dirs >= WALK_MAX_DIRS || w->pids >= WALK_MAX_PIDS)
-				return;
-			sub = openat(dirfd, d->name,
+		sub = src_sys_openat(dirfd, d->name,
 				     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-			if (sub < 0)
-				continue;
-			walk_dir(w, sub, depth + 1);
-			close(sub);
-		}
+		if (sub < 0)
+			continue;
+		walk_dir(w, sub, depth + 1);
+		src_sys_close(sub);
 	}
 }
 
@@ -134,7 +128,7 @@ static int walk_controller(const struct cg_machine *m)
 	int best = -1;
 	size_t best_len = 0;
 
-	for (unsigned i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(order); i++) {
 		enum cg_controller c = order[i];
 		size_t len;
 
@@ -182,7 +176,7 @@ static int machine_start(const struct cg_src *src, const struct cg_machine *m, b
 	if (fd < 0)
 		return fd == -ENOENT || fd == -ENOTDIR ? -ENODATA : fd;
 	walk_dir(&w, fd, 0);
-	close(fd);
+	src_sys_close(fd);
 	if (!w.found)
 		return -ENODATA;
 	*ret_host = false;

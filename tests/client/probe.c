@@ -20,6 +20,9 @@
  *                 MemTotal (or, without one, the line count) of each read.
  *   env:NAME      "== env NAME=VALUE" (getenv, for the AT_SECURE test).
  *   secure        "== secure at_secure=N euid=N uid=N".
+ *   envmap:FILE:PATH  map FILE (MAP_PRIVATE) over the pages of this process's environment
+ *                 strings, then read PATH as cat does and exit: the environment is then read
+ *                 from FILE (for the test of a reader of /proc/<pid>/environ; FILE may hang).
  *   early         (cgproc-probe-early only) what sysconf() returned in a linked library's
  * constructor, which runs before the preloaded shim's: "== early NAME=value/errno ..." (early.c).
  */
@@ -27,11 +30,13 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -233,13 +238,48 @@ static void do_fds(void)
 		printf("== fds ? errno=%d\n", errno);
 		return;
 	}
-	/* The shim keeps some input fds open on purpose, at 1000 and above (preload/machine.c
+	/* The shim keeps some input fds open on purpose, at 1000 and above (preload/request.c
 	 * KEPT_FD_MIN): count the program's range only. */
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.' && atoi(de->d_name) < 1000)
 			n++;
 	closedir(d);
 	printf("== fds %d\n", n - 1); /* minus the directory's own fd */
+}
+
+extern char **environ;
+
+static int do_envmap(const char *arg)
+{
+	char file[512], path[512];
+	const char *colon = strchr(arg, ':');
+	uintptr_t lo = UINTPTR_MAX, hi = 0, page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	int fd;
+
+	if (!colon || (size_t)(colon - arg) >= sizeof(file))
+		return 2;
+	snprintf(file, sizeof(file), "%.*s", (int)(colon - arg), arg);
+	snprintf(path, sizeof(path), "%s", colon + 1);
+	/* everything used after the mapping is copied first: argv strings may share its pages */
+	for (char **e = environ; e && *e; e++) {
+		uintptr_t p = (uintptr_t)*e;
+
+		lo = p < lo ? p : lo;
+		hi = p + strlen(*e) + 1 > hi ? p + strlen(*e) + 1 : hi;
+	}
+	if (hi == 0)
+		return 2;
+	lo &= ~(page - 1);
+	hi = (hi + page - 1) & ~(page - 1);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 ||
+	    mmap((void *)lo, hi - lo, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+		printf("== envmap-failed errno=%d\n", errno);
+		return 1;
+	}
+	do_cat("envmap", path);
+	fflush(stdout);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -301,6 +341,8 @@ int main(int argc, char **argv)
 				       early_seen.err[j]);
 			printf("\n");
 #endif
+		} else if (strncmp(a, "envmap:", 7) == 0) {
+			return do_envmap(a + 7);
 		} else if (strncmp(a, "env:", 4) == 0) {
 			const char *v = getenv(a + 4);
 

@@ -204,7 +204,7 @@ static void mode_spellings(void)
 	check_meminfo_file("freopen64", freopen64("/proc/meminfo", "r", f));
 }
 
-/* Files whose unchanged snapshot is shared (preload/serve.c, kept snapshots): every open still
+/* Files whose unchanged snapshot is shared (preload/snapcache.c): every open still
  * gets its own description (offset, close-on-exec), not writable, same bytes. */
 static void check_kept_snapshots(void)
 {
@@ -260,7 +260,7 @@ static void mode_cloexec(void)
 	fd = open("/proc/meminfo", O_RDONLY);
 	CHECK(fd >= 0 && fd_is_snapshot(fd) && !(fcntl(fd, F_GETFD) & FD_CLOEXEC),
 	      "plain open: FD_CLOEXEC clear");
-	/* The memfd is handed out sealed, not re-opened O_RDONLY (preload/serve.c says why). */
+	/* The memfd is handed out sealed, not re-opened O_RDONLY (preload/fdtab.c says why). */
 	CHECK(write(fd, "x", 1) < 0 && (errno == EBADF || errno == EPERM),
 	      "snapshot cannot be written (EBADF or EPERM)");
 	CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY ||
@@ -401,7 +401,7 @@ static unsigned long long cg_usage_kb(void)
 
 /*
  * Every open renders (run with CGPROC_REUSE_MS=0): meminfo is answered from the kept snapshot
- * when its inputs did not change (preload/serve.c, the kept snapshot's key), and must still
+ * when its inputs did not change (preload/snapcache.c, the kept snapshot's key), and must still
  * follow the usage each time it did: used = MemTotal - MemFree lies between the usage read just
  * before and just after the open, while 16 MiB are touched and given back in turns.
  */
@@ -613,7 +613,7 @@ static int count_fds(void)
 	return count_fds_below(-1);
 }
 
-/* The shim keeps up to this many input fds, at numbers >= KEPT_FD_MIN (preload/machine.c). */
+/* The shim keeps up to this many input fds, at numbers >= KEPT_FD_MIN (preload/request.c). */
 #define KEPT_FD_MIN 1000
 #define KEPT_FD_MAX 64
 

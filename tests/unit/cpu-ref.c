@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reference /proc/stat and /proc/cpuinfo renderers for the differential tests: the
- * straightforward line-by-line, word-by-word versions model/cpu.c had before its fast paths.
- * Both must give the same bytes for any input.
+ * straightforward line-by-line, word-by-word versions model/stat.c and cpuinfo.c had before its
+ * fast paths. Both must give the same bytes for any input.
  */
 #include <errno.h>
 #include <string.h>

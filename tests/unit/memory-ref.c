@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reference implementations for the differential tests of test-memory.c: the straightforward
- * line-by-line parsers and meminfo renderer that model/memory.c had before its single-pass
- * rewrite (span and word helpers, a linear table search per key). The tests feed both the same
- * input and require identical results, byte for byte.
+ * line-by-line parsers and meminfo renderer that model/memstat.c and meminfo.c had before its
+ * single-pass rewrite (span and word helpers, a linear table search per key). The tests feed both
+ * the same input and require identical results, byte for byte.
  */
 #include <errno.h>
 #include <stddef.h>

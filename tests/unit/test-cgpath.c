@@ -310,3 +310,31 @@ Test(cg_path, controller_names)
 	cr_assert_str_eq(cg_controller_name(CG_CPUACCT), "cpuacct");
 	cr_assert_null(cg_controller_name(_CG_MAX));
 }
+
+Test(cgpath, mountinfo_next_fields_and_escapes)
+{
+	const char *text =
+		"36 35 98:0 /mnt1 /mnt/my\\040disk rw,noatime master:1 - ext3 /dev/root rw\n"
+		"garbage line\n"
+		"40 35 0:5 / /run/a\\134b rw - fuse.cgprocfs cgprocfs rw,user_id=0";
+	struct span rest = {text, strlen(text)};
+	struct mountinfo_entry e;
+	char buf[64];
+
+	cr_assert(mountinfo_next(&rest, &e));
+	cr_expect(span_eq(e.root, "/mnt1"));
+	cr_expect(span_eq(e.fstype, "ext3"));
+	cr_expect(span_eq(e.source, "/dev/root"));
+	cr_expect(span_eq(e.super, "rw"));
+	cr_assert_eq(mountinfo_unescape(e.mount, false, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "/mnt/my disk");
+	cr_assert_eq(mountinfo_unescape(e.mount, true, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "mnt/my disk");
+	/* the malformed line is skipped, the last line needs no '\n' */
+	cr_assert(mountinfo_next(&rest, &e));
+	cr_expect(span_eq(e.fstype, "fuse.cgprocfs"));
+	cr_assert_eq(mountinfo_unescape(e.mount, false, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "/run/a\\b");
+	cr_expect_eq(mountinfo_unescape(e.mount, false, buf, 5), -ENAMETOOLONG);
+	cr_expect_not(mountinfo_next(&rest, &e));
+}

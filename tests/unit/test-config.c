@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "model/config.h"
 
@@ -163,4 +164,67 @@ Test(config, files_parse)
 	/* an empty table knows no names */
 	cr_assert_eq(config_files_parse(S("meminfo"), NULL, 0, &m), 1);
 	cr_assert_eq(m, 0);
+}
+
+/* An environ block: NUL-separated entries, the last one possibly without its NUL. */
+#define BLOCK(lit) ((struct span){lit, sizeof(lit) - 1})
+
+Test(config, environ_block_allowlist)
+{
+	static const char env[] = "PATH=/bin\0CGPROC_RUNDIR=/tmp/x\0CGPROC_CPU_VIEW=quota\0"
+				  "CGPROC_LOG=/tmp/log\0CGPROC_MACHINE=/a\0CGPROC_REUSE_MS=0\0"
+				  "CGPROC_ENABLED=no\0CGPROC_FILES=meminfo";
+	struct cgproc_config c;
+	unsigned set;
+
+	config_defaults(&c);
+	set = config_apply_environ(&c, BLOCK(env), CONFIG_KEYS_CALLER);
+	cr_assert_eq(set, CONFIG_KEY_CPU_VIEW | CONFIG_KEY_MACHINE | CONFIG_KEY_REUSE_MS |
+				  CONFIG_KEY_ENABLED | CONFIG_KEY_FILES);
+	/* the keys that name host paths are left alone */
+	cr_assert_str_eq(c.rundir, CGPROC_RUNDIR_DEFAULT);
+	cr_assert_str_eq(c.log, "");
+	cr_assert(c.quota_view);
+	cr_assert_str_eq(c.machine, "/a");
+	cr_assert_eq(c.reuse_ms, 0);
+	cr_assert_not(c.enabled);
+	cr_assert_str_eq(c.files_list, "meminfo"); /* the last entry, without its NUL */
+
+	config_defaults(&c);
+	set = config_apply_environ(&c, BLOCK(env), CONFIG_KEYS_ALL);
+	cr_assert_eq(set & (CONFIG_KEY_RUNDIR | CONFIG_KEY_LOG),
+		     CONFIG_KEY_RUNDIR | CONFIG_KEY_LOG);
+	cr_assert_str_eq(c.rundir, "/tmp/x");
+	cr_assert_str_eq(c.log, "/tmp/log");
+}
+
+Test(config, environ_block_first_wins_and_odd_entries)
+{
+	/* getenv() semantics: the first of two entries of a name; a bad first one hides the
+	 * second; names are upper case; entries without '=' and foreign prefixes are skipped */
+	static const char env[] = "CGPROC_CPU_VIEW=quota\0CGPROC_CPU_VIEW=cpuset\0"
+				  "CGPROC_REUSE_MS=5000\0CGPROC_REUSE_MS=7\0cgproc_enabled=no\0"
+				  "CGPROC_ENABLED\0CGPROC_\0CGPROCX_FILES=stat\0";
+	struct cgproc_config c;
+	unsigned set;
+
+	config_defaults(&c);
+	set = config_apply_environ(&c, BLOCK(env), CONFIG_KEYS_ALL);
+	cr_assert_eq(set, CONFIG_KEY_CPU_VIEW);
+	cr_assert(c.quota_view);
+	cr_assert_eq(c.reuse_ms, CGPROC_REUSE_MS_DEFAULT);
+	cr_assert(c.enabled);
+	cr_assert_str_eq(c.files_list, "all");
+	cr_assert_eq(config_apply_environ(&c, (struct span){"", 0}, CONFIG_KEYS_ALL), 0);
+}
+
+Test(config, file_trust_rule)
+{
+	cr_assert(config_file_trusted(0, S_IFREG | 0644));
+	cr_assert(config_file_trusted(0, S_IFREG | 0600));
+	cr_assert_not(config_file_trusted(1000, S_IFREG | 0644), "not root's");
+	cr_assert_not(config_file_trusted(0, S_IFREG | 0664), "group-writable");
+	cr_assert_not(config_file_trusted(0, S_IFREG | 0646), "world-writable");
+	cr_assert_not(config_file_trusted(0, S_IFIFO | 0644), "not a regular file");
+	cr_assert_not(config_file_trusted(0, S_IFDIR | 0755), "a directory");
 }

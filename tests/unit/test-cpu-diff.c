@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Differential test of stat_render() (model/cpu.c) against the word-by-word version kept in
+ * Differential test of stat_render() (model/stat.c) against the word-by-word version kept in
  * cpu-ref.c: real /proc/stat and cpuacct.usage_all texts and thousands of mutations of them, with
  * and without usage_all, various shown sets and small output buffers; the output must be the
  * same, byte for byte, and so must what a too small buffer reports.

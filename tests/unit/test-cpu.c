@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of the CPU model (model/cpu.c): quota/usage parsers, the quota view, and the
- * cpuinfo, stat and CPU list renderers. Host texts below were copied from the development
- * machine (2-CPU AMD EPYC VM, hybrid cgroups) and from kernel documentation formats.
+ * Unit tests of the CPU model (model/cpu.c, cpuinfo.c, stat.c): quota/usage parsers, the quota
+ * view, and the cpuinfo, stat and CPU list renderers. Host texts below were copied from the
+ * development machine (2-CPU AMD EPYC VM, hybrid cgroups) and from kernel documentation formats.
  */
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -206,3 +206,60 @@ Test(cpuset, format_truncated)
 	cr_assert_eq(b.len, 4);
 	cr_assert_eq(b.need, strlen("0-3,5,7-8"));
 }
+
+static void mask_restrict(const char *host, const char *visible, const char *want)
+{
+	struct cpuset m, v;
+	char out[256];
+	struct buf b;
+
+	cr_assert_eq(cpuset_parse_mask(S(host), &m), 0, "%s", host);
+	cr_assert_eq(cpuset_parse(S(visible), &v), 0);
+	cpuset_and(&m, &v);
+	buf_init(&b, out, sizeof(out) - 1);
+	cr_assert_eq(cpuset_format_mask(&m, S(host), &b), 0);
+	cr_assert_eq(buf_result(&b), 0);
+	out[b.len] = '\0';
+	cr_assert_str_eq(out, want, "%s & %s", host, visible);
+}
+
+Test(cpuset, mask_restricted_keeps_host_layout)
+{
+	mask_restrict("3\n", "0", "1");
+	mask_restrict("3", "1", "2");
+	mask_restrict("3", "", "0");
+	mask_restrict("ff", "2-5", "3c");
+	mask_restrict("00000000,00000003\n", "1", "00000000,00000002");
+	mask_restrict("0000,00000000,80000001", "31-32,63", "0000,00000000,80000000");
+	mask_restrict("f,ffffffff,ffffffff", "0,64-67", "f,00000000,00000001");
+}
+
+Test(cpuset, mask_parse_matches_list)
+{
+	struct cpuset m, l;
+
+	cr_assert_eq(cpuset_parse_mask(S("00000001,0000f00f"), &m), 0);
+	cr_assert_eq(cpuset_parse(S("0-3,12-15,32"), &l), 0);
+	cr_assert(memcmp(&m, &l, sizeof(m)) == 0);
+	cr_assert_eq(cpuset_count(&m), 9);
+}
+
+Test(cpuset, mask_hostile)
+{
+	static const char *bad[] = {"",	    "\n",	 ",",	      "3,",  ",3", "g",
+				    "12,3", "123456789", "1,0000000", "0x3", "3 4"};
+	struct cpuset m;
+	char out[8];
+	struct buf b;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(cpuset_parse_mask(S(bad[i]), &m), -EINVAL, "'%s'", bad[i]);
+	/* 8193 bits and more do not fit a cpuset. */
+	char big[4096] = "1";
+	for (int g = 0; g < 256; g++)
+		strcat(big, ",00000000");
+	cr_assert_eq(cpuset_parse_mask(S(big), &m), -EINVAL);
+	buf_init(&b, out, sizeof(out));
+	cr_assert_eq(cpuset_format_mask(&m, S("xyz"), &b), -EINVAL);
+	cr_assert_eq(b.len, 0);
+}

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Differential tests of the single-pass memory parsers and meminfo renderer (model/memory.c)
- * against the straightforward line-by-line versions kept in memory-ref.c: real files, then
- * thousands of mutations of them (bytes replaced by blanks, tabs, colons, digits, newlines;
+ * Differential tests of the single-pass memory parsers and meminfo renderer (model/memstat.c,
+ * meminfo.c) against the straightforward line-by-line versions kept in memory-ref.c: real files,
+ * then thousands of mutations of them (bytes replaced by blanks, tabs, colons, digits, newlines;
  * lines cut; "max" and 20-digit values), and every result must be identical, byte for byte.
  */
 #include <criterion/criterion.h>

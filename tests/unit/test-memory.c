@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests of the memory model (model/memory.c): memory.stat parsing, the machine view and its
- * invariants, /proc/meminfo and /proc/swaps rendering. */
+/* Unit tests of the memory model (model/memstat.c, memview.c, meminfo.c, swaps.c): memory.stat
+ * parsing, the machine view and its invariants, /proc/meminfo and /proc/swaps rendering. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>

@@ -110,3 +110,12 @@ Test(hash, every_byte_and_the_length_count)
 		}
 	}
 }
+
+Test(parse, fnv1a_reference_vectors)
+{
+	/* the published FNV-1a 64-bit test vectors; chaining equals one pass */
+	cr_expect_eq(fnv1a(FNV1A_INIT, "", 0), UINT64_C(0xcbf29ce484222325));
+	cr_expect_eq(fnv1a(FNV1A_INIT, "a", 1), UINT64_C(0xaf63dc4c8601ec8c));
+	cr_expect_eq(fnv1a(FNV1A_INIT, "foobar", 6), UINT64_C(0x85944171f73967e8));
+	cr_expect_eq(fnv1a(fnv1a(FNV1A_INIT, "foo", 3), "bar", 3), fnv1a(FNV1A_INIT, "foobar", 6));
+}

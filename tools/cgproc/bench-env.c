@@ -24,6 +24,9 @@
 
 #include "cgproc-config.h"
 #include "bench.h"
+#include "model/macro.h"
+#include "model/cgpath.h"
+#include "source/source.h"
 #include "paths.h"
 #include "util.h"
 
@@ -61,34 +64,32 @@ static bool pid_dead(int pid)
 
 void bench_sweep(void)
 {
-	char line[4096];
-	FILE *f;
+	_cleanup_free_ char *text = NULL;
+	struct mountinfo_entry e;
+	struct span rest;
+	size_t len;
 
 	cgdirs_sweep(CG_PREFIX);
 	/* FUSE mounts of a bench that was killed: /tmp/cgproc-bench-<pid>.XXXXXX/{fuse,lxcfs} */
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
+	if (file_read_all("/proc/self/mountinfo", &text, &len) < 0)
 		return;
-	while (fgets(line, sizeof(line), f)) {
+	rest = (struct span){text, len};
+	while (mountinfo_next(&rest, &e)) {
 		char mnt[512];
 		int pid;
 
-		if (sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1)
+		if (mountinfo_unescape(e.mount, false, mnt, sizeof(mnt)) < 0)
 			continue;
 		if (sscanf(mnt, "/tmp/" CG_PREFIX "%d.", &pid) != 1 || !pid_dead(pid))
 			continue;
 		umount2(mnt, MNT_DETACH);
 		rmdir(mnt);
 	}
-	fclose(f);
 }
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return src_mono_ns() / 1000000;
 }
 
 static void log_tail(const char *path, char *out, size_t size)

@@ -63,15 +63,10 @@ void stat_summarize(const double *v, int n, struct stat_summary *ret)
 	free(s);
 }
 
-static bool have(const struct cell *c)
-{
-	return c->active && c->s.ok;
-}
-
 /* ratio a/b of two medians, NAN when either is missing */
 static double ratio(const struct cell *a, const struct cell *b)
 {
-	if (!have(a) || !have(b))
+	if (!bench_cell_have(a) || !bench_cell_have(b))
 		return NAN;
 	return a->s.median / b->s.median;
 }
@@ -82,7 +77,7 @@ static double exec_ratio(const struct bench *b)
 {
 	const struct cell *p = &b->exec.c[EXEC_PAIRED];
 
-	return have(p) ? p->s.median : ratio(&b->exec.c[2], &b->exec.c[1]);
+	return bench_cell_have(p) ? p->s.median : ratio(&b->exec.c[2], &b->exec.c[1]);
 }
 
 static void target_set(struct target *t, const char *name, const char *rule, double value,
@@ -138,7 +133,7 @@ void bench_targets(struct bench *b)
 	/* the paired estimator when it ran (bench.h, EXEC_PAIRED), else the ratio of medians */
 	v = exec_ratio(b);
 	target_set(t, "exec", "exec within 5% of an empty preloaded library", v, 1.05, true);
-	if (have(&b->exec.c[EXEC_PAIRED]))
+	if (bench_cell_have(&b->exec.c[EXEC_PAIRED]))
 		snprintf(t->detail, sizeof(t->detail),
 			 "median of %d rounds of %ld A-B-B-A blocks, p10-p90 %.3f-%.3f",
 			 b->exec.c[EXEC_PAIRED].n, b->exec_pairs / 2, b->exec.c[EXEC_PAIRED].s.p10,
@@ -153,7 +148,7 @@ void bench_targets(struct bench *b)
 
 static const char *fmt_cell(const struct cell *c, char *out, size_t size)
 {
-	if (!have(c)) {
+	if (!bench_cell_have(c)) {
 		snprintf(out, size, "n/a");
 		return out;
 	}
@@ -221,7 +216,7 @@ void bench_print_table(const struct bench *b, FILE *f)
 		col(f, fmt_cell(&r->c[V_LXCFS], c3, sizeof(c3)), 13);
 		fputc('\n', f);
 		for (int v = 0; v < _V_MAX; v++)
-			any_na |= !have(&r->c[v]);
+			any_na |= !bench_cell_have(&r->c[v]);
 	}
 	if (any_na) {
 		fprintf(f, "n/a:\n");
@@ -229,13 +224,13 @@ void bench_print_table(const struct bench *b, FILE *f)
 			for (int v = 0; v < _V_MAX; v++) {
 				const struct cell *c = &b->files[i].c[v];
 
-				if (have(c))
+				if (bench_cell_have(c))
 					continue;
 				/* one line per distinct reason per variant */
 				bool dup = false;
 
 				for (int j = 0; j < i && !dup; j++)
-					dup = !have(&b->files[j].c[v]) &&
+					dup = !bench_cell_have(&b->files[j].c[v]) &&
 					      strcmp(b->files[j].c[v].reason, c->reason) == 0;
 				if (!dup)
 					fprintf(f, "  %-8s %s\n", variant_label[v],
@@ -269,7 +264,7 @@ void bench_print_table(const struct bench *b, FILE *f)
 		    10);
 		fputc('\n', f);
 		for (int v = 0; v <= V_SHIM; v++)
-			if (!have(&r->c[v]))
+			if (!bench_cell_have(&r->c[v]))
 				fprintf(f, "  n/a: %s\n",
 					r->c[v].active ? r->c[v].s.reason : r->c[v].reason);
 	}
@@ -283,17 +278,17 @@ void bench_print_table(const struct bench *b, FILE *f)
 	col(f, fmt_ratio(exec_ratio(b), 1.05, true, r0, sizeof(r0)), 10);
 	fputc('\n', f);
 	for (int v = 0; v < 3; v++)
-		if (!have(&b->exec.c[v]))
+		if (!bench_cell_have(&b->exec.c[v]))
 			fprintf(f, "  n/a: %s\n",
 				b->exec.c[v].active ? b->exec.c[v].s.reason : b->exec.c[v].reason);
-	if (have(&b->exec.c[EXEC_PAIRED]))
+	if (bench_cell_have(&b->exec.c[EXEC_PAIRED]))
 		fprintf(f,
 			"  shim/empty: median over %d rounds of each round's median over %ld "
 			"blocks of back-to-back execs, empty shim shim empty (p10-p90 "
 			"%.3f-%.3f); ratio of the column medians %.3f\n",
 			b->exec.c[EXEC_PAIRED].n, b->exec_pairs / 2, b->exec.c[EXEC_PAIRED].s.p10,
 			b->exec.c[EXEC_PAIRED].s.p90, ratio(&b->exec.c[2], &b->exec.c[1]));
-	else if (b->exec.c[EXEC_PAIRED].active || have(&b->exec.c[1]))
+	else if (b->exec.c[EXEC_PAIRED].active || bench_cell_have(&b->exec.c[1]))
 		fprintf(f, "  shim/empty is the ratio of the column medians (pairs n/a: %s)\n",
 			b->exec.c[EXEC_PAIRED].active ? b->exec.c[EXEC_PAIRED].s.reason
 						      : b->exec.c[EXEC_PAIRED].reason);
@@ -365,208 +360,6 @@ void bench_print_table(const struct bench *b, FILE *f)
 	fprintf(f, "\n");
 }
 
-/* ---- JSON ----------------------------------------------------------------------------------- */
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-	if (isnan(v) || isinf(v))
-		fprintf(f, "null");
-	else
-		fprintf(f, "%.4f", v);
-}
-
-/* A cell's median, p10, p90 and per-round values, their keys suffixed with @unit. */
-static void json_spread(FILE *f, const struct cell *c, const char *unit)
-{
-	fprintf(f, "\"median_%s\": ", unit);
-	json_num(f, c->s.median);
-	fprintf(f, ", \"p10_%s\": ", unit);
-	json_num(f, c->s.p10);
-	fprintf(f, ", \"p90_%s\": ", unit);
-	json_num(f, c->s.p90);
-	fprintf(f, ", \"rounds_%s\": [", unit);
-	for (int i = 0; i < c->n; i++) {
-		fprintf(f, "%s", i ? ", " : "");
-		json_num(f, c->samples[i]);
-	}
-	fprintf(f, "]");
-}
-
-static void json_cell(FILE *f, const char *key, const struct cell *c)
-{
-	fprintf(f, "\"%s\": {", key);
-	if (!have(c)) {
-		fprintf(f, "\"status\": \"n/a\", \"reason\": ");
-		json_str(f, c->active ? c->s.reason : c->reason);
-		fprintf(f, "}");
-		return;
-	}
-	fprintf(f, "\"status\": \"ok\", ");
-	json_spread(f, c, "us");
-	fprintf(f, ", \"mad_us\": ");
-	json_num(f, c->s.mad);
-	fprintf(f, "}");
-}
-
-static void json_component(FILE *f, const char *key, const struct component *c, bool last)
-{
-	fprintf(f, "    \"%s\": {\"status\": \"%s\", ", key, c->ok ? "ok" : "n/a");
-	if (c->ok) {
-		fprintf(f, "\"path\": ");
-		json_str(f, c->path);
-	} else {
-		fprintf(f, "\"reason\": ");
-		json_str(f, c->reason);
-	}
-	fprintf(f, "}%s\n", last ? "" : ",");
-}
-
-static void json_row(FILE *f, const struct row *r, const char *const keys[], int nkeys, bool last)
-{
-	fprintf(f, "    {\"name\": ");
-	json_str(f, r->name);
-	fprintf(f, ", \"path\": ");
-	json_str(f, r->path);
-	for (int v = 0; v < nkeys; v++) {
-		fprintf(f, ",\n     ");
-		json_cell(f, keys[v], &r->c[v]);
-	}
-	if (r->ir[0] >= 0 || r->ir[1] >= 0) {
-		fprintf(f, ",\n     \"callgrind_ir_per_call\": {\"native\": ");
-		json_num(f, r->ir[0] >= 0 ? r->ir[0] : NAN);
-		fprintf(f, ", \"shim\": ");
-		json_num(f, r->ir[1] >= 0 ? r->ir[1] : NAN);
-		fprintf(f, "}");
-	}
-	fprintf(f, "}%s\n", last ? "" : ",");
-}
-
-static void json_sampler(FILE *f, const char *key, const struct sampler_cost *s, bool last)
-{
-	fprintf(f, "    \"%s\": {\"status\": \"%s\"", key, s->ok ? "ok" : "n/a");
-	if (s->ok) {
-		fprintf(f, ", \"cpu_ms_per_pass\": ");
-		json_num(f, s->cpu_ms_per_pass);
-		fprintf(f, ", \"threads\": %u, \"cpu_ms_per_1000_threads\": ", s->threads);
-		json_num(f, s->per_1000_threads_ms);
-		fprintf(f, ", \"detail\": ");
-		json_str(f, s->detail);
-	} else {
-		fprintf(f, ", \"reason\": ");
-		json_str(f, s->reason);
-	}
-	fprintf(f, "}%s\n", last ? "" : ",");
-}
-
-/* The exec target's estimator: t(shim)/t(empty library) per round (bench.h, EXEC_PAIRED). */
-static void json_exec_paired(FILE *f, const struct bench *b)
-{
-	const struct cell *c = &b->exec.c[EXEC_PAIRED];
-
-	if (!have(c)) {
-		fprintf(f, "\"status\": \"n/a\", \"reason\": ");
-		json_str(f, c->active ? c->s.reason : c->reason);
-		return;
-	}
-	fprintf(f, "\"status\": \"ok\", \"pairs_per_round\": %ld, ", b->exec_pairs);
-	json_spread(f, c, "ratio");
-}
-
-int bench_write_json(const struct bench *b, const char *path)
-{
-	static const char *const file_keys[] = {"native", "shim", "cgprocfs", "lxcfs"};
-	static const char *const exec_keys[] = {"no_preload", "empty_library", "shim"};
-	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
-	int r = 0;
-
-	if (!f)
-		return -errno;
-	fprintf(f, "{\n  \"cgproc_version\": \"%s\",\n  \"unit\": \"us per call\",\n",
-		CGPROC_VERSION);
-	fprintf(f, "  \"iterations\": %ld,\n  \"exec_iterations\": %ld,\n  \"rounds\": %d,\n",
-		b->iterations, b->exec_iterations, b->rounds);
-	fprintf(f, "  \"host_cpus\": %u,\n", b->ncpus);
-	if (b->reuse_ms >= 0)
-		fprintf(f, "  \"shim_reuse_ms\": %d,\n", b->reuse_ms);
-	fprintf(f, "  \"cgroup\": ");
-	json_str(f, b->cgroup);
-	fprintf(f, ",\n  \"components\": {\n");
-	json_component(f, "shim", &b->shim, false);
-	json_component(f, "empty_library", &b->empty, false);
-	json_component(f, "cgprocfs", &b->cgprocfs, false);
-	json_component(f, "lxcfs", &b->lxcfs, false);
-	json_component(f, "cgprocd", &b->cgprocd, false);
-	json_component(f, "valgrind", &b->valgrind, true);
-	fprintf(f, "  },\n  \"files\": [\n");
-	for (int i = 0; i < b->nfiles; i++)
-		json_row(f, &b->files[i], file_keys, _V_MAX, i == b->nfiles - 1);
-	fprintf(f, "  ],\n  \"libc\": [\n");
-	for (int i = 0; i < 3; i++)
-		json_row(f, &b->libc[i], file_keys, 2, false);
-	json_row(f, &b->nonvirtual, file_keys, 2, true);
-	fprintf(f, "  ],\n  \"exec\": [\n");
-	json_row(f, &b->exec, exec_keys, 3, true);
-	fprintf(f, "  ],\n  \"exec_paired\": {");
-	json_exec_paired(f, b);
-	fprintf(f, "},\n  \"rss_added\": {");
-	if (b->rss.ok)
-		fprintf(f,
-			"\"status\": \"ok\", \"rss_kib\": %ld, \"pss_kib\": %ld, "
-			"\"private_dirty_kib\": %ld, \"anonymous_kib\": %ld, "
-			"\"baseline\": \"%s\", \"baseline_rss_kib\": %ld, \"shim_rss_kib\": %ld}",
-			b->rss.rss_kb[1] - b->rss.rss_kb[0], b->rss.pss_kb[1] - b->rss.pss_kb[0],
-			b->rss.private_dirty_kb[1] - b->rss.private_dirty_kb[0],
-			b->rss.anon_kb[1] - b->rss.anon_kb[0], b->rss.vs_empty ? "empty" : "none",
-			b->rss.rss_kb[0], b->rss.rss_kb[1]);
-	else {
-		fprintf(f, "\"status\": \"n/a\", \"reason\": ");
-		json_str(f, b->rss.reason);
-		fprintf(f, "}");
-	}
-	fprintf(f, ",\n  \"sampler\": {\n");
-	json_sampler(f, "cgprocd", &b->cgprocd_cost, false);
-	json_sampler(f, "lxcfs_loadavg", &b->lxcfs_cost, true);
-	fprintf(f, "  },\n  \"targets\": [\n");
-	for (int i = 0; i < b->ntargets; i++) {
-		const struct target *t = &b->targets[i];
-
-		fprintf(f, "    {\"name\": \"%s\", \"rule\": ", t->name);
-		json_str(f, t->rule);
-		fprintf(f, ", \"status\": \"%s\", \"value\": ",
-			!t->measured ? "n/a"
-			: t->pass    ? "pass"
-				     : "fail");
-		json_num(f, t->measured ? t->value : NAN);
-		fprintf(f, ", \"limit\": ");
-		json_num(f, t->limit);
-		fprintf(f, ", \"detail\": ");
-		json_str(f, t->detail);
-		fprintf(f, "}%s\n", i == b->ntargets - 1 ? "" : ",");
-	}
-	fprintf(f, "  ]\n}\n");
-	if (fflush(f) != 0 || ferror(f))
-		r = -EIO;
-	if (f != stdout && fclose(f) != 0 && r == 0)
-		r = -errno;
-	return r;
-}
-
 /* ---- plot ----------------------------------------------------------------------------------- */
 
 bool bench_gnuplot(char *out, size_t size)
@@ -629,7 +422,7 @@ int bench_plot(const struct bench *b, const char *path, char *why, size_t why_si
 		for (int v = 0; v < _V_MAX; v++) {
 			const struct cell *c = &b->files[i].c[v];
 
-			if (have(c))
+			if (bench_cell_have(c))
 				fprintf(d, " %.3f", c->s.median);
 			else
 				fprintf(d, " NaN");
@@ -659,7 +452,7 @@ int bench_plot(const struct bench *b, const char *path, char *why, size_t why_si
 			bool any = false;
 
 			for (int i = 0; i < b->nfiles; i++)
-				any |= have(&b->files[i].c[v]);
+				any |= bench_cell_have(&b->files[i].c[v]);
 			if (!any)
 				continue;
 			fprintf(s, "%s'%s' using %d%s title columnheader(%d) lc rgb '%s'",

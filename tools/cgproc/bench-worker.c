@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "model/macro.h"
+#include "source/source.h"
 
 #define WARMUP_MAX 20
 
@@ -69,14 +71,6 @@ __attribute__((noinline, used)) int64_t bench_open_warm(const char *path, long n
 	return 0;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static long warmup_count(long n)
 {
 	return n < WARMUP_MAX ? n : WARMUP_MAX;
@@ -89,11 +83,11 @@ static int64_t time_open(const char *path, long n)
 	r = bench_open_warm(path, warmup_count(n));
 	if (r < 0)
 		return r;
-	t0 = now_ns();
+	t0 = src_mono_ns();
 	r = bench_open_loop(path, n);
 	if (r < 0)
 		return r;
-	return now_ns() - t0;
+	return src_mono_ns() - t0;
 }
 
 /* A sink the compiler cannot prove unused, so the libc calls stay in the loop. */
@@ -116,7 +110,7 @@ static int64_t time_libc(const char *what, long n)
 	for (int pass = 0; pass < 2; pass++) {
 		long count = pass == 0 ? warmup_count(n) : n;
 
-		t0 = now_ns();
+		t0 = src_mono_ns();
 		for (long i = 0; i < count; i++) {
 			switch (which) {
 			case 0:
@@ -133,14 +127,14 @@ static int64_t time_libc(const char *what, long n)
 			}
 		}
 	}
-	return now_ns() - t0;
+	return src_mono_ns() - t0;
 }
 
 /* One fork + execve("/bin/true") + wait with @envp; ns, or -errno. */
 static int64_t exec_once(char *const envp[])
 {
 	char *argv[] = {"true", NULL};
-	int64_t t0 = now_ns();
+	int64_t t0 = src_mono_ns();
 	int status;
 	pid_t pid = fork();
 
@@ -155,7 +149,7 @@ static int64_t exec_once(char *const envp[])
 			return -errno;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return -ECHILD;
-	return now_ns() - t0;
+	return src_mono_ns() - t0;
 }
 
 /* N x fork + execve("/bin/true") + wait, with LD_PRELOAD=@lib or no preload at all. */
@@ -172,7 +166,7 @@ static int64_t time_exec(const char *lib, long n)
 	for (int pass = 0; pass < 2; pass++) {
 		long count = pass == 0 ? (n < 3 ? n : 3) : n;
 
-		t0 = now_ns();
+		t0 = src_mono_ns();
 		for (long i = 0; i < count; i++) {
 			int64_t r = exec_once(envp);
 
@@ -180,7 +174,7 @@ static int64_t time_exec(const char *lib, long n)
 				return r;
 		}
 	}
-	return now_ns() - t0;
+	return src_mono_ns() - t0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -206,7 +200,8 @@ static int64_t time_exec_pair(char *libs, long n)
 	char *envp_b[3] = {"PATH=/usr/bin:/bin", pb, NULL};
 	char *comma = strchr(libs, ',');
 	long blocks = n / 2;
-	double *ratio, prev = 0;
+	_cleanup_free_ double *ratio = NULL;
+	double prev = 0;
 	int64_t r = 0;
 
 	if (!comma || blocks < 1)
@@ -219,7 +214,7 @@ static int64_t time_exec_pair(char *libs, long n)
 		return -ENOMEM;
 	/* one untimed pair: the libraries in the page cache, the first fork's faults */
 	if ((r = exec_once(envp_a)) < 0 || (r = exec_once(envp_b)) < 0)
-		goto out;
+		return r;
 	for (long i = 0; i < 2 * blocks; i++) {
 		int64_t ta, tb;
 		double q;
@@ -231,22 +226,17 @@ static int64_t time_exec_pair(char *libs, long n)
 			ta = exec_once(envp_a);
 			tb = ta < 0 ? ta : exec_once(envp_b);
 		}
-		if (ta < 0 || tb < 0) {
-			r = ta < 0 ? ta : tb;
-			goto out;
-		}
+		if (ta < 0 || tb < 0)
+			return ta < 0 ? ta : tb;
 		q = (double)(tb > 0 ? tb : 1) / (double)(ta > 0 ? ta : 1);
 		if (i & 1)
 			ratio[i / 2] = sqrt(prev * q);
 		prev = q;
 	}
 	qsort(ratio, (size_t)blocks, sizeof(double), cmp_double);
-	r = (int64_t)((blocks & 1 ? ratio[blocks / 2]
-				  : (ratio[blocks / 2 - 1] + ratio[blocks / 2]) / 2) *
-		      1e6);
-out:
-	free(ratio);
-	return r;
+	return (int64_t)((blocks & 1 ? ratio[blocks / 2]
+				     : (ratio[blocks / 2 - 1] + ratio[blocks / 2]) / 2) *
+			 1e6);
 }
 
 static void *sleeper(void *arg)

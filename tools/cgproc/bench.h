@@ -189,6 +189,20 @@ struct run {
 	char worker_reason[_V_MAX][160];
 };
 
+/* The file every variant opens for the cost of a non-virtual open. */
+#define NONVIRTUAL_PATH "/etc/hostname"
+
+/* @c holds a measurement (it was measured and its statistics are sound). */
+static inline bool bench_cell_have(const struct cell *c)
+{
+	return c->active && c->s.ok;
+}
+
+/* bench.c: @c is not measured, for @reason (shown in the report). */
+void bench_cell_na(struct cell *c, const char *reason);
+/* bench-measure.c: the interleaved rounds (0 or -errno), then the shim's memory per process. */
+int bench_measure_rounds(struct run *run);
+void bench_measure_rss(struct run *run);
 /* bench-sampler.c: cgprocd and lxcfs -l CPU per pass, into b->cgprocd_cost / b->lxcfs_cost. */
 void bench_measure_samplers(struct run *run);
 /* bench-callgrind.c: Ir per call into b->files[].ir[]. */

@@ -20,6 +20,7 @@
 
 #include "cgproc-config.h"
 #include "cgproc.h"
+#include "model/macro.h"
 #include "util.h"
 #include "model/cgpath.h"
 #include "paths.h"
@@ -70,7 +71,7 @@ static void check_layout(struct report *r, const struct cg_mounts *mnt)
 	    any_v1 && any_v2 ? "hybrid (v1 controllers and a cgroup2 hierarchy)"
 	    : any_v2	     ? "cgroup v2 (unified)"
 			     : "cgroup v1");
-	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(needed); i++) {
 		enum cg_controller c = needed[i];
 
 		if (!mnt->present[c]) {
@@ -89,8 +90,13 @@ static void check_layout(struct report *r, const struct cg_mounts *mnt)
 
 static void check_machine(struct report *r, const struct cg_src *src)
 {
-	static const char *const rules[] = {"?", "configured", "cgroup-namespace root",
-					    "pid-namespace init", "own cgroup"};
+	static const char *const rules[] = {
+		[MACHINE_RULE_NONE] = "?",
+		[MACHINE_RULE_EXPLICIT] = "configured",
+		[MACHINE_RULE_CGROUPNS] = "cgroup-namespace root",
+		[MACHINE_RULE_PIDNS_INIT] = "pid-namespace init",
+		[MACHINE_RULE_OWN_CGROUP] = "own cgroup",
+	};
 	struct cg_machine *m = calloc(1, sizeof(*m));
 	int k;
 
@@ -104,7 +110,7 @@ static void check_machine(struct report *r, const struct cg_src *src)
 		const char *path = cg_machine_path(m, CG_MEMORY)
 					   ?: cg_machine_path(m, CG_UNIFIED) ?: "?";
 		say(r, OK, "machine cgroup", "%s (rule: %s)", path,
-		    rules[m->rule < 5 ? m->rule : 0]);
+		    rules[(unsigned)m->rule < ARRAY_SIZE(rules) ? m->rule : MACHINE_RULE_NONE]);
 	}
 	free(m);
 }

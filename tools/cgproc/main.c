@@ -5,6 +5,7 @@
 
 #include "cgproc-config.h"
 #include "cgproc.h"
+#include "model/macro.h"
 
 static const struct {
 	const char *name;
@@ -20,7 +21,7 @@ static const struct {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: cgproc COMMAND [OPTIONS...]\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n`cgproc COMMAND --help` describes each; see cgproc(1).\n");
 }
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
 		printf("cgproc %s\n", CGPROC_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "cgproc: unknown command '%s'\n", argv[1]);

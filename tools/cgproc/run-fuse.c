@@ -31,6 +31,9 @@
 
 #include "cgproc-config.h"
 #include "cgproc.h"
+#include "model/macro.h"
+#include "model/cgpath.h"
+#include "util.h"
 #include "vfile.h"
 
 #define SHARED_MOUNTPOINT "/var/lib/cgproc"
@@ -39,23 +42,23 @@
 /* Is @path the root of a cgprocfs mount in our mount namespace? (Dead or alive.) */
 static bool cgprocfs_mounted_at(const char *path)
 {
-	char line[4096];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *text = NULL;
+	struct mountinfo_entry e;
+	struct span rest;
+	size_t len;
 
-	if (!f)
+	if (file_read_all("/proc/self/mountinfo", &text, &len) < 0)
 		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char mnt[PATH_MAX], *sep;
+	rest = (struct span){text, len};
+	while (mountinfo_next(&rest, &e)) {
+		char mnt[PATH_MAX];
 
-		/* "id parent maj:min root mountpoint opts... - fstype source superopts" */
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || strcmp(mnt, path) != 0)
-			continue;
-		sep = strstr(line, " - ");
-		found = sep && strncmp(sep + 3, "fuse.cgprocfs ", 14) == 0;
+		if (span_eq(e.fstype, "fuse.cgprocfs") &&
+		    mountinfo_unescape(e.mount, false, mnt, sizeof(mnt)) == 0 &&
+		    strcmp(mnt, path) == 0)
+			return true;
 	}
-	fclose(f);
-	return found;
+	return false;
 }
 
 /*

@@ -23,9 +23,11 @@
 #include "cgproc-config.h"
 #include "cgproc.h"
 #include "model/cpuset.h"
+#include "model/macro.h"
 #include "paths.h"
 #include "run-args.h"
 #include "run-cgroup.h"
+#include "util.h"
 
 /* Leftovers get this long to die after the command exits. */
 #define KILL_TIMEOUT_MS 5000
@@ -79,15 +81,10 @@ static int usage_error(const char *opt, const char *value, const char *why)
 static int cpus_read_online(struct cpuset *ret)
 {
 	char buf[4096];
-	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	int n = file_read_str("/sys/devices/system/cpu/online", buf, sizeof(buf));
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
 	if (n < 0)
-		return -errno;
+		return n;
 	return cpuset_parse((struct span){buf, (size_t)n}, ret);
 }
 
@@ -368,7 +365,7 @@ int cmd_run(int argc, char **argv)
 	/* Signals wait (blocked) until the command runs, then go to it; SIGCHLD too, so that
 	 * one sigwaitinfo() loop does all the waiting. */
 	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaddset(&set, forwarded[i]);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &oldmask);

@@ -16,6 +16,7 @@
 
 #include "cgproc.h"
 #include "model/config.h"
+#include "source/caller.h"
 #include "source/table.h"
 #include "util.h"
 #include "vfile.h"
@@ -34,6 +35,25 @@ struct show {
 	size_t scratch_size, out_size;
 };
 
+/* The short names, wrapped at 80 columns: the table's, so the help lists every row. */
+static void usage_names(FILE *f)
+{
+	int col = fprintf(f, "FILE is a short name (");
+
+	vfile_foreach (vf) {
+		int n = (int)strlen(vf->name) + 2;
+
+		if (vf > vfile_table && col + n > 79) {
+			fputs(",\n", f);
+			col = 0;
+		} else if (vf > vfile_table) {
+			col += fprintf(f, ", ");
+		}
+		col += fprintf(f, "%s", vf->name);
+	}
+	fputs(") or a path\n", f);
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: cgproc show [--pid PID] [--root DIR] [--machine PATH] [--explain] [--list] "
@@ -50,14 +70,13 @@ static void usage(FILE *f)
 	      "                      per controller; files follow only when FILE is given\n"
 	      "  -l, --list          list the virtual files: short name and path\n"
 	      "  -h, --help          show this help\n"
-	      "\n"
-	      "FILE is a short name (meminfo, cpuinfo, stat, uptime, loadavg, swaps, diskstats,\n"
-	      "pressure-cpu, pressure-memory, pressure-io, cpu-online, cpu-possible, cpu-present,\n"
-	      "pid-stat) or a path (/proc/meminfo, /sys/devices/system/cpu/online,\n"
-	      "/proc/PID/stat, ...). Without FILE every file is printed, each under a\n"
-	      "\"==> PATH <==\" header. A file cgproc does not virtualize for PID (disabled in "
-	      "the\n"
-	      "configuration, or no cgroup data for it) prints the host's file, as PID would see.\n"
+	      "\n",
+	      f);
+	usage_names(f);
+	fputs("(/proc/meminfo, /sys/devices/system/cpu/online, /proc/PID/stat, ...). Without FILE\n"
+	      "every file is printed, each under a \"==> PATH <==\" header. A file cgproc does\n"
+	      "not virtualize for PID (disabled in the configuration, or no cgroup data for it)\n"
+	      "prints the host's file, as PID would see.\n"
 	      "\n"
 	      "Exit status: 0 on success, 1 when the process or its cgroups cannot be read,\n"
 	      "2 on a usage error.\n",
@@ -93,55 +112,54 @@ static int read_whole(struct show *s, const char *relpath, size_t *ret_len)
 	}
 }
 
-/* The configuration the process runs with: the root's /etc/cgproc.conf, then its CGPROC_*
- * environment (readable for root or the process's owner), then --machine. */
+/*
+ * The configuration the process runs with, as a reader on the host may follow it (the trust rule
+ * of model/config.h, the same as cgprocfs's): the root's etc/cgproc.conf when root owns it and
+ * nobody else may write it, then the process's CGPROC_* environment unless it is AT_SECURE, for
+ * the settings that cannot name a host object, with its machine only where it can see; then
+ * --machine (a host path: the one running show chose it).
+ */
 static void config_load(struct show *s, const char *machine)
 {
-	char dir[32], path[48];
-	size_t len;
+	char own[sizeof(s->config.machine)], named[sizeof(s->config.machine)];
+	struct cg_mounts *mounts;
+	unsigned set = 0;
 
 	config_defaults(&s->config);
-	if (read_whole(s, &CGPROC_CONF_PATH[1], &len) == 0)
-		(void)config_apply_text(&s->config, (struct span){s->out, len});
+	(void)src_config_file_apply(&s->src, &s->config, s->out, s->out_size);
+	memcpy(own, s->config.machine, sizeof(own));
 	if (s->pid > 0)
-		snprintf(dir, sizeof(dir), "proc/%d", (int)s->pid);
-	else
-		snprintf(dir, sizeof(dir), "proc/self");
-	snprintf(path, sizeof(path), "%s/environ", dir);
-	if (s->pid > 0 && read_whole(s, path, &len) == 0) {
-		for (size_t i = 0; i < len;) {
-			const char *e = s->out + i, *eq;
-			size_t n = strnlen(e, len - i);
-
-			i += n + 1;
-			if (n <= 7 || strncmp(e, "CGPROC_", 7) != 0)
-				continue;
-			eq = memchr(e, '=', n);
-			if (!eq)
-				continue;
-			(void)config_apply(&s->config, (struct span){e + 7, (size_t)(eq - e - 7)},
-					   (struct span){eq + 1, n - (size_t)(eq - e) - 1});
-		}
+		set = src_environ_apply(&s->src, s->pid, &s->config, CONFIG_KEYS_CALLER, s->out,
+					s->out_size);
+	if (set & CONFIG_KEY_MACHINE) {
+		mounts = malloc(sizeof(*mounts));
+		if (mounts && cg_caller_machine(&s->src, s->pid, s->config.machine, s->out,
+						s->out_size, mounts, named, sizeof(named)) == 0)
+			memcpy(s->config.machine, named, sizeof(named));
+		else
+			memcpy(s->config.machine, own, sizeof(own));
+		free(mounts);
 	}
 	if (machine)
 		snprintf(s->config.machine, sizeof(s->config.machine), "%s", machine);
-	(void)config_files_resolve(&s->config, vfile_names, _VFILE_MAX);
+	(void)vfile_config_resolve(&s->config);
 }
 
-static const char *rule_text(unsigned rule)
+static const char *rule_text(enum machine_rule rule)
 {
 	switch (rule) {
-	case 1:
+	case MACHINE_RULE_EXPLICIT:
 		return "explicit setting (--machine, machine= in cgproc.conf or CGPROC_MACHINE)";
-	case 2:
+	case MACHINE_RULE_CGROUPNS:
 		return "root of the process's cgroup namespace";
-	case 3:
+	case MACHINE_RULE_PIDNS_INIT:
 		return "cgroup of its pid namespace's init, without /init.scope";
-	case 4:
+	case MACHINE_RULE_OWN_CGROUP:
 		return "the process's own cgroup";
-	default:
-		return "unknown";
+	case MACHINE_RULE_NONE:
+		break;
 	}
+	return "unknown";
 }
 
 static void explain(const struct show *s)
@@ -152,7 +170,7 @@ static void explain(const struct show *s)
 		printf("process:  %d\n", (int)s->pid);
 	else
 		printf("process:  cgproc itself\n");
-	printf("rule:     %u, %s\n", m->rule, rule_text(m->rule));
+	printf("rule:     %u, %s\n", (unsigned)m->rule, rule_text(m->rule));
 	printf("cgroupns: %s\npidns:    %s\n", m->cgroupns ? "non-initial" : "initial",
 	       m->pidns ? "non-initial" : "initial");
 	if (m->init_pid > 0)

@@ -3,7 +3,8 @@
  * sysinfo(2) for processes the preload shim cannot reach (static binaries, Go, busybox):
  * a seccomp filter traps native sysinfo with SECCOMP_RET_USER_NOTIF, and a supervisor on the host
  * answers each call from the core (vfile_sysinfo: the same numbers as /proc/meminfo and
- * /proc/uptime for that process), writing the caller's struct sysinfo with process_vm_writev.
+ * /proc/uptime for that process), writing the caller's struct sysinfo through its
+ * /proc/<pid>/mem (notif-write.h: the handle is bound to the caller, never to its pid).
  *
  * The filter traps sysinfo only and lets every other syscall, and every non-native ABI, through:
  * the cost falls on sysinfo alone (research/interposition.md section 5). If the supervisor dies,
@@ -13,8 +14,8 @@
  * a container runtime could hand over the fd its OCI seccomp profile produced
  * (linux.seccomp.listenerPath with SCMP_ACT_NOTIFY on sysinfo) the same way.
  *
- * Must not: reply before re-validating the notification id (the pid may have been reused), or
- * write anything but the caller's struct sysinfo.
+ * Must not: write into the caller by pid (only through notif-write.h's handle), reply before
+ * re-validating the notification id, or write anything but the caller's struct sysinfo.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,10 +31,10 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cgproc.h"
+#include "notif-write.h"
 #include "vfile.h"
 
 #if defined(__x86_64__)
@@ -173,40 +174,36 @@ out:
 	return r;
 }
 
-static int notif_id_valid(int fd, uint64_t id)
-{
-	return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
-}
-
 /* Answer one notification. -errno only for a broken listener fd. */
 static int answer_one(struct answerer *a, int fd, struct seccomp_notif *req,
 		      struct seccomp_notif_resp *resp, size_t resp_size)
 {
 	struct sysinfo si;
-	int r;
+	int mem = -1, r;
 
 	memset(resp, 0, resp_size);
 	resp->id = req->id;
-	if (req->data.nr != __NR_sysinfo || sysinfo_compute(a, req->pid, &si) < 0 ||
-	    !notif_id_valid(fd, req->id)) {
-		/* Not ours to answer, or no container view: the kernel's own answer (host values),
-		 * the same fallback as every virtual file. */
-		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-	} else {
-		struct iovec local = {.iov_base = &si, .iov_len = sizeof(si)};
-		struct iovec remote = {.iov_base = (void *)(uintptr_t)req->data.args[0],
-				       .iov_len = sizeof(si)};
-		ssize_t n = process_vm_writev(req->pid, &local, 1, &remote, 1, 0);
-
-		if (n == (ssize_t)sizeof(si))
-			resp->val = 0;
-		else
-			resp->error = -EFAULT; /* what the kernel says for a bad pointer */
+	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	/* Not ours to answer, or no container view: the kernel's own answer (host values), the
+	 * same fallback as every virtual file. The handle first: what is computed for the pid is
+	 * written only into the process it named while its call waited. */
+	if (req->data.nr == __NR_sysinfo) {
+		mem = notif_mem_open(fd, req->id, (pid_t)req->pid);
+		if (mem == -ENOENT)
+			return 0; /* the call is gone: no reply */
 	}
-	/* The caller may have died (and its pid been reused) while we wrote: only a still-valid id
-	 * gets a reply. */
-	if (!notif_id_valid(fd, req->id))
-		return 0;
+	if (mem >= 0 && sysinfo_compute(a, (pid_t)req->pid, &si) == 0) {
+		r = notif_mem_write(fd, req->id, mem, req->data.args[0], &si, sizeof(si));
+		if (r == -ENOENT) {
+			close(mem);
+			return 0;
+		}
+		resp->flags = 0;
+		resp->val = 0;
+		resp->error = r < 0 ? -EFAULT : 0; /* what the kernel says for a bad pointer */
+	}
+	if (mem >= 0)
+		close(mem);
 	r = ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp);
 	if (r < 0 && errno != ENOENT)
 		return -errno;

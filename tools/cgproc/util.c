@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/macro.h"
 #include "util.h"
 
 int file_write_str(const char *path, const char *value)
@@ -33,6 +34,40 @@ int file_read_str(const char *path, char *buf, size_t size)
 		return -errno;
 	buf[n] = 0;
 	return (int)n;
+}
+
+int file_read_all(const char *path, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, size = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (size - len < 4096) {
+			char *p = realloc(buf, size + 65536);
+
+			if (!p)
+				return -ENOMEM;
+			buf = p;
+			size += 65536;
+		}
+		n = read(fd, buf + len, size - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = 0;
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
 }
 
 bool arg_parse_long(const char *s, long min, long max, long *ret)

@@ -14,5 +14,9 @@ int file_write_str(const char *path, const char *value);
  */
 int file_read_str(const char *path, char *buf, size_t size);
 
+/* All of @path (read to EOF, any size) into a malloc'ed NUL-terminated *@ret, its length in
+ * *@ret_len. 0 or -errno; nothing is written on failure. */
+int file_read_all(const char *path, char **ret, size_t *ret_len);
+
 /* Parses all of @s as a decimal long within [@min, @max] into *@ret. false on any error. */
 bool arg_parse_long(const char *s, long min, long max, long *ret);

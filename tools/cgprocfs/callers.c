@@ -13,7 +13,7 @@
  *     once that process has exited its pid may be reused, and the entry is dropped. Where no
  *     pidfd can be had (old kernels, a non-leader thread before 6.9) the start time from
  *     proc/<pid>/stat is the key, read again on every request.
- *   - the configuration (cgproc.conf plus the caller's CGPROC_* environment), the machine
+ *   - the configuration (cgproc.conf plus the caller's allowed CGPROC_* settings), the machine
  *     cgroup, its start time, visible CPUs and CPU quota: at most CALLER_TTL_NS old, the shim's
  *     freshness (preload/machine.c): a process moved to another cgroup (cgroup.procs), a
  *     program exec'd under the same pid, a changed cpuset or quota shows within a second.
@@ -24,10 +24,12 @@
  * time, so that the fallback to the host file stays cheap too.
  *
  * Thread-safe: the FUSE loop is multi-threaded. Entries sit in small sets, each with its own
- * mutex (held for a lookup, never for a resolution); a resolved snapshot is immutable and
- * reference-counted, so a request uses it in place while a newer one replaces it.
+ * mutex (held for a lookup, never for a resolution or any other I/O); a resolved snapshot is
+ * immutable and reference-counted, so a request uses it in place while a newer one replaces it.
  *
- * Must not: keep anything about a caller beyond CALLER_TTL_NS, or trust a pid alone.
+ * Must not: keep anything about a caller beyond CALLER_TTL_NS, trust a pid alone, open a path a
+ * caller chose (caller_config), or wait on I/O with a set's mutex held: one caller could then
+ * stall every other caller of its set.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +43,7 @@
 #include <unistd.h>
 
 #include "callers.h"
+#include "source/caller.h"
 #include "vfile.h"
 
 #ifndef SYS_pidfd_open
@@ -58,6 +61,12 @@
  * otherwise; the sampler publishes every 5 s): the shim's SAMPLE_RECHECK_NS (preload/sample.c). */
 #define SAMPLE_RECHECK_NS 250000000ULL
 #define ENVIRON_MAX (64 * 1024)
+/* Reads of callers' environments in flight at once. Such a read reads the caller's memory, which
+ * it may have mapped from a file system that never answers: at most this many workers can be
+ * held that way (libfuse's loop has 10), and a caller resolved while they are busy is served
+ * without its environment settings (the daemon's configuration) for that request only: its
+ * snapshot is partial and resolved again on the next. */
+#define ENVIRON_READERS_MAX 4
 #define MACHINE_SCRATCH_MAX (64 * 1024 * 1024)
 
 struct caller_slot {
@@ -94,17 +103,10 @@ struct machine_memo {
 struct caller_cache {
 	const struct cg_src *src;
 	struct cgproc_config base;
+	atomic_int environ_readers;
 	struct caller_set set[CALLER_SETS];
 	struct machine_memo memo;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int pid_start_ticks(const struct cg_src *src, pid_t pid, uint64_t *ret)
 {
@@ -173,51 +175,43 @@ static void slot_clear(struct caller_slot *sl)
 	sl->pid = 0;
 }
 
-/* Was @pid started AT_SECURE (setuid, file caps)? Then, like the shim, ignore its environment. */
-static bool caller_secure(const struct cg_src *src, const char *procdir)
+/*
+ * The configuration the caller's shim would run with, as far as a daemon serving every container
+ * may follow it: the daemon's cgproc.conf, then the caller's CGPROC_* environment (unless it is
+ * AT_SECURE) for CONFIG_KEYS_CALLER only (model/config.h). Never RUNDIR or LOG: those name host
+ * paths, and this daemon runs as root. A MACHINE is kept only where the caller can already see
+ * (cg_caller_machine(), in its own view of cgroup paths, translated here); otherwise it is
+ * dropped and the machine is discovered as if it were unset.
+ */
+static bool caller_config(struct caller_cache *c, pid_t pid, struct cgproc_config *cfg)
 {
-	char path[64];
-	uint64_t auxv[512];
-	size_t len;
-
-	snprintf(path, sizeof(path), "%s/auxv", procdir);
-	if (src_read(src, path, (char *)auxv, sizeof(auxv), &len) < 0)
-		return true; /* unknown: the safe answer */
-	for (size_t i = 0; i + 1 < len / sizeof(uint64_t); i += 2)
-		if (auxv[i] == 23 /* AT_SECURE */)
-			return auxv[i + 1] != 0;
-	return false;
-}
-
-/* The configuration the caller's shim would run with: the daemon's cgproc.conf, then the
- * caller's CGPROC_* environment unless it is AT_SECURE. */
-static void caller_config(const struct caller_cache *c, pid_t pid, struct cgproc_config *cfg)
-{
-	char procdir[32], path[64];
-	size_t len;
-	char *env;
+	struct cg_mounts *mounts;
+	char *env = malloc(ENVIRON_MAX);
+	bool complete = false;
+	unsigned set = 0;
 
 	*cfg = c->base;
-	snprintf(procdir, sizeof(procdir), "proc/%d", (int)pid);
-	snprintf(path, sizeof(path), "%s/environ", procdir);
-	env = malloc(ENVIRON_MAX);
-	if (env && !caller_secure(c->src, procdir) &&
-	    src_read(c->src, path, env, ENVIRON_MAX, &len) == 0) {
-		for (size_t i = 0; i < len;) {
-			const char *e = env + i, *eq;
-			size_t n = strnlen(e, len - i);
+	if (env) {
+		complete = atomic_fetch_add(&c->environ_readers, 1) < ENVIRON_READERS_MAX;
+		if (complete)
+			set = src_environ_apply(c->src, pid, cfg, CONFIG_KEYS_CALLER, env,
+						ENVIRON_MAX);
+		atomic_fetch_sub(&c->environ_readers, 1);
+	}
+	if (set & CONFIG_KEY_MACHINE) {
+		char machine[sizeof(cfg->machine)];
 
-			i += n + 1;
-			if (n <= 7 || strncmp(e, "CGPROC_", 7) != 0)
-				continue;
-			eq = memchr(e, '=', n);
-			if (eq)
-				(void)config_apply(cfg, (struct span){e + 7, (size_t)(eq - e - 7)},
-						   (struct span){eq + 1, n - (size_t)(eq - e) - 1});
-		}
+		mounts = malloc(sizeof(*mounts));
+		if (mounts && cg_caller_machine(c->src, pid, cfg->machine, env, ENVIRON_MAX, mounts,
+						machine, sizeof(machine)) == 0)
+			memcpy(cfg->machine, machine, sizeof(machine));
+		else
+			memcpy(cfg->machine, c->base.machine, sizeof(cfg->machine));
+		free(mounts);
 	}
 	free(env);
-	(void)config_files_resolve(cfg, vfile_names, _VFILE_MAX);
+	(void)vfile_config_resolve(cfg);
+	return complete;
 }
 
 static int machine_find(const struct cg_src *src, pid_t pid, const char *override,
@@ -235,29 +229,6 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 		free(scratch);
 	}
 	return r;
-}
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-/* What the machine-wide part depends on: which machine (cg_machine_find's answer). */
-static uint64_t machine_hash(const struct cg_machine *m)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	h = fnv(h, &m->rule, sizeof(m->rule));
-	h = fnv(h, &m->init_pid, sizeof(m->init_pid));
-	for (unsigned i = 0; i < _CG_MAX; i++) {
-		const char *path = cg_machine_path(m, i);
-
-		if (path)
-			h = fnv(h, path, strlen(path));
-	}
-	return h;
 }
 
 static bool str_same(const char *a, const char *b)
@@ -344,11 +315,11 @@ static struct caller_snap *snap_resolve(struct caller_cache *c, pid_t pid, uint6
 	atomic_init(&snap->refs, 1);
 	snap->machine_hash = 0;
 	*ret_stamp = now;
-	caller_config(c, pid, &snap->config);
+	snap->partial = !caller_config(c, pid, &snap->config);
 	r = machine_find(c->src, pid, snap->config.machine[0] ? snap->config.machine : NULL,
 			 &snap->machine);
 	if (r >= 0) {
-		hash = machine_hash(&snap->machine);
+		hash = cg_machine_hash(&snap->machine, FNV1A_INIT);
 		snap->machine_hash = hash;
 		if (!memo_get(c, hash, now, &snap->machine, ret_stamp)) {
 			/* else found per read */
@@ -362,24 +333,54 @@ static struct caller_snap *snap_resolve(struct caller_cache *c, pid_t pid, uint6
 	return snap;
 }
 
-/* Under the set lock: a reference to @sl's snapshot and this request's sample into @ret. */
-static void slot_use(const struct caller_cache *c, struct caller_slot *sl, uint64_t now,
-		     struct caller *ret)
+/* Under the set lock: a reference to @sl's snapshot into @ret, with the sampler's values when
+ * they were looked at less than SAMPLE_RECHECK_NS ago. Otherwise true, and @ret_cache holds the
+ * slot's kept answer for sample_refresh(), which runs without the lock. */
+static bool slot_use(struct caller_slot *sl, uint64_t now, struct caller *ret,
+		     struct cg_sample_cache *ret_cache)
 {
 	struct caller_snap *snap = sl->snap;
 
 	atomic_fetch_add_explicit(&snap->refs, 1, memory_order_relaxed);
 	ret->snap = snap;
-	if (sl->sample_checked_ns == 0 || now - sl->sample_checked_ns >= SAMPLE_RECHECK_NS) {
-		sl->has_sample =
-			snap->r >= 0 &&
-			cg_sample_lookup_cached(c->src, &snap->machine, snap->config.rundir,
-						&sl->sample_cache, &sl->sample) == 0;
+	if (sl->sample_checked_ns != 0 && now - sl->sample_checked_ns < SAMPLE_RECHECK_NS) {
+		ret->has_sample = sl->has_sample;
+		if (sl->has_sample)
+			ret->sample = sl->sample;
+		return false;
+	}
+	*ret_cache = sl->sample_cache;
+	return true;
+}
+
+/*
+ * The sampler's values for @ret's snapshot, looked up with no lock held: the table is the
+ * daemon's own (its run dir, never a caller's), but its file system may be slow, and a lock
+ * shared with other callers must not wait on I/O. The answer goes back into @sl if it still
+ * holds that snapshot (the reference @ret holds keeps the pointer from being reused).
+ */
+static void sample_refresh(const struct caller_cache *c, struct caller_set *set,
+			   struct caller_slot *sl, uint64_t now, struct cg_sample_cache *cache,
+			   struct caller *ret)
+{
+	struct caller_snap *snap = ret->snap;
+	struct cg_sample sample;
+	bool has;
+
+	has = snap->r >= 0 &&
+	      cg_sample_lookup_cached(c->src, &snap->machine, c->base.rundir, cache, &sample) == 0;
+	ret->has_sample = has;
+	if (has)
+		ret->sample = sample;
+	pthread_mutex_lock(&set->lock);
+	if (sl->snap == snap) {
+		sl->sample_cache = *cache;
+		sl->has_sample = has;
+		if (has)
+			sl->sample = sample;
 		sl->sample_checked_ns = now;
 	}
-	ret->has_sample = sl->has_sample;
-	if (sl->has_sample)
-		ret->sample = sl->sample;
+	pthread_mutex_unlock(&set->lock);
 }
 
 int caller_cache_new(const struct cg_src *src, const struct cgproc_config *base,
@@ -418,6 +419,7 @@ int caller_get(struct caller_cache *c, pid_t pid, struct caller *ret)
 {
 	struct caller_set *set;
 	struct caller_slot *victim = NULL;
+	struct cg_sample_cache cache;
 	struct caller_snap *snap;
 	uint64_t now, start, stamp;
 	int pidfd, r;
@@ -425,16 +427,19 @@ int caller_get(struct caller_cache *c, pid_t pid, struct caller *ret)
 	if (pid <= 0)
 		return -ESRCH;
 	set = &c->set[(unsigned)pid % CALLER_SETS];
-	now = now_ns();
+	now = (uint64_t)src_mono_ns();
 	pthread_mutex_lock(&set->lock);
 	for (unsigned w = 0; w < CALLER_WAYS; w++) {
 		struct caller_slot *sl = &set->slot[w];
 
 		if (!sl->snap || sl->pid != pid)
 			continue;
-		if (now - sl->stamp_ns < CALLER_TTL_NS && slot_alive(c, sl)) {
-			slot_use(c, sl, now, ret);
+		if (now - sl->stamp_ns < CALLER_TTL_NS && !sl->snap->partial && slot_alive(c, sl)) {
+			bool refresh = slot_use(sl, now, ret, &cache);
+
 			pthread_mutex_unlock(&set->lock);
+			if (refresh)
+				sample_refresh(c, set, sl, now, &cache, ret);
 			return 0;
 		}
 		slot_clear(sl); /* too old, or another process has the pid now */
@@ -450,6 +455,14 @@ int caller_get(struct caller_cache *c, pid_t pid, struct caller *ret)
 		if (pidfd >= 0)
 			close(pidfd);
 		return -ENOMEM;
+	}
+	/* Exited meanwhile: what was read may be of the pid's next process. */
+	if (!slot_alive(c,
+			&(struct caller_slot){.pid = pid, .pidfd = pidfd, .start_ticks = start})) {
+		snap_put(snap);
+		if (pidfd >= 0)
+			close(pidfd);
+		return -ESRCH;
 	}
 
 	pthread_mutex_lock(&set->lock);
@@ -475,8 +488,9 @@ int caller_get(struct caller_cache *c, pid_t pid, struct caller *ret)
 	victim->snap = snap;	  /* the cache's reference: the one snap_resolve() made */
 	cg_sample_cache_init(&victim->sample_cache);
 	victim->sample_checked_ns = 0;
-	slot_use(c, victim, now, ret);
+	(void)slot_use(victim, now, ret, &cache);
 	pthread_mutex_unlock(&set->lock);
+	sample_refresh(c, set, victim, now, &cache, ret);
 	return 0;
 }
 

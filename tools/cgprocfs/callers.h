@@ -18,6 +18,7 @@
 struct caller_snap {
 	atomic_uint refs;
 	int r;			     /* 0, or why the caller could not be resolved (-errno) */
+	bool partial;		     /* resolved without its environment: not kept for later */
 	uint64_t machine_hash;	     /* of the machine's paths: callers of one machine share it */
 	struct cgproc_config config; /* cgproc.conf, then the caller's CGPROC_* environment */
 	struct cg_machine machine;   /* with its start and limits resolved when they could be */

@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 
 #include "confine.h"
+#include "model/macro.h"
 
 static const char *const allowed[] = {
 	/* I/O on /dev/fuse, proc and cgroup files */
@@ -105,7 +106,7 @@ int confine_apply(void)
 	if (!ctx)
 		return -ENOMEM;
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	for (size_t i = 0; r == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(allowed); i++) {
 		int nr = seccomp_syscall_resolve_name(allowed[i]);
 
 		if (nr == __NR_SCMP_ERROR)

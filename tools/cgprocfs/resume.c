@@ -41,6 +41,7 @@
 
 #include "fdstore.h"
 #include "resume.h"
+#include "tree.h" /* the inode numbers of files */
 
 /* From include/uapi/linux/fuse.h 7.40 (Debian 12's headers are 7.38). */
 #define CG_FUSE_HAS_RESEND2 (1u << (39 - 32)) /* in flags2 */
@@ -52,7 +53,6 @@
 #define REPLAY_MAX 512
 #define FH_TAG_SHIFT 48
 #define FH_PTR_MASK ((1ULL << FH_TAG_SHIFT) - 1)
-#define FILE_INO_LAST (1ULL << 62) /* directory inodes have bit 62 (serve.c) */
 
 /* A request read and not answered yet (kernels without resend only). */
 struct replay_slot {
@@ -347,7 +347,7 @@ uint64_t resume_fh(struct resume *rs, uint64_t fh, uint64_t ino, enum resume_fh 
 		*pp = a->next;
 	if (a)
 		ret = (uint64_t)(uintptr_t)a->f;
-	else if (how == RESUME_FH_READ && ino >= CGPROCFS_FILE_INO_BASE && ino < FILE_INO_LAST) {
+	else if (how == RESUME_FH_READ && ino >= FILE_INO_BASE && ino < DIR_INO_FLAG) {
 		/* not rendered and not fresh: the library renders at this read, whatever the offset
 		 */
 		a = calloc(1, sizeof(*a));
@@ -355,7 +355,7 @@ uint64_t resume_fh(struct resume *rs, uint64_t fh, uint64_t ino, enum resume_fh 
 			a->f = calloc(1, sizeof(*a->f));
 		if (a && a->f) {
 			pthread_mutex_init(&a->f->lock, NULL);
-			a->f->vfile_id = (unsigned)(ino - CGPROCFS_FILE_INO_BASE);
+			a->f->vfile_id = (unsigned)(ino - FILE_INO_BASE);
 			a->fh = fh;
 			a->next = rs->adopted;
 			rs->adopted = a;

@@ -29,71 +29,27 @@
 #include <unistd.h>
 
 #include "callers.h"
+#include "model/macro.h"
 #include "cgproc-config.h"
 #include "serve.h"
+#include "stash.h"
+#include "tree.h"
+#include "work.h"
+#include "source/caller.h"
 #include "source/table.h"
 #include "vfile.h"
 
-#define NODE_MAX 64
-#define NAME_MAX_LEN 64
-#define FILE_INO_BASE CGPROCFS_FILE_INO_BASE
-#define DIR_INO_FLAG (1ULL << 62) /* directory inode = flag | FNV-1a of its path */
-#define RENDER_START (64 * 1024)
-#define RENDER_MAX (64 * 1024 * 1024)
-#define WORK_KEEP 8		    /* working areas kept between requests */
-#define WORK_KEEP_MAX (1024 * 1024) /* larger ones are freed after use */
 #define FDS_SHARDS 8 /* kept-fd caches, each for the machines whose hash falls in it */
 #define FDS_NOFILE (4096 + FDS_SHARDS * SRC_FDCACHE_SLOTS) /* RLIMIT_NOFILE wanted */
 #define FDS_MIN 64 /* kept input fds are dup'd at or above this number */
 /* Kept fds are forgotten this often: a cgroup removed and made again under the same name is
  * read through an old fd for no longer. */
 #define FDS_TTL_NS 1000000000ULL
-#define HOST_TEXTS 3
-#define HOST_TEXT_AGE_NS 1000000000ULL /* kept host texts: the shim's age (preload/machine.c) */
-#define ENTRY_TIMEOUT 1.0	       /* names never change */
-#define DIR_ATTR_TIMEOUT 1.0	       /* directories look the same to everyone */
-#define STASH_SLOTS 16
-#define STASH_TTL_NS 100000000ULL /* a getattr's rendering is reused by an open within 100 ms */
-#define ATTR_TIMEOUT 0.0	  /* st_size depends on the caller: never cache it */
-#define READ_STACK (16 * 1024)	  /* replies up to this size are copied on the stack */
-
-struct node {
-	fuse_ino_t ino;
-	fuse_ino_t parent;
-	char name[NAME_MAX_LEN];
-	const struct vfile *vf; /* NULL for a directory */
-};
-
-/* Working memory of one render: kept in a pool between requests. */
-struct work {
-	struct work *next;
-	char *scratch, *out;
-	size_t scap, ocap;
-};
-
-struct work_pool {
-	pthread_mutex_t lock;
-	struct work *free;
-	unsigned n_free;
-};
-
-/*
- * A getattr must render (the size is the caller's). Programs that stat() a file and then open
- * it (ls -l, Python's pathlib, tail) would pay two renders; the rendering is kept here briefly
- * for the same caller's open that follows, so that costs one render.
- */
-struct stash_slot {
-	pid_t pid;
-	unsigned vfile_id;
-	uint64_t stamp_ns;
-	char *data;
-	size_t len;
-};
-
-struct stash {
-	pthread_mutex_t lock;
-	struct stash_slot slot[STASH_SLOTS];
-};
+#define HOST_TEXTS (SRC_HOST_TEXTS + 1) /* and the daemon's mountinfo */
+#define ENTRY_TIMEOUT 1.0		/* names never change */
+#define DIR_ATTR_TIMEOUT 1.0		/* directories look the same to everyone */
+#define ATTR_TIMEOUT 0.0		/* st_size depends on the caller: never cache it */
+#define READ_STACK (16 * 1024)		/* replies up to this size are copied on the stack */
 
 struct serve {
 	struct cg_src src;
@@ -108,232 +64,23 @@ struct serve {
 	bool debug;
 	char rundir[256];
 	time_t mtime;
-	size_t n_nodes;
-	struct node nodes[NODE_MAX];
+	struct tree tree;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static struct stash_slot *stash_slot_of(struct serve *s, pid_t pid, unsigned vfile_id)
-{
-	return &s->stash.slot[((unsigned)pid * 31u + vfile_id) % STASH_SLOTS];
-}
-
-/* Keep @data (ownership passes) for the open that usually follows a getattr. */
-static void stash_put(struct serve *s, pid_t pid, unsigned vfile_id, char *data, size_t len)
-{
-	struct stash_slot *slot = stash_slot_of(s, pid, vfile_id);
-	char *old;
-
-	pthread_mutex_lock(&s->stash.lock);
-	old = slot->data;
-	slot->pid = pid;
-	slot->vfile_id = vfile_id;
-	slot->stamp_ns = now_ns();
-	slot->data = data;
-	slot->len = len;
-	pthread_mutex_unlock(&s->stash.lock);
-	free(old);
-}
-
-static bool stash_take(struct serve *s, pid_t pid, unsigned vfile_id, char **ret_data,
-		       size_t *ret_len)
-{
-	struct stash_slot *slot = stash_slot_of(s, pid, vfile_id);
-	bool hit = false;
-
-	pthread_mutex_lock(&s->stash.lock);
-	if (slot->data && slot->pid == pid && slot->vfile_id == vfile_id &&
-	    now_ns() - slot->stamp_ns < STASH_TTL_NS) {
-		*ret_data = slot->data;
-		*ret_len = slot->len;
-		slot->data = NULL;
-		hit = true;
-	}
-	pthread_mutex_unlock(&s->stash.lock);
-	return hit;
-}
-
-static fuse_ino_t dir_ino(const char *path, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	if (len == 0)
-		return FUSE_ROOT_ID;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)path[i];
-		h *= 0x100000001b3ULL;
-	}
-	return DIR_INO_FLAG | (h & (DIR_INO_FLAG - 1));
-}
-
-static const struct node *node_find(const struct serve *s, fuse_ino_t ino)
-{
-	for (size_t i = 0; i < s->n_nodes; i++)
-		if (s->nodes[i].ino == ino)
-			return &s->nodes[i];
-	return NULL;
-}
-
-static const struct node *node_child(const struct serve *s, fuse_ino_t parent, const char *name)
-{
-	for (size_t i = 0; i < s->n_nodes; i++)
-		if (s->nodes[i].parent == parent && strcmp(s->nodes[i].name, name) == 0 &&
-		    s->nodes[i].ino != FUSE_ROOT_ID)
-			return &s->nodes[i];
-	return NULL;
-}
-
-static int node_add(struct serve *s, fuse_ino_t ino, fuse_ino_t parent, const char *name,
-		    size_t name_len, const struct vfile *vf)
-{
-	struct node *n;
-
-	if (node_find(s, ino))
-		return 0;
-	if (s->n_nodes >= NODE_MAX || name_len >= NAME_MAX_LEN)
-		return -ENOSPC;
-	n = &s->nodes[s->n_nodes++];
-	n->ino = ino;
-	n->parent = parent;
-	memcpy(n->name, name, name_len);
-	n->name[name_len] = 0;
-	n->vf = vf;
-	return 0;
-}
-
-/* The tree: every non-per-process vfile whose host file exists, and the directories above it. */
-static int tree_build(struct serve *s)
-{
-	int r;
-
-	r = node_add(s, FUSE_ROOT_ID, FUSE_ROOT_ID, "", 0, NULL);
-	if (r < 0)
-		return r;
-	vfile_foreach (vf) {
-		const char *rel = vf->path + 1, *p = rel;
-		fuse_ino_t parent = FUSE_ROOT_ID;
-
-		if (vf->flags & VFILE_PER_PROCESS || vf->path[0] != '/')
-			continue;
-		if (faccessat(s->src.rootfd, rel, R_OK, 0) < 0)
-			continue; /* nothing to overlay (e.g. no PSI on this kernel) */
-		for (const char *slash; (slash = strchr(p, '/')); p = slash + 1) {
-			fuse_ino_t ino = dir_ino(rel, (size_t)(slash - rel));
-
-			r = node_add(s, ino, parent, p, (size_t)(slash - p), NULL);
-			if (r < 0)
-				return r;
-			parent = ino;
-		}
-		r = node_add(s, FILE_INO_BASE + vf->id, parent, p, strlen(p), vf);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
+/* cgproc.conf under the trust rule of model/config.h: cgprocfs serves every user. */
 static void config_load(struct serve *s)
 {
 	char text[8192];
-	struct stat st;
-	ssize_t n;
-	int fd;
 
 	config_defaults(&s->config);
-	fd = open(CGPROC_CONF_PATH, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return;
-	/* Only a root-owned, not world-writable file is trusted: cgprocfs serves every user. */
-	if (fstat(fd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & S_IWOTH)) {
-		n = read(fd, text, sizeof(text));
-		if (n > 0)
-			config_apply_text(&s->config, (struct span){text, (size_t)n});
-	}
-	close(fd);
-}
-
-static void work_free(struct work *w)
-{
-	if (w) {
-		free(w->scratch);
-		free(w->out);
-		free(w);
-	}
-}
-
-/* A working area of at least RENDER_START each for scratch and output. */
-static struct work *work_get(struct serve *s)
-{
-	struct work *w;
-
-	pthread_mutex_lock(&s->work.lock);
-	w = s->work.free;
-	if (w) {
-		s->work.free = w->next;
-		s->work.n_free--;
-	}
-	pthread_mutex_unlock(&s->work.lock);
-	if (w)
-		return w;
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
-	w->scratch = malloc(RENDER_START);
-	w->out = malloc(RENDER_START);
-	if (!w->scratch || !w->out) {
-		work_free(w);
-		return NULL;
-	}
-	w->scap = w->ocap = RENDER_START;
-	return w;
-}
-
-static void work_put(struct serve *s, struct work *w)
-{
-	if (w->scap + w->ocap <= WORK_KEEP_MAX) {
-		pthread_mutex_lock(&s->work.lock);
-		if (s->work.n_free < WORK_KEEP) {
-			w->next = s->work.free;
-			s->work.free = w;
-			s->work.n_free++;
-			w = NULL;
-		}
-		pthread_mutex_unlock(&s->work.lock);
-	}
-	work_free(w);
-}
-
-/* Grow @w to @scap and @ocap (contents are not kept). */
-static int work_grow(struct work *w, size_t scap, size_t ocap)
-{
-	char *scratch = malloc(scap), *out = malloc(ocap);
-
-	if (!scratch || !out) {
-		free(scratch);
-		free(out);
-		return -ENOMEM;
-	}
-	free(w->scratch);
-	free(w->out);
-	w->scratch = scratch;
-	w->out = out;
-	w->scap = scap;
-	w->ocap = ocap;
-	return 0;
+	(void)src_config_file_apply(&s->src, &s->config, text, sizeof(text));
 }
 
 /* Forget the kept fds every FDS_TTL_NS: a cgroup removed and made again under the same name is
  * never read through an old fd for longer (the shim forgets its own with its machine). */
 static void fds_age(struct serve *s)
 {
-	uint64_t now = now_ns(),
+	uint64_t now = (uint64_t)src_mono_ns(),
 		 then = atomic_load_explicit(&s->fds_stamp_ns, memory_order_relaxed);
 
 	if (now - then >= FDS_TTL_NS &&
@@ -346,75 +93,55 @@ static void fds_age(struct serve *s)
 static int host_read(const struct serve *s, const struct vfile *vf, char **ret_data,
 		     size_t *ret_len)
 {
+	_cleanup_close_ int fd =
+		openat(s->src.rootfd, vf->path + 1, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *data = NULL;
 	size_t cap = RENDER_START;
-	char *data = NULL;
-	int fd, r;
 
-	fd = openat(s->src.rootfd, vf->path + 1, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	for (;;) {
 		char *bigger = realloc(data, cap);
 		ssize_t n;
 
-		if (!bigger) {
-			r = -ENOMEM;
-			break;
-		}
+		if (!bigger)
+			return -ENOMEM;
 		data = bigger;
 		/* One read per attempt: a second read could see newer values instead of EOF. */
 		n = pread(fd, data, cap, 0);
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
+		if (n < 0)
+			return -errno;
 		if ((size_t)n < cap) {
-			close(fd);
-			*ret_data = data;
+			*ret_data = TAKE_PTR(data);
 			*ret_len = (size_t)n;
 			return 0;
 		}
-		if (cap >= RENDER_MAX) {
-			r = -EFBIG;
-			break;
-		}
+		if (cap >= RENDER_MAX)
+			return -EFBIG;
 		cap *= 2;
 	}
-	close(fd);
-	free(data);
-	return r;
 }
 
-static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char **ret_data,
-		      size_t *ret_len)
+/* vfile_render() for the caller @c into a malloc'ed copy. -errno: serve the host file. */
+static int render_caller(struct serve *s, const struct vfile *vf, pid_t pid, const struct caller *c,
+			 char **ret_data, size_t *ret_len)
 {
-	struct caller c = {0};
-	struct work *w = NULL;
 	struct cg_src src = s->src;
+	struct work *w;
 	int r;
 
-	fds_age(s);
-	r = caller_get(s->callers, pid, &c);
-	if (r >= 0)
-		r = c.snap->r;
-	if (r < 0)
-		goto fallback;
-	if (!c.snap->config.enabled || !(c.snap->config.files & (1ULL << vf->id))) {
-		r = -EPERM; /* switched off for this caller: the host file, as the shim would */
-		goto fallback;
-	}
-	src.fds = &s->fds[c.snap->machine_hash % FDS_SHARDS];
-	w = work_get(s);
-	if (!w) {
-		r = -ENOMEM;
-		goto fallback;
-	}
+	if (!vfile_enabled(&c->snap->config, vf->id))
+		return -EPERM; /* switched off for this caller: the host file, as the shim would */
+	src.fds = &s->fds[c->snap->machine_hash % FDS_SHARDS];
+	w = work_get(&s->work);
+	if (!w)
+		return -ENOMEM;
 	for (;;) {
 		struct vfile_req req = {
 			.src = &src,
-			.machine = &c.snap->machine,
-			.config = &c.snap->config,
-			.sample = c.has_sample ? &c.sample : NULL,
+			.machine = &c->snap->machine,
+			.config = &c->snap->config,
+			.sample = c->has_sample ? &c->sample : NULL,
 			.pid = pid,
 			.tid = 0,
 			.scratch = w->scratch,
@@ -434,11 +161,9 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 				break;
 			}
 			memcpy(data, w->out, b.len);
-			work_put(s, w);
-			caller_put(&c);
 			*ret_data = data;
 			*ret_len = b.len;
-			return 0;
+			break;
 		}
 		if (r != -ENOBUFS || w->ocap >= RENDER_MAX)
 			break;
@@ -446,14 +171,29 @@ static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char *
 		if (r < 0)
 			break;
 	}
-fallback:
+	work_put(&s->work, w);
+	return r < 0 ? r : 0;
+}
+
+static int render_for(struct serve *s, const struct vfile *vf, pid_t pid, char **ret_data,
+		      size_t *ret_len)
+{
+	struct caller c = {0};
+	int r;
+
+	fds_age(s);
+	r = caller_get(s->callers, pid, &c);
+	if (r >= 0)
+		r = c.snap->r;
+	if (r >= 0)
+		r = render_caller(s, vf, pid, &c, ret_data, ret_len);
+	if (c.snap)
+		caller_put(&c);
+	if (r >= 0)
+		return 0;
 	if (s->debug)
 		fprintf(stderr, "cgprocfs: %s for pid %d: host file (%s)\n", vf->path, (int)pid,
 			strerror(-r));
-	if (w)
-		work_put(s, w);
-	if (c.snap)
-		caller_put(&c);
 	return host_read(s, vf, ret_data, ret_len);
 }
 
@@ -505,36 +245,33 @@ static void serve_fini(void *state)
 	}
 	free(s->texts);
 	free(s->text_bufs);
-	while (s->work.free) {
-		struct work *w = s->work.free;
-
-		s->work.free = w->next;
-		work_free(w);
-	}
+	work_pool_fini(&s->work);
 	if (s->src.rootfd >= 0)
 		close(s->src.rootfd);
-	for (size_t i = 0; i < STASH_SLOTS; i++)
-		free(s->stash.slot[i].data);
-	pthread_mutex_destroy(&s->stash.lock);
-	pthread_mutex_destroy(&s->work.lock);
+	stash_fini(&s->stash);
 	free(s);
+}
+
+/* For _cleanup_: a half-built state is torn down like a whole one. */
+static void serve_freep(struct serve **s)
+{
+	if (*s)
+		serve_fini(*s);
 }
 
 static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 {
-	struct serve *s = calloc(1, sizeof(*s));
+	_cleanup_(serve_freep) struct serve *s = calloc(1, sizeof(*s));
 	long hz = sysconf(_SC_CLK_TCK);
 	int r;
 
 	if (!s)
 		return -ENOMEM;
-	pthread_mutex_init(&s->stash.lock, NULL);
-	pthread_mutex_init(&s->work.lock, NULL);
+	stash_init(&s->stash);
+	work_pool_init(&s->work);
 	s->src.rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->src.rootfd < 0) {
-		r = -errno;
-		goto fail;
-	}
+	if (s->src.rootfd < 0)
+		return -errno;
 	s->src.ticks_per_sec = hz > 0 ? (uint64_t)hz : 100;
 	s->debug = params->debug;
 	snprintf(s->rundir, sizeof(s->rundir), "%s", params->rundir ? params->rundir : "");
@@ -542,49 +279,45 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 	config_load(s);
 	if (s->rundir[0])
 		snprintf(s->config.rundir, sizeof(s->config.rundir), "%s", s->rundir);
-	r = tree_build(s);
+	r = tree_build(&s->tree, s->src.rootfd);
 	if (r < 0)
-		goto fail;
+		return r;
 	/* Kept input fds and texts for every request (thread-safe: lock-free slots, seqlocked
 	 * texts). Per-process files are never kept (src.self_pid 0). */
 	s->fds = malloc(FDS_SHARDS * sizeof(*s->fds));
-	s->texts = calloc(1, sizeof(*s->texts));
-	s->text_bufs = malloc(HOST_TEXTS * SRC_TEXTCACHE_MAX);
-	if (!s->fds || !s->texts || !s->text_bufs) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	if (!s->fds)
+		return -ENOMEM;
 	for (unsigned i = 0; i < FDS_SHARDS; i++) {
-		src_fdcache_init(&s->fds[i], FDS_MIN);
+		src_fdcache_init(&s->fds[i],
+				 FDS_MIN); /* before any return: serve_fini closes them */
 		s->fds[i].owns_fds = true; /* no code in this daemon closes fds it does not own */
 	}
+	s->texts = calloc(1, sizeof(*s->texts));
+	s->text_bufs = malloc(HOST_TEXTS * SRC_TEXTCACHE_MAX);
+	if (!s->texts || !s->text_bufs)
+		return -ENOMEM;
 	nofile_raise();
-	(void)src_textcache_add(s->texts, "proc/cpuinfo", HOST_TEXT_AGE_NS, s->text_bufs,
-				SRC_TEXTCACHE_MAX);
-	(void)src_textcache_add(s->texts, "proc/meminfo", HOST_TEXT_AGE_NS,
-				s->text_bufs + SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
+	src_textcache_add_host(s->texts, s->text_bufs);
 	/* the daemon's own mounts, parsed for every new caller (callers.c keeps callers that long)
 	 */
-	(void)src_textcache_add(s->texts, "proc/self/mountinfo", HOST_TEXT_AGE_NS,
-				s->text_bufs + 2 * SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
-	atomic_init(&s->fds_stamp_ns, now_ns());
+	(void)src_textcache_add(s->texts, "proc/self/mountinfo", SRC_HOST_TEXT_AGE_NS,
+				s->text_bufs + SRC_HOST_TEXTS * SRC_TEXTCACHE_MAX,
+				SRC_TEXTCACHE_MAX);
+	atomic_init(&s->fds_stamp_ns, (uint64_t)src_mono_ns());
 	/* s->src.fds stays NULL: resolutions (callers.c, about once a second per machine) read
 	 * without keeping; renders use their machine's shard */
 	s->src.texts = s->texts;
 	r = caller_cache_new(&s->src, &s->config, &s->callers);
 	if (r < 0)
-		goto fail;
-	*ret_state = s;
+		return r;
+	*ret_state = TAKE_PTR(s);
 	return 0;
-fail:
-	serve_fini(s);
-	return r;
 }
 
 static void serve_lookup(void *state, fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct serve *s = state;
-	const struct node *n = node_child(s, parent, name);
+	const struct node *n = tree_child(&s->tree, parent, name);
 	struct fuse_entry_param e = {0};
 
 	if (!n) {
@@ -603,7 +336,7 @@ static void serve_lookup(void *state, fuse_req_t req, fuse_ino_t parent, const c
 static void serve_getattr(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct serve *s = state;
-	const struct node *n = node_find(s, ino);
+	const struct node *n = tree_find(&s->tree, ino);
 	size_t size = 0;
 	struct stat st;
 
@@ -624,7 +357,7 @@ static void serve_getattr(void *state, fuse_req_t req, fuse_ino_t ino, struct fu
 		pid_t pid = req_pid(req);
 
 		if (render_for(s, n->vf, pid, &data, &size) == 0)
-			stash_put(s, pid, n->vf->id, data, size);
+			stash_put(&s->stash, pid, n->vf->id, data, size);
 	}
 	node_stat(s, n, size, &st);
 	fuse_reply_attr(req, &st, n->vf ? ATTR_TIMEOUT : DIR_ATTR_TIMEOUT);
@@ -633,7 +366,7 @@ static void serve_getattr(void *state, fuse_req_t req, fuse_ino_t ino, struct fu
 static void serve_open(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct serve *s = state;
-	const struct node *n = node_find(s, ino);
+	const struct node *n = tree_find(&s->tree, ino);
 	struct cgprocfs_file *f;
 	int r;
 
@@ -653,7 +386,7 @@ static void serve_open(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_
 	pthread_mutex_init(&f->lock, NULL);
 	f->vfile_id = n->vf->id;
 	r = 0;
-	if (!stash_take(s, req_pid(req), n->vf->id, &f->data, &f->len))
+	if (!stash_take(&s->stash, req_pid(req), n->vf->id, &f->data, &f->len))
 		r = render_for(s, n->vf, req_pid(req), &f->data, &f->len);
 	if (r < 0) {
 		pthread_mutex_destroy(&f->lock);
@@ -731,7 +464,7 @@ static void serve_release(void *state, fuse_req_t req, fuse_ino_t ino, struct fu
 
 static void serve_opendir(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	const struct node *n = node_find(state, ino);
+	const struct node *n = tree_find(&((struct serve *)state)->tree, ino);
 
 	if (!n)
 		fuse_reply_err(req, ENOENT);
@@ -745,7 +478,7 @@ static void serve_readdir(void *state, fuse_req_t req, fuse_ino_t ino, size_t si
 			  struct fuse_file_info *fi)
 {
 	struct serve *s = state;
-	const struct node *dir = node_find(s, ino);
+	const struct node *dir = tree_find(&s->tree, ino);
 	char out[4096];
 	size_t len = 0, idx = 0;
 
@@ -756,7 +489,7 @@ static void serve_readdir(void *state, fuse_req_t req, fuse_ino_t ino, size_t si
 	if (size > sizeof(out))
 		size = sizeof(out);
 	/* Offsets: 1 = ".", 2 = "..", 3.. = children in tree order. */
-	for (size_t i = 0; i < s->n_nodes + 2; i++) {
+	for (size_t i = 0; i < s->tree.n_nodes + 2; i++) {
 		const struct node *n = NULL;
 		const char *name;
 		struct stat st = {0};
@@ -769,7 +502,7 @@ static void serve_readdir(void *state, fuse_req_t req, fuse_ino_t ino, size_t si
 			name = "..";
 			st.st_ino = dir->parent;
 		} else {
-			n = &s->nodes[i - 2];
+			n = &s->tree.nodes[i - 2];
 			if (n->parent != dir->ino || n->ino == FUSE_ROOT_ID)
 				continue;
 			name = n->name;

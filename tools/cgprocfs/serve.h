@@ -23,8 +23,6 @@
 #define CGPROCFS_SERVE_ABI 1
 #define CGPROCFS_SERVE_SYMBOL "cgprocfs_serve_v1"
 #define CGPROCFS_SERVE_LIB "libcgprocfs-serve.so"
-/* A file's inode number is this plus its vfile id (ids are append-only). */
-#define CGPROCFS_FILE_INO_BASE (1ULL << 32)
 
 /* Per-open state, malloc'd by whichever library copy handled the open and freed (free()) by
  * whichever copy handles the release. @data is malloc'd too; NULL (a handle the host made for a

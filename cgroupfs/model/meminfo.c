@@ -1,170 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The memory model: memory.stat and /proc/meminfo parsing, the machine view derived from a
- * cgroup's limits and usage, and the /proc/meminfo and /proc/swaps renderers. See memory.h.
- * Pure: no I/O, no allocation, no snprintf (render paths must be async-signal-safe).
+ * /proc/meminfo: the host's text parsed into struct host_memory, and rendered again with the
+ * machine's view (struct mem_view) in place of the host's figures; see memory.h. Pure: no I/O,
+ * no allocation, no snprintf (render paths must be async-signal-safe).
  */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
+#include "macro.h"
 #include "memory.h"
-
-/* cgroup v1 prints "unlimited" as PAGE_COUNTER_MAX * PAGE_SIZE (9223372036854771712 with 4k
- * pages); anything this large is no limit. */
-#define V1_UNLIMITED_MIN (UINT64_C(1) << 62)
-
-static uint64_t v1_limit(uint64_t v)
-{
-	return v >= V1_UNLIMITED_MIN ? UINT64_MAX : v;
-}
-
-/* Blanks between words of proc and cgroup files. */
-static inline bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* @lit is the @n bytes at @k (with constant @lit, memcmp compiles to a load and a compare). */
-#define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
-
-#define MS_NONE (-1)
-#define MS(field) ((int)offsetof(struct cg_memstat, field))
-
-/* The keys v1 and v2 spell alike (v1 after its "total_" prefix). */
-static int memstat_key_common(const char *k, size_t n)
-{
-	switch (k[0]) {
-	case 'a':
-		if (KEY_IS(k, n, "active_anon"))
-			return MS(active_anon);
-		if (KEY_IS(k, n, "active_file"))
-			return MS(active_file);
-		break;
-	case 'i':
-		if (KEY_IS(k, n, "inactive_anon"))
-			return MS(inactive_anon);
-		if (KEY_IS(k, n, "inactive_file"))
-			return MS(inactive_file);
-		break;
-	case 's':
-		if (KEY_IS(k, n, "shmem"))
-			return MS(shmem);
-		break;
-	case 'u':
-		if (KEY_IS(k, n, "unevictable"))
-			return MS(unevictable);
-		break;
-	}
-	return MS_NONE;
-}
-
-/* v2 names. */
-static int memstat_key_v2(const char *k, size_t n)
-{
-	switch (k[0]) {
-	case 'a':
-		if (KEY_IS(k, n, "anon"))
-			return MS(anon);
-		if (KEY_IS(k, n, "anon_thp"))
-			return MS(anon_thp);
-		break;
-	case 'f':
-		if (KEY_IS(k, n, "file"))
-			return MS(file);
-		if (KEY_IS(k, n, "file_mapped"))
-			return MS(file_mapped);
-		if (KEY_IS(k, n, "file_dirty"))
-			return MS(file_dirty);
-		if (KEY_IS(k, n, "file_writeback"))
-			return MS(file_writeback);
-		return MS_NONE;
-	case 's':
-		if (KEY_IS(k, n, "slab"))
-			return MS(slab);
-		if (KEY_IS(k, n, "slab_reclaimable"))
-			return MS(slab_reclaimable);
-		if (KEY_IS(k, n, "slab_unreclaimable"))
-			return MS(slab_unreclaimable);
-		break;
-	}
-	return memstat_key_common(k, n);
-}
-
-/* v1 names after "total_": the hierarchical counters (the cgroup and its descendants, like v2). */
-static int memstat_key_v1_total(const char *k, size_t n)
-{
-	switch (k[0]) {
-	case 'r':
-		if (KEY_IS(k, n, "rss"))
-			return MS(anon);
-		if (KEY_IS(k, n, "rss_huge"))
-			return MS(anon_thp);
-		return MS_NONE;
-	case 'c':
-		if (KEY_IS(k, n, "cache"))
-			return MS(file);
-		return MS_NONE;
-	case 'm':
-		if (KEY_IS(k, n, "mapped_file"))
-			return MS(file_mapped);
-		return MS_NONE;
-	case 'd':
-		if (KEY_IS(k, n, "dirty"))
-			return MS(file_dirty);
-		return MS_NONE;
-	case 'w':
-		if (KEY_IS(k, n, "writeback"))
-			return MS(file_writeback);
-		return MS_NONE;
-	}
-	return memstat_key_common(k, n);
-}
-
-/* Where the v1 limits go: past the counters, told apart from them. */
-#define MS_HIER_MEM MS(hierarchical_memory_limit)
-#define MS_HIER_MEMSW MS(hierarchical_memsw_limit)
-
-/* v1: only total_* and hierarchical_* keys are read; the other half of the file is rejected on
- * its first letter. */
-static int memstat_key_v1(const char *k, size_t n)
-{
-	if (n > 6 && memcmp(k, "total_", 6) == 0)
-		return memstat_key_v1_total(k + 6, n - 6);
-	if (KEY_IS(k, n, "hierarchical_memory_limit"))
-		return MS_HIER_MEM;
-	if (KEY_IS(k, n, "hierarchical_memsw_limit"))
-		return MS_HIER_MEMSW;
-	return MS_NONE;
-}
-
-/*
- * The value after a key: [p, end) up to the end of the line, blanks around it, digits only (or
- * "max", as parse_u64() reads it). Sets *@ret_next past the line. The common case, digits then
- * '\n', is scanned once; anything else goes through parse_u64() for its exact verdict.
- */
-static int value_scan(const char *p, const char *end, uint64_t *ret, const char **ret_next)
-{
-	const char *start = p, *d, *eol;
-	uint64_t v = 0;
-
-	p = scan_blanks(p, end);
-	d = p;
-	while (p < end && (unsigned)(*p - '0') <= 9) {
-		v = v * 10 + (uint64_t)(*p - '0');
-		p++;
-	}
-	if (p > d && p - d <= 19 && (p == end || *p == '\n')) {
-		*ret_next = p < end ? p + 1 : end;
-		*ret = v;
-		return 0;
-	}
-	eol = memchr(p, '\n', (size_t)(end - p));
-	if (!eol)
-		eol = end;
-	*ret_next = eol < end ? eol + 1 : end;
-	return parse_u64((struct span){start, (size_t)(eol - start)}, ret);
-}
 
 /*
  * The first word of [p, end) (leading blanks skipped) as parse_u64() reads it; the rest of the
@@ -193,52 +38,6 @@ static int word_u64_scan(const char *p, const char *end, uint64_t *ret, const ch
 	eol = memchr(p, '\n', (size_t)(end - p));
 	*ret_next = eol ? eol + 1 : end;
 	return r;
-}
-
-int memstat_parse(struct span text, bool v1, struct cg_memstat *ret)
-{
-	const char *p = text.p, *end = text.p + text.len;
-	struct cg_memstat st = {0};
-
-	st.hierarchical_memory_limit = UINT64_MAX;
-	st.hierarchical_memsw_limit = UINT64_MAX;
-
-	/* One pass over the file, each byte looked at about once; keys are matched exactly (the
-	 * whole first word), so "total_rss_huge" never reads "total_rss" and vice versa. */
-	while (p < end) {
-		const char *k, *nl;
-		uint64_t v;
-		int off;
-
-		while (p < end && is_blank(*p))
-			p++;
-		k = p;
-		if (p < end && (!v1 || *p == 't' || *p == 'h')) {
-			p = scan_word_end(p, end);
-			off = p == k ? MS_NONE
-				     : (v1 ? memstat_key_v1 : memstat_key_v2)(k, (size_t)(p - k));
-		} else {
-			off = MS_NONE;
-		}
-		if (off == MS_NONE) {
-			nl = memchr(p, '\n', (size_t)(end - p));
-			p = nl ? nl + 1 : end;
-			continue;
-		}
-		if (value_scan(p, end, &v, &p) < 0)
-			return -EINVAL;
-		if (off == MS_HIER_MEM) {
-			st.hierarchical_memory_limit = v1_limit(v);
-			st.has_hierarchical_memory_limit = true;
-		} else if (off == MS_HIER_MEMSW) {
-			st.hierarchical_memsw_limit = v1_limit(v);
-			st.has_hierarchical_memsw_limit = true;
-		} else {
-			memcpy((char *)&st + off, &v, sizeof(v));
-		}
-	}
-	*ret = st;
-	return 0;
 }
 
 /*
@@ -537,7 +336,7 @@ static bool mi_line_fast(const char *p, const char *end, struct mi_line *l)
 	l->next = nl ? nl + 1 : end;
 	l->colon = l->kb_form = l->ok = true;
 	l->word = (struct span){d, (size_t)(eol - 3 - d)};
-	l->val_pending = true; /* digits only: word_value() reads them when needed */
+	l->val_pending = true; /* digits only: mi_line_val() reads them when needed */
 	return true;
 }
 
@@ -583,7 +382,7 @@ int host_memory_parse_totals(struct span meminfo, bool totals_only, struct host_
 {
 	const char *p = meminfo.p, *end = meminfo.p + meminfo.len;
 	uint64_t h[sizeof(struct host_memory) / sizeof(uint64_t)] = {0};
-	unsigned found = 0, all = (1u << (sizeof(h) / sizeof(h[0]))) - 1;
+	unsigned found = 0, all = (1u << (ARRAY_SIZE(h))) - 1;
 
 	if (totals_only)
 		all = 1u << HOST_IDX(mem_total) | 1u << HOST_IDX(swap_total);
@@ -612,79 +411,6 @@ int host_memory_parse_totals(struct span meminfo, bool totals_only, struct host_
 	if (!(found & (1u << HOST_IDX(mem_total))))
 		return -EINVAL;
 	memcpy(ret, h, sizeof(*ret));
-	return 0;
-}
-
-static uint64_t kb(uint64_t bytes)
-{
-	return bytes / 1024;
-}
-
-static uint64_t kb_to_bytes(uint64_t k)
-{
-	return k > UINT64_MAX / 1024 ? UINT64_MAX : k * 1024;
-}
-
-int mem_view_compute(const struct host_memory *host, const struct cg_memory *cg,
-		     struct mem_view *ret)
-{
-	const struct cg_memstat *st = &cg->stat;
-	struct mem_view v = {0};
-	uint64_t t, room;
-
-	/* A limit at or above the host's memory (or none) shows the host. */
-	t = cg->limit == UINT64_MAX ? host->mem_total
-				    : kb(u64_min(cg->limit, kb_to_bytes(host->mem_total)));
-	v.total = t;
-	v.free = sat_sub(t, kb(cg->usage));
-
-	/* memory.stat races memory.current (separate reads, and the kernel updates its per-CPU
-	 * stat batches lazily), so every field is clamped to total. */
-	v.cached = u64_min(kb(st->file), t); /* page cache incl. shmem, like Cached */
-	v.shmem = u64_min(kb(st->shmem), t);
-	v.active_anon = u64_min(kb(st->active_anon), t);
-	v.inactive_anon = u64_min(kb(st->inactive_anon), t);
-	v.active_file = u64_min(kb(st->active_file), t);
-	v.inactive_file = u64_min(kb(st->inactive_file), t);
-	v.active = u64_min(sat_add(v.active_anon, v.active_file), t);
-	v.inactive = u64_min(sat_add(v.inactive_anon, v.inactive_file), t);
-	v.unevictable = u64_min(kb(st->unevictable), t);
-	v.dirty = u64_min(kb(st->file_dirty), t);
-	v.writeback = u64_min(kb(st->file_writeback), t);
-	v.anon_pages = u64_min(kb(st->anon), t);
-	v.mapped = u64_min(kb(st->file_mapped), t);
-	v.anon_huge = u64_min(kb(st->anon_thp), t);
-	v.sreclaimable = u64_min(kb(st->slab_reclaimable), t);
-	v.sunreclaim = u64_min(kb(st->slab_unreclaimable), t);
-	v.slab = kb(st->slab);
-	if (v.slab == 0)
-		v.slab = sat_add(v.sreclaimable, v.sunreclaim);
-	v.slab = u64_min(v.slab, t);
-	v.buffers = 0;
-
-	v.available =
-		sat_add(v.free, sat_add(sat_add(v.active_file, v.inactive_file), v.sreclaimable));
-	v.available = u64_min(v.available, t);
-
-	/* procps free: used = total - free - buffers - (Cached + SReclaimable). When usage and
-	 * memory.stat disagree, give up cache first, then reclaimable slab, so used >= 0. */
-	room = sat_sub(t, sat_add(v.free, v.buffers));
-	v.cached = u64_min(v.cached, room);
-	room -= v.cached;
-	v.sreclaimable = u64_min(v.sreclaimable, room);
-	if (v.slab < v.sreclaimable)
-		v.slab = v.sreclaimable;
-
-	/* Swap only when the cgroup accounts it (lxcfs does the same): otherwise the host's swap
-	 * would look usable by the container. */
-	if (cg->swap_accounted) {
-		v.swap_total = cg->swap_limit == UINT64_MAX
-				       ? host->swap_total
-				       : u64_min(kb(cg->swap_limit), host->swap_total);
-		v.swap_free = v.swap_total - u64_min(kb(cg->swap_usage), v.swap_total);
-	}
-
-	*ret = v;
 	return 0;
 }
 
@@ -776,35 +502,5 @@ int meminfo_render(struct span host_meminfo, const struct mem_view *v, struct bu
 		if (end[-1] != '\n')
 			buf_putc(out, '\n');
 	}
-	return buf_result(out);
-}
-
-/* The header exactly as mm/swapfile.c swap_show() prints it. */
-#define SWAPS_HEADER "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
-/* One virtual device standing for the cgroup's swap allowance (lxcfs calls it "none"). */
-#define SWAPS_DEVICE "none"
-
-int swaps_render(const struct mem_view *v, struct buf *out)
-{
-	uint64_t used;
-	size_t len = strlen(SWAPS_DEVICE);
-
-	buf_puts(out, SWAPS_HEADER);
-	if (v->swap_total == 0)
-		return buf_result(out);
-	used = sat_sub(v->swap_total, v->swap_free);
-
-	/* swap_show(): the path, padded to 40 columns (at least one space), the type, then size
-	 * and used in kB each followed by an extra tab while shorter than 8 digits, then the
-	 * priority. A virtual device is neither file nor block: shown as a partition. */
-	buf_puts(out, SWAPS_DEVICE);
-	for (size_t i = 0; i < (len < 40 ? 40 - len : 1); i++)
-		buf_putc(out, ' ');
-	buf_puts(out, "partition\t");
-	buf_put_u64(out, v->swap_total);
-	buf_puts(out, v->swap_total < 10000000 ? "\t\t" : "\t");
-	buf_put_u64(out, used);
-	buf_puts(out, used < 10000000 ? "\t\t" : "\t");
-	buf_puts(out, "-2\n");
 	return buf_result(out);
 }

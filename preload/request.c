@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The machine cgroup of this process, cached, and the per-request rendering context.
+ * One request (a virtual open, a rewind, a libc answer): its rendering context (root fd, kept
+ * inputs, the machine cgroup of this process, sampler values) and its memory. Owns shim.req
+ * (state.h): the request arenas and the kept input fds and host texts.
  *
- * Why a process-wide cache (a deviation from STYLE.md's "shim globals are only real_* and a TLS
- * flag"): cg_machine_find() parses /proc/self/mountinfo and /proc/self/cgroup, which costs more
- * than the whole virtual open is allowed to (DESIGN.md cost model). So the snapshot is kept in
- * the request arenas below, one per arena:
+ * Must not: decide what is served (identify.c, snapcache.c) or touch the caller's fds.
+ *
+ * Why the machine is cached per process: cg_machine_find() parses /proc/self/mountinfo and
+ * /proc/self/cgroup, which costs more than the whole virtual open is allowed to (DESIGN.md cost
+ * model). So the snapshot is kept in the request arenas below, one per arena:
  *   - an arena is owned by one request at a time (claimed with a compare-and-swap, never waited
  *     for), so its snapshot needs no seqlock and is used in place: no copy per request, and no
- *     second, shared copy of it in every process (issue 3: RSS; the struct is compact, its used
- *     part ~2 KiB on a typical host, see source.h). A process that opens virtual files from
- *     several threads at once computes one snapshot per arena in use.
+ *     second, shared copy of it in every process (its pages are RSS of every process; the struct is
+ * compact, its used part ~2 KiB on a typical host, see source.h). A process that opens virtual
+ * files from several threads at once computes one snapshot per arena in use.
  *   - keyed by getpid() (fork, vfork and posix_spawn children recompute) with a 1 s TTL (systemd
  *     and runtimes move processes between cgroups after fork).
  * No locks, no malloc: request memory comes from arenas mapped once per process (mmap). A
@@ -36,67 +39,32 @@
 #define KEPT_FD_MIN 1000
 
 /*
- * Host texts that may be a little old (source.h, struct src_textcache): cpuinfo (static but for
- * "cpu MHz") and meminfo (of the host's numbers a render uses only MemTotal and SwapTotal; the
- * lines without a cgroup counterpart are copied through and may be up to this old, DESIGN.md cost
- * model: "host's static fields cached"). /proc/stat, uptime and loadavg stay fresh.
+ * Set up by the first request, not at process start (a process that serves no file pays nothing).
+ * Once, without waiting: the first request claims it; a request that finds it under way (another
+ * thread, a signal handler) goes without the kept fds and texts.
  */
-#define HOST_TEXT_AGE_NS 1000000000ULL
-
-/*
- * Together, so that what every request touches shares pages (issue 3: pages dirtied per
- * process): the text entries, the fd cache's slot heads and the used start of its path pool.
- * The texts are in pages mapped for them (a page each for cpuinfo and meminfo of a small host;
- * a .bss buffer would start anywhere in a page and often take two).
- */
-static struct {
-	struct src_textcache texts;
-	struct src_fdcache fds;
-} kept;
-#define kept_fds (kept.fds)
-#define kept_texts (kept.texts)
-
-/*
- * Set up by the first request, not at process start (issue 3: a process that serves no file pays
- * nothing). Once, without waiting: the first request claims it; a request that finds it under way
- * (another thread, a signal handler) goes without the kept fds and texts.
- */
-static atomic_int kept_state; /* 0: not set up, 1: being set up, 2: ready */
 
 static void kept_init(void)
 {
 	char *buf;
 
-	src_fdcache_init(&kept_fds, KEPT_FD_MIN);
+	src_fdcache_init(&shim.req.fds, KEPT_FD_MIN);
 	buf = raw_mmap(2 * SRC_TEXTCACHE_MAX);
 	if (!buf)
 		return; /* no kept texts: the files are read each time */
-	(void)src_textcache_add(&kept_texts, "proc/cpuinfo", HOST_TEXT_AGE_NS, buf,
-				SRC_TEXTCACHE_MAX);
-	(void)src_textcache_add(&kept_texts, "proc/meminfo", HOST_TEXT_AGE_NS,
-				buf + SRC_TEXTCACHE_MAX, SRC_TEXTCACHE_MAX);
+	src_textcache_add_host(&shim.req.texts, buf);
 }
 
 static bool kept_ready(void)
 {
-	int s = atomic_load_explicit(&kept_state, memory_order_acquire);
+	int s = atomic_load_explicit(&shim.req.kept_state, memory_order_acquire);
 
-	if (s == 0 && atomic_compare_exchange_strong(&kept_state, &s, 1)) {
+	if (s == 0 && atomic_compare_exchange_strong(&shim.req.kept_state, &s, 1)) {
 		kept_init();
-		atomic_store_explicit(&kept_state, 2, memory_order_release);
+		atomic_store_explicit(&shim.req.kept_state, 2, memory_order_release);
 		return true;
 	}
 	return s == 2;
-}
-
-/* CLOCK_MONOTONIC in nanoseconds (the vDSO: no system call); 0 when unavailable. */
-long long shim_mono_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /*
@@ -109,7 +77,7 @@ long long shim_mono_ns(void)
  * A block: the head (struct shim_mem), OUT_MIN bytes, then the scratch. The output begins right
  * after the part of the machine in use (cg_machine_size(): the rest of its string pool is never
  * touched by the core) and runs to the scratch, so that the head's first page holds the fields,
- * the machine (~2 KiB) and the first ~2 KiB of output: the pages a process keeps dirty (issue 3)
+ * the machine (~2 KiB) and the first ~2 KiB of output: the pages a process keeps dirty
  * are that one, the scratch's first (the sampler values, then the render's input text) and more
  * only for larger texts. The rest of the head's pages is never written.
  */
@@ -131,48 +99,39 @@ struct shim_mem {
 #define AREA_MAX (64u << 20)
 #define MEM_HEAD ((sizeof(struct shim_mem) + 4095) & ~(size_t)4095)
 #define MEM_BLOCK (MEM_HEAD + OUT_MIN + SCRATCH_MIN)
-#define ARENA_N 8
 /* The request's sampler values at the start of the scratch, the render's scratch after them. */
-#ifdef SHIM_HAVE_TABLE
 #define SAMPLE_SPACE ((sizeof(struct cg_sample) + 63) & ~(size_t)63)
-#else
-#define SAMPLE_SPACE 0
-#endif
-
-static struct {
-	atomic_int busy;
-	struct shim_mem *mem;
-} arenas[ARENA_N];
 
 static struct shim_mem *mem_claim(void)
 {
 	struct shim_mem *mem;
 	int i;
 
-	for (i = 0; i < ARENA_N; i++) {
+	for (i = 0; i < SHIM_ARENA_N; i++) {
 		int free = 0;
 
-		if (atomic_load_explicit(&arenas[i].busy, memory_order_relaxed) == 0 &&
-		    atomic_compare_exchange_strong(&arenas[i].busy, &free, 1))
+		if (atomic_load_explicit(&shim.req.arenas[i].busy, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_strong(&shim.req.arenas[i].busy, &free, 1))
 			break;
 	}
-	mem = i < ARENA_N ? arenas[i].mem : NULL;
+	mem = i < SHIM_ARENA_N ? shim.req.arenas[i].mem : NULL;
 	if (!mem) {
 		mem = raw_mmap(MEM_BLOCK);
 		if (!mem) {
-			if (i < ARENA_N)
-				atomic_store_explicit(&arenas[i].busy, 0, memory_order_release);
+			if (i < SHIM_ARENA_N)
+				atomic_store_explicit(&shim.req.arenas[i].busy, 0,
+						      memory_order_release);
 			return NULL;
 		}
-		if (i < ARENA_N)
-			arenas[i].mem = mem;
+		if (i < SHIM_ARENA_N)
+			shim.req.arenas[i].mem = mem;
 	}
 	mem->scratch_at = (char *)mem + MEM_HEAD + OUT_MIN;
 	mem->scratch = SCRATCH_MIN;
 	mem->out_at = NULL; /* mem_out(), once the machine is known */
 	mem->out = 0;
 	mem->area_own = false;
-	mem->arena = i < ARENA_N ? i : -1;
+	mem->arena = i < SHIM_ARENA_N ? i : -1;
 	return mem;
 }
 
@@ -181,7 +140,7 @@ static void mem_release(struct shim_mem *mem)
 	if (mem->area_own)
 		raw_munmap(mem->scratch_at, mem->scratch + mem->out);
 	if (mem->arena >= 0)
-		atomic_store_explicit(&arenas[mem->arena].busy, 0, memory_order_release);
+		atomic_store_explicit(&shim.req.arenas[mem->arena].busy, 0, memory_order_release);
 	else
 		raw_munmap(mem, MEM_BLOCK);
 }
@@ -196,12 +155,10 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 	area = raw_mmap(scratch + out);
 	if (!area)
 		return -ENOMEM;
-#ifdef SHIM_HAVE_TABLE
 	if (ctx->req.sample) {
 		memcpy(area, ctx->req.sample, sizeof(struct cg_sample));
 		ctx->req.sample = (struct cg_sample *)area;
 	}
-#endif
 	if (mem->area_own)
 		raw_munmap(mem->scratch_at, mem->scratch + mem->out);
 	mem->scratch_at = area;
@@ -219,7 +176,7 @@ static int mem_area(struct shim_ctx *ctx, size_t scratch, size_t out)
 static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long *ret_stamp)
 {
 	pid_t pid = src->self_pid; /* getpid() of this request (shim_ctx_open) */
-	long long now = shim_mono_ns();
+	long long now = src_mono_ns();
 	int rc;
 
 	if (mem->machine_kept && mem->machine_pid == pid && now >= mem->machine_stamp &&
@@ -234,8 +191,8 @@ static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long
 		return rc;
 	mem->machine_kept = false;
 	*ret_stamp = now;
-	src_fdcache_invalidate(&kept_fds);
-	rc = cg_machine_find_scratch(src, 0, shim_config.machine[0] ? shim_config.machine : NULL,
+	src_fdcache_invalidate(&shim.req.fds);
+	rc = cg_machine_find_scratch(src, 0, shim.config.machine[0] ? shim.config.machine : NULL,
 				     mem->scratch_at, mem->scratch, &mem->machine);
 	/* The machine's start (a walk of its cgroup.procs) is cached with it; when that fails,
 	 * uptime reads look for it themselves. */
@@ -252,12 +209,12 @@ static int machine_get(const struct cg_src *src, struct shim_mem *mem, long long
 	}
 	/* The lookup parsed mountinfo in the scratch (several pages on a host with many mounts);
 	 * renders need only a page or two of it, so the rest is not kept dirty in every process
-	 * (issue 3: RSS added per process). Page-aligned: an arena's scratch starts a page. */
+	 * (each kept page is RSS added to every process). Page-aligned: an arena's scratch starts a
+	 * page. */
 	raw_madvise_dontneed(mem->scratch_at, mem->scratch & ~(size_t)4095);
 	return rc;
 }
 
-#ifdef SHIM_HAVE_TABLE
 /* The sampler's values at the start of the scratch. Its own frame: the private copy of the
  * process's sample cache (1 KiB) is not on the stack under the machine lookup's deeper frames. */
 __attribute__((noinline)) static int ctx_sample(struct shim_ctx *ctx, long long stamp)
@@ -271,7 +228,6 @@ __attribute__((noinline)) static int ctx_sample(struct shim_ctx *ctx, long long 
 		ctx->req.sample = sample;
 	return r == -ESTALE ? r : 0; /* the kept root is not ours: fail the request */
 }
-#endif
 
 int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 {
@@ -288,7 +244,7 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 		return -ENOMEM;
 	ctx->mem = mem;
 	have_kept = kept_ready();
-	ctx->src.rootfd = have_kept ? src_fdcache_root_hold(&kept_fds) : -EAGAIN;
+	ctx->src.rootfd = have_kept ? src_fdcache_root_hold(&shim.req.fds) : -EAGAIN;
 	ctx->root_held = ctx->src.rootfd >= 0;
 	ctx->root_kept = ctx->src.rootfd;
 	/* checked only when a path is resolved through it (source.h): most requests are served
@@ -300,8 +256,8 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 		r = ctx->src.rootfd;
 		goto fail;
 	}
-	ctx->src.fds = have_kept ? &kept_fds : NULL;
-	ctx->src.texts = have_kept ? &kept_texts : NULL;
+	ctx->src.fds = have_kept ? &shim.req.fds : NULL;
+	ctx->src.texts = have_kept ? &shim.req.texts : NULL;
 	ctx->src.clock_live = true;
 	ctx->src.self_pid = self > 0 ? self : raw_getpid();
 	hz = getauxval(AT_CLKTCK);
@@ -330,13 +286,11 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 		goto fail;
 	ctx->req.src = &ctx->src;
 	ctx->req.machine = &mem->machine;
-	ctx->req.config = &shim_config;
+	ctx->req.config = &shim.config;
 	ctx->req.sample = NULL;
-#ifdef SHIM_HAVE_TABLE
 	r = ctx_sample(ctx, stamp);
 	if (r < 0)
 		goto fail;
-#endif
 	ctx->req.scratch = mem->scratch_at + SAMPLE_SPACE;
 	ctx->req.scratch_size = mem->scratch - SAMPLE_SPACE;
 	return 0;
@@ -348,7 +302,7 @@ fail:
 void shim_ctx_close(struct shim_ctx *ctx)
 {
 	if (ctx->root_held)
-		src_fdcache_root_release(&kept_fds);
+		src_fdcache_root_release(&shim.req.fds);
 	/* our own "/": opened here, or by src_root_check() in place of a kept one not ours */
 	if (ctx->src.rootfd >= 0 && (!ctx->root_held || ctx->src.rootfd != ctx->root_kept))
 		raw_close(ctx->src.rootfd);
