@@ -371,11 +371,10 @@ static void readers_check(const char *what, unsigned long before_last[NREADERS],
 		if (st->worst_ns > worst)
 			worst = st->worst_ns;
 	}
-	/* a TAP comment: in the test log */
-	printf("# %s: %lu reads by %d readers in %d cgroups, %d worker deaths, 0 failed, %d "
-	       "readers waiting for a lost request; worst open+read+close %.1f ms\n",
-	       what, reads, NREADERS, NCG, KILLS, lost, (double)worst / 1e6);
-	fflush(stdout);
+	fprintf(stderr,
+		"# %s: %lu reads by %d readers in %d cgroups, %d worker deaths, 0 failed, %d "
+		"readers waiting for a lost request; worst open+read+close %.1f ms\n",
+		what, reads, NREADERS, NCG, KILLS, lost, (double)worst / 1e6);
 }
 
 static void kills_from_outside(const char *what, bool may_lose)
@@ -492,4 +491,29 @@ Test(restart, dead_mount_detected_and_replaced)
 	snprintf(path, sizeof(path), "%s/proc/uptime", mnt);
 	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
 	cr_assert_eq(cgprocfs_mount_state(mnt), CGPROCFS_MOUNT_LIVE);
+}
+
+/* The fault hooks exist only in the test build: the daemon that is installed has no code that
+ * reads them, whatever its environment. */
+Test(restart, production_daemon_has_no_fault_hooks)
+{
+	static const char needle[] = "CGPROCFS_TEST_FAULT";
+	const char *bins[] = {"tools/cgprocfs/cgprocfs", "tools/cgprocfs/cgprocfs-faults"};
+
+	for (int b = 0; b < 2; b++) {
+		FILE *f = fopen(build_path(bins[b]), "re");
+		size_t matched = 0;
+		bool found = false;
+		int c;
+
+		cr_assert(f, "%s: %s", bins[b], strerror(errno));
+		while (!found && (c = fgetc(f)) != EOF) {
+			matched = c == needle[matched] ? matched + 1 : c == needle[0] ? 1 : 0;
+			found = matched == sizeof(needle) - 1;
+		}
+		fclose(f);
+		/* the test build has it: the search would find it if it were there */
+		cr_assert_eq(found, b == 1, "%s %s the fault hooks", bins[b],
+			     found ? "has" : "lacks");
+	}
 }
