@@ -72,10 +72,14 @@ static void kept_put(struct supervisor *s, int fd, const char *name)
 	s->nkept++;
 }
 
-/* One notification datagram: keep the fds of an FDSTORE=1 message, ignore everything else. */
+/*
+ * One notification datagram: keep the fds of an FDSTORE=1 message of the current worker (the
+ * kernel's SCM_CREDENTIALS say who sent it: the socket's name is no secret), ignore everything
+ * else.
+ */
 static void notify_receive(struct supervisor *s)
 {
-	char text[512], ctl[CMSG_SPACE(sizeof(int) * KEPT_MAX)];
+	char text[512], ctl[CMSG_SPACE(sizeof(int) * KEPT_MAX) + CMSG_SPACE(sizeof(struct ucred))];
 	struct iovec iov = {text, sizeof(text) - 1};
 	struct msghdr mh = {.msg_iov = &iov,
 			    .msg_iovlen = 1,
@@ -83,6 +87,7 @@ static void notify_receive(struct supervisor *s)
 			    .msg_controllen = sizeof(ctl)};
 	char name[32] = "stored";
 	int fds[KEPT_MAX], nfds = 0;
+	pid_t sender = 0;
 	const char *p;
 	ssize_t n = recvmsg(s->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
@@ -90,6 +95,12 @@ static void notify_receive(struct supervisor *s)
 		return;
 	text[n] = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+			struct ucred cred;
+
+			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+			sender = cred.pid;
+		}
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -101,7 +112,7 @@ static void notify_receive(struct supervisor *s)
 	if (p)
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(p + 7, "\n"), p + 7);
 	for (int i = 0; i < nfds; i++) {
-		if (strstr(text, "FDSTORE=1"))
+		if (sender == s->worker && s->worker > 0 && strstr(text, "FDSTORE=1"))
 			kept_put(s, fds[i], name);
 		else
 			close(fds[i]);
@@ -155,7 +166,8 @@ static int socket_make(char *ret_name, size_t size)
 	snprintf(ret_name, size, "@cgprocfs/supervisor/%d/%08x", (int)getpid(), rnd);
 	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "%s", ret_name + 1);
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(ret_name));
-	if (bind(s, (struct sockaddr *)&sa, len) < 0) {
+	if (setsockopt(s, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0 ||
+	    bind(s, (struct sockaddr *)&sa, len) < 0) {
 		int r = -errno;
 
 		close(s);
