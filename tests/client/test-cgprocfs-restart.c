@@ -159,12 +159,18 @@ static void daemon_run(const char *bin, const char *fault)
 	cr_assert_gt(worker_of(supervisor), 0, "no worker under the supervisor");
 }
 
-static void daemon_start(const char *bin, const char *fault)
+/* A private mountpoint (removed in teardown). */
+static void mnt_make(void)
 {
 	harness_require_root();
 	harness_require(access("/dev/fuse", R_OK | W_OK) == 0, "needs /dev/fuse");
 	snprintf(mnt, sizeof(mnt), "/tmp/cgproc-restart-XXXXXX");
 	cr_assert(mkdtemp(mnt));
+}
+
+static void daemon_start(const char *bin, const char *fault)
+{
+	mnt_make();
 	daemon_run(bin, fault);
 }
 
@@ -466,10 +472,7 @@ Test(restart, dead_mount_detected_and_replaced)
 	struct stat st;
 	char path[128];
 
-	harness_require_root();
-	harness_require(access("/dev/fuse", R_OK | W_OK) == 0, "needs /dev/fuse");
-	snprintf(mnt, sizeof(mnt), "/tmp/cgproc-restart-XXXXXX");
-	cr_assert(mkdtemp(mnt));
+	mnt_make();
 	single = fork();
 	cr_assert_geq(single, 0);
 	if (single == 0) {
