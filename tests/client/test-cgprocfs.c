@@ -1269,14 +1269,13 @@ static void extra_start(const char *opt, const char *fault, const char *log)
 
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
+		/* one process (the rings are checked in it); a fault needs the test build */
 		if (fault)
-			setenv("CGPROCFS_TEST_RING_FAULT", fault, 1);
-		if (opt)
-			execl(build_path("tools/cgprocfs/cgprocfs"), "cgprocfs", opt, extra_mnt,
-			      (char *)NULL);
-		else
-			execl(build_path("tools/cgprocfs/cgprocfs"), "cgprocfs", extra_mnt,
-			      (char *)NULL);
+			setenv("CGPROCFS_TEST_FAULT", fault, 1);
+		execl(build_path(fault ? "tools/cgprocfs/cgprocfs-faults"
+				       : "tools/cgprocfs/cgprocfs"),
+		      "cgprocfs", "--no-supervisor", opt ? opt : "--foreground", extra_mnt,
+		      (char *)NULL);
 		_exit(127);
 	}
 	for (int waited = 0; waited < 5000 && !is_mounted(extra_mnt); waited += 10)
@@ -1331,7 +1330,7 @@ Test(cgprocfs, ring_refused_after_init_falls_back_to_dev_fuse)
 	int n;
 
 	snprintf(log, sizeof(log), "/tmp/cgprocfs-fault-%d.log", (int)getpid());
-	extra_start(NULL, "register", log);
+	extra_start(NULL, "ring-register", log);
 	read_on_every_cpu(extra_mnt, 2);
 	n = daemon_rings(extra_daemon, before);
 	read_on_every_cpu(extra_mnt, 10);

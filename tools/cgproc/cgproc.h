@@ -51,6 +51,15 @@ struct run_fuse {
 		.sock = {-1, -1}, .stop = {-1, -1}, .notify_fd = -1                                \
 	}
 
+enum cgprocfs_mount {
+	CGPROCFS_MOUNT_NONE, /* no cgprocfs mounted at the path */
+	CGPROCFS_MOUNT_LIVE,
+	CGPROCFS_MOUNT_DEAD, /* mounted, but its daemon is gone: every access is ENOTCONN */
+};
+
+/* What is mounted at @path (in our mount namespace). */
+enum cgprocfs_mount cgprocfs_mount_state(const char *path);
+
 int run_fuse_start(struct run_fuse *rf);
 int run_fuse_child(struct run_fuse *rf);
 int run_fuse_supervise(struct run_fuse *rf);

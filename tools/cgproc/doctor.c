@@ -217,6 +217,24 @@ static void check_kernel(struct report *r)
 		say(r, WARN, "/dev/fuse", "%s: cgprocfs (static binaries, Go, musl) cannot run",
 		    strerror(errno));
 
+	/* a mount whose daemon died unsupervised fails every bind of it with ENOTCONN */
+	switch (cgprocfs_mount_state("/var/lib/cgproc")) {
+	case CGPROCFS_MOUNT_LIVE:
+		say(r, OK, "cgprocfs mount", "/var/lib/cgproc is served");
+		break;
+	case CGPROCFS_MOUNT_DEAD:
+		say(r, FAIL, "cgprocfs mount",
+		    "/var/lib/cgproc is disconnected (Transport endpoint is not connected): its "
+		    "daemon died unsupervised; restart cgprocfs (it replaces the mount), then "
+		    "restart the containers that bound its files");
+		break;
+	case CGPROCFS_MOUNT_NONE:
+		say(r, OK, "cgprocfs mount",
+		    "nothing at /var/lib/cgproc (cgproc run --fuse "
+		    "starts a private cgprocfs)");
+		break;
+	}
+
 	/* FUSE-over-io_uring (kernel 6.14+): cgprocfs then serves each CPU's requests on that CPU
 	 */
 	if (file_read_str("/sys/module/fuse/parameters/enable_uring", buf, sizeof(buf)) < 0)

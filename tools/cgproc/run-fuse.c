@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@
 #define SHARED_MOUNTPOINT "/var/lib/cgproc"
 #define START_TIMEOUT_MS 5000
 
+/* Is @path the root of a cgprocfs mount in our mount namespace? (Dead or alive.) */
 bool cgprocfs_mounted_at(const char *path)
 {
 	_cleanup_free_ char *text = NULL;
@@ -57,6 +59,23 @@ bool cgprocfs_mounted_at(const char *path)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * A FUSE mount whose connection is gone (its daemon killed with no supervisor or fd store
+ * holding the connection, or the supervisor stopped) answers every access with ENOTCONN, until
+ * it is unmounted; binding its files would bind nothing that works.
+ */
+enum cgprocfs_mount cgprocfs_mount_state(const char *path)
+{
+	struct statfs st;
+
+	if (!cgprocfs_mounted_at(path))
+		return CGPROCFS_MOUNT_NONE;
+	/* statfs always asks the daemon; stat may be answered from the attribute cache */
+	if (statfs(path, &st) < 0 && errno == ENOTCONN)
+		return CGPROCFS_MOUNT_DEAD;
+	return CGPROCFS_MOUNT_LIVE;
 }
 
 static int cgprocfs_path(const struct run_fuse *rf, char *out, size_t size)
@@ -116,7 +135,9 @@ static int daemon_start(struct run_fuse *rf)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		char *argv[] = {bin, "--quiet", rf->mountpoint, NULL};
+		/* one process: the instance lives and dies with the command, and uses
+		 * FUSE-over-io_uring where offered (a supervised one cannot, see cgprocfs(8)) */
+		char *argv[] = {bin, "--quiet", "--no-supervisor", rf->mountpoint, NULL};
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		sigset_t none;
@@ -181,9 +202,21 @@ int run_fuse_start(struct run_fuse *rf)
 	r = run_fuse_prepare(rf);
 	if (r < 0)
 		return r;
-	if (!rf->private_instance && cgprocfs_mounted_at(SHARED_MOUNTPOINT)) {
-		snprintf(rf->mountpoint, sizeof(rf->mountpoint), "%s", SHARED_MOUNTPOINT);
-		return 0;
+	if (!rf->private_instance) {
+		switch (cgprocfs_mount_state(SHARED_MOUNTPOINT)) {
+		case CGPROCFS_MOUNT_LIVE:
+			snprintf(rf->mountpoint, sizeof(rf->mountpoint), "%s", SHARED_MOUNTPOINT);
+			return 0;
+		case CGPROCFS_MOUNT_DEAD:
+			fprintf(stderr,
+				"cgproc: the cgprocfs mount at %s is disconnected (its daemon died "
+				"unsupervised; restart cgprocfs to replace it): starting a private "
+				"cgprocfs\n",
+				SHARED_MOUNTPOINT);
+			break;
+		case CGPROCFS_MOUNT_NONE:
+			break;
+		}
 	}
 	snprintf(rf->mountpoint, sizeof(rf->mountpoint), "/tmp/cgproc-fuse-XXXXXX");
 	r = daemon_start(rf);

@@ -14,6 +14,13 @@
  * FUSE-over-io_uring (ring.c): per-CPU queues served by threads pinned to their CPU, installed
  * as the session's custom I/O. Both paths call the same trampolines, so the gate covers them.
  *
+ * Restart: by default the process that starts is a supervisor (supervise.c) that keeps the
+ * /dev/fuse fd and runs this program again as the worker; under systemd (NOTIFY_SOCKET set) the
+ * worker runs directly and the service manager's fd store keeps the fd. A worker that finds a
+ * kept connection resumes it (resume.c) instead of mounting, so neither a crash nor a restart
+ * disconnects the mount or any bind mount of it. --no-supervisor: one process, as before (a
+ * crash leaves the mount dead).
+ *
  * Must not: serve anything itself (that is the library's job), or keep a request waiting longer
  * than one in-flight request takes.
  */
@@ -29,13 +36,19 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgproc-config.h"
 #include "confine.h"
+#include "fdstore.h"
+#include "resume.h"
 #include "ring.h"
 #include "serve.h"
+#include "supervise.h"
 
 #define DEFAULT_MOUNTPOINT "/var/lib/cgproc"
 
@@ -64,6 +77,7 @@ struct host {
 	int reload_pipe[2];
 	struct fuse_session *se;
 	struct ring *ring; /* NULL: /dev/fuse only */
+	struct resume *rs; /* NULL: the connection dies with this process */
 };
 
 static int reload_wfd = -1; /* for the SIGUSR1 handler only */
@@ -263,6 +277,77 @@ static void on_sigusr1(int sig)
 	errno = saved;
 }
 
+#ifdef CGPROCFS_FAULTS
+/*
+ * Fault hooks of the test build (cgprocfs-faults, never installed; the installed cgprocfs has no
+ * such code and reads no such variable). CGPROCFS_TEST_FAULT is a comma-separated list of
+ *   kill-render=MS  once this worker has lived MS ms, the next open or read starts a thread that
+ *                   SIGKILLs the process a few microseconds later, while the library renders
+ *   no-resend       behave as on a kernel without FUSE_NOTIFY_RESEND (replay of records)
+ *   ring-register   io_uring queue 0 registers a too short buffer (the kernel refuses it)
+ */
+struct faults {
+	long kill_render_ms;
+	bool no_resend, ring_register;
+	struct timespec start;
+	int armed; /* atomic: the kill is under way */
+};
+
+static struct faults faults;
+
+static void faults_parse(void)
+{
+	const char *e = getenv("CGPROCFS_TEST_FAULT");
+
+	clock_gettime(CLOCK_MONOTONIC, &faults.start);
+	if (!e)
+		return;
+	faults.no_resend = strstr(e, "no-resend") != NULL;
+	faults.ring_register = strstr(e, "ring-register") != NULL;
+	if (strstr(e, "kill-render="))
+		faults.kill_render_ms = strtol(strstr(e, "kill-render=") + 12, NULL, 10);
+}
+
+static void *fault_killer(void *arg)
+{
+	struct timespec now, ts = {0};
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ts.tv_nsec = now.tv_nsec % 300000; /* 0-300 us: somewhere in a rendering */
+	nanosleep(&ts, NULL);
+	raise(SIGKILL);
+	return arg;
+}
+
+static void fault_render(struct host *h)
+{
+	struct timespec now;
+	pthread_t t;
+	long ms;
+
+	if (!faults.kill_render_ms || __atomic_load_n(&faults.armed, __ATOMIC_RELAXED))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - faults.start.tv_sec) * 1000 +
+	     (now.tv_nsec - faults.start.tv_nsec) / 1000000;
+	if (ms < faults.kill_render_ms || __atomic_exchange_n(&faults.armed, 1, __ATOMIC_RELAXED))
+		return;
+	if (pthread_create(&t, NULL, fault_killer, h) == 0)
+		pthread_detach(t);
+}
+#define FAULT_NO_RESEND faults.no_resend
+#define FAULT_RING_REGISTER faults.ring_register
+#else
+static inline void fault_render(struct host *h)
+{
+}
+static inline void faults_parse(void)
+{
+}
+#define FAULT_NO_RESEND false
+#define FAULT_RING_REGISTER false
+#endif
+
 /* Trampolines: every request enters the gate, calls the current library, leaves. */
 #define HOST(req) ((struct host *)fuse_req_userdata(req))
 
@@ -289,6 +374,12 @@ static void tr_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct host *h = HOST(req);
 
+	if (fi && fi->fh) {
+		/* a handle of a dead worker: stat() by path, unless it was read here since */
+		fi->fh = resume_fh(h->rs, fi->fh, ino, RESUME_FH_PEEK);
+		if (!fi->fh)
+			fi = NULL;
+	}
 	gate_enter(&h->gate);
 	h->lib->ops->getattr(h->lib->state, req, ino, fi);
 	gate_leave(&h->gate);
@@ -298,8 +389,11 @@ static void tr_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct host *h = HOST(req);
 
+	fault_render(h);
 	gate_enter(&h->gate);
+	resume_open_begin(h->rs);
 	h->lib->ops->open(h->lib->state, req, ino, fi);
+	resume_open_end(h->rs);
 	gate_leave(&h->gate);
 }
 
@@ -308,6 +402,8 @@ static void tr_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct host *h = HOST(req);
 
+	fault_render(h);
+	fi->fh = resume_fh(h->rs, fi->fh, ino, RESUME_FH_READ);
 	gate_enter(&h->gate);
 	h->lib->ops->read(h->lib->state, req, ino, size, off, fi);
 	gate_leave(&h->gate);
@@ -317,6 +413,13 @@ static void tr_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct host *h = HOST(req);
 
+	uint64_t fh = resume_fh(h->rs, fi->fh, ino, RESUME_FH_RELEASE);
+
+	if (fi->fh && !fh) {
+		fuse_reply_err(req, 0); /* opened under a dead worker, never read here */
+		return;
+	}
+	fi->fh = fh;
 	gate_enter(&h->gate);
 	h->lib->ops->release(h->lib->state, req, ino, fi);
 	gate_leave(&h->gate);
@@ -372,12 +475,21 @@ static const struct fuse_lowlevel_ops host_ops = {
 /* The session's custom I/O (userdata is the session's, our host): see ring.c. */
 static ssize_t host_io_read(int fd, void *buf, size_t len, void *userdata)
 {
-	return ring_read(((struct host *)userdata)->ring, fd, buf, len);
+	struct host *h = userdata;
+	ssize_t n = ring_read(h->ring, fd, buf, len);
+
+	resume_on_read(h->rs, buf, n);
+	return n;
 }
 
 static ssize_t host_io_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
-	return ring_writev(((struct host *)userdata)->ring, fd, iov, count);
+	struct host *h = userdata;
+	ssize_t n;
+
+	if (resume_on_reply(h->rs, iov, count, &n))
+		return n;
+	return ring_writev(h->ring, fd, iov, count);
 }
 
 static const struct fuse_custom_io host_io = {
@@ -408,11 +520,15 @@ static void usage(FILE *f)
 		"      --no-seccomp      do not confine the daemon (debugging only)\n"
 		"      --no-io-uring     serve through /dev/fuse only, even when the kernel\n"
 		"                        offers FUSE-over-io_uring (enable_uring=Y)\n"
+		"      --no-supervisor   one process: no supervisor keeps the connection, a crash\n"
+		"                        leaves the mount disconnected (io_uring possible)\n"
 		"  -h, --help            show this help\n"
 		"  -v, --version         show the version\n"
 		"\n"
 		"Signals: SIGUSR1 reloads the serving library without unmounting;\n"
-		"SIGTERM, SIGINT and SIGHUP unmount and exit. See cgprocfs(8).\n");
+		"SIGTERM, SIGINT and SIGHUP unmount and exit. A worker that dies is replaced\n"
+		"without unmounting (by the supervisor, or by systemd's fd store). See "
+		"cgprocfs(8).\n");
 }
 
 static int lib_path_default(char *out, size_t size)
@@ -483,7 +599,20 @@ enum {
 	OPT_SERVE_LIB,
 	OPT_NO_SECCOMP,
 	OPT_NO_IO_URING,
+	OPT_NO_SUPERVISOR,
 };
+
+/* A mount whose daemon died (ENOTCONN): detached, so that a new one can be made in its place. */
+static void dead_mount_detach(const char *mountpoint, bool quiet)
+{
+	struct statfs st;
+
+	/* statfs always asks the daemon; stat may be answered from the attribute cache */
+	if (statfs(mountpoint, &st) == 0 || errno != ENOTCONN)
+		return;
+	if (umount2(mountpoint, MNT_DETACH) == 0 && !quiet)
+		fprintf(stderr, "cgprocfs: %s was a disconnected mount: detached\n", mountpoint);
+}
 
 int main(int argc, char **argv)
 {
@@ -496,13 +625,15 @@ int main(int argc, char **argv)
 		{"serve-lib", required_argument, NULL, OPT_SERVE_LIB},
 		{"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
 		{"no-io-uring", no_argument, NULL, OPT_NO_IO_URING},
+		{"no-supervisor", no_argument, NULL, OPT_NO_SUPERVISOR},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'v'},
 		{0},
 	};
 	const char *mountpoint = DEFAULT_MOUNTPOINT, *pidfile = NULL, *extra_opts = NULL;
 	const char *rundir = NULL; /* cgproc.conf rundir=, else CGPROC_RUNDIR */
-	bool debug = false, quiet = false, seccomp = true, io_uring = true;
+	bool debug = false, quiet = false, seccomp = true, io_uring = true, restart = true;
+	bool resumed = false;
 	char mount_opts[4096];
 	struct host h = {
 		.gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false},
@@ -513,7 +644,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_sigusr1, .sa_flags = SA_RESTART};
 	pthread_t reloader;
 	bool reloader_started = false, mounted = false, handlers = false;
-	int c, r, rc = 1, pidfd = -1;
+	int c, r, rc = 1, pidfd = -1, fuse_fd = -1;
 
 	while ((c = getopt_long(argc, argv, "fdqo:p:hv", longopts, NULL)) != -1) {
 		switch (c) {
@@ -551,6 +682,9 @@ int main(int argc, char **argv)
 		case OPT_NO_IO_URING:
 			io_uring = false;
 			break;
+		case OPT_NO_SUPERVISOR:
+			restart = false;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -580,7 +714,9 @@ int main(int argc, char **argv)
 	h.params.debug = debug;
 	h.params.quiet = quiet;
 
-	if (pidfile) {
+	faults_parse();
+	/* the supervisor holds the pidfile; the worker it starts does not */
+	if (pidfile && !getenv(SUPERVISE_ENV)) {
 		pidfd = pidfile_create(pidfile);
 		if (pidfd < 0)
 			return 1;
@@ -590,6 +726,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cgprocfs: cannot create mountpoint %s: %s\n", mountpoint,
 			strerror(-r));
 		return 1;
+	}
+	if (restart && !getenv("NOTIFY_SOCKET")) {
+		/* no service manager to keep the connection: a supervisor does */
+		rc = supervise_run(argv, mountpoint, quiet);
+		goto out;
+	}
+	if (restart) {
+		r = resume_new(FAULT_NO_RESEND, &h.rs, &fuse_fd);
+		if (r < 0) {
+			fprintf(stderr, "cgprocfs: cannot resume the kept connection: %s\n",
+				strerror(-r));
+			goto out;
+		}
+		resumed = r == 1;
 	}
 	if (serve_lib_load(&h, &h.lib) < 0)
 		goto out;
@@ -621,15 +771,41 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL) < 0)
 		goto out;
-	if (fuse_session_mount(h.se, mountpoint) < 0) {
-		fprintf(stderr, "cgprocfs: cannot mount on %s\n", mountpoint);
-		goto out;
+	if (resumed) {
+		if (fuse_session_custom_io(h.se, &host_io, fuse_fd) < 0)
+			goto out;
+	} else {
+		dead_mount_detach(mountpoint, quiet);
+		if (fuse_session_mount(h.se, mountpoint) < 0) {
+			fprintf(stderr, "cgprocfs: cannot mount on %s\n", mountpoint);
+			goto out;
+		}
+		/* a kept connection outlives this process: only the supervisor unmounts it */
+		mounted = !restart;
 	}
-	mounted = true;
+	if (restart && !resumed) {
+		fuse_fd = fuse_session_fd(h.se);
+		if (fuse_session_custom_io(h.se, &host_io, fuse_fd) < 0)
+			goto out;
+		r = resume_keep(h.rs, fuse_fd);
+		if (r < 0)
+			fprintf(stderr,
+				"cgprocfs: the service manager did not take the connection (%s): a "
+				"restart will disconnect %s (FileDescriptorStoreMax= unset?)\n",
+				strerror(-r), mountpoint);
+	}
+	/* Requests held in io_uring entries of a dead worker are not resent by the kernel: a
+	 * connection that must survive its worker is served through /dev/fuse. */
+	if (io_uring && restart) {
+		io_uring = false;
+		if (!quiet && ring_offered())
+			fprintf(stderr, "cgprocfs: io_uring not used (restartable connection): "
+					"serving through /dev/fuse\n");
+	}
 	/* the rings and their pinned threads are made before confinement; the INIT reply decides
 	 * whether they serve */
 	if (io_uring) {
-		r = ring_prepare(h.se, debug, quiet, &h.ring);
+		r = ring_prepare(h.se, debug, quiet, FAULT_RING_REGISTER, &h.ring);
 		if (r < 0 && !quiet)
 			fprintf(stderr,
 				"cgprocfs: io_uring not used (%s): serving through /dev/fuse\n",
@@ -642,6 +818,26 @@ int main(int argc, char **argv)
 						"serving through /dev/fuse\n");
 		}
 	}
+	if (resumed) {
+		r = resume_connection(h.rs, h.se);
+		if (r < 0) {
+			fprintf(stderr, "cgprocfs: cannot resume the kept connection: %s\n",
+				strerror(-r));
+			goto out;
+		}
+		if (!quiet && resume_has_resend(h.rs))
+			fprintf(stderr,
+				"cgprocfs: resumed the connection of %s (requests in flight resent "
+				"by the kernel)\n",
+				mountpoint);
+		else if (!quiet)
+			fprintf(stderr,
+				"cgprocfs: resumed the connection of %s (no FUSE_NOTIFY_RESEND: %u "
+				"requests in flight replayed)\n",
+				mountpoint, resume_replayed(h.rs));
+	}
+	if (restart)
+		fdstore_notify("READY=1", -1);
 	if (seccomp) {
 		r = confine_apply();
 		if (r < 0) {
@@ -689,6 +885,7 @@ out:
 		fuse_session_destroy(h.se);
 	fuse_opt_free_args(&args);
 	serve_lib_free(h.lib);
+	resume_free(h.rs);
 	if (pidfd >= 0) {
 		unlink(pidfile);
 		close(pidfd);

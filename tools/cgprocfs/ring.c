@@ -139,7 +139,7 @@ struct ring {
 	unsigned setup_flags; /* IORING_SETUP_* besides SQE128 */
 	unsigned prepared;    /* queue threads done with their setup */
 	int setup_err;	      /* the first one's error */
-	bool fault_register;  /* test: queue 0 registers a too short payload buffer */
+	bool fault_register;  /* test build: queue 0 registers a too short payload buffer */
 	/* INIT bookkeeping: set by the reader that saw FUSE_INIT, used by its reply */
 	bool init_pending;
 	uint64_t init_unique;
@@ -452,7 +452,13 @@ static void *queue_thread(void *arg)
 	}
 }
 
-int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **ret_ring)
+bool ring_offered(void)
+{
+	return module_uring_enabled();
+}
+
+int ring_prepare(struct fuse_session *se, bool debug, bool quiet, bool fault_register,
+		 struct ring **ret_ring)
 {
 	struct ring *r;
 	int n, err;
@@ -482,10 +488,7 @@ int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **
 	 * (measured here: ~0.5 us less per round trip than the default task-work signalling;
 	 * COOP_TASKRUN was worse) */
 	r->setup_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-	/* for the client suite: a REGISTER the kernel refuses after the INIT reply asked for the
-	 * ring (it then goes back to /dev/fuse: no request may hang) */
-	r->fault_register = getenv("CGPROCFS_TEST_RING_FAULT") &&
-			    strcmp(getenv("CGPROCFS_TEST_RING_FAULT"), "register") == 0;
+	r->fault_register = fault_register;
 	for (unsigned i = 0; i < r->nq; i++) {
 		r->q[i].u.fd = -1;
 		r->q[i].efd = -1;

@@ -18,12 +18,18 @@
 struct fuse_session;
 struct ring;
 
+/* Whether the kernel may offer the ring to a new mount (the fuse module's enable_uring). */
+bool ring_offered(void);
+
 /*
  * Before confinement: check that the kernel may offer the ring, create one io_uring and one
  * pinned, waiting thread per possible CPU. Returns -EOPNOTSUPP when enable_uring is off, another
  * -errno when a setup step failed (the caller serves through /dev/fuse only). @quiet: no info.
+ * @fault_register (test builds only): queue 0 registers a buffer the kernel refuses, after the
+ * INIT reply asked for the ring (the kernel then goes back to /dev/fuse: no request may hang).
  */
-int ring_prepare(struct fuse_session *se, bool debug, bool quiet, struct ring **ret_ring);
+int ring_prepare(struct fuse_session *se, bool debug, bool quiet, bool fault_register,
+		 struct ring **ret_ring);
 
 /* fuse_custom_io hooks (@r may be NULL: plain read/writev of @fd). */
 ssize_t ring_read(struct ring *r, int fd, void *buf, size_t len);

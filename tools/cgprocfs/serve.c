@@ -487,8 +487,10 @@ static void serve_read(void *state, fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	pthread_mutex_lock(&f->lock);
-	if (off == 0 && !f->fresh && f->vfile_id < _VFILE_MAX) {
-		/* A rewind (top, vmstat keep the fd): render again for whoever reads now. */
+	/* A rewind (top, vmstat keep the fd), or a file opened under a worker that has died since
+	 * (its data stayed there): render again for whoever reads now. Pass-through files keep
+	 * what was read at open. */
+	if (f->vfile_id < _VFILE_MAX && ((off == 0 && !f->fresh) || !f->data)) {
 		char *data;
 		size_t data_len;
 

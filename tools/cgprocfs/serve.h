@@ -25,7 +25,8 @@
 #define CGPROCFS_SERVE_LIB "libcgprocfs-serve.so"
 
 /* Per-open state, malloc'd by whichever library copy handled the open and freed (free()) by
- * whichever copy handles the release. @data is malloc'd too. */
+ * whichever copy handles the release. @data is malloc'd too; NULL (a handle the host made for a
+ * file opened under a worker that died) means: render at the next read, whatever its offset. */
 struct cgprocfs_file {
 	pthread_mutex_t lock;
 	unsigned vfile_id; /* enum vfile_id, or CGPROCFS_FILE_PASS */
