@@ -218,12 +218,16 @@ static void cgprocfs_mount(struct bench *b, struct bench_fs *fs)
 			flipped ? "enabling FUSE-over-io_uring"
 				: "cannot enable FUSE-over-io_uring");
 	}
+	/* One process, as the serving code ran before the restart model: a supervised daemon gives
+	 * up FUSE-over-io_uring (a dead worker's ring entries are not resent), and the bench
+	 * compares serving paths across builds. */
 	if (b->no_io_uring) {
-		char *argv[] = {b->cgprocfs.path, "-f", "--no-io-uring", fs->mnt, NULL};
+		char *argv[] = {b->cgprocfs.path, "-f",	   "--no-supervisor",
+				"--no-io-uring",  fs->mnt, NULL};
 
 		bench_fs_start(fs, argv);
 	} else {
-		char *argv[] = {b->cgprocfs.path, "-f", fs->mnt, NULL};
+		char *argv[] = {b->cgprocfs.path, "-f", "--no-supervisor", fs->mnt, NULL};
 
 		bench_fs_start(fs, argv);
 	}
