@@ -486,12 +486,15 @@ Test(caller_input, cgprocfs_refuses_foreign_machine)
 		    " 524288 kB", " 262144 kB");
 }
 
-/* In a new cgroup, mount and pid namespace (rooted at cg): the host's cgroup mounts replaced by
- * its own memory hierarchy (its namespace root), as a container's; then the command after it. */
+/* A reader in its own cgroup, mount and pid namespaces with a cgroup mount of its own in place of
+ * the inherited one (rooted at its namespace root, cg, as a container's): cgroup2 on a pure v2
+ * host, the v1 memory hierarchy elsewhere; then the command after it. */
 #define NS_OWN_MEMORY                                                                              \
-	"unshare --cgroup --mount --pid --fork --kill-child sh -c 'umount -l /sys/fs/cgroup && "   \
+	"unshare --cgroup --mount --pid --fork --kill-child sh -c 'v2=0; "                         \
+	"[ -e /sys/fs/cgroup/cgroup.controllers ] && v2=1; umount -l /sys/fs/cgroup && "           \
+	"if [ $v2 = 1 ]; then mount -t cgroup2 cgproc-test /sys/fs/cgroup; else "                  \
 	"mount -t tmpfs cgproc-test /sys/fs/cgroup && mkdir /sys/fs/cgroup/memory && "             \
-	"mount -t cgroup -o memory cgproc-test /sys/fs/cgroup/memory && exec \"$@\"' sh "
+	"mount -t cgroup -o memory cgproc-test /sys/fs/cgroup/memory; fi && exec \"$@\"' sh "
 
 Test(caller_input, cgprocfs_honours_machine_beneath_own_root)
 {
