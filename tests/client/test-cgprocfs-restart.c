@@ -455,12 +455,7 @@ Test(restart, sigkill_20_times_no_failed_read)
 
 Test(restart, killed_in_render_20_times_no_failed_read)
 {
-	char fault[64];
-
-	/* each worker lives 300 ms (longer on a slower machine: the readers get through the
-	 * files once while the first one serves) */
-	snprintf(fault, sizeof(fault), "kill-render=%u", 300 * harness_time_factor());
-	daemon_start("tools/cgprocfs/cgprocfs-faults", fault);
+	daemon_start("tools/cgprocfs/cgprocfs-faults", "kill-render=300");
 	cgroups_make();
 	files_list();
 	readers_start();
