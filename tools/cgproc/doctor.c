@@ -153,10 +153,15 @@ static void check_run_group(struct report *r, const struct cg_mounts *mnt)
 /* Which of its two backends `cgproc run` uses here (run-cgroup.h), and why. */
 static void check_run_backend(struct report *r)
 {
-	char why[512];
+	char why[512], bus[300];
 
-	runcg_backend(why, sizeof(why));
-	say(r, OK, "cgproc run backend", "%s", why);
+	if (runcg_backend(why, sizeof(why)) == RUNCG_SYSTEMD &&
+	    runcg_systemd_probe(bus, sizeof(bus)) < 0)
+		say(r, WARN, "cgproc run backend",
+		    "%s, but %s: cgproc run falls back to making the group through cgroupfs", why,
+		    bus);
+	else
+		say(r, OK, "cgproc run backend", "%s", why);
 }
 
 static void check_machine(struct report *r, const struct cg_src *src)

@@ -89,8 +89,14 @@ enum runcg_backend runcg_backend(char *why, size_t size)
 			 "hosts get scopes)");
 		return RUNCG_CGROUPFS;
 	}
-	if (stat("/proc/self/ns/cgroup", &own_ns) < 0 || stat("/proc/1/ns/cgroup", &init_ns) < 0 ||
-	    own_ns.st_ino != init_ns.st_ino || own_ns.st_dev != init_ns.st_dev) {
+	if (stat("/proc/self/ns/cgroup", &own_ns) < 0 || stat("/proc/1/ns/cgroup", &init_ns) < 0) {
+		snprintf(why, size,
+			 "cgroupfs: cannot compare this cgroup namespace with PID 1's (%s; not "
+			 "root?)",
+			 strerror(errno));
+		return RUNCG_CGROUPFS;
+	}
+	if (own_ns.st_ino != init_ns.st_ino || own_ns.st_dev != init_ns.st_dev) {
 		snprintf(why, size,
 			 "cgroupfs: this process is in a cgroup namespace other than PID 1's "
 			 "(systemd does not manage the tree it sees)");

@@ -70,6 +70,8 @@ enum {
 int runcg_v2_where(const char *mount, char *ret, size_t size);
 /* Which backend runcg_create() tries here, with the reason as one sentence in @why. Reads only. */
 enum runcg_backend runcg_backend(char *why, size_t size);
+/* Whether systemd answers on its bus (0, @why says where) or not (-errno, @why says why). */
+int runcg_systemd_probe(char *why, size_t size);
 /* Create @name with @lim (systemd: connect, the scope itself is made by runcg_attach, as a scope
  * starts with its processes). On failure what was made is already removed. -EEXIST when a group
  * or unit of that name exists (it is someone else's: never adopted). */

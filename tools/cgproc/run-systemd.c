@@ -13,7 +13,8 @@
  *    may make groups below the scope), CollectMode "inactive-or-failed" (a scope whose start
  *    failed is unloaded too), and the limits as systemd.resource-control(5) names them:
  *    MemoryMax (t, bytes), MemorySwapMax (t), AllowedCPUs (ay, a bit mask, CPU n in bit n%8 of
- *    byte n/8), CPUQuotaPerSecUSec (t: quota per second of wall time) with CPUQuotaPeriodUSec (t).
+ *    byte n/8), CPUQuotaPerSecUSec (t: quota per second of wall time) with CPUQuotaPeriodUSec (t),
+ *    and Slice (s), the slice of the caller's own unit, so that its limits still bind.
  *    The call returns a job; the scope exists once the job's JobRemoved signal reports "done".
  *  - Manager.StopUnit(name, "replace") on the way out, after whatever was left has been killed,
  *    so that no unit stays behind even when systemd has not yet seen the scope run empty.
@@ -137,6 +138,26 @@ static int unit_known(sd_bus *bus, const char *unit, char *why, size_t size)
 	return r;
 }
 
+int runcg_systemd_probe(char *why, size_t size)
+{
+	sd_bus *bus = NULL;
+	const char *what = "";
+	char e[256] = "";
+	int r = bus_connect(&bus, &what);
+
+	if (r < 0) {
+		snprintf(why, size, "cannot connect to systemd: %s", strerror(-r));
+		return r;
+	}
+	r = unit_known(bus, "init.scope", e, sizeof(e));
+	if (r < 0)
+		snprintf(why, size, "systemd does not answer on %s: %s", what, e);
+	else
+		snprintf(why, size, "systemd answers on %s", what);
+	sd_bus_flush_close_unref(bus);
+	return r < 0 ? r : 0;
+}
+
 int runsd_open(struct runcg *cg)
 {
 	sd_bus *bus = NULL;
@@ -206,14 +227,35 @@ static int append_cpus(sd_bus_message *m, const char *list)
 	return r;
 }
 
+/* The slice the caller's unit is in ("user-1000.slice" for a login shell's session scope), so
+ * that the slice's limits keep applying to the command; empty: systemd's default. */
+static void caller_slice(char *ret, size_t size)
+{
+	char own[CG_PATH_MAX], *end;
+
+	ret[0] = 0;
+	if (runcg_pid_cgroup(0, CG_UNIFIED, own, sizeof(own)) < 0)
+		return;
+	while ((end = strrchr(own, '/')) &&
+	       (end[1] == 0 || strlen(end) < 7 || strcmp(end + strlen(end) - 6, ".slice") != 0))
+		*end = 0;
+	if (end)
+		snprintf(ret, size, "%s", end + 1);
+}
+
 static int append_props(sd_bus_message *m, const struct runcg *cg, pid_t pid)
 {
 	const struct runcg_limits *lim = &cg->lim;
-	char desc[300];
+	char desc[300], slice[256];
 	int r;
 
 	snprintf(desc, sizeof(desc), "cgproc run %s", cg->name);
+	caller_slice(slice, sizeof(slice));
 	r = sd_bus_message_open_container(m, 'a', "(sv)");
+	if (r >= 0 && slice[0]) {
+		runcg_verbose("Slice=%s", slice);
+		r = sd_bus_message_append(m, "(sv)", "Slice", "s", slice);
+	}
 	if (r >= 0)
 		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s", desc, "PIDs",
 					  "au", 1, (uint32_t)pid, "Delegate", "b", 1, "CollectMode",
@@ -235,8 +277,9 @@ static int append_props(sd_bus_message *m, const struct runcg *cg, pid_t pid)
 	return r;
 }
 
-/* Call Manager.@method(unit, mode, ...) and wait for its job. 0 when the job ended "done". */
-static int unit_job(struct runcg *cg, const char *method, pid_t pid)
+/* Call Manager.@method(unit, mode, ...) and wait for its job. 0 when the job ended "done".
+ * *@ret_queued: whether systemd took the call (a unit may exist now, even if its job failed). */
+static int unit_job(struct runcg *cg, const char *method, pid_t pid, bool *ret_queued)
 {
 	sd_bus *bus = cg->bus;
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -267,6 +310,7 @@ static int unit_job(struct runcg *cg, const char *method, pid_t pid)
 				 e.message ? e.message : strerror(-r));
 		goto out;
 	}
+	*ret_queued = true;
 	r = job_wait(bus, &w, start ? JOB_TIMEOUT_US : JOB_TIMEOUT_US / 12);
 	if (r < 0)
 		snprintf(cg->why, sizeof(cg->why), "%s %s: no end of its job: %s", method, cg->unit,
@@ -286,13 +330,19 @@ out:
 
 int runsd_start(struct runcg *cg, pid_t pid)
 {
-	int r = unit_job(cg, "StartTransientUnit", pid);
+	bool queued = false;
+	int r = unit_job(cg, "StartTransientUnit", pid, &queued);
 
 	if (r < 0) {
-		/* a half-made scope (the job failed or timed out) is not left behind */
+		/* A half-made scope (its job failed or timed out) is not left behind; a refused
+		 * call made none, and the unit of that name, if any, is someone else's. */
 		char why[sizeof(cg->why)];
 
 		memcpy(why, cg->why, sizeof(why));
+		if (!queued) {
+			sd_bus_flush_close_unref(cg->bus);
+			cg->bus = NULL;
+		}
 		runsd_close(cg);
 		memcpy(cg->why, why, sizeof(why));
 		return r;
@@ -303,9 +353,11 @@ int runsd_start(struct runcg *cg, pid_t pid)
 
 void runsd_close(struct runcg *cg)
 {
+	bool queued = false;
+
 	if (!cg->bus)
 		return;
-	if (unit_job(cg, "StopUnit", 0) < 0)
+	if (unit_job(cg, "StopUnit", 0, &queued) < 0)
 		runcg_err("cannot stop %s: %s", cg->unit, cg->why);
 	else
 		runcg_verbose("stopped %s", cg->unit);
@@ -313,6 +365,12 @@ void runsd_close(struct runcg *cg)
 	cg->bus = NULL;
 }
 #else
+int runcg_systemd_probe(char *why, size_t size)
+{
+	snprintf(why, size, "cgproc was built without libsystemd");
+	return -EOPNOTSUPP;
+}
+
 int runsd_open(struct runcg *cg)
 {
 	snprintf(cg->why, sizeof(cg->why), "cgproc was built without libsystemd");
