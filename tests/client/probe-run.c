@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe-meminfo.h"
 #include "probe-run.h"
 
 extern char **environ;
@@ -217,18 +218,7 @@ long long probe_field(const char *out, const char *label, int nth, const char *n
 
 long long host_memtotal_kb(void)
 {
-	char buf[8192];
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return text_kb(buf, "MemTotal");
+	return meminfo_total_kb();
 }
 
 char *text_keys(const char *text)
