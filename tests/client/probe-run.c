@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Running cgproc-probe in a prepared child: see probe-run.h. Test code. */
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -214,6 +215,16 @@ long long probe_field(const char *out, const char *label, int nth, const char *n
 	if (!f || (eol && f > eol))
 		return -9999;
 	return atoll(f + strlen(pat));
+}
+
+void probe_cg_setup(struct cgdirs *cg)
+{
+	harness_require_root();
+	harness_require(access(build_path("preload/libcgproc.so"), R_OK) == 0,
+			"libcgproc.so not built");
+	testcg_sweep();
+	cr_assert_eq(testcg_create(cg), 0);
+	cr_assert_eq(testcg_limit_default(cg), 0);
 }
 
 long long host_memtotal_kb(void)
