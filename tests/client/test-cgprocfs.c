@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/sysinfo.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -306,6 +307,85 @@ static unsigned long long limit_kb_of(const char *bytes)
 }
 
 TestSuite(cgprocfs, .init = setup, .fini = teardown, .timeout = 240);
+
+/* "MAJ:MIN" of the disk that holds @path (a partition's disk). */
+static void disk_of(const char *path, char *ret, size_t size)
+{
+	char sys[128], *text;
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+	snprintf(ret, size, "%u:%u", major(st.st_dev), minor(st.st_dev));
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%s", ret);
+	harness_require(access(sys, F_OK) == 0, "/var/tmp is on no block device");
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%s/partition", ret);
+	if (access(sys, F_OK) != 0)
+		return;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%s/../dev", ret);
+	text = file_read(sys);
+	cr_assert(text, "%s", sys);
+	snprintf(ret, size, "%.*s", (int)strcspn(text, "\n"), text);
+	free(text);
+}
+
+struct io_probe {
+	char path[4200]; /* diskstats on the mount */
+	char file[64];	 /* written with O_DIRECT */
+};
+
+/* In a fresh cgroup: stat the file (a getattr: rendered then, before any I/O), write 256 KiB
+ * past the page cache, read the file at once. Exit 0 when it shows some device. */
+static void stat_io_read(void *arg)
+{
+	const struct io_probe *p = arg;
+	char text[8192];
+	struct stat st;
+	void *buf;
+	ssize_t n;
+	int fd;
+
+	if (stat(p->path, &st) < 0 || posix_memalign(&buf, 4096, 65536) != 0)
+		_exit(2);
+	memset(buf, 'x', 65536);
+	fd = open(p->file, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		_exit(3);
+	for (int i = 0; i < 4; i++)
+		if (write(fd, buf, 65536) != 65536)
+			_exit(4);
+	close(fd);
+	unlink(p->file);
+	fd = open(p->path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	_exit(n > 0 ? 0 : 1);
+}
+
+/* A reader that stats /proc/diskstats, does block I/O and reads the file right away sees that
+ * I/O, as procfs would show it: what it reads is rendered at its open, not what its stat saw. */
+Test(cgprocfs, diskstats_read_after_own_io_is_fresh)
+{
+	struct io_probe p;
+	char dev[64], limit[128];
+	int status;
+	pid_t pid;
+
+	fs_start();
+	disk_of("/var/tmp", dev, sizeof(dev));
+	cg_make(0, NULL);
+	/* v1 blkio counts a cgroup's I/O only on a queue with throttling configured: a limit no
+	 * I/O here reaches (v2's io.stat counts without one) */
+	snprintf(limit, sizeof(limit), "%s 1099511627776", dev);
+	(void)testcg_write(&cgs[0], "blkio.throttle.write_bps_device", limit);
+	snprintf(p.path, sizeof(p.path), "%s/proc/diskstats", rf.mountpoint);
+	snprintf(p.file, sizeof(p.file), "/var/tmp/cgproc-diskstats-%d", (int)getpid());
+	pid = testcg_fork(&cgs[0], stat_io_read, &p);
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	unlink(p.file);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "diskstats right after the reader's own I/O: %s (status 0x%x)",
+		  WIFEXITED(status) && WEXITSTATUS(status) == 1 ? "empty" : "setup failed", status);
+}
 
 Test(cgprocfs, tree_matches_table_and_daemon_is_confined)
 {
