@@ -476,7 +476,8 @@ static const struct fuse_lowlevel_ops host_ops = {
 static ssize_t host_io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	struct host *h = userdata;
-	ssize_t n = ring_read(h->ring, fd, buf, len);
+	ssize_t n = resume_records(h->rs) ? resume_read(h->rs, fd, buf, len)
+					  : ring_read(h->ring, fd, buf, len);
 
 	resume_on_read(h->rs, buf, n);
 	return n;
@@ -487,9 +488,10 @@ static ssize_t host_io_writev(int fd, struct iovec *iov, int count, void *userda
 	struct host *h = userdata;
 	ssize_t n;
 
-	if (resume_on_reply(h->rs, iov, count, &n))
-		return n;
-	return ring_writev(h->ring, fd, iov, count);
+	if (!resume_on_reply(h->rs, iov, count, &n))
+		n = ring_writev(h->ring, fd, iov, count);
+	resume_replied(h->rs, iov, count);
+	return n;
 }
 
 static const struct fuse_custom_io host_io = {
