@@ -7,8 +7,8 @@
  * container does) and never re-bind. Variants: SIGKILL from outside; the worker killing itself in
  * the middle of a rendering (the test build's fault hook); the same on a connection that behaves
  * as on a kernel without FUSE_NOTIFY_RESEND (requests replayed from the worker's records), where
- * no reader may be left waiting either. The worst read latency seen is printed, not asserted. Also: a dead mount is told apart from a live
- * one (cgproc run --fuse, cgproc doctor).
+ * no reader may be left waiting either. The worst read latency seen is printed, not asserted.
+ * Also: a dead mount is told apart from a live one (cgproc run --fuse, cgproc doctor).
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
