@@ -535,6 +535,7 @@ int main(int argc, char **argv)
 		goto out;
 	fuse_loop_cfg_set_clone_fd(loop_cfg, 0);
 	fuse_loop_cfg_set_idle_threads(loop_cfg, 10);
+	faults_serving();
 	r = fuse_session_loop_mt(h.se, loop_cfg);
 	/* libfuse 3.14 reports the signal that ended the loop (SIGTERM: 15): a requested stop
 	 * is a clean exit */

@@ -27,6 +27,12 @@ void faults_parse(void)
 		faults.kill_render_ms = strtol(strstr(e, "kill-render=") + 12, NULL, 10);
 }
 
+void faults_serving(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &faults.start);
+	__atomic_store_n(&faults.serving, 1, __ATOMIC_RELEASE);
+}
+
 static void *fault_killer(void *arg)
 {
 	struct timespec now, ts = {0};
@@ -44,7 +50,8 @@ void fault_render(void)
 	pthread_t t;
 	long ms;
 
-	if (!faults.kill_render_ms || __atomic_load_n(&faults.armed, __ATOMIC_RELAXED))
+	if (!faults.kill_render_ms || !__atomic_load_n(&faults.serving, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&faults.armed, __ATOMIC_RELAXED))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - faults.start.tv_sec) * 1000 +

@@ -215,6 +215,11 @@ static void notify_resend(struct resume *rs)
 		fprintf(stderr, "cgprocfs: FUSE_NOTIFY_RESEND refused: %m\n");
 }
 
+/*
+ * Answer the records the dead worker left. Each stays set until its reply was written (the slot
+ * is this thread's while the request is served), so a worker that dies in its own replay leaves
+ * the rest, and the one it was answering, to the next.
+ */
 static unsigned replay(struct resume *rs, struct fuse_session *se)
 {
 	unsigned n = 0;
@@ -232,8 +237,11 @@ static unsigned replay(struct resume *rs, struct fuse_session *se)
 		}
 		fb.size = in->len;
 		memcpy(fb.mem, in, in->len);
-		in->unique = 0;
+		tl_slot = i;
 		fuse_session_process_buf(se, &fb);
+		/* answered (resume_replied cleared it), or nothing to answer */
+		in->unique = 0;
+		tl_slot = -1;
 		free(fb.mem);
 		n++;
 	}
@@ -292,6 +300,10 @@ ssize_t resume_read(struct resume *rs, int fd, void *buf, size_t len)
 	struct fuse_in_header *in;
 	ssize_t n;
 
+	/* libfuse reads with its buffer size, and the kernel wants room for max_write: a
+	 * larger buffer (pages over 4 KiB) does not fit a slot; such a read is not recorded */
+	if (len > SLOT_BYTES)
+		return read(fd, buf, len);
 	if (tl_slot < 0) {
 		for (int i = 0; i < SLOTS && tl_slot < 0; i++) {
 			uint32_t free_slot = 0;
@@ -307,7 +319,7 @@ ssize_t resume_read(struct resume *rs, int fd, void *buf, size_t len)
 	/* also maps the slot's first page before the kernel copies into it: a fault taken while
 	 * the process is being killed would fail the copy (and the request with EIO) */
 	__atomic_store_n(&in->unique, 0, __ATOMIC_RELEASE);
-	n = read(fd, in, len < SLOT_BYTES ? len : SLOT_BYTES);
+	n = read(fd, in, len);
 	if (n > 0)
 		memcpy(buf, in, (size_t)n);
 	/* no reply will clear these: a failed read, or requests nobody waits for */
