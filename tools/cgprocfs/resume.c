@@ -28,7 +28,8 @@
  *    what is pending before they die: the wait checks for a request before the signal) is
  *    recorded as well. A slot is cleared after its reply was written; a new worker replays the
  *    slots still set. A record that the dead worker had answered after all draws ENOENT from the
- *    kernel, which is harmless.
+ *    kernel, which is harmless as long as replaying it leaves nothing behind: a stale fh in a
+ *    replayed request gets a handle for that request only (see struct resume).
  *  - An fh handed out by a dead worker names memory of that process. Every fh carries the
  *    worker generation in its top 16 bits (user space pointers on x86-64 and arm64 with 4-level
  *    page tables fit in 48); one of another generation is never dereferenced: the file gets a new
@@ -99,6 +100,13 @@ struct resume {
 	uint64_t init_unique;
 	bool swallow;	   /* the replayed INIT's reply is dropped */
 	unsigned replayed; /* requests of the dead worker answered from its records */
+	/* While a record is replayed, the handle a stale fh gets lives for that request only: the
+	 * record may be one the dead worker had answered just before it died (its slot not cleared
+	 * yet), and the kernel may since have given the same fh to another file opened under that
+	 * worker; an adoption made from such a record would answer that file's reads with this
+	 * one's text. */
+	bool replaying;
+	struct cgprocfs_file *replay_file;
 	pthread_mutex_t lock;
 	struct adopted *adopted;
 };
@@ -215,6 +223,26 @@ static void notify_resend(struct resume *rs)
 		fprintf(stderr, "cgprocfs: FUSE_NOTIFY_RESEND refused: %m\n");
 }
 
+static struct cgprocfs_file *file_new(uint64_t ino)
+{
+	struct cgprocfs_file *f = calloc(1, sizeof(*f));
+
+	if (f) {
+		pthread_mutex_init(&f->lock, NULL);
+		f->vfile_id = (unsigned)(ino - FILE_INO_BASE);
+	}
+	return f;
+}
+
+static void file_free(struct cgprocfs_file *f)
+{
+	if (!f)
+		return;
+	free(f->data);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
 /*
  * Answer the records the dead worker left. Each stays set until its reply was written (the slot
  * is this thread's while the request is served), so a worker that dies in its own replay leaves
@@ -238,7 +266,11 @@ static unsigned replay(struct resume *rs, struct fuse_session *se)
 		fb.size = in->len;
 		memcpy(fb.mem, in, in->len);
 		tl_slot = i;
+		rs->replaying = true;
 		fuse_session_process_buf(se, &fb);
+		rs->replaying = false;
+		file_free(rs->replay_file);
+		rs->replay_file = NULL;
 		/* answered (resume_replied cleared it), or nothing to answer */
 		in->unique = 0;
 		tl_slot = -1;
@@ -397,6 +429,13 @@ uint64_t resume_fh(struct resume *rs, uint64_t fh, uint64_t ino, enum resume_fh 
 		return fh;
 	if ((fh & ~FH_PTR_MASK) == rs->tag)
 		return fh & FH_PTR_MASK;
+	if (rs->replaying) {
+		/* not adopted: see struct resume */
+		if (how == RESUME_FH_READ && ino >= FILE_INO_BASE && ino < DIR_INO_FLAG &&
+		    !rs->replay_file)
+			rs->replay_file = file_new(ino);
+		return how == RESUME_FH_READ ? (uint64_t)(uintptr_t)rs->replay_file : 0;
+	}
 	pthread_mutex_lock(&rs->lock);
 	for (pp = &rs->adopted; *pp && (*pp)->fh != fh; pp = &(*pp)->next)
 		;
@@ -410,10 +449,8 @@ uint64_t resume_fh(struct resume *rs, uint64_t fh, uint64_t ino, enum resume_fh 
 		 */
 		a = calloc(1, sizeof(*a));
 		if (a)
-			a->f = calloc(1, sizeof(*a->f));
+			a->f = file_new(ino);
 		if (a && a->f) {
-			pthread_mutex_init(&a->f->lock, NULL);
-			a->f->vfile_id = (unsigned)(ino - FILE_INO_BASE);
 			a->fh = fh;
 			a->next = rs->adopted;
 			rs->adopted = a;
@@ -448,9 +485,7 @@ void resume_free(struct resume *rs)
 		struct adopted *a = rs->adopted;
 
 		rs->adopted = a->next;
-		free(a->f->data);
-		pthread_mutex_destroy(&a->f->lock);
-		free(a->f);
+		file_free(a->f);
 		free(a);
 	}
 	if (rs->st)
