@@ -33,6 +33,8 @@
 #include <seccomp.h>
 #endif
 
+#include "../../tools/cgproc/fd-link.h"
+
 int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
@@ -99,15 +101,7 @@ static unsigned long long meminfo_kb(const char *text, const char *key)
 
 static bool fd_is_snapshot(int fd)
 {
-	char link[64], target[256];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	return strncmp(target, "/memfd:cgproc", 13) == 0 || strncmp(target, "/dev/shm/", 9) == 0;
+	return fd_link_starts_with(fd, "/memfd:cgproc") || fd_link_starts_with(fd, "/dev/shm/");
 }
 
 /* Read a just-opened fd, check that it is the virtual meminfo, errno kept, then close it. */

@@ -224,37 +224,52 @@ static int view_shim(struct hook *h)
 	return r;
 }
 
+/* A cgprocfs_binds() callback: @src (on the host) over @dest in the container, if it has one. */
+static int bind_into_rootfs(const char *src_path, const char *dest, void *arg)
+{
+	struct hook *h = arg;
+	int src = open(src_path, O_PATH | O_CLOEXEC), r;
+
+	if (src < 0)
+		return -ENOENT; /* gone since it was listed: nothing to bind */
+	r = rootfs_bind(h->rootfd, src, dest, ROOTFS_EXISTING);
+	close(src);
+	if (r < 0 && r != -ENOENT)
+		hook_log(h, LOG_WARNING, "cannot bind %s over %s: %s", src_path, dest,
+			 strerror(-r));
+	return r < 0 ? r : 0;
+}
+
 static int view_fuse(struct hook *h)
 {
-	int bound = 0;
-
-	if (!cgprocfs_mounted_at(h->cgprocfs)) {
-		hook_log(h, LOG_WARNING, "cgprocfs is not mounted at %s", h->cgprocfs);
-		return -ENOENT;
+	switch (cgprocfs_mount_state(h->cgprocfs)) {
+	case CGPROCFS_MOUNT_LIVE:
+		return cgprocfs_binds(h->cgprocfs, bind_into_rootfs, h);
+	case CGPROCFS_MOUNT_DEAD:
+		hook_log(h, LOG_WARNING,
+			 "cgprocfs at %s is disconnected (its daemon died unsupervised; restart "
+			 "cgprocfs to replace it)",
+			 h->cgprocfs);
+		return -ENOTCONN;
+	case CGPROCFS_MOUNT_NONE:
+		break;
 	}
-	vfile_foreach (vf) {
-		char src_path[PATH_MAX];
-		int src, r;
+	hook_log(h, LOG_WARNING, "cgprocfs is not mounted at %s", h->cgprocfs);
+	return -ENOENT;
+}
 
-		if (vf->flags & VFILE_PER_PROCESS)
-			continue;
-		snprintf(src_path, sizeof(src_path), "%s%s", h->cgprocfs, vf->path);
-		src = open(src_path, O_PATH | O_CLOEXEC);
-		if (src < 0)
-			continue; /* the host has no such file (no PSI): neither served nor covered
-				   */
-		r = rootfs_bind(h->rootfd, src, vf->path, ROOTFS_EXISTING);
-		close(src);
-		if (r == -ENOENT)
-			continue; /* the container has no such file to cover */
-		if (r < 0) {
-			hook_log(h, LOG_WARNING, "cannot bind %s over %s: %s", src_path, vf->path,
-				 strerror(-r));
-			return r;
-		}
-		bound++;
-	}
-	return bound;
+/*
+ * Next to the shim, cgprocfs's files for the image's static programs (busybox-static, Go), which
+ * no preload reaches. The shim leaves a file that a FUSE overlay serves alone (libcgproc(8)), so
+ * a dynamic program then reads cgprocfs's bytes for it, and nothing is applied twice; the shim
+ * still answers the calls (sysconf, get_nprocs, sysinfo). Without a live cgprocfs: the shim alone.
+ */
+static void view_shim_files(struct hook *h)
+{
+	int r = view_fuse(h); /* says why it bound nothing */
+
+	if (r < 0)
+		hook_log(h, LOG_NOTICE, "shim only: static programs see the host's files");
 }
 
 static void bind_rundir(struct hook *h)
@@ -388,6 +403,8 @@ static int hook_run(struct hook *h)
 	if (r < 0 && automatic && h->view == OCI_VIEW_SHIM) {
 		h->view = OCI_VIEW_FUSE; /* no shim to bind: cgprocfs still covers the files */
 		r = view_fuse(h);
+	} else if (r >= 0 && h->view == OCI_VIEW_SHIM) {
+		view_shim_files(h);
 	}
 	if (r >= 0)
 		bind_rundir(h);
