@@ -8,10 +8,11 @@
  * binds, read-only:
  *   shim  the preload shim at OCI_SHIM_DEST and a generated /etc/ld.so.preload listing it after
  *         the image's own entries (the image's file is read, never written: the generated copy
- *         is bound over it);
- *   fuse  each cgprocfs file over its /proc or /sys/devices/system/cpu path (a hook's own
- *         mounts are not limited to runc's list of /proc destinations, so the pressure files work
- * too); and cgprocd's run directory at the same path, for its table. The annotation io.cgproc.view
+ *         is bound over it); and with a live cgprocfs, its files as in fuse, for static programs;
+ *   fuse  each cgprocfs file over its /proc path and cgprocfs's /sys/devices/system/cpu over
+ *         the container's (cgprocfs_binds(), as `cgproc run --fuse`; a hook's own mounts are not
+ *         limited to runc's list of /proc destinations, so the pressure files work too);
+ * and cgprocd's run directory at the same path, for its table. The annotation io.cgproc.view
  * (auto|shim|fuse|off, default auto, or --view) chooses: auto is the shim when the image has the
  * dynamic loader the shim was built for, else cgprocfs when it is mounted, else nothing.
  *
