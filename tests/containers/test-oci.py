@@ -246,6 +246,10 @@ def hook_bad_input_is_logged_and_exits_0():
         ("[" * 100000, None, "not valid JSON"),
         ('{"id":"x","pid":1}', None, "no bundle or pid"),
         ('{"id":"x","bundle":"%s","pid":"1"}' % b, None, "no bundle or pid"),
+        ('{"id":"x","bundle":"%s","pid":-1}' % b, None, "no bundle or pid"),
+        # pid 0 (crun's createContainer state) from the runtime's namespaces: nothing to enter
+        ('{"id":"x","bundle":"%s","pid":0}' % b, '{"root":{"path":"/"}}',
+         "cannot enter the mount namespace of pid 0"),
         ('{"id":"x","bundle":"%s","pid":PID}' % b, "{\"root\":", "cannot load"),
         ('{"id":"x","bundle":"%s","pid":PID}' % b, '{"root":{}}', "no root.path"),
         ('{"id":"x","bundle":"%s","pid":PID}' % b, '{"root":{"path":"/nonexistent"}}',

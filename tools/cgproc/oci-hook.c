@@ -290,7 +290,8 @@ static void bind_rundir(struct hook *h)
  * its pid there differs from getpid(), and it is already in the right mount namespace (state.pid
  * is then the container's view, typically 1). A hook run in the runtime's namespaces (prestart,
  * createRuntime) sees its own pid in /proc, and state.pid is the runtime's view: it enters the
- * container's mount namespace first.
+ * container's mount namespace first. crun gives createContainer hooks pid 0 (its container process
+ * does not know its own pid in the runtime's view): 0 is accepted where nothing is to be entered.
  */
 static int enter_container_mntns(long pid)
 {
@@ -303,6 +304,8 @@ static int enter_container_mntns(long pid)
 	self[n] = 0;
 	if (strtol(self, NULL, 10) != (long)getpid())
 		return 0;
+	if (pid <= 0)
+		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%ld/ns/mnt", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -359,7 +362,7 @@ static int hook_run(struct hook *h)
 	}
 	json_string(json_get(json_root(state), "id"), h->id, sizeof(h->id));
 	if (json_string(json_get(json_root(state), "bundle"), bundle, sizeof(bundle)) <= 0 ||
-	    !json_integer(json_get(json_root(state), "pid"), 1, INT_MAX, &pid)) {
+	    !json_integer(json_get(json_root(state), "pid"), 0, INT_MAX, &pid)) {
 		hook_log(h, LOG_WARNING, "the state has no bundle or pid");
 		r = -EINVAL;
 		goto out;
