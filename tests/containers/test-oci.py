@@ -457,6 +457,7 @@ for f in /sys/devices/system/cpu/online /proc/swaps; do
 done
 echo "same_memtotal $(test "$(grep ^MemTotal: /proc/meminfo)" = "$(busybox grep ^MemTotal: /proc/meminfo)" && echo 1 || echo 0)"
 echo "preload_entries $(grep -c cgproc /etc/ld.so.preload)"
+echo "meminfo_on_fuse $(stat -f -c %T /proc/meminfo | grep -c fuse)"
 /probe
 """
 
@@ -464,8 +465,9 @@ echo "preload_entries $(grep -c cgproc /etc/ld.so.preload)"
 @test
 def podman_auto_static_programs_in_glibc_image():
     """Default (auto) view of a glibc image with a live cgprocfs: the shim for dynamic programs
-    and cgprocfs's files for static ones; same bytes for both. Without cgprocfs (the case that
-    failed before) and with a dead one: the shim alone, logged, the container starts."""
+    and cgprocfs's files for static ones; same bytes for both. view=shim: the shim alone. Without
+    cgprocfs (the case that failed before) and with a dead one: the shim alone, logged, the
+    container starts."""
     need_podman()
     mnt = private_cgprocfs("cgprocfs-mixed")
     agent = Agent("mixed-agent").start()
@@ -484,9 +486,18 @@ def podman_auto_static_programs_in_glibc_image():
     assert v["bb_ls_cpus"] == 1 and v["bb_online_is_0"] == 1, "static CPU reads: %r" % v
     assert v["memtotal_kb"] == MEM_KB and v["stat_cpu_lines"] == 2, "static probe: %r" % v
     assert v["same_memtotal"] == 1 and "differs" not in p.stdout, p.stdout
+    assert v["meminfo_on_fuse"] == 1, "auto: cgprocfs's file is bound: %r" % v
     with open(log) as f:
         text = f.read()
     assert "view shim: done" in text and "cannot" not in text and "shim only" not in text, text
+
+    # asked for: the shim alone (its faster reads), even with cgprocfs live
+    p = podman("run", "--rm", "--network", "none", *ULIMITS, *LIMITS, "-v", PROBE + ":/probe:ro",
+               "--annotation", "io.cgproc.view=shim", image, "sh", "-c", MIXED_SH, hooks=hooks)
+    assert p.returncode == 0, p.stderr
+    v = values(p.stdout)
+    assert_view(v, "shim view, dynamic programs")
+    assert v["meminfo_on_fuse"] == 0 and v["bb_meminfo_total"] == host_mem_kb(), v
 
     # no cgprocfs: what static programs saw before (the host), the shim still serves the rest
     empty = os.path.join(tmp, "mixed-not-a-mount")
@@ -503,6 +514,7 @@ def podman_auto_static_programs_in_glibc_image():
         v = values(p.stdout)
         assert_view(v, "shim only (%s)" % why)
         assert v["bb_meminfo_total"] == host_mem_kb(), "static reads, shim only: %r" % v
+        assert v["meminfo_on_fuse"] == 0, v
         with open(log) as f:
             text = f.read()
         assert why in text and "shim only" in text, text

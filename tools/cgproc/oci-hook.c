@@ -8,13 +8,14 @@
  * binds, read-only:
  *   shim  the preload shim at OCI_SHIM_DEST and a generated /etc/ld.so.preload listing it after
  *         the image's own entries (the image's file is read, never written: the generated copy
- *         is bound over it); and with a live cgprocfs, its files as in fuse, for static programs;
+ *         is bound over it);
  *   fuse  each cgprocfs file over its /proc path and cgprocfs's /sys/devices/system/cpu over
  *         the container's (cgprocfs_binds(), as `cgproc run --fuse`; a hook's own mounts are not
  *         limited to runc's list of /proc destinations, so the pressure files work too);
  * and cgprocd's run directory at the same path, for its table. The annotation io.cgproc.view
- * (auto|shim|fuse|off, default auto, or --view) chooses: auto is the shim when the image has the
- * dynamic loader the shim was built for, else cgprocfs when it is mounted, else nothing.
+ * (auto|shim|fuse|off, default auto, or --view) chooses: auto is the shim and, when a live cgprocfs
+ * is mounted, its files too (for static programs) when the image has the dynamic loader the shim
+ * was built for, else cgprocfs when it is mounted, else nothing.
  *
  * Must not: fail a container start. Every error is logged and the hook exits 0, leaving the
  * container as it would be without cgproc (a bind that fails changes nothing; a shim bound
@@ -260,10 +261,12 @@ static int view_fuse(struct hook *h)
 }
 
 /*
- * Next to the shim, cgprocfs's files for the image's static programs (busybox-static, Go), which
- * no preload reaches. The shim leaves a file that a FUSE overlay serves alone (libcgproc(8)), so
- * a dynamic program then reads cgprocfs's bytes for it, and nothing is applied twice; the shim
- * still answers the calls (sysconf, get_nprocs, sysinfo). Without a live cgprocfs: the shim alone.
+ * auto, for an image with the loader: next to the shim, cgprocfs's files for the image's static
+ * programs (busybox-static, Go), which no preload reaches. The shim leaves a file that a FUSE
+ * overlay serves alone (libcgproc(8)), so a dynamic program then reads cgprocfs's bytes for it
+ * (slower than the shim's own answer, never applied twice); the shim still answers the calls
+ * (sysconf, get_nprocs, sysinfo). Without a live cgprocfs: the shim alone. An explicit shim view
+ * keeps the shim's faster file reads and leaves static programs the host's files.
  */
 static void view_shim_files(struct hook *h)
 {
@@ -407,7 +410,7 @@ static int hook_run(struct hook *h)
 	if (r < 0 && automatic && h->view == OCI_VIEW_SHIM) {
 		h->view = OCI_VIEW_FUSE; /* no shim to bind: cgprocfs still covers the files */
 		r = view_fuse(h);
-	} else if (r >= 0 && h->view == OCI_VIEW_SHIM) {
+	} else if (r >= 0 && automatic && h->view == OCI_VIEW_SHIM) {
 		view_shim_files(h);
 	}
 	if (r >= 0)

@@ -253,9 +253,6 @@ int cgprocfs_binds(const char *mountpoint, cgprocfs_bind_fn bind, void *arg)
 		if (cpudir && strncmp(vf->path, VFILE_CPU_DIR "/", sizeof(VFILE_CPU_DIR)) == 0)
 			continue;
 		snprintf(src, sizeof(src), "%s%s", mountpoint, vf->path);
-		/* a file the host lacks (no PSI) is neither served nor there to cover */
-		if (stat(src, &st) < 0)
-			continue;
 		r = bind(src, vf->path, arg);
 		if (r == -ENOENT)
 			continue;
@@ -271,7 +268,8 @@ static int bind_here(const char *src, const char *dest, void *arg)
 	struct stat st;
 
 	(void)arg;
-	if (stat(dest, &st) < 0)
+	/* a file the host lacks (no PSI) is neither served nor there to cover */
+	if (stat(src, &st) < 0 || stat(dest, &st) < 0)
 		return -ENOENT;
 	return mount(src, dest, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
 }
