@@ -13,9 +13,9 @@
  *         the container's (cgprocfs_binds(), as `cgproc run --fuse`; a hook's own mounts are not
  *         limited to runc's list of /proc destinations, so the pressure files work too);
  * and cgprocd's run directory at the same path, for its table. The annotation io.cgproc.view
- * (auto|shim|fuse|off, default auto, or --view) chooses: auto is the shim and, when a live cgprocfs
- * is mounted, its files too (for static programs) when the image has the dynamic loader the shim
- * was built for, else cgprocfs when it is mounted, else nothing.
+ * (auto|shim|fuse|off, default auto, or --view) chooses. auto: for an image with the dynamic
+ * loader the shim was built for, the shim and, when a live cgprocfs is mounted, its files for the
+ * image's static programs; else cgprocfs when it is mounted; else nothing.
  *
  * Must not: fail a container start. Every error is logged and the hook exits 0, leaving the
  * container as it would be without cgproc (a bind that fails changes nothing; a shim bound
