@@ -205,6 +205,10 @@ class Agent:
             self.proc.kill()
             self.proc.wait()
 
+    def log_tail(self):
+        with open(self.log) as f:
+            return f.read()[-2000:]
+
     def fds(self):
         return len(os.listdir("/proc/%d/fd" % self.proc.pid))
 
@@ -627,7 +631,8 @@ def runc_wrapper_view_and_agent():
     assert p.returncode == 0, p.stderr
     v = values(p.stdout)
     assert_view(v, "runc through the wrapper")
-    assert v.get("sysinfo_total_kb") == MEM_KB, "a static program's sysinfo (agent): %r" % v
+    assert v.get("sysinfo_total_kb") == MEM_KB, \
+        "a static program's sysinfo (agent): %r\nagent: %s" % (v, agent.log_tail())
     with open(os.path.join(b, "config.json")) as f:
         c = json.load(f)
     assert c["linux"]["seccomp"]["listenerPath"] == agent.sock
@@ -939,7 +944,8 @@ def docker_runtime_cgproc():
     assert p.returncode == 0, p.stderr
     v = values(p.stdout)
     assert_view(v, "docker --runtime=cgproc")
-    assert v.get("sysinfo_total_kb") == MEM_KB, "a static program's sysinfo (agent): %r" % v
+    assert v.get("sysinfo_total_kb") == MEM_KB, \
+        "a static program's sysinfo (agent): %r\nagent: %s" % (v, agent.log_tail())
     # the default runtime is untouched
     p = run(docker + ["run", "--rm", "--network", "none", *ULIMITS, *LIMITS, image,
                       "sh", "-c", VIEW_SH], timeout=180)
