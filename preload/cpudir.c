@@ -12,7 +12,10 @@
  *
  * Reading: cpuN/online and cpuN/topology's lists and masks, spelled plainly, are served as
  * snapshots from vfile_cpudir_render(), a visible CPU's other files are the host's (cache,
- * cpufreq); every file of a hidden CPU is ENOENT, like its entry.
+ * cpufreq); every file of a hidden CPU is ENOENT, like its entry. Relative opens (lscpu and htop
+ * open "cpuN/..." or "online" at a directory fd) whose text may name one ("cpu<digit>...",
+ * "online", "topology/...") pay one readlink of /proc/self/fd/N (or /proc/self/cwd) and are then
+ * decided as the absolute path; every other relative open costs a byte compare or two.
  *
  * Cost on other paths: an entry not named "cpu<digit>" costs four byte compares; a cpuN entry one
  * fstat() of the directory and, in the directory, one machine lookup (request.c keeps the
@@ -30,17 +33,11 @@
 #define SYSFS_MAGIC 0x62656572
 #define LEARN_ABSENT UINT64_MAX
 #define CPUDIR_SLASH VFILE_CPU_DIR "/"
+/* Longest relative path a per-CPU open is resolved for ("cpu8191/topology/core_siblings_list"
+ * is 35 bytes). */
+#define PATH_MAX_REL 64
 
-/* The only names ever left out. */
-static inline bool cpu_named(const char *name)
-{
-	return name[0] == 'c' && name[1] == 'p' && name[2] == 'u' && name[3] >= '0' &&
-	       name[3] <= '9';
-}
-
-/* Whether @st is the host's /sys/devices/system/cpu on sysfs (not a cgprocfs already over it:
- * that one lists the machine's entries itself). */
-static bool is_cpudir(const struct stat *st)
+bool shim_cpudir_is(const struct stat *st)
 {
 	uint64_t ino = atomic_load_explicit(&shim.ident.cpudir.ino, memory_order_acquire);
 
@@ -65,19 +62,26 @@ static bool is_cpudir(const struct stat *st)
 	       atomic_load_explicit(&shim.ident.cpudir.dev, memory_order_relaxed) == st->st_dev;
 }
 
+int shim_cpudir_visible(struct cpuset *ret)
+{
+	struct shim_ctx ctx;
+	int r;
+
+	r = shim_ctx_open(&ctx, 0);
+	if (r < 0)
+		return r;
+	r = vfile_cpudir_visible(&ctx.req, ret);
+	shim_ctx_close(&ctx);
+	return r;
+}
+
 /* Under shim_enter(): whether CPU entry @name is one the machine does not see. */
 static bool hidden_cpu(const char *name, size_t len)
 {
-	struct shim_ctx ctx;
 	struct cpuset vis;
-	bool hidden = false;
 
-	if (shim_ctx_open(&ctx, 0) < 0)
-		return false;
-	if (vfile_cpudir_visible(&ctx.req, &vis) == 0)
-		hidden = !cpudir_entry_visible((struct span){name, len}, &vis);
-	shim_ctx_close(&ctx);
-	return hidden;
+	return shim_cpudir_visible(&vis) == 0 &&
+	       !cpudir_entry_visible((struct span){name, len}, &vis);
 }
 
 /* Entry @name, read from the directory open on @fd (-1: known to be the CPU directory), is a CPU
@@ -88,10 +92,10 @@ static bool entry_hidden(int fd, const char *name)
 	struct stat st;
 	bool hidden = false;
 
-	if (!cpu_named(name) || !shim_active() || !shim_stack_ok())
+	if (!shim_cpu_named(name) || !shim_active() || !shim_stack_ok())
 		return false;
 	shim_enter(&g);
-	if (fd < 0 || (raw_fstat(fd, &st) == 0 && is_cpudir(&st)))
+	if (fd < 0 || (raw_fstat(fd, &st) == 0 && shim_cpudir_is(&st)))
 		hidden = hidden_cpu(name, strlen(name));
 	shim_leave(&g);
 	return hidden;
@@ -133,7 +137,7 @@ static bool scans_cpudir(const char *path)
 	    !shim_active())
 		return false;
 	shim_enter(&g);
-	yes = raw_fstatat(AT_FDCWD, path, &st, 0) == 0 && is_cpudir(&st);
+	yes = raw_fstatat(AT_FDCWD, path, &st, 0) == 0 && shim_cpudir_is(&st);
 	shim_leave(&g);
 	return yes;
 }
@@ -178,7 +182,7 @@ SCANDIR_WRAPPER(scandir64, dirent64, real_scandir64, filter_cpus64, scan_filter6
 bool shim_cpufile_named(const char *path)
 {
 	return path[0] == '/' && strncmp(path, CPUDIR_SLASH, sizeof(CPUDIR_SLASH) - 1) == 0 &&
-	       cpu_named(path + sizeof(CPUDIR_SLASH) - 1);
+	       shim_cpu_named(path + sizeof(CPUDIR_SLASH) - 1);
 }
 
 /* Plain read-only opens only, as identify.c's before-the-open path. */
@@ -199,7 +203,7 @@ int shim_cpufile_open(const char *path, int flags, int *ret_fd)
 	if ((flags & ~CPUFILE_FLAGS_OK) || !slash || !shim_stack_ok())
 		return SHIM_OPEN_PASS;
 	shim_enter(&g);
-	if (raw_fstatat(AT_FDCWD, VFILE_CPU_DIR, &st, 0) < 0 || !is_cpudir(&st) ||
+	if (raw_fstatat(AT_FDCWD, VFILE_CPU_DIR, &st, 0) < 0 || !shim_cpudir_is(&st) ||
 	    shim_ctx_open(&ctx, 0) < 0)
 		goto out;
 	{
@@ -222,4 +226,47 @@ out:
 	if (gone)
 		errno = ENOENT;
 	return r;
+}
+
+bool shim_cpufile_rel_named(const char *path)
+{
+	switch (path[0]) {
+	case 'c':
+		return shim_cpu_named(path);
+	case 'o':
+		return strcmp(path, "online") == 0;
+	case 't':
+		return strncmp(path, "topology/", 9) == 0;
+	default:
+		return false;
+	}
+}
+
+/* Longest directory a relative per-CPU open is resolved in ("/sys/devices/system/cpu/cpuN/
+ * topology" is 40 bytes): a longer one is not the CPU directory or below it. */
+#define REL_DIR_MAX 64
+
+int shim_cpufile_open_at(int dirfd, const char *path, int flags, int *ret_fd)
+{
+	char link[40], abs[REL_DIR_MAX + PATH_MAX_REL];
+	size_t plen = strlen(path);
+	struct shim_guard g;
+	ssize_t n;
+
+	if (plen >= PATH_MAX_REL || !shim_active() || !shim_stack_ok())
+		return SHIM_OPEN_PASS;
+	shim_enter(&g);
+	if (dirfd == AT_FDCWD)
+		memcpy(link, "/proc/self/cwd", sizeof("/proc/self/cwd"));
+	else
+		fd_path(link, sizeof(link), dirfd);
+	n = raw_readlinkat(AT_FDCWD, link, abs, REL_DIR_MAX);
+	shim_leave(&g);
+	if (n <= 0 || n >= REL_DIR_MAX || abs[0] != '/')
+		return SHIM_OPEN_PASS;
+	abs[n] = '/';
+	memcpy(abs + n + 1, path, plen + 1);
+	if (!shim_cpufile_named(abs))
+		return SHIM_OPEN_PASS;
+	return shim_cpufile_open(abs, flags, ret_fd);
 }

@@ -14,13 +14,14 @@
 #define SHIM_EXPECT_KB "524288"
 
 /*
- * Run "shim-probe @mode" with the shim preloaded, inside @cg when @attach, with @env_extra
- * added ("K=V", NULL-terminated, at most 4) and @args appended. Returns the wait status; the
- * probe's output is printed to the test log and returned in *ret_out (malloc'd).
+ * Run "@probe @mode" (@probe relative to the build directory) with the shim preloaded, inside @cg
+ * when @attach, with @env_extra added ("K=V", NULL-terminated, at most 4) and @args appended.
+ * Returns the wait status; the probe's output is printed to the test log and returned in *ret_out
+ * (malloc'd).
  */
-static inline int shim_probe_err(struct cgdirs *cg, bool attach, const char *mode,
-				 const char *const env_extra[], const char *args, char **ret_out,
-				 char **ret_err)
+static inline int shim_probe_run(const char *probe_rel, struct cgdirs *cg, bool attach,
+				 const char *mode, const char *const env_extra[], const char *args,
+				 char **ret_out, char **ret_err)
 {
 	static char preload[600], cmd[8192];
 	char probe[512], *env[6] = {preload};
@@ -29,7 +30,7 @@ static inline int shim_probe_err(struct cgdirs *cg, bool attach, const char *mod
 	int status, n = 1;
 
 	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", build_path("preload/libcgproc.so"));
-	snprintf(probe, sizeof(probe), "%s", build_path("tests/client/shim-probe"));
+	snprintf(probe, sizeof(probe), "%s", build_path(probe_rel));
 	for (const char *const *e = env_extra; e && *e && n < 5; e++)
 		env[n++] = (char *)*e;
 	env[n] = NULL;
@@ -43,6 +44,15 @@ static inline int shim_probe_err(struct cgdirs *cg, bool attach, const char *mod
 	status = harness_run(argv, env, ret_out, ret_err);
 	cr_log_info("%s: status %d\n%s", mode, status, *ret_out ? *ret_out : "");
 	return status;
+}
+
+/* shim-probe @mode (above). */
+static inline int shim_probe_err(struct cgdirs *cg, bool attach, const char *mode,
+				 const char *const env_extra[], const char *args, char **ret_out,
+				 char **ret_err)
+{
+	return shim_probe_run("tests/client/shim-probe", cg, attach, mode, env_extra, args, ret_out,
+			      ret_err);
 }
 
 static inline int shim_probe(struct cgdirs *cg, bool attach, const char *mode,
