@@ -8,7 +8,7 @@
  * lstopo and python3), and those skip the cpuN entries of CPUs the machine does not see.
  * scandir/scandir64 call libc's internal readdir, so they are wrapped as a whole: the caller's
  * filter runs behind one that drops the hidden entries. glob() and nftw() read with the internal
- * readdir too and are not covered (no program we know lists this directory with them).
+ * readdir too: walk.c wraps them.
  *
  * Reading: cpuN/online and cpuN/topology's lists and masks, spelled plainly, are served as
  * snapshots from vfile_cpudir_render(), a visible CPU's other files are the host's (cache,
