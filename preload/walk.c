@@ -59,6 +59,13 @@
 
 #define PARENT_MAX 256
 
+/* glob64_t is glob_t and struct stat64 is struct stat, in layout (see the end of the file). */
+#if !defined(__GLIBC__) || __WORDSIZE == 64
+#define WALK_64_SAME 1
+#else
+#define WALK_64_SAME 0
+#endif
+
 /* What one call learned: the parent last checked and the visible CPUs (looked up once). */
 struct walk_view {
 	int vis_state; /* 0: not looked up, 1: known, -1: unknown (nothing hidden) */
@@ -191,7 +198,9 @@ static bool walk_active(void)
 	}
 
 GLOB_FILTER(glob_filter, glob_t, globfree)
+#if !WALK_64_SAME
 GLOB_FILTER(glob64_filter, glob64_t, GLOBFREE64)
+#endif
 
 #define GLOB_WRAPPER(NAME, GLOB_T, REAL, FILTER)                                                   \
 	SHIM_EXPORT int NAME(const char *pattern, int flags, int (*err)(const char *, int),        \
@@ -210,7 +219,9 @@ GLOB_FILTER(glob64_filter, glob64_t, GLOBFREE64)
 	}
 
 GLOB_WRAPPER(glob, glob_t, real_glob, glob_filter)
+#if !WALK_64_SAME
 GLOB_WRAPPER(glob64, glob64_t, real_glob64, glob64_filter)
+#endif
 
 /*
  * The walk in progress on this thread (nftw, ftw and their 64 variants). Where the libc has
@@ -308,7 +319,9 @@ static int ftw_type(int type)
 #define nftw64_filter_ftw ftw64
 #define nftw64_filter_nftw nftw64
 NFTW_FILTER(nftw_filter, stat)
+#if !WALK_64_SAME
 NFTW_FILTER(nftw64_filter, stat64)
+#endif
 
 /* A walk from @dir: -1 with ENOENT when @dir itself is hidden, 1 to walk through the filter
  * (@w set up), 0 to call the real function as it was called. */
@@ -378,7 +391,9 @@ typedef int (*ftw64_fn)(const char *, const struct stat64 *, int);
 	}
 
 NFTW_WRAPPER(nftw, nftw_fn, real_nftw, nftw_filter)
+#if !WALK_64_SAME
 NFTW_WRAPPER(nftw64, nftw64_fn, real_nftw64, nftw64_filter)
+#endif
 
 /* ftw() and ftw64(): glibc's through its nftw (see struct walk), musl's through its own ftw and a
  * filter that only leaves the hidden paths out. */
@@ -431,4 +446,31 @@ NFTW_WRAPPER(nftw64, nftw64_fn, real_nftw64, nftw64_filter)
 #endif
 
 FTW_WRAPPER(ftw, ftw_fn, real_ftw, real_nftw, nftw_filter)
+#if !WALK_64_SAME
 FTW_WRAPPER(ftw64, ftw64_fn, real_ftw64, real_nftw64, nftw64_filter)
+#else
+/*
+ * Where glob_t and glob64_t, struct stat and struct stat64 are one layout (64-bit glibc, where
+ * glob64, nftw64 and ftw64 are aliases of the plain functions in libc, and musl), the 64 names
+ * are the plain wrappers: no second copy of the code in every process's text.
+ */
+/* Hidden names of the plain wrappers: a call from the shim to itself never goes through its PLT. */
+extern __typeof__(glob) walk_glob __attribute__((alias("glob"), copy(glob), visibility("hidden")));
+extern __typeof__(nftw) walk_nftw __attribute__((alias("nftw"), copy(nftw), visibility("hidden")));
+extern __typeof__(ftw) walk_ftw __attribute__((alias("ftw"), copy(ftw), visibility("hidden")));
+
+SHIM_EXPORT int glob64(const char *pattern, int flags, int (*err)(const char *, int), glob64_t *g)
+{
+	return walk_glob(pattern, flags, err, (glob_t *)g);
+}
+
+SHIM_EXPORT int nftw64(const char *dir, nftw64_fn fn, int nopenfd, int flags)
+{
+	return walk_nftw(dir, (nftw_fn)(void (*)(void))fn, nopenfd, flags);
+}
+
+SHIM_EXPORT int ftw64(const char *dir, ftw64_fn fn, int nopenfd)
+{
+	return walk_ftw(dir, (ftw_fn)(void (*)(void))fn, nopenfd);
+}
+#endif
