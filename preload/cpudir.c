@@ -105,15 +105,10 @@ static bool entry_hidden(int fd, const char *name)
 #define READDIR_WRAPPER(NAME, DIRENT, REAL)                                                        \
 	SHIM_EXPORT struct DIRENT *NAME(DIR *d)                                                    \
 	{                                                                                          \
-		__typeof__(REAL) next = REAL;                                                      \
+		__typeof__(REAL) next;                                                             \
 		struct DIRENT *e;                                                                  \
                                                                                                    \
-		if (!next)                                                                         \
-			next = (__typeof__(next))shim_next_early(#NAME);                           \
-		if (!next) {                                                                       \
-			errno = ENOSYS;                                                            \
-			return NULL;                                                               \
-		}                                                                                  \
+		NEXT_OR_EARLY(next, REAL, #NAME, NULL);                                            \
 		do                                                                                 \
 			e = next(d);                                                               \
 		while (e && entry_hidden(dirfd(d), e->d_name));                                    \
@@ -159,15 +154,10 @@ static bool scans_cpudir(const char *path)
 			     int (*compar)(const struct DIRENT **, const struct DIRENT **))        \
 	{                                                                                          \
 		int (*saved)(const struct DIRENT *) = SAVED;                                       \
-		__typeof__(REAL) next = REAL;                                                      \
+		__typeof__(REAL) next;                                                             \
 		int r;                                                                             \
                                                                                                    \
-		if (!next)                                                                         \
-			next = (__typeof__(next))shim_next_early(#NAME);                           \
-		if (!next) {                                                                       \
-			errno = ENOSYS;                                                            \
-			return -1;                                                                 \
-		}                                                                                  \
+		NEXT_OR_EARLY(next, REAL, #NAME, -1);                                              \
 		if (!scans_cpudir(path))                                                           \
 			return next(path, list, filter, compar);                                   \
 		SAVED = filter;                                                                    \

@@ -222,6 +222,18 @@ static inline void shim_leave(const struct shim_guard *g)
 /* The next definition of @name, for the few wrappers that must call it before the constructor
  * (NULL when unknown). Not for use after the constructor: real_* are resolved then. */
 void *shim_next_early(const char *name);
+/* @next = @real, or before the constructor the next definition of @name; none: errno ENOSYS and
+ * the wrapper returns @fail. For the wrappers that cannot do their work with system calls. */
+#define NEXT_OR_EARLY(next, real, name, fail)                                                      \
+	do {                                                                                       \
+		next = (real);                                                                     \
+		if (!next)                                                                         \
+			next = (__typeof__(next))shim_next_early(name);                            \
+		if (!next) {                                                                       \
+			errno = ENOSYS;                                                            \
+			return fail;                                                               \
+		}                                                                                  \
+	} while (0)
 
 /* Debug log to the configured file (never stderr; off under AT_SECURE). */
 void shim_log(const char *what, const char *detail, long value);

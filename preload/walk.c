@@ -206,15 +206,10 @@ GLOB_FILTER(glob64_filter, glob64_t, GLOBFREE64)
 	SHIM_EXPORT int NAME(const char *pattern, int flags, int (*err)(const char *, int),        \
 			     GLOB_T *g)                                                            \
 	{                                                                                          \
-		__typeof__(REAL) next = REAL;                                                      \
+		__typeof__(REAL) next;                                                             \
 		size_t first = (flags & GLOB_APPEND) && g ? g->gl_pathc : 0;                       \
                                                                                                    \
-		if (!next)                                                                         \
-			next = (__typeof__(next))shim_next_early(#NAME);                           \
-		if (!next) {                                                                       \
-			errno = ENOSYS;                                                            \
-			return GLOB_ABORTED;                                                       \
-		}                                                                                  \
+		NEXT_OR_EARLY(next, REAL, #NAME, GLOB_ABORTED);                                    \
 		return FILTER(g, first, flags, next(pattern, flags, err, g));                      \
 	}
 
@@ -363,16 +358,16 @@ typedef int (*nftw64_fn)(const char *, const struct stat64 *, int, struct FTW *)
 typedef int (*ftw_fn)(const char *, const struct stat *, int);
 typedef int (*ftw64_fn)(const char *, const struct stat64 *, int);
 
-/* The next definition of @NAME into @next, or ENOSYS and -1 from the wrapper. */
-#define WALK_NEXT(next, REAL, NAME)                                                                \
+/* The next @NAME into @next (none: ENOSYS), then walk_begin(): the wrapper returns -1 (ENOENT)
+ * or @CALL_REAL unless the walk goes through the filter. */
+#define WALK_BEGIN(next, REAL, NAME, w, dir, CALL_REAL)                                            \
 	do {                                                                                       \
-		next = REAL;                                                                       \
-		if (!next)                                                                         \
-			next = (__typeof__(next))shim_next_early(NAME);                            \
-		if (!next) {                                                                       \
-			errno = ENOSYS;                                                            \
-			return -1;                                                                 \
-		}                                                                                  \
+		int r_;                                                                            \
+                                                                                                   \
+		NEXT_OR_EARLY(next, REAL, NAME, -1);                                               \
+		r_ = walk_begin(w, dir);                                                           \
+		if (r_ <= 0)                                                                       \
+			return r_ < 0 ? -1 : CALL_REAL;                                            \
 	} while (0)
 
 #define NFTW_WRAPPER(NAME, FN_T, REAL, FILTER)                                                     \
@@ -380,12 +375,8 @@ typedef int (*ftw64_fn)(const char *, const struct stat64 *, int);
 	{                                                                                          \
 		__typeof__(REAL) next;                                                             \
 		struct walk w;                                                                     \
-		int r;                                                                             \
                                                                                                    \
-		WALK_NEXT(next, REAL, #NAME);                                                      \
-		r = walk_begin(&w, dir);                                                           \
-		if (r <= 0)                                                                        \
-			return r < 0 ? -1 : next(dir, fn, nopenfd, flags);                         \
+		WALK_BEGIN(next, REAL, #NAME, &w, dir, next(dir, fn, nopenfd, flags));             \
 		w.fn.NAME = fn;                                                                    \
 		return WALK_RUN(&w, next, dir, FILTER, nopenfd, flags);                            \
 	}
@@ -404,12 +395,8 @@ NFTW_WRAPPER(nftw64, nftw64_fn, real_nftw64, nftw64_filter)
 		__typeof__(NFTW_REAL) nnext;                                                       \
 		__typeof__(REAL) next;                                                             \
 		struct walk w;                                                                     \
-		int r;                                                                             \
                                                                                                    \
-		WALK_NEXT(next, REAL, #NAME);                                                      \
-		r = walk_begin(&w, dir);                                                           \
-		if (r <= 0)                                                                        \
-			return r < 0 ? -1 : next(dir, fn, nopenfd);                                \
+		WALK_BEGIN(next, REAL, #NAME, &w, dir, next(dir, fn, nopenfd));                    \
 		nnext = NFTW_REAL;                                                                 \
 		if (!nnext)                                                                        \
 			return next(dir, fn, nopenfd);                                             \
@@ -432,10 +419,7 @@ NFTW_WRAPPER(nftw64, nftw64_fn, real_nftw64, nftw64_filter)
 		struct walk w, *prev;                                                              \
 		int r;                                                                             \
                                                                                                    \
-		WALK_NEXT(next, REAL, #NAME);                                                      \
-		r = walk_begin(&w, dir);                                                           \
-		if (r <= 0)                                                                        \
-			return r < 0 ? -1 : next(dir, fn, nopenfd);                                \
+		WALK_BEGIN(next, REAL, #NAME, &w, dir, next(dir, fn, nopenfd));                    \
 		w.fn.NAME = fn;                                                                    \
 		prev = walk_cur;                                                                   \
 		walk_cur = &w;                                                                     \
