@@ -18,9 +18,9 @@
  * decided as the absolute path; every other relative open costs a byte compare or two.
  *
  * Cost on other paths: an entry not named "cpu<digit>" costs four byte compares; a cpuN entry one
- * fstat() of the directory and, in the directory, one machine lookup (request.c keeps the
- * machine). Every failure shows the host's entry or file. Must not: allocate, lock, print, or
- * change errno on success.
+ * fstat() of the directory and, in the directory, one machine lookup per listing (request.c
+ * keeps the machine; the listing keeps the visible set). Every failure shows the host's entry or
+ * file. Must not: allocate, lock, print, or change errno on success.
  */
 #include <dirent.h>
 #include <string.h>
@@ -75,18 +75,42 @@ int shim_cpudir_visible(struct cpuset *ret)
 	return r;
 }
 
-/* Under shim_enter(): whether CPU entry @name is one the machine does not see. */
-static bool hidden_cpu(const char *name, size_t len)
-{
-	struct cpuset vis;
+/*
+ * The listing this thread is reading (readdir): the DIR and the machine's CPUs below 64 as they
+ * were at its first cpuN entry, so that one listing looks the machine up once, not once per
+ * entry. Forgotten when the listing ends; a DIR closed before its end and another opened at the
+ * same address reuses the set, one listing old. Machines with a CPU above 63 are not kept.
+ */
+static __thread struct {
+	const DIR *dir;
+	uint64_t vis;
+} listing __attribute__((tls_model("initial-exec")));
 
-	return shim_cpudir_visible(&vis) == 0 &&
-	       !cpudir_entry_visible((struct span){name, len}, &vis);
+/* Under shim_enter(): whether CPU entry @name is one the machine does not see; @d: the listing it
+ * comes from (NULL: none to remember). */
+static bool hidden_cpu(const DIR *d, const char *name, size_t len)
+{
+	struct span sp = {name, len};
+	struct cpuset vis;
+	int id = cpudir_cpu_id(sp);
+	bool small = true;
+
+	if (d && listing.dir == d && id >= 0 && id < 64)
+		return !(listing.vis >> id & 1);
+	if (shim_cpudir_visible(&vis) < 0)
+		return false;
+	for (size_t i = 1; i < sizeof(vis.bits) / sizeof(vis.bits[0]); i++)
+		small &= vis.bits[i] == 0;
+	if (d && small) {
+		listing.dir = d;
+		listing.vis = vis.bits[0];
+	}
+	return !cpudir_entry_visible(sp, &vis);
 }
 
-/* Entry @name, read from the directory open on @fd (-1: known to be the CPU directory), is a CPU
- * the machine does not see. */
-static bool entry_hidden(int fd, const char *name)
+/* Entry @name, read from @d (NULL: a scandir() of the CPU directory), is a CPU the machine does
+ * not see. */
+static bool entry_hidden(DIR *d, const char *name)
 {
 	struct shim_guard g;
 	struct stat st;
@@ -95,8 +119,8 @@ static bool entry_hidden(int fd, const char *name)
 	if (!shim_cpu_named(name) || !shim_active() || !shim_stack_ok())
 		return false;
 	shim_enter(&g);
-	if (fd < 0 || (raw_fstat(fd, &st) == 0 && shim_cpudir_is(&st)))
-		hidden = hidden_cpu(name, strlen(name));
+	if (!d || (raw_fstat(dirfd(d), &st) == 0 && shim_cpudir_is(&st)))
+		hidden = hidden_cpu(d, name, strlen(name));
 	shim_leave(&g);
 	return hidden;
 }
@@ -111,7 +135,9 @@ static bool entry_hidden(int fd, const char *name)
 		NEXT_OR_EARLY(next, REAL, #NAME, NULL);                                            \
 		do                                                                                 \
 			e = next(d);                                                               \
-		while (e && entry_hidden(dirfd(d), e->d_name));                                    \
+		while (e && entry_hidden(d, e->d_name));                                           \
+		if (!e && listing.dir == d)                                                        \
+			listing.dir = NULL;                                                        \
 		return e;                                                                          \
 	}
 
@@ -145,7 +171,7 @@ static bool scans_cpudir(const char *path)
 	static __thread int (*SAVED)(const struct DIRENT *);                                       \
 	static int FILTER(const struct DIRENT *e)                                                  \
 	{                                                                                          \
-		if (entry_hidden(-1, e->d_name))                                                   \
+		if (entry_hidden(NULL, e->d_name))                                                 \
 			return 0;                                                                  \
 		return SAVED ? SAVED(e) : 1;                                                       \
 	}                                                                                          \
