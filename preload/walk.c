@@ -167,6 +167,7 @@ static bool walk_active(void)
 		struct walk_view v;                                                                \
 		GLOB_T gone;                                                                       \
 		size_t n = 0, kept, i;                                                             \
+		int saved;                                                                         \
 		char **p;                                                                          \
                                                                                                    \
 		if (r != 0 || !g->gl_pathv || g->gl_pathc <= first || !walk_active())              \
@@ -179,9 +180,12 @@ static bool walk_active(void)
 		if (n == 0 || ((flags & GLOB_NOCHECK) && n == g->gl_pathc - first))                \
 			return r;                                                                  \
 		memset(&gone, 0, sizeof(gone));                                                    \
+		saved = errno;                                                                     \
 		gone.gl_pathv = malloc((n + 1) * sizeof(char *));                                  \
-		if (!gone.gl_pathv)                                                                \
+		if (!gone.gl_pathv) {                                                              \
+			errno = saved;                                                             \
 			return r;                                                                  \
+		}                                                                                  \
 		kept = first;                                                                      \
 		for (i = first; i < g->gl_pathc; i++) {                                            \
 			if (p[i] && view_hides(&v, p[i]))                                          \
@@ -194,6 +198,7 @@ static bool walk_active(void)
 			p[i] = NULL;                                                               \
 		g->gl_pathc = kept;                                                                \
 		FREE(&gone);                                                                       \
+		errno = saved;                                                                     \
 		return kept == first ? GLOB_NOMATCH : 0;                                           \
 	}
 
