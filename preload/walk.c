@@ -259,7 +259,7 @@ static __thread struct walk *walk_cur __attribute__((tls_model("initial-exec")))
 /* The flags the real nftw gets for the caller's @flags; sets up @w's return handling. */
 static int walk_flags(struct walk *w, int flags)
 {
-	w->skip = WALK_RETVAL && !(flags & FTW_DEPTH);
+	w->skip = WALK_RETVAL != 0 && !(flags & FTW_DEPTH);
 	w->own_stop = w->skip && !(flags & WALK_RETVAL);
 	return w->skip ? flags | WALK_RETVAL : flags;
 }
@@ -444,9 +444,17 @@ FTW_WRAPPER(ftw64, ftw64_fn, real_ftw64, real_nftw64, nftw64_filter)
  * are the plain wrappers: no second copy of the code in every process's text.
  */
 /* Hidden names of the plain wrappers: a call from the shim to itself never goes through its PLT. */
-extern __typeof__(glob) walk_glob __attribute__((alias("glob"), copy(glob), visibility("hidden")));
-extern __typeof__(nftw) walk_nftw __attribute__((alias("nftw"), copy(nftw), visibility("hidden")));
-extern __typeof__(ftw) walk_ftw __attribute__((alias("ftw"), copy(ftw), visibility("hidden")));
+#if defined(__has_attribute) && __has_attribute(copy)
+#define WALK_COPY(f)                                                                               \
+	__attribute__((copy(f))) /* glibc's nothrow: an alias as strict as its target */
+#else
+#define WALK_COPY(f)
+#endif
+extern __typeof__(glob) walk_glob __attribute__((alias("glob"), visibility("hidden")))
+WALK_COPY(glob);
+extern __typeof__(nftw) walk_nftw __attribute__((alias("nftw"), visibility("hidden")))
+WALK_COPY(nftw);
+extern __typeof__(ftw) walk_ftw __attribute__((alias("ftw"), visibility("hidden"))) WALK_COPY(ftw);
 
 SHIM_EXPORT int glob64(const char *pattern, int flags, int (*err)(const char *, int), glob64_t *g)
 {
