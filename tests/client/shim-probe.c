@@ -37,6 +37,8 @@
 #include <sys/prctl.h>
 #endif
 
+#include "../../tools/cgproc/fd-link.h"
+
 int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
@@ -103,15 +105,7 @@ static unsigned long long meminfo_kb(const char *text, const char *key)
 
 static bool fd_is_snapshot(int fd)
 {
-	char link[64], target[256];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	return strncmp(target, "/memfd:cgproc", 13) == 0 || strncmp(target, "/dev/shm/", 9) == 0;
+	return fd_link_starts_with(fd, "/memfd:cgproc") || fd_link_starts_with(fd, "/dev/shm/");
 }
 
 /* Read a just-opened fd, check that it is the virtual meminfo, errno kept, then close it. */
@@ -849,12 +843,9 @@ static void mode_keptroot(void)
 	check_meminfo_fd("second open", open("/proc/meminfo", O_RDONLY));
 	n = fds_from(KEPT_FD_MIN, kept, 128);
 	for (int i = 0; i < n; i++) {
-		char link[64], target[8];
-		ssize_t len;
+		char target[8];
 
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", kept[i]);
-		len = readlink(link, target, sizeof(target));
-		if (len == 1 && target[0] == '/')
+		if (fd_link_target(kept[i], target, sizeof(target)) && strcmp(target, "/") == 0)
 			root = kept[i];
 	}
 	CHECK(root >= KEPT_FD_MIN, "the shim keeps a root fd (%d)", root);
@@ -1066,8 +1057,7 @@ static int deny(bool tmpfile_too)
 
 static void mode_seccomp(void)
 {
-	char link[64], target[256];
-	ssize_t n;
+	char target[256] = "";
 	int fd;
 
 	CHECK(deny(false) == 0, "seccomp filter denying memfd_create loaded");
@@ -1075,9 +1065,7 @@ static void mode_seccomp(void)
 	errno = 1234;
 	fd = open("/proc/meminfo", O_RDONLY);
 	if (fd >= 0) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, target, sizeof(target) - 1);
-		target[n > 0 ? n : 0] = '\0';
+		fd_link_target(fd, target, sizeof(target));
 		CHECK(strncmp(target, "/dev/shm/", 9) == 0, "tmpfile in /dev/shm served: %s",
 		      target);
 		close(fd);
