@@ -24,6 +24,7 @@
 
 #define PROC_MAGIC 0x9fa0
 #define SYSFS_MAGIC 0x62656572
+#define FUSE_SUPER_MAGIC 0x65735546
 
 static const char *base_of(const char *path)
 {
@@ -103,8 +104,32 @@ static bool prefilter(const char *base, size_t blen)
 }
 
 /* st_ino 0 = not learned yet; LEARN_ABSENT = missing or not procfs/sysfs (a FUSE overlay such
- * as cgprocfs or lxcfs already serves it: do not virtualize twice). */
+ * as cgprocfs or lxcfs already serves it: do not virtualize twice), unless the real file is
+ * kept at VFILE_HOST_INPUTS: the shim then renders from it and answers the overlaid path in the
+ * process, without a FUSE round trip. */
 #define LEARN_ABSENT UINT64_MAX
+
+bool shim_host_inputs(void)
+{
+	int v = atomic_load_explicit(&shim.ident.host_inputs, memory_order_relaxed);
+
+	if (v == 0) {
+		struct statfs sf;
+
+		v = RAW3(SYS_statfs, VFILE_HOST_INPUTS "/proc/meminfo", &sf, 0) == 0 &&
+				    sf.f_type == PROC_MAGIC
+			    ? 1
+			    : -1;
+		atomic_store_explicit(&shim.ident.host_inputs, v, memory_order_relaxed);
+	}
+	return v > 0;
+}
+
+static bool learnable(const struct statfs *sf)
+{
+	return sf->f_type == PROC_MAGIC || sf->f_type == SYSFS_MAGIC ||
+	       (sf->f_type == FUSE_SUPER_MAGIC && shim_host_inputs());
+}
 
 static bool learned_match(const struct vfile *vf, const struct stat *st)
 {
@@ -119,7 +144,7 @@ static bool learned_match(const struct vfile *vf, const struct stat *st)
 		fd = raw_openat(AT_FDCWD, vf->path, O_PATH | O_CLOEXEC, 0);
 		if (fd >= 0) {
 			if (raw_fstat(fd, &ts) == 0 && RAW3(SYS_fstatfs, fd, &sf, 0) == 0 &&
-			    (sf.f_type == PROC_MAGIC || sf.f_type == SYSFS_MAGIC)) {
+			    learnable(&sf)) {
 				atomic_store_explicit(&shim.ident.learned[vf->id].dev, ts.st_dev,
 						      memory_order_relaxed);
 				ino = ts.st_ino;

@@ -472,6 +472,12 @@ cmp -s /tmp/dyn /tmp/static || differs=$((differs + 1))
 echo "files_differ $differs"
 echo "preload_entries $(grep -c cgproc /etc/ld.so.preload)"
 echo "meminfo_on_fuse $(stat -f -c %T /proc/meminfo | grep -c fuse)"
+python3 -c '
+import os
+fd = os.open("/proc/meminfo", os.O_RDONLY)
+print("py_meminfo_total", os.read(fd, 65536).split()[1].decode())
+print("py_meminfo_memfd", int(os.readlink("/proc/self/fd/%d" % fd).startswith("/memfd:")))
+'
 /probe
 """
 
@@ -498,6 +504,10 @@ def podman_auto_static_programs_in_glibc_image():
     assert v["memtotal_kb"] == MEM_KB and v["stat_cpu_lines"] == 2, "static probe: %r" % v
     assert v["files_differ"] == 0, "dynamic and static reads differ: %r" % v
     assert v["meminfo_on_fuse"] == 1, "auto: cgprocfs's file is bound: %r" % v
+    # a dynamic program's read is the shim's own answer (a memfd snapshot rendered from the
+    # inputs the hook kept), not cgprocfs's file: no FUSE round trip per read
+    assert v["py_meminfo_total"] == MEM_KB, "python3 reads /proc/meminfo: %r" % v
+    assert v["py_meminfo_memfd"] == 1, "auto: the shim answers the covered file: %r" % v
     with open(log) as f:
         text = f.read()
     assert "view shim: done" in text and "cannot" not in text and "shim only" not in text, text
@@ -506,6 +516,7 @@ def podman_auto_static_programs_in_glibc_image():
     v = podman_view(hooks, image, MIXED_SH, ["--annotation", "io.cgproc.view=shim"])
     assert_view(v, "shim view, dynamic programs")
     assert v["meminfo_on_fuse"] == 0 and v["bb_meminfo_total"] == host_mem_kb(), v
+    assert v["py_meminfo_memfd"] == 1, v
 
     # no cgprocfs: what static programs saw before (the host), the shim still serves the rest
     empty = os.path.join(tmp, "mixed-not-a-mount")

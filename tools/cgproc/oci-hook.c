@@ -27,6 +27,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <link.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +56,7 @@ struct hook {
 	const char *rundir;
 	FILE *log;
 	int rootfd;
+	bool keep_inputs; /* clone what cgprocfs covers to VFILE_HOST_INPUTS first */
 };
 
 __attribute__((format(printf, 3, 4))) static void hook_log(struct hook *h, int prio,
@@ -226,6 +229,35 @@ static int view_shim(struct hook *h)
 	return r;
 }
 
+/*
+ * The container's own @dest (a procfs or sysfs file or directory), cloned read-only to
+ * VFILE_HOST_INPUTS + @dest before cgprocfs covers it: the shim's renders read the real inputs
+ * there instead of cgprocfs's answers. Only what cgprocfs covers is cloned, never the whole
+ * procfs: a clone of the mount would not carry the runtime's masks (maskedPaths are applied
+ * after the createContainer hooks). Anything else there (a FUSE file: an earlier run of the
+ * hook covered it already) is left alone; a failure only costs the shim its fast path.
+ */
+static void keep_input(struct hook *h, const char *dest)
+{
+	char hidden[PATH_MAX];
+	struct statfs sf;
+	struct stat st;
+	int src = rootfs_open(h->rootfd, dest, O_PATH, ROOTFS_EXISTING), r;
+
+	if (src < 0)
+		return;
+	if (fstatfs(src, &sf) == 0 && (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC) &&
+	    fstat(src, &st) == 0) {
+		snprintf(hidden, sizeof(hidden), "%s%s", VFILE_HOST_INPUTS, dest);
+		r = rootfs_bind(h->rootfd, src, hidden,
+				S_ISDIR(st.st_mode) ? ROOTFS_DIR : ROOTFS_FILE);
+		if (r < 0)
+			hook_log(h, LOG_WARNING, "cannot keep %s at %s: %s", dest, hidden,
+				 strerror(-r));
+	}
+	close(src);
+}
+
 /* A cgprocfs_binds() callback: @src (on the host) over @dest in the container, if it has one. */
 static int bind_into_rootfs(const char *src_path, const char *dest, void *arg)
 {
@@ -234,6 +266,8 @@ static int bind_into_rootfs(const char *src_path, const char *dest, void *arg)
 
 	if (src < 0)
 		return -ENOENT; /* gone since it was listed: nothing to bind */
+	if (h->keep_inputs)
+		keep_input(h, dest);
 	r = rootfs_bind(h->rootfd, src, dest, ROOTFS_EXISTING);
 	close(src);
 	if (r < 0 && r != -ENOENT)
@@ -262,15 +296,20 @@ static int view_fuse(struct hook *h)
 
 /*
  * auto, for an image with the loader: next to the shim, cgprocfs's files for the image's static
- * programs (busybox-static, Go), which no preload reaches. The shim leaves a file that a FUSE
- * overlay serves alone (libcgproc(8)), so a dynamic program then reads cgprocfs's bytes for it
- * (slower than the shim's own answer, never applied twice); the shim still answers the calls
- * (sysconf, get_nprocs, sysinfo). Without a live cgprocfs: the shim alone. An explicit shim view
- * keeps the shim's faster file reads and leaves static programs the host's files.
+ * programs (busybox-static, Go), which no preload reaches. The container's own files are kept
+ * at VFILE_HOST_INPUTS first (keep_input()): finding them, the shim answers the covered paths
+ * itself from those inputs (its in-process speed, never applied twice); where they could not be
+ * kept, it leaves a file that a FUSE overlay serves to cgprocfs (libcgproc(8)). The shim answers
+ * the calls (sysconf, get_nprocs, sysinfo) either way. Without a live cgprocfs: the shim alone. An
+ * explicit shim view keeps the shim's faster file reads and leaves static programs the host's
+ * files.
  */
 static void view_shim_files(struct hook *h)
 {
-	int r = view_fuse(h); /* says why it bound nothing */
+	int r;
+
+	h->keep_inputs = true;
+	r = view_fuse(h); /* says why it bound nothing */
 
 	if (r < 0)
 		hook_log(h, LOG_NOTICE, "shim only: static programs see the host's files");
