@@ -16,8 +16,11 @@
  * allocates, locks or prints.
  */
 #include <limits.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 
 #include "raw.h"
 #include "shim.h"
@@ -234,6 +237,32 @@ static const struct vfile *identify(int fd, const char *base, size_t blen, pid_t
  */
 #define PRE_FLAGS_OK (O_ACCMODE | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_LARGEFILE | O_NOATIME)
 
+/*
+ * The type and identity of what @path names, for the decision before the open (the snapshot's
+ * own stat replaces it). With the inputs kept, a candidate may be a FUSE overlay whose
+ * attributes are never cached (cgprocfs renders on each getattr): statx AT_STATX_DONT_SYNC
+ * takes the kernel's cached ones, which carry the same identity, without a round trip to the
+ * daemon (fuse_update_get_attr()). Where statx is refused, an ordinary stat.
+ */
+static int stat_candidate(int dirfd, const char *path, struct stat *st)
+{
+#if defined(STATX_TYPE) && defined(AT_STATX_DONT_SYNC) /* glibc; older musl has no statx */
+	struct statx sx;
+
+	if (shim_host_inputs() &&
+	    raw_syscall6(SYS_statx, dirfd, (long)path, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO,
+			 (long)&sx, 0) == 0 &&
+	    (sx.stx_mask & (STATX_TYPE | STATX_INO)) == (STATX_TYPE | STATX_INO)) {
+		memset(st, 0, sizeof(*st));
+		st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+		st->st_ino = sx.stx_ino;
+		st->st_mode = sx.stx_mode;
+		return 0;
+	}
+#endif
+	return raw_fstatat(dirfd, path, st, 0);
+}
+
 /* The procfs the table's /proc/stat lives on (its st_dev), learned with it. */
 static bool on_learned_proc(const struct stat *st)
 {
@@ -274,7 +303,7 @@ int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 	if ((flags & ~PRE_FLAGS_OK) || !shim_stack_ok())
 		return SHIM_OPEN_LATE;
 	shim_enter(&g);
-	if (raw_fstatat(dirfd, path, &st, 0) < 0 || !S_ISREG(st.st_mode))
+	if (stat_candidate(dirfd, path, &st) < 0 || !S_ISREG(st.st_mode))
 		goto out;
 	vf = global_by_stat(&st, base, blen);
 	pidstat = vf ? NULL : pidstat_named(base, blen);
