@@ -233,8 +233,8 @@ static int view_shim(struct hook *h)
  * The container's own @dest (a procfs or sysfs file or directory), cloned read-only to
  * VFILE_HOST_INPUTS + @dest before cgprocfs covers it: the shim's renders read the real inputs
  * there instead of cgprocfs's answers. Only what cgprocfs covers is cloned, never the whole
- * procfs: a clone of the mount would not carry the runtime's masks (maskedPaths are applied
- * after the createContainer hooks). Anything else there (a FUSE file: an earlier run of the
+ * procfs: the runtime's masks (maskedPaths, readonlyPaths) are mounts over procfs, which a
+ * clone of the mount alone would not carry. Anything else there (a FUSE file: an earlier run of the
  * hook covered it already) is left alone; a failure only costs the shim its fast path.
  */
 static void keep_input(struct hook *h, const char *dest)
