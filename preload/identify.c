@@ -128,7 +128,7 @@ bool shim_host_inputs(void)
 	return v > 0;
 }
 
-static bool learnable(const struct statfs *sf)
+bool shim_fs_learnable(const struct statfs *sf)
 {
 	return sf->f_type == PROC_MAGIC || sf->f_type == SYSFS_MAGIC ||
 	       (sf->f_type == FUSE_SUPER_MAGIC && shim_host_inputs());
@@ -147,7 +147,7 @@ static bool learned_match(const struct vfile *vf, const struct stat *st)
 		fd = raw_openat(AT_FDCWD, vf->path, O_PATH | O_CLOEXEC, 0);
 		if (fd >= 0) {
 			if (raw_fstat(fd, &ts) == 0 && RAW3(SYS_fstatfs, fd, &sf, 0) == 0 &&
-			    learnable(&sf)) {
+			    shim_fs_learnable(&sf)) {
 				atomic_store_explicit(&shim.ident.learned[vf->id].dev, ts.st_dev,
 						      memory_order_relaxed);
 				ino = ts.st_ino;

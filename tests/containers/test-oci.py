@@ -477,6 +477,10 @@ import os
 fd = os.open("/proc/meminfo", os.O_RDONLY)
 print("py_meminfo_total", os.read(fd, 65536).split()[1].decode())
 print("py_meminfo_memfd", int(os.readlink("/proc/self/fd/%d" % fd).startswith("/memfd:")))
+cpus = [n for n in os.listdir("/sys/devices/system/cpu") if n[3:].isdigit()]
+print("py_ls_cpus", len(cpus))
+fd = os.open("/sys/devices/system/cpu/cpu0/topology/core_cpus_list", os.O_RDONLY)
+print("py_cpufile_memfd", int(os.readlink("/proc/self/fd/%d" % fd).startswith("/memfd:")))
 '
 /probe
 """
@@ -508,6 +512,8 @@ def podman_auto_static_programs_in_glibc_image():
     # inputs the hook kept), not cgprocfs's file: no FUSE round trip per read
     assert v["py_meminfo_total"] == MEM_KB, "python3 reads /proc/meminfo: %r" % v
     assert v["py_meminfo_memfd"] == 1, "auto: the shim answers the covered file: %r" % v
+    assert v["py_ls_cpus"] == 1, "python3 lists /sys/devices/system/cpu: %r" % v
+    assert v["py_cpufile_memfd"] == 1, "auto: the shim answers per-CPU files: %r" % v
     with open(log) as f:
         text = f.read()
     assert "view shim: done" in text and "cannot" not in text and "shim only" not in text, text
