@@ -518,7 +518,21 @@ def podman_auto_static_programs_in_glibc_image():
         text = f.read()
     assert "view shim: done" in text and "cannot" not in text and "shim only" not in text, text
 
-    # asked for: the shim alone (its faster reads), even with cgprocfs live
+    # an input that cannot be kept (a directory where the clone of /proc/stat goes): none is
+    # trusted, the shim leaves the covered files to cgprocfs, whose values are still right
+    blocker = os.path.join(tmp, "mixed-blocker")
+    os.makedirs(blocker, exist_ok=True)
+    open(log, "w").close()
+    v = podman_view(hooks, image, MIXED_SH, ["-v", blocker + ":/usr/lib/cgproc/host/proc/stat"],
+                    runtime=runtime)
+    assert_view(v, "auto view, inputs not kept")
+    assert v["py_meminfo_total"] == MEM_KB and v["py_meminfo_memfd"] == 0, v
+    assert v["files_differ"] == 0 and v["bb_meminfo_total"] == MEM_KB, v
+    with open(log) as f:
+        text = f.read()
+    assert "cannot keep /proc/stat" in text and "drop" not in text, text
+
+    # asked for: the shim alone, even with cgprocfs live
     v = podman_view(hooks, image, MIXED_SH, ["--annotation", "io.cgproc.view=shim"])
     assert_view(v, "shim view, dynamic programs")
     assert v["meminfo_on_fuse"] == 0 and v["bb_meminfo_total"] == host_mem_kb(), v
