@@ -78,29 +78,34 @@ static __always_inline bool state_counts(unsigned int st)
 	return (st & TASK_UNINTERRUPTIBLE_) && !(st & (TASK_NOLOAD_ | TASK_FROZEN_));
 }
 
+/*
+ * The cgroup id of task @t in the keyed hierarchy, one pointer step at a time through READ(p,
+ * field): BPF_CORE_READ for any task (each step a bpf_probe_read_kernel call, ~25 ns on a
+ * nested VM), DIRECT for the current task's BTF pointer (plain loads that the verifier makes
+ * fault-safe, ~1 ns each).
+ */
+#define DIRECT(p, field) ((p)->field)
+#define CGID_OF(t, READ)                                                                           \
+	({                                                                                         \
+		struct css_set *cset_ = READ(t, cgroups);                                          \
+		struct cgroup_subsys_state *css_ = NULL;                                           \
+		struct cgroup *cg_ = NULL;                                                         \
+		struct kernfs_node *kn_ = NULL;                                                    \
+		int id_ = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);                 \
+		if (cset_ && key_unified)                                                          \
+			cg_ = READ(cset_, dfl_cgrp);                                               \
+		else if (cset_ && id_ >= 0 && id_ < 16)                                            \
+			css_ = READ(cset_, subsys[id_]);                                           \
+		if (css_)                                                                          \
+			cg_ = READ(css_, cgroup);                                                  \
+		if (cg_)                                                                           \
+			kn_ = READ(cg_, kn);                                                       \
+		kn_ ? (__u64)READ(kn_, id) : 0;                                                    \
+	})
+
 static __always_inline __u64 task_cgid(struct task_struct *t)
 {
-	struct cgroup_subsys_state *css = NULL;
-	struct css_set *cset = BPF_CORE_READ(t, cgroups);
-	struct cgroup *cg;
-
-	if (!cset)
-		return 0;
-	if (key_unified) {
-		cg = BPF_CORE_READ(cset, dfl_cgrp);
-	} else {
-		int id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
-
-		if (id < 0 || id >= 16)
-			return 0;
-		bpf_core_read(&css, sizeof(css), &cset->subsys[id]);
-		if (!css)
-			return 0;
-		cg = BPF_CORE_READ(css, cgroup);
-	}
-	if (!cg)
-		return 0;
-	return BPF_CORE_READ(cg, kn, id);
+	return CGID_OF(t, BPF_CORE_READ);
 }
 
 /* Add the deltas to the counts of cgroup @cgid (created at the first task it gets). */
@@ -148,20 +153,20 @@ static __always_inline void word_apply(__u64 old, __u64 new)
 }
 
 /*
- * Make @t's word say @runnable / @counted in its cgroup. @where: look the cgroup up through the
- * task's css_set (switches and moves); otherwise keep the cgroup its word already has
- * (wakeups: a move always comes with an event that looks it up).
+ * Make task @tid's word say @runnable / @counted in cgroup @cgid. @cgid 0: keep the cgroup its
+ * word already has (wakeups: a move always comes with an event that looks it up), or, when it
+ * has none, look it up through @t's css_set.
  */
-static __always_inline void task_set(struct task_struct *t, bool runnable, bool counted, bool where)
+static __always_inline void task_set(struct task_struct *t, __u32 tid, __u64 cgid, bool runnable,
+				     bool counted)
 {
-	__u32 tid = BPF_CORE_READ(t, pid);
-	__u64 word, *w, cgid = 0, bits;
+	__u64 word, *w, bits;
 
 	if (!tid)
 		return; /* the idle tasks */
 	bits = (runnable ? LC_RUNNABLE : 0) | (counted ? LC_COUNTED : 0);
 	w = bpf_map_lookup_elem(&tasks, &tid);
-	if (w && !where)
+	if (w && !cgid)
 		cgid = *w >> LC_SHIFT;
 	if (!cgid)
 		cgid = task_cgid(t);
@@ -178,22 +183,21 @@ static __always_inline void task_set(struct task_struct *t, bool runnable, bool 
 			return;
 	}
 	if (*w == word)
-		return; /* nothing changed: no exchange, no count touched */
+		return; /* nothing changed (a preempted task already counted): no count touched */
 	word_apply(__sync_lock_test_and_set(w, word), word);
 }
 
-/* From the task's own state word: running or about to be, or blocked in a counted way. */
+/* From the task's own state word and cgroup (moves). */
 static __always_inline void task_update(struct task_struct *t)
 {
 	unsigned int st = task_state(t);
 
-	task_set(t, st == TASK_RUNNING_, state_counts(st), true);
+	task_set(t, BPF_CORE_READ(t, pid), task_cgid(t), st == TASK_RUNNING_, state_counts(st));
 }
 
 /* The task is gone: uncount it and forget its word. */
-static __always_inline void task_gone(struct task_struct *t)
+static __always_inline void task_gone(__u32 tid)
 {
-	__u32 tid = BPF_CORE_READ(t, pid);
 	__u64 *w = bpf_map_lookup_elem(&tasks, &tid);
 
 	if (!w)
@@ -202,22 +206,47 @@ static __always_inline void task_gone(struct task_struct *t)
 	bpf_map_delete_elem(&tasks, &tid);
 }
 
-/* sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...) */
+/*
+ * sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...), the
+ * hottest event: it runs in prev's context (the switch has not happened yet), so prev is the
+ * current task. Where the kernel has bpf_get_current_task_btf (5.11), its state and cgroup are
+ * plain loads and its tid needs no read: one hash lookup, plus one of the counts when prev
+ * blocks. The cgroup is looked up on every switch because a move fires cgroup_attach_task for
+ * the thread group's leader only: the other threads are re-keyed here, at their next switch.
+ */
 SEC("raw_tracepoint/sched_switch")
 int on_switch(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct task_struct *prev = (struct task_struct *)ctx->args[1];
-	unsigned int st = task_state(prev);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *prev;
+	unsigned int st;
+	__u64 cgid;
 
+	if (!tid)
+		return 0;
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		prev = bpf_get_current_task_btf();
+		if (bpf_core_field_exists(prev->__state))
+			st = prev->__state;
+		else
+			st = (unsigned int)((struct task_struct___old *)prev)->state;
+		cgid = CGID_OF(prev, DIRECT);
+	} else {
+		prev = (struct task_struct *)ctx->args[1];
+		st = task_state(prev);
+		cgid = task_cgid(prev);
+	}
 	if (st & TASK_DEAD_) {
-		task_gone(prev);
+		task_gone(tid);
 		return 0;
 	}
+	if (!cgid)
+		return 0;
 	/* a preempted task stays on the run queue whatever its state word says */
 	if (ctx->args[0] || st == TASK_RUNNING_)
-		task_set(prev, true, true, true);
+		task_set(prev, tid, cgid, true, true);
 	else
-		task_set(prev, false, state_counts(st), true);
+		task_set(prev, tid, cgid, false, state_counts(st));
 	return 0;
 }
 
@@ -233,7 +262,7 @@ int on_wakeup(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *t = (struct task_struct *)ctx->args[0];
 	unsigned int st = task_state(t);
 
-	task_set(t, st == TASK_RUNNING_, state_counts(st), false);
+	task_set(t, BPF_CORE_READ(t, pid), 0, st == TASK_RUNNING_, state_counts(st));
 	return 0;
 }
 
@@ -241,7 +270,9 @@ SEC("raw_tracepoint/sched_wakeup_new")
 int on_wakeup_new(struct bpf_raw_tracepoint_args *ctx)
 {
 	/* a new task: a word under its tid can only be a dead task's */
-	task_set((struct task_struct *)ctx->args[0], true, true, true);
+	struct task_struct *t = (struct task_struct *)ctx->args[0];
+
+	task_set(t, BPF_CORE_READ(t, pid), task_cgid(t), true, true);
 	return 0;
 }
 
