@@ -44,7 +44,7 @@ int tid_cache_state(struct tid_cache *c, struct fd_budget *b, int procfd, pid_t 
 void tid_cache_sweep(struct tid_cache *c, struct fd_budget *b, uint64_t pass);
 void tid_cache_done(struct tid_cache *c);
 
-/* file slots of a cgroup: see sampler.c */
+/* file slots of a cgroup: see limits.h */
 #define CG_FILES_MAX 5
 
 struct cg_node {
@@ -59,7 +59,7 @@ struct cg_node {
 	bool dirty;	 /* a subdirectory came or went since: list it again */
 	char *list;	 /* getdents64 records of that listing (NULL: none, a leaf) */
 	size_t list_len; /* bytes in list */
-	void *own;	 /* the last values read from its limit files (sampler.c) */
+	void *own;	 /* the last values read from its limit files (limits.c) */
 };
 
 struct cg_cache {
