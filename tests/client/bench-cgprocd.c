@@ -29,6 +29,10 @@
 
 #include "harness.h"
 
+#ifdef HAVE_BPF
+#include <bpf/libbpf.h>
+#endif
+
 #define MAX_CG 2000
 #define MAX_PROCS 4000
 
@@ -679,13 +683,31 @@ static int dbl_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+#ifdef HAVE_BPF
+/* The empty programs (bpf/empty-sched.bpf.c) loaded and attached: the floor. */
+static struct bpf_object *floor_attach(void)
+{
+	struct bpf_object *o =
+		bpf_object__open_file(build_path("tests/client/empty-sched.bpf.o"), NULL);
+	struct bpf_program *p;
+
+	cr_assert(o, "cannot open empty-sched.bpf.o: %m");
+	cr_assert_eq(bpf_object__load(o), 0, "cannot load the empty programs");
+	bpf_object__for_each_program(p, o)
+		cr_assert(bpf_program__attach(p), "cannot attach %s", bpf_program__name(p));
+	return o;
+}
+#endif
+
 /*
  * Scheduler overhead of the eBPF sampler: a pipe ping-pong between two threads, pinned to one CPU
  * (every round trip is two context switches and two wakeups and nothing else: the worst case)
- * and unpinned, with and without cgprocd --sampler=bpf running, alternated so that drift of the
- * host hits both alike; CPU time of the two threads per round trip. Medians and ratios go to
- * build/bench-sched-overhead.txt. The issue's goal is 3% (not met: 15-30% measured); what is
- * asserted is a bound that catches a regression (50%).
+ * and unpinned, with and without cgprocd --sampler=bpf running and, as the floor, with programs
+ * that do nothing attached to the same two tracepoints (any program there costs that much),
+ * alternated so that drift of the host hits all alike; CPU time of the two threads per round
+ * trip. Medians and ratios go to build/bench-sched-overhead.txt. The goal of 3% is below the
+ * floor on the development VM (cgprocd(8) PERFORMANCE); what is asserted is a bound that catches
+ * a regression (35%).
  */
 Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
 {
@@ -698,7 +720,7 @@ Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
 			"--rundir",
 			rundir,
 			NULL};
-	double off[2][16], on[2][16], mo[2], mn[2];
+	double off[2][16], on[2][16], fl[2][16], mo[2], mn[2], mf[2];
 	cpu_set_t all;
 	FILE *f;
 
@@ -716,6 +738,20 @@ Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
 			off[k][r] = pingpong_ns(rounds, k == 0);
 			sched_setaffinity(0, sizeof(all), &all);
 		}
+#ifdef HAVE_BPF
+		{
+			struct bpf_object *o = floor_attach();
+
+			for (int k = 0; k < 2; k++) {
+				fl[k][r] = pingpong_ns(rounds, k == 0);
+				sched_setaffinity(0, sizeof(all), &all);
+			}
+			bpf_object__close(o);
+		}
+#else
+		for (int k = 0; k < 2; k++)
+			fl[k][r] = 0;
+#endif
 		unlink(table);
 		d = fork();
 		cr_assert(d >= 0);
@@ -746,24 +782,30 @@ Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
 	for (int k = 0; k < 2; k++) {
 		qsort(off[k], (size_t)reps, sizeof(off[k][0]), dbl_cmp);
 		qsort(on[k], (size_t)reps, sizeof(on[k][0]), dbl_cmp);
+		qsort(fl[k], (size_t)reps, sizeof(fl[k][0]), dbl_cmp);
 		mo[k] = off[k][reps / 2];
 		mn[k] = on[k][reps / 2];
+		mf[k] = fl[k][reps / 2];
 	}
 	f = fopen(build_path("bench-sched-overhead.txt"), "we");
 	cr_assert(f);
 	for (int k = 0; k < 2; k++) {
-		printf("# sched-overhead: %s round_trip_ns_without=%.0f with_bpf=%.0f ratio=%.3f\n",
-		       k ? "unpinned" : "pinned", mo[k], mn[k], mn[k] / mo[k]);
+		printf("# sched-overhead: %s round_trip_ns_without=%.0f with_bpf=%.0f ratio=%.3f "
+		       "with_empty_programs=%.0f floor_ratio=%.3f\n",
+		       k ? "unpinned" : "pinned", mo[k], mn[k], mn[k] / mo[k], mf[k],
+		       mf[k] / mo[k]);
 		fprintf(f,
 			"pipe ping-pong, 2 threads %s, median of %d x %d round trips, CPU per "
-			"round "
-			"trip: without %.0f ns, with cgprocd --sampler=bpf %.0f ns, ratio %.3f\n",
-			k ? "unpinned" : "on CPU 0", reps, rounds, mo[k], mn[k], mn[k] / mo[k]);
+			"round trip: without %.0f ns, with cgprocd --sampler=bpf %.0f ns, ratio "
+			"%.3f; "
+			"with empty programs on the same tracepoints %.0f ns, ratio %.3f\n",
+			k ? "unpinned" : "on CPU 0", reps, rounds, mo[k], mn[k], mn[k] / mo[k],
+			mf[k], mf[k] / mo[k]);
 	}
 	fclose(f);
 	fflush(stdout);
-	cr_assert(mn[0] / mo[0] < 1.5, "pinned: %.0f ns with the programs vs %.0f ns without",
+	cr_assert(mn[0] / mo[0] < 1.35, "pinned: %.0f ns with the programs vs %.0f ns without",
 		  mn[0], mo[0]);
-	cr_assert(mn[1] / mo[1] < 1.5, "unpinned: %.0f ns with the programs vs %.0f ns without",
+	cr_assert(mn[1] / mo[1] < 1.35, "unpinned: %.0f ns with the programs vs %.0f ns without",
 		  mn[1], mo[1]);
 }

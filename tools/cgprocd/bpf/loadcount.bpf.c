@@ -66,6 +66,19 @@ struct {
 	__type(value, struct lc_count);
 } counts SEC(".maps");
 
+/*
+ * Per CPU: the task the last switch seen on it put on the CPU (an address, only compared and read
+ * through bpf_probe_read_kernel). A switch whose prev is another task means the switch that took
+ * that one off was never delivered to the tracepoint: seen on a 6.18 guest kernel for the threads
+ * of its PID 1, which perf's sched:sched_switch misses too; each would stay counted as runnable.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} oncpu SEC(".maps");
+
 /* Kernels before 5.14 called the state field "state". */
 struct task_struct___old {
 	long state;
@@ -206,6 +219,30 @@ static __always_inline void task_gone(__u32 tid)
 }
 
 /*
+ * Remember @next as the task on this CPU; when @prev is not the one remembered, that one left the
+ * CPU unseen: its word follows its state word now (blocked: no longer runnable). A task that is
+ * runnable, or dead (its memory may be another task's by now), is left to its next event.
+ */
+static __always_inline void missed_out(__u64 prev, __u64 next)
+{
+	__u32 zero = 0;
+	__u64 *last = bpf_map_lookup_elem(&oncpu, &zero), gone;
+	struct task_struct *t;
+	unsigned int st;
+
+	if (!last)
+		return;
+	gone = *last;
+	*last = next;
+	if (!gone || gone == prev)
+		return;
+	t = (struct task_struct *)gone;
+	st = task_state(t);
+	if (st != TASK_RUNNING_ && !(st & TASK_DEAD_))
+		task_set(t, BPF_CORE_READ(t, pid), 0, false, state_counts(st));
+}
+
+/*
  * sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...), the
  * hottest event: it runs in prev's context (the switch has not happened yet), so prev is the
  * current task. Where the kernel has bpf_get_current_task_btf (5.11), its state and cgroup are
@@ -235,6 +272,7 @@ int on_switch(struct bpf_raw_tracepoint_args *ctx)
 		st = task_state(prev);
 		cgid = task_cgid(prev);
 	}
+	missed_out(ctx->args[1], ctx->args[2]);
 	if (st & TASK_DEAD_) {
 		task_gone(tid);
 		return 0;
@@ -249,19 +287,17 @@ int on_switch(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* sched_wakeup(struct task_struct *p), sched_wakeup_new(struct task_struct *p) */
 /*
- * A real wakeup has set the task's state to TASK_RUNNING before the tracepoint. Some do not
- * (seen on 6.18: long-sleeping threads reported woken again and again that never run and stay
- * "S" in /proc): then the state word decides, as on a move.
+ * sched_wakeup(struct task_struct *p), sched_wakeup_new(struct task_struct *p): the kernel fires
+ * them right after it set the task's state to TASK_RUNNING (ttwu_do_wakeup, wake_up_new_task),
+ * so the state word is not read: the task is runnable.
  */
 SEC("raw_tracepoint/sched_wakeup")
 int on_wakeup(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *t = (struct task_struct *)ctx->args[0];
-	unsigned int st = task_state(t);
 
-	task_set(t, BPF_CORE_READ(t, pid), 0, st == TASK_RUNNING_, state_counts(st));
+	task_set(t, BPF_CORE_READ(t, pid), 0, true, true);
 	return 0;
 }
 
