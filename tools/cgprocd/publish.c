@@ -131,8 +131,35 @@ static int table_write(struct sampler *s, unsigned char *file, size_t len)
 	return r;
 }
 
+/*
+ * Encode entry @i into @out: a copy of the previous table's entry under the same key when nothing
+ * in it changed (its checksum with it), else a fresh encoding. Hashing each entry byte by byte
+ * is the largest part of the write of a table of thousands of cgroups, and on a host most of
+ * them are idle from one pass to the next. @prev_entry: NULL when the key is new or the previous
+ * entries have another size.
+ */
+static void entry_encode(struct sampler *s, size_t i, const unsigned char *prev_entry,
+			 unsigned char *out)
+{
+	struct cgtable_entry e = *entry_at(s, i), p;
+
+	if (prev_entry) {
+		memcpy(&p, prev_entry, sizeof(p));
+		e.check = p.check;
+		if (memcmp(&e, &p, sizeof(e)) == 0 &&
+		    memcmp(prev_entry + sizeof(p), entry_cpus(s, i), (size_t)s->cpu_words * 8) ==
+			    0) {
+			memcpy(out, prev_entry, esize(s));
+			return;
+		}
+	}
+	cgtable_entry_encode(entry_at(s, i), entry_cpus(s, i), s->cpu_words, out);
+}
+
 int publish_table(struct sampler *s, bool step)
 {
+	struct cgtable_header ph;
+	uint64_t pn = 0, j = 0;
 	struct cgtable_header h;
 	unsigned char *file;
 	size_t len;
@@ -160,9 +187,28 @@ int publish_table(struct sampler *s, bool step)
 	file = malloc(len);
 	if (!file)
 		return -ENOMEM;
-	for (size_t i = 0; i < s->count; i++)
-		cgtable_entry_encode(entry_at(s, i), entry_cpus(s, i), s->cpu_words,
-				     file + sizeof(h) + i * esize(s));
+	if (s->prev &&
+	    cgtable_header_decode((struct span){(const char *)s->prev, s->prev_len}, s->prev_len,
+				  &ph) == 0 &&
+	    ph.entry_size == esize(s))
+		pn = ph.count;
+	for (size_t i = 0; i < s->count; i++) {
+		const struct cgtable_entry *e = entry_at(s, i);
+		const unsigned char *pe = NULL;
+		int c = 1;
+
+		/* both sorted by key: one merge */
+		for (; j < pn; j++) {
+			struct cgtable_entry prev;
+
+			pe = s->prev + ph.header_size + j * ph.entry_size;
+			memcpy(&prev, pe, sizeof(prev));
+			c = cgtable_key_cmp(prev.dev, prev.ino, e->dev, e->ino);
+			if (c >= 0)
+				break;
+		}
+		entry_encode(s, i, c == 0 ? pe : NULL, file + sizeof(h) + i * esize(s));
+	}
 	s->generation++;
 	cgtable_header_init(&h, s->cpu_words, s->count, s->period_ns,
 			    sampler_clock_ns(CLOCK_BOOTTIME), s->generation);
