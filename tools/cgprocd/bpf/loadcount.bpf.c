@@ -16,14 +16,16 @@
  * A pass in user space then reads `counts` (one entry per cgroup) instead of every thread.
  *
  * Events: sched_switch (the task that leaves: blocked, preempted or dead), sched_wakeup and
- * sched_wakeup_new (it becomes runnable), cgroup_attach_task and cgroup_transfer_tasks (it moved).
+ * sched_wakeup_new (it becomes runnable), cgroup_attach_task (it moved, with its threads) and
+ * cgroup_transfer_tasks (it moved).
  * Tasks that existed before the programs were attached and have had no event since are seeded by
  * user space (bpfcount.c), which only fills empty words (compare-and-swap on the mapped array): an
  * event that got there first wins.
  * (The kernel's task iterator would do it here, but on some kernels it skips threads.)
  *
  * Only raw tracepoints: no fentry/tp_btf (they need BPF trampolines, which not every kernel build
- * has). Arguments are read with CO-RE against the kernel's BTF.
+ * has), no kprobes (not every kernel build has kprobe events). Arguments are read with CO-RE
+ * against the kernel's BTF.
  */
 #include "vmlinux.h"
 
@@ -99,15 +101,16 @@ static __always_inline bool state_counts(unsigned int st)
 }
 
 /*
- * The cgroup id of task @t in the keyed hierarchy, one pointer step at a time through READ(p,
+ * The cgroup id of css_set @cset, or of task @t's, in the keyed hierarchy, one pointer step at a
+ * time through READ(p,
  * field): BPF_CORE_READ for any task (each step a bpf_probe_read_kernel call, ~25 ns on a
  * nested VM), DIRECT for the current task's BTF pointer (plain loads that the verifier makes
  * fault-safe, ~1 ns each).
  */
 #define DIRECT(p, field) ((p)->field)
-#define CGID_OF(t, READ)                                                                           \
+#define CSET_CGID(cset, READ)                                                                      \
 	({                                                                                         \
-		struct css_set *cset_ = READ(t, cgroups);                                          \
+		struct css_set *cset_ = (cset);                                                    \
 		struct cgroup_subsys_state *css_ = NULL;                                           \
 		struct cgroup *cg_ = NULL;                                                         \
 		struct kernfs_node *kn_ = NULL;                                                    \
@@ -122,6 +125,7 @@ static __always_inline bool state_counts(unsigned int st)
 			kn_ = READ(cg_, kn);                                                       \
 		kn_ ? (__u64)READ(kn_, id) : 0;                                                    \
 	})
+#define CGID_OF(t, READ) CSET_CGID(READ(t, cgroups), READ)
 
 static __always_inline __u64 task_cgid(struct task_struct *t)
 {
@@ -311,12 +315,71 @@ int on_wakeup_new(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* cgroup_attach_task(struct cgroup *dst, const char *path, struct task_struct *task, bool tg):
- * fired after the task's css_set was switched, in whichever hierarchy it moved. */
+/* Move @tid's word to cgroup @cgid with its bits (compare-and-swap: a switch may change them
+ * meanwhile). */
+static __always_inline void word_move(__u32 tid, __u64 cgid)
+{
+	__u64 *w = bpf_map_lookup_elem(&tasks, &tid), old, new;
+
+	if (!w || !cgid)
+		return;
+	for (int i = 0; i < 4; i++) {
+		old = *w;
+		if (!old || old >> LC_SHIFT == cgid)
+			return;
+		new = cgid << LC_SHIFT | (old & (LC_RUNNABLE | LC_COUNTED));
+		if (__sync_val_compare_and_swap(w, old, new) == old) {
+			word_apply(old, new);
+			return;
+		}
+	}
+}
+
+struct group_walk {
+	__u64 head; /* &leader->signal->thread_head */
+	__u64 node; /* the thread_node of the thread to visit next */
+	__u64 cgid;
+};
+
+/* One thread of a moved process (bpf_loop callback): 1 to stop at the end of the list. */
+static long group_step(__u64 i, void *arg)
+{
+	struct group_walk *g = arg;
+	struct task_struct *t;
+
+	if (!g->node || g->node == g->head)
+		return 1;
+	t = (struct task_struct *)(g->node -
+				   bpf_core_field_offset(struct task_struct, thread_node));
+	word_move(BPF_CORE_READ(t, pid), g->cgid);
+	g->node = (__u64)BPF_CORE_READ(t, thread_node.next);
+	return 0;
+}
+
+/*
+ * cgroup_attach_task(struct cgroup *dst, const char *path, struct task_struct *task, bool tg):
+ * fired after the task's css_set was switched, in whichever hierarchy it moved. With tg (a write
+ * to cgroup.procs) the kernel moved every thread but reports the leader only: the other threads
+ * follow it here, through the thread group's list (bpf_loop, kernel 5.17 and later; before it,
+ * at their next switch).
+ */
 SEC("raw_tracepoint/cgroup_attach_task")
 int on_attach(struct bpf_raw_tracepoint_args *ctx)
 {
-	task_update((struct task_struct *)ctx->args[2]);
+	struct task_struct *leader = (struct task_struct *)ctx->args[2];
+	struct signal_struct *sig;
+	struct group_walk g;
+
+	task_update(leader);
+	if (!ctx->args[3] || !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
+		return 0;
+	sig = BPF_CORE_READ(leader, signal);
+	if (!sig)
+		return 0;
+	g.head = (__u64)sig + bpf_core_field_offset(struct signal_struct, thread_head);
+	g.node = (__u64)BPF_CORE_READ(sig, thread_head.next);
+	g.cgid = task_cgid(leader);
+	bpf_loop(65536, group_step, &g, 0);
 	return 0;
 }
 
