@@ -210,13 +210,26 @@ static void iostat_find(struct span text, uint64_t major, uint64_t minor, struct
 
 /* One v1 blkio.throttle.* line ("8:0 Read 10"; the last line of the file is "Total N", which
  * names no device). false for a line without a device and a value. */
+/* The "MAJ:MIN" word of a blkio line; @line is left at what follows. */
+static bool blkio_dev(struct span *line, uint64_t *ret_major, uint64_t *ret_minor)
+{
+	struct span dev;
+
+	return word_next(line, &dev) && devnum_parse(dev, ret_major, ret_minor);
+}
+
+/* The "OP VALUE" rest of a blkio line. */
+static bool blkio_op(struct span rest, struct span *ret_op, uint64_t *ret_value)
+{
+	struct span val;
+
+	return word_next(&rest, ret_op) && word_next(&rest, &val) && parse_u64(val, ret_value) >= 0;
+}
+
 static bool blkio_line(struct span line, uint64_t *ret_major, uint64_t *ret_minor,
 		       struct span *ret_op, uint64_t *ret_value)
 {
-	struct span dev, val;
-
-	return word_next(&line, &dev) && devnum_parse(dev, ret_major, ret_minor) &&
-	       word_next(&line, ret_op) && word_next(&line, &val) && parse_u64(val, ret_value) >= 0;
+	return blkio_dev(&line, ret_major, ret_minor) && blkio_op(line, ret_op, ret_value);
 }
 
 /* v1 blkio.throttle.io_serviced / io_service_bytes: "8:0 Read 10" lines (plus Write, Sync,
@@ -230,7 +243,9 @@ static void blkio_find(struct span text, uint64_t major, uint64_t minor, uint64_
 		struct span op;
 		uint64_t ma, mi, v;
 
-		if (!blkio_line(line, &ma, &mi, &op, &v) || ma != major || mi != minor)
+		/* the device first: each host disk scans the whole file, most lines are others' */
+		if (!blkio_dev(&line, &ma, &mi) || ma != major || mi != minor ||
+		    !blkio_op(line, &op, &v))
 			continue;
 		*found = true;
 		if (span_eq(op, "Read"))

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * MemTotal of /proc/meminfo, read with open(2) and read(2) as a C program does: for the probe
- * programs (test-run-sysinfo.c for glibc, musl-probe.c built with musl-gcc), which link no
- * library of the project. -1 when unreadable.
+ * MemTotal of /proc/meminfo, read with open(2) and read(2) as a C program does: one reader for
+ * the probe programs (test-run-sysinfo.c for glibc, musl-probe.c built with musl-gcc, which link
+ * no library of the project) and the tests that compare with the host's. -1 when unreadable.
  */
 #pragma once
 

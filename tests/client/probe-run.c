@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Running cgproc-probe in a prepared child: see probe-run.h. Test code. */
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe-meminfo.h"
 #include "probe-run.h"
 
 extern char **environ;
@@ -215,20 +217,19 @@ long long probe_field(const char *out, const char *label, int nth, const char *n
 	return atoll(f + strlen(pat));
 }
 
+void probe_cg_setup(struct cgdirs *cg)
+{
+	harness_require_root();
+	harness_require(access(build_path("preload/libcgproc.so"), R_OK) == 0,
+			"libcgproc.so not built");
+	testcg_sweep();
+	cr_assert_eq(testcg_create(cg), 0);
+	cr_assert_eq(testcg_limit_default(cg), 0);
+}
+
 long long host_memtotal_kb(void)
 {
-	char buf[8192];
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return text_kb(buf, "MemTotal");
+	return meminfo_total_kb();
 }
 
 char *text_keys(const char *text)

@@ -28,6 +28,10 @@ struct probe_proc {
 	int go;	 /* child's stdin: write a byte to release a "wait" action */
 };
 
+/* The suites' setup: root and a built shim required, stale test cgroups swept, @cg created with
+ * the default 512 MiB / 1-CPU limits (criterion assertions). */
+void probe_cg_setup(struct cgdirs *cg);
+
 /* Start the probe (or o->program) with @actions as arguments (NULL-terminated). */
 int probe_start(const struct probe_opts *o, char *const actions[], struct probe_proc *ret);
 /* Read the child's output up to and including the line "== waiting" (malloc'd into *ret_out). */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "probe-meminfo.h"
 
 #define BOX_KB 524288
 
@@ -128,20 +129,6 @@ static long long field(const char *text, const char *key)
 	return strtoll(p + strlen(key), NULL, 10);
 }
 
-static long long host_memtotal_kb(void)
-{
-	char buf[8192];
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	cr_assert_geq(fd, 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	cr_assert_gt(n, 0);
-	buf[n] = 0;
-	return field(buf, "MemTotal:");
-}
-
 static const char *probe(void)
 {
 	static char path[4096];
@@ -210,7 +197,7 @@ Test(preload_system, setuid_program)
 	snprintf(cmd, sizeof(cmd), "env CGPROC_ENABLED=no %s", probe());
 	out = box(cmd);
 	cr_assert_eq(field(out, "at_secure="), 0, "%s", out);
-	cr_assert_eq(field(out, "meminfo_total_kb="), host_memtotal_kb(),
+	cr_assert_eq(field(out, "meminfo_total_kb="), meminfo_total_kb(),
 		     "CGPROC_ENABLED=no did not switch the shim off: %s", out);
 	free(out);
 }

@@ -25,13 +25,8 @@ static struct cgdirs cg;
 
 static void setup(void)
 {
-	harness_require_root();
 	harness_require(access("/usr/bin/valgrind", X_OK) == 0, "valgrind not installed");
-	harness_require(access(build_path("preload/libcgproc.so"), R_OK) == 0,
-			"libcgproc.so not built");
-	testcg_sweep();
-	cr_assert_eq(testcg_create(&cg), 0);
-	cr_assert_eq(testcg_limit_default(&cg), 0);
+	probe_cg_setup(&cg);
 }
 
 static void teardown(void)

@@ -2,12 +2,14 @@
 /* A cgroup made directly in every mounted hierarchy: see cgdirs.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cgdirs.h"
@@ -152,9 +154,20 @@ static void dir_remove(const char *dir)
 		if (f)
 			fclose(f);
 	}
-	/* a just-reaped task can keep a v1 cgroup busy for a moment */
-	for (int tries = 0; tries < 100 && rmdir(dir) < 0 && errno == EBUSY; tries++)
+	cgdirs_rmdir(dir);
+}
+
+int cgdirs_rmdir(const char *dir)
+{
+	/* a just-reaped task can keep a cgroup busy for a moment */
+	for (int tries = 0; tries < 100; tries++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			break;
 		usleep(20000);
+	}
+	return -errno;
 }
 
 void cgdirs_destroy(struct cgdirs *cg)
@@ -167,32 +180,89 @@ void cgdirs_destroy(struct cgdirs *cg)
 	cg->n = 0;
 }
 
+void cgdirs_sweep_in(const char *parent, const char *prefix, bool exact)
+{
+	DIR *d = opendir(parent);
+	size_t len = strlen(prefix);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char dir[600], *end;
+		long pid;
+
+		if (strncmp(de->d_name, prefix, len) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(de->d_name + len, &end, 10);
+		if (errno || end == de->d_name + len || pid <= 0 || (exact && *end) ||
+		    !(kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", parent, de->d_name);
+		if (!exact)
+			dir_remove(dir);
+		else
+			(void)rmdir(dir);
+	}
+	closedir(d);
+}
+
 void cgdirs_sweep(const char *prefix)
 {
 	char mounts[CGDIRS_MAX][256], names[CGDIRS_MAX][64];
 	int n = cgdirs_list(mounts, names, CGDIRS_MAX);
-	size_t len = strlen(prefix);
 
-	for (int i = 0; i < n; i++) {
-		DIR *d = opendir(mounts[i]);
-		struct dirent *de;
+	for (int i = 0; i < n; i++)
+		cgdirs_sweep_in(mounts[i], prefix, false);
+}
 
-		if (!d)
-			continue;
-		while ((de = readdir(d))) {
-			char dir[600], *end;
-			long pid;
+bool cgdirs_lists(const char *procs, pid_t pid)
+{
+	char buf[65536], *p, *end;
+	int fd = open(procs, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
 
-			if (strncmp(de->d_name, prefix, len) != 0)
-				continue;
-			errno = 0;
-			pid = strtol(de->d_name + len, &end, 10);
-			if (errno || end == de->d_name + len || pid <= 0 ||
-			    !(kill((pid_t)pid, 0) < 0 && errno == ESRCH))
-				continue;
-			snprintf(dir, sizeof(dir), "%s/%s", mounts[i], de->d_name);
-			dir_remove(dir);
-		}
-		closedir(d);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	for (p = buf; *p; p = end) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (v == pid)
+			return true;
 	}
+	return false;
+}
+
+int cgdirs_kill_listed(const char *dir)
+{
+	char procs[600];
+	FILE *f;
+	int pid, count = 0;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	f = fopen(procs, "re");
+	if (!f)
+		return 0;
+	while (fscanf(f, "%d", &pid) == 1) {
+		/* Pin the process first, then check it is still ours: a pid that was reused by
+		 * someone else after the listing is not in this group. */
+		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+		count++;
+		if (pidfd < 0)
+			continue;
+		if (cgdirs_lists(procs, pid))
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		close(pidfd);
+	}
+	fclose(f);
+	return count;
 }

@@ -150,6 +150,20 @@ static void check_run_group(struct report *r, const struct cg_mounts *mnt)
 		say(r, OK, "cgproc run group", "made under %s", dir);
 }
 
+/* Which of its two backends `cgproc run` uses here (run-cgroup.h), and why. */
+static void check_run_backend(struct report *r)
+{
+	char why[512], bus[300];
+
+	if (runcg_backend(why, sizeof(why)) == RUNCG_SYSTEMD &&
+	    runcg_systemd_probe(bus, sizeof(bus)) < 0)
+		say(r, WARN, "cgproc run backend",
+		    "%s, but %s: cgproc run falls back to making the group through cgroupfs", why,
+		    bus);
+	else
+		say(r, OK, "cgproc run backend", "%s", why);
+}
+
 static void check_machine(struct report *r, const struct cg_src *src)
 {
 	static const char *const rules[] = {
@@ -335,6 +349,7 @@ int cmd_doctor(int argc, char **argv)
 		say(&r, FAIL, "cgroup layout", "no cgroup file system is mounted");
 	} else {
 		check_layout(&r, mnt);
+		check_run_backend(&r);
 		check_run_group(&r, mnt);
 		check_machine(&r, &src);
 	}

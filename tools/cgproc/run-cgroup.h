@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The transient cgroup of `cgproc run`: made with libcgroup in every hierarchy the command's
- * machine needs (v1, v2 or hybrid), as a child of the caller's own cgroup there so that limits
- * around the caller (an outer `cgproc run`, a container) still bind the command; limits written,
- * the command attached, and on the way out everything left in it killed and the group removed
- * everywhere. Messages go to stderr
- * prefixed "cgproc run:"; functions return >= 0 or -errno.
+ * The transient cgroup of `cgproc run`, made by one of two backends behind this interface:
+ *  - systemd (run-systemd.c): where systemd manages the cgroup tree (PID 1 is systemd, pure
+ *    cgroup v2, the caller in PID 1's cgroup namespace and not in a delegated subtree), a
+ *    transient scope unit "NAME.scope" with the limits as unit properties, made by PID 1 through
+ *    its D-Bus API;
+ *  - cgroupfs (run-libcgroup.c): elsewhere, or when systemd cannot be reached (said on stderr),
+ *    a group made with libcgroup in every hierarchy the command's machine needs (v1, v2 or
+ *    hybrid), as a child of the caller's own cgroup there (run-where.c) so that limits around the
+ *    caller (an outer `cgproc run`, a container) still bind the command.
+ * Either way: limits set, the command attached, and on the way out everything left in it killed
+ * and the group (or unit) removed. Messages go to stderr prefixed "cgproc run:"; functions return
+ * >= 0 or -errno.
  */
 #pragma once
 
@@ -27,8 +33,18 @@ struct runcg_limits {
 
 struct cgroup; /* libcgroup */
 
+enum runcg_backend {
+	RUNCG_CGROUPFS,
+	RUNCG_SYSTEMD
+};
+
 struct runcg {
 	char name[256];
+	enum runcg_backend backend;
+	struct runcg_limits lim;
+	void *bus;	/* systemd: the sd_bus to PID 1 */
+	char unit[264]; /* systemd: "NAME.scope" */
+	char why[512];	/* systemd: why the last bus call failed */
 	/* libcgroup handles, one per distinct path below the hierarchy roots: the caller may sit
 	 * in different cgroups in different v1 hierarchies, and libcgroup names one group by one
 	 * path in all the controllers it holds. */
@@ -52,13 +68,20 @@ enum {
 	RUNCG_BARE_TOP = 2
 };
 int runcg_v2_where(const char *mount, char *ret, size_t size);
-/* Create @name with @lim. On failure what was made is already removed. -EEXIST when a group of
- * that name exists in any hierarchy (it is someone else's: never adopted). */
+/* Which backend runcg_create() tries here, with the reason as one sentence in @why. Reads only. */
+enum runcg_backend runcg_backend(char *why, size_t size);
+/* Whether systemd answers on its bus (0, @why says where) or not (-errno, @why says why). */
+int runcg_systemd_probe(char *why, size_t size);
+/* Create @name with @lim (systemd: connect, the scope itself is made by runcg_attach, as a scope
+ * starts with its processes). On failure what was made is already removed. -EEXIST when a group
+ * or unit of that name exists (it is someone else's: never adopted). */
 int runcg_create(struct runcg *cg, const char *name, const struct runcg_limits *lim, bool verbose);
-/* Move the (single-threaded) process @pid into the group in every hierarchy. */
+/* Move the (single-threaded) process @pid into the group in every hierarchy (systemd: start the
+ * scope with it; if that fails, say so and make the group through cgroupfs instead). */
 int runcg_attach(struct runcg *cg, pid_t pid);
 /* SIGKILL every process still in the group, reaping the ones that are our children, until it is
  * empty or @timeout_ms passed. Returns the number of processes left (0 = empty). */
 int runcg_kill(struct runcg *cg, unsigned timeout_ms);
-/* Remove the group from every hierarchy; safe to call twice and after a failed create. */
+/* Remove the group from every hierarchy (systemd: stop the scope); safe to call twice and after a
+ * failed create. */
 void runcg_destroy(struct runcg *cg);
