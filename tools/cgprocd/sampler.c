@@ -52,42 +52,15 @@ static uint64_t cpu_us(void)
 /* A whole file of any size into s->buf (tasks lists can be long). */
 static ssize_t read_big(struct sampler *s, int dirfd, const char *name)
 {
-	size_t len = 0;
+	ssize_t n;
 	int fd;
 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	for (;;) {
-		ssize_t n;
-
-		if (s->buf_size - len < 4096) {
-			size_t ns = s->buf_size ? s->buf_size * 2 : 65536;
-			char *nb = realloc(s->buf, ns);
-
-			if (!nb) {
-				close(fd);
-				return -ENOMEM;
-			}
-			s->buf = nb;
-			s->buf_size = ns;
-		}
-		n = read(fd, s->buf + len, s->buf_size - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = -errno;
-
-			close(fd);
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	n = fd_read_to_end(fd, &s->buf, &s->buf_size, read);
 	close(fd);
-	s->buf[len] = 0;
-	return (ssize_t)len;
+	return n;
 }
 
 /* Index of a new zeroed entry, or -ENOMEM. */

@@ -12,41 +12,19 @@
 
 ssize_t dir_list(int fd, char **ret)
 {
-	size_t size = 16384, len = 0;
-	char *b = malloc(size);
+	size_t size = 0;
+	char *b = NULL;
+	ssize_t n;
 
-	if (!b)
-		return -ENOMEM;
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		free(b);
+	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -errno;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (size - len < 4096) {
-			char *nb = realloc(b, size * 2);
-
-			if (!nb) {
-				free(b);
-				return -ENOMEM;
-			}
-			b = nb;
-			size *= 2;
-		}
-		n = getdents64(fd, b + len, size - len);
-		if (n < 0) {
-			int r = -errno;
-
-			free(b);
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	n = fd_read_to_end(fd, &b, &size, getdents64);
+	if (n < 0) {
+		free(b);
+		return n;
 	}
 	*ret = b;
-	return (ssize_t)len;
+	return n;
 }
 
 /*
