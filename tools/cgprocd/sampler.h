@@ -30,7 +30,7 @@ struct sampler_hier {
 /* --sampler: how load counts are taken. */
 enum sampler_mode {
 	/* The default: the bpf sampler charges every context switch and wakeup on the host
-	 * (12-17% on a context-switch ping-pong, cgprocd(8) PERFORMANCE), which only pays off
+	 * (12-19% on a context-switch ping-pong, cgprocd(8) PERFORMANCE), which only pays off
 	 * against the /proc walk on hosts with many threads. */
 	SAMPLER_PROC,
 	SAMPLER_BPF,
