@@ -8,16 +8,19 @@
  * lstopo and python3), and those skip the cpuN entries of CPUs the machine does not see.
  * scandir/scandir64 call libc's internal readdir, so they are wrapped as a whole: the caller's
  * filter runs behind one that drops the hidden entries. glob() and nftw() read with the internal
- * readdir too and are not covered (no program we know lists this directory with them).
+ * readdir too: walk.c wraps them.
  *
  * Reading: cpuN/online and cpuN/topology's lists and masks, spelled plainly, are served as
  * snapshots from vfile_cpudir_render(), a visible CPU's other files are the host's (cache,
- * cpufreq); every file of a hidden CPU is ENOENT, like its entry.
+ * cpufreq); every file of a hidden CPU is ENOENT, like its entry. Relative opens (lscpu and htop
+ * open "cpuN/..." or "online" at a directory fd) whose text may name one ("cpu<digit>...",
+ * "online", "topology/...") pay one readlink of /proc/self/fd/N (or /proc/self/cwd) and are then
+ * decided as the absolute path; every other relative open costs a byte compare or two.
  *
  * Cost on other paths: an entry not named "cpu<digit>" costs four byte compares; a cpuN entry one
- * fstat() of the directory and, in the directory, one machine lookup (request.c keeps the
- * machine). Every failure shows the host's entry or file. Must not: allocate, lock, print, or
- * change errno on success.
+ * fstat() of the directory and, in the directory, one machine lookup per listing (request.c
+ * keeps the machine; the listing keeps the visible set). Every failure shows the host's entry or
+ * file. Must not: allocate, lock, print, or change errno on success.
  */
 #include <dirent.h>
 #include <string.h>
@@ -30,17 +33,11 @@
 #define SYSFS_MAGIC 0x62656572
 #define LEARN_ABSENT UINT64_MAX
 #define CPUDIR_SLASH VFILE_CPU_DIR "/"
+/* Longest relative path a per-CPU open is resolved for ("cpu8191/topology/core_siblings_list"
+ * is 35 bytes). */
+#define PATH_MAX_REL 64
 
-/* The only names ever left out. */
-static inline bool cpu_named(const char *name)
-{
-	return name[0] == 'c' && name[1] == 'p' && name[2] == 'u' && name[3] >= '0' &&
-	       name[3] <= '9';
-}
-
-/* Whether @st is the host's /sys/devices/system/cpu on sysfs (not a cgprocfs already over it:
- * that one lists the machine's entries itself). */
-static bool is_cpudir(const struct stat *st)
+bool shim_cpudir_is(const struct stat *st)
 {
 	uint64_t ino = atomic_load_explicit(&shim.ident.cpudir.ino, memory_order_acquire);
 
@@ -65,34 +62,65 @@ static bool is_cpudir(const struct stat *st)
 	       atomic_load_explicit(&shim.ident.cpudir.dev, memory_order_relaxed) == st->st_dev;
 }
 
-/* Under shim_enter(): whether CPU entry @name is one the machine does not see. */
-static bool hidden_cpu(const char *name, size_t len)
+int shim_cpudir_visible(struct cpuset *ret)
 {
 	struct shim_ctx ctx;
-	struct cpuset vis;
-	bool hidden = false;
+	int r;
 
-	if (shim_ctx_open(&ctx, 0) < 0)
-		return false;
-	if (vfile_cpudir_visible(&ctx.req, &vis) == 0)
-		hidden = !cpudir_entry_visible((struct span){name, len}, &vis);
+	r = shim_ctx_open(&ctx, 0);
+	if (r < 0)
+		return r;
+	r = vfile_cpudir_visible(&ctx.req, ret);
 	shim_ctx_close(&ctx);
-	return hidden;
+	return r;
 }
 
-/* Entry @name, read from the directory open on @fd (-1: known to be the CPU directory), is a CPU
- * the machine does not see. */
-static bool entry_hidden(int fd, const char *name)
+/*
+ * The listing this thread is reading (readdir): the DIR and the machine's CPUs below 64 as they
+ * were at its first cpuN entry, so that one listing looks the machine up once, not once per
+ * entry. Forgotten when the listing ends; a DIR closed before its end and another opened at the
+ * same address reuses the set, one listing old. Machines with a CPU above 63 are not kept.
+ */
+static __thread struct {
+	const DIR *dir;
+	uint64_t vis;
+} listing __attribute__((tls_model("initial-exec")));
+
+/* Under shim_enter(): whether CPU entry @name is one the machine does not see; @d: the listing it
+ * comes from (NULL: none to remember). */
+static bool hidden_cpu(const DIR *d, const char *name, size_t len)
+{
+	struct span sp = {name, len};
+	struct cpuset vis;
+	int id = cpudir_cpu_id(sp);
+	bool small = true;
+
+	if (d && listing.dir == d && id >= 0 && id < 64)
+		return !(listing.vis >> id & 1);
+	if (shim_cpudir_visible(&vis) < 0)
+		return false;
+	for (size_t i = 1; i < sizeof(vis.bits) / sizeof(vis.bits[0]); i++)
+		small &= vis.bits[i] == 0;
+	if (d && small) {
+		listing.dir = d;
+		listing.vis = vis.bits[0];
+	}
+	return !cpudir_entry_visible(sp, &vis);
+}
+
+/* Entry @name, read from @d (NULL: a scandir() of the CPU directory), is a CPU the machine does
+ * not see. */
+static bool entry_hidden(DIR *d, const char *name)
 {
 	struct shim_guard g;
 	struct stat st;
 	bool hidden = false;
 
-	if (!cpu_named(name) || !shim_active() || !shim_stack_ok())
+	if (!shim_cpu_named(name) || !shim_active() || !shim_stack_ok())
 		return false;
 	shim_enter(&g);
-	if (fd < 0 || (raw_fstat(fd, &st) == 0 && is_cpudir(&st)))
-		hidden = hidden_cpu(name, strlen(name));
+	if (!d || (raw_fstat(dirfd(d), &st) == 0 && shim_cpudir_is(&st)))
+		hidden = hidden_cpu(d, name, strlen(name));
 	shim_leave(&g);
 	return hidden;
 }
@@ -101,18 +129,15 @@ static bool entry_hidden(int fd, const char *name)
 #define READDIR_WRAPPER(NAME, DIRENT, REAL)                                                        \
 	SHIM_EXPORT struct DIRENT *NAME(DIR *d)                                                    \
 	{                                                                                          \
-		__typeof__(REAL) next = REAL;                                                      \
+		__typeof__(REAL) next;                                                             \
 		struct DIRENT *e;                                                                  \
                                                                                                    \
-		if (!next)                                                                         \
-			next = (__typeof__(next))shim_next_early(#NAME);                           \
-		if (!next) {                                                                       \
-			errno = ENOSYS;                                                            \
-			return NULL;                                                               \
-		}                                                                                  \
+		NEXT_OR_EARLY(next, REAL, #NAME, NULL);                                            \
 		do                                                                                 \
 			e = next(d);                                                               \
-		while (e && entry_hidden(dirfd(d), e->d_name));                                    \
+		while (e && entry_hidden(d, e->d_name));                                           \
+		if (!e && listing.dir == d)                                                        \
+			listing.dir = NULL;                                                        \
 		return e;                                                                          \
 	}
 
@@ -133,7 +158,7 @@ static bool scans_cpudir(const char *path)
 	    !shim_active())
 		return false;
 	shim_enter(&g);
-	yes = raw_fstatat(AT_FDCWD, path, &st, 0) == 0 && is_cpudir(&st);
+	yes = raw_fstatat(AT_FDCWD, path, &st, 0) == 0 && shim_cpudir_is(&st);
 	shim_leave(&g);
 	return yes;
 }
@@ -146,7 +171,7 @@ static bool scans_cpudir(const char *path)
 	static __thread int (*SAVED)(const struct DIRENT *);                                       \
 	static int FILTER(const struct DIRENT *e)                                                  \
 	{                                                                                          \
-		if (entry_hidden(-1, e->d_name))                                                   \
+		if (entry_hidden(NULL, e->d_name))                                                 \
 			return 0;                                                                  \
 		return SAVED ? SAVED(e) : 1;                                                       \
 	}                                                                                          \
@@ -155,15 +180,10 @@ static bool scans_cpudir(const char *path)
 			     int (*compar)(const struct DIRENT **, const struct DIRENT **))        \
 	{                                                                                          \
 		int (*saved)(const struct DIRENT *) = SAVED;                                       \
-		__typeof__(REAL) next = REAL;                                                      \
+		__typeof__(REAL) next;                                                             \
 		int r;                                                                             \
                                                                                                    \
-		if (!next)                                                                         \
-			next = (__typeof__(next))shim_next_early(#NAME);                           \
-		if (!next) {                                                                       \
-			errno = ENOSYS;                                                            \
-			return -1;                                                                 \
-		}                                                                                  \
+		NEXT_OR_EARLY(next, REAL, #NAME, -1);                                              \
 		if (!scans_cpudir(path))                                                           \
 			return next(path, list, filter, compar);                                   \
 		SAVED = filter;                                                                    \
@@ -178,7 +198,7 @@ SCANDIR_WRAPPER(scandir64, dirent64, real_scandir64, filter_cpus64, scan_filter6
 bool shim_cpufile_named(const char *path)
 {
 	return path[0] == '/' && strncmp(path, CPUDIR_SLASH, sizeof(CPUDIR_SLASH) - 1) == 0 &&
-	       cpu_named(path + sizeof(CPUDIR_SLASH) - 1);
+	       shim_cpu_named(path + sizeof(CPUDIR_SLASH) - 1);
 }
 
 /* Plain read-only opens only, as identify.c's before-the-open path. */
@@ -199,7 +219,7 @@ int shim_cpufile_open(const char *path, int flags, int *ret_fd)
 	if ((flags & ~CPUFILE_FLAGS_OK) || !slash || !shim_stack_ok())
 		return SHIM_OPEN_PASS;
 	shim_enter(&g);
-	if (raw_fstatat(AT_FDCWD, VFILE_CPU_DIR, &st, 0) < 0 || !is_cpudir(&st) ||
+	if (raw_fstatat(AT_FDCWD, VFILE_CPU_DIR, &st, 0) < 0 || !shim_cpudir_is(&st) ||
 	    shim_ctx_open(&ctx, 0) < 0)
 		goto out;
 	{
@@ -222,4 +242,47 @@ out:
 	if (gone)
 		errno = ENOENT;
 	return r;
+}
+
+bool shim_cpufile_rel_named(const char *path)
+{
+	switch (path[0]) {
+	case 'c':
+		return shim_cpu_named(path);
+	case 'o':
+		return strcmp(path, "online") == 0;
+	case 't':
+		return strncmp(path, "topology/", 9) == 0;
+	default:
+		return false;
+	}
+}
+
+/* Longest directory a relative per-CPU open is resolved in ("/sys/devices/system/cpu/cpuN/
+ * topology" is 40 bytes): a longer one is not the CPU directory or below it. */
+#define REL_DIR_MAX 64
+
+int shim_cpufile_open_at(int dirfd, const char *path, int flags, int *ret_fd)
+{
+	char link[40], abs[REL_DIR_MAX + PATH_MAX_REL];
+	size_t plen = strlen(path);
+	struct shim_guard g;
+	ssize_t n;
+
+	if (plen >= PATH_MAX_REL || !shim_active() || !shim_stack_ok())
+		return SHIM_OPEN_PASS;
+	shim_enter(&g);
+	if (dirfd == AT_FDCWD)
+		memcpy(link, "/proc/self/cwd", sizeof("/proc/self/cwd"));
+	else
+		fd_path(link, sizeof(link), dirfd);
+	n = raw_readlinkat(AT_FDCWD, link, abs, REL_DIR_MAX);
+	shim_leave(&g);
+	if (n <= 0 || n >= REL_DIR_MAX || abs[0] != '/')
+		return SHIM_OPEN_PASS;
+	abs[n] = '/';
+	memcpy(abs + n + 1, path, plen + 1);
+	if (!shim_cpufile_named(abs))
+		return SHIM_OPEN_PASS;
+	return shim_cpufile_open(abs, flags, ret_fd);
 }

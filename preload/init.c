@@ -67,7 +67,8 @@ static char next_names[] NEXT_BOOT = "open\0open64\0openat\0openat64\0"
 				     "rewind\0fseek\0fseeko\0fseeko64\0"
 				     "sysinfo\0sysconf\0get_nprocs\0get_nprocs_conf\0"
 				     "get_phys_pages\0get_avphys_pages\0getloadavg\0"
-				     "readdir\0readdir64\0scandir\0scandir64";
+				     "readdir\0readdir64\0scandir\0scandir64\0"
+				     "glob\0glob64\0nftw\0nftw64\0ftw\0ftw64";
 /* set by the constructor: the names are looked up on first use (next_find) */
 static bool next_lazy NEXT_BOOT;
 

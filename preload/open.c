@@ -30,11 +30,25 @@
 		}                                                                                  \
 	} while (0)
 
+/* A relative open whose text may name a per-CPU file of /sys/devices/system/cpu (cpudir.c), then
+ * identify.c's decision. */
+static int open_pre(int dirfd, const char *path, int flags, int *ret_fd)
+{
+	if (path && path[0] != '/' && (flags & O_ACCMODE) == O_RDONLY &&
+	    shim_cpufile_rel_named(path)) {
+		int k = shim_cpufile_open_at(dirfd, path, flags, ret_fd);
+
+		if (k != SHIM_OPEN_PASS)
+			return k;
+	}
+	return shim_open_pre(dirfd, path, flags, ret_fd);
+}
+
 /* Serve a virtual file before the real open when that can be decided (identify.c); else the real
  * open, handed to the late hook when shim_open_pre() asked for it. */
 #define OPEN_PRE(dirfd, path, flags, late)                                                         \
 	do {                                                                                       \
-		int _fd, _k = shim_open_pre((dirfd), (path), (flags), &_fd);                       \
+		int _fd, _k = open_pre((dirfd), (path), (flags), &_fd);                            \
 		if (_k == SHIM_OPEN_SERVED)                                                        \
 			return _fd;                                                                \
 		late = _k == SHIM_OPEN_LATE;                                                       \
@@ -223,20 +237,26 @@ static FILE *fopen_early(const char *path, const char *mode)
 /*
  * A virtual file decided before the open (shim_open_pre) becomes a FILE with fdopen(), like
  * fopen() it allocates; when that fails the real fopen runs. *ret_late: hand the real fopen's
- * result to stream_hook().
+ * result to stream_hook(). A file the machine does not have (a hidden CPU's) is NULL with ENOENT
+ * and *ret_gone set: no real fopen.
  */
-static FILE *fopen_pre(const char *path, const char *mode, bool *ret_late)
+static FILE *fopen_pre(const char *path, const char *mode, bool *ret_late, bool *ret_gone)
 {
 	int flags, fd, k, saved = errno;
 	FILE *f;
 
 	*ret_late = true;
+	*ret_gone = false;
 	if (!mode || (flags = mode_flags(mode)) < 0)
 		return NULL;
-	k = shim_open_pre(AT_FDCWD, path, flags, &fd);
+	k = open_pre(AT_FDCWD, path, flags, &fd);
 	*ret_late = k == SHIM_OPEN_LATE;
 	if (k != SHIM_OPEN_SERVED)
 		return NULL;
+	if (fd < 0) {
+		*ret_gone = true;
+		return NULL;
+	}
 	f = fdopen(fd, mode);
 	if (!f) {
 		raw_close(fd);
@@ -248,10 +268,10 @@ static FILE *fopen_pre(const char *path, const char *mode, bool *ret_late)
 
 SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
 {
-	bool late;
-	FILE *f = fopen_pre(path, mode, &late);
+	bool late, gone;
+	FILE *f = fopen_pre(path, mode, &late, &gone);
 
-	if (f)
+	if (f || gone)
 		return f;
 	f = NEXT_CALL(real_fopen, (path, mode), fopen_early(path, mode));
 	return late ? stream_hook(f, path, mode) : f;
@@ -259,10 +279,10 @@ SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
 
 SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	bool late;
-	FILE *f = fopen_pre(path, mode, &late);
+	bool late, gone;
+	FILE *f = fopen_pre(path, mode, &late, &gone);
 
-	if (f)
+	if (f || gone)
 		return f;
 	f = NEXT_CALL(real_fopen64, (path, mode), fopen_early(path, mode));
 	return late ? stream_hook(f, path, mode) : f;

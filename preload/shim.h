@@ -34,6 +34,9 @@
 #undef fseeko64
 #undef readdir64
 #undef scandir64
+#undef glob64
+#undef nftw64
+#undef ftw64
 #endif
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
@@ -78,6 +81,12 @@ enum shim_next_id {
 	SHIM_NEXT_READDIR64,
 	SHIM_NEXT_SCANDIR,
 	SHIM_NEXT_SCANDIR64,
+	SHIM_NEXT_GLOB,
+	SHIM_NEXT_GLOB64,
+	SHIM_NEXT_NFTW,
+	SHIM_NEXT_NFTW64,
+	SHIM_NEXT_FTW,
+	SHIM_NEXT_FTW64,
 	SHIM_NEXT_MAX
 };
 #define SHIM_NEXT_NONE ((void *)1) /* looked up: none */
@@ -144,6 +153,18 @@ static inline void *shim_next_get(unsigned id)
 	((int (*)(const char *, struct dirent64 ***, int (*)(const struct dirent64 *),             \
 		  int (*)(const struct dirent64 **,                                                \
 			  const struct dirent64 **)))shim_next_get(SHIM_NEXT_SCANDIR64))
+/* glob, nftw and ftw (walk.c); the glob_t, stat and callback types as there (musl has no 64
+ * types of its own). */
+#define real_glob                                                                                  \
+	((int (*)(const char *, int, int (*)(const char *, int), glob_t *))shim_next_get(          \
+		SHIM_NEXT_GLOB))
+#define real_glob64                                                                                \
+	((int (*)(const char *, int, int (*)(const char *, int), glob64_t *))shim_next_get(        \
+		SHIM_NEXT_GLOB64))
+#define real_nftw ((int (*)(const char *, nftw_fn, int, int))shim_next_get(SHIM_NEXT_NFTW))
+#define real_nftw64 ((int (*)(const char *, nftw64_fn, int, int))shim_next_get(SHIM_NEXT_NFTW64))
+#define real_ftw ((int (*)(const char *, ftw_fn, int))shim_next_get(SHIM_NEXT_FTW))
+#define real_ftw64 ((int (*)(const char *, ftw64_fn, int))shim_next_get(SHIM_NEXT_FTW64))
 
 /*
  * The one thread-local flag: set while the shim works on this thread. A signal handler that
@@ -201,6 +222,18 @@ static inline void shim_leave(const struct shim_guard *g)
 /* The next definition of @name, for the few wrappers that must call it before the constructor
  * (NULL when unknown). Not for use after the constructor: real_* are resolved then. */
 void *shim_next_early(const char *name);
+/* @next = @real, or before the constructor the next definition of @name; none: errno ENOSYS and
+ * the wrapper returns @fail. For the wrappers that cannot do their work with system calls. */
+#define NEXT_OR_EARLY(next, real, name, fail)                                                      \
+	do {                                                                                       \
+		next = (real);                                                                     \
+		if (!next)                                                                         \
+			next = (__typeof__(next))shim_next_early(name);                            \
+		if (!next) {                                                                       \
+			errno = ENOSYS;                                                            \
+			return fail;                                                               \
+		}                                                                                  \
+	} while (0)
 
 /* Debug log to the configured file (never stderr; off under AT_SECURE). */
 void shim_log(const char *what, const char *detail, long value);
@@ -235,6 +268,23 @@ int shim_ctx_render_cpudir(struct shim_ctx *ctx, const char *rel, const char **r
  * SHIM_OPEN_PASS. */
 bool shim_cpufile_named(const char *path);
 int shim_cpufile_open(const char *path, int flags, int *ret_fd);
+/* The same for a relative @path at @dirfd (AT_FDCWD: the working directory): whether its text may
+ * name a per-CPU file ("cpu<digit>...", "online", "topology/..."), and the open of one, decided
+ * as the absolute path the directory's /proc/self/fd link gives. */
+bool shim_cpufile_rel_named(const char *path);
+int shim_cpufile_open_at(int dirfd, const char *path, int flags, int *ret_fd);
+/* The only names of /sys/devices/system/cpu ever left out: "cpu<digit>...". */
+static inline bool shim_cpu_named(const char *name)
+{
+	return name[0] == 'c' && name[1] == 'p' && name[2] == 'u' && name[3] >= '0' &&
+	       name[3] <= '9';
+}
+/* Whether @st is the host's /sys/devices/system/cpu on sysfs (not a cgprocfs already over it:
+ * that one lists the machine's entries itself); learned once per process (cpudir.c). */
+bool shim_cpudir_is(const struct stat *st);
+/* Under shim_enter(): the CPUs the machine sees, the cpuN entries it lists (cpudir.c). */
+struct cpuset;
+int shim_cpudir_visible(struct cpuset *ret);
 
 /* The table's entry for @id (identify.c). */
 const struct vfile *vfile_by_id(enum vfile_id id);

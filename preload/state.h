@@ -6,8 +6,10 @@
  *     noted CGPROC_* entries, next.c's list of objects): in .data.shim_boot, the first page of
  *     the writable segment, which ld.so writes anyway (next.h). In .bss they would be one more
  *     page fault at every process start;
- *   - the thread-local re-entrancy flag shim_busy (shim.h), and the caller's scandir() filter
- *     while cpudir.c's own filter runs in front of it.
+ *   - the thread-local re-entrancy flag shim_busy (shim.h), and three thread-local words about
+ *     what this thread is doing: the caller's scandir() filter while cpudir.c's own filter runs
+ *     in front of it, the directory listing in progress (cpudir.c), the file-tree walk in
+ *     progress (walk.c).
  *
  * All of it is zero at start (.bss: no page of it exists until written), filled on first use and
  * shared by the threads of the process without locks: atomics, claims that are never waited for

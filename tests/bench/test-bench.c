@@ -84,6 +84,9 @@ Test(bench, quick_run_is_complete_and_valid, .fini = json_cleanup, .timeout = 12
 		  err);
 	cr_assert(strstr(out, "targets:"), "no targets section in:\n%s", out);
 	cr_assert(strstr(out, "meminfo"), "no meminfo row in:\n%s", out);
+	/* /proc/vmstat and the listing of /sys/devices/system/cpu have rows of their own */
+	cr_assert(strstr(out, "\nvmstat "), "no vmstat row in:\n%s", out);
+	cr_assert(strstr(out, "\ncpu-dir (list) "), "no CPU directory row in:\n%s", out);
 	/* --reuse-ms 0: the shim workers render every open, and the report says so */
 	cr_assert(strstr(out, "shim reuse window off (reuse_ms 0)"), "no reuse window line:\n%s",
 		  out);

@@ -3,7 +3,8 @@
  * Runs under LD_PRELOAD=libcgproc.so (started by test-shim*.c inside a limited cgroup) and checks
  * from the inside what a program sees. "shim-probe MODE [EXPECT_KB]"; prints "ok ..." and
  * "FAIL ..." lines, exits 0 only when every check passed. Test code: it may print and allocate,
- * except in its signal handler.
+ * except in its signal handler. Also built with musl-gcc (shim-probe-musl, for libcgproc-musl.so):
+ * glibc's internal names (__open_2, __sysconf ...) are checked on glibc only.
  */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -31,7 +32,12 @@
 
 #ifdef HAVE_SECCOMP
 #include <seccomp.h>
+#else
+#include <stddef.h>
+#include <sys/prctl.h>
 #endif
+
+#include "../../tools/cgproc/fd-link.h"
 
 int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
@@ -99,15 +105,7 @@ static unsigned long long meminfo_kb(const char *text, const char *key)
 
 static bool fd_is_snapshot(int fd)
 {
-	char link[64], target[256];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = '\0';
-	return strncmp(target, "/memfd:cgproc", 13) == 0 || strncmp(target, "/dev/shm/", 9) == 0;
+	return fd_link_starts_with(fd, "/memfd:cgproc") || fd_link_starts_with(fd, "/dev/shm/");
 }
 
 /* Read a just-opened fd, check that it is the virtual meminfo, errno kept, then close it. */
@@ -151,6 +149,7 @@ static void mode_spellings(void)
 	check_meminfo_fd("open", open("/proc/meminfo", O_RDONLY));
 	errno = 1234;
 	check_meminfo_fd("open64", open64("/proc/meminfo", O_RDONLY));
+#ifdef __GLIBC__
 	errno = 1234;
 	check_meminfo_fd("__open", __open("/proc/meminfo", O_RDONLY));
 	errno = 1234;
@@ -159,6 +158,7 @@ static void mode_spellings(void)
 	check_meminfo_fd("__open_2", __open_2("/proc/meminfo", O_RDONLY));
 	errno = 1234;
 	check_meminfo_fd("__open64_2", __open64_2("/proc/meminfo", O_RDONLY));
+#endif
 	{
 		/* Built with _FORTIFY_SOURCE: open() with flags unknown at compile time is a call
 		 * to __open_2 (bits/fcntl2.h). */
@@ -172,10 +172,12 @@ static void mode_spellings(void)
 	check_meminfo_fd("openat(procfd)", openat(dfd, "meminfo", O_RDONLY));
 	errno = 1234;
 	check_meminfo_fd("openat64(procfd)", openat64(dfd, "meminfo", O_RDONLY));
+#ifdef __GLIBC__
 	errno = 1234;
 	check_meminfo_fd("__openat_2(procfd)", __openat_2(dfd, "meminfo", O_RDONLY));
 	errno = 1234;
 	check_meminfo_fd("__openat64_2(procfd)", __openat64_2(dfd, "meminfo", O_RDONLY));
+#endif
 	close(dfd);
 	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (chdir("/proc") == 0) {
@@ -480,7 +482,7 @@ static void check_altstack(void)
 /* What the real call gives, compared with what the shim gives. */
 static void mode_untouched(void)
 {
-	char link[64], target[256], buf[256];
+	char target[256], buf[256];
 	int fd, fd2, e1, e2;
 	ssize_t n;
 
@@ -506,7 +508,8 @@ static void mode_untouched(void)
 	errno = 1234;
 	fd = open("/proc/nonexistent-cgproc/meminfo", O_RDONLY);
 	CHECK(fd < 0 && errno == ENOENT, "missing file: ENOENT as the kernel says");
-	/* htop: the per-CPU online file has the same basename and must stay real. */
+	/* htop: the per-CPU online file has the same basename as the table's online, but is the
+	 * CPU's own on-line flag (served as "1" for a visible CPU), never the CPU list. */
 	for (int cpu = 0; cpu < 64; cpu++) {
 		char dir[64];
 		int dfd;
@@ -519,11 +522,9 @@ static void mode_untouched(void)
 		close(dfd);
 		if (fd < 0)
 			continue;
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, target, sizeof(target) - 1);
-		target[n > 0 ? n : 0] = '\0';
-		CHECK(!fd_is_snapshot(fd) && strstr(target, "/cpu/cpu"),
-		      "%s/online stays real (%s)", dir, target);
+		n = read_all(fd, target, sizeof(target));
+		CHECK(n == 2 && strcmp(target, "1\n") == 0, "%s/online is the CPU's flag (%s)", dir,
+		      n > 0 ? target : "-");
 		close(fd);
 		break;
 	}
@@ -842,12 +843,9 @@ static void mode_keptroot(void)
 	check_meminfo_fd("second open", open("/proc/meminfo", O_RDONLY));
 	n = fds_from(KEPT_FD_MIN, kept, 128);
 	for (int i = 0; i < n; i++) {
-		char link[64], target[8];
-		ssize_t len;
+		char target[8];
 
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", kept[i]);
-		len = readlink(link, target, sizeof(target));
-		if (len == 1 && target[0] == '/')
+		if (fd_link_target(kept[i], target, sizeof(target)) && strcmp(target, "/") == 0)
 			root = kept[i];
 	}
 	CHECK(root >= KEPT_FD_MIN, "the shim keeps a root fd (%d)", root);
@@ -901,7 +899,9 @@ static void mode_libc(void)
 	CHECK(get_nprocs_conf() >= 1, "get_nprocs_conf() = %d", get_nprocs_conf());
 	CHECK(sysconf(_SC_NPROCESSORS_ONLN) == 1, "sysconf(_SC_NPROCESSORS_ONLN) == 1 (%ld)",
 	      sysconf(_SC_NPROCESSORS_ONLN));
+#ifdef __GLIBC__
 	CHECK(__sysconf(_SC_NPROCESSORS_ONLN) == 1, "__sysconf(_SC_NPROCESSORS_ONLN) == 1");
+#endif
 	CHECK(sysconf(_SC_NPROCESSORS_CONF) >= 1, "sysconf(_SC_NPROCESSORS_CONF) = %ld",
 	      sysconf(_SC_NPROCESSORS_CONF));
 	CHECK((unsigned long long)sysconf(_SC_PHYS_PAGES) * (unsigned long long)ps ==
@@ -993,11 +993,71 @@ static int deny(bool tmpfile_too)
 	seccomp_release(ctx);
 	return r;
 }
+#elif defined(__x86_64__)
+/* The same filter without libseccomp (the musl build of this probe, whose headers have no
+ * linux/): classic BPF over struct seccomp_data, x86-64 only, the uapi's values spelled here. */
+#define PROBE_HAVE_DENY
+struct probe_bpf {
+	uint16_t code;
+	uint8_t jt, jf;
+	uint32_t k;
+};
+struct probe_fprog {
+	unsigned short len;
+	struct probe_bpf *filter;
+};
+#define LD_ABS(off)                                                                                \
+	{                                                                                          \
+		0x20, 0, 0, (off)                                                                  \
+	} /* BPF_LD | BPF_W | BPF_ABS */
+#define JEQ(k, t, f)                                                                               \
+	{                                                                                          \
+		0x15, (t), (f), (k)                                                                \
+	} /* BPF_JMP | BPF_JEQ | BPF_K */
+#define AND(k)                                                                                     \
+	{                                                                                          \
+		0x54, 0, 0, (k)                                                                    \
+	} /* BPF_ALU | BPF_AND | BPF_K */
+#define RET(k)                                                                                     \
+	{                                                                                          \
+		0x06, 0, 0, (k)                                                                    \
+	} /* BPF_RET | BPF_K */
+#define SECCOMP_DATA_NR 0
+#define SECCOMP_DATA_ARCH 4
+#define SECCOMP_DATA_ARG2 (16 + 2 * 8)
+#define ARCH_X86_64 0xc000003eu
+#define RET_ALLOW 0x7fff0000u
+#define RET_ERRNO 0x00050000u
+#define MODE_FILTER 2
+
+static int deny(bool tmpfile_too)
+{
+	struct probe_bpf f[] = {
+		LD_ABS(SECCOMP_DATA_ARCH),
+		JEQ(ARCH_X86_64, 1, 0),
+		RET(RET_ALLOW),
+		LD_ABS(SECCOMP_DATA_NR),
+		JEQ(SYS_memfd_create, 4, 0),
+		JEQ(tmpfile_too ? SYS_openat : 0xffffffffu, 0, 4),
+		LD_ABS(SECCOMP_DATA_ARG2),
+		AND(O_TMPFILE),
+		JEQ(O_TMPFILE, 0, 1),
+		RET(RET_ERRNO | EPERM),
+		RET(RET_ALLOW),
+	};
+	struct probe_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, MODE_FILTER, &prog, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+#endif
+#if defined(HAVE_SECCOMP) || defined(PROBE_HAVE_DENY)
 
 static void mode_seccomp(void)
 {
-	char link[64], target[256];
-	ssize_t n;
+	char target[256] = "";
 	int fd;
 
 	CHECK(deny(false) == 0, "seccomp filter denying memfd_create loaded");
@@ -1005,9 +1065,7 @@ static void mode_seccomp(void)
 	errno = 1234;
 	fd = open("/proc/meminfo", O_RDONLY);
 	if (fd >= 0) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		n = readlink(link, target, sizeof(target) - 1);
-		target[n > 0 ? n : 0] = '\0';
+		fd_link_target(fd, target, sizeof(target));
 		CHECK(strncmp(target, "/dev/shm/", 9) == 0, "tmpfile in /dev/shm served: %s",
 		      target);
 		close(fd);
@@ -1274,12 +1332,17 @@ static void mode_stress(long threads, long iters, bool forks)
 			child_bad++;
 		forked++;
 		if (forked % 50 == 0) {
+#ifdef __GLIBC__
 			char *argv[] = {"cat", "/proc/meminfo", NULL};
+#else
+			/* a program of the same libc (the preloaded shim is musl's): this probe */
+			char *argv[] = {"/proc/self/exe", "cat", NULL};
+#endif
 			posix_spawn_file_actions_t fa;
 
 			posix_spawn_file_actions_init(&fa);
 			posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-			if (posix_spawnp(&pid, "cat", &fa, NULL, argv, environ) != 0)
+			if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0)
 				child_bad++;
 			else if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 				 WEXITSTATUS(status) != 0)
@@ -1306,6 +1369,15 @@ static void mode_stress(long threads, long iters, bool forks)
 	      KEPT_FD_MIN, base, count_fds_below(KEPT_FD_MIN));
 	CHECK(count_fds() <= base_all + KEPT_FD_MAX, "kept input fds bounded (%d -> %d)", base_all,
 	      count_fds());
+}
+
+/* What "cat /proc/meminfo" checks for stress-fork: a well-formed read, exit 0. */
+static int mode_cat(void)
+{
+	char buf[8192];
+	int fd = open("/proc/meminfo", O_RDONLY);
+
+	return fd >= 0 && well_formed(buf, read_all(fd, buf, sizeof(buf)), true) ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -1338,7 +1410,7 @@ int main(int argc, char **argv)
 		mode_secure();
 	else if (strcmp(mode, "disabled") == 0)
 		mode_disabled();
-#ifdef HAVE_SECCOMP
+#if defined(HAVE_SECCOMP) || defined(PROBE_HAVE_DENY)
 	else if (strcmp(mode, "seccomp") == 0)
 		mode_seccomp();
 #endif
@@ -1356,6 +1428,8 @@ int main(int argc, char **argv)
 		mode_firstsig();
 	else if (strcmp(mode, "firstthreads") == 0)
 		mode_firstthreads();
+	else if (strcmp(mode, "cat") == 0)
+		return mode_cat();
 	else if (strcmp(mode, "stress") == 0)
 		mode_stress(32, 10000, false);
 	else if (strcmp(mode, "stress-fork") == 0)

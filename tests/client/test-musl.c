@@ -25,16 +25,21 @@ static void setup(void)
 
 TestSuite(musl, .init = setup, .timeout = 120);
 
-static char *probe_run(const char *prefix)
+static char *probe_run_of(const char *prefix, const char *probe)
 {
 	char cmd[8192], *out = NULL;
 	int st;
 
 	snprintf(cmd, sizeof(cmd), "%s env LD_PRELOAD=%s %s", prefix,
-		 build_path("preload/libcgproc-musl.so"), build_path("tests/client/musl-probe"));
+		 build_path("preload/libcgproc-musl.so"), build_path(probe));
 	st = harness_sh(cmd, &out, NULL);
 	cr_assert_eq(st, 0, "%s: status %#x\n%s", cmd, st, out);
 	return out;
+}
+
+static char *probe_run(const char *prefix)
+{
+	return probe_run_of(prefix, "tests/client/musl-probe");
 }
 
 static long long field(const char *text, const char *key)
@@ -75,5 +80,21 @@ Test(musl, switched_off_is_the_host)
 		     (long long)((unsigned long long)si.totalram * si.mem_unit), "%s", out);
 	cr_expect_eq(field(out, "nprocs_conf="), sysconf(_SC_NPROCESSORS_CONF), "%s", out);
 	cr_expect(strstr(out, "comm=musl-probe\n"), "%s", out);
+	free(out);
+}
+
+/* glob, nftw, ftw and relative opens of /sys/devices/system/cpu in the box (cpuwalk-probe.c, the
+ * shim suite's probe built with musl-gcc): musl reads directories inside glob and nftw with
+ * calls bound within libc.so, which the readdir wrappers never see. */
+Test(musl, cpu_directory_walks)
+{
+	char prefix[4200];
+	char *out;
+
+	harness_require(access("/sys/devices/system/cpu/cpu1", F_OK) == 0, "needs 2 CPUs");
+	snprintf(prefix, sizeof(prefix), "%s run --no-shim --memory 512M --cpus 0 --",
+		 build_path("tools/cgproc"));
+	out = probe_run_of(prefix, "tests/client/cpuwalk-probe-musl");
+	cr_expect(strstr(out, "cpuwalk: 0 failures\n"), "%s", out);
 	free(out);
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libcgproc.so under load: 32 threads x 10000 opens of /proc/meminfo and /proc/stat with a
- * SIGALRM handler (every 2 ms) that opens and reads /proc/meminfo; then fork and posix_spawn
- * from a threaded program while other threads open. No crash, no deadlock (children carry an
- * alarm, the test a timeout), every read well-formed, no fd left behind.
+ * libcgproc.so (and, as client-shim-stress-musl, libcgproc-musl.so) under load: 32 threads x 10000
+ * opens of /proc/meminfo and /proc/stat with a SIGALRM handler (every 2 ms) that opens and reads
+ * /proc/meminfo; then fork and posix_spawn from a threaded program while other threads open. No
+ * crash, no deadlock (children carry an alarm, the test a timeout), every read well-formed, no fd
+ * left behind.
  */
 #include "shim-common.h"
 

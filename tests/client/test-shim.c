@@ -35,6 +35,19 @@ Test(shim, spellings, .init = setup, .fini = teardown)
 	run("spellings");
 }
 
+/* glob, nftw, ftw and relative opens of /sys/devices/system/cpu (cpuwalk-probe.c): CPU 0 only. */
+Test(shim, cpu_directory_walks, .init = setup, .fini = teardown)
+{
+	char *out = NULL;
+	int status;
+
+	harness_require(access("/sys/devices/system/cpu/cpu1", F_OK) == 0, "needs 2 CPUs");
+	status = shim_probe_run("tests/client/cpuwalk-probe", &cg, true, "cpuwalk", NULL, NULL,
+				&out, NULL);
+	shim_assert_probe(status, out);
+	free(out);
+}
+
 Test(shim, probe_fails_without_shim, .init = setup, .fini = teardown)
 {
 	char *argv[3] = {NULL, "spellings", NULL}, *out = NULL;
@@ -185,14 +198,48 @@ Test(shim, vmstat_and_top_move, .init = setup, .fini = teardown)
 #define SHIM_GLIBC_MAX_MINOR 17
 
 static const char *const shim_exports[] = {
-	"open",	       "open64",	  "__open",	    "__open64",		"openat",
-	"openat64",    "__open_2",	  "__open64_2",	    "__openat_2",	"__openat64_2",
-	"fopen",       "fopen64",	  "freopen",	    "freopen64",	"lseek",
-	"lseek64",     "pread",		  "pread64",	    "rewind",		"fseek",
-	"fseeko",      "fseeko64",	  "sysinfo",	    "sysconf",		"__sysconf",
-	"get_nprocs",  "get_nprocs_conf", "get_phys_pages", "get_avphys_pages", "getloadavg",
-	"__pread_chk", "__pread64_chk",	  "readdir",	    "readdir64",	"scandir",
+	"open",
+	"open64",
+	"__open",
+	"__open64",
+	"openat",
+	"openat64",
+	"__open_2",
+	"__open64_2",
+	"__openat_2",
+	"__openat64_2",
+	"fopen",
+	"fopen64",
+	"freopen",
+	"freopen64",
+	"lseek",
+	"lseek64",
+	"pread",
+	"pread64",
+	"rewind",
+	"fseek",
+	"fseeko",
+	"fseeko64",
+	"sysinfo",
+	"sysconf",
+	"__sysconf",
+	"get_nprocs",
+	"get_nprocs_conf",
+	"get_phys_pages",
+	"get_avphys_pages",
+	"getloadavg",
+	"__pread_chk",
+	"__pread64_chk",
+	"readdir",
+	"readdir64",
+	"scandir",
 	"scandir64",
+	"glob",
+	"glob64",
+	"nftw",
+	"nftw64",
+	"ftw",
+	"ftw64",
 };
 
 Test(shim, abi)

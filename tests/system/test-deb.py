@@ -20,6 +20,7 @@ TRIPLET = "x86_64-linux-gnu"
 FILES = ["usr/bin/cgproc", "usr/sbin/cgprocd", "usr/sbin/cgprocfs",
          "usr/lib/%s/libcgproc.so" % TRIPLET, "usr/lib/%s/cgproc/libcgprocfs-serve.so" % TRIPLET,
          "lib/systemd/system/cgprocd.service", "lib/systemd/system/cgprocfs.service",
+         "lib/systemd/system/cgproc-sysinfo.socket", "lib/systemd/system/cgproc-sysinfo.service",
          "usr/libexec/cgproc/cgproc-lxc-hook",
          "usr/share/lxc/config/common.conf.d/00-cgproc.conf",
          "usr/share/man/man1/cgproc.1.gz", "usr/share/man/man7/cgproc.7.gz",
@@ -134,9 +135,10 @@ def main():
                t.stderr)
         v = chroot(root, "cgproc", "--version")
         tap.ok(v.returncode == 0 and v.stdout.strip(), "cgproc --version: " + v.stdout.strip())
-        for unit in ("cgprocd.service", "cgprocfs.service"):
-            link = os.path.join(root, "etc/systemd/system/multi-user.target.wants", unit)
-            tap.ok(os.path.islink(link), "%s enabled (multi-user.target.wants)" % unit)
+        for unit, target in (("cgprocd.service", "multi-user"), ("cgprocfs.service", "multi-user"),
+                             ("cgproc-sysinfo.socket", "sockets")):
+            link = os.path.join(root, "etc/systemd/system/%s.target.wants" % target, unit)
+            tap.ok(os.path.islink(link), "%s enabled (%s.target.wants)" % (unit, target))
         tap.eq(processes_in(root), [], "nothing started in the chroot")
         tap.ok(not os.path.lexists(os.path.join(root, "etc/ld.so.preload")),
                "the chroot's /etc/ld.so.preload untouched (absent)")

@@ -10,7 +10,7 @@
 
 #include "../../tools/cgproc/oci-seccomp.h"
 
-#define SOCK "/run/cgproc/seccomp.sock"
+#define SOCK "/run/cgproc-sysinfo.sock"
 
 static char *edit(const char *config, int want, const char *want_why)
 {

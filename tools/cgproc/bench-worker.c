@@ -9,6 +9,7 @@
  * interposes them. bench_open_loop() is not inlined and has a stable symbol name: `cgproc bench
  * --callgrind` counts instructions inside it only (--toggle-collect).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -47,11 +48,39 @@ static inline int open_read_close(const char *path)
 	return r < 0 ? -e : 0;
 }
 
-/* The measured loop; its own symbol so that callgrind can count only this. */
+/* A directory's row (BENCH_LIST_ROW): opendir, readdir to the end, closedir, as ls does. */
+static volatile size_t list_sink;
+
+static inline int list_dir(const char *path)
+{
+	struct dirent *e;
+	DIR *d = opendir(path);
+	size_t n = 0;
+
+	if (!d)
+		return -errno;
+	errno = 0;
+	while ((e = readdir(d)))
+		n += strlen(e->d_name);
+	list_sink = n;
+	if (errno) {
+		int err = errno;
+
+		closedir(d);
+		return -err;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* The measured loop; its own symbol so that callgrind can count only this. A directory is
+ * listed, a file opened, read and closed. */
 __attribute__((noinline, used)) int64_t bench_open_loop(const char *path, long n)
 {
+	bool dir = bench_is_dir(path);
+
 	for (long i = 0; i < n; i++) {
-		int r = open_read_close(path);
+		int r = dir ? list_dir(path) : open_read_close(path);
 
 		if (r < 0)
 			return r;
@@ -62,8 +91,10 @@ __attribute__((noinline, used)) int64_t bench_open_loop(const char *path, long n
 /* Same work, different symbol: the warm-up that callgrind must not count. */
 __attribute__((noinline, used)) int64_t bench_open_warm(const char *path, long n)
 {
+	bool dir = bench_is_dir(path);
+
 	for (long i = 0; i < n; i++) {
-		int r = open_read_close(path);
+		int r = dir ? list_dir(path) : open_read_close(path);
 
 		if (r < 0)
 			return r;

@@ -51,7 +51,8 @@ static void usage(FILE *f)
 		"FUSE).\n\n"
 		"Options:\n"
 		"  --files LIST       comma-separated virtual files (names or paths; default: all\n"
-		"                     that are not per-process)\n"
+		"                     that are not per-process) and cpu-dir (the listing of\n"
+		"                     /sys/devices/system/cpu, measured by default too)\n"
 		"  --iterations N     calls per measurement (default 500; --quick: 50)\n"
 		"  --rounds R         interleaved rounds (default 15; --quick: 3)\n"
 		"  --json FILE        write the results as JSON ('-' for stdout)\n"
@@ -100,6 +101,8 @@ static int files_select(struct bench *b, const char *list)
 	const struct vfile *chosen[_VFILE_MAX];
 	int n = 0;
 
+	bool list_row = !list;
+
 	if (!list) {
 		vfile_foreach (vf) {
 			if (!(vf->flags & VFILE_PER_PROCESS))
@@ -114,6 +117,10 @@ static int files_select(struct bench *b, const char *list)
 			const struct vfile *vf = vfile_lookup(t);
 			bool dup = false;
 
+			if (strcmp(t, "cpu-dir") == 0 || strcmp(t, BENCH_LIST_ROW) == 0) {
+				list_row = true;
+				continue;
+			}
 			if (!vf) {
 				fprintf(stderr,
 					"cgproc bench: '%s' is not a virtual file (see `cgproc "
@@ -129,14 +136,16 @@ static int files_select(struct bench *b, const char *list)
 		}
 		free(copy);
 	}
-	if (n == 0) {
+	if (n == 0 && !list_row) {
 		fprintf(stderr, "cgproc bench: no files to measure\n");
 		return -EINVAL;
 	}
-	b->files = calloc((size_t)n, sizeof(struct row));
+	b->files = calloc((size_t)n + list_row, sizeof(struct row));
 	if (!b->files)
 		return -ENOMEM;
-	b->nfiles = n;
+	b->nfiles = n + list_row;
+	if (list_row)
+		row_init(&b->files[n], BENCH_LIST_NAME, BENCH_LIST_ROW, b->rounds);
 	for (int i = 0; i < n; i++) {
 		bool pp = chosen[i]->flags & VFILE_PER_PROCESS;
 

@@ -11,13 +11,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* ---- worker (bench-worker.c) ---------------------------------------------------------------- */
 
 /*
  * `cgproc bench --worker`: reads one command per line on fd 0, answers one line on fd 1:
- *   open PATH N        N x (open, read 64 KiB, close); answer: elapsed ns, or -errno
+ *   open PATH N        N x (open, read 64 KiB, close); answer: elapsed ns, or -errno. A
+ *                      directory is listed instead: N x (opendir, readdir to the end, closedir)
  *   sysconf N | sysinfo N | nprocs N    N calls of that libc function; answer: elapsed ns
  *   exec LIB|- N       N x fork + execve(/bin/true) with LD_PRELOAD=LIB (or none) + wait
  *   execpair A,B N     N pairs of such execs with LIB A and LIB B back to back (A B, B A, ...);
@@ -188,6 +190,19 @@ struct run {
 	const char *prefix[_V_MAX]; /* mountpoint a variant reads under ("" = host paths) */
 	char worker_reason[_V_MAX][160];
 };
+
+/* The directory row among the files: its listing (the worker lists a directory it is told to
+ * open), natively, through the shim's readdir, through cgprocfs and lxcfs. */
+#define BENCH_LIST_ROW "/sys/devices/system/cpu"
+#define BENCH_LIST_NAME "cpu-dir (list)"
+
+/* Whether @path is a directory (the worker lists it instead of reading it). */
+static inline bool bench_is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 /* The file every variant opens for the cost of a non-virtual open. */
 #define NONVIRTUAL_PATH "/etc/hostname"

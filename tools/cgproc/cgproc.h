@@ -69,6 +69,16 @@ void run_fuse_stop(struct run_fuse *rf);
 int run_fuse_prepare(struct run_fuse *rf);
 /* Is @path the root of a cgprocfs mount in our mount namespace? */
 bool cgprocfs_mounted_at(const char *path);
+/*
+ * The binds that give a mount namespace cgprocfs's view (`cgproc run --fuse`, the OCI hook):
+ * @bind(src, dest, @arg) for /sys/devices/system/cpu as a whole when the cgprocfs at @mountpoint
+ * serves the directory, then for every system-wide file it serves that is not in it; src is the
+ * path under @mountpoint, dest the path it covers. @bind returns 0, -ENOENT (src or dest missing:
+ * a file the host lacks, such as PSI's, is neither served nor there to cover; skipped) or
+ * another -errno (stops). The number bound, or that -errno.
+ */
+typedef int (*cgprocfs_bind_fn)(const char *src, const char *dest, void *arg);
+int cgprocfs_binds(const char *mountpoint, cgprocfs_bind_fn bind, void *arg);
 void run_fuse_finish(struct run_fuse *rf);
 
 /*

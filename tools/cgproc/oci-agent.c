@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "cgproc.h"
+#include "fd-link.h"
 #include "oci.h"
 #include "util.h"
 
@@ -181,15 +182,10 @@ static int recv_message(int conn, char *buf, size_t size, struct json_doc **ret_
 
 static bool is_seccomp_notify_fd(int fd)
 {
-	char path[64], target[64];
-	ssize_t n;
+	char target[64];
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = 0;
-	return strcmp(target, "anon_inode:seccomp notify") == 0;
+	return fd_link_target(fd, target, sizeof(target)) &&
+	       strcmp(target, "anon_inode:seccomp notify") == 0;
 }
 
 static void *serve_container(void *arg)

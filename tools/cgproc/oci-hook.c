@@ -9,11 +9,13 @@
  *   shim  the preload shim at OCI_SHIM_DEST and a generated /etc/ld.so.preload listing it after
  *         the image's own entries (the image's file is read, never written: the generated copy
  *         is bound over it);
- *   fuse  each cgprocfs file over its /proc or /sys/devices/system/cpu path (a hook's own
- *         mounts are not limited to runc's list of /proc destinations, so the pressure files work
- * too); and cgprocd's run directory at the same path, for its table. The annotation io.cgproc.view
- * (auto|shim|fuse|off, default auto, or --view) chooses: auto is the shim when the image has the
- * dynamic loader the shim was built for, else cgprocfs when it is mounted, else nothing.
+ *   fuse  each cgprocfs file over its /proc path and cgprocfs's /sys/devices/system/cpu over
+ *         the container's (cgprocfs_binds(), as `cgproc run --fuse`; a hook's own mounts are not
+ *         limited to runc's list of /proc destinations, so the pressure files work too);
+ * and cgprocd's run directory at the same path, for its table. The annotation io.cgproc.view
+ * (auto|shim|fuse|off, default auto, or --view) chooses. auto: for an image with the dynamic
+ * loader the shim was built for, the shim and, when a live cgprocfs is mounted, its files for the
+ * image's static programs; else cgprocfs when it is mounted; else nothing.
  *
  * Must not: fail a container start. Every error is logged and the hook exits 0, leaving the
  * container as it would be without cgproc (a bind that fails changes nothing; a shim bound
@@ -224,37 +226,54 @@ static int view_shim(struct hook *h)
 	return r;
 }
 
+/* A cgprocfs_binds() callback: @src (on the host) over @dest in the container, if it has one. */
+static int bind_into_rootfs(const char *src_path, const char *dest, void *arg)
+{
+	struct hook *h = arg;
+	int src = open(src_path, O_PATH | O_CLOEXEC), r;
+
+	if (src < 0)
+		return -ENOENT; /* gone since it was listed: nothing to bind */
+	r = rootfs_bind(h->rootfd, src, dest, ROOTFS_EXISTING);
+	close(src);
+	if (r < 0 && r != -ENOENT)
+		hook_log(h, LOG_WARNING, "cannot bind %s over %s: %s", src_path, dest,
+			 strerror(-r));
+	return r < 0 ? r : 0;
+}
+
 static int view_fuse(struct hook *h)
 {
-	int bound = 0;
-
-	if (!cgprocfs_mounted_at(h->cgprocfs)) {
-		hook_log(h, LOG_WARNING, "cgprocfs is not mounted at %s", h->cgprocfs);
-		return -ENOENT;
+	switch (cgprocfs_mount_state(h->cgprocfs)) {
+	case CGPROCFS_MOUNT_LIVE:
+		return cgprocfs_binds(h->cgprocfs, bind_into_rootfs, h);
+	case CGPROCFS_MOUNT_DEAD:
+		hook_log(h, LOG_WARNING,
+			 "cgprocfs at %s is disconnected (its daemon died unsupervised; restart "
+			 "cgprocfs to replace it)",
+			 h->cgprocfs);
+		return -ENOTCONN;
+	case CGPROCFS_MOUNT_NONE:
+		break;
 	}
-	vfile_foreach (vf) {
-		char src_path[PATH_MAX];
-		int src, r;
+	hook_log(h, LOG_WARNING, "cgprocfs is not mounted at %s", h->cgprocfs);
+	return -ENOENT;
+}
 
-		if (vf->flags & VFILE_PER_PROCESS)
-			continue;
-		snprintf(src_path, sizeof(src_path), "%s%s", h->cgprocfs, vf->path);
-		src = open(src_path, O_PATH | O_CLOEXEC);
-		if (src < 0)
-			continue; /* the host has no such file (no PSI): neither served nor covered
-				   */
-		r = rootfs_bind(h->rootfd, src, vf->path, ROOTFS_EXISTING);
-		close(src);
-		if (r == -ENOENT)
-			continue; /* the container has no such file to cover */
-		if (r < 0) {
-			hook_log(h, LOG_WARNING, "cannot bind %s over %s: %s", src_path, vf->path,
-				 strerror(-r));
-			return r;
-		}
-		bound++;
-	}
-	return bound;
+/*
+ * auto, for an image with the loader: next to the shim, cgprocfs's files for the image's static
+ * programs (busybox-static, Go), which no preload reaches. The shim leaves a file that a FUSE
+ * overlay serves alone (libcgproc(8)), so a dynamic program then reads cgprocfs's bytes for it
+ * (slower than the shim's own answer, never applied twice); the shim still answers the calls
+ * (sysconf, get_nprocs, sysinfo). Without a live cgprocfs: the shim alone. An explicit shim view
+ * keeps the shim's faster file reads and leaves static programs the host's files.
+ */
+static void view_shim_files(struct hook *h)
+{
+	int r = view_fuse(h); /* says why it bound nothing */
+
+	if (r < 0)
+		hook_log(h, LOG_NOTICE, "shim only: static programs see the host's files");
 }
 
 static void bind_rundir(struct hook *h)
@@ -274,7 +293,8 @@ static void bind_rundir(struct hook *h)
  * its pid there differs from getpid(), and it is already in the right mount namespace (state.pid
  * is then the container's view, typically 1). A hook run in the runtime's namespaces (prestart,
  * createRuntime) sees its own pid in /proc, and state.pid is the runtime's view: it enters the
- * container's mount namespace first.
+ * container's mount namespace first. crun gives createContainer hooks pid 0 (its container process
+ * does not know its own pid in the runtime's view): 0 is accepted where nothing is to be entered.
  */
 static int enter_container_mntns(long pid)
 {
@@ -287,6 +307,8 @@ static int enter_container_mntns(long pid)
 	self[n] = 0;
 	if (strtol(self, NULL, 10) != (long)getpid())
 		return 0;
+	if (pid <= 0)
+		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%ld/ns/mnt", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -343,7 +365,7 @@ static int hook_run(struct hook *h)
 	}
 	json_string(json_get(json_root(state), "id"), h->id, sizeof(h->id));
 	if (json_string(json_get(json_root(state), "bundle"), bundle, sizeof(bundle)) <= 0 ||
-	    !json_integer(json_get(json_root(state), "pid"), 1, INT_MAX, &pid)) {
+	    !json_integer(json_get(json_root(state), "pid"), 0, INT_MAX, &pid)) {
 		hook_log(h, LOG_WARNING, "the state has no bundle or pid");
 		r = -EINVAL;
 		goto out;
@@ -388,6 +410,8 @@ static int hook_run(struct hook *h)
 	if (r < 0 && automatic && h->view == OCI_VIEW_SHIM) {
 		h->view = OCI_VIEW_FUSE; /* no shim to bind: cgprocfs still covers the files */
 		r = view_fuse(h);
+	} else if (r >= 0 && automatic && h->view == OCI_VIEW_SHIM) {
+		view_shim_files(h);
 	}
 	if (r >= 0)
 		bind_rundir(h);

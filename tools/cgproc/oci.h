@@ -31,8 +31,10 @@ enum oci_view {
 /* Inside the container: where the hook binds the shim, and the file that preloads it. */
 #define OCI_SHIM_DEST "/usr/lib/cgproc/libcgproc.so"
 #define OCI_PRELOAD_FILE "/etc/ld.so.preload"
-/* The sysinfo agent's socket (linux.seccomp.listenerPath) and the metadata the wrapper sets. */
-#define OCI_AGENT_SOCKET CGPROC_RUNDIR "/seccomp.sock"
+/* The sysinfo agent's socket (linux.seccomp.listenerPath) and the metadata the wrapper sets. Next
+ * to the run directory, not in it: the hook binds that directory into containers, and no
+ * container may reach the agent's socket (connect(2) works on a read-only mount). */
+#define OCI_AGENT_SOCKET CGPROC_RUNDIR "-sysinfo.sock"
 #define OCI_LISTENER_METADATA "cgproc"
 #define OCI_NOTIFY_ACTION "SCMP_ACT_NOTIFY"
 

@@ -229,11 +229,53 @@ int run_fuse_start(struct run_fuse *rf)
 	return 0;
 }
 
+int cgprocfs_binds(const char *mountpoint, cgprocfs_bind_fn bind, void *arg)
+{
+	char src[PATH_MAX + 64];
+	bool cpudir = false;
+	struct stat st;
+	int bound = 0, r;
+
+	/* The whole CPU directory, from a cgprocfs that serves it (one that has its host entries:
+	 * kernel_max); its table files are in it. An older cgprocfs: the table files alone. */
+	snprintf(src, sizeof(src), "%s%s/kernel_max", mountpoint, VFILE_CPU_DIR);
+	if (stat(src, &st) == 0) {
+		snprintf(src, sizeof(src), "%s%s", mountpoint, VFILE_CPU_DIR);
+		r = bind(src, VFILE_CPU_DIR, arg);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		cpudir = r >= 0;
+		bound += cpudir;
+	}
+	vfile_foreach (vf) {
+		if (vf->flags & VFILE_PER_PROCESS)
+			continue;
+		if (cpudir && strncmp(vf->path, VFILE_CPU_DIR "/", sizeof(VFILE_CPU_DIR)) == 0)
+			continue;
+		snprintf(src, sizeof(src), "%s%s", mountpoint, vf->path);
+		r = bind(src, vf->path, arg);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return r;
+		bound++;
+	}
+	return bound;
+}
+
+static int bind_here(const char *src, const char *dest, void *arg)
+{
+	struct stat st;
+
+	(void)arg;
+	/* a file the host lacks (no PSI) is neither served nor there to cover */
+	if (stat(src, &st) < 0 || stat(dest, &st) < 0)
+		return -ENOENT;
+	return mount(src, dest, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+}
+
 int run_fuse_child(struct run_fuse *rf)
 {
-	char cpudir[PATH_MAX + 64];
-	bool cpudir_bound = false;
-	struct stat cst;
 	int fd, r;
 
 	close(rf->sock[0]);
@@ -244,31 +286,9 @@ int run_fuse_child(struct run_fuse *rf)
 	/* our binds must not propagate back to the host */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -errno;
-	/* The whole CPU directory, from a cgprocfs that serves it (one that has its host entries:
-	 * kernel_max); its table files are in it. An older cgprocfs: the table files alone. */
-	snprintf(cpudir, sizeof(cpudir), "%s%s/kernel_max", rf->mountpoint, VFILE_CPU_DIR);
-	if (stat(cpudir, &cst) == 0) {
-		cpudir[strlen(cpudir) - sizeof("/kernel_max") + 1] = 0;
-		if (mount(cpudir, VFILE_CPU_DIR, NULL, MS_BIND, NULL) < 0)
-			return -errno;
-		cpudir_bound = true;
-	}
-	vfile_foreach (vf) {
-		char src[PATH_MAX + 64];
-		struct stat st;
-
-		if (vf->flags & VFILE_PER_PROCESS)
-			continue;
-		if (cpudir_bound &&
-		    strncmp(vf->path, VFILE_CPU_DIR "/", sizeof(VFILE_CPU_DIR)) == 0)
-			continue;
-		snprintf(src, sizeof(src), "%s%s", rf->mountpoint, vf->path);
-		/* a file the host lacks (no PSI) is neither served nor there to cover */
-		if (stat(src, &st) < 0 || stat(vf->path, &st) < 0)
-			continue;
-		if (mount(src, vf->path, NULL, MS_BIND, NULL) < 0)
-			return -errno;
-	}
+	r = cgprocfs_binds(rf->mountpoint, bind_here, NULL);
+	if (r < 0)
+		return r;
 	fd = sysinfo_filter_install();
 	if (fd < 0)
 		return fd;
