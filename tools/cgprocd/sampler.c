@@ -90,6 +90,10 @@ static void count_threads(struct sampler *s, const struct sampler_hier *h, int d
 {
 	ssize_t len = read_big(s, dirfd, h->v2 ? "cgroup.threads" : "tasks");
 	uint64_t running = 0, blocked = 0, total = 0;
+	/* The BPF sampler reads threads once, to seed: keeping their fds would only take the fd
+	 * budget from the cgroup directories and limit files that every pass reads (past the
+	 * budget a cgroup's files are opened anew each time, for good). */
+	struct fd_budget none = {0}, *budget = s->bpf ? &none : &s->budget;
 	const char *p, *end;
 
 	if (len <= 0)
@@ -108,7 +112,7 @@ static void count_threads(struct sampler *s, const struct sampler_hier *h, int d
 			pid_t tid = (pid_t)strtol(p, NULL, 10);
 
 			s->stats.threads++;
-			if (tid_cache_state(&s->tids, &s->budget, s->procfd, tid, s->stats.pass + 1,
+			if (tid_cache_state(&s->tids, budget, s->procfd, tid, s->stats.pass + 1,
 					    &st) < 0) {
 				s->stats.vanished++;
 			} else {
