@@ -6,9 +6,9 @@
  * readers read through bind mounts made in their own mount namespace before the kills (as a
  * container does) and never re-bind. Variants: SIGKILL from outside; the worker killing itself in
  * the middle of a rendering (the test build's fault hook); the same on a connection that behaves
- * as on a kernel without FUSE_NOTIFY_RESEND (requests replayed from the worker's records). The
- * worst read latency seen is printed, not asserted. Also: a dead mount is told apart from a live
- * one (cgproc run --fuse, cgproc doctor).
+ * as on a kernel without FUSE_NOTIFY_RESEND (requests replayed from the worker's records), where
+ * no reader may be left waiting either. The worst read latency seen is printed, not asserted.
+ * Also: a dead mount is told apart from a live one (cgproc run --fuse, cgproc doctor).
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -22,7 +22,6 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,8 +63,6 @@ static void teardown(void)
 	for (int i = 0; i < NREADERS; i++)
 		if (readers[i] > 0)
 			kill(readers[i], SIGKILL);
-	/* after the readers: one waiting for a lost request is released when the connection
-	 * ends */
 	if (supervisor > 0) {
 		kill(supervisor, SIGTERM);
 		waitpid(supervisor, NULL, 0);
@@ -330,30 +327,16 @@ static pid_t worker_replaced(pid_t old)
 
 /*
  * Stop the readers and check what they saw: every read succeeded, every meminfo was the
- * reader's own, and the readers kept reading after the last kill. @may_lose: without
- * FUSE_NOTIFY_RESEND a request the kernel handed to the worker in the instant before its death
- * (read, not yet recorded) is lost and its reader waits until the connection ends (cgprocfs(8)):
- * such readers are counted and printed, the others checked in full.
+ * reader's own, the readers kept reading after the last kill, and none still waits for an
+ * answer (on any kernel: with FUSE_NOTIFY_RESEND the kernel hands the dead worker's requests to
+ * the next one, without it the next one replays them from the state memfd).
  */
-static void readers_check(const char *what, unsigned long before_last[NREADERS], bool may_lose)
+static void readers_check(const char *what, unsigned long before_last[NREADERS])
 {
 	unsigned long long worst = 0;
 	unsigned long reads = 0;
-	bool waiting[NREADERS] = {false};
-	int lost = 0;
 
 	usleep(300000);
-	if (may_lose) {
-		/* whatever waits, the mount serves new requests */
-		char path[128], buf[256];
-		int fd;
-
-		snprintf(path, sizeof(path), "%s/proc/uptime", mnt);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		cr_assert_geq(fd, 0, "%s after the kills: %s", path, strerror(errno));
-		cr_assert_gt(read(fd, buf, sizeof(buf)), 0, "%s after the kills", path);
-		close(fd);
-	}
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < NREADERS; i++) {
 		int status = 0;
@@ -364,19 +347,12 @@ static void readers_check(const char *what, unsigned long before_last[NREADERS],
 			if (r == 0)
 				usleep(10000);
 		}
-		if (r == 0 && may_lose) {
-			waiting[i] = true; /* reaped in teardown, after the supervisor */
-			lost++;
-			continue;
-		}
 		cr_assert_eq(r, readers[i], "reader %d still waits for an answer", i);
 		readers[i] = 0;
 		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 			  "reader %d: status 0x%x (setup failed)", i, status);
 	}
 	for (int i = 0; i < NREADERS; i++) {
-		if (waiting[i])
-			continue;
 		struct reader_stats *st = &sh->r[i];
 
 		cr_expect_eq(st->failures, 0, "reader %d: %lu failed reads, first: %s", i,
@@ -390,12 +366,12 @@ static void readers_check(const char *what, unsigned long before_last[NREADERS],
 			worst = st->worst_ns;
 	}
 	fprintf(stderr,
-		"# %s: %lu reads by %d readers in %d cgroups, %d worker deaths, 0 failed, %d "
-		"readers waiting for a lost request; worst open+read+close %.1f ms\n",
-		what, reads, NREADERS, NCG, KILLS, lost, (double)worst / 1e6);
+		"# %s: %lu reads by %d readers in %d cgroups, %d worker deaths, 0 failed, 0 "
+		"waiting; worst open+read+close %.1f ms\n",
+		what, reads, NREADERS, NCG, KILLS, (double)worst / 1e6);
 }
 
-static void kills_from_outside(const char *what, bool may_lose)
+static void kills_from_outside(const char *what)
 {
 	unsigned long before_last[NREADERS];
 
@@ -411,11 +387,11 @@ static void kills_from_outside(const char *what, bool may_lose)
 		cr_assert_eq(kill(w, SIGKILL), 0);
 		worker_replaced(w);
 	}
-	readers_check(what, before_last, may_lose);
+	readers_check(what, before_last);
 }
 
 /* The worker dies by its own fault hook, in the middle of a rendering, again and again. */
-static void kills_in_render(const char *what, bool may_lose)
+static void kills_in_render(const char *what)
 {
 	unsigned long before_last[NREADERS];
 	pid_t w = worker_of(supervisor);
@@ -426,19 +402,7 @@ static void kills_in_render(const char *what, bool may_lose)
 				before_last[i] = sh->r[i].reads;
 		w = worker_replaced(w);
 	}
-	readers_check(what, before_last, may_lose);
-}
-
-/* FUSE_NOTIFY_RESEND came with Linux 6.9: before it, a request the dead worker had taken may wait
- * until the connection ends (cgprocfs(8)), and that is what is asserted there. */
-static bool kernel_has_resend(void)
-{
-	struct utsname u;
-	unsigned major = 0, minor = 0;
-
-	cr_assert_eq(uname(&u), 0);
-	cr_assert_geq(sscanf(u.release, "%u.%u", &major, &minor), 2, "%s", u.release);
-	return major > 6 || (major == 6 && minor >= 9);
+	readers_check(what, before_last);
 }
 
 Test(restart, sigkill_20_times_no_failed_read)
@@ -447,7 +411,7 @@ Test(restart, sigkill_20_times_no_failed_read)
 	cgroups_make();
 	files_list();
 	readers_start();
-	kills_from_outside("SIGKILL of the worker", !kernel_has_resend());
+	kills_from_outside("SIGKILL of the worker");
 	cr_assert(is_mounted(mnt));
 }
 
@@ -457,23 +421,29 @@ Test(restart, killed_in_render_20_times_no_failed_read)
 	cgroups_make();
 	files_list();
 	readers_start();
-	kills_in_render("worker killed in a rendering", !kernel_has_resend());
+	kills_in_render("worker killed in a rendering");
 }
 
-/* A kernel without FUSE_NOTIFY_RESEND (masked): what cgprocfs(8) says happens. No read fails;
- * new requests are served after every death; a reader whose request the dead worker had read
- * may wait until the connection ends (then it is released: teardown stops the supervisor). The
- * number of such readers is printed. */
+/* A kernel without FUSE_NOTIFY_RESEND (masked on kernels that have it): the requests the dead
+ * worker had taken are replayed from its records, none is lost. */
 Test(restart, without_resend_requests_are_replayed)
 {
 	daemon_start("tools/cgprocfs/cgprocfs-faults", "no-resend");
 	cgroups_make();
 	files_list();
 	readers_start();
-	kills_from_outside("no FUSE_NOTIFY_RESEND, SIGKILL of the worker", true);
+	kills_from_outside("no FUSE_NOTIFY_RESEND, SIGKILL of the worker");
 }
 
-/* SIGTERM to the supervisor: the worker ends, the mount is gone, nothing is left behind. */
+Test(restart, without_resend_killed_in_render)
+{
+	daemon_start("tools/cgprocfs/cgprocfs-faults", "no-resend,kill-render=300");
+	cgroups_make();
+	files_list();
+	readers_start();
+	kills_in_render("no FUSE_NOTIFY_RESEND, worker killed in a rendering");
+}
+
 Test(restart, sigterm_unmounts)
 {
 	int status;

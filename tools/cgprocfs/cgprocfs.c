@@ -4,11 +4,9 @@
  * multi-threaded loop, and forwards every request through a gate to the serving library
  * (libcgprocfs-serve.so, serve.c), which it dlopen()s from a private memfd copy.
  *
- * Live upgrade (SIGUSR1): load a fresh copy of the library, close the gate (new requests wait),
- * wait until no request is in flight, swap the ops pointer, open the gate, dlclose the old copy.
- * The /dev/fuse session never changes hands, so the mount and every bind mount of it keep
- * working. (libfuse cannot resume an initialized session in a new process, which is why the
- * upgrade is in-process.)
+ * Live upgrade (SIGUSR1): upgrade.c swaps in a fresh copy of the library under the gate, in
+ * this process (libfuse cannot hand an initialized session to another process without the
+ * resume of resume.c, and an upgrade needs no restart).
  *
  * Transport: /dev/fuse through libfuse's multi-threaded loop, plus, when the kernel offers it,
  * FUSE-over-io_uring (ring.c): per-CPU queues served by threads pinned to their CPU, installed
@@ -24,18 +22,15 @@
  * Must not: serve anything itself (that is the library's job), or keep a request waiting longer
  * than one in-flight request takes.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -44,309 +39,15 @@
 
 #include "cgproc-config.h"
 #include "confine.h"
+#include "faults.h"
 #include "fdstore.h"
+#include "host.h"
 #include "resume.h"
 #include "ring.h"
 #include "serve.h"
 #include "supervise.h"
 
 #define DEFAULT_MOUNTPOINT "/var/lib/cgproc"
-
-struct serve_lib {
-	void *handle;
-	int memfd; /* kept open while loaded: its /proc/self/fd name must stay unique */
-	const struct cgprocfs_serve_ops *ops;
-	void *state;
-	unsigned generation;
-};
-
-/* Requests pass the gate; a swap closes it and waits for the in-flight count to reach zero. */
-struct gate {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	unsigned inflight;
-	bool closed;
-};
-
-struct host {
-	struct gate gate;
-	struct serve_lib *lib; /* read under the gate */
-	struct cgprocfs_params params;
-	char lib_path[PATH_MAX];
-	unsigned generation;
-	int reload_pipe[2];
-	struct fuse_session *se;
-	struct ring *ring; /* NULL: /dev/fuse only */
-	struct resume *rs; /* NULL: the connection dies with this process */
-};
-
-static int reload_wfd = -1; /* for the SIGUSR1 handler only */
-
-static void gate_enter(struct gate *g)
-{
-	pthread_mutex_lock(&g->lock);
-	while (g->closed)
-		pthread_cond_wait(&g->cond, &g->lock);
-	g->inflight++;
-	pthread_mutex_unlock(&g->lock);
-}
-
-static void gate_leave(struct gate *g)
-{
-	pthread_mutex_lock(&g->lock);
-	if (--g->inflight == 0 && g->closed)
-		pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-}
-
-/* Close the gate and wait for the in-flight requests to finish. */
-static void gate_close(struct gate *g)
-{
-	pthread_mutex_lock(&g->lock);
-	g->closed = true;
-	while (g->inflight > 0)
-		pthread_cond_wait(&g->cond, &g->lock);
-	pthread_mutex_unlock(&g->lock);
-}
-
-static void gate_open(struct gate *g)
-{
-	pthread_mutex_lock(&g->lock);
-	g->closed = false;
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-}
-
-static int copy_to_memfd(const char *path)
-{
-	char buf[65536];
-	int src, mfd, r = 0;
-
-	src = open(path, O_RDONLY | O_CLOEXEC);
-	if (src < 0)
-		return -errno;
-	mfd = memfd_create("cgprocfs-serve", MFD_CLOEXEC);
-	if (mfd < 0) {
-		r = -errno;
-		close(src);
-		return r;
-	}
-	for (;;) {
-		ssize_t n = read(src, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(mfd, buf + off, (size_t)(n - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				r = -errno;
-				break;
-			}
-			off += w;
-		}
-		if (r < 0)
-			break;
-	}
-	close(src);
-	if (r < 0) {
-		close(mfd);
-		return r;
-	}
-	return mfd;
-}
-
-static void serve_lib_free(struct serve_lib *l)
-{
-	if (!l)
-		return;
-	if (l->ops && l->state)
-		l->ops->fini(l->state);
-	if (l->handle)
-		dlclose(l->handle);
-	if (l->memfd >= 0)
-		close(l->memfd);
-	free(l);
-}
-
-/*
- * Load a private copy of the library at @path. dlopen() of a path that is already loaded returns
- * the loaded copy, so each generation is opened as /proc/self/fd/N of its own memfd (a new inode,
- * a new name while the memfd stays open).
- */
-static int serve_lib_load(struct host *h, struct serve_lib **ret)
-{
-	struct serve_lib *l = calloc(1, sizeof(*l));
-	char name[64];
-	int r;
-
-	if (!l)
-		return -ENOMEM;
-	l->memfd = copy_to_memfd(h->lib_path);
-	if (l->memfd < 0) {
-		r = l->memfd;
-		l->memfd = -1;
-		fprintf(stderr, "cgprocfs: cannot read %s: %s\n", h->lib_path, strerror(-r));
-		goto fail;
-	}
-	snprintf(name, sizeof(name), "/proc/self/fd/%d", l->memfd);
-	l->handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-	if (!l->handle) {
-		fprintf(stderr, "cgprocfs: cannot load %s: %s\n", h->lib_path, dlerror());
-		r = -ENOEXEC;
-		goto fail;
-	}
-	l->ops = dlsym(l->handle, CGPROCFS_SERVE_SYMBOL);
-	if (!l->ops || l->ops->abi != CGPROCFS_SERVE_ABI ||
-	    l->ops->size < sizeof(struct cgprocfs_serve_ops)) {
-		fprintf(stderr, "cgprocfs: %s: no %s with ABI %u\n", h->lib_path,
-			CGPROCFS_SERVE_SYMBOL, CGPROCFS_SERVE_ABI);
-		l->ops = NULL;
-		r = -EPROTO;
-		goto fail;
-	}
-	r = l->ops->init(&h->params, &l->state);
-	if (r < 0) {
-		fprintf(stderr, "cgprocfs: %s: init failed: %s\n", h->lib_path, strerror(-r));
-		l->state = NULL;
-		goto fail;
-	}
-	l->generation = ++h->generation;
-	*ret = l;
-	return 0;
-fail:
-	serve_lib_free(l);
-	return r;
-}
-
-/* SIGUSR1: swap in a freshly loaded library. On failure the old one keeps serving. */
-static void host_reload(struct host *h)
-{
-	struct serve_lib *fresh, *old;
-
-	if (serve_lib_load(h, &fresh) < 0) {
-		fprintf(stderr, "cgprocfs: reload failed, still serving generation %u\n",
-			h->lib->generation);
-		return;
-	}
-	gate_close(&h->gate);
-	old = h->lib;
-	h->lib = fresh;
-	gate_open(&h->gate);
-	serve_lib_free(old);
-	if (!h->params.quiet)
-		fprintf(stderr, "cgprocfs: serving library generation %u (%s)\n", fresh->generation,
-			fresh->ops->version);
-}
-
-static void *reload_thread(void *arg)
-{
-	struct host *h = arg;
-	sigset_t all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	for (;;) {
-		char c;
-		ssize_t n = read(h->reload_pipe[0], &c, 1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || c == 'q')
-			return NULL;
-		host_reload(h);
-	}
-}
-
-static void on_sigusr1(int sig)
-{
-	int saved = errno;
-	char c = 'r';
-
-	if (write(reload_wfd, &c, 1) < 0) {
-		/* pipe full: a reload is already pending */
-	}
-	errno = saved;
-}
-
-#ifdef CGPROCFS_FAULTS
-/*
- * Fault hooks of the test build (cgprocfs-faults, never installed; the installed cgprocfs has no
- * such code and reads no such variable). CGPROCFS_TEST_FAULT is a comma-separated list of
- *   kill-render=MS  once this worker has lived MS ms, the next open or read starts a thread that
- *                   SIGKILLs the process a few microseconds later, while the library renders
- *   no-resend       behave as on a kernel without FUSE_NOTIFY_RESEND (replay of records)
- *   ring-register   io_uring queue 0 registers a too short buffer (the kernel refuses it)
- */
-struct faults {
-	long kill_render_ms;
-	bool no_resend, ring_register;
-	struct timespec start;
-	int armed; /* atomic: the kill is under way */
-};
-
-static struct faults faults;
-
-static void faults_parse(void)
-{
-	const char *e = getenv("CGPROCFS_TEST_FAULT");
-
-	clock_gettime(CLOCK_MONOTONIC, &faults.start);
-	if (!e)
-		return;
-	faults.no_resend = strstr(e, "no-resend") != NULL;
-	faults.ring_register = strstr(e, "ring-register") != NULL;
-	if (strstr(e, "kill-render="))
-		faults.kill_render_ms = strtol(strstr(e, "kill-render=") + 12, NULL, 10);
-}
-
-static void *fault_killer(void *arg)
-{
-	struct timespec now, ts = {0};
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ts.tv_nsec = now.tv_nsec % 300000; /* 0-300 us: somewhere in a rendering */
-	nanosleep(&ts, NULL);
-	raise(SIGKILL);
-	return arg;
-}
-
-static void fault_render(struct host *h)
-{
-	struct timespec now;
-	pthread_t t;
-	long ms;
-
-	if (!faults.kill_render_ms || __atomic_load_n(&faults.armed, __ATOMIC_RELAXED))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - faults.start.tv_sec) * 1000 +
-	     (now.tv_nsec - faults.start.tv_nsec) / 1000000;
-	if (ms < faults.kill_render_ms || __atomic_exchange_n(&faults.armed, 1, __ATOMIC_RELAXED))
-		return;
-	if (pthread_create(&t, NULL, fault_killer, h) == 0)
-		pthread_detach(t);
-}
-#define FAULT_NO_RESEND faults.no_resend
-#define FAULT_RING_REGISTER faults.ring_register
-#else
-static inline void fault_render(struct host *h)
-{
-}
-static inline void faults_parse(void)
-{
-}
-#define FAULT_NO_RESEND false
-#define FAULT_RING_REGISTER false
-#endif
 
 /* Trampolines: every request enters the gate, calls the current library, leaves. */
 #define HOST(req) ((struct host *)fuse_req_userdata(req))
@@ -389,7 +90,7 @@ static void tr_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct host *h = HOST(req);
 
-	fault_render(h);
+	fault_render();
 	gate_enter(&h->gate);
 	resume_open_begin(h->rs);
 	h->lib->ops->open(h->lib->state, req, ino, fi);
@@ -402,7 +103,7 @@ static void tr_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct host *h = HOST(req);
 
-	fault_render(h);
+	fault_render();
 	fi->fh = resume_fh(h->rs, fi->fh, ino, RESUME_FH_READ);
 	gate_enter(&h->gate);
 	h->lib->ops->read(h->lib->state, req, ino, size, off, fi);
@@ -476,7 +177,8 @@ static const struct fuse_lowlevel_ops host_ops = {
 static ssize_t host_io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	struct host *h = userdata;
-	ssize_t n = ring_read(h->ring, fd, buf, len);
+	ssize_t n = resume_records(h->rs) ? resume_read(h->rs, fd, buf, len)
+					  : ring_read(h->ring, fd, buf, len);
 
 	resume_on_read(h->rs, buf, n);
 	return n;
@@ -487,9 +189,10 @@ static ssize_t host_io_writev(int fd, struct iovec *iov, int count, void *userda
 	struct host *h = userdata;
 	ssize_t n;
 
-	if (resume_on_reply(h->rs, iov, count, &n))
-		return n;
-	return ring_writev(h->ring, fd, iov, count);
+	if (!resume_on_reply(h->rs, iov, count, &n))
+		n = ring_writev(h->ring, fd, iov, count);
+	resume_replied(h->rs, iov, count);
+	return n;
 }
 
 static const struct fuse_custom_io host_io = {
@@ -529,26 +232,6 @@ static void usage(FILE *f)
 		"SIGTERM, SIGINT and SIGHUP unmount and exit. A worker that dies is replaced\n"
 		"without unmounting (by the supervisor, or by systemd's fd store). See "
 		"cgprocfs(8).\n");
-}
-
-static int lib_path_default(char *out, size_t size)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
-
-	if (n > 0) {
-		exe[n] = 0;
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(out, size, "%s/%s", exe, CGPROCFS_SERVE_LIB);
-			if (access(out, R_OK) == 0)
-				return 0;
-		}
-	}
-	snprintf(out, size, "%s/cgproc/%s", CGPROC_LIBDIR, CGPROCFS_SERVE_LIB);
-	return access(out, R_OK) == 0 ? 0 : -ENOENT;
 }
 
 static int pidfile_create(const char *path)
@@ -641,9 +324,7 @@ int main(int argc, char **argv)
 	};
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop_cfg = NULL;
-	struct sigaction sa = {.sa_handler = on_sigusr1, .sa_flags = SA_RESTART};
-	pthread_t reloader;
-	bool reloader_started = false, mounted = false, handlers = false;
+	bool mounted = false, handlers = false;
 	int c, r, rc = 1, pidfd = -1, fuse_fd = -1;
 
 	while ((c = getopt_long(argc, argv, "fdqo:p:hv", longopts, NULL)) != -1) {
@@ -703,7 +384,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!h.lib_path[0] && lib_path_default(h.lib_path, sizeof(h.lib_path)) < 0) {
+	if (!h.lib_path[0] && serve_lib_path_default(h.lib_path, sizeof(h.lib_path)) < 0) {
 		fprintf(stderr,
 			"cgprocfs: %s not found next to the binary nor in %s/cgproc; "
 			"use --serve-lib\n",
@@ -763,13 +444,7 @@ int main(int argc, char **argv)
 	if (fuse_set_signal_handlers(h.se) < 0)
 		goto out;
 	handlers = true;
-	if (pipe2(h.reload_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		goto out;
-	/* the reload thread blocks on the read end; only the handler's end is non-blocking */
-	fcntl(h.reload_pipe[0], F_SETFL, 0);
-	reload_wfd = h.reload_pipe[1];
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR1, &sa, NULL) < 0)
+	if (upgrade_signal(&h) < 0)
 		goto out;
 	if (resumed) {
 		if (fuse_session_custom_io(h.se, &host_io, fuse_fd) < 0)
@@ -846,9 +521,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (pthread_create(&reloader, NULL, reload_thread, &h) != 0)
+	if (upgrade_thread_start(&h) < 0)
 		goto out;
-	reloader_started = true;
 	if (!quiet)
 		fprintf(stderr, "cgprocfs %s: serving %s (library %s)%s\n", CGPROC_VERSION,
 			mountpoint, h.lib_path, seccomp ? "" : ", seccomp off");
@@ -858,6 +532,7 @@ int main(int argc, char **argv)
 		goto out;
 	fuse_loop_cfg_set_clone_fd(loop_cfg, 0);
 	fuse_loop_cfg_set_idle_threads(loop_cfg, 10);
+	faults_serving();
 	r = fuse_session_loop_mt(h.se, loop_cfg);
 	/* libfuse 3.14 reports the signal that ended the loop (SIGTERM: 15): a requested stop
 	 * is a clean exit */
@@ -865,12 +540,7 @@ int main(int argc, char **argv)
 	if (rc && !quiet)
 		fprintf(stderr, "cgprocfs: FUSE loop ended: %d\n", r);
 out:
-	if (reloader_started) {
-		char q = 'q';
-
-		if (write(h.reload_pipe[1], &q, 1) == 1)
-			pthread_join(reloader, NULL);
-	}
+	upgrade_thread_stop(&h);
 	if (loop_cfg)
 		fuse_loop_cfg_destroy(loop_cfg);
 	if (mounted)

@@ -17,10 +17,19 @@
  *    FUSE_NOTIFY_RESEND notification (code 7, no payload), which moves them back to the pending
  *    queue with bit 63 of their unique set (fuse_resend()); they are read again like new ones.
  *    Without it the kernel would leave their readers waiting for ever (request_wait_answer(): a
- *    request already read by the daemon is waited for uninterruptibly), so the worker records
- *    each request it reads in the state memfd until it has answered it, and a new worker replays
- *    those records: the reply carries the unique the kernel is waiting for. A record that the
- *    dead worker had answered after all draws ENOENT from the kernel, which is harmless.
+ *    request already read by the daemon is waited for uninterruptibly). The requests stay in the
+ *    processing list of the /dev/fuse file they were read from (fuse_dev_do_write() looks the
+ *    reply's unique up in the fuse_dev of the file written to), and every worker reads and writes
+ *    the one file the fd store keeps (never a FUSE_DEV_IOC_CLONE copy, whose list would end with
+ *    its last fd: fuse_dev_release() fails those requests with ECONNABORTED), so a new worker's
+ *    reply with the same unique is taken. To know them, each reading thread has a slot in the
+ *    state memfd and read()s the request straight into it: the kernel's copy is the record, so
+ *    a request taken by a thread that is being killed (a SIGKILLed process's threads still take
+ *    what is pending before they die: the wait checks for a request before the signal) is
+ *    recorded as well. A slot is cleared after its reply was written; a new worker replays the
+ *    slots still set. A record that the dead worker had answered after all draws ENOENT from the
+ *    kernel, which is harmless as long as replaying it leaves nothing behind: a stale fh in a
+ *    replayed request gets a handle for that request only (see struct resume).
  *  - An fh handed out by a dead worker names memory of that process. Every fh carries the
  *    worker generation in its top 16 bits (user space pointers on x86-64 and arm64 with 4-level
  *    page tables fit in 48); one of another generation is never dereferenced: the file gets a new
@@ -37,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fdstore.h"
@@ -47,22 +57,22 @@
 #define CG_FUSE_HAS_RESEND2 (1u << (39 - 32)) /* in flags2 */
 #define CG_FUSE_NOTIFY_RESEND 7
 
-#define STATE_MAGIC 0x31657461747366ULL /* "fstate1" */
+#define STATE_MAGIC 0x32657461747366ULL /* "fstate2" */
 #define INIT_MAX 256
-#define REPLAY_SLOTS 64
-#define REPLAY_MAX 512
+/* More than the reading threads libfuse's loop runs (10 idle, a few busy). */
+#define SLOTS 32
+/* A read of /dev/fuse must offer room for a request header, a write header and max_write
+ * (fuse_dev_do_read()); libfuse 3.14 reads with 1 MiB + 4 KiB and negotiates 1 MiB. Only the
+ * first page of a slot is ever touched by our (small) requests: the memfd stays sparse. */
+#define SLOT_BYTES ((size_t)(1u << 20) + 8192)
+#define SLOTS_OFF 4096
+#define STATE_BYTES (SLOTS_OFF + SLOTS * SLOT_BYTES)
 #define FH_TAG_SHIFT 48
 #define FH_PTR_MASK ((1ULL << FH_TAG_SHIFT) - 1)
 
-/* A request read and not answered yet (kernels without resend only). */
-struct replay_slot {
-	uint32_t busy; /* claimed by a reader thread */
-	uint32_t len;
-	uint64_t unique; /* 0: free; written last */
-	char buf[REPLAY_MAX];
-};
-
-/* The state memfd, shared by every worker of one connection. */
+/* The state memfd, shared by every worker of one connection: this head, then at SLOTS_OFF the
+ * SLOTS read buffers (kernels without resend only), each starting with the fuse_in_header the
+ * kernel copied in: a unique other than 0 is a request read and not answered yet. */
 struct resume_state {
 	uint64_t magic;
 	uint32_t init_len;  /* the INIT request was read */
@@ -70,8 +80,10 @@ struct resume_state {
 	uint32_t generation;
 	uint32_t pad;
 	char init[INIT_MAX];
-	struct replay_slot slot[REPLAY_SLOTS];
+	uint32_t busy[SLOTS]; /* claimed by a reading thread of the current worker */
 };
+
+_Static_assert(sizeof(struct resume_state) <= SLOTS_OFF, "the state head overlaps the slots");
 
 struct adopted {
 	struct adopted *next;
@@ -88,22 +100,39 @@ struct resume {
 	uint64_t init_unique;
 	bool swallow;	   /* the replayed INIT's reply is dropped */
 	unsigned replayed; /* requests of the dead worker answered from its records */
+	/* While a record is replayed, the handle a stale fh gets lives for that request only: the
+	 * record may be one the dead worker had answered just before it died (its slot not cleared
+	 * yet), and the kernel may since have given the same fh to another file opened under that
+	 * worker; an adoption made from such a record would answer that file's reads with this
+	 * one's text. */
+	bool replaying;
+	struct cgprocfs_file *replay_file;
 	pthread_mutex_t lock;
 	struct adopted *adopted;
 };
 
-static __thread int tl_slot = -1; /* this thread's recorded request */
+static __thread int tl_slot = -1; /* this thread's slot, from its read to its reply */
 static __thread bool tl_open;	  /* this thread serves an OPEN */
 
 static int state_map(struct resume *rs)
 {
-	void *p = mmap(NULL, sizeof(struct resume_state), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       rs->state_fd, 0);
+	struct stat sb;
+	void *p;
 
+	if (fstat(rs->state_fd, &sb) < 0)
+		return -errno;
+	if (sb.st_size < (off_t)STATE_BYTES)
+		return -EPROTO; /* another layout: a worker of another version */
+	p = mmap(NULL, STATE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, rs->state_fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	rs->st = p;
 	return 0;
+}
+
+static struct fuse_in_header *slot_head(const struct resume *rs, int i)
+{
+	return (struct fuse_in_header *)((char *)rs->st + SLOTS_OFF + (size_t)i * SLOT_BYTES);
 }
 
 /* The kernel's flags2 of the saved INIT request. */
@@ -171,7 +200,7 @@ int resume_keep(struct resume *rs, int fuse_fd)
 	rs->state_fd = memfd_create("cgprocfs-state", MFD_CLOEXEC);
 	if (rs->state_fd < 0)
 		return -errno;
-	if (ftruncate(rs->state_fd, sizeof(struct resume_state)) < 0)
+	if (ftruncate(rs->state_fd, (off_t)STATE_BYTES) < 0)
 		return -errno;
 	r = state_map(rs);
 	if (r < 0)
@@ -194,25 +223,58 @@ static void notify_resend(struct resume *rs)
 		fprintf(stderr, "cgprocfs: FUSE_NOTIFY_RESEND refused: %m\n");
 }
 
+static struct cgprocfs_file *file_new(uint64_t ino)
+{
+	struct cgprocfs_file *f = calloc(1, sizeof(*f));
+
+	if (f) {
+		pthread_mutex_init(&f->lock, NULL);
+		f->vfile_id = (unsigned)(ino - FILE_INO_BASE);
+	}
+	return f;
+}
+
+static void file_free(struct cgprocfs_file *f)
+{
+	if (!f)
+		return;
+	free(f->data);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+/*
+ * Answer the records the dead worker left. Each stays set until its reply was written (the slot
+ * is this thread's while the request is served), so a worker that dies in its own replay leaves
+ * the rest, and the one it was answering, to the next.
+ */
 static unsigned replay(struct resume *rs, struct fuse_session *se)
 {
 	unsigned n = 0;
 
-	for (int i = 0; i < REPLAY_SLOTS; i++) {
-		struct replay_slot *s = &rs->st->slot[i];
-		char buf[REPLAY_MAX];
-		struct fuse_buf fb = {.mem = buf};
+	for (int i = 0; i < SLOTS; i++) {
+		struct fuse_in_header *in = slot_head(rs, i);
+		struct fuse_buf fb = {0};
 
-		if (!s->unique || s->len > REPLAY_MAX || s->len < sizeof(struct fuse_in_header)) {
-			s->unique = 0;
-			s->busy = 0;
+		rs->st->busy[i] = 0;
+		if (!in->unique)
+			continue;
+		if (in->len < sizeof(*in) || in->len > SLOT_BYTES || !(fb.mem = malloc(in->len))) {
+			in->unique = 0;
 			continue;
 		}
-		memcpy(buf, s->buf, s->len);
-		fb.size = s->len;
-		s->unique = 0;
-		s->busy = 0;
+		fb.size = in->len;
+		memcpy(fb.mem, in, in->len);
+		tl_slot = i;
+		rs->replaying = true;
 		fuse_session_process_buf(se, &fb);
+		rs->replaying = false;
+		file_free(rs->replay_file);
+		rs->replay_file = NULL;
+		/* answered (resume_replied cleared it), or nothing to answer */
+		in->unique = 0;
+		tl_slot = -1;
+		free(fb.mem);
 		n++;
 	}
 	return n;
@@ -257,26 +319,49 @@ void resume_on_read(struct resume *rs, const void *buf, ssize_t n)
 		rs->init_unique = in->unique;
 		rs->st->init_len = (uint32_t)n;
 		rs->record = rs->mask_resend || !init_has_resend(rs->st);
-		return;
 	}
-	/* requests without a reply are not waited for */
-	if (!rs->record || in->opcode == FUSE_FORGET || in->opcode == FUSE_BATCH_FORGET ||
-	    in->opcode == FUSE_INTERRUPT || n > REPLAY_MAX)
-		return;
-	for (int i = 0; i < REPLAY_SLOTS; i++) {
-		struct replay_slot *s = &rs->st->slot[i];
-		uint32_t free_slot = 0;
+}
 
-		if (!__atomic_compare_exchange_n(&s->busy, &free_slot, 1, false, __ATOMIC_ACQUIRE,
-						 __ATOMIC_RELAXED))
-			continue;
-		memcpy(s->buf, buf, (size_t)n);
-		s->len = (uint32_t)n;
-		__atomic_store_n(&s->unique, in->unique, __ATOMIC_RELEASE);
-		tl_slot = i;
-		return;
+bool resume_records(const struct resume *rs)
+{
+	return rs && rs->record;
+}
+
+ssize_t resume_read(struct resume *rs, int fd, void *buf, size_t len)
+{
+	struct fuse_in_header *in;
+	ssize_t n;
+
+	/* libfuse reads with its buffer size, and the kernel wants room for max_write: a
+	 * larger buffer (pages over 4 KiB) does not fit a slot; such a read is not recorded */
+	if (len > SLOT_BYTES)
+		return read(fd, buf, len);
+	if (tl_slot < 0) {
+		for (int i = 0; i < SLOTS && tl_slot < 0; i++) {
+			uint32_t free_slot = 0;
+
+			if (__atomic_compare_exchange_n(&rs->st->busy[i], &free_slot, 1, false,
+							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				tl_slot = i;
+		}
+		if (tl_slot < 0) /* more readers than slots: this one is not recorded */
+			return read(fd, buf, len);
 	}
-	/* more requests in flight than slots: this one is not replayed if the worker dies now */
+	in = slot_head(rs, tl_slot);
+	/* also maps the slot's first page before the kernel copies into it: a fault taken while
+	 * the process is being killed would fail the copy (and the request with EIO) */
+	__atomic_store_n(&in->unique, 0, __ATOMIC_RELEASE);
+	n = read(fd, in, len);
+	if (n > 0)
+		memcpy(buf, in, (size_t)n);
+	/* no reply will clear these: a failed read, or requests nobody waits for */
+	if (n < (ssize_t)sizeof(*in) || in->opcode == FUSE_FORGET ||
+	    in->opcode == FUSE_BATCH_FORGET || in->opcode == FUSE_INTERRUPT) {
+		__atomic_store_n(&in->unique, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&rs->st->busy[tl_slot], 0, __ATOMIC_RELEASE);
+		tl_slot = -1;
+	}
+	return n;
 }
 
 bool resume_on_reply(struct resume *rs, struct iovec *iov, int count, ssize_t *ret)
@@ -286,15 +371,6 @@ bool resume_on_reply(struct resume *rs, struct iovec *iov, int count, ssize_t *r
 	if (!rs || count < 1 || iov[0].iov_len < sizeof(*out))
 		return false;
 	out = iov[0].iov_base;
-	if (tl_slot >= 0) {
-		struct replay_slot *s = &rs->st->slot[tl_slot];
-
-		if (s->unique == out->unique) {
-			__atomic_store_n(&s->unique, 0, __ATOMIC_RELEASE);
-			__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
-			tl_slot = -1;
-		}
-	}
 	if (tl_open && out->error == 0 && count >= 2 &&
 	    iov[1].iov_len >= sizeof(struct fuse_open_out)) {
 		struct fuse_open_out *o = iov[1].iov_base;
@@ -320,6 +396,20 @@ bool resume_on_reply(struct resume *rs, struct iovec *iov, int count, ssize_t *r
 	return true;
 }
 
+void resume_replied(struct resume *rs, const struct iovec *iov, int count)
+{
+	struct fuse_in_header *in;
+
+	if (!rs || tl_slot < 0 || count < 1 || iov[0].iov_len < sizeof(struct fuse_out_header))
+		return;
+	in = slot_head(rs, tl_slot);
+	if (in->unique != ((const struct fuse_out_header *)iov[0].iov_base)->unique)
+		return;
+	__atomic_store_n(&in->unique, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&rs->st->busy[tl_slot], 0, __ATOMIC_RELEASE);
+	tl_slot = -1;
+}
+
 void resume_open_begin(struct resume *rs)
 {
 	tl_open = rs != NULL;
@@ -339,6 +429,13 @@ uint64_t resume_fh(struct resume *rs, uint64_t fh, uint64_t ino, enum resume_fh 
 		return fh;
 	if ((fh & ~FH_PTR_MASK) == rs->tag)
 		return fh & FH_PTR_MASK;
+	if (rs->replaying) {
+		/* not adopted: see struct resume */
+		if (how == RESUME_FH_READ && ino >= FILE_INO_BASE && ino < DIR_INO_FLAG &&
+		    !rs->replay_file)
+			rs->replay_file = file_new(ino);
+		return how == RESUME_FH_READ ? (uint64_t)(uintptr_t)rs->replay_file : 0;
+	}
 	pthread_mutex_lock(&rs->lock);
 	for (pp = &rs->adopted; *pp && (*pp)->fh != fh; pp = &(*pp)->next)
 		;
@@ -352,10 +449,8 @@ uint64_t resume_fh(struct resume *rs, uint64_t fh, uint64_t ino, enum resume_fh 
 		 */
 		a = calloc(1, sizeof(*a));
 		if (a)
-			a->f = calloc(1, sizeof(*a->f));
+			a->f = file_new(ino);
 		if (a && a->f) {
-			pthread_mutex_init(&a->f->lock, NULL);
-			a->f->vfile_id = (unsigned)(ino - FILE_INO_BASE);
 			a->fh = fh;
 			a->next = rs->adopted;
 			rs->adopted = a;
@@ -390,13 +485,11 @@ void resume_free(struct resume *rs)
 		struct adopted *a = rs->adopted;
 
 		rs->adopted = a->next;
-		free(a->f->data);
-		pthread_mutex_destroy(&a->f->lock);
-		free(a->f);
+		file_free(a->f);
 		free(a);
 	}
 	if (rs->st)
-		munmap(rs->st, sizeof(*rs->st));
+		munmap(rs->st, STATE_BYTES);
 	if (rs->state_fd >= 0)
 		close(rs->state_fd);
 	pthread_mutex_destroy(&rs->lock);

@@ -36,6 +36,14 @@ int resume_connection(struct resume *rs, struct fuse_session *se);
 void resume_on_read(struct resume *rs, const void *buf, ssize_t n);
 /* True when the reply must not reach the kernel (the replayed INIT's): *ret is its result. */
 bool resume_on_reply(struct resume *rs, struct iovec *iov, int count, ssize_t *ret);
+/* After a reply was written: its request's record is cleared. */
+void resume_replied(struct resume *rs, const struct iovec *iov, int count);
+
+/* Whether requests must be recorded (the kernel cannot resend them): then read them with
+ * resume_read(), which has the kernel copy each one into this thread's slot of the state memfd
+ * before it reaches @buf. */
+bool resume_records(const struct resume *rs);
+ssize_t resume_read(struct resume *rs, int fd, void *buf, size_t len);
 
 /* Around the serving library's open: the fh it replies with carries this worker's generation. */
 void resume_open_begin(struct resume *rs);
