@@ -128,6 +128,11 @@ int vfile_render(const struct vfile *vf, const struct vfile_req *req, struct buf
  * caller. Both follow the "cpu-online" entry of the config's files (off: the host directory).
  */
 #define VFILE_CPU_DIR "/sys/devices/system/cpu"
+/* Inside a container given the shim and cgprocfs's files (the OCI hook's auto view): read-only
+ * clones of the container's own /proc and /sys/devices/system files that cgprocfs covers, taken
+ * before they are covered, at this directory + their path ("<this>/proc/meminfo"). The shim
+ * renders from them (cg_src.inputs) instead of from the covering FUSE files. */
+#define VFILE_HOST_INPUTS "/usr/lib/cgproc/host"
 /* The machine's visible CPUs: which cpuN entries the directory lists (cpudir_entry_visible). */
 int vfile_cpudir_visible(const struct vfile_req *req, struct cpuset *ret);
 /* The text of @relpath ("cpu3/topology/core_cpus", relative to VFILE_CPU_DIR) for the machine;

@@ -30,7 +30,6 @@
 #include "raw.h"
 #include "shim.h"
 
-#define SYSFS_MAGIC 0x62656572
 #define LEARN_ABSENT UINT64_MAX
 #define CPUDIR_SLASH VFILE_CPU_DIR "/"
 /* Longest relative path a per-CPU open is resolved for ("cpu8191/topology/core_siblings_list"
@@ -49,7 +48,7 @@ bool shim_cpudir_is(const struct stat *st)
 		ino = LEARN_ABSENT;
 		if (fd >= 0) {
 			if (raw_fstat(fd, &ds) == 0 && RAW3(SYS_fstatfs, fd, &sf, 0) == 0 &&
-			    sf.f_type == SYSFS_MAGIC) {
+			    shim_fs_learnable(&sf)) {
 				atomic_store_explicit(&shim.ident.cpudir.dev, ds.st_dev,
 						      memory_order_relaxed);
 				ino = ds.st_ino;

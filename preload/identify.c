@@ -16,14 +16,18 @@
  * allocates, locks or prints.
  */
 #include <limits.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 
 #include "raw.h"
 #include "shim.h"
 
 #define PROC_MAGIC 0x9fa0
 #define SYSFS_MAGIC 0x62656572
+#define FUSE_SUPER_MAGIC 0x65735546
 
 static const char *base_of(const char *path)
 {
@@ -103,8 +107,32 @@ static bool prefilter(const char *base, size_t blen)
 }
 
 /* st_ino 0 = not learned yet; LEARN_ABSENT = missing or not procfs/sysfs (a FUSE overlay such
- * as cgprocfs or lxcfs already serves it: do not virtualize twice). */
+ * as cgprocfs or lxcfs already serves it: do not virtualize twice), unless the real file is
+ * kept at VFILE_HOST_INPUTS: the shim then renders from it and answers the overlaid path in the
+ * process, without a FUSE round trip. */
 #define LEARN_ABSENT UINT64_MAX
+
+bool shim_host_inputs(void)
+{
+	int v = atomic_load_explicit(&shim.ident.host_inputs, memory_order_relaxed);
+
+	if (v == 0) {
+		struct statfs sf;
+
+		v = RAW3(SYS_statfs, VFILE_HOST_INPUTS "/proc/meminfo", &sf, 0) == 0 &&
+				    sf.f_type == PROC_MAGIC
+			    ? 1
+			    : -1;
+		atomic_store_explicit(&shim.ident.host_inputs, v, memory_order_relaxed);
+	}
+	return v > 0;
+}
+
+bool shim_fs_learnable(const struct statfs *sf)
+{
+	return sf->f_type == PROC_MAGIC || sf->f_type == SYSFS_MAGIC ||
+	       (sf->f_type == FUSE_SUPER_MAGIC && shim_host_inputs());
+}
 
 static bool learned_match(const struct vfile *vf, const struct stat *st)
 {
@@ -119,7 +147,7 @@ static bool learned_match(const struct vfile *vf, const struct stat *st)
 		fd = raw_openat(AT_FDCWD, vf->path, O_PATH | O_CLOEXEC, 0);
 		if (fd >= 0) {
 			if (raw_fstat(fd, &ts) == 0 && RAW3(SYS_fstatfs, fd, &sf, 0) == 0 &&
-			    (sf.f_type == PROC_MAGIC || sf.f_type == SYSFS_MAGIC)) {
+			    shim_fs_learnable(&sf)) {
 				atomic_store_explicit(&shim.ident.learned[vf->id].dev, ts.st_dev,
 						      memory_order_relaxed);
 				ino = ts.st_ino;
@@ -209,6 +237,32 @@ static const struct vfile *identify(int fd, const char *base, size_t blen, pid_t
  */
 #define PRE_FLAGS_OK (O_ACCMODE | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_LARGEFILE | O_NOATIME)
 
+/*
+ * The type and identity of what @path names, for the decision before the open (the snapshot's
+ * own stat replaces it). With the inputs kept, a candidate may be a FUSE overlay whose
+ * attributes are never cached (cgprocfs renders on each getattr): statx AT_STATX_DONT_SYNC
+ * takes the kernel's cached ones, which carry the same identity, without a round trip to the
+ * daemon (fuse_update_get_attr()). Where statx is refused, an ordinary stat.
+ */
+static int stat_candidate(int dirfd, const char *path, struct stat *st)
+{
+#if defined(STATX_TYPE) && defined(AT_STATX_DONT_SYNC) /* glibc; older musl has no statx */
+	struct statx sx;
+
+	if (shim_host_inputs() &&
+	    raw_syscall6(SYS_statx, dirfd, (long)path, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO,
+			 (long)&sx, 0) == 0 &&
+	    (sx.stx_mask & (STATX_TYPE | STATX_INO)) == (STATX_TYPE | STATX_INO)) {
+		memset(st, 0, sizeof(*st));
+		st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+		st->st_ino = sx.stx_ino;
+		st->st_mode = sx.stx_mode;
+		return 0;
+	}
+#endif
+	return raw_fstatat(dirfd, path, st, 0);
+}
+
 /* The procfs the table's /proc/stat lives on (its st_dev), learned with it. */
 static bool on_learned_proc(const struct stat *st)
 {
@@ -249,7 +303,7 @@ int shim_open_pre(int dirfd, const char *path, int flags, int *ret_fd)
 	if ((flags & ~PRE_FLAGS_OK) || !shim_stack_ok())
 		return SHIM_OPEN_LATE;
 	shim_enter(&g);
-	if (raw_fstatat(dirfd, path, &st, 0) < 0 || !S_ISREG(st.st_mode))
+	if (stat_candidate(dirfd, path, &st) < 0 || !S_ISREG(st.st_mode))
 		goto out;
 	vf = global_by_stat(&st, base, blen);
 	pidstat = vf ? NULL : pidstat_named(base, blen);

@@ -259,6 +259,8 @@ int shim_ctx_open(struct shim_ctx *ctx, pid_t self)
 	ctx->src.fds = have_kept ? &shim.req.fds : NULL;
 	ctx->src.texts = have_kept ? &shim.req.texts : NULL;
 	ctx->src.clock_live = true;
+	if (shim_host_inputs())
+		ctx->src.inputs = &VFILE_HOST_INPUTS "/"[1];
 	ctx->src.self_pid = self > 0 ? self : raw_getpid();
 	hz = getauxval(AT_CLKTCK);
 	ctx->src.ticks_per_sec = hz ? hz : 100;

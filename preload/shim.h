@@ -286,6 +286,14 @@ bool shim_cpudir_is(const struct stat *st);
 struct cpuset;
 int shim_cpudir_visible(struct cpuset *ret);
 
+/* Whether the OCI hook left the unvirtualised inputs at VFILE_HOST_INPUTS (a procfs file at
+ * its proc/meminfo), looked at once per process (identify.c): the table files that a FUSE
+ * overlay covers are then answered by the shim from those inputs. */
+bool shim_host_inputs(void);
+/* Whether a table path on the file system @sf is the shim's to serve: procfs or sysfs, or a
+ * FUSE overlay when shim_host_inputs() (identify.c). */
+struct statfs;
+bool shim_fs_learnable(const struct statfs *sf);
 /* The table's entry for @id (identify.c). */
 const struct vfile *vfile_by_id(enum vfile_id id);
 /* Render @vf (through the snapshot cache) into a new snapshot fd on the lowest free number;

@@ -105,6 +105,8 @@ struct shim_ident {
 	struct {
 		atomic_uchar off, len;
 	} table_base[_VFILE_MAX];
+	/* VFILE_HOST_INPUTS holds a procfs (shim_host_inputs()): 0 not looked at yet, 1, -1 */
+	atomic_int host_inputs;
 };
 
 /* libc.c: a kept answer of sysinfo() or the CPU count (a seqlock slot). */

@@ -160,8 +160,7 @@ static int slot_fill(const struct cg_src *src, unsigned i, unsigned gen, unsigne
 	s->err = 0;
 	if (!slot_path_room(c, s, len))
 		return -EAGAIN;
-	fd = beneath ? src_open_beneath(src, relpath, O_RDONLY)
-		     : src_sys_openat(src->rootfd, relpath, SRC_OPEN_FLAGS);
+	fd = beneath ? src_open_beneath(src, relpath, O_RDONLY) : src_open_input(src, relpath);
 	if (fd < 0) {
 		r = fd;
 		if (r == -ENOENT || r == -ENOTDIR) {

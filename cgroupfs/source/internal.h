@@ -67,6 +67,10 @@ int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, 
  * sys and cgroup files the flag changes nothing.
  */
 #define SRC_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+/* Open the host input @relpath for reading (SRC_OPEN_FLAGS) under the root, through src->inputs
+ * when that mirror has it: a relpath in proc/ that is not per-process, or in sys/devices/system/.
+ * Returns an fd or -errno. */
+int src_open_input(const struct cg_src *src, const char *relpath);
 /* Open @relpath under the root without following any symlink and without leaving the root
  * (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS; O_NOFOLLOW on the last
  * component where openat2 is missing). For cgroup files and directories. Returns an fd or -errno

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "internal.h"
@@ -31,6 +32,40 @@ static int read_once(int fd, char *buf, size_t size, size_t *ret_len)
 	return 0;
 }
 
+/* A host input the inputs mirror may hold: not per-process (proc/<pid>, proc/self...). */
+static bool mirrored_input(const char *relpath)
+{
+	if (strncmp(relpath, "sys/devices/system/", 19) == 0)
+		return true;
+	if (strncmp(relpath, "proc/", 5) != 0)
+		return false;
+	relpath += 5;
+	return !(*relpath >= '0' && *relpath <= '9') && strncmp(relpath, "self", 4) != 0 &&
+	       strncmp(relpath, "thread-self", 11) != 0;
+}
+
+int src_open_input(const struct cg_src *src, const char *relpath)
+{
+	char path[256];
+	size_t plen, rlen;
+
+	if (src->inputs && mirrored_input(relpath)) {
+		plen = strlen(src->inputs);
+		rlen = strlen(relpath);
+		if (plen + rlen < sizeof(path)) {
+			int fd;
+
+			memcpy(path, src->inputs, plen);
+			memcpy(path + plen, relpath, rlen + 1);
+			fd = src_sys_openat(src->rootfd, path, SRC_OPEN_FLAGS);
+			/* a file the mirror lacks is one nothing covers */
+			if (fd != -ENOENT)
+				return fd;
+		}
+	}
+	return src_sys_openat(src->rootfd, relpath, SRC_OPEN_FLAGS);
+}
+
 int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, size_t size,
 		      size_t *ret_len)
 {
@@ -42,7 +77,7 @@ int src_read_uncached(const struct cg_src *src, const char *relpath, char *buf, 
 		if (r != -EAGAIN)
 			return r;
 	}
-	fd = src_sys_openat(src->rootfd, *relpath ? relpath : ".", SRC_OPEN_FLAGS);
+	fd = src_open_input(src, *relpath ? relpath : ".");
 	if (fd < 0)
 		return fd;
 	return read_once(fd, buf, size, ret_len);

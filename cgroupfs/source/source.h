@@ -53,6 +53,10 @@ struct cg_src {
 	 * resolved through rootfd for the first time, and clears this (and may replace rootfd).
 	 * The front end sets it on its own, writable cg_src only. */
 	bool root_unchecked;
+	/* NULL, or a directory under rootfd ("usr/lib/cgproc/host/", ending in '/') that mirrors
+	 * the host's /proc and /sys/devices/system files unvirtualised where "/" has them covered
+	 * (VFILE_HOST_INPUTS): src_open_input() opens those inputs there first. */
+	const char *inputs;
 };
 
 /*

@@ -29,6 +29,10 @@
 
 #include "harness.h"
 
+#ifdef HAVE_BPF
+#include <bpf/libbpf.h>
+#endif
+
 #define MAX_CG 2000
 #define MAX_PROCS 4000
 
@@ -242,16 +246,20 @@ static unsigned long long stat_field(const char *line, const char *key)
 }
 
 /*
- * lxcfs -l on a private mountpoint with the first @ncg test cgroups tracked: its CPU per pass,
- * averaged over @window seconds of sampling (it sleeps 5 s minus the pass between passes).
+ * lxcfs -l on a private mountpoint with the first @ncg test cgroups tracked: its CPU per pass, the
+ * median over the 5 s slices of @window seconds of sampling. lxcfs starts a pass every 5 s (it
+ * sleeps 5 s minus the pass), so each slice holds one pass's CPU whatever its phase; the median
+ * leaves out a slice that other people's load on a shared host inflated (or a pass it delayed
+ * into the next slice), as the median steady pass does on cgprocd's side.
  */
 static double lxcfs_ms_per_pass(int ncg, int window)
 {
 	char pidfile[200], log[200], probe[300];
-	unsigned long long t0, t1;
+	unsigned long long t0, t1, slice[120];
+	int nslice = window / 5 < 1 ? 1 : window / 5 > 120 ? 120 : window / 5;
 	long hz = sysconf(_SC_CLK_TCK);
 	struct stat st;
-	double w0, w1, ts;
+	double w0, w1, ws, ts;
 
 	cr_assert_eq(mkdir(mnt, 0755), 0);
 	snprintf(pidfile, sizeof(pidfile), "%s/lxcfs.pid", tmp);
@@ -280,11 +288,21 @@ static double lxcfs_ms_per_pass(int ncg, int window)
 		lxcfs_track(&cgs[i]);
 	sleep(6); /* let one full sampling pass over every tracked container go by */
 	t0 = proc_cpu_ticks(lxcfs_pid);
-	w0 = now_s();
-	sleep((unsigned)window);
-	t1 = proc_cpu_ticks(lxcfs_pid);
-	w1 = now_s();
-	return (double)(t1 - t0) * 1000.0 / hz / ((w1 - w0) / 5.0);
+	w0 = ws = now_s();
+	for (int i = 0; i < nslice; i++) {
+		double until = ws + 5.0 * (i + 1), left;
+
+		while ((left = until - now_s()) > 0)
+			usleep(left > 1 ? 1000000 : (useconds_t)(left * 1e6) + 1);
+		t1 = proc_cpu_ticks(lxcfs_pid);
+		w1 = now_s();
+		/* a slice the test itself overslept is scaled back to 5 s */
+		slice[i] = (unsigned long long)((double)(t1 - t0) * 5.0 / (w1 - w0) + 0.5);
+		t0 = t1;
+		w0 = w1;
+	}
+	qsort(slice, (size_t)nslice, sizeof(slice[0]), ull_cmp);
+	return (double)slice[nslice / 2] * 1000.0 / hz;
 }
 
 Test(bench, cgprocd_vs_lxcfs, .init = setup, .fini = teardown, .timeout = 600)
@@ -295,7 +313,7 @@ Test(bench, cgprocd_vs_lxcfs, .init = setup, .fini = teardown, .timeout = 600)
 	char rundir[200];
 	char *argv[] = {(char *)build_path("tools/cgprocd"),
 			"--passes",
-			"6",
+			"12",
 			"--interval",
 			"1",
 			"--stats",
@@ -376,7 +394,11 @@ Test(bench, cgprocd_vs_lxcfs, .init = setup, .fini = teardown, .timeout = 600)
 		  cgprocd_ms, lxcfs_ms);
 }
 
-/* Median over the steady passes (2nd on) of cgprocd --stats field @key, from its stderr. */
+/*
+ * Median over the steady passes of cgprocd --stats field @key, from its stderr: from the 4th on,
+ * after the first (which opens everything and, with bpf, seeds from /proc) and after the passes
+ * in which a new cgroup re-reads all its limit files (cgprocd(8) LIMITS: its first three).
+ */
 static double stats_median(const char *err, const char *key)
 {
 	unsigned long long v[64];
@@ -384,7 +406,7 @@ static double stats_median(const char *err, const char *key)
 
 	for (const char *line = strstr(err, "cgprocd-stats "); line && n < 64;
 	     line = strstr(line + 1, "cgprocd-stats "))
-		if (stat_field(line, " pass=") > 1)
+		if (stat_field(line, " pass=") > 3)
 			v[n++] = stat_field(line, key);
 	cr_assert(n >= 3, "too few passes in \"%s\"", err);
 	qsort(v, (size_t)n, sizeof(v[0]), ull_cmp);
@@ -397,14 +419,14 @@ struct curve_point {
 	double lxcfs_ms;
 };
 
-/* cgprocd --sampler=@sampler over the host tree: 6 passes at 0.5 s, steady medians into @p. */
+/* cgprocd --sampler=@sampler over the host tree: 8 passes at 0.5 s, steady medians into @p. */
 static void curve_cgprocd(const char *sampler, int k, struct curve_point *p)
 {
 	char rundir[200], opt[64];
 	char *argv[] = {(char *)build_path("tools/cgprocd"),
 			opt,
 			"--passes",
-			"6",
+			"8",
 			"--interval",
 			"0.5",
 			"--stats",
@@ -665,13 +687,31 @@ static int dbl_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+#ifdef HAVE_BPF
+/* The empty programs (bpf/empty-sched.bpf.c) loaded and attached: the floor. */
+static struct bpf_object *floor_attach(void)
+{
+	struct bpf_object *o =
+		bpf_object__open_file(build_path("tests/client/empty-sched.bpf.o"), NULL);
+	struct bpf_program *p;
+
+	cr_assert(o, "cannot open empty-sched.bpf.o: %m");
+	cr_assert_eq(bpf_object__load(o), 0, "cannot load the empty programs");
+	bpf_object__for_each_program(p, o)
+		cr_assert(bpf_program__attach(p), "cannot attach %s", bpf_program__name(p));
+	return o;
+}
+#endif
+
 /*
  * Scheduler overhead of the eBPF sampler: a pipe ping-pong between two threads, pinned to one CPU
  * (every round trip is two context switches and two wakeups and nothing else: the worst case)
- * and unpinned, with and without cgprocd --sampler=bpf running, alternated so that drift of the
- * host hits both alike; CPU time of the two threads per round trip. Medians and ratios go to
- * build/bench-sched-overhead.txt. The issue's goal is 3% (not met: 15-30% measured); what is
- * asserted is a bound that catches a regression (50%).
+ * and unpinned, with and without cgprocd --sampler=bpf running and, as the floor, with programs
+ * that do nothing attached to the same two tracepoints (any program there costs that much),
+ * alternated so that drift of the host hits all alike; CPU time of the two threads per round
+ * trip. Medians and ratios go to build/bench-sched-overhead.txt. The goal of 3% is below the
+ * floor on the development VM (cgprocd(8) PERFORMANCE); what is asserted is a bound that catches
+ * a regression (35%).
  */
 Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
 {
@@ -684,7 +724,7 @@ Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
 			"--rundir",
 			rundir,
 			NULL};
-	double off[2][16], on[2][16], mo[2], mn[2];
+	double off[2][16], on[2][16], fl[2][16], mo[2], mn[2], mf[2];
 	cpu_set_t all;
 	FILE *f;
 
@@ -702,6 +742,20 @@ Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
 			off[k][r] = pingpong_ns(rounds, k == 0);
 			sched_setaffinity(0, sizeof(all), &all);
 		}
+#ifdef HAVE_BPF
+		{
+			struct bpf_object *o = floor_attach();
+
+			for (int k = 0; k < 2; k++) {
+				fl[k][r] = pingpong_ns(rounds, k == 0);
+				sched_setaffinity(0, sizeof(all), &all);
+			}
+			bpf_object__close(o);
+		}
+#else
+		for (int k = 0; k < 2; k++)
+			fl[k][r] = 0;
+#endif
 		unlink(table);
 		d = fork();
 		cr_assert(d >= 0);
@@ -732,24 +786,30 @@ Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
 	for (int k = 0; k < 2; k++) {
 		qsort(off[k], (size_t)reps, sizeof(off[k][0]), dbl_cmp);
 		qsort(on[k], (size_t)reps, sizeof(on[k][0]), dbl_cmp);
+		qsort(fl[k], (size_t)reps, sizeof(fl[k][0]), dbl_cmp);
 		mo[k] = off[k][reps / 2];
 		mn[k] = on[k][reps / 2];
+		mf[k] = fl[k][reps / 2];
 	}
 	f = fopen(build_path("bench-sched-overhead.txt"), "we");
 	cr_assert(f);
 	for (int k = 0; k < 2; k++) {
-		printf("# sched-overhead: %s round_trip_ns_without=%.0f with_bpf=%.0f ratio=%.3f\n",
-		       k ? "unpinned" : "pinned", mo[k], mn[k], mn[k] / mo[k]);
+		printf("# sched-overhead: %s round_trip_ns_without=%.0f with_bpf=%.0f ratio=%.3f "
+		       "with_empty_programs=%.0f floor_ratio=%.3f\n",
+		       k ? "unpinned" : "pinned", mo[k], mn[k], mn[k] / mo[k], mf[k],
+		       mf[k] / mo[k]);
 		fprintf(f,
 			"pipe ping-pong, 2 threads %s, median of %d x %d round trips, CPU per "
-			"round "
-			"trip: without %.0f ns, with cgprocd --sampler=bpf %.0f ns, ratio %.3f\n",
-			k ? "unpinned" : "on CPU 0", reps, rounds, mo[k], mn[k], mn[k] / mo[k]);
+			"round trip: without %.0f ns, with cgprocd --sampler=bpf %.0f ns, ratio "
+			"%.3f; "
+			"with empty programs on the same tracepoints %.0f ns, ratio %.3f\n",
+			k ? "unpinned" : "on CPU 0", reps, rounds, mo[k], mn[k], mn[k] / mo[k],
+			mf[k], mf[k] / mo[k]);
 	}
 	fclose(f);
 	fflush(stdout);
-	cr_assert(mn[0] / mo[0] < 1.5, "pinned: %.0f ns with the programs vs %.0f ns without",
+	cr_assert(mn[0] / mo[0] < 1.35, "pinned: %.0f ns with the programs vs %.0f ns without",
 		  mn[0], mo[0]);
-	cr_assert(mn[1] / mo[1] < 1.5, "unpinned: %.0f ns with the programs vs %.0f ns without",
+	cr_assert(mn[1] / mo[1] < 1.35, "unpinned: %.0f ns with the programs vs %.0f ns without",
 		  mn[1], mo[1]);
 }

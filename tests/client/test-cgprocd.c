@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -704,6 +705,74 @@ Test(cgprocd, shim_serves_the_table, .init = setup, .fini = teardown, .timeout =
 	sleep(4); /* > 3 periods of 1 s: the table is stale */
 	shim_loadavg(busy, &l1, &total);
 	cr_expect_gt(total, 20, "a stale table must give the host's file (total %lu)", total);
+}
+
+static void *sleeper(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
+}
+
+/* Seven more threads, all asleep for good: none of them will ever switch again. */
+static void sleepers(void *arg)
+{
+	int ready = *(int *)arg;
+	pthread_attr_t a;
+
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 256 * 1024);
+	for (int i = 0; i < 7; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, &a, sleeper, NULL) != 0)
+			_exit(1);
+	}
+	if (write(ready, "", 1) != 1)
+		_exit(2);
+	for (;;)
+		pause();
+}
+
+/*
+ * A process moved between cgroups (cgroup.procs) is counted in its new cgroup at once with all
+ * its threads, under --sampler=bpf: the kernel reports the move of the leader only
+ * (cgroup_attach_task), and threads that sleep on were left behind in the old cgroup's counts
+ * until their next context switch, i.e. for good.
+ */
+Test(cgprocd, bpf_moves_every_thread, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const args[] = {"--sampler=bpf", "--interval", "0.5", NULL};
+	struct cgdirs *from = cg_new(), *to = cg_new();
+	struct cg_sample a, b;
+	int p[2];
+	pid_t pid;
+	double t0;
+	char c;
+
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = testcg_fork(from, sleepers, &p[1]);
+	cr_assert(pid > 0, "cannot start a child in the cgroup: %d", (int)pid);
+	kids[nkids++] = pid;
+	close(p[1]);
+	cr_assert_eq(read(p[0], &c, 1), 1, "the sleepers did not start");
+	close(p[0]);
+	daemon_pid = daemon_start(args);
+	t0 = now_s();
+	while (lookup(from, NULL, &a) != 0 || a.load.total != 8) {
+		cr_assert(now_s() - t0 < 10, "the 8 threads not counted in their first cgroup");
+		usleep(50000);
+	}
+	cr_assert_eq(testcg_attach(to, pid), 0);
+	t0 = now_s();
+	for (;;) {
+		if (lookup(from, NULL, &a) == 0 && lookup(to, NULL, &b) == 0 && a.load.total == 0 &&
+		    b.load.total == 8)
+			break;
+		cr_assert(now_s() - t0 < 3, "after the move: %lu threads left behind, %lu moved",
+			  (unsigned long)a.load.total, (unsigned long)b.load.total);
+		usleep(50000);
+	}
 }
 
 /* Busy for 10 s, idle for 10 s, from @t0 + 2.5 s on: state changes halfway between passes. The

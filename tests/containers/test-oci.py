@@ -472,6 +472,16 @@ cmp -s /tmp/dyn /tmp/static || differs=$((differs + 1))
 echo "files_differ $differs"
 echo "preload_entries $(grep -c cgproc /etc/ld.so.preload)"
 echo "meminfo_on_fuse $(stat -f -c %T /proc/meminfo | grep -c fuse)"
+python3 -c '
+import os
+fd = os.open("/proc/meminfo", os.O_RDONLY)
+print("py_meminfo_total", os.read(fd, 65536).split()[1].decode())
+print("py_meminfo_memfd", int(os.readlink("/proc/self/fd/%d" % fd).startswith("/memfd:")))
+cpus = [n for n in os.listdir("/sys/devices/system/cpu") if n[3:].isdigit()]
+print("py_ls_cpus", len(cpus))
+fd = os.open("/sys/devices/system/cpu/cpu0/topology/core_cpus_list", os.O_RDONLY)
+print("py_cpufile_memfd", int(os.readlink("/proc/self/fd/%d" % fd).startswith("/memfd:")))
+'
 /probe
 """
 
@@ -498,14 +508,35 @@ def podman_auto_static_programs_in_glibc_image():
     assert v["memtotal_kb"] == MEM_KB and v["stat_cpu_lines"] == 2, "static probe: %r" % v
     assert v["files_differ"] == 0, "dynamic and static reads differ: %r" % v
     assert v["meminfo_on_fuse"] == 1, "auto: cgprocfs's file is bound: %r" % v
+    # a dynamic program's read is the shim's own answer (a memfd snapshot rendered from the
+    # inputs the hook kept), not cgprocfs's file: no FUSE round trip per read
+    assert v["py_meminfo_total"] == MEM_KB, "python3 reads /proc/meminfo: %r" % v
+    assert v["py_meminfo_memfd"] == 1, "auto: the shim answers the covered file: %r" % v
+    assert v["py_ls_cpus"] == 1, "python3 lists /sys/devices/system/cpu: %r" % v
+    assert v["py_cpufile_memfd"] == 1, "auto: the shim answers per-CPU files: %r" % v
     with open(log) as f:
         text = f.read()
     assert "view shim: done" in text and "cannot" not in text and "shim only" not in text, text
 
-    # asked for: the shim alone (its faster reads), even with cgprocfs live
+    # an input that cannot be kept (a directory where the clone of /proc/stat goes): none is
+    # trusted, the shim leaves the covered files to cgprocfs, whose values are still right
+    blocker = os.path.join(tmp, "mixed-blocker")
+    os.makedirs(blocker, exist_ok=True)
+    open(log, "w").close()
+    v = podman_view(hooks, image, MIXED_SH, ["-v", blocker + ":/usr/lib/cgproc/host/proc/stat"],
+                    runtime=runtime)
+    assert_view(v, "auto view, inputs not kept")
+    assert v["py_meminfo_total"] == MEM_KB and v["py_meminfo_memfd"] == 0, v
+    assert v["files_differ"] == 0 and v["bb_meminfo_total"] == MEM_KB, v
+    with open(log) as f:
+        text = f.read()
+    assert "cannot keep /proc/stat" in text and "drop" not in text, text
+
+    # asked for: the shim alone, even with cgprocfs live
     v = podman_view(hooks, image, MIXED_SH, ["--annotation", "io.cgproc.view=shim"])
     assert_view(v, "shim view, dynamic programs")
     assert v["meminfo_on_fuse"] == 0 and v["bb_meminfo_total"] == host_mem_kb(), v
+    assert v["py_meminfo_memfd"] == 1, v
 
     # no cgprocfs: what static programs saw before (the host), the shim still serves the rest
     empty = os.path.join(tmp, "mixed-not-a-mount")

@@ -257,3 +257,47 @@ Test(fdcache, kept_root_taken_over_is_noticed)
 	cr_assert(st.st_ino != ours.st_ino || st.st_dev != ours.st_dev, "a new root");
 	src_fdcache_root_release(cache);
 }
+
+static void mkdirs(const char *rel)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", tmp, rel);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* The kept inputs (src->inputs, the OCI hook's clones of what cgprocfs covers): system-wide proc
+ * and sys/devices/system files come from the mirror when it has them, kept or not; per-process
+ * files, files the mirror lacks and every file without the option come from the root. */
+Test(fdcache, inputs_mirror_serves_covered_host_files)
+{
+	mkdirs("proc/self");
+	mkdirs("proc/7");
+	mkdirs("sys/devices/system/cpu");
+	mkdirs("inputs/proc/self");
+	mkdirs("inputs/proc/7");
+	mkdirs("inputs/sys/devices/system/cpu");
+	put("proc/meminfo", "covered\n");
+	put("inputs/proc/meminfo", "real\n");
+	put("sys/devices/system/cpu/online", "0\n");
+	put("inputs/sys/devices/system/cpu/online", "0-1\n");
+	put("proc/vmstat", "plain\n");
+	put("proc/self/stat", "self\n");
+	put("inputs/proc/self/stat", "wrong\n");
+	put("proc/7/stat", "seven\n");
+	put("inputs/proc/7/stat", "wrong\n");
+	for (int kept = 1; kept >= 0; kept--) {
+		src.fds = kept ? cache : NULL;
+		src.inputs = "inputs/";
+		expect("proc/meminfo", "real\n");
+		expect("/sys/devices/system/cpu/online", "0-1\n");
+		expect("proc/vmstat", "plain\n");
+		expect("proc/self/stat", "self\n");
+		expect("proc/7/stat", "seven\n");
+		src.inputs = NULL;
+		if (kept)
+			src_fdcache_invalidate(cache);
+		expect("proc/meminfo", "covered\n");
+		expect("sys/devices/system/cpu/online", "0\n");
+	}
+}

@@ -27,13 +27,16 @@
 #include <getopt.h>
 #include <limits.h>
 #include <link.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,6 +229,61 @@ static int view_shim(struct hook *h)
 	return r;
 }
 
+/*
+ * The container's own @dest (a procfs or sysfs file or directory), cloned read-only to
+ * VFILE_HOST_INPUTS + @dest before cgprocfs covers it: the shim's renders read the real inputs
+ * there instead of cgprocfs's answers. Only what cgprocfs covers is cloned, never the whole
+ * procfs: the runtime's masks (maskedPaths, readonlyPaths) are mounts over procfs, which a
+ * clone of the mount alone would not carry. Anything else there (a FUSE file: an earlier run
+ * of the hook covered it already) is left alone. A cgprocfs_binds() callback, for a pass
+ * before the binds: 0, or -errno when @dest could not be kept.
+ */
+static int keep_input(const char *src_path, const char *dest, void *arg)
+{
+	struct hook *h = arg;
+	char hidden[PATH_MAX];
+	struct statfs sf;
+	struct stat st;
+	int src = rootfs_open(h->rootfd, dest, O_PATH, ROOTFS_EXISTING), r = 0;
+
+	(void)src_path;
+	if (src < 0)
+		return 0; /* nothing there to cover */
+	if (fstatfs(src, &sf) == 0 && (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC) &&
+	    fstat(src, &st) == 0) {
+		snprintf(hidden, sizeof(hidden), "%s%s", VFILE_HOST_INPUTS, dest);
+		r = rootfs_bind(h->rootfd, src, hidden,
+				S_ISDIR(st.st_mode) ? ROOTFS_DIR : ROOTFS_FILE);
+		if (r < 0)
+			hook_log(h, LOG_WARNING, "cannot keep %s at %s: %s", dest, hidden,
+				 strerror(-r));
+	}
+	close(src);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Keeps every input cgprocfs is about to cover, or none that the shim looks for: it trusts
+ * the inputs when its marker (VFILE_HOST_INPUTS/proc/meminfo) is a procfs file, and an input
+ * missing from the mirror would be read from the overlay, cgprocfs's answer rendered again.
+ * So when one could not be kept, the marker is unmounted.
+ */
+static void keep_inputs(struct hook *h)
+{
+	int r = cgprocfs_binds(h->cgprocfs, keep_input, h), fd;
+	char proc[64];
+
+	if (r >= 0)
+		return;
+	fd = rootfs_open(h->rootfd, VFILE_HOST_INPUTS "/proc/meminfo", O_PATH, ROOTFS_EXISTING);
+	if (fd < 0)
+		return;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (umount2(proc, MNT_DETACH) < 0 && errno != EINVAL)
+		hook_log(h, LOG_WARNING, "cannot drop the kept inputs: %s", strerror(errno));
+	close(fd);
+}
+
 /* A cgprocfs_binds() callback: @src (on the host) over @dest in the container, if it has one. */
 static int bind_into_rootfs(const char *src_path, const char *dest, void *arg)
 {
@@ -262,15 +320,20 @@ static int view_fuse(struct hook *h)
 
 /*
  * auto, for an image with the loader: next to the shim, cgprocfs's files for the image's static
- * programs (busybox-static, Go), which no preload reaches. The shim leaves a file that a FUSE
- * overlay serves alone (libcgproc(8)), so a dynamic program then reads cgprocfs's bytes for it
- * (slower than the shim's own answer, never applied twice); the shim still answers the calls
- * (sysconf, get_nprocs, sysinfo). Without a live cgprocfs: the shim alone. An explicit shim view
- * keeps the shim's faster file reads and leaves static programs the host's files.
+ * programs (busybox-static, Go), which no preload reaches. The container's own files are kept
+ * at VFILE_HOST_INPUTS first (keep_input()): finding them, the shim answers the covered paths
+ * itself from those inputs (its in-process speed, never applied twice); where they could not be
+ * kept, it leaves a file that a FUSE overlay serves to cgprocfs (libcgproc(8)). The shim answers
+ * the calls (sysconf, get_nprocs, sysinfo) either way. Without a live cgprocfs: the shim alone.
+ * An explicit shim view leaves static programs the host's files.
  */
 static void view_shim_files(struct hook *h)
 {
-	int r = view_fuse(h); /* says why it bound nothing */
+	int r;
+
+	if (cgprocfs_mount_state(h->cgprocfs) == CGPROCFS_MOUNT_LIVE)
+		keep_inputs(h);
+	r = view_fuse(h); /* says why it bound nothing */
 
 	if (r < 0)
 		hook_log(h, LOG_NOTICE, "shim only: static programs see the host's files");

@@ -72,6 +72,7 @@ void bpfcount_close(struct bpfcount *b)
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "bpf/loadcount.h"
@@ -88,7 +89,9 @@ struct snap {
 
 struct bpfcount {
 	struct loadcount *skel;
-	int counts_fd, tasks_fd;
+	int counts_fd;
+	uint64_t *tasks; /* the programs' words by tid, mapped (BPF_F_MMAPABLE) */
+	size_t ntasks, tasks_len;
 	struct snap *snap;
 	size_t n, cap;
 	uint64_t *idle; /* cgids unseen and at 0 at the last prune, sorted */
@@ -153,7 +156,7 @@ int bpfcount_open(struct bpfcount **ret, bool unified, char *err, size_t errsize
 		snprintf(err, errsize, "BPF sampler: out of memory");
 		return -ENOMEM;
 	}
-	b->counts_fd = b->tasks_fd = -1;
+	b->counts_fd = -1;
 	b->keys = malloc(BATCH * sizeof(*b->keys));
 	b->vals = malloc(BATCH * sizeof(*b->vals));
 	if (!b->keys || !b->vals)
@@ -162,9 +165,10 @@ int bpfcount_open(struct bpfcount **ret, bool unified, char *err, size_t errsize
 	if (!b->skel)
 		return fail(b, -errno, err, errsize, "opening the BPF object");
 	b->skel->rodata->key_unified = unified;
-	/* one word per live thread: pid_max bounds them (raising it later is logged by the
-	 * kernel's refusals as missed tasks; see cgprocd(8)) */
-	bpf_map__set_max_entries(b->skel->maps.tasks, (uint32_t)(pm > 65536 ? pm : 65536));
+	/* one word per possible tid: pid_max bounds them (raising it later leaves the new tids
+	 * uncounted; see cgprocd(8)) */
+	b->ntasks = (size_t)(pm > 65536 ? pm : 65536);
+	bpf_map__set_max_entries(b->skel->maps.tasks, (uint32_t)b->ntasks);
 	bpf_map__set_max_entries(b->skel->maps.counts, COUNTS_MAX);
 	r = loadcount__load(b->skel);
 	if (r < 0)
@@ -174,7 +178,13 @@ int bpfcount_open(struct bpfcount **ret, bool unified, char *err, size_t errsize
 		return fail(b, r, err, errsize, "attaching to the scheduler tracepoints");
 	b->seeding = true;
 	b->counts_fd = bpf_map__fd(b->skel->maps.counts);
-	b->tasks_fd = bpf_map__fd(b->skel->maps.tasks);
+	b->tasks_len = (b->ntasks * sizeof(uint64_t) + 4095) & ~(size_t)4095;
+	b->tasks = mmap(NULL, b->tasks_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			bpf_map__fd(b->skel->maps.tasks), 0);
+	if (b->tasks == MAP_FAILED) {
+		b->tasks = NULL;
+		return fail(b, -errno, err, errsize, "mapping the tasks array");
+	}
 	*ret = b;
 	return 0;
 }
@@ -231,8 +241,9 @@ void bpfcount_seed(struct bpfcount *b, uint64_t cgid, uint32_t tid, char state)
 	bool runnable = state == 'R', counted = runnable || state == 'D';
 	uint64_t word =
 		cgid << LC_SHIFT | (runnable ? LC_RUNNABLE : 0) | (counted ? LC_COUNTED : 0);
+	uint64_t empty = 0;
 
-	if (!b->seeding || !cgid)
+	if (!b->seeding || !cgid || tid >= b->ntasks)
 		return;
 	if (b->nseeded == b->capseeded) {
 		size_t nc = b->capseeded ? b->capseeded * 2 : 4096;
@@ -244,7 +255,8 @@ void bpfcount_seed(struct bpfcount *b, uint64_t cgid, uint32_t tid, char state)
 		b->capseeded = nc;
 	}
 	/* only where no event has written a word since the attach */
-	if (bpf_map_update_elem(b->tasks_fd, &tid, &word, BPF_NOEXIST) == 0)
+	if (__atomic_compare_exchange_n(&b->tasks[tid], &empty, word, false, __ATOMIC_SEQ_CST,
+					__ATOMIC_SEQ_CST))
 		b->seeded[b->nseeded++] = (struct seeded){tid, word};
 }
 
@@ -258,17 +270,16 @@ void bpfcount_seed_done(struct bpfcount *b, int procfd)
 		seeds = calloc(b->nseeded, sizeof(*seeds));
 	for (size_t i = 0; seeds && i < b->nseeded; i++) {
 		struct seeded *sd = &b->seeded[i];
+		uint64_t expect = sd->word;
 		char name[16];
-		uint64_t now;
 
 		/* A thread that exited between its /proc read and our insert would keep its
-		 * word (no event will come for it): take it back. */
+		 * word (no event will come for it): take it back, unless an event replaced it. */
 		snprintf(name, sizeof(name), "%u", sd->tid);
 		if (faccessat(procfd, name, F_OK, 0) < 0 &&
-		    bpf_map_lookup_elem(b->tasks_fd, &sd->tid, &now) == 0 && now == sd->word) {
-			(void)bpf_map_delete_elem(b->tasks_fd, &sd->tid);
+		    __atomic_compare_exchange_n(&b->tasks[sd->tid], &expect, 0, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 			continue;
-		}
 		seeds[n].cgid = sd->word >> LC_SHIFT;
 		seeds[n].c.active = (sd->word & LC_COUNTED) != 0;
 		seeds[n].c.running = (sd->word & LC_RUNNABLE) != 0;
@@ -310,7 +321,9 @@ int bpfcount_read(struct bpfcount *b)
 	b->n = coalesce(b->snap, b->n);
 	/* We are running while we read: the kernel's load sample (at a tick) would almost never
 	 * see us, and the /proc walk leaves itself out too. */
-	if (bpf_map_lookup_elem(b->tasks_fd, &tid, &self_word) == 0 && self_word) {
+	if (tid < b->ntasks)
+		self_word = __atomic_load_n(&b->tasks[tid], __ATOMIC_RELAXED);
+	if (self_word) {
 		struct snap key = {.cgid = self_word >> LC_SHIFT};
 		struct snap *s = bsearch(&key, b->snap, b->n, sizeof(*b->snap), snap_cmp);
 
@@ -381,6 +394,8 @@ void bpfcount_close(struct bpfcount *b)
 {
 	if (!b)
 		return;
+	if (b->tasks)
+		munmap(b->tasks, b->tasks_len);
 	loadcount__destroy(b->skel);
 	free(b->snap);
 	free(b->seeded);

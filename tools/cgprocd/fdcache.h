@@ -26,6 +26,13 @@ struct fd_budget {
 /* Raise RLIMIT_NOFILE to its hard limit and keep 256 fds in reserve. */
 void fd_budget_init(struct fd_budget *b);
 
+/*
+ * Read @fd to its end with @rd (read, or getdents64 for a directory's records) into *@buf, which
+ * grows by doubling (NULL and 0 to start) and stays the caller's, NUL-terminated. Length or
+ * -errno.
+ */
+ssize_t fd_read_to_end(int fd, char **buf, size_t *size, ssize_t (*rd)(int, void *, size_t));
+
 struct tid_cache {
 	int *fd;	/* by tid: fd + 1, 0 = none */
 	uint64_t *seen; /* by tid: pass that last read it */
@@ -44,7 +51,7 @@ int tid_cache_state(struct tid_cache *c, struct fd_budget *b, int procfd, pid_t 
 void tid_cache_sweep(struct tid_cache *c, struct fd_budget *b, uint64_t pass);
 void tid_cache_done(struct tid_cache *c);
 
-/* file slots of a cgroup: see sampler.c */
+/* file slots of a cgroup: see limits.h */
 #define CG_FILES_MAX 5
 
 struct cg_node {
@@ -59,7 +66,7 @@ struct cg_node {
 	bool dirty;	 /* a subdirectory came or went since: list it again */
 	char *list;	 /* getdents64 records of that listing (NULL: none, a leaf) */
 	size_t list_len; /* bytes in list */
-	void *own;	 /* the last values read from its limit files (sampler.c) */
+	void *own;	 /* the last values read from its limit files (limits.c) */
 };
 
 struct cg_cache {

@@ -29,9 +29,9 @@ struct sampler_hier {
 
 /* --sampler: how load counts are taken. */
 enum sampler_mode {
-	/* The default until the bpf sampler meets its targets: its scheduler overhead (15-30% on a
-	 * context-switch ping-pong, cgprocd(8) PERFORMANCE) and a root-cgroup over-count on this
-	 * development host (cgprocd(8) SAMPLERS). */
+	/* The default: the bpf sampler charges every context switch and wakeup on the host
+	 * (12-19% on a context-switch ping-pong, cgprocd(8) PERFORMANCE), which only pays off
+	 * against the /proc walk on hosts with many threads. */
 	SAMPLER_PROC,
 	SAMPLER_BPF,
 	SAMPLER_AUTO, /* bpf when it loads, else proc */

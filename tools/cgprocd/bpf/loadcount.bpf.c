@@ -7,7 +7,8 @@
  * sched_contributes_to_load in kernel/sched/core.c). The same predicate as cgprocd's /proc walk,
  * which counts the threads /proc shows as R or D ("I", the idle D, is TASK_NOLOAD).
  *
- * Each task has one word in `tasks` (loadcount.h: its cgroup id, runnable, counted). Every event
+ * Each task has one word in `tasks`, indexed by tid (loadcount.h: its cgroup id, runnable,
+ * counted). Every event
  * that can change a task's state or cgroup recomputes the word and exchanges it atomically; the
  * difference between the old and the new word is applied to `counts` (cgroup id -> counted,
  * runnable and all tasks), so concurrent events on one task linearise on the exchange and the
@@ -15,13 +16,16 @@
  * A pass in user space then reads `counts` (one entry per cgroup) instead of every thread.
  *
  * Events: sched_switch (the task that leaves: blocked, preempted or dead), sched_wakeup and
- * sched_wakeup_new (it becomes runnable), cgroup_attach_task and cgroup_transfer_tasks (it moved).
+ * sched_wakeup_new (it becomes runnable), cgroup_attach_task (it moved, with its threads) and
+ * cgroup_transfer_tasks (it moved).
  * Tasks that existed before the programs were attached and have had no event since are seeded by
- * user space (bpfcount.c), which only creates missing words: an event that got there first wins.
+ * user space (bpfcount.c), which only fills empty words (compare-and-swap on the mapped array): an
+ * event that got there first wins.
  * (The kernel's task iterator would do it here, but on some kernels it skips threads.)
  *
  * Only raw tracepoints: no fentry/tp_btf (they need BPF trampolines, which not every kernel build
- * has). Arguments are read with CO-RE against the kernel's BTF.
+ * has), no kprobes (not every kernel build has kprobe events). Arguments are read with CO-RE
+ * against the kernel's BTF.
  */
 #include "vmlinux.h"
 
@@ -43,10 +47,15 @@ const volatile bool key_unified = false;
 #define TASK_NOLOAD_ 0x0400
 #define TASK_FROZEN_ 0x8000
 
+/*
+ * Words by tid: an array, not a hash (an inlined look-up, ~15 ns against ~50 ns for a hash on
+ * the hot path of every switch and wakeup), 8 bytes per possible tid. 0: no word. User space
+ * maps it to seed words with a compare-and-swap.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536); /* the loader sets pid_max */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 65536); /* the loader sets max(pid_max, 65536) */
 	__type(key, __u32);	    /* tid */
 	__type(value, __u64);	    /* loadcount.h: cgroup id, LC_RUNNABLE, LC_COUNTED */
 } tasks SEC(".maps");
@@ -58,6 +67,19 @@ struct {
 	__type(key, __u64);	    /* cgroup id = kernfs id = inode of the cgroup directory */
 	__type(value, struct lc_count);
 } counts SEC(".maps");
+
+/*
+ * Per CPU: the task the last switch seen on it put on the CPU (an address, only compared and read
+ * through bpf_probe_read_kernel). A switch whose prev is another task means the switch that took
+ * that one off was never delivered to the tracepoint: seen on a 6.18 guest kernel for the threads
+ * of its PID 1, which perf's sched:sched_switch misses too; each would stay counted as runnable.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} oncpu SEC(".maps");
 
 /* Kernels before 5.14 called the state field "state". */
 struct task_struct___old {
@@ -78,29 +100,36 @@ static __always_inline bool state_counts(unsigned int st)
 	return (st & TASK_UNINTERRUPTIBLE_) && !(st & (TASK_NOLOAD_ | TASK_FROZEN_));
 }
 
+/*
+ * The cgroup id of css_set @cset, or of task @t's, in the keyed hierarchy, one pointer step at a
+ * time through READ(p,
+ * field): BPF_CORE_READ for any task (each step a bpf_probe_read_kernel call, ~25 ns on a
+ * nested VM), DIRECT for the current task's BTF pointer (plain loads that the verifier makes
+ * fault-safe, ~1 ns each).
+ */
+#define DIRECT(p, field) ((p)->field)
+#define CSET_CGID(cset, READ)                                                                      \
+	({                                                                                         \
+		struct css_set *cset_ = (cset);                                                    \
+		struct cgroup_subsys_state *css_ = NULL;                                           \
+		struct cgroup *cg_ = NULL;                                                         \
+		struct kernfs_node *kn_ = NULL;                                                    \
+		int id_ = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);                 \
+		if (cset_ && key_unified)                                                          \
+			cg_ = READ(cset_, dfl_cgrp);                                               \
+		else if (cset_ && id_ >= 0 && id_ < 16)                                            \
+			css_ = READ(cset_, subsys[id_]);                                           \
+		if (css_)                                                                          \
+			cg_ = READ(css_, cgroup);                                                  \
+		if (cg_)                                                                           \
+			kn_ = READ(cg_, kn);                                                       \
+		kn_ ? (__u64)READ(kn_, id) : 0;                                                    \
+	})
+#define CGID_OF(t, READ) CSET_CGID(READ(t, cgroups), READ)
+
 static __always_inline __u64 task_cgid(struct task_struct *t)
 {
-	struct cgroup_subsys_state *css = NULL;
-	struct css_set *cset = BPF_CORE_READ(t, cgroups);
-	struct cgroup *cg;
-
-	if (!cset)
-		return 0;
-	if (key_unified) {
-		cg = BPF_CORE_READ(cset, dfl_cgrp);
-	} else {
-		int id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
-
-		if (id < 0 || id >= 16)
-			return 0;
-		bpf_core_read(&css, sizeof(css), &cset->subsys[id]);
-		if (!css)
-			return 0;
-		cg = BPF_CORE_READ(css, cgroup);
-	}
-	if (!cg)
-		return 0;
-	return BPF_CORE_READ(cg, kn, id);
+	return CGID_OF(t, BPF_CORE_READ);
 }
 
 /* Add the deltas to the counts of cgroup @cgid (created at the first task it gets). */
@@ -148,92 +177,131 @@ static __always_inline void word_apply(__u64 old, __u64 new)
 }
 
 /*
- * Make @t's word say @runnable / @counted in its cgroup. @where: look the cgroup up through the
- * task's css_set (switches and moves); otherwise keep the cgroup its word already has
- * (wakeups: a move always comes with an event that looks it up).
+ * Make task @tid's word say @runnable / @counted in cgroup @cgid. @cgid 0: keep the cgroup its
+ * word already has (wakeups: a move always comes with an event that looks it up), or, when it
+ * has none, look it up through @t's css_set.
  */
-static __always_inline void task_set(struct task_struct *t, bool runnable, bool counted, bool where)
+static __always_inline void task_set(struct task_struct *t, __u32 tid, __u64 cgid, bool runnable,
+				     bool counted)
 {
-	__u32 tid = BPF_CORE_READ(t, pid);
-	__u64 word, *w, cgid = 0, bits;
+	__u64 word, *w, bits;
 
 	if (!tid)
 		return; /* the idle tasks */
 	bits = (runnable ? LC_RUNNABLE : 0) | (counted ? LC_COUNTED : 0);
 	w = bpf_map_lookup_elem(&tasks, &tid);
-	if (w && !where)
+	if (!w)
+		return; /* a tid beyond the array: pid_max was raised after the start */
+	if (!cgid)
 		cgid = *w >> LC_SHIFT;
 	if (!cgid)
 		cgid = task_cgid(t);
 	if (!cgid)
 		return;
 	word = cgid << LC_SHIFT | bits;
-	if (!w) {
-		if (bpf_map_update_elem(&tasks, &tid, &word, BPF_NOEXIST) == 0) {
-			word_apply(0, word);
-			return;
-		}
-		w = bpf_map_lookup_elem(&tasks, &tid);
-		if (!w)
-			return;
-	}
 	if (*w == word)
-		return; /* nothing changed: no exchange, no count touched */
+		return; /* nothing changed (a preempted task already counted): no count touched */
 	word_apply(__sync_lock_test_and_set(w, word), word);
 }
 
-/* From the task's own state word: running or about to be, or blocked in a counted way. */
+/* From the task's own state word and cgroup (moves). */
 static __always_inline void task_update(struct task_struct *t)
 {
 	unsigned int st = task_state(t);
 
-	task_set(t, st == TASK_RUNNING_, state_counts(st), true);
+	task_set(t, BPF_CORE_READ(t, pid), task_cgid(t), st == TASK_RUNNING_, state_counts(st));
 }
 
 /* The task is gone: uncount it and forget its word. */
-static __always_inline void task_gone(struct task_struct *t)
+static __always_inline void task_gone(__u32 tid)
 {
-	__u32 tid = BPF_CORE_READ(t, pid);
 	__u64 *w = bpf_map_lookup_elem(&tasks, &tid);
 
-	if (!w)
+	if (!w || !*w)
 		return;
 	word_apply(__sync_lock_test_and_set(w, 0), 0);
-	bpf_map_delete_elem(&tasks, &tid);
 }
 
-/* sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...) */
+/*
+ * Remember @next as the task on this CPU; when @prev is not the one remembered, that one left the
+ * CPU unseen: its word follows its state word now (blocked: no longer runnable). A task that is
+ * runnable, or dead (its memory may be another task's by now), is left to its next event.
+ */
+static __always_inline void missed_out(__u64 prev, __u64 next)
+{
+	__u32 zero = 0;
+	__u64 *last = bpf_map_lookup_elem(&oncpu, &zero), gone;
+	struct task_struct *t;
+	unsigned int st;
+
+	if (!last)
+		return;
+	gone = *last;
+	*last = next;
+	if (!gone || gone == prev)
+		return;
+	t = (struct task_struct *)gone;
+	st = task_state(t);
+	if (st != TASK_RUNNING_ && !(st & TASK_DEAD_))
+		task_set(t, BPF_CORE_READ(t, pid), 0, false, state_counts(st));
+}
+
+/*
+ * sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next, ...), the
+ * hottest event: it runs in prev's context (the switch has not happened yet), so prev is the
+ * current task. Where the kernel has bpf_get_current_task_btf (5.11), its state and cgroup are
+ * plain loads and its tid needs no read: one hash lookup, plus one of the counts when prev
+ * blocks. The cgroup is looked up on every switch because a move fires cgroup_attach_task for
+ * the thread group's leader only: the other threads are re-keyed here, at their next switch.
+ */
 SEC("raw_tracepoint/sched_switch")
 int on_switch(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct task_struct *prev = (struct task_struct *)ctx->args[1];
-	unsigned int st = task_state(prev);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *prev;
+	unsigned int st;
+	__u64 cgid;
 
+	if (!tid)
+		return 0;
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		prev = bpf_get_current_task_btf();
+		if (bpf_core_field_exists(prev->__state))
+			st = prev->__state;
+		else
+			st = (unsigned int)((struct task_struct___old *)prev)->state;
+		cgid = CGID_OF(prev, DIRECT);
+	} else {
+		prev = (struct task_struct *)ctx->args[1];
+		st = task_state(prev);
+		cgid = task_cgid(prev);
+	}
+	missed_out(ctx->args[1], ctx->args[2]);
 	if (st & TASK_DEAD_) {
-		task_gone(prev);
+		task_gone(tid);
 		return 0;
 	}
+	if (!cgid)
+		return 0;
 	/* a preempted task stays on the run queue whatever its state word says */
 	if (ctx->args[0] || st == TASK_RUNNING_)
-		task_set(prev, true, true, true);
+		task_set(prev, tid, cgid, true, true);
 	else
-		task_set(prev, false, state_counts(st), true);
+		task_set(prev, tid, cgid, false, state_counts(st));
 	return 0;
 }
 
-/* sched_wakeup(struct task_struct *p), sched_wakeup_new(struct task_struct *p) */
 /*
- * A real wakeup has set the task's state to TASK_RUNNING before the tracepoint. Some do not
- * (seen on 6.18: long-sleeping threads reported woken again and again that never run and stay
- * "S" in /proc): then the state word decides, as on a move.
+ * sched_wakeup(struct task_struct *p), sched_wakeup_new(struct task_struct *p): the kernel fires
+ * them right after it set the task's state to TASK_RUNNING (ttwu_do_wakeup, wake_up_new_task),
+ * so the state word is not read: the task is runnable.
  */
 SEC("raw_tracepoint/sched_wakeup")
 int on_wakeup(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *t = (struct task_struct *)ctx->args[0];
-	unsigned int st = task_state(t);
 
-	task_set(t, st == TASK_RUNNING_, state_counts(st), false);
+	task_set(t, BPF_CORE_READ(t, pid), 0, true, true);
 	return 0;
 }
 
@@ -241,16 +309,77 @@ SEC("raw_tracepoint/sched_wakeup_new")
 int on_wakeup_new(struct bpf_raw_tracepoint_args *ctx)
 {
 	/* a new task: a word under its tid can only be a dead task's */
-	task_set((struct task_struct *)ctx->args[0], true, true, true);
+	struct task_struct *t = (struct task_struct *)ctx->args[0];
+
+	task_set(t, BPF_CORE_READ(t, pid), task_cgid(t), true, true);
 	return 0;
 }
 
-/* cgroup_attach_task(struct cgroup *dst, const char *path, struct task_struct *task, bool tg):
- * fired after the task's css_set was switched, in whichever hierarchy it moved. */
+/* Move @tid's word to cgroup @cgid with its bits (compare-and-swap: a switch may change them
+ * meanwhile). */
+static __always_inline void word_move(__u32 tid, __u64 cgid)
+{
+	__u64 *w = bpf_map_lookup_elem(&tasks, &tid), old, new;
+
+	if (!w || !cgid)
+		return;
+	for (int i = 0; i < 4; i++) {
+		old = *w;
+		if (!old || old >> LC_SHIFT == cgid)
+			return;
+		new = cgid << LC_SHIFT | (old & (LC_RUNNABLE | LC_COUNTED));
+		if (__sync_val_compare_and_swap(w, old, new) == old) {
+			word_apply(old, new);
+			return;
+		}
+	}
+}
+
+struct group_walk {
+	__u64 head; /* &leader->signal->thread_head */
+	__u64 node; /* the thread_node of the thread to visit next */
+	__u64 cgid;
+};
+
+/* One thread of a moved process (bpf_loop callback): 1 to stop at the end of the list. */
+static long group_step(__u64 i, void *arg)
+{
+	struct group_walk *g = arg;
+	struct task_struct *t;
+
+	if (!g->node || g->node == g->head)
+		return 1;
+	t = (struct task_struct *)(g->node -
+				   bpf_core_field_offset(struct task_struct, thread_node));
+	word_move(BPF_CORE_READ(t, pid), g->cgid);
+	g->node = (__u64)BPF_CORE_READ(t, thread_node.next);
+	return 0;
+}
+
+/*
+ * cgroup_attach_task(struct cgroup *dst, const char *path, struct task_struct *task, bool tg):
+ * fired after the task's css_set was switched, in whichever hierarchy it moved. With tg (a write
+ * to cgroup.procs) the kernel moved every thread but reports the leader only: the other threads
+ * follow it here, through the thread group's list (bpf_loop, kernel 5.17 and later; before it,
+ * at their next switch).
+ */
 SEC("raw_tracepoint/cgroup_attach_task")
 int on_attach(struct bpf_raw_tracepoint_args *ctx)
 {
-	task_update((struct task_struct *)ctx->args[2]);
+	struct task_struct *leader = (struct task_struct *)ctx->args[2];
+	struct signal_struct *sig;
+	struct group_walk g;
+
+	task_update(leader);
+	if (!ctx->args[3] || !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
+		return 0;
+	sig = BPF_CORE_READ(leader, signal);
+	if (!sig)
+		return 0;
+	g.head = (__u64)sig + bpf_core_field_offset(struct signal_struct, thread_head);
+	g.node = (__u64)BPF_CORE_READ(sig, thread_head.next);
+	g.cgid = task_cgid(leader);
+	bpf_loop(65536, group_step, &g, 0);
 	return 0;
 }
 
