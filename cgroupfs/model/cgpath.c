@@ -280,3 +280,55 @@ bool cg_path_parent(char *path)
 	path[n] = '\0';
 	return true;
 }
+
+unsigned cg_root_updepth(const char *root)
+{
+	unsigned n = 0;
+
+	while (root[0] == '/' && root[1] == '.' && root[2] == '.' && (root[3] == '/' || !root[3])) {
+		n++;
+		root += 3;
+	}
+	return root[0] == 0 || (root[0] == '/' && root[1] == 0) ? n : 0;
+}
+
+int cg_path_rebase(const char *base, const char *rel, char *out, size_t size)
+{
+	size_t len = 0;
+
+	if (size < 2 || base[0] != '/' || rel[0] != '/')
+		return -EINVAL;
+	out[0] = 0;
+	for (const char *part = base; part;) {
+		for (const char *p = part; *p;) {
+			size_t n;
+
+			while (*p == '/')
+				p++;
+			n = strcspn(p, "/");
+			if (n == 0 || (n == 1 && p[0] == '.')) {
+				p += n;
+				continue;
+			}
+			if (n == 2 && p[0] == '.' && p[1] == '.') {
+				if (len == 0)
+					return -EXDEV;
+				while (len > 0 && out[len - 1] != '/')
+					len--;
+				out[--len] = 0;
+			} else {
+				if (len + 1 + n >= size)
+					return -ENAMETOOLONG;
+				out[len++] = '/';
+				memcpy(out + len, p, n);
+				len += n;
+				out[len] = 0;
+			}
+			p += n;
+		}
+		part = part == base ? rel : NULL;
+	}
+	if (len == 0)
+		memcpy(out, "/", 2);
+	return 0;
+}

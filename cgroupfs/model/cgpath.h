@@ -65,3 +65,11 @@ int proc_cgroup_parse(struct span text, struct cg_paths *ret);
 void cg_path_strip_init_scope(char *path);
 /* Parent of "/a/b" is "/a"; of "/a" is "/". false for "/". In place. */
 bool cg_path_parent(char *path);
+/* How many levels a mount's root (mountinfo field 4) lies above the reader's cgroup-namespace
+ * root: "/../.." is 2 (a mount kept from before `unshare --cgroup`); 0 for "/", "/a" or
+ * "/../a" (a root that is not an ancestor of the namespace root). */
+unsigned cg_root_updepth(const char *root);
+/* @rel (a path relative to a cgroup-namespace root: "/", "/a", "/../x") as a path from the mount's
+ * root, given @base, the namespace root's path from there ("/n/s"): "/n/s/a", "/n/x". -EXDEV when
+ * it would leave the mount's root, -ENAMETOOLONG when it does not fit @size. */
+int cg_path_rebase(const char *base, const char *rel, char *out, size_t size);

@@ -10,6 +10,7 @@
  * Namespaces are compared by the inode in the text of the proc/<pid>/ns/ links, which a fixture
  * tree can provide as plain symlinks. All I/O through the src root; no allocation.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdalign.h>
@@ -198,6 +199,121 @@ static void machine_compose(const struct machine_work *w, struct cg_machine *m)
 	}
 }
 
+/*
+ * A cgroup mount kept from before `unshare --cgroup` has its root above the reader's namespace
+ * root ("/../.." in mountinfo, "..": the kernel prints roots relative to the reader's cgroup
+ * namespace), while /proc/<pid>/cgroup names cgroups relative to that namespace root: the two do
+ * not join. Nothing the kernel prints names the namespace root's place under such a mount, so it
+ * is found as `cgproc run` finds the caller's group: the directory that many levels below the
+ * mount whose <own cgroup>/cgroup.procs lists the reader. Bounded in depth and in directories
+ * visited; not found, the mount stays as it is (its files are outside it: the host's file).
+ */
+#define NSROOT_DEPTH_MAX 6
+#define NSROOT_VISIT_MAX 2048
+
+struct nsroot_search {
+	const struct cg_src *src;
+	const char *own; /* the reader's cgroup, relative to its namespace root */
+	uint64_t pid;	 /* the reader as cgroup.procs lists it */
+	char *text;
+	size_t size;
+	unsigned visits;
+};
+
+static bool pid_in_procs(struct span text, uint64_t pid)
+{
+	struct span line;
+	uint64_t v;
+
+	while (line_next(&text, &line))
+		if (parse_u64(line, &v) == 0 && v == pid)
+			return true;
+	return false;
+}
+
+/* Depth-first below @dir (a path under the src root, in place, CG_PATH_MAX bytes). */
+static bool nsroot_walk(struct nsroot_search *s, char *dir, unsigned depth)
+{
+	alignas(8) char dents[1024];
+	const struct src_dirent64 *e;
+	size_t len = strlen(dir), got;
+	struct src_dir d;
+	bool found = false;
+	char procs[CG_PATH_MAX * 2 + 16];
+	int fd;
+
+	if (++s->visits > NSROOT_VISIT_MAX)
+		return false;
+	if (depth == 0)
+		return path_join(procs, sizeof(procs), dir, strcmp(s->own, "/") ? s->own : "",
+				 "cgroup.procs") == 0 &&
+		       src_read_uncached(s->src, procs, s->text, s->size, &got) == 0 &&
+		       pid_in_procs((struct span){s->text, got}, s->pid);
+	fd = src_sys_openat(s->src->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	d = (struct src_dir){fd, dents, sizeof(dents), 0, 0};
+	while (!found && (e = src_dir_next(&d))) {
+		size_t n = strlen(e->name);
+
+		if (e->type != DT_DIR || e->name[0] == '.' || len + 1 + n >= CG_PATH_MAX)
+			continue;
+		dir[len] = '/';
+		memcpy(dir + len + 1, e->name, n + 1);
+		found = nsroot_walk(s, dir, depth - 1);
+	}
+	src_sys_close(fd);
+	if (!found)
+		dir[len] = 0;
+	return found;
+}
+
+/* Mounts whose root lies above the reader's namespace root: their root becomes "/" (the mount's
+ * own) and @w's paths are rebased onto the namespace root's place under it. @text: scratch. */
+static void mounts_rebase(const struct cg_src *src, struct machine_work *w, char *text, size_t size)
+{
+	struct nsroot_search s = {.src = src, .text = text, .size = size};
+	struct cg_paths own;
+	uint64_t ppid;
+	size_t len;
+
+	if (src_read(src, "proc/self/status", text, size, &len) < 0 ||
+	    proc_status_parse((struct span){text, len}, &s.pid, &ppid) < 0 ||
+	    src_read(src, "proc/self/cgroup", text, size, &len) < 0 ||
+	    proc_cgroup_parse((struct span){text, len}, &own) < 0)
+		return;
+	for (unsigned c = 0; c < _CG_MAX; c++) {
+		unsigned depth = cg_root_updepth(w->mounts.root[c]);
+		char *base = w->top.path[c]; /* free until the top is computed */
+		char rebased[CG_PATH_MAX];
+		size_t mlen = strlen(w->mounts.mount[c]);
+		bool found = false;
+
+		if (!w->mounts.present[c] || !own.present[c] || depth == 0 ||
+		    depth > NSROOT_DEPTH_MAX)
+			continue;
+		/* Co-mounted controllers share a mount: found once. */
+		for (unsigned p = 0; p < c && !found; p++)
+			if (w->top.path[p][0] == '/' &&
+			    strcmp(w->mounts.mount[p], w->mounts.mount[c]) == 0) {
+				strcpy(base, w->top.path[p]);
+				found = true;
+			}
+		if (!found) {
+			memcpy(base, w->mounts.mount[c], mlen + 1);
+			s.own = own.path[c];
+			s.visits = 0;
+			if (!nsroot_walk(&s, base, depth))
+				continue;
+			memmove(base, base + mlen, strlen(base + mlen) + 1);
+		}
+		if (w->paths.present[c] &&
+		    cg_path_rebase(base, w->paths.path[c], rebased, sizeof(rebased)) == 0)
+			strcpy(w->paths.path[c], rebased);
+		strcpy(w->mounts.root[c], "/");
+	}
+}
+
 static int machine_find(const struct cg_src *src, pid_t pid, const char *override, char *text,
 			size_t size, struct machine_work *w, struct cg_machine *ret)
 {
@@ -294,6 +410,8 @@ static int machine_find(const struct cg_src *src, pid_t pid, const char *overrid
 		r = read_mountinfo(src, dir, text, size, &w->mounts);
 	if (r < 0)
 		return r;
+	memset(&w->top, 0, sizeof(w->top));
+	mounts_rebase(src, w, text, size);
 
 	/* The highest visible ancestor is the root of the reader's mount of each hierarchy. */
 	memset(&w->top, 0, sizeof(w->top));

@@ -52,6 +52,14 @@ const char *build_path(const char *rel)
 	return join_env("CGPROC_BUILD_ROOT", ".", rel, out[i], sizeof(out[i]));
 }
 
+unsigned harness_time_factor(void)
+{
+	const char *v = getenv("CGPROC_TEST_TIME_FACTOR");
+	unsigned long f = v ? strtoul(v, NULL, 10) : 1;
+
+	return f >= 1 && f <= 100 ? (unsigned)f : 1;
+}
+
 const char *source_path(const char *rel)
 {
 	static __thread char out[8][4096];

@@ -25,6 +25,11 @@ void harness_require_root(void);
 const char *build_path(const char *rel);
 const char *source_path(const char *rel);
 
+/* How much slower than this host the machine running the tests is (CGPROC_TEST_TIME_FACTOR: a
+ * guest under QEMU's TCG sets it), at least 1: waits for something to start are multiplied by
+ * it. Never applied to what a test measures. */
+unsigned harness_time_factor(void);
+
 /*
  * Run @argv (argv[0] resolved through PATH), optionally with @env_extra ("K=V", NULL-terminated)
  * added to the environment, capture stdout (and stderr into *ret_err when not NULL). Returns the

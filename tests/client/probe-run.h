@@ -37,7 +37,8 @@ int probe_start(const struct probe_opts *o, char *const actions[], struct probe_
 /* Read the child's output up to and including the line "== waiting" (malloc'd into *ret_out). */
 int probe_until_wait(struct probe_proc *p, char **ret_out);
 /* Release the wait, read the rest, reap; returns the wait status and the output after the
- * wait (malloc'd). Kills the child after @timeout_s seconds (status then shows SIGKILL). */
+ * wait (malloc'd). Kills the child after @timeout_s seconds times harness_time_factor() (status
+ * then shows SIGKILL). */
 int probe_finish(struct probe_proc *p, int timeout_s, char **ret_out);
 /* probe_start + probe_finish. */
 int probe_run(const struct probe_opts *o, char *const actions[], char **ret_out);

@@ -11,6 +11,8 @@
  *    own cgroup and pid namespaces (it gets its own figures), and honoured for a reader in the
  *    host's namespaces (the control: the setting is in effect at all), and one naming a cgroup
  *    below its own namespace root, in its own view ("/sub"), gets that cgroup's figures;
+ *  - a reader in a cgroup namespace that kept the host's cgroup mount gets its own cgroup's
+ *    limits from the shim and from cgprocfs, not the host's figures;
  *  - cgprocfs follows only the allowed settings of an AT_SECURE reader: none (its CGPROC_ENABLED
  *    is ignored, while an ordinary reader's is followed);
  * and `cgproc show --pid` never opens the process's CGPROC_RUNDIR either (the same rule), and the
@@ -512,6 +514,42 @@ Test(caller_input, cgprocfs_honours_machine_beneath_own_root)
 		NS_OWN_MEMORY "setpriv --reuid=65534 --regid=65534 --clear-groups", NULL,
 		"CGPROC_MACHINE=/sub from a reader in its own namespaces with its own cgroup mount",
 		" 131072 kB", " 524288 kB");
+}
+
+/* ---- a cgroup namespace that kept the host's cgroup mount ---------------------------------- */
+
+/* After `unshare --cgroup` without a cgroup mount of its own, a reader's mounts have their root
+ * above its namespace root ("/.." in its mountinfo) and its /proc/self/cgroup says "/": the shim
+ * in the reader and cgprocfs on the host both serve the limits of its cgroup (cg, 512 MiB), not
+ * the host's memory. */
+Test(caller_input, namespace_keeping_host_mount_sees_own_limits)
+{
+	char shim[4200];
+	char *env[] = {shim, NULL};
+	char *out, *a, *b, *root;
+
+	snprintf(shim, sizeof(shim), "SHIM=%s", build_path("preload/libcgproc.so"));
+	out = run_script("echo '== root'\n"
+			 "unshare --cgroup sh -c 'grep \" - cgroup\" /proc/self/mountinfo | "
+			 "cut -d\" \" -f4' 7>&-\n"
+			 "echo '== A'\n"
+			 "unshare --cgroup env LD_PRELOAD=\"$SHIM\" head -n1 /proc/meminfo 7>&-\n"
+			 "echo '== B'\n"
+			 "unshare --cgroup head -n1 \"$M/proc/meminfo\" 7>&-\n"
+			 "echo '== end'\n",
+			 &cg, env, NULL, NULL);
+	root = probe_section(out, "root", 0);
+	a = probe_section(out, "A", 0);
+	b = probe_section(out, "B", 0);
+	cr_assert(root && a && b, "%s", out);
+	/* the premise: some cgroup mount's root is above the namespace root */
+	cr_assert(strstr(root, "/.."), "no kept cgroup mount in:\n%s", root);
+	cr_assert(holds(a, " 524288 kB"), "the shim in the namespace got %s", a);
+	cr_assert(holds(b, " 524288 kB"), "cgprocfs for a reader in the namespace got %s", b);
+	free(root);
+	free(a);
+	free(b);
+	free(out);
 }
 
 /* ---- AT_SECURE readers -------------------------------------------------------------------- */

@@ -149,7 +149,8 @@ static void daemon_run(const char *bin, const char *fault)
 		execl(build_path(bin), "cgprocfs", "--quiet", mnt, (char *)NULL);
 		_exit(127);
 	}
-	for (int waited = 0; waited < 5000 && cgprocfs_mount_state(mnt) != CGPROCFS_MOUNT_LIVE;
+	for (unsigned waited = 0; waited < 5000 * harness_time_factor() &&
+				  cgprocfs_mount_state(mnt) != CGPROCFS_MOUNT_LIVE;
 	     waited += 10)
 		usleep(10000);
 	cr_assert_eq(cgprocfs_mount_state(mnt), CGPROCFS_MOUNT_LIVE, "cgprocfs did not mount %s",
@@ -299,7 +300,7 @@ static void readers_start(void)
 		if (readers[i] == 0)
 			reader(i, &cgs[i % NCG], (256ULL + 64ULL * (i % NCG)) << 10, i % 2 == 0);
 	}
-	for (int waited = 0; waited < 10000; waited += 10) {
+	for (unsigned waited = 0; waited < 10000 * harness_time_factor(); waited += 10) {
 		int ready = 0;
 
 		for (int i = 0; i < NREADERS; i++)
@@ -314,14 +315,15 @@ static void readers_start(void)
 /* Wait for the supervisor to have a worker other than @old; returns it. */
 static pid_t worker_replaced(pid_t old)
 {
-	for (int waited = 0; waited < 5000; waited += 5) {
+	for (unsigned waited = 0; waited < 5000 * harness_time_factor(); waited += 5) {
 		pid_t w = worker_of(supervisor);
 
 		if (w > 0 && w != old)
 			return w;
 		usleep(5000);
 	}
-	cr_assert_fail("no new worker 5 s after worker %d died", (int)old);
+	cr_assert_fail("no new worker %u s after worker %d died", 5 * harness_time_factor(),
+		       (int)old);
 	return 0;
 }
 
@@ -475,7 +477,8 @@ Test(restart, dead_mount_detected_and_replaced)
 		      "--no-supervisor", mnt, (char *)NULL);
 		_exit(127);
 	}
-	for (int waited = 0; waited < 5000 && !is_mounted(mnt); waited += 10)
+	for (unsigned waited = 0; waited < 5000 * harness_time_factor() && !is_mounted(mnt);
+	     waited += 10)
 		usleep(10000);
 	cr_assert(is_mounted(mnt));
 	cr_assert_eq(cgprocfs_mount_state(mnt), CGPROCFS_MOUNT_LIVE);

@@ -338,3 +338,30 @@ Test(cgpath, mountinfo_next_fields_and_escapes)
 	cr_expect_eq(mountinfo_unescape(e.mount, false, buf, 5), -ENAMETOOLONG);
 	cr_expect_not(mountinfo_next(&rest, &e));
 }
+
+/* A mount kept from before `unshare --cgroup`: its root's height above the namespace root, and
+ * namespace-relative paths placed under the mount's root. */
+Test(cgpath, root_updepth_and_rebase)
+{
+	char out[16];
+
+	cr_expect_eq(cg_root_updepth("/../.."), 2);
+	cr_expect_eq(cg_root_updepth("/.."), 1);
+	cr_expect_eq(cg_root_updepth("/../../"), 2);
+	cr_expect_eq(cg_root_updepth("/"), 0);
+	cr_expect_eq(cg_root_updepth("/a/.."), 0);
+	cr_expect_eq(cg_root_updepth("/../a"), 0);
+	cr_expect_eq(cg_root_updepth("/..a"), 0);
+
+	cr_assert_eq(cg_path_rebase("/n/s", "/", out, sizeof(out)), 0);
+	cr_expect_str_eq(out, "/n/s");
+	cr_assert_eq(cg_path_rebase("/n/s", "/leaf/x", out, sizeof(out)), 0);
+	cr_expect_str_eq(out, "/n/s/leaf/x");
+	cr_assert_eq(cg_path_rebase("/n/s", "/../x", out, sizeof(out)), 0);
+	cr_expect_str_eq(out, "/n/x");
+	cr_assert_eq(cg_path_rebase("/n/s", "/../..", out, sizeof(out)), 0);
+	cr_expect_str_eq(out, "/");
+	cr_expect_eq(cg_path_rebase("/n/s", "/../../..", out, sizeof(out)), -EXDEV);
+	cr_expect_eq(cg_path_rebase("/n/s", "/a-long-name", out, sizeof(out)), -ENAMETOOLONG);
+	cr_expect_eq(cg_path_rebase("n", "/", out, sizeof(out)), -EINVAL);
+}

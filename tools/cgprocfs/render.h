@@ -14,7 +14,6 @@
 #include "callers.h"
 #include "cgproc-config.h"
 #include "cpudir.h"
-#include "stash.h"
 #include "tree.h"
 #include "work.h"
 #include "source/source.h"
@@ -37,7 +36,6 @@ struct serve {
 	_Atomic uint64_t fds_stamp_ns; /* when the kept fds were last forgotten */
 	struct caller_cache *callers;
 	struct work_pool work;
-	struct stash stash;
 	struct cgproc_config config;
 	struct cpudir *cpu; /* /sys/devices/system/cpu beyond its table files; NULL: not served */
 	bool debug;

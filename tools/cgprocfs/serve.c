@@ -34,7 +34,6 @@
 #include "model/macro.h"
 #include "cgproc-config.h"
 #include "serve.h"
-#include "stash.h"
 #include "tree.h"
 #include "work.h"
 #include "model/cpusys.h"
@@ -108,7 +107,6 @@ static void serve_fini(void *state)
 	work_pool_fini(&s->work);
 	if (s->src.rootfd >= 0)
 		close(s->src.rootfd);
-	stash_fini(&s->stash);
 	free(s);
 }
 
@@ -127,7 +125,6 @@ static int serve_init(const struct cgprocfs_params *params, void **ret_state)
 
 	if (!s)
 		return -ENOMEM;
-	stash_init(&s->stash);
 	work_pool_init(&s->work);
 	s->src.rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->src.rootfd < 0)
@@ -231,12 +228,13 @@ static void serve_getattr(void *state, fuse_req_t req, fuse_ino_t ino, struct fu
 		size = f->len;
 		pthread_mutex_unlock(&f->lock);
 	} else if (n->vf) {
-		/* stat() by path: the size the caller would read now. */
+		/* stat() by path: the size the caller would read now. Not kept for an open that
+		 * follows: the caller may act in between (its own block I/O, allocations), and an
+		 * open reads the state at the open, as on procfs. */
 		char *data;
-		pid_t pid = req_pid(req);
 
-		if (render_for(s, n->vf, NULL, pid, &data, &size) == 0)
-			stash_put(&s->stash, pid, n->vf->id, data, size);
+		if (render_for(s, n->vf, NULL, req_pid(req), &data, &size) == 0)
+			free(data);
 	}
 	node_stat(s, n, size, &st);
 	fuse_reply_attr(req, &st, n->vf ? ATTR_TIMEOUT : DIR_ATTR_TIMEOUT);
@@ -268,7 +266,7 @@ static void serve_open(void *state, fuse_req_t req, fuse_ino_t ino, struct fuse_
 	r = 0;
 	if (pass)
 		r = cpudir_open(s->cpu, req, ino, &f->data, &f->len);
-	else if (!stash_take(&s->stash, req_pid(req), n->vf->id, &f->data, &f->len))
+	else
 		r = render_for(s, n->vf, NULL, req_pid(req), &f->data, &f->len);
 	if (r < 0) {
 		pthread_mutex_destroy(&f->lock);
