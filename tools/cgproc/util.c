@@ -2,6 +2,7 @@
 /* Small helpers the cgproc subcommands share: see util.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,26 +37,24 @@ int file_read_str(const char *path, char *buf, size_t size)
 	return (int)n;
 }
 
-int file_read_all(const char *path, char **ret, size_t *ret_len)
+ssize_t fd_read_to_end(int fd, char **buf, size_t *size, size_t max,
+		       ssize_t (*rd)(int, void *, size_t))
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, size = 0;
+	size_t len = 0;
 
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		ssize_t n;
 
-		if (size - len < 4096) {
-			char *p = realloc(buf, size + 65536);
+		if (*size - len < 4096) {
+			size_t ns = *size ? *size * 2 : 16384;
+			char *nb = realloc(*buf, ns);
 
-			if (!p)
+			if (!nb)
 				return -ENOMEM;
-			buf = p;
-			size += 65536;
+			*buf = nb;
+			*size = ns;
 		}
-		n = read(fd, buf + len, size - len - 1);
+		n = rd(fd, *buf + len, *size - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -63,10 +62,35 @@ int file_read_all(const char *path, char **ret, size_t *ret_len)
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		if (len > max)
+			return -EFBIG;
 	}
-	buf[len] = 0;
-	*ret = TAKE_PTR(buf);
-	*ret_len = len;
+	(*buf)[len] = 0;
+	return (ssize_t)len;
+}
+
+long fd_read_all(int fd, size_t max, char **ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0;
+	ssize_t n = fd_read_to_end(fd, &buf, &size, max, read);
+
+	if (n >= 0)
+		*ret = TAKE_PTR(buf);
+	return n;
+}
+
+int file_read_all(const char *path, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long n;
+
+	if (fd < 0)
+		return -errno;
+	n = fd_read_all(fd, SIZE_MAX, ret);
+	if (n < 0)
+		return (int)n;
+	*ret_len = (size_t)n;
 	return 0;
 }
 
@@ -81,51 +105,4 @@ bool arg_parse_long(const char *s, long min, long max, long *ret)
 		return false;
 	*ret = v;
 	return true;
-}
-
-long fd_read_all(int fd, size_t max, char **ret)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			char *bigger;
-
-			if (cap > max) {
-				free(buf);
-				return -EFBIG;
-			}
-			bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = -errno;
-
-			free(buf);
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			free(buf);
-			return -EFBIG;
-		}
-	}
-	buf[len] = 0;
-	*ret = buf;
-	return (long)len;
 }

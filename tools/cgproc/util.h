@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Small helpers the cgproc subcommands share: one-shot file I/O and number arguments. */
+/* Small helpers the cgproc subcommands (and cgprocd) share: file I/O and number arguments. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Writes @value to the existing file @path in one write(). 0 or -errno. */
 int file_write_str(const char *path, const char *value);
@@ -17,6 +18,14 @@ int file_read_str(const char *path, char *buf, size_t size);
 /* All of @path (read to EOF, any size) into a malloc'ed NUL-terminated *@ret, its length in
  * *@ret_len. 0 or -errno; nothing is written on failure. */
 int file_read_all(const char *path, char **ret, size_t *ret_len);
+
+/*
+ * Read @fd to its end with @rd (read, or getdents64 for a directory's records) into *@buf, which
+ * grows by doubling (NULL and 0 to start; kept across calls by a caller that reads often) and
+ * stays the caller's, NUL-terminated. The length, or -errno (-EFBIG beyond @max bytes).
+ */
+ssize_t fd_read_to_end(int fd, char **buf, size_t *size, size_t max,
+		       ssize_t (*rd)(int, void *, size_t));
 
 /*
  * Everything readable from @fd until end of file, at most @max bytes, into a malloc'd

@@ -13,35 +13,6 @@
 
 #define ABSENT_RETRY_PASSES 12
 
-ssize_t fd_read_to_end(int fd, char **buf, size_t *size, ssize_t (*rd)(int, void *, size_t))
-{
-	size_t len = 0;
-
-	for (;;) {
-		ssize_t n;
-
-		if (*size - len < 4096) {
-			size_t ns = *size ? *size * 2 : 16384;
-			char *nb = realloc(*buf, ns);
-
-			if (!nb)
-				return -ENOMEM;
-			*buf = nb;
-			*size = ns;
-		}
-		n = rd(fd, *buf + len, *size - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	(*buf)[len] = 0;
-	return (ssize_t)len;
-}
-
 void fd_budget_init(struct fd_budget *b)
 {
 	struct rlimit rl;

@@ -26,13 +26,6 @@ struct fd_budget {
 /* Raise RLIMIT_NOFILE to its hard limit and keep 256 fds in reserve. */
 void fd_budget_init(struct fd_budget *b);
 
-/*
- * Read @fd to its end with @rd (read, or getdents64 for a directory's records) into *@buf, which
- * grows by doubling (NULL and 0 to start) and stays the caller's, NUL-terminated. Length or
- * -errno.
- */
-ssize_t fd_read_to_end(int fd, char **buf, size_t *size, ssize_t (*rd)(int, void *, size_t));
-
 struct tid_cache {
 	int *fd;	/* by tid: fd + 1, 0 = none */
 	uint64_t *seen; /* by tid: pass that last read it */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -33,6 +34,7 @@
 #include "publish.h"
 #include "sampler.h"
 #include "watch.h"
+#include "../cgproc/util.h"
 
 #define WALK_DEPTH_MAX 128
 
@@ -58,7 +60,7 @@ static ssize_t read_big(struct sampler *s, int dirfd, const char *name)
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	n = fd_read_to_end(fd, &s->buf, &s->buf_size, read);
+	n = fd_read_to_end(fd, &s->buf, &s->buf_size, SIZE_MAX, read);
 	close(fd);
 	return n;
 }

@@ -3,12 +3,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include "watch.h"
+#include "../cgproc/util.h"
 
 ssize_t dir_list(int fd, char **ret)
 {
@@ -18,7 +20,7 @@ ssize_t dir_list(int fd, char **ret)
 
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -errno;
-	n = fd_read_to_end(fd, &b, &size, getdents64);
+	n = fd_read_to_end(fd, &b, &size, SIZE_MAX, getdents64);
 	if (n < 0) {
 		free(b);
 		return n;
