@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #endif
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -80,21 +81,12 @@ static bool names_cpu0(const char *path)
 	return strstr(path, "/cpu0/") || strcmp(path + strlen(path) - 5, "/cpu0") == 0;
 }
 
-static void check_glob(void)
+/* GLOB_DOOFFS, then GLOB_APPEND: the offsets stay NULL, only the new paths are filtered. */
+static void check_glob_offsets(void)
 {
 	glob_t g;
 	int r, others = 0;
 
-	memset(&g, 0, sizeof(g));
-	r = glob(CPUDIR "/cpu[0-9]*", 0, NULL, &g);
-	CHECK(r == 0 && g.gl_pathc == 1 && strcmp(g.gl_pathv[0], CPUDIR "/cpu0") == 0 &&
-		      g.gl_pathv[1] == NULL,
-	      "glob cpu[0-9]*: only cpu0 (r %d, %zu paths, first %s)", r, g.gl_pathc,
-	      g.gl_pathc ? g.gl_pathv[0] : "-");
-	if (r == 0)
-		globfree(&g);
-
-	/* GLOB_DOOFFS, then GLOB_APPEND: the offsets stay NULL, only the new paths are filtered */
 	memset(&g, 0, sizeof(g));
 	g.gl_offs = 2;
 	r = glob(CPUDIR "/kernel_max", GLOB_DOOFFS, NULL, &g);
@@ -109,6 +101,29 @@ static void check_glob(void)
 	      "glob append cpu*/topology: offsets kept, kernel_max then cpu0's only (r %d, %zu)", r,
 	      g.gl_pathc);
 	globfree(&g);
+}
+
+static void check_glob(void)
+{
+	glob_t g;
+	int r, others = 0;
+
+	memset(&g, 0, sizeof(g));
+	r = glob(CPUDIR "/cpu[0-9]*", 0, NULL, &g);
+	CHECK(r == 0 && g.gl_pathc == 1 && strcmp(g.gl_pathv[0], CPUDIR "/cpu0") == 0 &&
+		      g.gl_pathv[1] == NULL,
+	      "glob cpu[0-9]*: only cpu0 (r %d, %zu paths, first %s)", r, g.gl_pathc,
+	      g.gl_pathc ? g.gl_pathv[0] : "-");
+	if (r == 0)
+		globfree(&g);
+
+	/* Not under the sanitizer run: libasan's glob interceptor reads gl_pathv from index 0,
+	 * ignoring gl_offs, and crashes on the NULL offsets with or without the shim
+	 * (llvm-project issue 124484). */
+	if (dlsym(RTLD_DEFAULT, "__asan_init"))
+		printf("skip glob with GLOB_DOOFFS: libasan's glob interceptor ignores gl_offs\n");
+	else
+		check_glob_offsets();
 
 	memset(&g, 0, sizeof(g));
 	r = glob(CPUDIR "/cpu1", 0, NULL, &g);
