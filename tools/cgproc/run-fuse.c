@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -73,8 +74,12 @@ enum cgprocfs_mount cgprocfs_mount_state(const char *path)
 	if (!cgprocfs_mounted_at(path))
 		return CGPROCFS_MOUNT_NONE;
 	/* statfs always asks the daemon; stat may be answered from the attribute cache */
-	if (statfs(path, &st) < 0 && errno == ENOTCONN)
-		return CGPROCFS_MOUNT_DEAD;
+	if (statfs(path, &st) < 0)
+		return errno == ENOTCONN ? CGPROCFS_MOUNT_DEAD : CGPROCFS_MOUNT_LIVE;
+	/* detached since mountinfo was read (a new cgprocfs replacing a dead mount): the directory
+	 * beneath answered */
+	if (st.f_type != FUSE_SUPER_MAGIC)
+		return CGPROCFS_MOUNT_NONE;
 	return CGPROCFS_MOUNT_LIVE;
 }
 
