@@ -276,7 +276,13 @@ static void mounts_rebase(const struct cg_src *src, struct machine_work *w, char
 	struct cg_paths own;
 	uint64_t ppid;
 	size_t len;
+	bool any = false;
 
+	/* the common case, every mount at or below the namespace root: nothing to read */
+	for (unsigned c = 0; c < _CG_MAX && !any; c++)
+		any = w->mounts.present[c] && cg_root_updepth(w->mounts.root[c]) > 0;
+	if (!any)
+		return;
 	if (src_read(src, "proc/self/status", text, size, &len) < 0 ||
 	    proc_status_parse((struct span){text, len}, &s.pid, &ppid) < 0 ||
 	    src_read(src, "proc/self/cgroup", text, size, &len) < 0 ||

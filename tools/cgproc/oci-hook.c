@@ -300,9 +300,10 @@ static int bind_into_rootfs(const char *src_path, const char *dest, void *arg)
 	return r < 0 ? r : 0;
 }
 
-static int view_fuse(struct hook *h)
+/* cgprocfs's files over the container's, given the state of its mount (one look per hook). */
+static int fuse_binds(struct hook *h, enum cgprocfs_mount state)
 {
-	switch (cgprocfs_mount_state(h->cgprocfs)) {
+	switch (state) {
 	case CGPROCFS_MOUNT_LIVE:
 		return cgprocfs_binds(h->cgprocfs, bind_into_rootfs, h);
 	case CGPROCFS_MOUNT_DEAD:
@@ -318,6 +319,11 @@ static int view_fuse(struct hook *h)
 	return -ENOENT;
 }
 
+static int view_fuse(struct hook *h)
+{
+	return fuse_binds(h, cgprocfs_mount_state(h->cgprocfs));
+}
+
 /*
  * auto, for an image with the loader: next to the shim, cgprocfs's files for the image's static
  * programs (busybox-static, Go), which no preload reaches. The container's own files are kept
@@ -329,11 +335,12 @@ static int view_fuse(struct hook *h)
  */
 static void view_shim_files(struct hook *h)
 {
+	enum cgprocfs_mount state = cgprocfs_mount_state(h->cgprocfs);
 	int r;
 
-	if (cgprocfs_mount_state(h->cgprocfs) == CGPROCFS_MOUNT_LIVE)
+	if (state == CGPROCFS_MOUNT_LIVE)
 		keep_inputs(h);
-	r = view_fuse(h); /* says why it bound nothing */
+	r = fuse_binds(h, state); /* says why it bound nothing */
 
 	if (r < 0)
 		hook_log(h, LOG_NOTICE, "shim only: static programs see the host's files");
