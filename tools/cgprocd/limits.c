@@ -46,11 +46,51 @@ int visit_fd(const struct visit *cv)
 	return v->dirfd;
 }
 
+/*
+ * File @name of the visit's directory as a path below the nearest directory already open (a
+ * hierarchy's root is): its fd, and the path in @path. -1 when the path does not fit.
+ */
+static int visit_rel(const struct visit *v, const char *name, char *path, size_t size)
+{
+	size_t len = strlen(name), at;
+	const struct visit *a;
+
+	for (a = v; a->dirfd < 0; a = a->parent) {
+		if (!a->parent)
+			return -1;
+		len += strlen(a->name) + 1;
+	}
+	if (len >= size)
+		return -1;
+	at = len - strlen(name);
+	memcpy(path + at, name, strlen(name) + 1);
+	for (const struct visit *p = v; p != a; p = p->parent) {
+		size_t n = strlen(p->name);
+
+		at -= n + 1;
+		memcpy(path + at, p->name, n);
+		path[at + n] = '/';
+	}
+	return a->dirfd;
+}
+
 static ssize_t vread(struct sampler *s, const struct visit *v, unsigned slot, const char *name,
 		     char *buf, size_t size)
 {
-	return cg_cache_read(&s->cgs, &s->budget, v->node, visit_fd(v), slot, name,
-			     s->stats.pass + 1, buf, size);
+	uint64_t pass = s->stats.pass + 1;
+	char path[1024];
+	int dfd = -1;
+
+	/* A file without a kept fd (past the fd budget) is opened by its path below the nearest
+	 * open directory: opening the directories on the way would cost as much again. */
+	if (cg_cache_read_needs_dir(&s->cgs, v->node, slot, pass)) {
+		dfd = visit_rel(v, name, path, sizeof(path));
+		if (dfd >= 0)
+			name = path;
+		else
+			dfd = visit_fd(v);
+	}
+	return cg_cache_read(&s->cgs, &s->budget, v->node, dfd, slot, name, pass, buf, size);
 }
 
 /* A limit file: a number, "max", or v1's "-1"/huge = none (UINT64_MAX). */
@@ -117,9 +157,15 @@ static void own_read(struct sampler *s, const struct sampler_hier *h, const stru
 					o->quota_ok = false;
 			}
 		} else {
+			/* the period means nothing without a quota (most cgroups): one file read
+			 * and one kept fd less per cgroup; a quota written later is read with its
+			 * period at the same refresh */
 			o->quota_ok =
 				read_limit(s, vi, SLOT_QUOTA, "cpu.cfs_quota_us", &o->quota) &&
-				read_limit(s, vi, SLOT_PERIOD, "cpu.cfs_period_us", &o->period);
+				(o->quota == UINT64_MAX ||
+				 read_limit(s, vi, SLOT_PERIOD, "cpu.cfs_period_us", &o->period));
+			if (o->quota == UINT64_MAX)
+				o->period = 0;
 		}
 	}
 	if (h->roles & CGTABLE_HAS_CPUSET) {

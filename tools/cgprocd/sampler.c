@@ -142,10 +142,11 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 {
 	struct eff *me = malloc(sizeof(*me)); /* 1 KiB of cpuset: not on a deep stack */
 	struct counts c = {0, 0, 0};
+	/* the /proc walk reads each cgroup's thread list through its directory every pass */
+	bool keep_dirs = (h->roles & CGTABLE_HAS_LOAD) && !s->bpf;
+	struct cg_child *kids = NULL, *own_kids;
 	struct cgtable_entry *e;
-	ssize_t idx, len;
-	char *list = NULL;
-	const char *it;
+	ssize_t idx, nkids;
 	struct cg_node *n;
 	struct stat st;
 
@@ -173,24 +174,24 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	/* The subdirectories: listed again only when inotify said they changed (or cannot say).
 	 * kernfs keeps a directory's link count at 2 + its subdirectories: skip listing the ~25
 	 * files of a leaf cgroup (most of them). */
-	len = 0;
+	nkids = 0;
 	n = vi.node == (size_t)-1 ? NULL : &s->cgs.nodes[vi.node];
 	if (depth >= WALK_DEPTH_MAX) {
-		len = 0;
+		nkids = 0;
 	} else if (n && n->listed && !n->dirty && n->wd >= 0 && !s->all_dirty) {
-		list = n->list;
-		len = (ssize_t)n->list_len;
+		kids = n->kids;
+		nkids = (ssize_t)n->nkids;
 	} else {
 		int dfd = visit_fd(&vi);
 
 		if (dfd >= 0 && (fstat(dfd, &st) < 0 || st.st_nlink != 2))
-			len = dir_list(dfd, &list);
-		if (len < 0)
-			len = 0;
+			nkids = dir_children(dfd, &kids);
+		if (nkids < 0)
+			nkids = 0;
 		if (n) {
-			free(n->list);
-			n->list = len > 0 ? list : NULL;
-			n->list_len = (size_t)len;
+			free(n->kids);
+			n->kids = kids;
+			n->nkids = (size_t)nkids;
 			n->listed = true;
 			n->dirty = false;
 		}
@@ -198,30 +199,29 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	}
 	/* A kept listing belongs to the node and outlives this loop: the nodes array may move
 	 * while children are added, the listing does not. */
-	it = list;
 	if (n)
-		list = NULL;
-	for (ssize_t off = 0; off < len;) {
-		const struct dirent64 *de = (const struct dirent64 *)(it + off);
+		own_kids = NULL;
+	else
+		own_kids = kids;
+	for (ssize_t k = 0; k < nkids; k++) {
+		struct cg_child *ch = &kids[k];
 		struct counts cc = {0, 0, 0};
 		struct visit cv;
 		int cfd;
 
-		off += de->d_reclen;
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
 		/* the child's key comes with its name: no stat needed */
 		cv.parent = &vi;
-		cv.name = de->d_name;
+		cv.name = (const char *)kids + ch->name;
 		cv.own_fd = false;
-		/* a known cgroup is visited without opening it; a new one is opened and kept */
-		if (cg_cache_touch(&s->cgs, dev, de->d_ino, s->stats.pass + 1, &cv.node)) {
+		cv.node = ch->hint;
+		/* a known cgroup is visited without opening it; a new one is opened */
+		if (cg_cache_touch(&s->cgs, dev, ch->ino, s->stats.pass + 1, &cv.node)) {
 			cv.dirfd = s->cgs.nodes[cv.node].dirfd;
 		} else {
 			cfd = visit_fd(&vi) < 0
 				      ? -ENOENT
-				      : cg_cache_dir(&s->cgs, &s->budget, dev, de->d_ino, vi.dirfd,
-						     de->d_name, s->stats.pass + 1, &cv.node);
+				      : cg_cache_dir(&s->cgs, &s->budget, dev, ch->ino, vi.dirfd,
+						     cv.name, s->stats.pass + 1, keep_dirs, &cv.node);
 			if (cfd < 0) {
 				s->stats.vanished++; /* removed since the listing */
 				continue;
@@ -229,12 +229,13 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 			cv.dirfd = cfd;
 			cv.own_fd = cv.node == (size_t)-1 || s->cgs.nodes[cv.node].dirfd != cfd;
 		}
-		walk(s, h, cv, dev, de->d_ino, me, depth + 1, &cc);
+		ch->hint = cv.node;
+		walk(s, h, cv, dev, ch->ino, me, depth + 1, &cc);
 		c.active += cc.active;
 		c.running += cc.running;
 		c.total += cc.total;
 	}
-	free(list);
+	free(own_kids);
 
 	e = entry_at(s, idx); /* body may have moved while children were added */
 	e->flags = h->roles;
