@@ -68,12 +68,12 @@ struct cg_node {
 	uint64_t absent_pass[CG_FILES_MAX];
 	uint64_t seen;
 	/* the sampler's own state of this directory (freed with the node) */
-	int wd;		 /* inotify watch, or -1 */
-	bool listed;	 /* list holds its subdirectories as of the last listing */
-	bool dirty;	 /* a subdirectory came or went since: list it again */
+	int wd;		       /* inotify watch, or -1 */
+	bool listed;	       /* list holds its subdirectories as of the last listing */
+	bool dirty;	       /* a subdirectory came or went since: list it again */
 	struct cg_child *kids; /* that listing, names after the array (NULL: none, a leaf) */
 	size_t nkids;
-	void *own;	 /* the last values read from its limit files (limits.c) */
+	void *own; /* the last values read from its limit files (limits.c) */
 };
 
 struct cg_cache {

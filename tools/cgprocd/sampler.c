@@ -218,10 +218,10 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 		if (cg_cache_touch(&s->cgs, dev, ch->ino, s->stats.pass + 1, &cv.node)) {
 			cv.dirfd = s->cgs.nodes[cv.node].dirfd;
 		} else {
-			cfd = visit_fd(&vi) < 0
-				      ? -ENOENT
-				      : cg_cache_dir(&s->cgs, &s->budget, dev, ch->ino, vi.dirfd,
-						     cv.name, s->stats.pass + 1, keep_dirs, &cv.node);
+			cfd = visit_fd(&vi) < 0 ? -ENOENT
+						: cg_cache_dir(&s->cgs, &s->budget, dev, ch->ino,
+							       vi.dirfd, cv.name, s->stats.pass + 1,
+							       keep_dirs, &cv.node);
 			if (cfd < 0) {
 				s->stats.vanished++; /* removed since the listing */
 				continue;
