@@ -11,6 +11,7 @@
 #include "model/misc.h"
 #include "model/table.h"
 #include "limits.h"
+#include "publish.h"
 
 /* One read() of a small file below @dirfd. Returns length or -errno. */
 static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size)
@@ -138,9 +139,18 @@ static void own_read(struct sampler *s, const struct sampler_hier *h, const stru
 	if (h->roles & CGTABLE_HAS_MEMORY) {
 		o->mem_ok = read_limit(s, vi, SLOT_MEM,
 				       h->v2 ? "memory.max" : "memory.limit_in_bytes", &o->mem);
-		o->swap_ok = read_limit(s, vi, SLOT_SWAP,
-					h->v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes",
-					&o->swap);
+		/* v1 keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes (a write that
+		 * would break it fails): without a memory limit there is no memsw limit, and most
+		 * cgroups have none, so one file read and one kept fd less for them */
+		if (!h->v2 && o->mem_ok && o->mem == UINT64_MAX) {
+			o->swap_ok = true;
+			o->swap = UINT64_MAX;
+		} else {
+			o->swap_ok = read_limit(s, vi, SLOT_SWAP,
+						h->v2 ? "memory.swap.max"
+						      : "memory.memsw.limit_in_bytes",
+						&o->swap);
+		}
 	}
 	if (h->roles & CGTABLE_HAS_CPU) {
 		if (h->v2) {
@@ -245,9 +255,12 @@ void limits_read(struct sampler *s, const struct sampler_hier *h, const struct v
 	if (o == &tmp.o || !o->read_pass || pass - o->first_pass < LIMITS_YOUNG ||
 	    ((ino * UINT64_C(0x9E3779B97F4A7C15)) >> 40) % s->limits_every ==
 		    pass % s->limits_every) {
+		uint64_t t0 = sampler_clock_ns(CLOCK_MONOTONIC);
+
 		own_read(s, h, vi, o);
 		o->read_pass = pass;
 		s->stats.limits++;
+		s->stats.limits_us += (sampler_clock_ns(CLOCK_MONOTONIC) - t0) / 1000;
 	}
 	own_apply(s, h, o, parent, ret);
 }

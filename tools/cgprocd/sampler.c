@@ -272,7 +272,7 @@ out:
 
 int sampler_pass(struct sampler *s, bool step)
 {
-	uint64_t t0 = sampler_clock_ns(CLOCK_MONOTONIC), c0 = cpu_us(), t1;
+	uint64_t t0 = sampler_clock_ns(CLOCK_MONOTONIC), c0 = cpu_us(), t1, tb;
 	int r;
 
 	/* what changed in the tree since the last pass marks the directories to list again */
@@ -283,6 +283,8 @@ int sampler_pass(struct sampler *s, bool step)
 	s->count = 0;
 	s->stats.cgroups = s->stats.threads = s->stats.vanished = 0;
 	s->stats.limits = s->stats.listed = 0;
+	s->stats.limits_us = 0;
+	tb = sampler_clock_ns(CLOCK_MONOTONIC);
 	/* the first pass with BPF walks /proc: its counts seed the threads no event reached */
 	if (s->bpf && !bpfcount_seeding(s->bpf) && bpfcount_read(s->bpf) < 0) {
 		/* not expected (the map is ours); this pass counts from /proc instead */
@@ -290,6 +292,7 @@ int sampler_pass(struct sampler *s, bool step)
 		s->bpf = NULL;
 		snprintf(s->bpf_err, sizeof(s->bpf_err), "cannot read the BPF counts");
 	}
+	s->stats.bpf_us = (sampler_clock_ns(CLOCK_MONOTONIC) - tb) / 1000;
 	for (unsigned i = 0; i < s->nhier; i++) {
 		struct eff *top = calloc(1, sizeof(*top));
 		struct counts c = {0, 0, 0};
@@ -312,11 +315,13 @@ int sampler_pass(struct sampler *s, bool step)
 			s->stats.threads = c.total; /* threads covered, none read */
 	}
 	s->all_dirty = false;
+	tb = sampler_clock_ns(CLOCK_MONOTONIC);
 	if (s->bpf && bpfcount_seeding(s->bpf))
 		bpfcount_seed_done(s->bpf, s->procfd);
 	else if (s->bpf)
 		bpfcount_prune(s->bpf);
 	t1 = sampler_clock_ns(CLOCK_MONOTONIC);
+	s->stats.bpf_us += (t1 - tb) / 1000;
 	s->stats.walk_cpu_us = cpu_us() - c0;
 	/* what was not seen in this pass is gone: close its fds */
 	tid_cache_sweep(&s->tids, &s->budget, s->stats.pass + 1);
@@ -409,6 +414,9 @@ void sampler_done(struct sampler *s)
 	tid_cache_done(&s->tids);
 	cg_cache_done(&s->cgs);
 	free(s->body);
+	free(s->spare);
+	free(s->walk_keys);
+	free(s->sorted);
 	free(s->prev);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
