@@ -61,19 +61,20 @@ struct cg_child {
 	uint32_t name; /* offset of its NUL-terminated name from the start of the array */
 };
 
+/* What every pass touches comes first: one cache line per visit of an unchanged cgroup. */
 struct cg_node {
 	uint64_t dev, ino;
-	int dirfd;	      /* -1 when not kept */
-	int fd[CG_FILES_MAX]; /* -1 not opened, -2 absent (see absent_pass) */
-	uint64_t absent_pass[CG_FILES_MAX];
 	uint64_t seen;
+	int dirfd; /* -1 when not kept */
 	/* the sampler's own state of this directory (freed with the node) */
 	int wd;		       /* inotify watch, or -1 */
 	bool listed;	       /* list holds its subdirectories as of the last listing */
 	bool dirty;	       /* a subdirectory came or went since: list it again */
 	struct cg_child *kids; /* that listing, names after the array (NULL: none, a leaf) */
 	size_t nkids;
-	void *own; /* the last values read from its limit files (limits.c) */
+	void *own;	      /* the last values read from its limit files (limits.c) */
+	int fd[CG_FILES_MAX]; /* -1 not opened, -2 absent (see absent_pass) */
+	uint64_t absent_pass[CG_FILES_MAX];
 };
 
 struct cg_cache {
