@@ -140,7 +140,8 @@ static void count_threads(struct sampler *s, const struct sampler_hier *h, int d
 static void walk(struct sampler *s, const struct sampler_hier *h, struct visit vi, uint64_t dev,
 		 uint64_t ino, const struct eff *pe, int depth, struct counts *ret)
 {
-	struct eff *me = malloc(sizeof(*me)); /* 1 KiB of cpuset: not on a deep stack */
+	/* 1 KiB of cpuset each: in the sampler, one per depth, not on a deep stack */
+	struct eff *me = &((struct eff *)s->effs)[depth + 1];
 	struct counts c = {0, 0, 0};
 	/* the /proc walk reads each cgroup's thread list through its directory every pass */
 	bool keep_dirs = (h->roles & CGTABLE_HAS_LOAD) && !s->bpf;
@@ -150,7 +151,7 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	struct cg_node *n;
 	struct stat st;
 
-	if (!me || (idx = entry_new(s)) < 0)
+	if ((idx = entry_new(s)) < 0)
 		goto out;
 	s->stats.cgroups++;
 	e = entry_at(s, idx);
@@ -272,7 +273,6 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	ret->running += c.running;
 	ret->total += c.total;
 out:
-	free(me);
 	if (vi.own_fd)
 		close(vi.dirfd);
 }
@@ -301,13 +301,15 @@ int sampler_pass(struct sampler *s, bool step)
 	}
 	s->stats.bpf_us = (sampler_clock_ns(CLOCK_MONOTONIC) - tb) / 1000;
 	for (unsigned i = 0; i < s->nhier; i++) {
-		struct eff *top = calloc(1, sizeof(*top));
+		struct eff *top;
 		struct counts c = {0, 0, 0};
 		struct visit vi;
 		uint64_t dev, ino;
 
-		if (!top)
+		if (!s->effs && !(s->effs = calloc(WALK_DEPTH_MAX + 2, sizeof(struct eff))))
 			return -ENOMEM;
+		top = s->effs;
+		memset(top, 0, sizeof(*top));
 		top->mem = top->memsw = top->swap = top->quota = UINT64_MAX;
 		vi.parent = NULL;
 		vi.name = s->hier[i].mount;
@@ -317,7 +319,6 @@ int sampler_pass(struct sampler *s, bool step)
 			    (vi.node == (size_t)-1 || s->cgs.nodes[vi.node].dirfd != vi.dirfd);
 		if (vi.dirfd >= 0)
 			walk(s, &s->hier[i], vi, dev, ino, top, 0, &c);
-		free(top);
 		if (s->bpf && !bpfcount_seeding(s->bpf) && (s->hier[i].roles & CGTABLE_HAS_LOAD))
 			s->stats.threads = c.total; /* threads covered, none read */
 	}
@@ -422,6 +423,7 @@ void sampler_done(struct sampler *s)
 	cg_cache_done(&s->cgs);
 	free(s->body);
 	free(s->spare);
+	free(s->effs);
 	free(s->walk_keys);
 	free(s->sorted);
 	free(s->prev);

@@ -90,6 +90,7 @@ struct sampler {
 	size_t *sorted;
 	size_t nkeys;
 	unsigned char *spare; /* cap entries: the body in key order */
+	void *effs;	      /* the walk's effective limits, one struct eff (limits.h) per depth */
 	/* the previous table (header + entries), the EWMA state */
 	unsigned char *prev;
 	size_t prev_len;
