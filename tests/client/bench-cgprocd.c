@@ -424,35 +424,46 @@ struct curve_point {
 	double lxcfs_ms;
 };
 
-/* cgprocd --sampler=@sampler over the host tree: 8 passes at 0.5 s, steady medians into @p. */
-static void curve_cgprocd(const char *sampler, int k, struct curve_point *p)
+/* cgprocd --sampler=@sampler --stats over the host tree, @passes at @interval s into @rundir: its
+ * stderr (the --stats lines), malloc'd. */
+static char *cgprocd_stats(const char *sampler, const char *passes, const char *interval,
+			   const char *rundir)
 {
-	char rundir[200], opt[64];
+	char opt[64];
 	char *argv[] = {(char *)build_path("tools/cgprocd"),
 			opt,
 			"--passes",
-			"8",
+			(char *)passes,
 			"--interval",
-			"0.5",
+			(char *)interval,
 			"--stats",
 			"--rundir",
-			rundir,
+			(char *)rundir,
 			NULL};
 	char *out = NULL, *err = NULL;
 	int st;
 
 	snprintf(opt, sizeof(opt), "--sampler=%s", sampler);
-	snprintf(rundir, sizeof(rundir), "%s/run-%s", tmp, sampler);
 	st = harness_run(argv, NULL, &out, &err);
 	cr_assert(st == 0, "cgprocd %s: %#x %s", opt, st, err ? err : "");
 	cr_assert(strstr(err, sampler), "cgprocd did not run the %s sampler: %s", sampler, err);
+	free(out);
+	return err;
+}
+
+/* cgprocd --sampler=@sampler over the host tree: 8 passes at 0.5 s, steady medians into @p. */
+static void curve_cgprocd(const char *sampler, int k, struct curve_point *p)
+{
+	char rundir[200], *err;
+
+	snprintf(rundir, sizeof(rundir), "%s/run-%s", tmp, sampler);
+	err = cgprocd_stats(sampler, "8", "0.5", rundir);
 	cr_assert(stats_median(err, " threads=") >= p->threads, "cgprocd saw too few threads: %s",
 		  err);
 	p->cpu_ms[k] = stats_median(err, " cpu_us=") / 1000.0;
 	p->wall_ms[k] = stats_median(err, " wall_us=") / 1000.0;
 	p->walk_ms[k] = stats_median(err, " walk_us=") / 1000.0;
 	p->write_ms[k] = stats_median(err, " write_us=") / 1000.0;
-	free(out);
 	free(err);
 }
 
@@ -652,11 +663,17 @@ static void rmdir_below(const char *dir)
 	closedir(d);
 }
 
+static char nested_run[200]; /* the run directory, a private tmpfs like /run */
+
 static void teardown_nested(void)
 {
 	for (int i = 0; i < nnested; i++)
 		rmdir_below(nested_top[i]);
 	nnested = 0;
+	if (nested_run[0]) {
+		umount2(nested_run, MNT_DETACH);
+		nested_run[0] = 0;
+	}
 	teardown();
 }
 
@@ -700,41 +717,35 @@ static void nested_create(const struct cgdirs *top, int ncont)
  * 100,1000: 1,000 and 10,000 cgroups besides the host's) with --sampler=bpf, and where its time
  * goes: reading limit files (a share of them each pass, each cgroup within 12 passes), reading
  * the eBPF counts, the rest of the walk, sorting and encoding the table, writing its file.
- * Medians of the steady passes into build/bench-nested-pass.txt. How many limit files keep their
- * fds depends on RLIMIT_NOFILE's hard limit (cgprocd raises the soft one to it), printed along.
+ * The table goes to a private tmpfs, as /run is on a host. Medians of the steady passes into
+ * build/bench-nested-pass.txt. How many limit files keep their fds depends on RLIMIT_NOFILE's
+ * hard limit (cgprocd raises the soft one to it), printed along.
  */
 Test(bench, nested_pass, .init = setup, .fini = teardown_nested, .timeout = 900)
 {
 	int conts[8], n = env_list("CGPROC_BENCH_NESTED", "100,1000", conts, 8);
 	char rundir[200], path[300];
-	char *argv[] = {(char *)build_path("tools/cgprocd"),
-			"--sampler=bpf",
-			"--passes",
-			"16",
-			"--interval",
-			"0.5",
-			"--stats",
-			"--rundir",
-			rundir,
-			NULL};
 	struct rlimit rl;
 	FILE *f;
 
+	/* the table is written where it lives on a host, on tmpfs (/run), not on /tmp's disk */
 	snprintf(rundir, sizeof(rundir), "%s/run-nested", tmp);
+	cr_assert_eq(mkdir(rundir, 0755), 0);
+	cr_assert_eq(mount("tmpfs", rundir, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755"), 0,
+		     "mount tmpfs on %s: %m", rundir);
+	snprintf(nested_run, sizeof(nested_run), "%s", rundir);
 	snprintf(path, sizeof(path), "%s", build_path("bench-nested-pass.txt"));
 	f = fopen(path, "we");
 	cr_assert(f);
 	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	for (int i = 0; i < n; i++) {
-		char *out = NULL, *err = NULL, line[768];
 		double cpu, walk_cpu, walk, write, lim, bpf, file, dirs;
-		int st;
+		char *err, line[768];
 
 		cr_assert_eq(testcg_create(&cgs[0]), 0);
 		ncgs = 1;
 		nested_create(&cgs[0], conts[i]);
-		st = harness_run(argv, NULL, &out, &err);
-		cr_assert(st == 0, "cgprocd: %#x %s", st, err ? err : "");
+		err = cgprocd_stats("bpf", "16", "0.5", rundir);
 		dirs = stats_median(err, " cgroups=");
 		cr_assert(dirs >= 10.0 * conts[i], "cgprocd visited %.0f directories", dirs);
 		cpu = stats_median(err, " cpu_us=") / 1000;
@@ -757,7 +768,6 @@ Test(bench, nested_pass, .init = setup, .fini = teardown_nested, .timeout = 900)
 		printf("# %s\n", line);
 		fflush(stdout);
 		fprintf(f, "%s\n", line);
-		free(out);
 		free(err);
 		for (int h = 0; h < nnested; h++)
 			rmdir_below(nested_top[h]);
