@@ -323,6 +323,12 @@ ssize_t cg_cache_read(struct cg_cache *c, struct fd_budget *b, size_t idx, int d
 	return len;
 }
 
+void cg_cache_forget_absent(struct cg_cache *c, size_t idx, unsigned slot)
+{
+	if (idx != (size_t)-1 && c->nodes[idx].fd[slot] == -2)
+		c->nodes[idx].fd[slot] = -1;
+}
+
 static void node_close(struct cg_node *n, struct fd_budget *b)
 {
 	for (int i = 0; i < CG_FILES_MAX; i++)

@@ -107,6 +107,8 @@ bool cg_cache_read_needs_dir(const struct cg_cache *c, size_t idx, unsigned slot
  */
 ssize_t cg_cache_read(struct cg_cache *c, struct fd_budget *b, size_t idx, int dirfd, unsigned slot,
 		      const char *name, uint64_t pass, char *buf, size_t size);
+/* Undo what a read that found no file @slot of node @idx concluded: the next read opens it. */
+void cg_cache_forget_absent(struct cg_cache *c, size_t idx, unsigned slot);
 /*
  * A known node: mark it seen in @pass, its index into *idx. On entry *idx is a guess (where the
  * node was last time), used when it holds the key. false when unknown.

@@ -85,11 +85,19 @@ static ssize_t vread(struct sampler *s, const struct visit *v, unsigned slot, co
 	/* A file without a kept fd (past the fd budget) is opened by its path below the nearest
 	 * open directory: opening the directories on the way would cost as much again. */
 	if (cg_cache_read_needs_dir(&s->cgs, v->node, slot, pass)) {
+		ssize_t n;
+
 		dfd = visit_rel(v, name, path, sizeof(path));
-		if (dfd >= 0)
-			name = path;
-		else
-			dfd = visit_fd(v);
+		if (dfd >= 0) {
+			n = cg_cache_read(&s->cgs, &s->budget, v->node, dfd, slot, path, pass, buf,
+					  size);
+			if (n != -ENOENT)
+				return n;
+			/* A directory on the way may be gone or renamed (the listing is a pass
+			 * old): only the directory itself says that the file does not exist. */
+			cg_cache_forget_absent(&s->cgs, v->node, slot);
+		}
+		dfd = visit_fd(v);
 	}
 	return cg_cache_read(&s->cgs, &s->budget, v->node, dfd, slot, name, pass, buf, size);
 }
