@@ -8,9 +8,14 @@
  *
  * Knobs (environment): CGPROC_BENCH_CGROUPS (500), CGPROC_BENCH_THREADS (20 per process),
  * CGPROC_BENCH_LXCFS_S (seconds of lxcfs sampling to average over, 30).
+ *
+ * Also here: the sampler curve (bpf, proc and lxcfs against threads and cgroups), cgprocd's pass
+ * over 1,000 and 10,000 nested cgroups with where its time goes, and the eBPF programs' cost on
+ * the scheduler; each test says its own knobs.
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -419,35 +424,46 @@ struct curve_point {
 	double lxcfs_ms;
 };
 
-/* cgprocd --sampler=@sampler over the host tree: 8 passes at 0.5 s, steady medians into @p. */
-static void curve_cgprocd(const char *sampler, int k, struct curve_point *p)
+/* cgprocd --sampler=@sampler --stats over the host tree, @passes at @interval s into @rundir: its
+ * stderr (the --stats lines), malloc'd. */
+static char *cgprocd_stats(const char *sampler, const char *passes, const char *interval,
+			   const char *rundir)
 {
-	char rundir[200], opt[64];
+	char opt[64];
 	char *argv[] = {(char *)build_path("tools/cgprocd"),
 			opt,
 			"--passes",
-			"8",
+			(char *)passes,
 			"--interval",
-			"0.5",
+			(char *)interval,
 			"--stats",
 			"--rundir",
-			rundir,
+			(char *)rundir,
 			NULL};
 	char *out = NULL, *err = NULL;
 	int st;
 
 	snprintf(opt, sizeof(opt), "--sampler=%s", sampler);
-	snprintf(rundir, sizeof(rundir), "%s/run-%s", tmp, sampler);
 	st = harness_run(argv, NULL, &out, &err);
 	cr_assert(st == 0, "cgprocd %s: %#x %s", opt, st, err ? err : "");
 	cr_assert(strstr(err, sampler), "cgprocd did not run the %s sampler: %s", sampler, err);
+	free(out);
+	return err;
+}
+
+/* cgprocd --sampler=@sampler over the host tree: 8 passes at 0.5 s, steady medians into @p. */
+static void curve_cgprocd(const char *sampler, int k, struct curve_point *p)
+{
+	char rundir[200], *err;
+
+	snprintf(rundir, sizeof(rundir), "%s/run-%s", tmp, sampler);
+	err = cgprocd_stats(sampler, "8", "0.5", rundir);
 	cr_assert(stats_median(err, " threads=") >= p->threads, "cgprocd saw too few threads: %s",
 		  err);
 	p->cpu_ms[k] = stats_median(err, " cpu_us=") / 1000.0;
 	p->wall_ms[k] = stats_median(err, " wall_us=") / 1000.0;
 	p->walk_ms[k] = stats_median(err, " walk_us=") / 1000.0;
 	p->write_ms[k] = stats_median(err, " write_us=") / 1000.0;
-	free(out);
 	free(err);
 }
 
@@ -621,6 +637,144 @@ Test(bench, sampler_curve, .init = setup, .fini = teardown, .timeout = 3000)
 			  "bpf %.2f ms not below proc %.2f ms at %d threads", pts[i].cpu_ms[0],
 			  pts[i].cpu_ms[1], pts[i].threads);
 	}
+}
+
+/* The top directories of the nested trees (one per hierarchy cgprocd walks), emptied in .fini. */
+static char nested_top[CGDIRS_MAX][256];
+static int nnested;
+
+/* rmdir every cgroup below @dir, deepest first (the files in them are the kernel's). */
+static void rmdir_below(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char sub[512];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		rmdir_below(sub);
+		(void)rmdir(sub);
+	}
+	closedir(d);
+}
+
+static char nested_run[200]; /* the run directory, a private tmpfs like /run */
+
+static void teardown_nested(void)
+{
+	for (int i = 0; i < nnested; i++)
+		rmdir_below(nested_top[i]);
+	nnested = 0;
+	if (nested_run[0]) {
+		umount2(nested_run, MNT_DETACH);
+		nested_run[0] = 0;
+	}
+	teardown();
+}
+
+/* Whether the comma-separated controller list @ctrl ("cpu,cpuacct") names @want. */
+static bool ctrl_has(const char *ctrl, const char *want)
+{
+	size_t n = strlen(want);
+
+	for (const char *p = ctrl; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, want, n) == 0 && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+/* @ncont containers of 10 cgroups each (c, c/s, c/s/1..8: a container running systemd with a few
+ * services) below @top, in the hierarchies cgprocd walks. */
+static void nested_create(const struct cgdirs *top, int ncont)
+{
+	for (int h = 0; h < top->n; h++) {
+		if (!ctrl_has(top->ctrl[h], "cpu") && !ctrl_has(top->ctrl[h], "memory") &&
+		    !ctrl_has(top->ctrl[h], "cpuset") && strcmp(top->ctrl[h], "unified") != 0)
+			continue;
+		snprintf(nested_top[nnested++], sizeof(nested_top[0]), "%s", top->dir[h]);
+		for (int c = 0; c < ncont; c++) {
+			char d[512];
+			int len = snprintf(d, sizeof(d), "%s/c%d", top->dir[h], c);
+
+			cr_assert_eq(mkdir(d, 0755), 0, "mkdir %s: %m", d);
+			snprintf(d + len, sizeof(d) - (size_t)len, "/s");
+			cr_assert_eq(mkdir(d, 0755), 0, "mkdir %s: %m", d);
+			for (int k = 1; k <= 8; k++) {
+				snprintf(d + len, sizeof(d) - (size_t)len, "/s/%d", k);
+				cr_assert_eq(mkdir(d, 0755), 0, "mkdir %s: %m", d);
+			}
+		}
+	}
+}
+
+/*
+ * cgprocd's steady pass over nested cgroups: CGPROC_BENCH_NESTED (containers of 10 cgroups;
+ * 100,1000: 1,000 and 10,000 cgroups besides the host's) with --sampler=bpf, and where its time
+ * goes: reading limit files (a share of them each pass, each cgroup within 12 passes), reading
+ * the eBPF counts, the rest of the walk, sorting and encoding the table, writing its file.
+ * The table goes to a private tmpfs, as /run is on a host. Medians of the steady passes into
+ * build/bench-nested-pass.txt. How many limit files keep their fds depends on RLIMIT_NOFILE's
+ * hard limit (cgprocd raises the soft one to it), printed along.
+ */
+Test(bench, nested_pass, .init = setup, .fini = teardown_nested, .timeout = 900)
+{
+	int conts[8], n = env_list("CGPROC_BENCH_NESTED", "100,1000", conts, 8);
+	char rundir[200], path[300];
+	struct rlimit rl;
+	FILE *f;
+
+	/* the table is written where it lives on a host, on tmpfs (/run), not on /tmp's disk */
+	snprintf(rundir, sizeof(rundir), "%s/run-nested", tmp);
+	cr_assert_eq(mkdir(rundir, 0755), 0);
+	cr_assert_eq(mount("tmpfs", rundir, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755"), 0,
+		     "mount tmpfs on %s: %m", rundir);
+	snprintf(nested_run, sizeof(nested_run), "%s", rundir);
+	snprintf(path, sizeof(path), "%s", build_path("bench-nested-pass.txt"));
+	f = fopen(path, "we");
+	cr_assert(f);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	for (int i = 0; i < n; i++) {
+		double cpu, walk_cpu, walk, write, lim, bpf, file, dirs;
+		char *err, line[768];
+
+		cr_assert_eq(testcg_create(&cgs[0]), 0);
+		ncgs = 1;
+		nested_create(&cgs[0], conts[i]);
+		err = cgprocd_stats("bpf", "16", "0.5", rundir);
+		dirs = stats_median(err, " cgroups=");
+		cr_assert(dirs >= 10.0 * conts[i], "cgprocd visited %.0f directories", dirs);
+		cpu = stats_median(err, " cpu_us=") / 1000;
+		walk_cpu = stats_median(err, " walk_cpu_us=") / 1000;
+		walk = stats_median(err, " walk_us=") / 1000;
+		write = stats_median(err, " write_us=") / 1000;
+		lim = stats_median(err, " limits_us=") / 1000;
+		bpf = stats_median(err, " bpf_us=") / 1000;
+		file = stats_median(err, " file_us=") / 1000;
+		/* CPU in total and of the walk; the parts are wall times of a pass that does not
+		 * sleep */
+		snprintf(line, sizeof(line),
+			 "nested-pass: cgroups=%d directories=%.0f nofile_hard=%llu cpu_ms=%.2f "
+			 "walk_cpu_ms=%.2f write_cpu_ms=%.2f | walk_ms=%.2f: limit_files_ms=%.2f "
+			 "(%.0f cgroups read) bpf_read_ms=%.2f tree_ms=%.2f | write_ms=%.2f: "
+			 "sort_encode_ms=%.2f file_ms=%.2f table_bytes=%.0f",
+			 10 * conts[i], dirs, (unsigned long long)rl.rlim_max, cpu, walk_cpu,
+			 cpu - walk_cpu, walk, lim, stats_median(err, " limits="), bpf,
+			 walk - lim - bpf, write, write - file, file, stats_median(err, " bytes="));
+		printf("# %s\n", line);
+		fflush(stdout);
+		fprintf(f, "%s\n", line);
+		free(err);
+		for (int h = 0; h < nnested; h++)
+			rmdir_below(nested_top[h]);
+		nnested = 0;
+		tree_destroy();
+	}
+	fclose(f);
 }
 
 static int ping_fd[2][2];

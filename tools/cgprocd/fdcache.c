@@ -209,7 +209,7 @@ static int rehash(struct cg_cache *c, size_t want)
  * makes a pass cheap; fds only save opens). (size_t)-1 when out of memory.
  */
 static size_t node_add(struct cg_cache *c, struct fd_budget *b, uint64_t dev, uint64_t ino, int fd,
-		       uint64_t pass)
+		       bool keep, uint64_t pass)
 {
 	struct cg_node *n;
 
@@ -228,7 +228,7 @@ static size_t node_add(struct cg_cache *c, struct fd_budget *b, uint64_t dev, ui
 	memset(n, 0, sizeof(*n));
 	n->dev = dev;
 	n->ino = ino;
-	n->dirfd = b->left > 0 ? fd : -1;
+	n->dirfd = keep && b->left > 0 ? fd : -1;
 	for (int i = 0; i < CG_FILES_MAX; i++)
 		n->fd[i] = -1;
 	n->seen = pass;
@@ -240,7 +240,7 @@ static size_t node_add(struct cg_cache *c, struct fd_budget *b, uint64_t dev, ui
 }
 
 int cg_cache_dir(struct cg_cache *c, struct fd_budget *b, uint64_t dev, uint64_t ino, int parentfd,
-		 const char *name, uint64_t pass, size_t *ret_idx)
+		 const char *name, uint64_t pass, bool keep, size_t *ret_idx)
 {
 	size_t v = c->nslots ? *slot_find(c, dev, ino) : 0;
 	int fd;
@@ -256,7 +256,7 @@ int cg_cache_dir(struct cg_cache *c, struct fd_budget *b, uint64_t dev, uint64_t
 		return -errno;
 	if (v)
 		return fd; /* a node without a kept fd: this one is the caller's */
-	*ret_idx = node_add(c, b, dev, ino, fd, pass);
+	*ret_idx = node_add(c, b, dev, ino, fd, keep, pass);
 	return fd;
 }
 
@@ -270,11 +270,19 @@ int cg_cache_root(struct cg_cache *c, struct fd_budget *b, const char *path, uin
 		return -errno;
 	*ret_dev = (uint64_t)st.st_dev;
 	*ret_ino = (uint64_t)st.st_ino;
-	r = cg_cache_dir(c, b, *ret_dev, *ret_ino, AT_FDCWD, path, pass, ret_idx);
+	r = cg_cache_dir(c, b, *ret_dev, *ret_ino, AT_FDCWD, path, pass, true, ret_idx);
 	if (r < 0)
 		return r;
 	fd = r;
 	return fd;
+}
+
+bool cg_cache_read_needs_dir(const struct cg_cache *c, size_t idx, unsigned slot, uint64_t pass)
+{
+	const struct cg_node *n = idx == (size_t)-1 ? NULL : &c->nodes[idx];
+
+	return !n || (n->fd[slot] == -1 && n->dirfd < 0) ||
+	       (n->fd[slot] == -2 && pass - n->absent_pass[slot] >= ABSENT_RETRY_PASSES);
 }
 
 ssize_t cg_cache_read(struct cg_cache *c, struct fd_budget *b, size_t idx, int dirfd, unsigned slot,
@@ -315,6 +323,12 @@ ssize_t cg_cache_read(struct cg_cache *c, struct fd_budget *b, size_t idx, int d
 	return len;
 }
 
+void cg_cache_forget_absent(struct cg_cache *c, size_t idx, unsigned slot)
+{
+	if (idx != (size_t)-1 && c->nodes[idx].fd[slot] == -2)
+		c->nodes[idx].fd[slot] = -1;
+}
+
 static void node_close(struct cg_node *n, struct fd_budget *b)
 {
 	for (int i = 0; i < CG_FILES_MAX; i++)
@@ -326,20 +340,26 @@ static void node_close(struct cg_node *n, struct fd_budget *b)
 		close(n->dirfd);
 		b->left++;
 	}
-	free(n->list);
+	free(n->kids);
 	free(n->own);
-	n->list = NULL;
+	n->kids = NULL;
 	n->own = NULL;
 }
 
-bool cg_cache_touch(struct cg_cache *c, uint64_t dev, uint64_t ino, uint64_t pass, size_t *ret_idx)
+bool cg_cache_touch(struct cg_cache *c, uint64_t dev, uint64_t ino, uint64_t pass, size_t *idx)
 {
-	size_t v = c->nslots ? *slot_find(c, dev, ino) : 0;
+	size_t v;
 
+	/* the guess spares the hash lookup, whose probes miss the CPU cache on a large tree */
+	if (*idx < c->count && c->nodes[*idx].ino == ino && c->nodes[*idx].dev == dev) {
+		c->nodes[*idx].seen = pass;
+		return true;
+	}
+	v = c->nslots ? *slot_find(c, dev, ino) : 0;
 	if (!v)
 		return false;
 	c->nodes[v - 1].seen = pass;
-	*ret_idx = v - 1;
+	*idx = v - 1;
 	return true;
 }
 

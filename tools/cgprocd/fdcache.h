@@ -8,8 +8,12 @@
  *   - thread stat fds, indexed by tid; a kept fd of a thread that exited reads ESRCH (a new
  *     thread that reuses the tid gets a fresh open), fds of threads not seen in a pass are
  *     closed at its end;
- *   - per cgroup directory (key: dev, inode): the directory fd (re-listed with lseek + getdents)
- *     and the limit files; directories not seen in a pass are closed at its end.
+ *   - per cgroup directory (key: dev, inode): the limit files; directories not seen in a pass
+ *     are closed at its end. A directory fd is kept only when a pass reads more than limit
+ *     files through it (the /proc walk's thread lists) and for a hierarchy's root: limit files
+ *     are read through their own fds, a directory is listed only when inotify says it changed,
+ *     and at 10,000 cgroups in three hierarchies the directory fds alone would take 30,000 of
+ *     the budget that the limit files need.
  * All of it is bounded by a budget below RLIMIT_NOFILE (raised to its hard limit); past the
  * budget files are opened, read and closed as before.
  */
@@ -47,19 +51,30 @@ void tid_cache_done(struct tid_cache *c);
 /* file slots of a cgroup: see limits.h */
 #define CG_FILES_MAX 5
 
+/*
+ * A subdirectory in a kept listing: only these are kept (a listing holds some 25 files per
+ * cgroup, and walking them was most of a pass's own CPU time at 1,000 cgroups).
+ */
+struct cg_child {
+	uint64_t ino;
+	size_t hint;   /* index of its node when last seen, checked against the key before use */
+	uint32_t name; /* offset of its NUL-terminated name from the start of the array */
+};
+
+/* What every pass touches comes first: one cache line per visit of an unchanged cgroup. */
 struct cg_node {
 	uint64_t dev, ino;
-	int dirfd;	      /* -1 when not kept */
+	uint64_t seen;
+	int dirfd; /* -1 when not kept */
+	/* the sampler's own state of this directory (freed with the node) */
+	int wd;		       /* inotify watch, or -1 */
+	bool listed;	       /* list holds its subdirectories as of the last listing */
+	bool dirty;	       /* a subdirectory came or went since: list it again */
+	struct cg_child *kids; /* that listing, names after the array (NULL: none, a leaf) */
+	size_t nkids;
+	void *own;	      /* the last values read from its limit files (limits.c) */
 	int fd[CG_FILES_MAX]; /* -1 not opened, -2 absent (see absent_pass) */
 	uint64_t absent_pass[CG_FILES_MAX];
-	uint64_t seen;
-	/* the sampler's own state of this directory (freed with the node) */
-	int wd;		 /* inotify watch, or -1 */
-	bool listed;	 /* list holds its subdirectories as of the last listing */
-	bool dirty;	 /* a subdirectory came or went since: list it again */
-	char *list;	 /* getdents64 records of that listing (NULL: none, a leaf) */
-	size_t list_len; /* bytes in list */
-	void *own;	 /* the last values read from its limit files (limits.c) */
 };
 
 struct cg_cache {
@@ -71,15 +86,20 @@ struct cg_cache {
 
 /*
  * The directory fd of child @name (inode @ino) of @parentfd in hierarchy @dev, kept or newly
- * opened; *ret_idx is its node ((size_t)-1 when out of memory). Unless it is the node's kept
- * dirfd (past the fd budget nodes keep none), the fd is the caller's to close. -errno when it
- * vanished.
+ * opened; *ret_idx is its node ((size_t)-1 when out of memory). A new node keeps the fd when
+ * @keep and the budget allow; unless it is the node's kept dirfd, the fd is the caller's to
+ * close. -errno when it vanished.
  */
 int cg_cache_dir(struct cg_cache *c, struct fd_budget *b, uint64_t dev, uint64_t ino, int parentfd,
-		 const char *name, uint64_t pass, size_t *ret_idx);
+		 const char *name, uint64_t pass, bool keep, size_t *ret_idx);
 /* Same for a hierarchy root opened by path. */
 int cg_cache_root(struct cg_cache *c, struct fd_budget *b, const char *path, uint64_t pass,
 		  size_t *ret_idx, uint64_t *ret_dev, uint64_t *ret_ino);
+/*
+ * Whether reading file @slot of node @idx in @pass needs the directory's fd (cg_cache_read's
+ * @dirfd): not when the file's fd is kept or it is known to be absent.
+ */
+bool cg_cache_read_needs_dir(const struct cg_cache *c, size_t idx, unsigned slot, uint64_t pass);
 /*
  * Read file @slot (@name) of node @idx (or of @dirfd when @idx is (size_t)-1) into @buf (NUL
  * terminated). Length, or -errno (-ENOENT: the file does not exist; checked again every 12
@@ -87,8 +107,13 @@ int cg_cache_root(struct cg_cache *c, struct fd_budget *b, const char *path, uin
  */
 ssize_t cg_cache_read(struct cg_cache *c, struct fd_budget *b, size_t idx, int dirfd, unsigned slot,
 		      const char *name, uint64_t pass, char *buf, size_t size);
-/* A known node: mark it seen in @pass, its index into *ret_idx. false when unknown. */
-bool cg_cache_touch(struct cg_cache *c, uint64_t dev, uint64_t ino, uint64_t pass, size_t *ret_idx);
+/* Undo what a read that found no file @slot of node @idx concluded: the next read opens it. */
+void cg_cache_forget_absent(struct cg_cache *c, size_t idx, unsigned slot);
+/*
+ * A known node: mark it seen in @pass, its index into *idx. On entry *idx is a guess (where the
+ * node was last time), used when it holds the key. false when unknown.
+ */
+bool cg_cache_touch(struct cg_cache *c, uint64_t dev, uint64_t ino, uint64_t pass, size_t *idx);
 /* The node of (@dev, @ino), or NULL. The pointer is valid until the next sweep. */
 struct cg_node *cg_cache_node(struct cg_cache *c, uint64_t dev, uint64_t ino);
 /* Close what was not seen in @pass. */

@@ -11,6 +11,7 @@
 #include "model/misc.h"
 #include "model/table.h"
 #include "limits.h"
+#include "publish.h"
 
 /* One read() of a small file below @dirfd. Returns length or -errno. */
 static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size)
@@ -46,11 +47,59 @@ int visit_fd(const struct visit *cv)
 	return v->dirfd;
 }
 
+/*
+ * File @name of the visit's directory as a path below the nearest directory already open (a
+ * hierarchy's root is): its fd, and the path in @path. -1 when the path does not fit.
+ */
+static int visit_rel(const struct visit *v, const char *name, char *path, size_t size)
+{
+	size_t len = strlen(name), at;
+	const struct visit *a;
+
+	for (a = v; a->dirfd < 0; a = a->parent) {
+		if (!a->parent)
+			return -1;
+		len += strlen(a->name) + 1;
+	}
+	if (len >= size)
+		return -1;
+	at = len - strlen(name);
+	memcpy(path + at, name, strlen(name) + 1);
+	for (const struct visit *p = v; p != a; p = p->parent) {
+		size_t n = strlen(p->name);
+
+		at -= n + 1;
+		memcpy(path + at, p->name, n);
+		path[at + n] = '/';
+	}
+	return a->dirfd;
+}
+
 static ssize_t vread(struct sampler *s, const struct visit *v, unsigned slot, const char *name,
 		     char *buf, size_t size)
 {
-	return cg_cache_read(&s->cgs, &s->budget, v->node, visit_fd(v), slot, name,
-			     s->stats.pass + 1, buf, size);
+	uint64_t pass = s->stats.pass + 1;
+	char path[1024];
+	int dfd = -1;
+
+	/* A file without a kept fd (past the fd budget) is opened by its path below the nearest
+	 * open directory: opening the directories on the way would cost as much again. */
+	if (cg_cache_read_needs_dir(&s->cgs, v->node, slot, pass)) {
+		ssize_t n;
+
+		dfd = visit_rel(v, name, path, sizeof(path));
+		if (dfd >= 0) {
+			n = cg_cache_read(&s->cgs, &s->budget, v->node, dfd, slot, path, pass, buf,
+					  size);
+			if (n != -ENOENT)
+				return n;
+			/* A directory on the way may be gone or renamed (the listing is a pass
+			 * old): only the directory itself says that the file does not exist. */
+			cg_cache_forget_absent(&s->cgs, v->node, slot);
+		}
+		dfd = visit_fd(v);
+	}
+	return cg_cache_read(&s->cgs, &s->budget, v->node, dfd, slot, name, pass, buf, size);
 }
 
 /* A limit file: a number, "max", or v1's "-1"/huge = none (UINT64_MAX). */
@@ -98,9 +147,18 @@ static void own_read(struct sampler *s, const struct sampler_hier *h, const stru
 	if (h->roles & CGTABLE_HAS_MEMORY) {
 		o->mem_ok = read_limit(s, vi, SLOT_MEM,
 				       h->v2 ? "memory.max" : "memory.limit_in_bytes", &o->mem);
-		o->swap_ok = read_limit(s, vi, SLOT_SWAP,
-					h->v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes",
-					&o->swap);
+		/* v1 keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes (a write that
+		 * would break it fails): without a memory limit there is no memsw limit, and most
+		 * cgroups have none, so one file read and one kept fd less for them */
+		if (!h->v2 && o->mem_ok && o->mem == UINT64_MAX) {
+			o->swap_ok = true;
+			o->swap = UINT64_MAX;
+		} else {
+			o->swap_ok = read_limit(s, vi, SLOT_SWAP,
+						h->v2 ? "memory.swap.max"
+						      : "memory.memsw.limit_in_bytes",
+						&o->swap);
+		}
 	}
 	if (h->roles & CGTABLE_HAS_CPU) {
 		if (h->v2) {
@@ -117,9 +175,15 @@ static void own_read(struct sampler *s, const struct sampler_hier *h, const stru
 					o->quota_ok = false;
 			}
 		} else {
+			/* the period means nothing without a quota (most cgroups): one file read
+			 * and one kept fd less per cgroup; a quota written later is read with its
+			 * period at the same refresh */
 			o->quota_ok =
 				read_limit(s, vi, SLOT_QUOTA, "cpu.cfs_quota_us", &o->quota) &&
-				read_limit(s, vi, SLOT_PERIOD, "cpu.cfs_period_us", &o->period);
+				(o->quota == UINT64_MAX ||
+				 read_limit(s, vi, SLOT_PERIOD, "cpu.cfs_period_us", &o->period));
+			if (o->quota == UINT64_MAX)
+				o->period = 0;
 		}
 	}
 	if (h->roles & CGTABLE_HAS_CPUSET) {
@@ -199,9 +263,12 @@ void limits_read(struct sampler *s, const struct sampler_hier *h, const struct v
 	if (o == &tmp.o || !o->read_pass || pass - o->first_pass < LIMITS_YOUNG ||
 	    ((ino * UINT64_C(0x9E3779B97F4A7C15)) >> 40) % s->limits_every ==
 		    pass % s->limits_every) {
+		uint64_t t0 = sampler_clock_ns(CLOCK_MONOTONIC);
+
 		own_read(s, h, vi, o);
 		o->read_pass = pass;
 		s->stats.limits++;
+		s->stats.limits_us += (sampler_clock_ns(CLOCK_MONOTONIC) - t0) / 1000;
 	}
 	own_apply(s, h, o, parent, ret);
 }

@@ -328,7 +328,8 @@ static void stats_print(const struct sampler *s)
 	fprintf(stderr,
 		"cgprocd-stats pass=%llu sampler=%s cgroups=%llu entries=%zu threads=%llu "
 		"vanished=%llu cpu_us=%llu wall_us=%llu cpu_us_per_kthread=%llu bytes=%llu "
-		"walk_us=%llu write_us=%llu walk_cpu_us=%llu limits=%llu listed=%llu\n",
+		"walk_us=%llu write_us=%llu walk_cpu_us=%llu limits=%llu listed=%llu "
+		"limits_us=%llu bpf_us=%llu file_us=%llu\n",
 		(unsigned long long)st->pass, cgtable_sampler_name(sampler_kind(s)),
 		(unsigned long long)st->cgroups, s->count, (unsigned long long)st->threads,
 		(unsigned long long)st->vanished, (unsigned long long)st->cpu_us,
@@ -336,7 +337,9 @@ static void stats_print(const struct sampler *s)
 		(unsigned long long)(st->threads ? st->cpu_us * 1000 / st->threads : 0),
 		(unsigned long long)st->bytes, (unsigned long long)st->walk_us,
 		(unsigned long long)st->write_us, (unsigned long long)st->walk_cpu_us,
-		(unsigned long long)st->limits, (unsigned long long)st->listed);
+		(unsigned long long)st->limits, (unsigned long long)st->listed,
+		(unsigned long long)st->limits_us, (unsigned long long)st->bpf_us,
+		(unsigned long long)st->file_us);
 }
 
 /*

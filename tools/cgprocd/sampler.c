@@ -140,16 +140,18 @@ static void count_threads(struct sampler *s, const struct sampler_hier *h, int d
 static void walk(struct sampler *s, const struct sampler_hier *h, struct visit vi, uint64_t dev,
 		 uint64_t ino, const struct eff *pe, int depth, struct counts *ret)
 {
-	struct eff *me = malloc(sizeof(*me)); /* 1 KiB of cpuset: not on a deep stack */
+	/* 1 KiB of cpuset each: in the sampler, one per depth, not on a deep stack */
+	struct eff *me = &((struct eff *)s->effs)[depth + 1];
 	struct counts c = {0, 0, 0};
+	/* the /proc walk reads each cgroup's thread list through its directory every pass */
+	bool keep_dirs = (h->roles & CGTABLE_HAS_LOAD) && !s->bpf;
+	struct cg_child *kids = NULL, *own_kids;
 	struct cgtable_entry *e;
-	ssize_t idx, len;
-	char *list = NULL;
-	const char *it;
+	ssize_t idx, nkids;
 	struct cg_node *n;
 	struct stat st;
 
-	if (!me || (idx = entry_new(s)) < 0)
+	if ((idx = entry_new(s)) < 0)
 		goto out;
 	s->stats.cgroups++;
 	e = entry_at(s, idx);
@@ -173,24 +175,24 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	/* The subdirectories: listed again only when inotify said they changed (or cannot say).
 	 * kernfs keeps a directory's link count at 2 + its subdirectories: skip listing the ~25
 	 * files of a leaf cgroup (most of them). */
-	len = 0;
+	nkids = 0;
 	n = vi.node == (size_t)-1 ? NULL : &s->cgs.nodes[vi.node];
 	if (depth >= WALK_DEPTH_MAX) {
-		len = 0;
+		nkids = 0;
 	} else if (n && n->listed && !n->dirty && n->wd >= 0 && !s->all_dirty) {
-		list = n->list;
-		len = (ssize_t)n->list_len;
+		kids = n->kids;
+		nkids = (ssize_t)n->nkids;
 	} else {
 		int dfd = visit_fd(&vi);
 
 		if (dfd >= 0 && (fstat(dfd, &st) < 0 || st.st_nlink != 2))
-			len = dir_list(dfd, &list);
-		if (len < 0)
-			len = 0;
+			nkids = dir_children(dfd, &kids);
+		if (nkids < 0)
+			nkids = 0;
 		if (n) {
-			free(n->list);
-			n->list = len > 0 ? list : NULL;
-			n->list_len = (size_t)len;
+			free(n->kids);
+			n->kids = kids;
+			n->nkids = (size_t)nkids;
 			n->listed = true;
 			n->dirty = false;
 		}
@@ -198,30 +200,36 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	}
 	/* A kept listing belongs to the node and outlives this loop: the nodes array may move
 	 * while children are added, the listing does not. */
-	it = list;
 	if (n)
-		list = NULL;
-	for (ssize_t off = 0; off < len;) {
-		const struct dirent64 *de = (const struct dirent64 *)(it + off);
+		own_kids = NULL;
+	else
+		own_kids = kids;
+	for (ssize_t k = 0; k < nkids; k++) {
+		struct cg_child *ch = &kids[k];
 		struct counts cc = {0, 0, 0};
 		struct visit cv;
 		int cfd;
 
-		off += de->d_reclen;
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
+		/* The next children's nodes and limits are fetched into the CPU cache while this
+		 * one is visited: between passes the kernel's work evicts them, and waiting for
+		 * them was most of the walk's own time. */
+		if (k + 2 < nkids && kids[k + 2].hint < s->cgs.count)
+			__builtin_prefetch(&s->cgs.nodes[kids[k + 2].hint]);
+		if (k + 1 < nkids && kids[k + 1].hint < s->cgs.count)
+			__builtin_prefetch(s->cgs.nodes[kids[k + 1].hint].own);
 		/* the child's key comes with its name: no stat needed */
 		cv.parent = &vi;
-		cv.name = de->d_name;
+		cv.name = (const char *)kids + ch->name;
 		cv.own_fd = false;
-		/* a known cgroup is visited without opening it; a new one is opened and kept */
-		if (cg_cache_touch(&s->cgs, dev, de->d_ino, s->stats.pass + 1, &cv.node)) {
+		cv.node = ch->hint;
+		/* a known cgroup is visited without opening it; a new one is opened */
+		if (cg_cache_touch(&s->cgs, dev, ch->ino, s->stats.pass + 1, &cv.node)) {
 			cv.dirfd = s->cgs.nodes[cv.node].dirfd;
 		} else {
-			cfd = visit_fd(&vi) < 0
-				      ? -ENOENT
-				      : cg_cache_dir(&s->cgs, &s->budget, dev, de->d_ino, vi.dirfd,
-						     de->d_name, s->stats.pass + 1, &cv.node);
+			cfd = visit_fd(&vi) < 0 ? -ENOENT
+						: cg_cache_dir(&s->cgs, &s->budget, dev, ch->ino,
+							       vi.dirfd, cv.name, s->stats.pass + 1,
+							       keep_dirs, &cv.node);
 			if (cfd < 0) {
 				s->stats.vanished++; /* removed since the listing */
 				continue;
@@ -229,12 +237,13 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 			cv.dirfd = cfd;
 			cv.own_fd = cv.node == (size_t)-1 || s->cgs.nodes[cv.node].dirfd != cfd;
 		}
-		walk(s, h, cv, dev, de->d_ino, me, depth + 1, &cc);
+		ch->hint = cv.node;
+		walk(s, h, cv, dev, ch->ino, me, depth + 1, &cc);
 		c.active += cc.active;
 		c.running += cc.running;
 		c.total += cc.total;
 	}
-	free(list);
+	free(own_kids);
 
 	e = entry_at(s, idx); /* body may have moved while children were added */
 	e->flags = h->roles;
@@ -264,14 +273,13 @@ static void walk(struct sampler *s, const struct sampler_hier *h, struct visit v
 	ret->running += c.running;
 	ret->total += c.total;
 out:
-	free(me);
 	if (vi.own_fd)
 		close(vi.dirfd);
 }
 
 int sampler_pass(struct sampler *s, bool step)
 {
-	uint64_t t0 = sampler_clock_ns(CLOCK_MONOTONIC), c0 = cpu_us(), t1;
+	uint64_t t0 = sampler_clock_ns(CLOCK_MONOTONIC), c0 = cpu_us(), t1, tb;
 	int r;
 
 	/* what changed in the tree since the last pass marks the directories to list again */
@@ -282,6 +290,8 @@ int sampler_pass(struct sampler *s, bool step)
 	s->count = 0;
 	s->stats.cgroups = s->stats.threads = s->stats.vanished = 0;
 	s->stats.limits = s->stats.listed = 0;
+	s->stats.limits_us = 0;
+	tb = sampler_clock_ns(CLOCK_MONOTONIC);
 	/* the first pass with BPF walks /proc: its counts seed the threads no event reached */
 	if (s->bpf && !bpfcount_seeding(s->bpf) && bpfcount_read(s->bpf) < 0) {
 		/* not expected (the map is ours); this pass counts from /proc instead */
@@ -289,14 +299,17 @@ int sampler_pass(struct sampler *s, bool step)
 		s->bpf = NULL;
 		snprintf(s->bpf_err, sizeof(s->bpf_err), "cannot read the BPF counts");
 	}
+	s->stats.bpf_us = (sampler_clock_ns(CLOCK_MONOTONIC) - tb) / 1000;
 	for (unsigned i = 0; i < s->nhier; i++) {
-		struct eff *top = calloc(1, sizeof(*top));
+		struct eff *top;
 		struct counts c = {0, 0, 0};
 		struct visit vi;
 		uint64_t dev, ino;
 
-		if (!top)
+		if (!s->effs && !(s->effs = calloc(WALK_DEPTH_MAX + 2, sizeof(struct eff))))
 			return -ENOMEM;
+		top = s->effs;
+		memset(top, 0, sizeof(*top));
 		top->mem = top->memsw = top->swap = top->quota = UINT64_MAX;
 		vi.parent = NULL;
 		vi.name = s->hier[i].mount;
@@ -306,16 +319,17 @@ int sampler_pass(struct sampler *s, bool step)
 			    (vi.node == (size_t)-1 || s->cgs.nodes[vi.node].dirfd != vi.dirfd);
 		if (vi.dirfd >= 0)
 			walk(s, &s->hier[i], vi, dev, ino, top, 0, &c);
-		free(top);
 		if (s->bpf && !bpfcount_seeding(s->bpf) && (s->hier[i].roles & CGTABLE_HAS_LOAD))
 			s->stats.threads = c.total; /* threads covered, none read */
 	}
 	s->all_dirty = false;
+	tb = sampler_clock_ns(CLOCK_MONOTONIC);
 	if (s->bpf && bpfcount_seeding(s->bpf))
 		bpfcount_seed_done(s->bpf, s->procfd);
 	else if (s->bpf)
 		bpfcount_prune(s->bpf);
 	t1 = sampler_clock_ns(CLOCK_MONOTONIC);
+	s->stats.bpf_us += (t1 - tb) / 1000;
 	s->stats.walk_cpu_us = cpu_us() - c0;
 	/* what was not seen in this pass is gone: close its fds */
 	tid_cache_sweep(&s->tids, &s->budget, s->stats.pass + 1);
@@ -408,6 +422,10 @@ void sampler_done(struct sampler *s)
 	tid_cache_done(&s->tids);
 	cg_cache_done(&s->cgs);
 	free(s->body);
+	free(s->spare);
+	free(s->effs);
+	free(s->walk_keys);
+	free(s->sorted);
 	free(s->prev);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));

@@ -50,6 +50,15 @@ struct sampler_stats {
 	uint64_t walk_cpu_us; /* CPU time of the walk (the rest of cpu_us: averages and table) */
 	uint64_t write_us;    /* wall time of averaging, sorting, encoding and writing the table */
 	uint64_t bytes;	      /* table size */
+	/* parts of the above, wall time: where a pass over many cgroups goes */
+	uint64_t limits_us; /* reading limit files (in walk_us) */
+	uint64_t bpf_us;    /* reading and pruning the eBPF counts (in walk_us) */
+	uint64_t file_us;   /* writing and renaming the table file (in write_us) */
+};
+
+struct sampler_key {
+	uint64_t dev, ino;
+	size_t at; /* position in the walk */
 };
 
 struct sampler {
@@ -75,6 +84,13 @@ struct sampler {
 	/* this pass: entries of entry_size bytes, unsorted until the end */
 	unsigned char *body;
 	size_t count, cap;
+	/* the order of the last sort: the keys in walk order and, by key, where each entry
+	 * was in the walk; a pass over an unchanged tree (most) reuses it instead of sorting */
+	struct sampler_key *walk_keys;
+	size_t *sorted;
+	size_t nkeys;
+	unsigned char *spare; /* cap entries: the body in key order */
+	void *effs;	      /* the walk's effective limits, one struct eff (limits.h) per depth */
 	/* the previous table (header + entries), the EWMA state */
 	unsigned char *prev;
 	size_t prev_len;

@@ -12,12 +12,19 @@
 #include "watch.h"
 #include "../cgproc/util.h"
 
-ssize_t dir_list(int fd, char **ret)
+static bool is_subdir(const struct dirent64 *de)
 {
-	size_t size = 0;
-	char *b = NULL;
+	return de->d_type == DT_DIR && de->d_name[0] != '.';
+}
+
+ssize_t dir_children(int fd, struct cg_child **ret)
+{
+	size_t size = 0, nkids = 0, names = 0, off;
+	struct cg_child *kids;
+	char *b = NULL, *name;
 	ssize_t n;
 
+	*ret = NULL;
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -errno;
 	n = fd_read_to_end(fd, &b, &size, SIZE_MAX, getdents64);
@@ -25,8 +32,43 @@ ssize_t dir_list(int fd, char **ret)
 		free(b);
 		return n;
 	}
-	*ret = b;
-	return n;
+	for (off = 0; off < (size_t)n;) {
+		const struct dirent64 *de = (const struct dirent64 *)(b + off);
+
+		off += de->d_reclen;
+		if (is_subdir(de)) {
+			nkids++;
+			names += strlen(de->d_name) + 1;
+		}
+	}
+	if (!nkids) {
+		free(b);
+		return 0;
+	}
+	kids = malloc(nkids * sizeof(*kids) + names);
+	if (!kids) {
+		free(b);
+		return -ENOMEM;
+	}
+	name = (char *)(kids + nkids);
+	nkids = 0;
+	for (off = 0; off < (size_t)n;) {
+		const struct dirent64 *de = (const struct dirent64 *)(b + off);
+		size_t len = strlen(de->d_name) + 1;
+
+		off += de->d_reclen;
+		if (!is_subdir(de))
+			continue;
+		kids[nkids].ino = de->d_ino;
+		kids[nkids].hint = (size_t)-1;
+		kids[nkids].name = (uint32_t)(name - (char *)kids);
+		memcpy(name, de->d_name, len);
+		name += len;
+		nkids++;
+	}
+	free(b);
+	*ret = kids;
+	return (ssize_t)nkids;
 }
 
 /*

@@ -13,7 +13,11 @@
 #include "limits.h"
 #include "sampler.h"
 
-/* All entries of directory @fd from its start, into a malloc'd buffer. Length or -errno. */
-ssize_t dir_list(int fd, char **ret);
+/*
+ * The subdirectories of directory @fd (names not starting with '.'), from its start: a malloc'd
+ * array of children followed by their names into *ret (NULL when there are none), hints unset.
+ * Their number or -errno.
+ */
+ssize_t dir_children(int fd, struct cg_child **ret);
 /* Watch the directory of @vi (key @dev, @ino) for new children, once per directory. */
 void watch_dir(struct sampler *s, const struct visit *vi, uint64_t dev, uint64_t ino);
