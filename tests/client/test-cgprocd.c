@@ -29,10 +29,10 @@
 
 static char rundir[128];
 static pid_t daemon_pid;
-static struct cgdirs cgs[4];
+static struct cgdirs cgs[24];
 static int ncgs;
 static char child_dirs[TESTCG_MAX_HIER][300];
-static pid_t kids[8];
+static pid_t kids[32];
 static int nkids;
 
 static void setup(void)
@@ -50,6 +50,7 @@ static void teardown(void)
 	if (daemon_pid > 0)
 		harness_kill(daemon_pid);
 	daemon_pid = 0;
+	unsetenv("CGPROCD_BPF_SLOTS");
 	for (int i = 0; i < nkids; i++)
 		harness_kill(kids[i]);
 	nkids = 0;
@@ -968,4 +969,109 @@ Test(cgprocd, bpf_and_proc_agree, .init = setup, .fini = teardown, .timeout = 15
 			  (unsigned long)sm.load.total, total1);
 	}
 	fclose(acc);
+}
+
+/* The sampler the table in rundir says wrote it (CGTABLE_SAMPLER_*), 0 when there is none. */
+static uint32_t table_sampler(void)
+{
+	char path[200];
+	struct cgtable_header h;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", rundir, CGTABLE_FILE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	r = cgtable_read_header(fd, &h);
+	close(fd);
+	return r == 0 ? h.sampler : 0;
+}
+
+/* One thread that sleeps 20 ms at a time, for ever: an event every 20 ms. */
+static void napper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		usleep(20000);
+}
+
+/* Wait up to @secs for cgroup @cg's entry to count @total threads. */
+static void wait_total(const struct cgdirs *cg, uint64_t total, double secs)
+{
+	struct cg_sample sm;
+	double t0 = now_s();
+
+	while (lookup(cg, NULL, &sm) != 0 || sm.load.total != total) {
+		cr_assert(now_s() - t0 < secs, "cgroup %s: %d, %lu threads, want %lu", cg->dir[0],
+			  lookup(cg, NULL, &sm), (unsigned long)sm.load.total,
+			  (unsigned long)total);
+		usleep(50000);
+	}
+}
+
+/*
+ * The eBPF counter keeps its counts in a table of slots that cgroups claim at their first event
+ * and cgprocd frees once a cgroup is gone. With a 64-slot table, 80 cgroups that come and go, 8 at
+ * a time, each with a task that sleeps and wakes, must each find a slot (slots never freed would
+ * run the table out by the eighth batch, and cgprocd would give up on the counts), and each is
+ * counted right. Other tests' cgroups may hold some slots meanwhile: 64 leaves them room.
+ */
+Test(cgprocd, bpf_slots_freed_and_reused, .init = setup, .fini = teardown, .timeout = 120)
+{
+	static const char *const args[] = {"--sampler=bpf", "--interval", "0.1", NULL};
+	char log[200];
+
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	cr_assert_eq(setenv("CGPROCD_BPF_SLOTS", "64", 1), 0);
+	daemon_pid = daemon_start(args);
+	for (int batch = 0; batch < 10; batch++) {
+		for (int i = 0; i < 8; i++)
+			spawn_fn(cg_new(), napper, 0);
+		for (int i = 0; i < 8; i++)
+			wait_total(&cgs[i], 1, 10);
+		while (nkids)
+			harness_kill(kids[--nkids]);
+		for (int i = 0; i < 8; i++)
+			wait_total(&cgs[i], 0, 10);
+		while (ncgs)
+			testcg_destroy(&cgs[--ncgs]);
+		usleep(400000); /* a removed cgroup's slot is freed after two passes without it */
+		cr_assert_eq(table_sampler(), CGTABLE_SAMPLER_BPF, "batch %d: log: %s", batch,
+			     slurp(log));
+	}
+	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
+	cr_assert_null(strstr(slurp(log), "proc from now on"), "log: %s", slurp(log));
+}
+
+/*
+ * More cgroups with tasks than the eBPF counter's table has slots: cgprocd notices, says so in
+ * its log, and counts from /proc from then on, with the same counts.
+ */
+Test(cgprocd, bpf_slots_run_out_falls_back, .init = setup, .fini = teardown, .timeout = 120)
+{
+	static const char *const args[] = {"--sampler=bpf", "--interval", "0.2", NULL};
+	char log[200];
+	double t0;
+	int n = 20;
+
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	cr_assert_eq(setenv("CGPROCD_BPF_SLOTS", "16", 1), 0);
+	daemon_pid = daemon_start(args);
+	for (int i = 0; i < n; i++)
+		spawn_fn(cg_new(), napper, 0);
+	t0 = now_s();
+	while (!strstr(slurp(log), "proc from now on")) {
+		cr_assert(now_s() - t0 < 20, "no fall-back with %d busy cgroups and 16 slots: %s",
+			  n, slurp(log));
+		usleep(100000);
+	}
+	cr_assert(strstr(slurp(log), "more cgroups than its table has slots"), "%s", slurp(log));
+	t0 = now_s();
+	while (table_sampler() != CGTABLE_SAMPLER_PROC) {
+		cr_assert(now_s() - t0 < 5, "the table still says sampler %u", table_sampler());
+		usleep(100000);
+	}
+	for (int i = 0; i < n; i++)
+		wait_total(&cgs[i], 1, 5);
+	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
 }

@@ -530,7 +530,11 @@ int main(int argc, char **argv)
 	next = boottime_ns();
 	last_err = 0;
 	while (!got_term) {
+		bool had_bpf = s.bpf != NULL;
+
 		r = sampler_pass(&s, step);
+		if (had_bpf && !s.bpf)
+			log_warn("sampler: proc from now on (%s)", s.bpf_err);
 		/* Once per outage, not once per pass: a read-only or full run directory would
 		 * otherwise log every few seconds for as long as it lasts. Sampling goes on, so the
 		 * averages are right again at the first pass that can write. */

@@ -283,11 +283,14 @@ int sampler_pass(struct sampler *s, bool step)
 	s->stats.cgroups = s->stats.threads = s->stats.vanished = 0;
 	s->stats.limits = s->stats.listed = 0;
 	/* the first pass with BPF walks /proc: its counts seed the threads no event reached */
-	if (s->bpf && !bpfcount_seeding(s->bpf) && bpfcount_read(s->bpf) < 0) {
-		/* not expected (the map is ours); this pass counts from /proc instead */
+	if (s->bpf && !bpfcount_seeding(s->bpf) && (r = bpfcount_read(s->bpf)) < 0) {
+		/* the counts are incomplete (more cgroups than slots) or unreadable: this pass and
+		 * the next count from /proc */
 		bpfcount_close(s->bpf);
 		s->bpf = NULL;
-		snprintf(s->bpf_err, sizeof(s->bpf_err), "cannot read the BPF counts");
+		snprintf(s->bpf_err, sizeof(s->bpf_err), "the BPF counts are unusable: %s",
+			 r == -ENOSPC ? "more cgroups than its table has slots (CGPROCD_BPF_SLOTS)"
+				      : strerror(-r));
 	}
 	for (unsigned i = 0; i < s->nhier; i++) {
 		struct eff *top = calloc(1, sizeof(*top));
