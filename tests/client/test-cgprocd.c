@@ -1075,3 +1075,98 @@ Test(cgprocd, bpf_slots_run_out_falls_back, .init = setup, .fini = teardown, .ti
 		wait_total(&cgs[i], 1, 5);
 	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
 }
+
+/* 3,000 threads that sleep for ever (the parent and 2,999 more). */
+static void many_sleepers(void *arg)
+{
+	pthread_attr_t a;
+
+	(void)arg;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a,
+				  256 * 1024); /* 64 KiB is below what this binary's TLS needs */
+	for (int i = 0; i < 2999; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, &a, sleeper, NULL) != 0)
+			_exit(1);
+	}
+	for (;;)
+		pause();
+}
+
+static int pp_fd[2][2];
+static void *pp_pong(void *arg)
+{
+	char c;
+
+	(void)arg;
+	while (read(pp_fd[0][0], &c, 1) == 1 && write(pp_fd[1][1], &c, 1) == 1)
+		;
+	return NULL;
+}
+
+/* Two threads passing a byte back and forth for ever: context switches as fast as it goes. */
+static void ping_pong(void *arg)
+{
+	pthread_t t;
+	char c = 1;
+
+	(void)arg;
+	if (pipe(pp_fd[0]) < 0 || pipe(pp_fd[1]) < 0 ||
+	    pthread_create(&t, NULL, pp_pong, NULL) != 0)
+		_exit(1);
+	while (write(pp_fd[0][1], &c, 1) == 1 && read(pp_fd[1][0], &c, 1) == 1)
+		;
+	_exit(2);
+}
+
+/* Wait up to @secs for cgprocd's log to say @what. */
+static void wait_log(const char *what, double secs)
+{
+	char log[200];
+	double t0 = now_s();
+
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	while (!strstr(slurp(log), what)) {
+		cr_assert(now_s() - t0 < secs, "after %.0f s no \"%s\" in the log: %s", secs, what,
+			  slurp(log));
+		usleep(100000);
+	}
+}
+
+/*
+ * The default sampler, auto, follows the cheaper one: 3,000 sleeping threads make the /proc walk
+ * cost far more per pass than the eBPF counter would for the host's switches, so it attaches the
+ * counter (and counts right with it); then with the sleepers gone and a ping-pong switching as
+ * fast as it can, the counter would cost more than walking the few threads left, so it goes back
+ * to the walk (after its dwell of 12 passes).
+ */
+Test(cgprocd, auto_follows_the_cheaper_sampler, .init = setup, .fini = teardown, .timeout = 120)
+{
+	static const char *const args[] = {"--interval", "0.5", NULL};
+	struct cgdirs *sl = cg_new(), *pp = cg_new();
+	pid_t sleepers_pid;
+	double t0;
+
+	sleepers_pid = spawn_fn(sl, many_sleepers, 0);
+	daemon_pid = daemon_start(args);
+	wait_log("sampler: auto, proc to start with", 10);
+	wait_log("sampler: bpf from now on", 20);
+	t0 = now_s();
+	while (table_sampler() != CGTABLE_SAMPLER_BPF) {
+		cr_assert(now_s() - t0 < 5, "the table says sampler %u", table_sampler());
+		usleep(100000);
+	}
+	wait_total(sl, 3000, 10);
+	harness_kill(sleepers_pid);
+	spawn_fn(pp, ping_pong, 0);
+	wait_log("sampler: proc from now on", 30);
+	t0 = now_s();
+	while (table_sampler() != CGTABLE_SAMPLER_PROC) {
+		cr_assert(now_s() - t0 < 5, "the table says sampler %u", table_sampler());
+		usleep(100000);
+	}
+	wait_total(pp, 2, 5);
+	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
+}

@@ -24,9 +24,10 @@
 
 #ifndef HAVE_BPF
 
-int bpfcount_open(struct bpfcount **ret, bool unified, char *err, size_t errsize)
+int bpfcount_open(struct bpfcount **ret, bool unified, bool attach, char *err, size_t errsize)
 {
 	(void)unified;
+	(void)attach;
 	*ret = NULL;
 	snprintf(err, errsize, "cgprocd was built without BPF support (-Dbpf=disabled)");
 	return -EOPNOTSUPP;
@@ -35,6 +36,20 @@ int bpfcount_read(struct bpfcount *b)
 {
 	(void)b;
 	return -EOPNOTSUPP;
+}
+bool bpfcount_attached(const struct bpfcount *b)
+{
+	(void)b;
+	return false;
+}
+int bpfcount_attach(struct bpfcount *b)
+{
+	(void)b;
+	return -EOPNOTSUPP;
+}
+void bpfcount_detach(struct bpfcount *b)
+{
+	(void)b;
 }
 void bpfcount_get(struct bpfcount *b, uint64_t cgid, struct bpfcount_val *ret)
 {
@@ -126,7 +141,7 @@ struct bpfcount {
 	size_t n, cap;
 	uint64_t *idle; /* cgids unseen and at 0 at the last prune, sorted */
 	size_t nidle;
-	bool seeding;
+	bool attached, seeding;
 	struct seeded *seeded; /* this seeding's words, until seed_done */
 	size_t nseeded, capseeded;
 	struct snap *seeds; /* seed counts by cgroup, sorted */
@@ -191,7 +206,7 @@ static void *map_array(struct bpf_map *m, size_t size, size_t *len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-int bpfcount_open(struct bpfcount **ret, bool unified, char *err, size_t errsize)
+int bpfcount_open(struct bpfcount **ret, bool unified, bool attach, char *err, size_t errsize)
 {
 	struct bpfcount *b = calloc(1, sizeof(*b));
 	long pm = pid_max();
@@ -225,10 +240,6 @@ int bpfcount_open(struct bpfcount **ret, bool unified, char *err, size_t errsize
 	r = loadcount__load(b->skel);
 	if (r < 0)
 		return fail(b, r, err, errsize, "loading the programs");
-	r = loadcount__attach(b->skel);
-	if (r < 0)
-		return fail(b, r, err, errsize, "attaching to the scheduler tracepoints");
-	b->seeding = true;
 	b->tasks = map_array(b->skel->maps.tasks, b->ntasks * sizeof(uint64_t), &b->tasks_len);
 	if (!b->tasks)
 		return fail(b, -errno, err, errsize, "mapping the tasks array");
@@ -236,8 +247,60 @@ int bpfcount_open(struct bpfcount **ret, bool unified, char *err, size_t errsize
 		map_array(b->skel->maps.slots, b->nslots * sizeof(struct lc_slot), &b->slots_len);
 	if (!b->slots)
 		return fail(b, -errno, err, errsize, "mapping the slots array");
+	if (attach && (r = bpfcount_attach(b)) < 0)
+		return fail(b, r, err, errsize, "attaching to the scheduler tracepoints");
 	*ret = b;
 	return 0;
+}
+
+bool bpfcount_attached(const struct bpfcount *b)
+{
+	return b && b->attached;
+}
+
+/* Forget the seeds and what the last passes read. */
+static void forget(struct bpfcount *b)
+{
+	free(b->seeded);
+	free(b->seeds);
+	free(b->idle);
+	b->seeded = NULL;
+	b->seeds = NULL;
+	b->idle = NULL;
+	b->nseeded = b->capseeded = b->nseeds = b->nidle = b->n = 0;
+}
+
+int bpfcount_attach(struct bpfcount *b)
+{
+	int r;
+
+	if (b->attached)
+		return 0;
+	/* Words and counts from an earlier attachment are stale: start empty and seed again.
+	 * No program runs now (detached at least a pass ago, far longer than the RCU grace
+	 * period after which a detached program no longer runs). */
+	memset(b->tasks, 0, b->ntasks * sizeof(uint64_t));
+	memset(b->slots, 0, b->nslots * sizeof(struct lc_slot));
+	__atomic_store_n(&b->skel->bss->overflow, 0, __ATOMIC_RELAXED);
+	forget(b);
+	r = loadcount__attach(b->skel);
+	if (r < 0) {
+		loadcount__detach(b->skel);
+		return r;
+	}
+	b->attached = true;
+	b->seeding = true;
+	return 0;
+}
+
+void bpfcount_detach(struct bpfcount *b)
+{
+	if (!b || !b->attached)
+		return;
+	loadcount__detach(b->skel);
+	b->attached = false;
+	b->seeding = false;
+	forget(b);
 }
 
 static int snap_cmp(const void *x, const void *y)
@@ -470,9 +533,7 @@ void bpfcount_close(struct bpfcount *b)
 		munmap(b->slots, b->slots_len);
 	loadcount__destroy(b->skel);
 	free(b->snap);
-	free(b->seeded);
-	free(b->seeds);
-	free(b->idle);
+	forget(b);
 	free(b);
 }
 

@@ -388,12 +388,31 @@ int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, enum
 			/* Key tasks by the hierarchy the /proc walk groups them by: the v1 one of
 			 * the cpu controller on a hybrid host (the empty cgroup2 there says
 			 * nothing), the unified one on v2. */
-			r = bpfcount_open(&s->bpf, load->v2, s->bpf_err, sizeof(s->bpf_err));
+			r = bpfcount_open(mode == SAMPLER_BPF ? &s->bpf : &s->bpf_idle, load->v2,
+					  mode == SAMPLER_BPF, s->bpf_err, sizeof(s->bpf_err));
 		}
 		if (r < 0 && mode == SAMPLER_BPF) {
 			snprintf(err, errsize, "%s", s->bpf_err);
 			return r;
 		}
+	}
+	return 0;
+}
+
+int sampler_use_bpf(struct sampler *s, bool on)
+{
+	int r;
+
+	if (on && s->bpf_idle) {
+		r = bpfcount_attach(s->bpf_idle);
+		if (r < 0)
+			return r;
+		s->bpf = s->bpf_idle;
+		s->bpf_idle = NULL;
+	} else if (!on && s->bpf) {
+		bpfcount_detach(s->bpf);
+		s->bpf_idle = s->bpf;
+		s->bpf = NULL;
 	}
 	return 0;
 }
@@ -408,6 +427,7 @@ void sampler_done(struct sampler *s)
 		close(s->inofd);
 	free(s->wd_key);
 	bpfcount_close(s->bpf);
+	bpfcount_close(s->bpf_idle);
 	tid_cache_done(&s->tids);
 	cg_cache_done(&s->cgs);
 	free(s->body);
