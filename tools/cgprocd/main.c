@@ -555,6 +555,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* auto decides between periodic passes: one pass is a /proc walk, without loading the
+	 * programs (~0.1 s) for nothing */
+	if (o.once && o.sampler == SAMPLER_AUTO)
+		o.sampler = SAMPLER_PROC;
 	r = sampler_init(&s, o.rundir, (uint64_t)(o.interval * 1e9), o.sampler, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s", err);
