@@ -726,9 +726,11 @@ static const char *slurp_file(const char *path)
 static void sched_overhead_auto(int rounds, double rt_ns)
 {
 	char rundir[200], table[300], log[300], *argv[] = {(char *)build_path("tools/cgprocd"),
-							    "--interval", "0.5",
-							    "--rundir",   rundir,
-							    NULL};
+							   "--interval",
+							   "0.5",
+							   "--rundir",
+							   rundir,
+							   NULL};
 	double ns, t0, wall, without;
 	struct stat st;
 	int n = rounds;

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,6 +35,7 @@ static struct cgdirs cgs[24];
 static int ncgs;
 static char child_dirs[TESTCG_MAX_HIER][300];
 static pid_t kids[32];
+static bool without_bpf_caps; /* daemon_start: without what loading eBPF programs needs */
 static int nkids;
 
 static void setup(void)
@@ -51,6 +54,7 @@ static void teardown(void)
 		harness_kill(daemon_pid);
 	daemon_pid = 0;
 	unsetenv("CGPROCD_BPF_SLOTS");
+	without_bpf_caps = false;
 	for (int i = 0; i < nkids; i++)
 		harness_kill(kids[i]);
 	nkids = 0;
@@ -102,6 +106,11 @@ static pid_t daemon_start(const char *const *extra)
 			dup2(fd, 2);
 		if (null >= 0)
 			dup2(null, 1); /* --help must not land in the TAP stream */
+		/* out of the bounding set, root's exec cannot get them back */
+		if (without_bpf_caps && (prctl(PR_CAPBSET_DROP, CAP_BPF, 0, 0, 0) < 0 ||
+					 prctl(PR_CAPBSET_DROP, CAP_PERFMON, 0, 0, 0) < 0 ||
+					 prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) < 0))
+			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -1041,6 +1050,36 @@ Test(cgprocd, bpf_slots_freed_and_reused, .init = setup, .fini = teardown, .time
 	}
 	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
 	cr_assert_null(strstr(slurp(log), "proc from now on"), "log: %s", slurp(log));
+}
+
+/*
+ * Where the eBPF programs cannot load (here: no CAP_BPF, CAP_PERFMON or CAP_SYS_ADMIN, as in a
+ * unit or container that does not grant them), --sampler=bpf refuses to start with the reason,
+ * and the default (auto) samples with the /proc walk, says why once, and counts right.
+ */
+Test(cgprocd, bpf_cannot_load_falls_back, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const bpf[] = {"--sampler=bpf", "--once", NULL};
+	static const char *const dflt[] = {"--interval", "0.2", "--passes", "5", NULL};
+	struct cgdirs *cg = cg_new();
+	struct cg_sample sm;
+	char log[200];
+
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	without_bpf_caps = true;
+	cr_assert_eq(run_daemon(bpf), 1, "--sampler=bpf started without the capabilities");
+	cr_assert(strstr(slurp(log), "BPF sampler: loading the programs: Operation not permitted"),
+		  "log: %s", slurp(log));
+	spawn_fn(cg, napper, 0);
+	cr_assert_eq(run_daemon(dflt), 0, "log: %s", slurp(log));
+	without_bpf_caps = false;
+	cr_assert(strstr(slurp(log), "sampler: proc (walks /proc; the BPF sampler did not load: "
+				     "BPF sampler: loading the programs: Operation not permitted"),
+		  "log: %s", slurp(log));
+	cr_assert_null(strstr(slurp(log), "bpf from now on"), "log: %s", slurp(log));
+	cr_assert_eq(table_sampler(), CGTABLE_SAMPLER_PROC);
+	cr_assert_eq(lookup(cg, NULL, &sm), 0);
+	cr_assert_eq(sm.load.total, 1, "threads in the cgroup: %lu", (unsigned long)sm.load.total);
 }
 
 /*
