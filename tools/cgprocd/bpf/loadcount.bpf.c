@@ -295,6 +295,10 @@ int on_switch(struct bpf_raw_tracepoint_args *ctx)
 	unsigned int st;
 	__u64 cgid;
 
+	/* before the idle task's own switches are left out: on a quiet CPU the switches seen are
+	 * often only the idle task's, and a task that left unseen would otherwise wait for the
+	 * next busy one */
+	missed_out(ctx->args[1], ctx->args[2]);
 	if (!tid)
 		return 0;
 	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
@@ -309,7 +313,6 @@ int on_switch(struct bpf_raw_tracepoint_args *ctx)
 		st = task_state(prev);
 		cgid = task_cgid(prev);
 	}
-	missed_out(ctx->args[1], ctx->args[2]);
 	if (st & TASK_DEAD_) {
 		task_gone(tid);
 		return 0;
