@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,10 +31,11 @@
 
 static char rundir[128];
 static pid_t daemon_pid;
-static struct cgdirs cgs[4];
+static struct cgdirs cgs[24];
 static int ncgs;
 static char child_dirs[TESTCG_MAX_HIER][300];
-static pid_t kids[8];
+static pid_t kids[32];
+static bool without_bpf_caps; /* daemon_start: without what loading eBPF programs needs */
 static int nkids;
 
 static void setup(void)
@@ -50,6 +53,8 @@ static void teardown(void)
 	if (daemon_pid > 0)
 		harness_kill(daemon_pid);
 	daemon_pid = 0;
+	unsetenv("CGPROCD_BPF_SLOTS");
+	without_bpf_caps = false;
 	for (int i = 0; i < nkids; i++)
 		harness_kill(kids[i]);
 	nkids = 0;
@@ -101,6 +106,11 @@ static pid_t daemon_start(const char *const *extra)
 			dup2(fd, 2);
 		if (null >= 0)
 			dup2(null, 1); /* --help must not land in the TAP stream */
+		/* out of the bounding set, root's exec cannot get them back */
+		if (without_bpf_caps && (prctl(PR_CAPBSET_DROP, CAP_BPF, 0, 0, 0) < 0 ||
+					 prctl(PR_CAPBSET_DROP, CAP_PERFMON, 0, 0, 0) < 0 ||
+					 prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) < 0))
+			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -968,4 +978,236 @@ Test(cgprocd, bpf_and_proc_agree, .init = setup, .fini = teardown, .timeout = 15
 			  (unsigned long)sm.load.total, total1);
 	}
 	fclose(acc);
+}
+
+/* The sampler the table in rundir says wrote it (CGTABLE_SAMPLER_*), 0 when there is none. */
+static uint32_t table_sampler(void)
+{
+	char path[200];
+	struct cgtable_header h;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", rundir, CGTABLE_FILE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	r = cgtable_read_header(fd, &h);
+	close(fd);
+	return r == 0 ? h.sampler : 0;
+}
+
+/* One thread that sleeps 20 ms at a time, for ever: an event every 20 ms. */
+static void napper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		usleep(20000);
+}
+
+/* Wait up to @secs for cgroup @cg's entry to count @total threads. */
+static void wait_total(const struct cgdirs *cg, uint64_t total, double secs)
+{
+	struct cg_sample sm;
+	double t0 = now_s();
+
+	while (lookup(cg, NULL, &sm) != 0 || sm.load.total != total) {
+		cr_assert(now_s() - t0 < secs, "cgroup %s: %d, %lu threads, want %lu", cg->dir[0],
+			  lookup(cg, NULL, &sm), (unsigned long)sm.load.total,
+			  (unsigned long)total);
+		usleep(50000);
+	}
+}
+
+/*
+ * The eBPF counter keeps its counts in a table of slots that cgroups claim at their first event
+ * and cgprocd frees once a cgroup is gone. With a 64-slot table, 80 cgroups that come and go, 8 at
+ * a time, each with a task that sleeps and wakes, must each find a slot (slots never freed would
+ * run the table out by the eighth batch, and cgprocd would give up on the counts), and each is
+ * counted right. Other tests' cgroups may hold some slots meanwhile: 64 leaves them room.
+ */
+Test(cgprocd, bpf_slots_freed_and_reused, .init = setup, .fini = teardown, .timeout = 120)
+{
+	static const char *const args[] = {"--sampler=bpf", "--interval", "0.1", NULL};
+	char log[200];
+
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	cr_assert_eq(setenv("CGPROCD_BPF_SLOTS", "64", 1), 0);
+	daemon_pid = daemon_start(args);
+	for (int batch = 0; batch < 10; batch++) {
+		for (int i = 0; i < 8; i++)
+			spawn_fn(cg_new(), napper, 0);
+		for (int i = 0; i < 8; i++)
+			wait_total(&cgs[i], 1, 10);
+		while (nkids)
+			harness_kill(kids[--nkids]);
+		for (int i = 0; i < 8; i++)
+			wait_total(&cgs[i], 0, 10);
+		while (ncgs)
+			testcg_destroy(&cgs[--ncgs]);
+		usleep(400000); /* a removed cgroup's slot is freed after two passes without it */
+		cr_assert_eq(table_sampler(), CGTABLE_SAMPLER_BPF, "batch %d: log: %s", batch,
+			     slurp(log));
+	}
+	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
+	cr_assert_null(strstr(slurp(log), "proc from now on"), "log: %s", slurp(log));
+}
+
+/*
+ * Where the eBPF programs cannot load (here: no CAP_BPF, CAP_PERFMON or CAP_SYS_ADMIN, as in a
+ * unit or container that does not grant them), --sampler=bpf refuses to start with the reason,
+ * and the default (auto) samples with the /proc walk, says why once, and counts right.
+ */
+Test(cgprocd, bpf_cannot_load_falls_back, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const bpf[] = {"--sampler=bpf", "--once", NULL};
+	static const char *const dflt[] = {"--interval", "0.2", "--passes", "5", NULL};
+	struct cgdirs *cg = cg_new();
+	struct cg_sample sm;
+	char log[200];
+
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	without_bpf_caps = true;
+	cr_assert_eq(run_daemon(bpf), 1, "--sampler=bpf started without the capabilities");
+	cr_assert(strstr(slurp(log), "BPF sampler: loading the programs: Operation not permitted"),
+		  "log: %s", slurp(log));
+	spawn_fn(cg, napper, 0);
+	cr_assert_eq(run_daemon(dflt), 0, "log: %s", slurp(log));
+	without_bpf_caps = false;
+	cr_assert(strstr(slurp(log), "sampler: proc (walks /proc; the BPF sampler did not load: "
+				     "BPF sampler: loading the programs: Operation not permitted"),
+		  "log: %s", slurp(log));
+	cr_assert_null(strstr(slurp(log), "bpf from now on"), "log: %s", slurp(log));
+	cr_assert_eq(table_sampler(), CGTABLE_SAMPLER_PROC);
+	cr_assert_eq(lookup(cg, NULL, &sm), 0);
+	cr_assert_eq(sm.load.total, 1, "threads in the cgroup: %lu", (unsigned long)sm.load.total);
+}
+
+/*
+ * More cgroups with tasks than the eBPF counter's table has slots: cgprocd notices, says so in
+ * its log, and counts from /proc from then on, with the same counts.
+ */
+Test(cgprocd, bpf_slots_run_out_falls_back, .init = setup, .fini = teardown, .timeout = 120)
+{
+	static const char *const args[] = {"--sampler=bpf", "--interval", "0.2", NULL};
+	char log[200];
+	double t0;
+	int n = 20;
+
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	cr_assert_eq(setenv("CGPROCD_BPF_SLOTS", "16", 1), 0);
+	daemon_pid = daemon_start(args);
+	for (int i = 0; i < n; i++)
+		spawn_fn(cg_new(), napper, 0);
+	t0 = now_s();
+	while (!strstr(slurp(log), "proc from now on")) {
+		cr_assert(now_s() - t0 < 20, "no fall-back with %d busy cgroups and 16 slots: %s",
+			  n, slurp(log));
+		usleep(100000);
+	}
+	cr_assert(strstr(slurp(log), "more cgroups than its table has slots"), "%s", slurp(log));
+	t0 = now_s();
+	while (table_sampler() != CGTABLE_SAMPLER_PROC) {
+		cr_assert(now_s() - t0 < 5, "the table still says sampler %u", table_sampler());
+		usleep(100000);
+	}
+	for (int i = 0; i < n; i++)
+		wait_total(&cgs[i], 1, 5);
+	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
+}
+
+/* 6,000 threads that sleep for ever (the parent and 5,999 more). */
+static void many_sleepers(void *arg)
+{
+	pthread_attr_t a;
+
+	(void)arg;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a,
+				  256 * 1024); /* 64 KiB is below what this binary's TLS needs */
+	for (int i = 0; i < 5999; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, &a, sleeper, NULL) != 0)
+			_exit(1);
+	}
+	for (;;)
+		pause();
+}
+
+static int pp_fd[2][2];
+static void *pp_pong(void *arg)
+{
+	char c;
+
+	(void)arg;
+	while (read(pp_fd[0][0], &c, 1) == 1 && write(pp_fd[1][1], &c, 1) == 1)
+		;
+	return NULL;
+}
+
+/* Two threads passing a byte back and forth for ever: context switches as fast as it goes. */
+static void ping_pong(void *arg)
+{
+	pthread_t t;
+	char c = 1;
+
+	(void)arg;
+	if (pipe(pp_fd[0]) < 0 || pipe(pp_fd[1]) < 0 ||
+	    pthread_create(&t, NULL, pp_pong, NULL) != 0)
+		_exit(1);
+	while (write(pp_fd[0][1], &c, 1) == 1 && read(pp_fd[1][0], &c, 1) == 1)
+		;
+	_exit(2);
+}
+
+/* Wait up to @secs for cgprocd's log to say @what. */
+static void wait_log(const char *what, double secs)
+{
+	char log[200];
+	double t0 = now_s();
+
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	while (!strstr(slurp(log), what)) {
+		cr_assert(now_s() - t0 < secs, "after %.0f s no \"%s\" in the log: %s", secs, what,
+			  slurp(log));
+		usleep(100000);
+	}
+}
+
+/*
+ * The default sampler, auto, follows the cheaper one: 6,000 sleeping threads make the /proc walk
+ * cost far more per pass than the eBPF counter would for the host's switches, so it attaches the
+ * counter (and counts right with it); then with the sleepers gone and a ping-pong switching as
+ * fast as it can, the counter would cost more than walking the few threads left, so it goes back
+ * to the walk (after its dwell of 12 passes). At 1 s passes the estimates stay on the right
+ * sides with the host switching 0 to 100,000 times a second besides (a TCG guest to a loaded CI
+ * host), and a ping-pong in a TCG guest switching 5,000 times a second or more.
+ */
+Test(cgprocd, auto_follows_the_cheaper_sampler, .init = setup, .fini = teardown, .timeout = 150)
+{
+	static const char *const args[] = {"--interval", "1", NULL};
+	struct cgdirs *sl = cg_new(), *pp = cg_new();
+	pid_t sleepers_pid;
+	double t0;
+
+	sleepers_pid = spawn_fn(sl, many_sleepers, 0);
+	daemon_pid = daemon_start(args);
+	wait_log("sampler: auto, proc to start with", 10);
+	wait_log("sampler: bpf from now on", 30);
+	t0 = now_s();
+	while (table_sampler() != CGTABLE_SAMPLER_BPF) {
+		cr_assert(now_s() - t0 < 5, "the table says sampler %u", table_sampler());
+		usleep(100000);
+	}
+	wait_total(sl, 6000, 10);
+	harness_kill(sleepers_pid);
+	spawn_fn(pp, ping_pong, 0);
+	wait_log("sampler: proc from now on", 45);
+	t0 = now_s();
+	while (table_sampler() != CGTABLE_SAMPLER_PROC) {
+		cr_assert(now_s() - t0 < 5, "the table says sampler %u", table_sampler());
+		usleep(100000);
+	}
+	wait_total(pp, 2, 5);
+	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
 }

@@ -304,7 +304,8 @@ static void check_sampler(struct report *r)
 		    (unsigned long long)h.count, (double)h.period_ns / 1e9,
 		    h.sampler == CGTABLE_SAMPLER_BPF ? "bpf (eBPF scheduler counters)"
 		    : h.sampler == CGTABLE_SAMPLER_PROC
-			    ? "proc (walks /proc; the BPF sampler did not load or was not chosen)"
+			    ? "proc (walks /proc: the cheaper one now for --sampler=auto, asked "
+			      "for, or the BPF sampler did not load)"
 			    : "unknown");
 	}
 	if (fd >= 0)

@@ -4,12 +4,13 @@
  *
  * The programs are attached before the seeding walk, so a task is either reached by an event
  * after the attach or found by the walk, which only fills words no event wrote: no task falls
- * between. Seeded threads are counted here, in user space (`seeds`), not in the map: when an
- * event later replaces a seeded word, the program subtracts the old word from the map's count
- * (which never had it), and seed + map is right again; user space never writes a count the
- * programs update. The map holds one count per cgroup that ever had a counted task: a pass
- * reads it with BPF_MAP_LOOKUP_BATCH (one system call per 4096 cgroups), sorts it and looks
- * cgroups up by inode while it walks the tree for the limits.
+ * between. Seeded threads are counted here, in user space (`seeds`), not in the table: when an
+ * event later replaces a seeded word, the program subtracts the old word from the table's count
+ * (which never had it), and seed + table is right again; user space never writes a count the
+ * programs update, except to free the slot of a removed cgroup. The slots table (mapped, no
+ * system call) holds one count per cgroup that had a task change since it was created: a pass
+ * copies the used slots, sorts them and looks cgroups up by inode while it walks the tree for
+ * the limits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +24,10 @@
 
 #ifndef HAVE_BPF
 
-int bpfcount_open(struct bpfcount **ret, bool unified, char *err, size_t errsize)
+int bpfcount_open(struct bpfcount **ret, bool unified, bool attach, char *err, size_t errsize)
 {
 	(void)unified;
+	(void)attach;
 	*ret = NULL;
 	snprintf(err, errsize, "cgprocd was built without BPF support (-Dbpf=disabled)");
 	return -EOPNOTSUPP;
@@ -34,6 +36,20 @@ int bpfcount_read(struct bpfcount *b)
 {
 	(void)b;
 	return -EOPNOTSUPP;
+}
+bool bpfcount_attached(const struct bpfcount *b)
+{
+	(void)b;
+	return false;
+}
+int bpfcount_attach(struct bpfcount *b)
+{
+	(void)b;
+	return -EOPNOTSUPP;
+}
+void bpfcount_detach(struct bpfcount *b)
+{
+	(void)b;
 }
 void bpfcount_get(struct bpfcount *b, uint64_t cgid, struct bpfcount_val *ret)
 {
@@ -70,6 +86,7 @@ void bpfcount_close(struct bpfcount *b)
 #else
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 #include <sys/mman.h>
@@ -78,27 +95,53 @@ void bpfcount_close(struct bpfcount *b)
 #include "bpf/loadcount.h"
 #include "loadcount.skel.h"
 
-#define COUNTS_MAX 65536 /* cgroups with a count; about 1 MiB of hash buckets */
-#define BATCH 4096
+/*
+ * 65536 slots of 32 bytes by default: a pass reads 2 MiB; room for ~40,000 cgroups before a
+ * cgroup finds all its LC_PROBES slots taken. CGPROCD_BPF_SLOTS (a power of two, 16 to 2^24)
+ * sets another size.
+ */
+#define SLOT_BITS 16
+
+/* log2 of the table's size; 0: CGPROCD_BPF_SLOTS is not a power of two in range */
+static unsigned slot_bits(void)
+{
+	const char *v = getenv("CGPROCD_BPF_SLOTS");
+	char *end;
+	unsigned long n;
+	unsigned bits = 4;
+
+	if (!v)
+		return SLOT_BITS;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || n < 16 || n > (1ul << 24) || (n & (n - 1)))
+		return 0;
+	while ((1ul << bits) < n)
+		bits++;
+	return bits;
+}
+
+struct cnt {
+	int64_t active, running, total;
+};
 
 struct snap {
 	uint64_t cgid;
-	struct lc_count c;
+	struct cnt c;
 	bool hit; /* looked up by this pass */
 };
 
 struct bpfcount {
 	struct loadcount *skel;
-	int counts_fd;
 	uint64_t *tasks; /* the programs' words by tid, mapped (BPF_F_MMAPABLE) */
 	size_t ntasks, tasks_len;
+	struct lc_slot *slots; /* the programs' counts by cgroup, mapped */
+	size_t nslots, slots_len;
 	struct snap *snap;
 	size_t n, cap;
 	uint64_t *idle; /* cgids unseen and at 0 at the last prune, sorted */
 	size_t nidle;
-	uint64_t *keys;
-	struct lc_count *vals;
-	bool seeding;
+	bool attached, seeding;
 	struct seeded *seeded; /* this seeding's words, until seed_done */
 	size_t nseeded, capseeded;
 	struct snap *seeds; /* seed counts by cgroup, sorted */
@@ -143,10 +186,31 @@ static int fail(struct bpfcount *b, int r, char *err, size_t errsize, const char
 	return r < 0 ? r : -r;
 }
 
-int bpfcount_open(struct bpfcount **ret, bool unified, char *err, size_t errsize)
+/* Whether the running kernel has kfunc @name (its BTF names it). */
+static bool has_kfunc(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool r = btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+
+	btf__free(btf);
+	return r;
+}
+
+/* Map a BPF_F_MMAPABLE array of @size bytes read-write; its length in *@len. NULL: errno. */
+static void *map_array(struct bpf_map *m, size_t size, size_t *len)
+{
+	void *p;
+
+	*len = (size + 4095) & ~(size_t)4095;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int bpfcount_open(struct bpfcount **ret, bool unified, bool attach, char *err, size_t errsize)
 {
 	struct bpfcount *b = calloc(1, sizeof(*b));
 	long pm = pid_max();
+	bool cast;
 	int r;
 
 	*ret = NULL;
@@ -156,37 +220,87 @@ int bpfcount_open(struct bpfcount **ret, bool unified, char *err, size_t errsize
 		snprintf(err, errsize, "BPF sampler: out of memory");
 		return -ENOMEM;
 	}
-	b->counts_fd = -1;
-	b->keys = malloc(BATCH * sizeof(*b->keys));
-	b->vals = malloc(BATCH * sizeof(*b->vals));
-	if (!b->keys || !b->vals)
-		return fail(b, -ENOMEM, err, errsize, "allocating");
 	b->skel = loadcount__open();
 	if (!b->skel)
 		return fail(b, -errno, err, errsize, "opening the BPF object");
 	b->skel->rodata->key_unified = unified;
+	b->skel->rodata->slot_bits = slot_bits();
+	if (!b->skel->rodata->slot_bits)
+		return fail(b, -EINVAL, err, errsize,
+			    "CGPROCD_BPF_SLOTS wants a power of two from 16 to 16777216");
+	b->nslots = (size_t)1 << b->skel->rodata->slot_bits;
 	/* one word per possible tid: pid_max bounds them (raising it later leaves the new tids
 	 * uncounted; see cgprocd(8)) */
 	b->ntasks = (size_t)(pm > 65536 ? pm : 65536);
 	bpf_map__set_max_entries(b->skel->maps.tasks, (uint32_t)b->ntasks);
-	bpf_map__set_max_entries(b->skel->maps.counts, COUNTS_MAX);
+	bpf_map__set_max_entries(b->skel->maps.slots, (uint32_t)b->nslots);
+	cast = has_kfunc("bpf_rdonly_cast");
+	bpf_program__set_autoload(b->skel->progs.on_wakeup, !cast);
+	bpf_program__set_autoload(b->skel->progs.on_wakeup_cast, cast);
 	r = loadcount__load(b->skel);
 	if (r < 0)
 		return fail(b, r, err, errsize, "loading the programs");
-	r = loadcount__attach(b->skel);
-	if (r < 0)
-		return fail(b, r, err, errsize, "attaching to the scheduler tracepoints");
-	b->seeding = true;
-	b->counts_fd = bpf_map__fd(b->skel->maps.counts);
-	b->tasks_len = (b->ntasks * sizeof(uint64_t) + 4095) & ~(size_t)4095;
-	b->tasks = mmap(NULL, b->tasks_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			bpf_map__fd(b->skel->maps.tasks), 0);
-	if (b->tasks == MAP_FAILED) {
-		b->tasks = NULL;
+	b->tasks = map_array(b->skel->maps.tasks, b->ntasks * sizeof(uint64_t), &b->tasks_len);
+	if (!b->tasks)
 		return fail(b, -errno, err, errsize, "mapping the tasks array");
-	}
+	b->slots =
+		map_array(b->skel->maps.slots, b->nslots * sizeof(struct lc_slot), &b->slots_len);
+	if (!b->slots)
+		return fail(b, -errno, err, errsize, "mapping the slots array");
+	if (attach && (r = bpfcount_attach(b)) < 0)
+		return fail(b, r, err, errsize, "attaching to the scheduler tracepoints");
 	*ret = b;
 	return 0;
+}
+
+bool bpfcount_attached(const struct bpfcount *b)
+{
+	return b && b->attached;
+}
+
+/* Forget the seeds and what the last passes read. */
+static void forget(struct bpfcount *b)
+{
+	free(b->seeded);
+	free(b->seeds);
+	free(b->idle);
+	b->seeded = NULL;
+	b->seeds = NULL;
+	b->idle = NULL;
+	b->nseeded = b->capseeded = b->nseeds = b->nidle = b->n = 0;
+}
+
+int bpfcount_attach(struct bpfcount *b)
+{
+	int r;
+
+	if (b->attached)
+		return 0;
+	/* Words and counts from an earlier attachment are stale: start empty and seed again.
+	 * No program runs now (detached at least a pass ago, far longer than the RCU grace
+	 * period after which a detached program no longer runs). */
+	memset(b->tasks, 0, b->ntasks * sizeof(uint64_t));
+	memset(b->slots, 0, b->nslots * sizeof(struct lc_slot));
+	__atomic_store_n(&b->skel->bss->overflow, 0, __ATOMIC_RELAXED);
+	forget(b);
+	r = loadcount__attach(b->skel);
+	if (r < 0) {
+		loadcount__detach(b->skel);
+		return r;
+	}
+	b->attached = true;
+	b->seeding = true;
+	return 0;
+}
+
+void bpfcount_detach(struct bpfcount *b)
+{
+	if (!b || !b->attached)
+		return;
+	loadcount__detach(b->skel);
+	b->attached = false;
+	b->seeding = false;
+	forget(b);
 }
 
 static int snap_cmp(const void *x, const void *y)
@@ -216,7 +330,7 @@ static size_t coalesce(struct snap *v, size_t n)
 	return o + 1;
 }
 
-static int push(struct bpfcount *b, uint64_t cgid, const struct lc_count *c)
+static int push(struct bpfcount *b, uint64_t cgid, const struct cnt *c)
 {
 	if (b->n == b->cap) {
 		size_t nc = b->cap ? b->cap * 2 : 1024;
@@ -295,25 +409,25 @@ void bpfcount_seed_done(struct bpfcount *b, int procfd)
 
 int bpfcount_read(struct bpfcount *b)
 {
-	uint64_t token = 0, self_word = 0;
-	bool first = true;
+	uint64_t self_word = 0;
 	uint32_t tid = (uint32_t)syscall(SYS_gettid);
 
 	b->n = 0;
-	for (;;) {
-		__u32 count = BATCH;
-		int r = bpf_map_lookup_batch(b->counts_fd, first ? NULL : &token, &token, b->keys,
-					     b->vals, &count, NULL);
-		int e = r < 0 ? errno : 0;
+	/* a cgroup that found no slot has counts nowhere: the table cannot be trusted */
+	if (__atomic_load_n(&b->skel->bss->overflow, __ATOMIC_RELAXED))
+		return -ENOSPC;
+	for (size_t i = 0; i < b->nslots; i++) {
+		struct lc_slot *sl = &b->slots[i];
+		uint64_t cgid = __atomic_load_n(&sl->cgid, __ATOMIC_ACQUIRE);
+		struct cnt c;
 
-		first = false;
-		for (__u32 i = 0; i < count; i++)
-			if (push(b, b->keys[i], &b->vals[i]) < 0)
-				return -ENOMEM;
-		if (r < 0 && e == ENOENT)
-			break; /* the last batch */
-		if (r < 0)
-			return -e;
+		if (!cgid)
+			continue;
+		c.active = __atomic_load_n(&sl->active, __ATOMIC_RELAXED);
+		c.running = __atomic_load_n(&sl->running, __ATOMIC_RELAXED);
+		c.total = __atomic_load_n(&sl->total, __ATOMIC_RELAXED);
+		if (push(b, cgid, &c) < 0)
+			return -ENOMEM;
 	}
 	for (size_t i = 0; i < b->nseeds; i++)
 		if (push(b, b->seeds[i].cgid, &b->seeds[i].c) < 0)
@@ -368,23 +482,42 @@ static int u64_cmp(const void *x, const void *y)
 
 void bpfcount_prune(struct bpfcount *b)
 {
-	uint64_t *idle = malloc((b->n ? b->n : 1) * sizeof(*idle));
-	size_t nidle = 0;
+	uint64_t *idle = malloc((b->n ? b->n : 1) * sizeof(*idle)), *gone = NULL;
+	size_t nidle = 0, ngone = 0;
 
 	if (!idle)
 		return;
-	/* Deleting a count that an event is about to change would lose the change: only delete
-	 * cgroups that two passes in a row did not see, at 0 both times (removed cgroups). */
+	/* Freeing a slot that an event is about to change would lose the change: only free the
+	 * slots of cgroups that two passes in a row did not see, at 0 both times (removed
+	 * cgroups: no task is left to have an event). A cgroup's total is the sum over its slots
+	 * (it has two when a freed slot came to lie before its own in its probe sequence). */
 	for (size_t i = 0; i < b->n; i++) {
 		struct snap *s = &b->snap[i];
 
 		if (s->hit || s->c.total != 0)
 			continue;
-		if (b->idle && bsearch(&s->cgid, b->idle, b->nidle, sizeof(*b->idle), u64_cmp))
-			(void)bpf_map_delete_elem(b->counts_fd, &s->cgid);
-		else
+		if (b->idle && bsearch(&s->cgid, b->idle, b->nidle, sizeof(*b->idle), u64_cmp)) {
+			if (!gone)
+				gone = malloc(b->n * sizeof(*gone));
+			if (gone)
+				gone[ngone++] = s->cgid;
+		} else {
 			idle[nidle++] = s->cgid;
+		}
 	}
+	for (size_t i = 0; ngone && i < b->nslots; i++) {
+		struct lc_slot *sl = &b->slots[i];
+		uint64_t cgid = __atomic_load_n(&sl->cgid, __ATOMIC_RELAXED);
+
+		if (!cgid || !bsearch(&cgid, gone, ngone, sizeof(*gone), u64_cmp))
+			continue;
+		/* zero the counts before the slot is free for another cgroup to claim */
+		__atomic_store_n(&sl->active, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&sl->running, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&sl->total, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&sl->cgid, 0, __ATOMIC_RELEASE);
+	}
+	free(gone);
 	free(b->idle);
 	b->idle = idle;
 	b->nidle = nidle; /* sorted: taken from the sorted snapshot */
@@ -396,13 +529,11 @@ void bpfcount_close(struct bpfcount *b)
 		return;
 	if (b->tasks)
 		munmap(b->tasks, b->tasks_len);
+	if (b->slots)
+		munmap(b->slots, b->slots_len);
 	loadcount__destroy(b->skel);
 	free(b->snap);
-	free(b->seeded);
-	free(b->seeds);
-	free(b->idle);
-	free(b->keys);
-	free(b->vals);
+	forget(b);
 	free(b);
 }
 

@@ -15,13 +15,21 @@
 struct bpfcount;
 
 /*
- * Load, attach and seed. @unified: key tasks by their v2 cgroup (a pure v2 host) instead of the
- * v1 hierarchy of the cpu controller. -errno with a message in @err (a kernel without BTF or
- * the program types, no CAP_BPF/CAP_SYS_ADMIN, a verifier refusal, a build without BPF).
+ * Load the programs and, with @attach, attach them (the next pass seeds). @unified: key tasks by
+ * their v2 cgroup (a pure v2 host) instead of the v1 hierarchy of the cpu controller. -errno
+ * with a message in @err (a kernel without BTF or the program types, no CAP_BPF/CAP_SYS_ADMIN, a
+ * verifier refusal, a build without BPF). Loading needs the capabilities; attaching a loaded
+ * program does not, so a daemon that dropped them can still attach and detach.
  */
-int bpfcount_open(struct bpfcount **ret, bool unified, char *err, size_t errsize);
+int bpfcount_open(struct bpfcount **ret, bool unified, bool attach, char *err, size_t errsize);
+/* Whether the programs are attached (@b may be NULL: no). */
+bool bpfcount_attached(const struct bpfcount *b);
+/* Attach with empty words and counts; the next pass seeds. 0 or -errno. */
+int bpfcount_attach(struct bpfcount *b);
+/* Detach: the scheduler runs without them; the counts are no longer kept. */
+void bpfcount_detach(struct bpfcount *b);
 /*
- * Seeding, the first pass after bpfcount_open (bpfcount_seeding() is true until
+ * Seeding, the first pass after an attach (bpfcount_seeding() is true until
  * bpfcount_seed_done()): the threads that existed before the programs were attached and have had
  * no event since. The pass walks /proc once and hands over each thread with the inode of its cpu
  * cgroup and its /proc state letter; a thread an event already reached keeps that word.

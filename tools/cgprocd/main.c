@@ -31,7 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../cgproc/util.h"
 #include "cgproc-config.h"
+#include "choose.h"
 #include "model/config.h"
 #include "model/table.h"
 #include "sampler.h"
@@ -95,8 +97,8 @@ static void usage(FILE *f)
 		"      --once           one pass, write the table, exit\n"
 		"      --passes N       N passes at the interval, then exit (benchmarks: passes\n"
 		"                       after the first reuse kept file descriptors)\n"
-		"  -s, --sampler KIND   how threads are counted: proc (walk /proc; default), bpf\n"
-		"                       (eBPF counters), auto (bpf when it loads, else proc)\n"
+		"  -s, --sampler KIND   how threads are counted: auto (default: whichever costs\n"
+		"                       the host less), proc (walk /proc), bpf (eBPF counters)\n"
 		"      --stats          print each pass's CPU time and counts to stderr\n"
 		"      --dump           print the table in the run directory and exit\n"
 		"  -h, --help           this text\n"
@@ -421,6 +423,58 @@ static uint64_t boottime_ns(void)
 #define NEW_CGROUP_DELAY_NS UINT64_C(100000000)
 
 /* SIGHUP: re-read the configuration; a new interval applies from the next pass on. */
+/*
+ * --sampler=auto, after a periodic pass: change samplers when choose.h says the other one costs
+ * the host less. Needs the programs loaded (at the start, with the capabilities to load them) and
+ * /proc/stat's count of context switches.
+ */
+static void auto_choose(struct sampler *s, const struct options *o)
+{
+	static struct choose chooser;
+	static uint64_t last_ctxt;
+	static bool have_ctxt;
+	static char *buf;
+	static size_t size;
+	struct choose_cost cost;
+	enum choose_verdict v;
+	uint64_t ctxt;
+	ssize_t n = -1;
+	int fd, r;
+
+	if (o->sampler != SAMPLER_AUTO || (!s->bpf && !s->bpf_idle))
+		return;
+	fd = openat(s->procfd, "stat", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = fd_read_to_end(fd, &buf, &size, 1 << 22, read);
+		close(fd);
+	}
+	if (n < 0 || choose_parse_ctxt(buf, &ctxt) < 0)
+		return;
+	if (!have_ctxt || ctxt < last_ctxt) {
+		have_ctxt = true;
+		last_ctxt = ctxt;
+		return;
+	}
+	v = choose_step(&chooser, s->bpf != NULL, s->stats.threads, ctxt - last_ctxt, &cost);
+	last_ctxt = ctxt;
+	if (v == CHOOSE_KEEP)
+		return;
+	r = sampler_use_bpf(s, v == CHOOSE_TO_BPF);
+	if (r < 0) {
+		log_warn("sampler: cannot attach the eBPF counter (%s): proc from now on",
+			 strerror(-r));
+		bpfcount_close(s->bpf_idle);
+		s->bpf_idle = NULL;
+		return;
+	}
+	choose_changed(&chooser);
+	log_info("sampler: %s from now on (estimated CPU per pass: %.1f ms walking /proc for %llu "
+		 "threads, %.1f ms in the eBPF counter for %llu context switches)",
+		 v == CHOOSE_TO_BPF ? "bpf" : "proc", cost.proc_us / 1000,
+		 (unsigned long long)s->stats.threads, cost.bpf_us / 1000,
+		 (unsigned long long)(cost.bpf_us * 1000 / CHOOSE_BPF_NS_PER_SWITCH));
+}
+
 static void reload(struct sampler *s, struct options *o)
 {
 	got_hup = 0;
@@ -467,7 +521,7 @@ static bool wait_until(struct sampler *s, struct options *o, uint64_t next)
 
 int main(int argc, char **argv)
 {
-	struct options o = {.interval = INTERVAL_DEFAULT_S};
+	struct options o = {.interval = INTERVAL_DEFAULT_S, .sampler = SAMPLER_AUTO};
 	struct sigaction sa = {.sa_handler = on_signal};
 	struct sampler s;
 	char err[512], lockpath[512];
@@ -504,14 +558,21 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* auto decides between periodic passes: one pass is a /proc walk, without loading the
+	 * programs (~0.1 s) for nothing */
+	if (o.once && o.sampler == SAMPLER_AUTO)
+		o.sampler = SAMPLER_PROC;
 	r = sampler_init(&s, o.rundir, (uint64_t)(o.interval * 1e9), o.sampler, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s", err);
 		return 1;
 	}
-	if (o.sampler == SAMPLER_AUTO && !s.bpf)
+	if (o.sampler == SAMPLER_AUTO && !s.bpf_idle)
 		log_info("sampler: proc (walks /proc; the BPF sampler did not load: %s)",
 			 s.bpf_err);
+	else if (o.sampler == SAMPLER_AUTO && !o.once)
+		log_info("sampler: auto, proc to start with (the eBPF counter is loaded, and "
+			 "attached when it would cost the host less)");
 	else if (!o.once)
 		log_info("sampler: %s", cgtable_sampler_name(sampler_kind(&s)));
 	/* One writer per run directory, pid file or not. */
@@ -533,7 +594,13 @@ int main(int argc, char **argv)
 	next = boottime_ns();
 	last_err = 0;
 	while (!got_term) {
+		bool had_bpf = s.bpf != NULL;
+
 		r = sampler_pass(&s, step);
+		if (had_bpf && !s.bpf && !s.bpf_idle)
+			log_warn("sampler: proc from now on (%s)", s.bpf_err);
+		if (step)
+			auto_choose(&s, &o);
 		/* Once per outage, not once per pass: a read-only or full run directory would
 		 * otherwise log every few seconds for as long as it lasts. Sampling goes on, so the
 		 * averages are right again at the first pass that can write. */

@@ -293,11 +293,14 @@ int sampler_pass(struct sampler *s, bool step)
 	s->stats.limits_us = 0;
 	tb = sampler_clock_ns(CLOCK_MONOTONIC);
 	/* the first pass with BPF walks /proc: its counts seed the threads no event reached */
-	if (s->bpf && !bpfcount_seeding(s->bpf) && bpfcount_read(s->bpf) < 0) {
-		/* not expected (the map is ours); this pass counts from /proc instead */
+	if (s->bpf && !bpfcount_seeding(s->bpf) && (r = bpfcount_read(s->bpf)) < 0) {
+		/* the counts are incomplete (more cgroups than slots) or unreadable: this pass and
+		 * the next count from /proc */
 		bpfcount_close(s->bpf);
 		s->bpf = NULL;
-		snprintf(s->bpf_err, sizeof(s->bpf_err), "cannot read the BPF counts");
+		snprintf(s->bpf_err, sizeof(s->bpf_err), "the BPF counts are unusable: %s",
+			 r == -ENOSPC ? "more cgroups than its table has slots (CGPROCD_BPF_SLOTS)"
+				      : strerror(-r));
 	}
 	s->stats.bpf_us = (sampler_clock_ns(CLOCK_MONOTONIC) - tb) / 1000;
 	for (unsigned i = 0; i < s->nhier; i++) {
@@ -399,12 +402,31 @@ int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, enum
 			/* Key tasks by the hierarchy the /proc walk groups them by: the v1 one of
 			 * the cpu controller on a hybrid host (the empty cgroup2 there says
 			 * nothing), the unified one on v2. */
-			r = bpfcount_open(&s->bpf, load->v2, s->bpf_err, sizeof(s->bpf_err));
+			r = bpfcount_open(mode == SAMPLER_BPF ? &s->bpf : &s->bpf_idle, load->v2,
+					  mode == SAMPLER_BPF, s->bpf_err, sizeof(s->bpf_err));
 		}
 		if (r < 0 && mode == SAMPLER_BPF) {
 			snprintf(err, errsize, "%s", s->bpf_err);
 			return r;
 		}
+	}
+	return 0;
+}
+
+int sampler_use_bpf(struct sampler *s, bool on)
+{
+	int r;
+
+	if (on && s->bpf_idle) {
+		r = bpfcount_attach(s->bpf_idle);
+		if (r < 0)
+			return r;
+		s->bpf = s->bpf_idle;
+		s->bpf_idle = NULL;
+	} else if (!on && s->bpf) {
+		bpfcount_detach(s->bpf);
+		s->bpf_idle = s->bpf;
+		s->bpf = NULL;
 	}
 	return 0;
 }
@@ -419,6 +441,7 @@ void sampler_done(struct sampler *s)
 		close(s->inofd);
 	free(s->wd_key);
 	bpfcount_close(s->bpf);
+	bpfcount_close(s->bpf_idle);
 	tid_cache_done(&s->tids);
 	cg_cache_done(&s->cgs);
 	free(s->body);

@@ -29,12 +29,12 @@ struct sampler_hier {
 
 /* --sampler: how load counts are taken. */
 enum sampler_mode {
-	/* The default: the bpf sampler charges every context switch and wakeup on the host
-	 * (12-19% on a context-switch ping-pong, cgprocd(8) PERFORMANCE), which only pays off
-	 * against the /proc walk on hosts with many threads. */
 	SAMPLER_PROC,
 	SAMPLER_BPF,
-	SAMPLER_AUTO, /* bpf when it loads, else proc */
+	/* The default: whichever costs the host less (choose.h), among those that load. The bpf
+	 * sampler charges every context switch and wakeup on the host, which pays off against
+	 * the /proc walk on hosts with many threads that switch at ordinary rates. */
+	SAMPLER_AUTO,
 };
 
 struct sampler_stats {
@@ -72,11 +72,12 @@ struct sampler {
 	uint64_t period_ns;
 	uint64_t exp[3];
 	uint64_t generation;
-	struct bpfcount *bpf;  /* the eBPF counters; NULL: the /proc walk counts */
-	int inofd;	       /* inotify on every cgroup directory walked: new children */
-	bool ino_full;	       /* out of inotify watches (logged once) */
-	bool all_dirty;	       /* inotify lost events: list every directory in the next pass */
-	uint64_t (*wd_key)[2]; /* by watch descriptor: dev, ino of the directory */
+	struct bpfcount *bpf;	   /* the eBPF counters; NULL: the /proc walk counts */
+	struct bpfcount *bpf_idle; /* auto: the counters loaded but detached (proc counts) */
+	int inofd;		   /* inotify on every cgroup directory walked: new children */
+	bool ino_full;		   /* out of inotify watches (logged once) */
+	bool all_dirty;		   /* inotify lost events: list every directory in the next pass */
+	uint64_t (*wd_key)[2];	   /* by watch descriptor: dev, ino of the directory */
 	size_t nwd;
 	uint64_t limits_every; /* a cgroup re-reads its limit files every this many passes */
 	char bpf_err[256];     /* why not, in auto mode */
@@ -117,6 +118,12 @@ int sampler_init(struct sampler *s, const char *rundir, uint64_t period_ns, enum
 uint32_t sampler_kind(const struct sampler *s);
 /* New period (SIGHUP): new EWMA factors. */
 void sampler_set_period(struct sampler *s, uint64_t period_ns);
+/*
+ * --sampler=auto: count with the eBPF counters from the next pass on (@on; they seed at it) or
+ * with the /proc walk (detaching them). 0, or -errno when they cannot attach. No-op when there
+ * are none or they already do what @on says.
+ */
+int sampler_use_bpf(struct sampler *s, bool on);
 /*
  * One pass and one table write. Only errors writing the table are returned. @step: a periodic
  * pass, which steps the load averages; an extra pass (a new cgroup appeared) publishes the

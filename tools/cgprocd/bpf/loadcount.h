@@ -10,8 +10,16 @@
 #define LC_RUNNABLE 2
 #define LC_SHIFT 2
 
-/* Per cgroup (key: cgroup id = the inode of its directory), tasks directly in it. */
-struct lc_count {
+/*
+ * The `slots` table: a cgroup's slot is the first of LC_PROBES slots from its hash (its id times
+ * LC_HASH_MUL, top bits) that holds its id or was empty when the cgroup claimed it.
+ */
+#define LC_PROBES 32
+#define LC_HASH_MUL 0x9E3779B97F4A7C15ULL /* 2^64 / golden ratio: spreads sequential inodes */
+
+/* Per cgroup (cgid: its id = the inode of its directory; 0: a free slot), tasks directly in it. */
+struct lc_slot {
+	__u64 cgid;
 	__s64 active;  /* counted by the load average: runnable + uninterruptible */
 	__s64 running; /* runnable */
 	__s64 total;   /* every task */
