@@ -317,7 +317,10 @@ Test(bench, cgprocd_vs_lxcfs, .init = setup, .fini = teardown, .timeout = 600)
 	int nthr = env_int("CGPROC_BENCH_THREADS", 20, 1000);
 	int window = env_int("CGPROC_BENCH_LXCFS_S", 30, 600);
 	char rundir[200];
+	/* the /proc walk, the sampler that costs per thread as lxcfs -l does (auto, the default,
+	 * would attach the eBPF counter for 10,000 sleeping threads: bench/sampler_curve) */
 	char *argv[] = {(char *)build_path("tools/cgprocd"),
+			"--sampler=proc",
 			"--passes",
 			"12",
 			"--interval",
@@ -877,29 +880,16 @@ static const char *slurp_file(const char *path)
 	return text;
 }
 
-static void sched_overhead_auto(int rounds, double rt_ns)
+/*
+ * Start cgprocd with @argv, its output to @log (truncated), and wait for its first @table; its
+ * pid, in procs[] until daemon_down().
+ */
+static pid_t daemon_up(char *const *argv, const char *log, const char *table)
 {
-	char rundir[200], table[300], log[300], *argv[] = {(char *)build_path("tools/cgprocd"),
-							   "--interval",
-							   "0.5",
-							   "--rundir",
-							   rundir,
-							   NULL};
-	double ns, t0, wall, without;
 	struct stat st;
-	int n = rounds;
-	FILE *f;
-	pid_t d;
+	double t0;
+	pid_t d = fork();
 
-	/* as many round trips as take 3 s */
-	if (rt_ns > 0 && 3e9 / rt_ns > n)
-		n = (int)(3e9 / rt_ns);
-	without = pingpong_ns(n, true);
-	snprintf(rundir, sizeof(rundir), "%s/run-auto", tmp);
-	snprintf(table, sizeof(table), "%s/table", rundir);
-	snprintf(log, sizeof(log), "%s/log", tmp);
-	cr_assert_eq(mkdir(rundir, 0755), 0);
-	d = fork();
 	cr_assert(d >= 0);
 	if (d == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -914,15 +904,46 @@ static void sched_overhead_auto(int rounds, double rt_ns)
 	procs[nprocs++] = d;
 	t0 = now_s();
 	while (stat(table, &st) < 0) {
-		cr_assert(now_s() - t0 < 30, "cgprocd --sampler=auto wrote no table");
+		cr_assert(now_s() - t0 < 30, "%s %s wrote no table", argv[0], argv[1]);
 		usleep(20000);
 	}
-	t0 = now_s();
-	ns = pingpong_ns(n, true);
-	wall = now_s() - t0;
+	return d;
+}
+
+/* Stop the cgprocd of daemon_up(). */
+static void daemon_down(pid_t d)
+{
 	kill(d, SIGTERM);
 	waitpid(d, NULL, 0);
 	procs[--nprocs] = 0;
+}
+
+static void sched_overhead_auto(int rounds, double rt_ns)
+{
+	char rundir[200], table[300], log[300], *argv[] = {(char *)build_path("tools/cgprocd"),
+							   "--interval",
+							   "0.5",
+							   "--rundir",
+							   rundir,
+							   NULL};
+	double ns, t0, wall, without;
+	int n = rounds;
+	FILE *f;
+	pid_t d;
+
+	/* as many round trips as take 3 s */
+	if (rt_ns > 0 && 3e9 / rt_ns > n)
+		n = (int)(3e9 / rt_ns);
+	without = pingpong_ns(n, true);
+	snprintf(rundir, sizeof(rundir), "%s/run-auto", tmp);
+	snprintf(table, sizeof(table), "%s/table", rundir);
+	snprintf(log, sizeof(log), "%s/log", tmp);
+	cr_assert_eq(mkdir(rundir, 0755), 0);
+	d = daemon_up(argv, log, table);
+	t0 = now_s();
+	ns = pingpong_ns(n, true);
+	wall = now_s() - t0;
+	daemon_down(d);
 	f = fopen(build_path("bench-sched-overhead.txt"), "ae");
 	cr_assert(f);
 	fprintf(f,
@@ -972,9 +993,7 @@ Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
 	cr_assert_eq(mkdir(rundir, 0755), 0);
 	(void)pingpong_ns(rounds / 4, true); /* warm up */
 	for (int r = 0; r < reps; r++) {
-		struct stat st;
 		pid_t d;
-		double ts;
 
 		for (int k = 0; k < 2; k++) {
 			off[k][r] = pingpong_ns(rounds, k == 0);
@@ -995,31 +1014,12 @@ Test(bench, sched_overhead, .init = setup, .fini = teardown, .timeout = 600)
 			fl[k][r] = 0;
 #endif
 		unlink(table);
-		d = fork();
-		cr_assert(d >= 0);
-		if (d == 0) {
-			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-			if (null >= 0) {
-				dup2(null, 1);
-				dup2(null, 2);
-			}
-			execv(argv[0], argv);
-			_exit(127);
-		}
-		procs[nprocs++] = d;
-		ts = now_s();
-		while (stat(table, &st) < 0) { /* programs attached, first pass done */
-			cr_assert(now_s() - ts < 30, "cgprocd --sampler=bpf wrote no table");
-			usleep(20000);
-		}
+		d = daemon_up(argv, "/dev/null", table); /* programs attached, first pass done */
 		for (int k = 0; k < 2; k++) {
 			on[k][r] = pingpong_ns(rounds, k == 0);
 			sched_setaffinity(0, sizeof(all), &all);
 		}
-		kill(d, SIGTERM);
-		waitpid(d, NULL, 0);
-		procs[--nprocs] = 0;
+		daemon_down(d);
 	}
 	for (int k = 0; k < 2; k++) {
 		qsort(off[k], (size_t)reps, sizeof(off[k][0]), dbl_cmp);

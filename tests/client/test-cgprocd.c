@@ -1004,6 +1004,32 @@ static void napper(void *arg)
 		usleep(20000);
 }
 
+/* Wait up to @secs for cgprocd's log to say @what. */
+static void wait_log(const char *what, double secs)
+{
+	char log[200];
+	double t0 = now_s();
+
+	snprintf(log, sizeof(log), "%s/log", rundir);
+	while (!strstr(slurp(log), what)) {
+		cr_assert(now_s() - t0 < secs, "after %.0f s no \"%s\" in the log: %s", secs, what,
+			  slurp(log));
+		usleep(100000);
+	}
+}
+
+/* Wait up to @secs for the table to say sampler @kind (CGTABLE_SAMPLER_*) wrote it. */
+static void wait_sampler(uint32_t kind, double secs)
+{
+	double t0 = now_s();
+
+	while (table_sampler() != kind) {
+		cr_assert(now_s() - t0 < secs, "the table says sampler %u, not %u", table_sampler(),
+			  kind);
+		usleep(100000);
+	}
+}
+
 /* Wait up to @secs for cgroup @cg's entry to count @total threads. */
 static void wait_total(const struct cgdirs *cg, uint64_t total, double secs)
 {
@@ -1090,7 +1116,6 @@ Test(cgprocd, bpf_slots_run_out_falls_back, .init = setup, .fini = teardown, .ti
 {
 	static const char *const args[] = {"--sampler=bpf", "--interval", "0.2", NULL};
 	char log[200];
-	double t0;
 	int n = 20;
 
 	snprintf(log, sizeof(log), "%s/log", rundir);
@@ -1098,18 +1123,9 @@ Test(cgprocd, bpf_slots_run_out_falls_back, .init = setup, .fini = teardown, .ti
 	daemon_pid = daemon_start(args);
 	for (int i = 0; i < n; i++)
 		spawn_fn(cg_new(), napper, 0);
-	t0 = now_s();
-	while (!strstr(slurp(log), "proc from now on")) {
-		cr_assert(now_s() - t0 < 20, "no fall-back with %d busy cgroups and 16 slots: %s",
-			  n, slurp(log));
-		usleep(100000);
-	}
+	wait_log("proc from now on", 20); /* 20 cgroups with tasks, 16 slots */
 	cr_assert(strstr(slurp(log), "more cgroups than its table has slots"), "%s", slurp(log));
-	t0 = now_s();
-	while (table_sampler() != CGTABLE_SAMPLER_PROC) {
-		cr_assert(now_s() - t0 < 5, "the table still says sampler %u", table_sampler());
-		usleep(100000);
-	}
+	wait_sampler(CGTABLE_SAMPLER_PROC, 5);
 	for (int i = 0; i < n; i++)
 		wait_total(&cgs[i], 1, 5);
 	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
@@ -1160,20 +1176,6 @@ static void ping_pong(void *arg)
 	_exit(2);
 }
 
-/* Wait up to @secs for cgprocd's log to say @what. */
-static void wait_log(const char *what, double secs)
-{
-	char log[200];
-	double t0 = now_s();
-
-	snprintf(log, sizeof(log), "%s/log", rundir);
-	while (!strstr(slurp(log), what)) {
-		cr_assert(now_s() - t0 < secs, "after %.0f s no \"%s\" in the log: %s", secs, what,
-			  slurp(log));
-		usleep(100000);
-	}
-}
-
 /*
  * The default sampler, auto, follows the cheaper one: 6,000 sleeping threads make the /proc walk
  * cost far more per pass than the eBPF counter would for the host's switches, so it attaches the
@@ -1188,26 +1190,17 @@ Test(cgprocd, auto_follows_the_cheaper_sampler, .init = setup, .fini = teardown,
 	static const char *const args[] = {"--interval", "1", NULL};
 	struct cgdirs *sl = cg_new(), *pp = cg_new();
 	pid_t sleepers_pid;
-	double t0;
 
 	sleepers_pid = spawn_fn(sl, many_sleepers, 0);
 	daemon_pid = daemon_start(args);
 	wait_log("sampler: auto, proc to start with", 10);
 	wait_log("sampler: bpf from now on", 30);
-	t0 = now_s();
-	while (table_sampler() != CGTABLE_SAMPLER_BPF) {
-		cr_assert(now_s() - t0 < 5, "the table says sampler %u", table_sampler());
-		usleep(100000);
-	}
+	wait_sampler(CGTABLE_SAMPLER_BPF, 5);
 	wait_total(sl, 6000, 10);
 	harness_kill(sleepers_pid);
 	spawn_fn(pp, ping_pong, 0);
 	wait_log("sampler: proc from now on", 45);
-	t0 = now_s();
-	while (table_sampler() != CGTABLE_SAMPLER_PROC) {
-		cr_assert(now_s() - t0 < 5, "the table says sampler %u", table_sampler());
-		usleep(100000);
-	}
+	wait_sampler(CGTABLE_SAMPLER_PROC, 5);
 	wait_total(pp, 2, 5);
 	cr_assert_eq(kill(daemon_pid, 0), 0, "the daemon died");
 }

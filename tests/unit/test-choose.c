@@ -16,6 +16,21 @@ static uint64_t switches_for(double bpf_over_proc)
 			  CHOOSE_BPF_NS_PER_SWITCH);
 }
 
+/* One pass at switches that make bpf cost @ratio times proc. */
+static enum choose_verdict step(struct choose *c, bool on_bpf, double ratio)
+{
+	struct choose_cost cost;
+
+	return choose_step(c, on_bpf, THREADS, switches_for(ratio), &cost);
+}
+
+/* @n passes at @ratio, none of which changes anything. */
+static void keep_for(struct choose *c, bool on_bpf, double ratio, int n)
+{
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(step(c, on_bpf, ratio), CHOOSE_KEEP, "pass %d at %.2f", i, ratio);
+}
+
 Test(choose, first_verdict_takes_one_pass)
 {
 	struct choose c = {0};
@@ -27,48 +42,34 @@ Test(choose, first_verdict_takes_one_pass)
 	cr_assert_float_eq(cost.bpf_us, cost.proc_us * 0.1, 1.0);
 	/* and the other way round */
 	c = (struct choose){0};
-	cr_assert_eq(choose_step(&c, true, THREADS, switches_for(10), &cost), CHOOSE_TO_PROC);
+	cr_assert_eq(step(&c, true, 10), CHOOSE_TO_PROC);
 }
 
 Test(choose, margin_keeps_near_ties)
 {
 	struct choose c = {0};
-	struct choose_cost cost;
 
-	/* bpf estimated cheaper, but by less than the margin: no change, either way */
-	for (int i = 0; i < 50; i++) {
-		cr_assert_eq(choose_step(&c, false, THREADS, switches_for(0.6), &cost),
-			     CHOOSE_KEEP);
-		cr_assert_eq(choose_step(&c, true, THREADS, switches_for(1.6), &cost), CHOOSE_KEEP);
-	}
+	/* the other one estimated cheaper, but by less than the margin: no change, either way */
+	keep_for(&c, false, 0.6, 50);
+	keep_for(&c, true, 1.6, 50);
 }
 
 Test(choose, after_a_change_dwell_and_agreement)
 {
 	struct choose c = {0};
-	struct choose_cost cost;
-	int n = 0;
 
-	cr_assert_eq(choose_step(&c, false, THREADS, switches_for(0.1), &cost), CHOOSE_TO_BPF);
+	cr_assert_eq(step(&c, false, 0.1), CHOOSE_TO_BPF);
 	choose_changed(&c);
 	/* now on bpf and the switches rise: not before CHOOSE_DWELL passes */
-	while (choose_step(&c, true, THREADS, switches_for(5), &cost) == CHOOSE_KEEP) {
-		n++;
-		cr_assert_lt(n, 100);
-	}
-	cr_assert_eq(n, CHOOSE_DWELL - 1);
+	keep_for(&c, true, 5, CHOOSE_DWELL - 1);
+	cr_assert_eq(step(&c, true, 5), CHOOSE_TO_PROC);
 	choose_changed(&c);
 	/* agreement: a pass that favours staying starts the count again */
-	for (int i = 0; i < CHOOSE_DWELL; i++)
-		cr_assert_eq(choose_step(&c, false, THREADS, switches_for(1), &cost), CHOOSE_KEEP);
-	for (int i = 0; i < CHOOSE_AGREE - 1; i++)
-		cr_assert_eq(choose_step(&c, false, THREADS, switches_for(0.1), &cost),
-			     CHOOSE_KEEP);
-	cr_assert_eq(choose_step(&c, false, THREADS, switches_for(1), &cost), CHOOSE_KEEP);
-	for (int i = 0; i < CHOOSE_AGREE - 1; i++)
-		cr_assert_eq(choose_step(&c, false, THREADS, switches_for(0.1), &cost),
-			     CHOOSE_KEEP);
-	cr_assert_eq(choose_step(&c, false, THREADS, switches_for(0.1), &cost), CHOOSE_TO_BPF);
+	keep_for(&c, false, 1, CHOOSE_DWELL);
+	keep_for(&c, false, 0.1, CHOOSE_AGREE - 1);
+	keep_for(&c, false, 1, 1);
+	keep_for(&c, false, 0.1, CHOOSE_AGREE - 1);
+	cr_assert_eq(step(&c, false, 0.1), CHOOSE_TO_BPF);
 }
 
 Test(choose, no_threads_no_switches_stays)
