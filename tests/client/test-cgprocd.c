@@ -724,24 +724,31 @@ static void *sleeper(void *arg)
 	return arg;
 }
 
-/* Seven more threads, all asleep for good: none of them will ever switch again. */
-static void sleepers(void *arg)
+/* In a child: @n more threads, all asleep for good (none will ever switch again); then a byte
+ * to @ready (-1: none) and asleep too. */
+static void sleep_with_threads(int n, int ready)
 {
-	int ready = *(int *)arg;
 	pthread_attr_t a;
 
 	pthread_attr_init(&a);
+	/* 64 KiB is below what this binary's TLS needs */
 	pthread_attr_setstacksize(&a, 256 * 1024);
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < n; i++) {
 		pthread_t t;
 
 		if (pthread_create(&t, &a, sleeper, NULL) != 0)
 			_exit(1);
 	}
-	if (write(ready, "", 1) != 1)
+	if (ready >= 0 && write(ready, "", 1) != 1)
 		_exit(2);
 	for (;;)
 		pause();
+}
+
+/* Eight threads, all asleep for good; @arg: the fd to say they are there. */
+static void sleepers(void *arg)
+{
+	sleep_with_threads(7, *(int *)arg);
 }
 
 /*
@@ -1134,20 +1141,8 @@ Test(cgprocd, bpf_slots_run_out_falls_back, .init = setup, .fini = teardown, .ti
 /* 6,000 threads that sleep for ever (the parent and 5,999 more). */
 static void many_sleepers(void *arg)
 {
-	pthread_attr_t a;
-
 	(void)arg;
-	pthread_attr_init(&a);
-	pthread_attr_setstacksize(&a,
-				  256 * 1024); /* 64 KiB is below what this binary's TLS needs */
-	for (int i = 0; i < 5999; i++) {
-		pthread_t t;
-
-		if (pthread_create(&t, &a, sleeper, NULL) != 0)
-			_exit(1);
-	}
-	for (;;)
-		pause();
+	sleep_with_threads(5999, -1);
 }
 
 static int pp_fd[2][2];

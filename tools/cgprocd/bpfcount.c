@@ -37,11 +37,6 @@ int bpfcount_read(struct bpfcount *b)
 	(void)b;
 	return -EOPNOTSUPP;
 }
-bool bpfcount_attached(const struct bpfcount *b)
-{
-	(void)b;
-	return false;
-}
 int bpfcount_attach(struct bpfcount *b)
 {
 	(void)b;
@@ -251,11 +246,6 @@ int bpfcount_open(struct bpfcount **ret, bool unified, bool attach, char *err, s
 		return fail(b, r, err, errsize, "attaching to the scheduler tracepoints");
 	*ret = b;
 	return 0;
-}
-
-bool bpfcount_attached(const struct bpfcount *b)
-{
-	return b && b->attached;
 }
 
 /* Forget the seeds and what the last passes read. */

@@ -22,8 +22,6 @@ struct bpfcount;
  * program does not, so a daemon that dropped them can still attach and detach.
  */
 int bpfcount_open(struct bpfcount **ret, bool unified, bool attach, char *err, size_t errsize);
-/* Whether the programs are attached (@b may be NULL: no). */
-bool bpfcount_attached(const struct bpfcount *b);
 /* Attach with empty words and counts; the next pass seeds. 0 or -errno. */
 int bpfcount_attach(struct bpfcount *b);
 /* Detach: the scheduler runs without them; the counts are no longer kept. */
