@@ -139,7 +139,7 @@ static pid_t spawn_sleepers(struct cgdirs *cg, int nthreads)
 
 	cr_assert_eq(pipe2(go, O_CLOEXEC), 0);
 	cr_assert_eq(pipe2(ready, O_CLOEXEC), 0);
-	pid = fork();
+	pid = harness_fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
 		pthread_attr_t a;
@@ -271,7 +271,7 @@ static double lxcfs_ms_per_pass(int ncg, int window)
 	snprintf(pidfile, sizeof(pidfile), "%s/lxcfs.pid", tmp);
 	snprintf(log, sizeof(log), "%s/lxcfs.log", tmp);
 	unlink(pidfile);
-	lxcfs_pid = fork();
+	lxcfs_pid = harness_fork();
 	cr_assert(lxcfs_pid >= 0);
 	if (lxcfs_pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -888,7 +888,7 @@ static pid_t daemon_up(char *const *argv, const char *log, const char *table)
 {
 	struct stat st;
 	double t0;
-	pid_t d = fork();
+	pid_t d = harness_fork();
 
 	cr_assert(d >= 0);
 	if (d == 0) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,7 +98,7 @@ int harness_run(char *const argv[], char *const env_extra[], char **ret_out, cha
 
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
 		return -errno;
-	pid = fork();
+	pid = harness_fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
@@ -114,7 +115,7 @@ int harness_run(char *const argv[], char *const env_extra[], char **ret_out, cha
 	 * only if stderr stays small; use a simple poll-free approach with a second fork. */
 	{
 		char *o, *e;
-		pid_t drain = fork();
+		pid_t drain = harness_fork();
 
 		if (drain == 0) {
 			/* drain stderr into a temp file so both pipes never block each other */
@@ -236,7 +237,7 @@ pid_t testcg_fork(struct cgdirs *cg, void (*fn)(void *), void *arg)
 
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return -errno;
-	pid = fork();
+	pid = harness_fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
@@ -275,6 +276,16 @@ static void exec_argv(void *arg)
 pid_t testcg_spawn(struct cgdirs *cg, char *const argv[])
 {
 	return testcg_fork(cg, exec_argv, (void *)argv);
+}
+
+pid_t harness_fork(void)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	/* the parent may have died before the death signal was asked for */
+	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+		_exit(125);
+	return pid;
 }
 
 void harness_kill(pid_t pid)

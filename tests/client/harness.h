@@ -67,6 +67,14 @@ pid_t testcg_spawn(struct cgdirs *cg, char *const argv[]);
 pid_t testcg_fork(struct cgdirs *cg, void (*fn)(void *), void *arg);
 /* SIGKILL and reap a pid this test started. */
 void harness_kill(pid_t pid);
+/*
+ * fork(), with the child SIGKILLed when the test process that forked it dies. Criterion ends a
+ * test that runs past its .timeout with SIGKILL and skips its .fini: without this, what it started
+ * (a daemon, a busy loop, sleeping threads) would live on, load the machine and keep the test's
+ * output open, and meson would wait for that until its own timeout. Call it from the thread that
+ * lives as long as the child should (a test's main thread).
+ */
+pid_t harness_fork(void);
 
 #define HARNESS_FUSE_URING "/sys/module/fuse/parameters/enable_uring"
 /* The fuse module's enable_uring, 'Y' or 'N'; 0 when the kernel has no FUSE-over-io_uring. */

@@ -29,7 +29,7 @@ int probe_start(const struct probe_opts *o, char *const actions[], struct probe_
 	signal(SIGPIPE, SIG_IGN);
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(sync, O_CLOEXEC) < 0)
 		return -errno;
-	pid = fork();
+	pid = harness_fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {

@@ -167,7 +167,7 @@ Test(caller_input, show_never_opens_caller_rundir)
 	char *argv[] = {
 		(char *)build_path("tools/cgproc"), "show", "--pid", pid_s, "meminfo", NULL};
 	int in = rundir_watched(dir, sizeof(dir), target, sizeof(target)), st;
-	pid_t pid = fork();
+	pid_t pid = harness_fork();
 
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
@@ -392,7 +392,7 @@ static int noread_setup(void *arg)
 	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", fd);
 	if (mount("cgproc-noread", arg, "fuse", MS_NOSUID | MS_NODEV, opts) < 0)
 		return -errno;
-	pid = fork();
+	pid = harness_fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
@@ -614,7 +614,7 @@ static pid_t notifying_start(int *ret_fd, struct seccomp_notif *req)
 	pid_t pid;
 
 	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
-	pid = fork();
+	pid = harness_fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		close(pipefd[0]);

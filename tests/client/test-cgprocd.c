@@ -95,7 +95,7 @@ static pid_t daemon_start(const char *const *extra)
 		argv[n++] = (char *)*extra++;
 	argv[n] = NULL;
 	snprintf(log, sizeof(log), "%s/log", rundir);
-	pid = fork();
+	pid = harness_fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -549,7 +549,7 @@ Test(cgprocd, limit_above_cgroupns_root_via_show, .init = setup, .fini = teardow
 
 	snprintf(env, sizeof(env), "CGPROC_RUNDIR=%s", rundir);
 	cr_assert_eq(pipe2(go, O_CLOEXEC), 0);
-	pid = fork();
+	pid = harness_fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
 		if (read(go[0], &c, 1) != 1)
@@ -833,7 +833,9 @@ static void blocked(void *arg)
 	if (c == 0) {
 		pid_t me = getpid();
 
-		if (write(blocked_pipe, &me, sizeof(me)) != sizeof(me))
+		/* ends with its parent, as harness_fork()'s children do */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
+		    write(blocked_pipe, &me, sizeof(me)) != sizeof(me))
 			_exit(1);
 		for (;;)
 			pause();

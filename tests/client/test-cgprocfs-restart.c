@@ -140,7 +140,7 @@ static pid_t worker_of(pid_t sup)
  */
 static void daemon_run(const char *bin, const char *fault)
 {
-	supervisor = fork();
+	supervisor = harness_fork();
 	cr_assert_geq(supervisor, 0);
 	if (supervisor == 0) {
 		unsetenv("NOTIFY_SOCKET"); /* the supervisor, not a service manager, keeps the fd */
@@ -295,7 +295,7 @@ static void readers_start(void)
 	cr_assert_neq(sh, MAP_FAILED);
 	memset(sh, 0, sizeof(*sh));
 	for (int i = 0; i < NREADERS; i++) {
-		readers[i] = fork();
+		readers[i] = harness_fork();
 		cr_assert_geq(readers[i], 0);
 		if (readers[i] == 0)
 			reader(i, &cgs[i % NCG], (256ULL + 64ULL * (i % NCG)) << 10, i % 2 == 0);
@@ -470,7 +470,7 @@ Test(restart, dead_mount_detected_and_replaced)
 	char path[128];
 
 	mnt_make();
-	single = fork();
+	single = harness_fork();
 	cr_assert_geq(single, 0);
 	if (single == 0) {
 		execl(build_path("tools/cgprocfs/cgprocfs"), "cgprocfs", "--quiet",

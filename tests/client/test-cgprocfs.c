@@ -246,7 +246,7 @@ static char *container_run(struct cgdirs *cg, char *const argv[], int *ret_statu
 
 	cr_assert_eq(run_fuse_prepare(&rf), 0);
 	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	pid = fork();
+	pid = harness_fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		dup2(out[1], STDOUT_FILENO);
@@ -526,7 +526,7 @@ Test(cgprocfs, sysinfo_listener_death_gives_enosys)
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock), 0);
 	cr_assert_eq(pipe(go), 0);
 	cr_assert_eq(pipe(res), 0);
-	child = fork();
+	child = harness_fork();
 	cr_assert_geq(child, 0);
 	if (child == 0) {
 		struct sysinfo si;
@@ -552,7 +552,7 @@ Test(cgprocfs, sysinfo_listener_death_gives_enosys)
 	}
 	close(sock[1]);
 	cr_assert_eq(fd_recv(sock[0], &fd), 0);
-	sup = fork();
+	sup = harness_fork();
 	cr_assert_geq(sup, 0);
 	if (sup == 0)
 		_exit(sysinfo_listener_serve(fd, -1) < 0 ? 1 : 0);
@@ -627,7 +627,7 @@ static struct reader_result reader_loop(const char *path, unsigned long long wan
 static pid_t reader_spawn(struct cgdirs *cg, const char *path, unsigned long long want_kb,
 			  int iters, int stop_fd, int res_fd, bool own_ns)
 {
-	pid_t pid = fork();
+	pid_t pid = harness_fork();
 
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
@@ -770,7 +770,7 @@ static char *shim_run(struct cgdirs *cg, char *const argv[])
 	pid_t pid;
 
 	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	pid = fork();
+	pid = harness_fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		dup2(out[1], STDOUT_FILENO);
@@ -1086,7 +1086,7 @@ Test(cgprocfs, namespaced_reader_gets_its_namespace_root)
 	cg_make(0, "268435456");
 	snprintf(path, sizeof(path), "%s/proc/meminfo", rf.mountpoint);
 	cr_assert_eq(pipe(out), 0);
-	pid = fork();
+	pid = harness_fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		pid_t inner;
@@ -1095,7 +1095,7 @@ Test(cgprocfs, namespaced_reader_gets_its_namespace_root)
 		if (testcg_attach(&cgs[0], getpid()) < 0 ||
 		    unshare(CLONE_NEWPID | CLONE_NEWCGROUP) < 0)
 			_exit(124);
-		inner = fork();
+		inner = harness_fork();
 		if (inner == 0) {
 			/* a nested service cgroup inside the "container" must not shrink it */
 			for (int i = 0; i < cgs[0].n; i++) {
@@ -1163,7 +1163,7 @@ static pid_t pid_reader_run(struct cgdirs *cg, const char *path, pid_t want,
 	pid_t pid;
 
 	cr_assert_eq(pipe(res), 0);
-	pid = fork();
+	pid = harness_fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		close(res[0]);
@@ -1229,7 +1229,7 @@ Test(cgprocfs, kept_state_follows_pid_reuse_moves_limits_and_remade_cgroups, .ti
 	/* 2: a move between cgroups, then 3: a changed limit */
 	cr_assert_eq(pipe(go), 0);
 	cr_assert_eq(pipe(res), 0);
-	mover = fork();
+	mover = harness_fork();
 	cr_assert_geq(mover, 0);
 	if (mover == 0) {
 		long ms = -1;
@@ -1359,7 +1359,7 @@ static void extra_start(const char *opt, const char *fault, const char *log)
 	harness_require(access("/dev/fuse", R_OK | W_OK) == 0, "needs /dev/fuse");
 	snprintf(extra_mnt, sizeof(extra_mnt), "/tmp/cgproc-fuse-XXXXXX");
 	cr_assert(mkdtemp(extra_mnt));
-	extra_daemon = fork();
+	extra_daemon = harness_fork();
 	cr_assert_geq(extra_daemon, 0);
 	if (extra_daemon == 0) {
 		int fd = log ? open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;

@@ -775,7 +775,7 @@ Test(run, signals_forwarded)
 	pid_t pid;
 
 	cr_assert_eq(pipe(out), 0);
-	pid = fork();
+	pid = harness_fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		dup2(out[1], 1);
@@ -930,7 +930,7 @@ Test(run, no_cgroup_fs)
 Test(run, stale_group_swept)
 {
 	char parent[PATH_MAX], dead_dir[PATH_MAX + 32], live_dir[PATH_MAX + 32];
-	pid_t dead = fork();
+	pid_t dead = harness_fork();
 	int st;
 
 	cr_assert_geq(dead, 0);

@@ -194,7 +194,7 @@ Test(show, agrees_with_lxcfs, .init = setup, .fini = teardown, .timeout = 60)
 	cr_assert_eq(mkdir(mnt, 0755), 0);
 
 	/* a private lxcfs (5.0.3 always runs in the foreground; own pidfile, own mountpoint) */
-	lxcfs = fork();
+	lxcfs = harness_fork();
 	cr_assert_geq(lxcfs, 0);
 	if (lxcfs == 0) {
 		int null = open("/dev/null", O_WRONLY);
