@@ -280,12 +280,17 @@ pid_t testcg_spawn(struct cgdirs *cg, char *const argv[])
 
 pid_t harness_fork(void)
 {
-	pid_t parent = getpid(), pid = fork();
+	pid_t parent = getpid(), pid = fork(), ppid;
 
-	/* the parent may have died before the death signal was asked for */
-	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+	if (pid != 0)
+		return pid;
+	/*
+	 * The parent may have died before the death signal was asked for. A child that is PID 1 of
+	 * a new pid namespace sees its parent as 0 and cannot tell.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || ((ppid = getppid()) != 0 && ppid != parent))
 		_exit(125);
-	return pid;
+	return 0;
 }
 
 void harness_kill(pid_t pid)
