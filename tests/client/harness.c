@@ -278,19 +278,26 @@ pid_t testcg_spawn(struct cgdirs *cg, char *const argv[])
 	return testcg_fork(cg, exec_argv, (void *)argv);
 }
 
-pid_t harness_fork(void)
+int harness_die_with(pid_t parent)
 {
-	pid_t parent = getpid(), pid = fork(), ppid;
+	pid_t ppid;
 
-	if (pid != 0)
-		return pid;
 	/*
 	 * The parent may have died before the death signal was asked for. A child that is PID 1 of
 	 * a new pid namespace sees its parent as 0 and cannot tell.
 	 */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || ((ppid = getppid()) != 0 && ppid != parent))
-		_exit(125);
+		return -1;
 	return 0;
+}
+
+pid_t harness_fork(void)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid == 0 && harness_die_with(parent) < 0)
+		_exit(125);
+	return pid;
 }
 
 void harness_kill(pid_t pid)

@@ -75,6 +75,9 @@ void harness_kill(pid_t pid);
  * lives as long as the child should (a test's main thread).
  */
 pid_t harness_fork(void);
+/* In a child: be SIGKILLed when PARENT (its parent's pid before the fork) dies; -1 when it is gone.
+ */
+int harness_die_with(pid_t parent);
 
 #define HARNESS_FUSE_URING "/sys/module/fuse/parameters/enable_uring"
 /* The fuse module's enable_uring, 'Y' or 'N'; 0 when the kernel has no FUSE-over-io_uring. */

@@ -827,14 +827,13 @@ static pid_t spawn_fn(struct cgdirs *cg, void (*fn)(void *), double t0)
 static int blocked_pipe = -1;
 static void blocked(void *arg)
 {
-	pid_t c = vfork();
+	pid_t parent = getpid(), c = vfork();
 
 	(void)arg;
 	if (c == 0) {
 		pid_t me = getpid();
 
-		/* ends with its parent, as harness_fork()'s children do */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
+		if (harness_die_with(parent) < 0 ||
 		    write(blocked_pipe, &me, sizeof(me)) != sizeof(me))
 			_exit(1);
 		for (;;)
